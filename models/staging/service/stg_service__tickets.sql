@@ -1,0 +1,17 @@
+with source as (
+    select * from {{ source('service', 'service_tickets') }}
+)
+
+select
+    ticket_id,
+    customer_id,
+    channel,
+    category,
+    subject,
+    cast(created_at as timestamp) as created_at,
+    cast(first_reply_at as timestamp) as first_reply_at,
+    cast(resolved_at as timestamp) as resolved_at,
+    status as ticket_status,
+    satisfaction,
+    cast(updated_at as timestamp) as updated_at
+from source

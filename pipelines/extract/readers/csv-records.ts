@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse';
+import type { SourceRecord } from './source-record.ts';
+
+/**
+ * Streams a CSV export with a header row. Rows with the wrong number of columns are returned with
+ * parseError instead of failing the whole file, so one broken line never blocks the rest.
+ */
+export async function* readCsvRecords(filePath: string, relativeTo: string): AsyncGenerator<SourceRecord> {
+  const file = path.relative(relativeTo, filePath);
+  const parser = fs.createReadStream(filePath).pipe(
+    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, raw: true }),
+  );
+  let header: string[] | null = null;
+  for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
+    const line = row.info.lines;
+    if (header === null) {
+      header = row.record.map((name) => name.trim());
+      continue;
+    }
+    const rawText = row.raw.replace(/\r?\n$/, '');
+    const location = `${file}:${line}`;
+    if (row.record.length !== header.length) {
+      yield {
+        location, file, line, fields: null, rawText,
+        parseError: `expected ${header.length} columns, found ${row.record.length}`,
+      };
+      continue;
+    }
+    const fields: Record<string, unknown> = {};
+    header.forEach((name, i) => (fields[name] = row.record[i]));
+    yield { location, file, line, fields, rawText };
+  }
+}

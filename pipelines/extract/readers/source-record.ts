@@ -1,0 +1,12 @@
+/** A record as read from a source, before validation, with where it came from. */
+export interface SourceRecord {
+  /** Human-readable place: file and line, page, or primary key. */
+  location: string;
+  file: string;
+  line: number;
+  /** Parsed fields, or null when the line could not even be parsed. */
+  fields: Record<string, unknown> | null;
+  /** Exactly what the source held, kept for the quarantine. */
+  rawText: string;
+  parseError?: string;
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+/**
+ * One definition per record type gives both the zod validator and the raw table's columns, so the
+ * validation rules and the warehouse types cannot drift apart.
+ */
+export type RawColumnType = 'VARCHAR' | 'INTEGER' | 'DECIMAL(18,2)' | 'TIMESTAMPTZ' | 'BOOLEAN';
+
+export interface FieldSpec {
+  schema: z.ZodType<string | number | boolean | null>;
+  type: RawColumnType;
+}
+
+const emptyToNull = (value: unknown) => (value === '' || value === undefined ? null : value);
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+const timestamp = z
+  .string()
+  .regex(ISO_WITH_ZONE, 'expected an ISO 8601 timestamp with a time zone')
+  .refine((text) => !Number.isNaN(Date.parse(text)), 'not a real date and time')
+  // Normalised to UTC so DuckDB, Spark or any engine reads the same instant.
+  .transform((text) => new Date(text).toISOString());
+
+const money = z
+  .union([z.string(), z.number()])
+  .transform((value) => String(value).trim())
+  .pipe(z.string().regex(/^-?\d{1,15}(\.\d{1,2})?$/, 'expected an amount with at most 2 decimals'));
+
+/** Field builders: each returns the zod rule and the column type it loads into. */
+export const field = {
+  id: (): FieldSpec => ({ schema: z.string().trim().min(1, 'required'), type: 'VARCHAR' }),
+  text: (): FieldSpec => ({ schema: z.preprocess(emptyToNull, z.string().nullable()), type: 'VARCHAR' }),
+  requiredText: (): FieldSpec => ({ schema: z.string().trim().min(1, 'required'), type: 'VARCHAR' }),
+  oneOf: <const T extends readonly [string, ...string[]]>(values: T): FieldSpec => ({ schema: z.enum(values), type: 'VARCHAR' }),
+  email: (): FieldSpec => ({ schema: z.preprocess(emptyToNull, z.email('not a valid e-mail address').nullable()), type: 'VARCHAR' }),
+  timestamp: (): FieldSpec => ({ schema: timestamp, type: 'TIMESTAMPTZ' }),
+  optionalTimestamp: (): FieldSpec => ({ schema: z.preprocess(emptyToNull, timestamp.nullable()), type: 'TIMESTAMPTZ' }),
+  money: (): FieldSpec => ({ schema: money, type: 'DECIMAL(18,2)' }),
+  nonNegativeMoney: (): FieldSpec => ({
+    schema: money.refine((text) => !text.startsWith('-'), 'must not be negative'),
+    type: 'DECIMAL(18,2)',
+  }),
+  integer: (min: number, max: number): FieldSpec => ({ schema: z.coerce.number().int().min(min).max(max), type: 'INTEGER' }),
+  optionalInteger: (min: number, max: number): FieldSpec => ({
+    schema: z.preprocess(emptyToNull, z.coerce.number().int().min(min).max(max).nullable()),
+    type: 'INTEGER',
+  }),
+  boolean: (): FieldSpec => ({
+    schema: z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]),
+    type: 'BOOLEAN',
+  }),
+};
+
+export interface RecordSpec {
+  /** Raw table name under the `raw` schema. */
+  table: string;
+  /** Natural key columns: re-loads upsert on these. */
+  key: readonly string[];
+  /** Column whose newest value wins when the same key arrives more than once. */
+  version?: string;
+  fields: Readonly<Record<string, FieldSpec>>;
+}
+
+export function defineRecord<const S extends RecordSpec>(spec: S) {
+  const shape = Object.fromEntries(Object.entries(spec.fields).map(([name, f]) => [name, f.schema]));
+  return { ...spec, validator: z.object(shape) };
+}
+
+export type DefinedRecord = ReturnType<typeof defineRecord>;
+
+/** Reason text for a rejected record: every failing field with zod's message and the value it got. */
+export function describeIssues(error: z.ZodError, fields: Record<string, unknown>): string {
+  return error.issues
+    .map((issue) => {
+      const name = issue.path.length > 0 ? issue.path.join('.') : 'record';
+      const value = issue.path.length === 1 ? fields[String(issue.path[0])] : undefined;
+      const got = value === undefined ? ' (missing)' : ` (got ${JSON.stringify(value).slice(0, 80)})`;
+      return `${name}: ${issue.message}${got}`;
+    })
+    .join('; ');
+}

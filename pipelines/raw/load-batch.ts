@@ -1,0 +1,222 @@
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import { describeIssues, type DefinedRecord } from '../extract/record-schema.ts';
+import type { SourceRecord } from '../extract/readers/source-record.ts';
+import { LINEAGE_COLUMNS, RAW_SCHEMA, ensureRawSchema, ensureRawTable } from './raw-schema.ts';
+import { quoteIdent, sqlString } from './warehouse-connection.ts';
+
+/** One raw table's share of a batch: its record definition and the records read for it. */
+export interface BatchPart {
+  record: DefinedRecord;
+  records: AsyncIterable<SourceRecord>;
+}
+
+export interface TableLoadSummary {
+  table: string;
+  read: number;
+  inserted: number;
+  updated: number;
+  /** Valid records identical to (or older than) what raw already holds. */
+  unchanged: number;
+  /** Older versions of a key that a newer record in the same batch replaced. */
+  superseded: number;
+  rejected: number;
+  /** Fields the source sent that the schema does not know, with how many records had them. */
+  unknownFields: Record<string, number>;
+  /** Fields the schema expects that records lacked, with how many records lacked them. */
+  missingFields: Record<string, number>;
+  /** The first few rejections, for the run summary; all of them are in raw._quarantine. */
+  rejectedSamples: { location: string; reason: string }[];
+}
+
+export interface BatchSummary {
+  source: string;
+  batchId: string;
+  tables: TableLoadSummary[];
+}
+
+const SAMPLE_LIMIT = 5;
+
+/**
+ * Loads every part of a source's batch in ONE transaction: either all tables and quarantine rows
+ * of the batch are committed, or (on any error, or if the process dies) none are. Valid records
+ * are bulk-appended to a temp stage table, de-duplicated to the newest version per natural key and
+ * upserted; invalid ones go to raw._quarantine with the reason and the raw text.
+ */
+export async function loadBatch(
+  connection: DuckDBConnection,
+  source: string,
+  batchId: string,
+  parts: BatchPart[],
+  onProgress?: (recordsRead: number) => void,
+): Promise<BatchSummary> {
+  await ensureRawSchema(connection);
+  for (const part of parts) await ensureRawTable(connection, part.record);
+  const startedAt = new Date().toISOString();
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    const tables: TableLoadSummary[] = [];
+    let readSoFar = 0;
+    for (const part of parts) {
+      const summary = await stagePart(connection, source, part, (n) => onProgress?.(readSoFar + n));
+      readSoFar += summary.read;
+      await upsertStaged(connection, part.record, batchId, summary);
+      await moveQuarantine(connection, source, part.record.table, batchId);
+      tables.push(summary);
+    }
+    await recordBatch(connection, source, batchId, startedAt, tables);
+    await connection.run('COMMIT');
+    return { source, batchId, tables };
+  } catch (error) {
+    await connection.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function stagePart(
+  connection: DuckDBConnection,
+  source: string,
+  part: BatchPart,
+  onProgress: (read: number) => void,
+): Promise<TableLoadSummary> {
+  const { record } = part;
+  const fieldNames = Object.keys(record.fields);
+  const stage = stageTable(record.table);
+  // Everything is staged as text; the typed cast happens once, in SQL, on the way into raw.
+  await connection.run(
+    `CREATE OR REPLACE TEMP TABLE ${stage} (${fieldNames.map((n) => `${quoteIdent(n)} VARCHAR`).join(', ')}, _source_file VARCHAR, _source_line BIGINT)`,
+  );
+  await connection.run(
+    'CREATE OR REPLACE TEMP TABLE _stage_quarantine (location VARCHAR, record_key VARCHAR, reason VARCHAR, payload VARCHAR)',
+  );
+  const rows = await connection.createAppender(stageTableName(record.table), 'main', 'temp');
+  const rejects = await connection.createAppender('_stage_quarantine', 'main', 'temp');
+  const summary: TableLoadSummary = {
+    table: record.table, read: 0, inserted: 0, updated: 0, unchanged: 0, superseded: 0, rejected: 0,
+    unknownFields: {}, missingFields: {}, rejectedSamples: [],
+  };
+  const known = new Set(fieldNames);
+  try {
+    for await (const item of part.records) {
+      summary.read += 1;
+      if (summary.read % 50_000 === 0) onProgress(summary.read);
+      const reason = item.fields === null ? item.parseError ?? 'unreadable record' : null;
+      if (item.fields !== null) trackDrift(item.fields, known, summary);
+      const parsed = item.fields === null ? null : record.validator.safeParse(item.fields);
+      if (parsed === null || !parsed.success) {
+        const why = reason ?? describeIssues(parsed!.error!, item.fields!);
+        appendReject(rejects, item, record, why);
+        summary.rejected += 1;
+        if (summary.rejectedSamples.length < SAMPLE_LIMIT) summary.rejectedSamples.push({ location: item.location, reason: why });
+        continue;
+      }
+      const values = parsed.data as Record<string, unknown>;
+      for (const name of fieldNames) {
+        const value = values[name];
+        if (value === null || value === undefined) rows.appendNull();
+        else rows.appendVarchar(String(value));
+      }
+      rows.appendVarchar(item.file);
+      rows.appendBigInt(BigInt(item.line));
+      rows.endRow();
+    }
+  } finally {
+    rows.closeSync();
+    rejects.closeSync();
+  }
+  onProgress(summary.read);
+  return summary;
+}
+
+function trackDrift(fields: Record<string, unknown>, known: Set<string>, summary: TableLoadSummary): void {
+  for (const name of Object.keys(fields)) {
+    if (!known.has(name)) summary.unknownFields[name] = (summary.unknownFields[name] ?? 0) + 1;
+  }
+  for (const name of known) {
+    if (!(name in fields)) summary.missingFields[name] = (summary.missingFields[name] ?? 0) + 1;
+  }
+}
+
+function appendReject(appender: DuckDBAppender, item: SourceRecord, record: DefinedRecord, reason: string): void {
+  const key = item.fields === null ? null : record.key.map((k) => String(item.fields![k] ?? '')).join('|');
+  appender.appendVarchar(item.location);
+  if (key === null) appender.appendNull();
+  else appender.appendVarchar(key);
+  appender.appendVarchar(reason);
+  appender.appendVarchar(item.rawText);
+  appender.endRow();
+}
+
+function stageTableName(table: string): string {
+  return `_stage_${table}`;
+}
+
+function stageTable(table: string): string {
+  return `temp.main.${quoteIdent(stageTableName(table))}`;
+}
+
+async function upsertStaged(connection: DuckDBConnection, record: DefinedRecord, batchId: string, summary: TableLoadSummary): Promise<void> {
+  const target = `${RAW_SCHEMA}.${quoteIdent(record.table)}`;
+  const fields = Object.entries(record.fields);
+  const keyList = record.key.map(quoteIdent).join(', ');
+  const versionOrder = record.version ? `CAST(${quoteIdent(record.version)} AS TIMESTAMPTZ) DESC NULLS LAST, ` : '';
+  // Newest version per key wins inside the batch (late and out-of-order rows), then across batches.
+  await connection.run(`
+    CREATE OR REPLACE TEMP TABLE _stage_latest AS
+    SELECT ${fields.map(([n, f]) => `CAST(${quoteIdent(n)} AS ${f.type}) AS ${quoteIdent(n)}`).join(', ')}, _source_file, _source_line
+    FROM ${stageTable(record.table)}
+    QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${versionOrder}_source_line DESC) = 1`);
+  const nonKey = fields.map(([n]) => n).filter((n) => !record.key.includes(n));
+  const changed = (incoming: string, current: string) =>
+    record.version
+      ? `${incoming}.${quoteIdent(record.version)} > ${current}.${quoteIdent(record.version)}`
+      : `(${nonKey.map((n) => `${incoming}.${quoteIdent(n)}`).join(', ')}) IS DISTINCT FROM (${nonKey.map((n) => `${current}.${quoteIdent(n)}`).join(', ')})`;
+  const keyJoin = record.key.map((k) => `l.${quoteIdent(k)} = r.${quoteIdent(k)}`).join(' AND ');
+  const counts = await connection.runAndReadAll(`
+    SELECT
+      count(*) AS latest,
+      count(*) FILTER (WHERE r.${quoteIdent(record.key[0]!)} IS NULL) AS inserted,
+      count(*) FILTER (WHERE r.${quoteIdent(record.key[0]!)} IS NOT NULL AND ${changed('l', 'r')}) AS updated
+    FROM _stage_latest l LEFT JOIN ${target} r ON ${keyJoin}`);
+  const [latest, inserted, updated] = (counts.getRows()[0] ?? []).map((v) => Number(v));
+  summary.inserted = inserted ?? 0;
+  summary.updated = updated ?? 0;
+  summary.unchanged = (latest ?? 0) - summary.inserted - summary.updated;
+  summary.superseded = summary.read - summary.rejected - (latest ?? 0);
+
+  const allColumns = [...fields.map(([n]) => n), ...LINEAGE_COLUMNS.map(([n]) => n)];
+  const updatable = allColumns.filter((n) => !record.key.includes(n));
+  await connection.run(`
+    INSERT INTO ${target} (${allColumns.map(quoteIdent).join(', ')})
+    SELECT ${fields.map(([n]) => quoteIdent(n)).join(', ')}, _source_file, _source_line, ${sqlString(batchId)}, now()
+    FROM _stage_latest
+    ON CONFLICT (${keyList}) DO UPDATE SET ${updatable.map((n) => `${quoteIdent(n)} = excluded.${quoteIdent(n)}`).join(', ')}
+    WHERE ${changed('excluded', target)}`);
+}
+
+async function moveQuarantine(connection: DuckDBConnection, source: string, table: string, batchId: string): Promise<void> {
+  await connection.run(`
+    INSERT INTO ${RAW_SCHEMA}._quarantine
+    SELECT ${sqlString(source)}, ${sqlString(table)}, location, record_key, reason, payload, md5(payload),
+           ${sqlString(batchId)}, ${sqlString(batchId)}, now()
+    FROM _stage_quarantine
+    ON CONFLICT (source, location, payload_md5) DO UPDATE SET last_batch_id = excluded.last_batch_id, reason = excluded.reason`);
+}
+
+async function recordBatch(
+  connection: DuckDBConnection,
+  source: string,
+  batchId: string,
+  startedAt: string,
+  tables: TableLoadSummary[],
+): Promise<void> {
+  const sum = (pick: (t: TableLoadSummary) => number) => tables.reduce((acc, t) => acc + pick(t), 0);
+  const drift = Object.fromEntries(tables.map((t) => [t.table, { unknown: t.unknownFields, missing: t.missingFields }]));
+  await connection.run(
+    `INSERT INTO ${RAW_SCHEMA}._load_batches VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ), now(), $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      batchId, source, startedAt, JSON.stringify(tables.map((t) => t.table)),
+      sum((t) => t.read), sum((t) => t.inserted), sum((t) => t.updated), sum((t) => t.unchanged), sum((t) => t.rejected),
+      JSON.stringify(drift),
+    ],
+  );
+}

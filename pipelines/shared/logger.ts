@@ -1,0 +1,14 @@
+import { pino, type Logger } from 'pino';
+
+/**
+ * Structured JSON logs on stderr (stdout stays free for --json results). Each pipeline run gets a
+ * child logger carrying its run id, so every line can be traced to its run.
+ */
+export const logger: Logger = pino(
+  { level: process.env.CRM_LOG_LEVEL ?? 'info', base: { app: 'crm-warehouse' } },
+  pino.destination({ fd: 2, sync: true }),
+);
+
+export function runLogger(runId: string): Logger {
+  return logger.child({ runId });
+}

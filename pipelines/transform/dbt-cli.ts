@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { projectRoot, WAREHOUSE_ENV } from '../shared/paths.ts';
+import { dbtExecutable, ensurePythonVenv } from './python-venv.ts';
+import { readRunResults, type DbtNodeResult } from './run-results.ts';
+
+export interface DbtInvocation {
+  /** dbt sub-command and its arguments, e.g. ['build', '--select', 'marts']. */
+  args: string[];
+  warehousePath: string;
+  /** Called once per finished node with dbt's own status line. */
+  onNodeFinished?: (result: { uniqueId: string; status: string; message: string }) => void;
+  vars?: Record<string, unknown>;
+}
+
+export interface DbtOutcome {
+  ok: boolean;
+  results: DbtNodeResult[];
+  elapsedSeconds: number;
+  targetPath: string;
+}
+
+export class DbtFailedError extends Error {
+  override name = 'DbtFailedError';
+  constructor(message: string, readonly failures: DbtNodeResult[], readonly outcome?: DbtOutcome) {
+    super(message);
+  }
+}
+
+/**
+ * dbt's target/ and logs/ for a given warehouse file, kept beside it so that two warehouses (a test's
+ * temp one and the default) never share partial-parse state or run_results.json.
+ */
+export function dbtArtifactsDir(warehousePath: string): string {
+  return path.join(path.dirname(warehousePath), `.dbt-${path.basename(warehousePath, path.extname(warehousePath))}`);
+}
+
+/**
+ * Runs the venv's dbt CLI against the warehouse, streams its JSON log for progress, then reads
+ * run_results.json. Throws DbtFailedError with dbt's own error text when a model or test fails.
+ */
+export async function runDbt(invocation: DbtInvocation): Promise<DbtOutcome> {
+  ensurePythonVenv();
+  const artifacts = dbtArtifactsDir(invocation.warehousePath);
+  const targetPath = path.join(artifacts, 'target');
+  fs.rmSync(path.join(targetPath, 'run_results.json'), { force: true });
+  const args = [
+    ...invocation.args,
+    '--project-dir', projectRoot,
+    '--profiles-dir', projectRoot,
+    '--target-path', targetPath,
+    '--log-path', path.join(artifacts, 'logs'),
+    '--log-format', 'json',
+  ];
+  if (invocation.vars) args.push('--vars', JSON.stringify(invocation.vars));
+  const child = spawn(dbtExecutable, args, {
+    cwd: projectRoot,
+    env: { ...process.env, [WAREHOUSE_ENV]: invocation.warehousePath, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const errorLines: string[] = [];
+  const stderrChunks: string[] = [];
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderrChunks.push(chunk));
+  for await (const line of readline.createInterface({ input: child.stdout })) {
+    const event = parseLogLine(line);
+    if (!event) continue;
+    if (event.level === 'error') errorLines.push(event.msg);
+    const node = event.nodeInfo;
+    if (node && /^Log\w*Result$/.test(event.name) && invocation.onNodeFinished) {
+      invocation.onNodeFinished({ uniqueId: node.unique_id, status: node.node_status, message: event.msg });
+    }
+  }
+  const exitCode: number = await new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  const runResults = readRunResults(path.join(targetPath, 'run_results.json'));
+  if (!runResults) {
+    // dbt stopped before running anything (bad project, profile or compile error): its log says why.
+    const detail = [...errorLines, stderrChunks.join('').trim()].filter(Boolean).join('\n');
+    throw new DbtFailedError(`dbt ${invocation.args[0]} failed before running any node (exit ${exitCode}):\n${detail}`, []);
+  }
+  const outcome: DbtOutcome = {
+    ok: exitCode === 0 && runResults.failures.length === 0,
+    results: runResults.results,
+    elapsedSeconds: runResults.elapsedSeconds,
+    targetPath,
+  };
+  if (!outcome.ok) {
+    const text = runResults.failures.map((f) => `${f.uniqueId} [${f.status}]: ${f.message ?? ''}`.trim()).join('\n');
+    throw new DbtFailedError(
+      `dbt ${invocation.args[0]} failed (${runResults.failures.length} node(s)):\n${text || errorLines.join('\n')}`,
+      runResults.failures,
+      outcome,
+    );
+  }
+  return outcome;
+}
+
+interface DbtLogEvent {
+  name: string;
+  level: string;
+  msg: string;
+  nodeInfo?: { unique_id: string; node_status: string };
+}
+
+function parseLogLine(line: string): DbtLogEvent | null {
+  try {
+    const parsed = JSON.parse(line) as { info?: { name?: string; level?: string; msg?: string }; data?: { node_info?: DbtLogEvent['nodeInfo'] } };
+    if (!parsed.info) return null;
+    return { name: parsed.info.name ?? '', level: parsed.info.level ?? '', msg: parsed.info.msg ?? '', nodeInfo: parsed.data?.node_info };
+  } catch {
+    return null;
+  }
+}

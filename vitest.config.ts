@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: fast unit tests that own tiny in-memory/temp data, and end-to-end tests that run
+// the real pipeline (dbt CLI, DuckDB file, HTTP API) and so get longer time limits.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['tests/unit/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // Each e2e file runs dbt (a Python process) and DuckDB; two cores, so keep them serial.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
