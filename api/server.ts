@@ -1,0 +1,138 @@
+import path from 'node:path';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { cubeModelDir as defaultCubeModelDir } from '../pipelines/shared/paths.ts';
+import { ApiError, UnavailableError, errorMessage } from './errors.ts';
+import { cubeApiRoutes } from './routes/cube-api.ts';
+import { healthRoutes } from './routes/health.ts';
+import { canonicalTimezone } from './semantic/normalize-query.ts';
+import { loadSemanticModel, type SemanticModel } from './semantic/semantic-model.ts';
+import { WarehouseReader, type WarehouseReaderOptions } from './warehouse/warehouse-reader.ts';
+
+export interface ApiServerOptions {
+  /** The DuckDB warehouse file, opened read-only. */
+  warehousePath: string;
+  /** The Cube model folder; default cube/model of this project. */
+  cubeModelDir?: string;
+  /** HS256 secret the JWTs are verified with (CRM_API_SECRET). */
+  jwtSecret: string;
+  /** Time zone of queries that name none (Cube's CUBEJS_DEFAULT_TIMEZONE); default UTC. */
+  defaultTimezone?: string;
+  /** Fastify's logger option (false by default: the embedding CLI decides where logs go). */
+  logger?: FastifyServerOptions['logger'];
+  /** Options of the reader the server creates (idle close). */
+  warehouse?: WarehouseReaderOptions;
+  /**
+   * A reader made by the caller, e.g. a pipeline that calls reopen() after publishing a new file.
+   * It must read warehousePath; the caller owns it (the server does not close it).
+   */
+  reader?: WarehouseReader;
+}
+
+export interface StartApiServerOptions extends ApiServerOptions {
+  /** 0 picks a free port. Default 4000, Cube's port. */
+  port?: number;
+  /** Default 127.0.0.1: the API is local unless asked otherwise. */
+  host?: string;
+}
+
+export interface RunningApiServer {
+  url: string;
+  app: FastifyInstance;
+  /** The server's reader: reopen() makes the next request open the warehouse file afresh. */
+  warehouse: WarehouseReader;
+  close(): Promise<void>;
+}
+
+/** Wrong configuration (missing secret, bad time zone, model that does not compile): the CLI exits 2. */
+export class ApiConfigError extends Error {
+  override name = 'ApiConfigError';
+}
+
+function validated(options: ApiServerOptions) {
+  if (!options.jwtSecret) throw new ApiConfigError('the JWT secret is empty: set CRM_API_SECRET (HS256 secret for the API tokens)');
+  if (!options.warehousePath) throw new ApiConfigError('the warehouse path is empty');
+  let defaultTimezone: string;
+  try {
+    defaultTimezone = canonicalTimezone(options.defaultTimezone ?? 'UTC');
+  } catch {
+    throw new ApiConfigError(`default time zone is not a valid IANA time zone: "${options.defaultTimezone}"`);
+  }
+  const warehousePath = path.resolve(options.warehousePath);
+  if (options.reader && path.resolve(options.reader.filePath) !== warehousePath) {
+    throw new ApiConfigError(`the reader reads ${options.reader.filePath}, not the warehouse ${warehousePath}`);
+  }
+  return {
+    warehousePath,
+    cubeModelDir: path.resolve(options.cubeModelDir ?? defaultCubeModelDir),
+    defaultTimezone,
+  };
+}
+
+/**
+ * The HTTP API (Cube's REST contract over the warehouse) as a Fastify instance, not listening:
+ * GET /health, GET /cubejs-api/v1/meta, GET|POST /cubejs-api/v1/load. Every error is answered as
+ * { error } with its status; nothing a client sends can take the process down.
+ */
+export function buildApiServer(options: ApiServerOptions): FastifyInstance {
+  const config = validated(options);
+  const app = Fastify({ logger: options.logger ?? false });
+  const warehouse = options.reader ?? new WarehouseReader(config.warehousePath, options.warehouse);
+  const model = async (): Promise<SemanticModel> => {
+    try {
+      return await loadSemanticModel(config.cubeModelDir);
+    } catch (error) {
+      throw new UnavailableError(`Cube model in ${config.cubeModelDir} does not compile: ${errorMessage(error)}`, { cause: error });
+    }
+  };
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ApiError) {
+      if (error.statusCode >= 500) request.log.error({ err: error }, error.message);
+      return reply.code(error.statusCode).send({ error: error.message });
+    }
+    // Fastify's own client errors: malformed JSON body (400), body too large (413), bad content type (415).
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ error: error.message });
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return reply.code(500).send({ error: `Internal Server Error: ${error.message}` });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `Not found: ${request.method} ${request.url.split('?')[0]}` }));
+
+  app.register(healthRoutes, { warehouse, cubeModelDir: config.cubeModelDir, model });
+  app.register(cubeApiRoutes, { prefix: '/cubejs-api/v1', jwtSecret: options.jwtSecret, defaultTimezone: config.defaultTimezone, warehouse, model });
+  if (!options.reader) app.addHook('onClose', async () => warehouse.close());
+  return app;
+}
+
+function urlOf(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') return String(address);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/**
+ * Builds, compiles the Cube model (so a broken model fails here, not on the first request) and
+ * listens. Resolves to the base URL and a close() that stops the server and releases the warehouse.
+ */
+export async function startApiServer(options: StartApiServerOptions): Promise<RunningApiServer> {
+  const config = validated(options);
+  const warehouse = options.reader ?? new WarehouseReader(config.warehousePath, options.warehouse);
+  const app = buildApiServer({ ...options, reader: warehouse });
+  // startApiServer made the reader (unless given one), so it releases it too.
+  if (!options.reader) app.addHook('onClose', async () => warehouse.close());
+  try {
+    await loadSemanticModel(config.cubeModelDir);
+  } catch (error) {
+    await app.close();
+    throw new ApiConfigError(`Cube model does not compile: ${errorMessage(error)}`, { cause: error });
+  }
+  try {
+    await app.listen({ port: options.port ?? 4000, host: options.host ?? '127.0.0.1' });
+  } catch (error) {
+    await app.close(); // e.g. the port is taken: release the warehouse before reporting
+    throw error;
+  }
+  return { url: urlOf(app), app, warehouse, close: () => app.close() };
+}

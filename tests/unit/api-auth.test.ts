@@ -1,0 +1,35 @@
+import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { signDevToken, tokenFromHeader, verifyToken } from '../../api/auth.ts';
+import { ForbiddenError } from '../../api/errors.ts';
+
+const SECRET = 'auth-test-secret-0123456789abcdef';
+
+describe('API tokens', () => {
+  it('signs HS256 tokens carrying the claims, which verify back into the security context', async () => {
+    const token = await signDevToken(SECRET, { sub: 'analyst', role: 'analyst' }, { expiresIn: '1h' });
+    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'HS256' });
+    const claims = decodeJwt(token);
+    expect(claims.exp! - claims.iat!).toBe(3600);
+    expect(await verifyToken(token, SECRET)).toMatchObject({ sub: 'analyst', role: 'analyst' });
+  });
+
+  it('takes the token from the header raw or after a scheme word, like Cube', () => {
+    expect(tokenFromHeader('abc.def.ghi')).toBe('abc.def.ghi');
+    expect(tokenFromHeader('Bearer abc.def.ghi')).toBe('abc.def.ghi');
+    expect(tokenFromHeader(['Bearer  xyz'])).toBe('xyz');
+    expect(tokenFromHeader('  ')).toBeUndefined();
+    expect(tokenFromHeader(undefined)).toBeUndefined();
+  });
+
+  it('refuses missing, foreign, expired and non-HS256 tokens with a 403 saying why', async () => {
+    await expect(verifyToken(undefined, SECRET)).rejects.toThrow("Authorization header isn't set");
+    await expect(verifyToken(await signDevToken('some-other-secret-0123456789'), SECRET)).rejects.toThrow(/Invalid token: signature verification failed/);
+    await expect(verifyToken(await signDevToken(SECRET, {}, { expiresIn: -1 }), SECRET)).rejects.toThrow(/"exp" claim timestamp check failed/);
+    const hs512 = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(SECRET));
+    await expect(verifyToken(hs512, SECRET)).rejects.toThrow(/"alg" \(Algorithm\) Header Parameter value not allowed/);
+    const error = await verifyToken('junk', SECRET).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ForbiddenError);
+    expect((error as ForbiddenError).statusCode).toBe(403);
+  });
+});

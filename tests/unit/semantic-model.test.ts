@@ -1,0 +1,122 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BadRequestError } from '../../api/errors.ts';
+import { normalizeQuery } from '../../api/semantic/normalize-query.ts';
+import { compileSemanticModel, forgetSemanticModel, loadSemanticModel, type SemanticModel } from '../../api/semantic/semantic-model.ts';
+import { cubeModelDir } from '../../pipelines/shared/paths.ts';
+
+/** The project's real Cube model, compiled by Cube's own compiler in-process. */
+let model: SemanticModel;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-semantic-'));
+
+beforeAll(async () => {
+  model = await loadSemanticModel(cubeModelDir);
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function writeModel(name: string, files: Record<string, string>): string {
+  const dir = path.join(tmp, name);
+  for (const [file, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), content);
+  }
+  return dir;
+}
+
+describe('the Cube model in cube/model', () => {
+  it('compiles into the orders and customers cubes and the sales_overview view', () => {
+    expect(model.cubeNames.sort()).toEqual(['customers', 'orders', 'sales_overview']);
+    const orders = model.meta.cubes.find((c) => c.name === 'orders')!;
+    expect(orders.type).toBe('cube');
+    expect(orders.measures.map((m) => m.name)).toEqual(
+      expect.arrayContaining(['orders.count', 'orders.valid_order_count', 'orders.revenue', 'orders.buyer_count', 'orders.avg_order_value']),
+    );
+    expect(orders.dimensions.map((d) => d.name)).toEqual(
+      expect.arrayContaining(['orders.order_id', 'orders.customer_id', 'orders.order_status', 'orders.is_valid_sale', 'orders.ordered_at']),
+    );
+    expect(orders.dimensions.find((d) => d.name === 'orders.ordered_at')!.type).toBe('time');
+    expect(orders.segments.map((s) => s.name)).toEqual(['orders.valid_sales']);
+    expect(model.meta.cubes.find((c) => c.name === 'sales_overview')!.type).toBe('view');
+  });
+
+  it('gives every member a description and every measure a currency, percent or number format', () => {
+    for (const cube of model.meta.cubes) {
+      for (const member of [...cube.measures, ...cube.dimensions, ...cube.segments]) {
+        expect({ member: member.name, described: typeof member.description === 'string' && member.description.length > 10 }).toEqual({
+          member: member.name,
+          described: true,
+        });
+      }
+      for (const measure of cube.measures) expect(['currency', 'percent', 'number']).toContain(measure.format);
+    }
+    const revenue = model.members.get('orders.revenue')!.config;
+    expect(revenue).toMatchObject({ format: 'currency', type: 'number', aggType: 'sum', title: 'Orders Revenue', shortTitle: 'Revenue' });
+  });
+
+  it('exposes the dbt columns without re-deriving them: SQL comes from Cube with the DuckDB dialect', () => {
+    const query = normalizeQuery({
+      measures: ['orders.revenue', 'orders.buyer_count'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month', dateRange: ['2025-01-01', '2025-03-31'] }],
+      filters: [{ member: 'customers.city', operator: 'equals', values: ['Shanghai'] }],
+      timezone: 'Asia/Shanghai',
+    });
+    const { sql, params, aliasNameToMember } = model.buildSql(query);
+    expect(sql).toContain(`DATE_TRUNC('month', timezone('Asia/Shanghai', "orders".ordered_at::timestamptz))`);
+    expect(sql).toContain('sum("orders".net_revenue)');
+    expect(sql).toContain('count(distinct CASE WHEN ("orders".is_valid_sale) THEN "orders".customer_id END)');
+    expect(sql).toContain('LEFT JOIN marts.customer_value AS "customers" ON "orders".customer_id = "customers".customer_id');
+    // The date range is local to Shanghai: its UTC bounds start eight hours earlier.
+    expect(params).toEqual(['2024-12-31T16:00:00.000Z', '2025-03-31T15:59:59.999Z', 'Shanghai']);
+    expect(Object.values(aliasNameToMember).sort()).toEqual(['orders.buyer_count', 'orders.ordered_at.month', 'orders.revenue']);
+  });
+
+  it("turns Cube's own query errors into 400s naming the problem", () => {
+    const query = normalizeQuery({ measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'fortnight' }] });
+    expect(() => model.buildSql(query)).toThrow(BadRequestError);
+    expect(() => model.buildSql(query)).toThrow(/Granularity "fortnight" does not exist/);
+  });
+
+  it('builds the count(*) query Cube uses for total: true', () => {
+    const query = normalizeQuery({ dimensions: ['customers.city'], measures: ['customers.count'], limit: 1, total: true });
+    const total = model.buildSql(query, { totalQuery: true });
+    expect(total.sql).toMatch(/^select count\(\*\) "total_count" from/);
+    expect(total.sql).not.toMatch(/LIMIT 1\b/);
+  });
+
+  it('compiles once per folder and shares the result', async () => {
+    expect(await loadSemanticModel(cubeModelDir)).toBe(model);
+    expect(await loadSemanticModel(`${cubeModelDir}/`)).toBe(model);
+  });
+});
+
+describe('the embedded compiler', () => {
+  const minimalCube = `cubes:\n  - name: things\n    sql_table: main.things\n    measures:\n      - name: count\n        type: count\n`;
+
+  it('refuses Jinja-templated YAML, which needs the native binding, with a message that says so', async () => {
+    const dir = writeModel('jinja', { 'cubes/things.yml': `{% set n = 1 %}\n${minimalCube}` });
+    await expect(compileSemanticModel(dir)).rejects.toThrow(/Jinja template in cubes\/things\.yml needs Cube's native binding/);
+  });
+
+  it('refuses a Python globals.py the same way', async () => {
+    const dir = writeModel('python', { 'cubes/things.yml': minimalCube, 'globals.py': 'x = 1\n' });
+    await expect(compileSemanticModel(dir)).rejects.toThrow(/Python \(globals\.py\) in globals\.py needs Cube's native binding/);
+  });
+
+  it("reports Cube's validation errors for a broken model, and does not cache the failure", async () => {
+    const dir = writeModel('broken', { 'cubes/things.yml': minimalCube.replace('type: count', 'type: countt') });
+    await expect(loadSemanticModel(dir)).rejects.toThrow(/things/);
+    fs.writeFileSync(path.join(dir, 'cubes/things.yml'), minimalCube);
+    const fixed = await loadSemanticModel(dir);
+    expect(fixed.cubeNames).toEqual(['things']);
+    forgetSemanticModel(dir);
+    expect(await loadSemanticModel(dir)).not.toBe(fixed);
+  });
+
+  it('fails clearly when the model folder is missing or empty', async () => {
+    await expect(compileSemanticModel(path.join(tmp, 'nowhere'))).rejects.toThrow(/Cube model folder not readable/);
+    const empty = writeModel('empty', { 'README.md': 'no model here' });
+    await expect(compileSemanticModel(empty)).rejects.toThrow(/has no model files/);
+  });
+});
