@@ -1,0 +1,169 @@
+import fs from 'node:fs';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { buildTransform, convertDuckDBParams, transformChunk } from '@cubejs-backend/duckdb-driver/dist/src/Transform.js';
+import { UnavailableError, errorMessage } from '../errors.ts';
+
+export type WarehouseRow = Record<string, unknown>;
+
+export interface WarehouseReaderOptions {
+  /**
+   * Close the DuckDB instance after this long without a query (ms; 0 keeps it open). Holding the
+   * file open, even read-only, keeps a file lock that stops the pipeline (dbt) from writing it, so
+   * an idle API should let go; reopening a read-only file takes milliseconds.
+   */
+  idleCloseMs?: number;
+}
+
+interface OpenHandle {
+  instance: DuckDBInstance;
+  /** device, inode, size and mtime when opened: a replaced or rewritten file gets a new identity. */
+  identity: string;
+  leases: number;
+  retired: boolean;
+}
+
+/** What identifies the file's current version, or undefined when it does not exist. */
+function fileIdentity(filePath: string): string | undefined {
+  try {
+    const stat = fs.statSync(filePath);
+    return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Read-only access to the DuckDB warehouse file for the API.
+ *
+ * One DuckDB instance per file, opened READ_ONLY on first use and shared by requests; each query
+ * gets its own short-lived connection (a connection runs one statement at a time). The instance is
+ * swapped for a fresh one when the file is replaced (atomic publish by rename) or rewritten, on
+ * reopen(), and closed when idle. A swapped-out instance is closed once its last query finishes.
+ */
+export class WarehouseReader {
+  readonly filePath: string;
+  private readonly idleCloseMs: number;
+  /** The open instance, if any. */
+  private handle: OpenHandle | undefined;
+  /** An open in progress, shared by the requests that arrive meanwhile. */
+  private opening: Promise<OpenHandle> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(filePath: string, options: WarehouseReaderOptions = {}) {
+    this.filePath = filePath;
+    this.idleCloseMs = options.idleCloseMs ?? 5_000;
+  }
+
+  /** Runs one statement with positional (?) parameters; rows are keyed by column name. */
+  async query(sql: string, params: unknown[] = []): Promise<WarehouseRow[]> {
+    const handle = await this.acquire();
+    try {
+      const connection = await handle.instance.connect();
+      try {
+        // TIMESTAMP columns hold naive UTC; Cube's DuckDB SQL casts them to TIMESTAMPTZ (convertTz,
+        // date-range filters), which reads them in the session zone. Pin it to UTC per connection
+        // (the setting is per connection) so results never depend on the machine's zone.
+        await connection.run("SET TimeZone = 'UTC'");
+        const result = await connection.run(sql, convertDuckDBParams(params));
+        // Cube's DuckDB driver conversion: numbers and decimals as strings, timestamps as ISO strings.
+        const transform = buildTransform(result.columnNames(), result.columnTypes());
+        const rows: WarehouseRow[] = [];
+        for (const chunk of await result.fetchAllChunks()) rows.push(...transformChunk(chunk, transform));
+        return rows;
+      } finally {
+        connection.closeSync();
+      }
+    } finally {
+      this.release(handle);
+    }
+  }
+
+  /** Opens the file (if needed) and runs a trivial statement; throws UnavailableError when it cannot. */
+  async check(): Promise<void> {
+    await this.query('SELECT 1 AS ok');
+  }
+
+  /** Lets go of the current instance (closed once its queries finish); the next query opens the file afresh. */
+  async reopen(): Promise<void> {
+    await this.opening?.catch(() => undefined);
+    this.dropHandle();
+  }
+
+  /** Closes the instance once in-flight queries finish; later queries fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clearIdleTimer();
+    await this.reopen();
+  }
+
+  private async acquire(): Promise<OpenHandle> {
+    if (this.closed) throw new UnavailableError(`warehouse reader for ${this.filePath} is closed`);
+    this.clearIdleTimer();
+    // A file that keeps changing while we open it gets a few tries, then the newest open is used.
+    for (let attempt = 0; ; attempt += 1) {
+      const identity = fileIdentity(this.filePath);
+      if (identity === undefined) {
+        this.dropHandle();
+        throw new UnavailableError(`warehouse file not found: ${this.filePath} (run the pipeline first)`);
+      }
+      const handle = this.handle;
+      if (handle && (handle.identity === identity || attempt >= 2)) {
+        handle.leases += 1;
+        return handle;
+      }
+      this.dropHandle();
+      this.opening ??= this.open(identity).finally(() => {
+        this.opening = undefined;
+      });
+      await this.opening;
+    }
+  }
+
+  private async open(identity: string): Promise<OpenHandle> {
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(this.filePath, { access_mode: 'READ_ONLY' });
+    } catch (error) {
+      throw new UnavailableError(`warehouse not readable: ${this.filePath}: ${errorMessage(error)}`, { cause: error });
+    }
+    const handle: OpenHandle = { instance, identity, leases: 0, retired: false };
+    this.dropHandle();
+    this.handle = handle;
+    return handle;
+  }
+
+  private release(handle: OpenHandle): void {
+    handle.leases -= 1;
+    if (handle.retired) {
+      this.closeIfUnused(handle);
+    } else if (handle.leases === 0 && this.idleCloseMs > 0) {
+      this.clearIdleTimer();
+      this.idleTimer = setTimeout(() => this.dropHandle(), this.idleCloseMs);
+      this.idleTimer.unref(); // an idle timer must never keep the process alive
+    }
+  }
+
+  /** Retires the current instance: closed now if unused, else when its last query releases it. */
+  private dropHandle(): void {
+    const handle = this.handle;
+    this.handle = undefined;
+    if (!handle || handle.retired) return;
+    handle.retired = true;
+    this.closeIfUnused(handle);
+  }
+
+  private closeIfUnused(handle: OpenHandle): void {
+    if (handle.leases > 0) return;
+    try {
+      handle.instance.closeSync();
+    } catch {
+      // already closed: nothing left to release
+    }
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+}
