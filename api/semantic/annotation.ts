@@ -8,18 +8,11 @@ import type { NormalizedQuery } from './query-types.ts';
  * clients of older Cube versions, the time dimension without granularity is annotated too.
  */
 
-export interface AnnotationItem {
-  title: string;
-  shortTitle: string;
-  description?: string;
-  type: string;
-  format?: unknown;
-  currency?: string;
-  meta?: unknown;
-  drillMembers?: string[];
-  drillMembersGrouped?: { measures: string[]; dimensions: string[] };
-  granularity?: MetaGranularity & { type?: 'built-in' | 'custom' };
-}
+/** The member's description as /meta gives it, plus the granularity of an annotated time dimension. */
+export type AnnotationItem = Pick<
+  MetaMember,
+  'title' | 'shortTitle' | 'description' | 'type' | 'format' | 'currency' | 'meta' | 'drillMembers' | 'drillMembersGrouped'
+> & { granularity?: MetaGranularity & { type?: 'built-in' | 'custom' } };
 
 export interface Annotation {
   measures: Record<string, AnnotationItem>;
