@@ -6,13 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { EXIT, UsageError } from './cli/exit-codes.ts';
+import { EXIT, ExitCodeError, UsageError } from './cli/exit-codes.ts';
 import { printResult } from './cli/output.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from './sources/sample-data/generate.ts';
-import { SOURCES, SourceUnavailableError, findSource } from './extract/sources.ts';
-import { extractSource } from './extract/run-extract.ts';
-import { describeBatch, newRunId, runPipeline } from './run/run-pipeline.ts';
-import { DbtFailedError, runDbt } from './transform/dbt-cli.ts';
+import { SourceUnavailableError } from './extract/sources.ts';
+import { DbtFailedError } from './transform/dbt-cli.ts';
+import { RunLockedError } from './publish/run-lock.ts';
+import { ConfigError } from './shared/config.ts';
+import { registerRunCommands } from './cli/run-commands.ts';
 import { PythonSetupError, ensurePythonVenv } from './transform/python-venv.ts';
 import { resolveLandingDir, resolveWarehousePath } from './shared/paths.ts';
 import { logger } from './shared/logger.ts';
@@ -43,8 +44,10 @@ const program = new Command('crm')
 Exit codes:
   0  success
   1  a pipeline step failed (dbt model or test, a source that could not be loaded)
-  2  usage or configuration error
-  3  environment error (Python venv or dependencies could not be set up)`);
+  2  usage or configuration error (including crm.config.json)
+  3  environment error (Python venv or dependencies could not be set up)
+  4  another run holds the warehouse lock (nothing done; retry, or pass --wait)
+  5  partial run: some sources failed after retries, the rest loaded (published only if publish.publishPartial)`);
 
 program
   .command('setup')
@@ -69,54 +72,6 @@ program
     const truth = await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, ...opts, outDir: path.resolve(opts.out) });
     printResult(Boolean(opts.json), { outDir: path.resolve(opts.out), counts: truth.counts }, () =>
       `Wrote ${Object.entries(truth.counts).map(([k, v]) => `${v} ${k}`).join(', ')} to ${path.resolve(opts.out)}`);
-  });
-
-program
-  .command('extract')
-  .description(`Load sources from the landing folder into raw tables (all sources when none is named: ${SOURCES.map((s) => s.name).join(', ')}).`)
-  .argument('[sources...]', 'source names')
-  .addOption(landingOption())
-  .addOption(warehouseOption())
-  .addOption(jsonOption())
-  .action(async (names: string[], opts: { landing: string; warehouse: string; json?: boolean }) => {
-    const sources = names.length === 0 ? SOURCES : names.map((name) => {
-      try {
-        return findSource(name);
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
-    });
-    const runId = newRunId();
-    const summaries = [];
-    for (const source of sources) {
-      const summary = await extractSource(source, { warehousePath: path.resolve(opts.warehouse), landingDir: path.resolve(opts.landing), batchId: `${runId}:${source.name}` });
-      summaries.push(summary);
-      if (!opts.json) process.stdout.write(`${source.name}: ${describeBatch(summary)}\n`);
-    }
-    if (opts.json) printResult(true, { runId, extracts: summaries }, () => '');
-  });
-
-program
-  .command('transform')
-  .description('Run `dbt build` (models, snapshots, seeds and tests) on the warehouse with the venv dbt.')
-  .option('--select <selector...>', 'dbt node selection, e.g. marts or +customer_value')
-  .addOption(warehouseOption())
-  .addOption(jsonOption())
-  .action(async (opts: { select?: string[]; warehouse: string; json?: boolean }) => {
-    const outcome = await runDbt({ args: ['build', ...(opts.select ? ['--select', ...opts.select] : [])], warehousePath: path.resolve(opts.warehouse) });
-    printResult(Boolean(opts.json), outcome, () => `dbt build passed: ${outcome.results.length} nodes in ${outcome.elapsedSeconds.toFixed(1)}s`);
-  });
-
-program
-  .command('run')
-  .description('Run the whole pipeline: extract every source, then dbt build.')
-  .addOption(landingOption())
-  .addOption(warehouseOption())
-  .addOption(jsonOption())
-  .action(async (opts: { landing: string; warehouse: string; json?: boolean }) => {
-    const summary = await runPipeline({ warehousePath: path.resolve(opts.warehouse), landingDir: path.resolve(opts.landing) });
-    printResult(Boolean(opts.json), summary, () =>
-      `Run ${summary.runId} finished in ${summary.seconds.toFixed(1)}s: ${summary.dbt?.models ?? 0} models, ${summary.dbt?.tests ?? 0} data tests, ${summary.dbt?.unitTests ?? 0} unit tests passed.`);
   });
 
 program
@@ -146,6 +101,13 @@ program
     process.stdout.write(`API listening on ${server.url}\n`);
   });
 
+// Command registration: one line per command module (other stages add theirs here).
+registerRunCommands(program); // extract, transform, refresh, run, backfill
+(await import('./cli/status-command.ts')).registerStatusCommands(program); // status, history
+(await import('./cli/schedule-command.ts')).registerScheduleCommand(program);
+(await import('./cli/state-command.ts')).registerStateCommand(program);
+(await import('./cli/seed-postgres-command.ts')).registerSeedPostgresCommand(program);
+
 async function main(): Promise<number> {
   try {
     await program.parseAsync(process.argv);
@@ -156,7 +118,9 @@ async function main(): Promise<number> {
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`crm: ${message}\n`);
-    if (error instanceof UsageError) return EXIT.usage;
+    if (error instanceof ExitCodeError) return error.exitCode;
+    if (error instanceof RunLockedError) return EXIT.locked;
+    if (error instanceof UsageError || error instanceof ConfigError) return EXIT.usage;
     if (error instanceof PythonSetupError) return EXIT.environment;
     if (error instanceof DbtFailedError || error instanceof SourceUnavailableError) return EXIT.stepFailed;
     logger.error({ err: error }, 'unexpected failure');

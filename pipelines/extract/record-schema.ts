@@ -32,6 +32,10 @@ export const field = {
   text: (): FieldSpec => ({ schema: z.preprocess(emptyToNull, z.string().nullable()), type: 'VARCHAR' }),
   requiredText: (): FieldSpec => ({ schema: z.string().trim().min(1, 'required'), type: 'VARCHAR' }),
   oneOf: <const T extends readonly [string, ...string[]]>(values: T): FieldSpec => ({ schema: z.enum(values), type: 'VARCHAR' }),
+  optionalOneOf: <const T extends readonly [string, ...string[]]>(values: T): FieldSpec => ({
+    schema: z.preprocess(emptyToNull, z.enum(values).nullable()),
+    type: 'VARCHAR',
+  }),
   email: (): FieldSpec => ({ schema: z.preprocess(emptyToNull, z.email('not a valid e-mail address').nullable()), type: 'VARCHAR' }),
   timestamp: (): FieldSpec => ({ schema: timestamp, type: 'TIMESTAMPTZ' }),
   optionalTimestamp: (): FieldSpec => ({ schema: z.preprocess(emptyToNull, timestamp.nullable()), type: 'TIMESTAMPTZ' }),
@@ -47,6 +51,13 @@ export const field = {
   }),
   boolean: (): FieldSpec => ({
     schema: z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]),
+    type: 'BOOLEAN',
+  }),
+  optionalBoolean: (): FieldSpec => ({
+    schema: z.preprocess(
+      emptyToNull,
+      z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]).nullable(),
+    ),
     type: 'BOOLEAN',
   }),
 };

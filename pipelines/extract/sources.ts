@@ -1,81 +1,89 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import type { DefinedRecord } from './record-schema.ts';
-import type { SourceRecord } from './readers/source-record.ts';
-import { readCsvRecords } from './readers/csv-records.ts';
-import { readNdjsonRecords } from './readers/ndjson-records.ts';
-import { orderItemRecord, orderRecord } from './orders/order-records.ts';
-import { customerRecord } from './profiles/customer-records.ts';
-import { ticketRecord } from './service/ticket-records.ts';
+import { fileDropSource } from './files/file-drop-source.ts';
+import { cancellationRecord, orderItemRecord, orderRecord, paymentRecord, refundRecord } from './orders/order-records.ts';
+import { customerRecord, customerVersionRecord } from './profiles/customer-records.ts';
+import { contactRecord, ticketEventRecord, ticketRecord } from './service/ticket-records.ts';
 import { postRecord } from './opinion/post-records.ts';
-import { LANDING_FILES } from '../sources/sample-data/landing-layout.ts';
+import { postgresOrdersSource, POSTGRES_ORDERS_ENV } from './postgres/postgres-orders-source.ts';
+import { SourceUnavailableError, type SourceDefinition } from './source-contract.ts';
 
-export type SourceFamily = 'orders' | 'service' | 'opinion' | 'profiles';
+export { SourceUnavailableError } from './source-contract.ts';
+export type { SourceDefinition, SourceFamily, SourceKind } from './source-contract.ts';
 
-export interface SourceFile {
-  record: DefinedRecord;
-  relativePath: string;
-  read: (filePath: string, landingDir: string) => AsyncIterable<SourceRecord>;
-}
-
-/** A source is loaded as one batch: all of its files commit together or not at all. */
-export interface SourceDefinition {
-  name: string;
-  family: SourceFamily;
-  description: string;
-  files: SourceFile[];
-}
-
+/**
+ * The source registry. The default sources are folders of file drops under the landing folder
+ * (what the sample generator writes); a shop points other transports at the same raw tables by
+ * configuration (see configuredSources).
+ */
 export const SOURCES: readonly SourceDefinition[] = [
-  {
+  fileDropSource({
     name: 'profiles',
     family: 'profiles',
-    description: 'Customer profiles (NDJSON export of the shop CRM)',
-    files: [{ record: customerRecord, relativePath: LANDING_FILES.customers, read: readNdjsonRecords }],
-  },
-  {
+    description: 'Customer profiles: basic and subjective facets, consent (CSV/NDJSON drops in profiles/)',
+    folder: 'profiles',
+    rules: [{ prefix: 'customers', records: [customerRecord, customerVersionRecord] }],
+  }),
+  fileDropSource({
     name: 'orders',
     family: 'orders',
-    description: 'Orders and order items (CSV exports of the shop back office)',
-    files: [
-      { record: orderRecord, relativePath: LANDING_FILES.orders, read: readCsvRecords },
-      { record: orderItemRecord, relativePath: LANDING_FILES.orderItems, read: readCsvRecords },
+    description: 'Orders, items, payments, refunds, cancellations (CSV/NDJSON drops in orders/)',
+    folder: 'orders',
+    rules: [
+      { prefix: 'orders', records: [orderRecord] },
+      { prefix: 'order_items', records: [orderItemRecord] },
+      { prefix: 'payments', records: [paymentRecord] },
+      { prefix: 'refunds', records: [refundRecord] },
+      { prefix: 'cancellations', records: [cancellationRecord] },
     ],
-  },
-  {
+  }),
+  fileDropSource({
     name: 'service_tickets',
     family: 'service',
-    description: 'Customer-service tickets across channels (NDJSON)',
-    files: [{ record: ticketRecord, relativePath: LANDING_FILES.tickets, read: readNdjsonRecords }],
-  },
-  {
+    description: 'Customer-service tickets, their event history and contacts across channels (drops in service/)',
+    folder: 'service',
+    rules: [
+      { prefix: 'tickets', records: [ticketRecord] },
+      { prefix: 'ticket_events', records: [ticketEventRecord] },
+      { prefix: 'contacts', records: [contactRecord] },
+    ],
+  }),
+  fileDropSource({
     name: 'opinion_posts',
     family: 'opinion',
-    description: 'Public-opinion posts and reviews (NDJSON feed)',
-    files: [{ record: postRecord, relativePath: LANDING_FILES.posts, read: readNdjsonRecords }],
-  },
+    description: 'Public-opinion posts and reviews (NDJSON drops in opinion/)',
+    folder: 'opinion',
+    rules: [{ prefix: 'posts', records: [postRecord] }],
+  }),
 ];
 
-export function findSource(name: string): SourceDefinition {
+/**
+ * Sources that need configuration, by name: each is built from the environment when asked for.
+ * Other transports (HTTP APIs, feeds) register here the same way.
+ */
+export const CONFIGURABLE_SOURCES: Readonly<Record<string, { env: string; build: (env: NodeJS.ProcessEnv) => SourceDefinition }>> = {
+  orders_pg: {
+    env: POSTGRES_ORDERS_ENV,
+    build: (env) => postgresOrdersSource({ name: 'orders_pg', connectionString: env[POSTGRES_ORDERS_ENV] ?? '' }),
+  },
+};
+
+/** The default sources plus every configurable one whose environment variable is set. */
+export function configuredSources(env: NodeJS.ProcessEnv = process.env): SourceDefinition[] {
+  return [
+    ...SOURCES,
+    ...Object.values(CONFIGURABLE_SOURCES).filter((s) => (env[s.env] ?? '').trim() !== '').map((s) => s.build(env)),
+  ];
+}
+
+export function findSource(name: string, env: NodeJS.ProcessEnv = process.env): SourceDefinition {
   const source = SOURCES.find((s) => s.name === name);
-  if (!source) throw new Error(`unknown source "${name}" (known: ${SOURCES.map((s) => s.name).join(', ')})`);
-  return source;
-}
-
-/** Fails before any write when a landing file is missing, naming the source and the path. */
-export function resolveSourceFiles(source: SourceDefinition, landingDir: string): string[] {
-  return source.files.map((f) => {
-    const filePath = path.join(landingDir, f.relativePath);
-    if (!fs.existsSync(filePath)) {
-      throw new SourceUnavailableError(source.name, `landing file not found: ${filePath}`);
+  if (source) return source;
+  const configurable = CONFIGURABLE_SOURCES[name];
+  if (configurable) {
+    if ((env[configurable.env] ?? '').trim() === '') {
+      throw new SourceUnavailableError(name, `not configured: set ${configurable.env}`);
     }
-    return filePath;
-  });
-}
-
-export class SourceUnavailableError extends Error {
-  constructor(readonly source: string, reason: string) {
-    super(`${source}: ${reason}`);
-    this.name = 'SourceUnavailableError';
+    return configurable.build(env);
   }
+  const known = [...SOURCES.map((s) => s.name), ...Object.keys(CONFIGURABLE_SOURCES)];
+  throw new Error(`unknown source "${name}" (known: ${known.join(', ')})`);
 }

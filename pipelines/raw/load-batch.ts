@@ -1,13 +1,21 @@
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { describeIssues, type DefinedRecord } from '../extract/record-schema.ts';
 import type { SourceRecord } from '../extract/readers/source-record.ts';
+import type { BatchPart, SourceKind, StateUpdate } from '../extract/source-contract.ts';
 import { LINEAGE_COLUMNS, RAW_SCHEMA, ensureRawSchema, ensureRawTable } from './raw-schema.ts';
+import { writeSourceState } from './source-state.ts';
 import { quoteIdent, sqlString } from './warehouse-connection.ts';
 
-/** One raw table's share of a batch: its record definition and the records read for it. */
-export interface BatchPart {
-  record: DefinedRecord;
-  records: AsyncIterable<SourceRecord>;
+export type { BatchPart } from '../extract/source-contract.ts';
+
+export interface LoadOptions {
+  onProgress?: (recordsRead: number) => void;
+  /** Source kind recorded with its state row. */
+  kind?: SourceKind;
+  /** Called after every part was read, inside the transaction: the state committed with the batch. */
+  finish?: () => StateUpdate | Promise<StateUpdate>;
+  /** Extra tables the source may write (created before the transaction). */
+  extraTables?: readonly DefinedRecord[];
 }
 
 export interface TableLoadSummary {
@@ -32,6 +40,8 @@ export interface BatchSummary {
   source: string;
   batchId: string;
   tables: TableLoadSummary[];
+  /** The state committed with this batch (cursor: undefined = unchanged; files: paths loaded). */
+  state?: { cursor?: unknown; files: string[] };
 }
 
 const SAMPLE_LIMIT = 5;
@@ -47,10 +57,12 @@ export async function loadBatch(
   source: string,
   batchId: string,
   parts: BatchPart[],
-  onProgress?: (recordsRead: number) => void,
+  progressOrOptions?: ((recordsRead: number) => void) | LoadOptions,
 ): Promise<BatchSummary> {
+  const options: LoadOptions = typeof progressOrOptions === 'function' ? { onProgress: progressOrOptions } : progressOrOptions ?? {};
+  const { onProgress } = options;
   await ensureRawSchema(connection);
-  for (const part of parts) await ensureRawTable(connection, part.record);
+  for (const record of new Set([...parts.map((p) => p.record), ...(options.extraTables ?? [])])) await ensureRawTable(connection, record);
   const startedAt = new Date().toISOString();
   await connection.run('BEGIN TRANSACTION');
   try {
@@ -64,8 +76,14 @@ export async function loadBatch(
       tables.push(summary);
     }
     await recordBatch(connection, source, batchId, startedAt, tables);
+    let state: BatchSummary['state'];
+    if (options.finish) {
+      const update = await options.finish();
+      await writeSourceState(connection, source, options.kind ?? 'files', batchId, update);
+      state = { cursor: update.cursor, files: (update.files ?? []).map((f) => f.path) };
+    }
     await connection.run('COMMIT');
-    return { source, batchId, tables };
+    return { source, batchId, tables, ...(state ? { state } : {}) };
   } catch (error) {
     await connection.run('ROLLBACK').catch(() => undefined);
     throw error;
@@ -164,33 +182,48 @@ async function upsertStaged(connection: DuckDBConnection, record: DefinedRecord,
     CREATE OR REPLACE TEMP TABLE _stage_latest AS
     SELECT ${fields.map(([n, f]) => `CAST(${quoteIdent(n)} AS ${f.type}) AS ${quoteIdent(n)}`).join(', ')}, _source_file, _source_line
     FROM ${stageTable(record.table)}
-    QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${versionOrder}_source_line DESC) = 1`);
+    QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${versionOrder}_source_file DESC, _source_line DESC) = 1`);
   const nonKey = fields.map(([n]) => n).filter((n) => !record.key.includes(n));
   const changed = (incoming: string, current: string) =>
     record.version
       ? `${incoming}.${quoteIdent(record.version)} > ${current}.${quoteIdent(record.version)}`
       : `(${nonKey.map((n) => `${incoming}.${quoteIdent(n)}`).join(', ')}) IS DISTINCT FROM (${nonKey.map((n) => `${current}.${quoteIdent(n)}`).join(', ')})`;
   const keyJoin = record.key.map((k) => `l.${quoteIdent(k)} = r.${quoteIdent(k)}`).join(' AND ');
-  const counts = await connection.runAndReadAll(`
-    SELECT
-      count(*) AS latest,
-      count(*) FILTER (WHERE r.${quoteIdent(record.key[0]!)} IS NULL) AS inserted,
-      count(*) FILTER (WHERE r.${quoteIdent(record.key[0]!)} IS NOT NULL AND ${changed('l', 'r')}) AS updated
+  // One join decides each staged row's fate; the update and insert below then touch only those rows.
+  // Plain joins (not INSERT ... ON CONFLICT on a primary-key index) so DuckDB can spill to disk
+  // and memory stays bounded however large the table grows.
+  await connection.run(`
+    CREATE OR REPLACE TEMP TABLE _stage_actions AS
+    SELECT l.*, CASE WHEN r.${quoteIdent(record.key[0]!)} IS NULL THEN 'insert' WHEN ${changed('l', 'r')} THEN 'update' END AS _action
     FROM _stage_latest l LEFT JOIN ${target} r ON ${keyJoin}`);
+  const counts = await connection.runAndReadAll(`
+    SELECT count(*) AS latest, count(*) FILTER (WHERE _action = 'insert'), count(*) FILTER (WHERE _action = 'update')
+    FROM _stage_actions`);
   const [latest, inserted, updated] = (counts.getRows()[0] ?? []).map((v) => Number(v));
   summary.inserted = inserted ?? 0;
   summary.updated = updated ?? 0;
   summary.unchanged = (latest ?? 0) - summary.inserted - summary.updated;
   summary.superseded = summary.read - summary.rejected - (latest ?? 0);
 
+  const lineage = `_source_file, _source_line, ${sqlString(batchId)}, now()`;
   const allColumns = [...fields.map(([n]) => n), ...LINEAGE_COLUMNS.map(([n]) => n)];
-  const updatable = allColumns.filter((n) => !record.key.includes(n));
-  await connection.run(`
-    INSERT INTO ${target} (${allColumns.map(quoteIdent).join(', ')})
-    SELECT ${fields.map(([n]) => quoteIdent(n)).join(', ')}, _source_file, _source_line, ${sqlString(batchId)}, now()
-    FROM _stage_latest
-    ON CONFLICT (${keyList}) DO UPDATE SET ${updatable.map((n) => `${quoteIdent(n)} = excluded.${quoteIdent(n)}`).join(', ')}
-    WHERE ${changed('excluded', target)}`);
+  if (summary.updated > 0) {
+    const nonKeyFields = fields.map(([n]) => n).filter((n) => !record.key.includes(n));
+    const sets = [
+      ...nonKeyFields.map((n) => `${quoteIdent(n)} = l.${quoteIdent(n)}`),
+      '_source_file = l._source_file', '_source_line = l._source_line', `_batch_id = ${sqlString(batchId)}`, '_loaded_at = now()',
+    ];
+    await connection.run(`
+      UPDATE ${target} AS r SET ${sets.join(', ')}
+      FROM (SELECT * FROM _stage_actions WHERE _action = 'update') AS l
+      WHERE ${keyJoin}`);
+  }
+  if (summary.inserted > 0) {
+    await connection.run(`
+      INSERT INTO ${target} (${allColumns.map(quoteIdent).join(', ')})
+      SELECT ${fields.map(([n]) => quoteIdent(n)).join(', ')}, ${lineage}
+      FROM _stage_actions WHERE _action = 'insert'`);
+  }
 }
 
 async function moveQuarantine(connection: DuckDBConnection, source: string, table: string, batchId: string): Promise<void> {

@@ -44,6 +44,28 @@ export async function ensureRawSchema(connection: DuckDBConnection): Promise<voi
       rejected BIGINT NOT NULL,
       schema_drift VARCHAR NOT NULL
     );
+    -- Per-source extraction state (watermarks, cursors), written in the same transaction as the
+    -- batch it describes, so state and data can never disagree.
+    CREATE TABLE IF NOT EXISTS ${RAW_SCHEMA}._source_state (
+      source VARCHAR PRIMARY KEY,
+      kind VARCHAR NOT NULL,
+      state VARCHAR,
+      batch_id VARCHAR NOT NULL,
+      updated_at TIMESTAMPTZ NOT NULL
+    );
+    -- File-drop manifest: one row per file a source has loaded, with the checksum it had. A file is
+    -- read again only when its checksum changes.
+    CREATE TABLE IF NOT EXISTS ${RAW_SCHEMA}._file_manifest (
+      source VARCHAR NOT NULL,
+      path VARCHAR NOT NULL,
+      sha256 VARCHAR NOT NULL,
+      size_bytes BIGINT NOT NULL,
+      modified_at TIMESTAMPTZ NOT NULL,
+      records BIGINT NOT NULL,
+      batch_id VARCHAR NOT NULL,
+      loaded_at TIMESTAMPTZ NOT NULL,
+      PRIMARY KEY (source, path)
+    );
   `);
 }
 
@@ -51,7 +73,19 @@ export async function ensureRawTable(connection: DuckDBConnection, record: Defin
   const columns = [
     ...Object.entries(record.fields).map(([name, f]) => `${quoteIdent(name)} ${f.type}`),
     ...LINEAGE_COLUMNS.map(([name, type]) => `${quoteIdent(name)} ${type}`),
-    `PRIMARY KEY (${record.key.map(quoteIdent).join(', ')})`,
   ];
+  // No PRIMARY KEY: DuckDB keeps key indexes in memory, which would grow with the table. The
+  // loader keeps keys unique itself (dedupe per batch, then update-or-insert by join), and dbt's
+  // source tests check it. Tables created by older versions keep their key; loading works with both.
   await connection.run(`CREATE TABLE IF NOT EXISTS ${RAW_SCHEMA}.${quoteIdent(record.table)} (${columns.join(', ')})`);
+  // Additive schema evolution: a column added to the record definition is added to an existing
+  // raw table (nullable), so older warehouses keep loading. Columns are never dropped or retyped.
+  const existing = await connection.runAndReadAll(
+    `SELECT column_name FROM information_schema.columns WHERE table_schema = '${RAW_SCHEMA}' AND table_name = $1`,
+    [record.table],
+  );
+  const have = new Set(existing.getRows().map((r) => String(r[0])));
+  for (const [name, f] of Object.entries(record.fields)) {
+    if (!have.has(name)) await connection.run(`ALTER TABLE ${RAW_SCHEMA}.${quoteIdent(record.table)} ADD COLUMN ${quoteIdent(name)} ${f.type}`);
+  }
 }

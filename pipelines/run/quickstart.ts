@@ -45,6 +45,8 @@ export async function runQuickstart(options: QuickstartOptions): Promise<void> {
     }
   }
   say(`    dbt: ${summary.dbt?.models} models, ${summary.dbt?.tests} data tests, ${summary.dbt?.unitTests} unit tests passed`);
+  if (summary.status === 'partial') say(`    partial run (${summary.published ? 'published' : 'not published'}): ${summary.run.error}`);
+  say(`    run ${summary.runId} ${summary.published ? 'published' : 'kept the previous version of'} ${summary.warehousePath} (\`npm run crm -- history --run ${summary.runId}\`)`);
 
   const { startApiServer } = await import('../../api/server.ts');
   const { signDevToken } = await import('../../api/auth.ts');

@@ -1,18 +1,28 @@
-import crypto from 'node:crypto';
-import { SOURCES, type SourceDefinition } from '../extract/sources.ts';
-import { extractSource } from '../extract/run-extract.ts';
+import { configuredSources, type SourceDefinition } from '../extract/sources.ts';
 import type { BatchSummary } from '../raw/load-batch.ts';
-import { runDbt, type DbtOutcome } from '../transform/dbt-cli.ts';
-import { runLogger } from '../shared/logger.ts';
-import { runSteps } from '../shared/step-runner.ts';
+import { loadConfig, type CrmConfig } from '../shared/config.ts';
+import type { DbtOutcome } from '../transform/dbt-cli.ts';
+import { executeRun, newRunId, type RunSummary } from './execute-run.ts';
+import { dbtBuildStep, extractStep, preAggregationsStep, resetStateStep, type PipelineStep } from './steps.ts';
+
+export { newRunId } from './execute-run.ts';
 
 export interface PipelineOptions {
+  /** The published warehouse file; the run builds a private copy and publishes it when it passes. */
   warehousePath: string;
   landingDir: string;
   sources?: readonly SourceDefinition[];
-  /** Extra dbt arguments for the build step, e.g. ['--select', 'marts']. */
-  dbtArgs?: string[];
+  /** dbt node selection for the build step, e.g. ['marts'] (default: everything). */
+  select?: string[];
+  /** dbt --vars for the build (backfill passes its date window). */
+  dbtVars?: Record<string, unknown>;
+  /** Sources whose state is reset in the build first, so they are re-read in full (backfill). */
+  reextract?: string[];
   interactive?: boolean;
+  config?: CrmConfig;
+  waitSeconds?: number;
+  command?: string;
+  args?: string[];
 }
 
 export interface PipelineSummary {
@@ -20,73 +30,69 @@ export interface PipelineSummary {
   warehousePath: string;
   startedAt: string;
   seconds: number;
+  status: RunSummary['status'];
+  published: boolean;
   extracts: BatchSummary[];
   dbt: { elapsedSeconds: number; models: number; tests: number; unitTests: number } | null;
+  run: RunSummary;
 }
 
-export function newRunId(): string {
-  return `${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${crypto.randomBytes(3).toString('hex')}`;
+/**
+ * The whole DAG, as data: reset state (backfill only), extract every source, dbt build, build
+ * Cube's pre-aggregations. To add a stage (e.g. a TypeScript model-fitting step between two dbt
+ * selections), add a PipelineStep here: execute-run.ts records, retries and publishes it alike.
+ */
+export function pipelineSteps(options: PipelineOptions, config: CrmConfig): PipelineStep[] {
+  const sources = options.sources ?? configuredSources();
+  return [
+    ...(options.reextract ?? []).map((name) => resetStateStep(name)),
+    ...sources.map((source) => extractStep(source, { retries: config.extract.retries, retryDelaySeconds: config.extract.retryDelaySeconds })),
+    dbtBuildStep({ ...(options.select ? { select: options.select } : {}), ...(options.dbtVars ? { vars: options.dbtVars } : {}) }),
+    preAggregationsStep(),
+  ];
 }
 
-/** The whole DAG on the embedded default: extract every source into raw, then dbt build. */
+/** Runs a list of steps as one ledgered, locked, atomically published run. */
+export async function runSteps(options: PipelineOptions, steps: PipelineStep[], config: CrmConfig = options.config ?? loadConfig()): Promise<RunSummary> {
+  return executeRun({
+    publishedPath: options.warehousePath,
+    landingDir: options.landingDir,
+    command: options.command ?? 'run',
+    args: options.args ?? [],
+    steps,
+    config,
+    ...(options.waitSeconds !== undefined ? { waitSeconds: options.waitSeconds } : {}),
+    ...(options.interactive !== undefined ? { interactive: options.interactive } : {}),
+    runId: newRunId(),
+  });
+}
+
+/**
+ * The whole pipeline on the embedded default. Throws the failing step's error when the run fails
+ * (nothing is published then); a partial run returns with status 'partial'.
+ */
 export async function runPipeline(options: PipelineOptions): Promise<PipelineSummary> {
-  const runId = newRunId();
-  const log = runLogger(runId);
-  const started = Date.now();
-  const sources = options.sources ?? SOURCES;
-  const extracts: BatchSummary[] = [];
-  let dbt: DbtOutcome | null = null;
-  await runSteps<void>(
-    [
-      ...sources.map((source) => ({
-        title: `extract ${source.name}`,
-        run: async (report: (progress: string) => void) => {
-          const summary = await extractSource(source, {
-            warehousePath: options.warehousePath,
-            landingDir: options.landingDir,
-            batchId: `${runId}:${source.name}`,
-            onProgress: (read) => report(`${read.toLocaleString('en-US')} records read`),
-          });
-          extracts.push(summary);
-          for (const table of summary.tables) {
-            log.info({ event: 'extract_table', source: source.name, ...table }, `${source.name} -> raw.${table.table}`);
-            for (const sample of table.rejectedSamples) {
-              log.warn({ event: 'record_rejected', source: source.name, table: table.table, ...sample }, `${source.name}: rejected ${sample.location}: ${sample.reason}`);
-            }
-          }
-          report(describeBatch(summary));
-        },
-      })),
-      {
-        title: 'dbt build',
-        run: async (report: (progress: string) => void) => {
-          let finished = 0;
-          dbt = await runDbt({
-            args: ['build', ...(options.dbtArgs ?? [])],
-            warehousePath: options.warehousePath,
-            onNodeFinished: (node) => {
-              finished += 1;
-              report(`${finished} nodes done; last: ${node.uniqueId.split('.').slice(-2).join('.')} ${node.status}`);
-            },
-          });
-        },
-      },
-    ],
-    log,
-    { interactive: options.interactive },
-  );
-  const outcome = dbt as DbtOutcome | null;
-  const count = (prefix: string) => outcome?.results.filter((r) => r.uniqueId.startsWith(prefix)).length ?? 0;
-  const summary: PipelineSummary = {
-    runId,
-    warehousePath: options.warehousePath,
-    startedAt: new Date(started).toISOString(),
-    seconds: (Date.now() - started) / 1000,
+  const config = options.config ?? loadConfig();
+  const run = await runSteps(options, pipelineSteps(options, config), config);
+  if (run.status === 'failed') throw run.failure instanceof Error ? run.failure : new Error(run.error ?? 'run failed');
+  return toPipelineSummary(run);
+}
+
+export function toPipelineSummary(run: RunSummary): PipelineSummary {
+  const extracts = run.steps.filter((s) => s.kind === 'extract' && s.output).map((s) => s.output as BatchSummary);
+  const dbtOutcome = run.steps.find((s) => s.kind === 'dbt' && s.output)?.output as DbtOutcome | undefined;
+  const count = (prefix: string) => dbtOutcome?.results.filter((r) => r.uniqueId.startsWith(prefix)).length ?? 0;
+  return {
+    runId: run.runId,
+    warehousePath: run.publishedPath,
+    startedAt: run.startedAt,
+    seconds: run.seconds,
+    status: run.status,
+    published: run.published,
     extracts,
-    dbt: outcome ? { elapsedSeconds: outcome.elapsedSeconds, models: count('model.'), tests: count('test.'), unitTests: count('unit_test.') } : null,
+    dbt: dbtOutcome ? { elapsedSeconds: dbtOutcome.elapsedSeconds, models: count('model.'), tests: count('test.'), unitTests: count('unit_test.') } : null,
+    run,
   };
-  log.info({ event: 'run_finished', seconds: summary.seconds }, 'pipeline run finished');
-  return summary;
 }
 
 export function describeBatch(summary: BatchSummary): string {

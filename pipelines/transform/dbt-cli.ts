@@ -13,6 +13,13 @@ export interface DbtInvocation {
   /** Called once per finished node with dbt's own status line. */
   onNodeFinished?: (result: { uniqueId: string; status: string; message: string }) => void;
   vars?: Record<string, unknown>;
+  /**
+   * dbt's target/ and logs/ folder; default beside the warehouse file. A run building into its own
+   * copy passes the published file's folder, so partial parsing survives from run to run.
+   */
+  artifactsDir?: string;
+  /** dbt's target/ (default <artifactsDir>/target); a run gets its own so a killed run's orphaned dbt cannot overwrite the next run's results. */
+  targetPath?: string;
 }
 
 export interface DbtOutcome {
@@ -43,8 +50,8 @@ export function dbtArtifactsDir(warehousePath: string): string {
  */
 export async function runDbt(invocation: DbtInvocation): Promise<DbtOutcome> {
   ensurePythonVenv();
-  const artifacts = dbtArtifactsDir(invocation.warehousePath);
-  const targetPath = path.join(artifacts, 'target');
+  const artifacts = invocation.artifactsDir ?? dbtArtifactsDir(invocation.warehousePath);
+  const targetPath = invocation.targetPath ?? path.join(artifacts, 'target');
   fs.rmSync(path.join(targetPath, 'run_results.json'), { force: true });
   const args = [
     ...invocation.args,

@@ -13,9 +13,12 @@ export const orderRecord = defineRecord({
     currency: field.oneOf(['CNY', 'USD', 'EUR', 'HKD']),
     discount_amount: field.nonNegativeMoney(),
     updated_at: field.timestamp(),
+    // Shipping contact: who receives the parcel. It differs from the account holder when someone
+    // orders under a friend's account (an "accidental transaction").
     ship_name: field.text(),
     ship_phone: field.text(),
     ship_city: field.text(),
+    ship_address: field.text(),
   },
 });
 
@@ -31,5 +34,51 @@ export const orderItemRecord = defineRecord({
     brand: field.text(),
     quantity: field.integer(1, 100_000),
     unit_price: field.nonNegativeMoney(),
+  },
+});
+
+/** A payment against an order (one order may be paid in several parts). */
+export const paymentRecord = defineRecord({
+  table: 'order_payments',
+  key: ['payment_id'],
+  version: 'updated_at',
+  fields: {
+    payment_id: field.id(),
+    order_id: field.id(),
+    method: field.oneOf(['alipay', 'wechat_pay', 'unionpay', 'card', 'cash_on_delivery', 'points']),
+    amount: field.nonNegativeMoney(),
+    status: field.oneOf(['succeeded', 'failed', 'reversed']),
+    paid_at: field.timestamp(),
+    updated_at: field.timestamp(),
+  },
+});
+
+/** A refund: money returned after a sale (a return, a complaint, a dispute). */
+export const refundRecord = defineRecord({
+  table: 'order_refunds',
+  key: ['refund_id'],
+  version: 'updated_at',
+  fields: {
+    refund_id: field.id(),
+    order_id: field.id(),
+    amount: field.nonNegativeMoney(),
+    reason: field.oneOf(['return', 'damaged', 'not_as_described', 'late_delivery', 'dispute', 'other']),
+    status: field.oneOf(['requested', 'approved', 'rejected', 'paid']),
+    requested_at: field.timestamp(),
+    updated_at: field.timestamp(),
+  },
+});
+
+/** An order cancelled before it shipped, with who cancelled it and why. */
+export const cancellationRecord = defineRecord({
+  table: 'order_cancellations',
+  key: ['order_id'],
+  version: 'updated_at',
+  fields: {
+    order_id: field.id(),
+    cancelled_at: field.timestamp(),
+    cancelled_by: field.oneOf(['customer', 'merchant', 'system']),
+    reason: field.text(),
+    updated_at: field.timestamp(),
   },
 });

@@ -1,15 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse';
-import type { SourceRecord } from './source-record.ts';
+import type { ReadOptions, SourceRecord } from './source-record.ts';
 
 /**
  * Streams a CSV export with a header row. Rows with the wrong number of columns are returned with
  * parseError instead of failing the whole file, so one broken line never blocks the rest.
  */
-export async function* readCsvRecords(filePath: string, relativeTo: string): AsyncGenerator<SourceRecord> {
-  const file = path.relative(relativeTo, filePath);
-  const parser = fs.createReadStream(filePath).pipe(
+export async function* readCsvRecords(filePath: string, relativeTo: string, options: ReadOptions = {}): AsyncGenerator<SourceRecord> {
+  const file = path.relative(relativeTo, filePath).split(path.sep).join('/');
+  const input = fs.createReadStream(filePath);
+  if (options.onBytes) input.on('data', (chunk) => options.onBytes!(chunk as Buffer));
+  const parser = input.pipe(
     parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, raw: true }),
   );
   let header: string[] | null = null;

@@ -1,15 +1,19 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import path from 'node:path';
-import type { SourceRecord } from './source-record.ts';
+import type { ReadOptions, SourceRecord } from './source-record.ts';
 
 /** Streams an NDJSON file a line at a time; a line that is not a JSON object is returned with parseError. */
-export async function* readNdjsonRecords(filePath: string, relativeTo: string): AsyncGenerator<SourceRecord> {
-  const file = path.relative(relativeTo, filePath);
-  const lines = readline.createInterface({ input: fs.createReadStream(filePath, { encoding: 'utf8' }), crlfDelay: Infinity });
+export async function* readNdjsonRecords(filePath: string, relativeTo: string, options: ReadOptions = {}): AsyncGenerator<SourceRecord> {
+  const file = path.relative(relativeTo, filePath).split(path.sep).join('/');
+  const input = fs.createReadStream(filePath);
+  if (options.onBytes) input.on('data', (chunk) => options.onBytes!(chunk as Buffer));
+  // readline decodes UTF-8 itself (multi-byte characters split across chunks stay whole).
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
   let line = 0;
-  for await (const text of lines) {
+  for await (const lineText of lines) {
     line += 1;
+    const text = line === 1 ? lineText.replace(/^\uFEFF/, '') : lineText;
     if (text.trim() === '') continue;
     const location = `${file}:${line}`;
     try {

@@ -10,3 +10,10 @@ export interface SourceRecord {
   rawText: string;
   parseError?: string;
 }
+
+export interface ReadOptions {
+  /** Sees every byte of the file as it is read (the file-drop source checksums while parsing). */
+  onBytes?: (chunk: Buffer) => void;
+}
+
+export type RecordReader = (filePath: string, relativeTo: string, options?: ReadOptions) => AsyncIterable<SourceRecord>;

@@ -1,0 +1,216 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { extractSource } from '../extract/run-extract.ts';
+import type { SourceDefinition } from '../extract/sources.ts';
+import { openWarehouse } from '../raw/warehouse-connection.ts';
+import { resetSourceState } from '../raw/source-state.ts';
+import { projectRoot } from '../shared/paths.ts';
+import { DbtFailedError, runDbt } from '../transform/dbt-cli.ts';
+import type { DbtNodeResult } from '../transform/run-results.ts';
+
+/**
+ * The pipeline DAG as data: a run is a list of steps executed in order against the run's own
+ * copy of the warehouse (execute-run.ts publishes the copy only when the run passed). A stage
+ * added by another part of the project (e.g. a TypeScript model-fitting step between two dbt
+ * selections) is one more object in the list built by run-pipeline.ts.
+ */
+export interface StepContext {
+  runId: string;
+  /** The run's private warehouse copy: every step writes this file, never the published one. */
+  warehousePath: string;
+  /** The published warehouse (read-only for steps; its folder holds dbt's artifacts). */
+  publishedPath: string;
+  landingDir: string;
+  log: Logger;
+  report: (progress: string) => void;
+}
+
+export interface StepResult {
+  rowsIn?: number | null;
+  rowsOut?: number | null;
+  rejects?: number | null;
+  /** JSON detail kept in the ledger (per-table counts, notes). */
+  detail?: unknown;
+  dbtResults?: DbtNodeResult[];
+  /** Set when the step had nothing to do (recorded as skipped, with this reason). */
+  skipped?: string;
+  /** Anything the caller wants back in the run summary (e.g. the extract summary). */
+  output?: unknown;
+}
+
+export interface PipelineStep {
+  /** Unique within a run: 'extract:orders', 'dbt:build', 'preaggregations'. */
+  id: string;
+  kind: 'extract' | 'dbt' | 'preaggregations' | 'state' | (string & {});
+  title: string;
+  /**
+   * 'partial': a failure marks the run partial and the following steps still run (a source that
+   * cannot be reached must not stop the others); 'fatal': the run fails and publishes nothing.
+   */
+  onFailure: 'partial' | 'fatal';
+  /** Retries after a failure (extract steps: config extract.retries). */
+  retries?: number;
+  /** Delay before the first retry (doubles each time); default 1 s. */
+  retryDelaySeconds?: number;
+  run(context: StepContext): Promise<StepResult>;
+}
+
+/** Thrown by a step whose failure carries partial results worth keeping in the ledger. */
+export class StepFailedError extends Error {
+  override name = 'StepFailedError';
+  constructor(override readonly cause: unknown, readonly result: StepResult) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+export function extractStep(source: SourceDefinition, options: { retries?: number; retryDelaySeconds?: number } = {}): PipelineStep {
+  return {
+    id: `extract:${source.name}`,
+    kind: 'extract',
+    title: `extract ${source.name}`,
+    onFailure: 'partial',
+    retries: options.retries ?? 0,
+    retryDelaySeconds: options.retryDelaySeconds ?? 1,
+    async run(context) {
+      const summary = await extractSource(source, {
+        warehousePath: context.warehousePath,
+        landingDir: context.landingDir,
+        batchId: `${context.runId}:${source.name}`,
+        log: context.log,
+        onProgress: (read) => context.report(`${read.toLocaleString('en-US')} records read`),
+      });
+      for (const table of summary.tables) {
+        context.log.info({ event: 'extract_table', source: source.name, ...table, rejectedSamples: undefined }, `${source.name} -> raw.${table.table}`);
+        for (const sample of table.rejectedSamples) {
+          context.log.warn({ event: 'record_rejected', source: source.name, table: table.table, ...sample }, `${source.name}: rejected ${sample.location}: ${sample.reason}`);
+        }
+      }
+      const sum = (pick: (t: (typeof summary.tables)[number]) => number) => summary.tables.reduce((n, t) => n + pick(t), 0);
+      return {
+        rowsIn: sum((t) => t.read),
+        rowsOut: sum((t) => t.inserted + t.updated),
+        rejects: sum((t) => t.rejected),
+        detail: { tables: summary.tables.map(({ rejectedSamples: _samples, ...t }) => t), notes: summary.notes },
+        output: summary,
+      };
+    },
+  };
+}
+
+/** Forgets a source's watermark/manifest in the build, so its next extract re-reads it in full (backfill). */
+export function resetStateStep(sourceName: string): PipelineStep {
+  return {
+    id: `reset-state:${sourceName}`,
+    kind: 'state',
+    title: `reset state of ${sourceName}`,
+    onFailure: 'fatal',
+    async run(context) {
+      if (!fs.existsSync(context.warehousePath)) return { skipped: 'no warehouse yet: nothing to reset' };
+      const warehouse = await openWarehouse(context.warehousePath);
+      try {
+        const removed = await resetSourceState(warehouse.connection, sourceName);
+        return { detail: removed, rowsOut: removed.stateRows + removed.files };
+      } finally {
+        warehouse.close();
+      }
+    },
+  };
+}
+
+export function dbtBuildStep(options: { id?: string; select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean } = {}): PipelineStep {
+  const args = ['build'];
+  if (options.select?.length) args.push('--select', ...options.select);
+  if (options.exclude?.length) args.push('--exclude', ...options.exclude);
+  if (options.fullRefresh) args.push('--full-refresh');
+  return {
+    id: options.id ?? 'dbt:build',
+    kind: 'dbt',
+    title: `dbt ${args.join(' ')}`,
+    onFailure: 'fatal',
+    async run(context) {
+      let finished = 0;
+      const toResult = (results: DbtNodeResult[]): StepResult => ({
+        rowsOut: results.filter((r) => r.uniqueId.startsWith('model.')).reduce((n, r) => n + (r.rowsAffected ?? 0), 0),
+        rejects: results.filter((r) => r.uniqueId.startsWith('test.') || r.uniqueId.startsWith('unit_test.')).filter((r) => r.status !== 'pass').length,
+        dbtResults: results,
+        detail: { args, vars: options.vars ?? null },
+      });
+      const artifactsDir = path.join(path.dirname(context.publishedPath), `.dbt-${path.basename(context.publishedPath, path.extname(context.publishedPath))}`);
+      const targetPath = runTargetPath(artifactsDir, context.runId);
+      try {
+        const outcome = await runDbt({
+          args,
+          warehousePath: context.warehousePath,
+          artifactsDir,
+          targetPath,
+          ...(options.vars ? { vars: options.vars } : {}),
+          onNodeFinished: (node) => {
+            finished += 1;
+            context.report(`${finished} nodes done; last: ${node.uniqueId.split('.').slice(-2).join('.')} ${node.status}`);
+          },
+        });
+        promoteTarget(artifactsDir, targetPath);
+        return { ...toResult(outcome.results), output: outcome };
+      } catch (error) {
+        if (error instanceof DbtFailedError) throw new StepFailedError(error, toResult(error.outcome?.results ?? error.failures));
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * dbt's target/ for one run: <artifacts>/target-<run-id>, seeded with the last good run's
+ * partial-parse state (so parsing stays incremental). A run killed mid-build can leave an orphaned
+ * dbt process behind that still writes its target; giving each run its own keeps it from touching
+ * the next run's run_results.json. Targets of other runs are removed here (we hold the run lock).
+ */
+function runTargetPath(artifactsDir: string, runId: string): string {
+  const target = path.join(artifactsDir, `target-${runId}`);
+  fs.mkdirSync(artifactsDir, { recursive: true });
+  for (const entry of fs.readdirSync(artifactsDir)) {
+    if (entry.startsWith('target-') && entry !== path.basename(target)) fs.rmSync(path.join(artifactsDir, entry), { recursive: true, force: true });
+  }
+  const last = path.join(artifactsDir, 'target');
+  fs.mkdirSync(target, { recursive: true });
+  for (const file of ['partial_parse.msgpack', 'manifest.json']) {
+    if (fs.existsSync(path.join(last, file))) fs.copyFileSync(path.join(last, file), path.join(target, file));
+  }
+  return target;
+}
+
+/** A passing build's target becomes <artifacts>/target (what `dbt docs`, state selection and the next run read). */
+function promoteTarget(artifactsDir: string, target: string): void {
+  const last = path.join(artifactsDir, 'target');
+  fs.rmSync(last, { recursive: true, force: true });
+  fs.renameSync(target, last);
+}
+
+/** Where the Cube helper's pre-aggregation builder lives (api/semantic/pre-aggregations.ts). */
+export const PRE_AGGREGATIONS_MODULE = path.join(projectRoot, 'api', 'semantic', 'pre-aggregations.ts');
+
+type PreAggregationBuilder = (options: { warehousePath: string; log?: Logger }) => Promise<unknown>;
+
+/**
+ * Builds Cube's rollup tables in the run's copy, so a published version carries pre-aggregations
+ * that match its marts. Until api/semantic/pre-aggregations.ts exports a builder the step is
+ * recorded as skipped with that reason (never as a success that did nothing).
+ */
+export function preAggregationsStep(modulePath: string = PRE_AGGREGATIONS_MODULE): PipelineStep {
+  return {
+    id: 'preaggregations',
+    kind: 'preaggregations',
+    title: 'refresh pre-aggregations',
+    onFailure: 'fatal',
+    async run(context) {
+      if (!fs.existsSync(modulePath)) return { skipped: `${path.relative(projectRoot, modulePath)} does not exist yet: no pre-aggregations to build` };
+      const module = (await import(modulePath)) as Record<string, unknown>;
+      const builder = ['buildPreAggregations', 'refreshPreAggregations'].map((name) => module[name]).find((f) => typeof f === 'function') as PreAggregationBuilder | undefined;
+      if (!builder) return { skipped: `${path.relative(projectRoot, modulePath)} exports no buildPreAggregations(): nothing to build` };
+      const built = await builder({ warehousePath: context.warehousePath, log: context.log });
+      const tables = Array.isArray((built as { tables?: unknown[] } | undefined)?.tables) ? (built as { tables: { rows?: number }[] }).tables : [];
+      return { rowsOut: tables.reduce((n, t) => n + (typeof t.rows === 'number' ? t.rows : 0), 0), detail: built ?? null };
+    },
+  };
+}
