@@ -1,0 +1,73 @@
+/**
+ * `npm run bench -- --scale 100k|1m|10m`: generates the data set once (cached by seed and scale under
+ * .bench/data), runs each stage against a baseline measured in the same run, and writes a JSON file
+ * (.bench/results) and a Markdown table (benchmarks/results/<scale>.md).
+ * Exit codes: 0 ran (goals met or not: see the report), 1 a stage failed to run, 2 usage error.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { projectRoot } from '../pipelines/shared/paths.ts';
+import { BENCH_ROOT, ensureDataset } from './dataset.ts';
+import { machineInfo, writeReport, type BenchReport } from './report.ts';
+import { SCALES, scaleByName } from './scales.ts';
+import type { StageResult } from './stage-result.ts';
+import { dbtStage } from './stages/dbt-stage.ts';
+import { endToEndStage } from './stages/end-to-end-stage.ts';
+import { extractStage } from './stages/extract-stage.ts';
+
+const STAGES = ['extract', 'dbt', 'end-to-end'] as const;
+type StageName = (typeof STAGES)[number];
+
+const program = new Command('bench')
+  .description('Measure the pipeline and API at a scale, each figure beside a baseline from the same run.')
+  .addOption(new Option('--scale <name>', 'data set size').choices(Object.keys(SCALES)).default('100k'))
+  .addOption(new Option('--stages <names...>', 'stages to run').choices([...STAGES]).default([...STAGES]))
+  .option('--seed <n>', 'generator seed (data sets are cached per seed and scale)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer');
+    return n;
+  }, 42)
+  .option('--bench-dir <dir>', 'cached data sets, work files and JSON results', BENCH_ROOT)
+  .option('--markdown-dir <dir>', 'where the Markdown table goes', path.join(projectRoot, 'benchmarks', 'results'))
+  .option('--json', 'print the report as JSON on stdout')
+  .action(async (opts: { scale: string; stages: StageName[]; seed: number; benchDir: string; markdownDir: string; json?: boolean }) => {
+    const scale = scaleByName(opts.scale);
+    const log = (line: string) => process.stderr.write(`[bench ${scale.name}] ${line}\n`);
+    const started = Date.now();
+    const dataset = await ensureDataset(opts.benchDir, scale, opts.seed, log);
+    const workDir = path.join(opts.benchDir, 'work', `seed-${opts.seed}-${scale.name}`);
+    fs.mkdirSync(workDir, { recursive: true });
+    const stages: StageResult[] = [];
+    for (const name of STAGES.filter((s) => opts.stages.includes(s))) {
+      log(`stage ${name}`);
+      if (name === 'extract') stages.push(await extractStage(dataset, workDir, log));
+      if (name === 'dbt') stages.push(await dbtStage(dataset, scale, workDir, log));
+      if (name === 'end-to-end') stages.push(await endToEndStage(dataset, workDir, log));
+    }
+    const report: BenchReport = {
+      scale,
+      seed: opts.seed,
+      startedAt: new Date(started).toISOString(),
+      seconds: (Date.now() - started) / 1000,
+      machine: machineInfo(),
+      dataset: { generatedSeconds: dataset.generatedSeconds, counts: dataset.truth.counts },
+      stages,
+    };
+    const written = writeReport(report, path.join(opts.benchDir, 'results'), opts.markdownDir);
+    if (opts.json) process.stdout.write(JSON.stringify({ ...report, files: written }, null, 2) + '\n');
+    else {
+      for (const stage of stages) {
+        process.stdout.write(`${stage.title}: ${stage.met === null ? 'not judged at this scale' : stage.met ? 'goal met' : 'goal MISSED'}\n`);
+        for (const row of stage.rows) process.stdout.write(`  ${row.label}: ${row.value} ${row.unit}${row.baseline !== undefined ? ` (baseline ${row.baseline}${row.ratio !== undefined ? `, ratio ${row.ratio}` : ''})` : ''}\n`);
+      }
+      process.stdout.write(`Report: ${path.relative(projectRoot, written.markdown)} and ${path.relative(projectRoot, written.json)}\n`);
+    }
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}
