@@ -20,7 +20,7 @@ function port(value: string): number {
 }
 
 const program = new Command('crm-api')
-  .description("Serve Cube's REST API (/cubejs-api/v1/meta, /load) and /health over the DuckDB warehouse, read-only.")
+  .description("Serve Cube's REST API (/cubejs-api/v1/meta, /load, /sql, /dry-run) and /health over the DuckDB warehouse, read-only.")
   .option('--port <n>', 'port to listen on (0 picks a free one)', port, 4000)
   .option('--host <host>', 'interface to bind', '127.0.0.1')
   .addOption(new Option('--warehouse <path>', 'DuckDB warehouse file').default(resolveWarehousePath(), '$CRM_WAREHOUSE_PATH or warehouse/crm.duckdb'))
@@ -33,6 +33,8 @@ Environment:
   CRM_API_SECRET       HS256 secret the JWTs are verified with (required)
   CRM_WAREHOUSE_PATH   default for --warehouse
   CRM_LOG_LEVEL        log level of the JSON request log on stderr (default info)
+  CRM_API_QUERY_TIMEOUT_MS  time limit of each warehouse query in ms (default 30000, 0: none)
+  CRM_API_CACHE_ENTRIES     size of the /load result cache (default 500, 0: off)
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 could not serve, 2 bad configuration.`,
   )

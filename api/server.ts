@@ -3,8 +3,11 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import { cubeModelDir as defaultCubeModelDir } from '../pipelines/shared/paths.ts';
 import { ApiError, UnavailableError, errorMessage } from './errors.ts';
 import { cubeApiRoutes } from './routes/cube-api.ts';
+import { decisionRoutes } from './routes/decision.ts';
 import { healthRoutes } from './routes/health.ts';
 import { canonicalTimezone } from './semantic/normalize-query.ts';
+import type { LoadResponse } from './semantic/load-query.ts';
+import { ResultCache } from './semantic/result-cache.ts';
 import { loadSemanticModel, type SemanticModel } from './semantic/semantic-model.ts';
 import { WarehouseReader, type WarehouseReaderOptions } from './warehouse/warehouse-reader.ts';
 
@@ -26,6 +29,10 @@ export interface ApiServerOptions {
    * It must read warehousePath; the caller owns it (the server does not close it).
    */
   reader?: WarehouseReader;
+  /** Time limit of each warehouse query in ms; default CRM_API_QUERY_TIMEOUT_MS or 30,000; 0: none. */
+  queryTimeoutMs?: number;
+  /** Entries of the /load result cache; default CRM_API_CACHE_ENTRIES or 500; 0 disables it. */
+  cacheEntries?: number;
 }
 
 export interface StartApiServerOptions extends ApiServerOptions {
@@ -48,6 +55,14 @@ export class ApiConfigError extends Error {
   override name = 'ApiConfigError';
 }
 
+function nonNegativeIntegerFromEnv(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new ApiConfigError(`${name} must be a whole number >= 0, got "${text}"`);
+  return value;
+}
+
 function validated(options: ApiServerOptions) {
   if (!options.jwtSecret) throw new ApiConfigError('the JWT secret is empty: set CRM_API_SECRET (HS256 secret for the API tokens)');
   if (!options.warehousePath) throw new ApiConfigError('the warehouse path is empty');
@@ -65,12 +80,14 @@ function validated(options: ApiServerOptions) {
     warehousePath,
     cubeModelDir: path.resolve(options.cubeModelDir ?? defaultCubeModelDir),
     defaultTimezone,
+    queryTimeoutMs: options.queryTimeoutMs ?? nonNegativeIntegerFromEnv('CRM_API_QUERY_TIMEOUT_MS', 30_000),
+    cacheEntries: options.cacheEntries ?? nonNegativeIntegerFromEnv('CRM_API_CACHE_ENTRIES', 500),
   };
 }
 
 /**
  * The HTTP API (Cube's REST contract over the warehouse) as a Fastify instance, not listening:
- * GET /health, GET /cubejs-api/v1/meta, GET|POST /cubejs-api/v1/load. Every error is answered as
+ * GET /health, GET /cubejs-api/v1/meta, GET|POST /cubejs-api/v1/load, /sql and /dry-run. Every error is answered as
  * { error } with its status; nothing a client sends can take the process down.
  */
 export function buildApiServer(options: ApiServerOptions): FastifyInstance {
@@ -100,7 +117,27 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `Not found: ${request.method} ${request.url.split('?')[0]}` }));
 
   app.register(healthRoutes, { warehouse, cubeModelDir: config.cubeModelDir, model });
-  app.register(cubeApiRoutes, { prefix: '/cubejs-api/v1', jwtSecret: options.jwtSecret, defaultTimezone: config.defaultTimezone, warehouse, model });
+  // Results are cached per (query, security context, published file): a new run's file empties it.
+  const cache = config.cacheEntries > 0 ? new ResultCache<LoadResponse>(config.cacheEntries) : undefined;
+  app.register(cubeApiRoutes, {
+    prefix: '/cubejs-api/v1',
+    jwtSecret: options.jwtSecret,
+    defaultTimezone: config.defaultTimezone,
+    warehouse,
+    model,
+    ...(cache ? { cache } : {}),
+    queryTimeoutMs: config.queryTimeoutMs,
+  });
+  // Decision support (issue 6): customer 360, campaign lists, KPI scorecard, pipeline status, OpenAPI.
+  app.register(decisionRoutes, {
+    prefix: '/api/v1',
+    jwtSecret: options.jwtSecret,
+    defaultTimezone: config.defaultTimezone,
+    warehouse,
+    model,
+    ...(cache ? { cache } : {}),
+    queryTimeoutMs: config.queryTimeoutMs,
+  });
   if (!options.reader) app.addHook('onClose', async () => warehouse.close());
   return app;
 }

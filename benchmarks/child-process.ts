@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.ts');
+const CLI = path.join(path.dirname(WORKER), '..', 'pipelines', 'cli.ts');
 
 export interface WorkerResult {
   seconds: number;
@@ -10,48 +11,19 @@ export interface WorkerResult {
   [key: string]: unknown;
 }
 
-/**
- * Runs one measured task in its own Node process (benchmarks/worker.ts), so the peak RSS it
- * reports is that task's alone and a crash cannot take the harness down.
- */
-export function runWorker(task: string, args: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, task, JSON.stringify(args)], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = stdout.trim().split('\n').at(-1) ?? '';
-      if (code !== 0) return reject(new Error(`bench task '${task}' exited ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
-      try {
-        resolve(JSON.parse(last) as WorkerResult);
-      } catch {
-        reject(new Error(`bench task '${task}' printed no result: ${last.slice(0, 200)}`));
-      }
-    });
-  });
-}
-
-const CLI = path.join(path.dirname(WORKER), '..', 'pipelines', 'cli.ts');
-
 export interface CrmResult {
   seconds: number;
   json: unknown;
 }
 
-/** Runs one `crm` command as a child process with --json, failing loudly on a non-zero exit. */
-export function runCrm(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CrmResult> {
+/**
+ * Runs a TypeScript entry in its own Node process and parses the last line of its stdout as JSON.
+ * A separate process keeps each task's peak RSS its own and a crash away from the harness.
+ */
+function runJsonProcess(label: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; json: unknown }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args, '--json'], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -59,12 +31,26 @@ export function runCrm(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Crm
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = (performance.now() - started) / 1000;
-      if (code !== 0) return reject(new Error(`crm ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
-      try {
-        resolve({ seconds, json: JSON.parse(stdout) });
-      } catch {
-        reject(new Error(`crm ${args.join(' ')} printed no JSON: ${stdout.slice(0, 200)}`));
+      if (code !== 0) return reject(new Error(`${label} exited ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
+      // `crm --json` prints one (possibly multi-line) document; a worker prints one line last.
+      for (const candidate of [stdout, stdout.trim().split('\n').at(-1) ?? '']) {
+        try {
+          return resolve({ seconds, json: JSON.parse(candidate) });
+        } catch {
+          // try the next form
+        }
       }
+      reject(new Error(`${label} printed no JSON result: ${stdout.slice(-200)}`));
     });
   });
+}
+
+/** One measured task of benchmarks/worker.ts; the worker reports its own seconds and peak RSS. */
+export async function runWorker(task: string, args: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<WorkerResult> {
+  return (await runJsonProcess(`bench task '${task}'`, [WORKER, task, JSON.stringify(args)], env)).json as WorkerResult;
+}
+
+/** One `crm` command with --json, timed from outside; fails loudly on a non-zero exit. */
+export function runCrm(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CrmResult> {
+  return runJsonProcess(`crm ${args.join(' ')}`, [CLI, ...args, '--json'], env);
 }

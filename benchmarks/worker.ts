@@ -44,7 +44,7 @@ const tasks: Record<string, (args: Args) => Promise<Record<string, unknown>>> = 
     await connection.run('SET preserve_insertion_order = false');
     let records = 0;
     for (const file of a.files as { table: string; path: string }[]) {
-      const reader = file.path.endsWith('.csv') ? `read_csv('${file.path}', header = true)` : `read_json('${file.path}', format = 'newline_delimited')`;
+      const reader = file.path.endsWith('.csv') ? `read_csv('${file.path}', header = true)` : `read_json('${file.path}', format = 'newline_delimited', ignore_errors = true)`;
       await connection.run(`CREATE OR REPLACE TABLE "${file.table}" AS SELECT * FROM ${reader}`);
       const result = await connection.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM "${file.table}"`);
       records += Number(result.getRowObjects()[0]!.n);

@@ -107,6 +107,8 @@ registerRunCommands(program); // extract, transform, refresh, run, backfill
 (await import('./cli/schedule-command.ts')).registerScheduleCommand(program);
 (await import('./cli/state-command.ts')).registerStateCommand(program);
 (await import('./cli/seed-postgres-command.ts')).registerSeedPostgresCommand(program);
+(await import('./cli/serve-sample-sources-command.ts')).registerServeSampleSourcesCommand(program);
+(await import('./cli/clv-command.ts')).registerClvCommand(program); // clv backtest
 
 async function main(): Promise<number> {
   try {

@@ -1,11 +1,16 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenFromHeader, verifyToken, type SecurityContext } from '../auth.ts';
-import { loadQuery, type LoadResponse } from '../semantic/load-query.ts';
+import { accessContextFromClaims, accessControlFor } from '../semantic/access-control.ts';
+import { BadRequestError } from '../errors.ts';
+import { checkQueryMembers } from '../semantic/check-members.ts';
+import { loadRequest, loadTimings, planQuery, serverTimingHeader, type LoadRequestResult, type LoadResponse } from '../semantic/load-query.ts';
+import { normalizeLoadRequest, parseQueryParam } from '../semantic/normalize-query.ts';
+import type { ResultCache } from '../semantic/result-cache.ts';
 import type { SemanticModel } from '../semantic/semantic-model.ts';
 import type { WarehouseReader } from '../warehouse/warehouse-reader.ts';
 
 /**
- * Cube's REST API (mounted at /cubejs-api/v1): GET /meta, GET and POST /load. Every route needs a
+ * Cube's REST API (mounted at /cubejs-api/v1): GET /meta, GET and POST /load, /sql and /dry-run. Every route needs a
  * valid JWT; the claims become the query's security context, as in Cube's API gateway.
  */
 export interface CubeApiRouteOptions {
@@ -14,6 +19,10 @@ export interface CubeApiRouteOptions {
   warehouse: WarehouseReader;
   /** The compiled model; rejects with a 503 when the model does not compile. */
   model(): Promise<SemanticModel>;
+  /** The /load result cache (absent: no caching). */
+  cache?: ResultCache<LoadResponse>;
+  /** Time limit of each warehouse statement, ms (0 or absent: none). */
+  queryTimeoutMs?: number;
 }
 
 interface LoadParams {
@@ -24,17 +33,24 @@ interface LoadParams {
 const securityContexts = new WeakMap<FastifyRequest, SecurityContext>();
 
 /**
- * @cubejs-client/core sends queryType 'multi' and reads `results`; older clients and curl get the
- * single result object (Cube's gateway answers both ways).
+ * Cube's gateway answers a client that sends queryType 'multi' (@cubejs-client/core does) with
+ * { queryType, results, pivotQuery, slowQuery }, and older clients and curl with the single result;
+ * a compareDateRange query needs a 'multi' client, as in Cube.
  */
-function shapeLoadResponse(result: LoadResponse, queryType: unknown) {
-  if (queryType !== 'multi') return result;
-  return {
-    queryType: 'regularQuery',
-    results: [result],
-    pivotQuery: { ...result.query, queryType: 'regularQuery' },
-    slowQuery: false,
-  };
+function shapeLoadResponse(result: LoadRequestResult, queryType: unknown) {
+  if (queryType === 'multi') {
+    return { queryType: result.queryType, results: result.results, pivotQuery: result.pivotQuery, slowQuery: false };
+  }
+  if (result.queryType !== 'regularQuery') {
+    throw new BadRequestError(`'${result.queryType}' query type is not supported by the client. Please update the client.`);
+  }
+  return result.results[0]!;
+}
+
+/** GET takes ?query= (a JSON string), POST a JSON body { query }; anything else is "Query param is required". */
+function paramsOf(request: FastifyRequest): LoadParams {
+  const source = request.method === 'GET' ? request.query : request.body;
+  return typeof source === 'object' && source !== null && !Array.isArray(source) ? (source as LoadParams) : {};
 }
 
 export const cubeApiRoutes: FastifyPluginAsync<CubeApiRouteOptions> = async (app, options) => {
@@ -43,28 +59,90 @@ export const cubeApiRoutes: FastifyPluginAsync<CubeApiRouteOptions> = async (app
     const header = request.headers['x-cube-authorization'] ?? request.headers.authorization;
     securityContexts.set(request, await verifyToken(tokenFromHeader(header), options.jwtSecret));
   });
+  const securityContextOf = (request: FastifyRequest) => securityContexts.get(request) ?? {};
 
-  const load = async (request: FastifyRequest, params: LoadParams) => {
-    const result = await loadQuery(params.query, {
+  const load = async (request: FastifyRequest, reply: FastifyReply) => {
+    const params = paramsOf(request);
+    const result = await loadRequest(params.query, {
       model: await options.model(),
       warehouse: options.warehouse,
-      securityContext: securityContexts.get(request) ?? {},
+      securityContext: securityContextOf(request),
       defaultTimezone: options.defaultTimezone,
+      ...(options.cache ? { cache: options.cache } : {}),
+      ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
     });
+    // Where the answer came from (a rollup or the marts), how long planning and DuckDB took (the
+    // first query's), and whether the result cache answered (x-crm-cache: hit only when all did).
+    const timings = result.results.map((r) => loadTimings.get(r)).filter((t) => t !== undefined);
+    if (timings[0]) reply.header('server-timing', serverTimingHeader(timings[0]));
+    if (timings.length) {
+      reply.header('x-crm-cache', timings.every((t) => t.cache === 'hit') ? 'hit' : timings.some((t) => t.cache === 'off') ? 'off' : 'miss');
+      reply.header('x-crm-query-ms', Math.max(...timings.map((t) => t.totalMs ?? 0)).toFixed(1));
+    }
     return shapeLoadResponse(result, params.queryType);
   };
 
+  /** Cube's /sql: the SQL its compiler wrote (after access control and rollup routing), per query. */
+  const sql = async (request: FastifyRequest) => {
+    const params = paramsOf(request);
+    const model = await options.model();
+    const { queryType, queries } = normalizeLoadRequest(parseQueryParam(params.query), { defaultTimezone: options.defaultTimezone });
+    const bodies = await Promise.all(queries.map(async (query) => {
+      checkQueryMembers(query, model.members);
+      const { main } = await planQuery(model, query, securityContextOf(request), options.warehouse);
+      return {
+        sql: {
+          sql: [main.sql, main.params],
+          order: main.order,
+          aliasNameToMember: main.aliasNameToMember,
+          dataSource: 'default',
+          external: false,
+          // The rollups Cube's matching chose, and the built tables that actually answer (none: the marts).
+          preAggregations: main.preAggregations.map((p) => ({ preAggregationId: p.preAggregationId, tableName: p.tableName })),
+          usedPreAggregations: main.usedPreAggregations,
+          ...(main.preAggregationSkipped ? { preAggregationSkipped: main.preAggregationSkipped } : {}),
+          ...(main.maskedMembers.length ? { maskedMembers: main.maskedMembers } : {}),
+        },
+      };
+    }));
+    return queryType === 'regularQuery' ? bodies[0] : bodies;
+  };
+
+  /** Cube's /dry-run: the normalised queries (after access control), their order and the pivot query; nothing runs. */
+  const dryRun = async (request: FastifyRequest) => {
+    const params = paramsOf(request);
+    const model = await options.model();
+    const { queryType, queries } = normalizeLoadRequest(parseQueryParam(params.query), { defaultTimezone: options.defaultTimezone });
+    const built = queries.map((query) => {
+      checkQueryMembers(query, model.members);
+      return model.buildSql(query, { securityContext: securityContextOf(request) });
+    });
+    const normalizedQueries = built.map((b) => b.securedQuery);
+    const first = normalizedQueries[0]!;
+    return {
+      queryType,
+      normalizedQueries,
+      queryOrder: built.map((b) => Object.fromEntries(b.order.map(({ id, desc }) => [id, desc ? 'desc' : 'asc']))),
+      pivotQuery: {
+        ...first,
+        dimensions: queryType === 'compareDateRangeQuery' ? ['compareDateRange', ...first.dimensions] : first.dimensions,
+        queryType,
+      },
+    };
+  };
+
   app.get('/meta', async (request) => {
-    const { meta } = await options.model();
+    const model = await options.model();
+    // Cube's patchVisibilityByAccessPolicy: members the caller's access policies hide are left out.
+    const meta = accessControlFor(model).metaFor(model.meta, accessContextFromClaims(securityContextOf(request)));
     const onlyViews = (request.query as Record<string, unknown>).onlyViews === 'true';
     return onlyViews ? { cubes: meta.cubes.filter((cube) => cube.type === 'view') } : meta;
   });
 
-  app.get('/load', async (request) => load(request, request.query as LoadParams));
-
-  app.post('/load', async (request) => {
-    const body = request.body;
-    const params = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as LoadParams) : {};
-    return load(request, params);
-  });
+  app.get('/load', load);
+  app.post('/load', load);
+  app.get('/sql', sql);
+  app.post('/sql', sql);
+  app.get('/dry-run', dryRun);
+  app.post('/dry-run', dryRun);
 };

@@ -174,7 +174,7 @@ export function normalizeQuery(input: unknown, options: NormalizeOptions = {}): 
   const query = parsed.data;
 
   if (query.timeDimensions?.some((td) => td.compareDateRange !== undefined)) {
-    throw new BadRequestError("'compareDateRangeQuery' query type is not supported: query each date range separately");
+    throw new BadRequestError("'compareDateRangeQuery' query type: expand the query with normalizeLoadRequest() first");
   }
   if (query.responseFormat && query.responseFormat !== 'default') {
     throw new BadRequestError(`responseFormat "${query.responseFormat}" is not supported: only "default" is`);
@@ -225,4 +225,46 @@ export function normalizeQuery(input: unknown, options: NormalizeOptions = {}): 
     ...(query.joinHints !== undefined ? { joinHints: query.joinHints } : {}),
     queryType: 'regularQuery',
   };
+}
+
+export type LoadQueryType = 'regularQuery' | 'compareDateRangeQuery';
+
+/** A /load request after normalisation: one query, or one per date range of a compareDateRange. */
+export interface NormalizedLoadRequest {
+  queryType: LoadQueryType;
+  queries: NormalizedQuery[];
+}
+
+/**
+ * Cube's getNormalizedQueries for what this API serves: a query whose time dimension has a
+ * compareDateRange becomes one query per range (that time dimension gets the range as its
+ * dateRange), each normalised like any query; anything else is one regular query.
+ */
+export function normalizeLoadRequest(input: unknown, options: NormalizeOptions = {}): NormalizedLoadRequest {
+  const timeDimensions = typeof input === 'object' && input !== null && !Array.isArray(input)
+    ? (input as { timeDimensions?: unknown }).timeDimensions
+    : undefined;
+  const comparing = Array.isArray(timeDimensions)
+    ? timeDimensions.flatMap((td, index) => (typeof td === 'object' && td !== null && 'compareDateRange' in td ? [index] : []))
+    : [];
+  if (comparing.length === 0) return { queryType: 'regularQuery', queries: [normalizeQuery(input, options)] };
+  if (comparing.length > 1) throw new BadRequestError('Invalid query format: compareDateRange can only exist for one timeDimension');
+  const index = comparing[0]!;
+  const tds = timeDimensions as Record<string, unknown>[];
+  const { compareDateRange, ...timeDimension } = tds[index]!;
+  if (timeDimension.dateRange !== undefined) {
+    throw new BadRequestError(`Invalid query format: timeDimensions.${index}: give either dateRange or compareDateRange, not both`);
+  }
+  if (!Array.isArray(compareDateRange) || compareDateRange.length === 0) {
+    throw new BadRequestError(`Invalid query format: timeDimensions.${index}.compareDateRange must be a non-empty array of date ranges`);
+  }
+  const queries = compareDateRange.map((dateRange, i) => {
+    const valid = typeof dateRange === 'string' || (Array.isArray(dateRange) && dateRange.length >= 1 && dateRange.length <= 2 && dateRange.every((d) => typeof d === 'string'));
+    if (!valid) {
+      throw new BadRequestError(`Invalid query format: timeDimensions.${index}.compareDateRange.${i} must be a relative date range string or [start, end]`);
+    }
+    const expanded = tds.map((td, j) => (j === index ? { ...timeDimension, dateRange } : td));
+    return normalizeQuery({ ...(input as Record<string, unknown>), timeDimensions: expanded }, options);
+  });
+  return { queryType: 'compareDateRangeQuery', queries };
 }

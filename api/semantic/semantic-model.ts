@@ -2,9 +2,11 @@ import path from 'node:path';
 import { prepareCompiler, type Compiler } from '@cubejs-backend/schema-compiler';
 import { DuckDBQuery } from '@cubejs-backend/duckdb-driver/dist/src/DuckDBQuery.js';
 import { BadRequestError, isCubeUserError } from '../errors.ts';
+import { accessContextFromClaims, accessControlFor } from './access-control.ts';
 import { ModelFileRepository } from './file-repository.ts';
 import { MemberIndex, visibleMeta, type MetaCube, type MetaResponse } from './meta.ts';
 import { createNativeInstance } from './native-instance.ts';
+import { NO_PRE_AGGREGATION, PRE_AGGREGATIONS_SCHEMA, rollupStructureHash, type MatchedPreAggregation } from './pre-aggregations.ts';
 import type { NormalizedQuery } from './query-types.ts';
 
 /** SQL for one semantic query, straight from Cube's BaseQuery.buildSqlAndParams(). */
@@ -13,6 +15,18 @@ export interface SemanticSql {
   params: unknown[];
   /** Column alias -> member ('orders__ordered_at_month' -> 'orders.ordered_at.month'). */
   aliasNameToMember: Record<string, string>;
+  /**
+   * The rollups Cube's matching chose for this query (empty when none). The SQL then reads their
+   * logical tables (pre_aggregations.<cube>_<name>); pre-aggregations.ts planPreAggregations()
+   * swaps in the built partition tables, or the caller rebuilds with disablePreAggregations.
+   */
+  preAggregations: MatchedPreAggregation[];
+  /** The query after access control: the caller's row-level filter appended. */
+  securedQuery: NormalizedQuery;
+  /** Members masked for the caller by an access policy. */
+  maskedMembers: string[];
+  /** The order Cube applied: the query's, or Cube's default order (BaseQuery.defaultOrder). */
+  order: { id: string; desc: boolean }[];
 }
 
 export interface BuildSqlOptions {
@@ -20,6 +34,8 @@ export interface BuildSqlOptions {
   securityContext?: Record<string, unknown>;
   /** Cube's total query: count(*) over the unlimited query, for `total: true`. */
   totalQuery?: boolean;
+  /** SQL over the marts only, even when a rollup matches (Cube's refresh-worker filter with no id). */
+  disablePreAggregations?: boolean;
 }
 
 /** The column Cube's total query returns (QueryAlias.TOTAL_COUNT). */
@@ -34,7 +50,8 @@ export class SemanticModel {
   readonly members: MemberIndex;
   /** The /meta response; computed once, the model is immutable after compiling. */
   readonly meta: MetaResponse;
-  private readonly compilers: Compiler;
+  /** Cube's compilers (cubeEvaluator, compiler, ...): access control evaluates policies with them. */
+  readonly compilers: Compiler;
 
   constructor(modelDir: string, compilers: Compiler) {
     this.modelDir = modelDir;
@@ -53,7 +70,11 @@ export class SemanticModel {
    * (useNativeSqlPlanner: false, since the Rust planner lives in the missing native binding);
    * Cube's UserErrors (unknown granularity, bad filter value, ...) become 400s.
    */
-  buildSql(query: NormalizedQuery, options: BuildSqlOptions = {}): SemanticSql {
+  buildSql(unsecuredQuery: NormalizedQuery, options: BuildSqlOptions = {}): SemanticSql {
+    // Access policies of the model (access-control.ts): a 403 for what the caller may not query,
+    // the caller's row-level filter appended, masked members swapped for their masks by Cube.
+    const securityContext = accessContextFromClaims(options.securityContext ?? {});
+    const { query, maskedMembers } = accessControlFor(this).rewriteQuery(unsecuredQuery, securityContext);
     const queryOptions: Record<string, unknown> = {
       measures: query.measures,
       dimensions: query.dimensions,
@@ -68,9 +89,17 @@ export class SemanticModel {
       joinHints: query.joinHints,
       // Only when the client gave one: without it Cube applies its default order.
       ...(query.order ? { order: query.order } : {}),
-      contextSymbols: { securityContext: options.securityContext ?? {} },
+      contextSymbols: { securityContext },
       useNativeSqlPlanner: false,
+      preAggregationsSchema: PRE_AGGREGATIONS_SCHEMA,
+      ...(maskedMembers.length ? { maskedMembers } : {}),
     };
+    // A rollup holds unmasked values: a query with masked members always reads the marts.
+    if (options.disablePreAggregations || maskedMembers.length) {
+      // preAggregationId is not part of Cube's query-cache key, but the schema is: without a
+      // distinct key the cached SQL of the same query with its rollup would come back.
+      Object.assign(queryOptions, { preAggregationId: NO_PRE_AGGREGATION, preAggregationsSchema: `${PRE_AGGREGATIONS_SCHEMA}${NO_PRE_AGGREGATION}` });
+    }
     if (options.totalQuery) {
       // As Cube's gateway builds the total query: no order, no limit, no offset.
       Object.assign(queryOptions, { totalQuery: true, limit: null, rowLimit: null, offset: null });
@@ -80,13 +109,63 @@ export class SemanticModel {
       const sqlQuery = new DuckDBQuery(this.compilers, queryOptions);
       return this.compilers.compiler.withQuery(sqlQuery, () => {
         const [sql, params] = sqlQuery.buildSqlAndParams() as [string, unknown[]];
-        return { sql, params, aliasNameToMember: sqlQuery.aliasNameToMember as Record<string, string> };
+        const preAggregations = this.matchedPreAggregations(sqlQuery, query.timezone);
+        return {
+          sql,
+          params,
+          aliasNameToMember: sqlQuery.aliasNameToMember as Record<string, string>,
+          preAggregations,
+          securedQuery: query,
+          maskedMembers: maskedMembers.map((m) => m.member),
+          order: ((sqlQuery as unknown as { order?: { id: string; desc: boolean }[] }).order ?? []).map(({ id, desc }) => ({ id, desc })),
+        };
       }) as SemanticSql;
     } catch (error) {
       if (isCubeUserError(error)) throw new BadRequestError(error.message, { cause: error });
       throw error;
     }
   }
+
+  /**
+   * The rollup Cube's matching chose (PreAggregations.findPreAggregationForQuery), with its table
+   * name and the query's date range on its time dimension, as preAggregationDescriptionFor() finds
+   * them. Rollup joins and lambdas (not used in this model) get no entry: their SQL names tables
+   * this module does not build, and the caller then answers from the marts.
+   */
+  private matchedPreAggregations(sqlQuery: unknown, timezone: string): MatchedPreAggregation[] {
+    const query = sqlQuery as QueryInternals;
+    const found = query.preAggregations.findPreAggregationForQuery();
+    if (!found || found.preAggregation.type !== 'rollup') return [];
+    const referenced = found.references.timeDimensions?.[0]?.dimension.split('.').slice(-2).join('.');
+    const aliases = referenced ? query.allBackAliasMembers() : {};
+    const matched = found.preAggregation.partitionGranularity && referenced
+      ? query.timeDimensions.find((td) => td.dateRange && (td.dimension === referenced || td.dimension === aliases[referenced]))
+      : undefined;
+    const preAggregationId = `${found.cube}.${found.preAggregationName}`;
+    return [{
+      preAggregationId,
+      tableName: query.preAggregations.preAggregationTableName(found.cube, found.preAggregationName, found.preAggregation),
+      timezone,
+      ...(matched ? { matchedTimeDimensionDateRange: matched.boundaryDateRangeFormatted() } : {}),
+      structureHash: rollupStructureHash(this, preAggregationId, timezone),
+    }];
+  }
+}
+
+interface FoundPreAggregation {
+  cube: string;
+  preAggregationName: string;
+  preAggregation: { type: string; partitionGranularity?: string; sqlAlias?: string };
+  references: { timeDimensions?: { dimension: string }[] };
+}
+
+interface QueryInternals {
+  preAggregations: {
+    findPreAggregationForQuery(): FoundPreAggregation | undefined;
+    preAggregationTableName(cube: string, name: string, preAggregation: unknown): string;
+  };
+  timeDimensions: { dimension: string; dateRange?: unknown; boundaryDateRangeFormatted(): [string, string] }[];
+  allBackAliasMembers(): Record<string, string>;
 }
 
 /** Compiles the model in a folder with Cube's compiler; throws Cube's CompileError listing every problem. */

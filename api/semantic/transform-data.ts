@@ -27,7 +27,10 @@ export function transformData(
   aliasNameToMember: Record<string, string>,
   annotation: Annotation,
   query: NormalizedQuery,
+  queryType: 'regularQuery' | 'compareDateRangeQuery' = 'regularQuery',
 ): Record<string, unknown>[] {
+  // Cube marks each row of a compared period with that period (its first time dimension's range).
+  const compareDateRange = queryType === 'compareDateRangeQuery' ? query.timeDimensions[0]?.dateRange?.join(' - ') : undefined;
   const byMember: Record<string, AnnotationItem> = { ...annotation.measures, ...annotation.dimensions, ...annotation.timeDimensions };
   return rows.map((row) => {
     const out: Record<string, unknown> = {};
@@ -43,6 +46,7 @@ export function transformData(
         if (!query.dimensions.includes(bare)) out[bare] = value;
       }
     }
+    if (compareDateRange !== undefined) out.compareDateRange = compareDateRange;
     return out;
   });
 }

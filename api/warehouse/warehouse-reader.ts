@@ -1,9 +1,22 @@
 import fs from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { buildTransform, convertDuckDBParams, transformChunk } from '@cubejs-backend/duckdb-driver/dist/src/Transform.js';
-import { UnavailableError, errorMessage } from '../errors.ts';
+import { ApiError, UnavailableError, errorMessage } from '../errors.ts';
 
 export type WarehouseRow = Record<string, unknown>;
+
+export interface WarehouseQueryOptions {
+  /** Interrupt the statement (DuckDB's connection interrupt) after this long; 0 or absent: no limit. */
+  timeoutMs?: number;
+}
+
+/** A statement ran longer than its time limit and was interrupted; the client gets a 504. */
+export class QueryTimeoutError extends ApiError {
+  constructor(readonly timeoutMs: number) {
+    super(504, `Query timeout: the query ran longer than ${timeoutMs} ms and was cancelled (limit: CRM_API_QUERY_TIMEOUT_MS)`);
+    this.name = 'QueryTimeoutError';
+  }
+}
 
 export interface WarehouseReaderOptions {
   /**
@@ -56,10 +69,18 @@ export class WarehouseReader {
   }
 
   /** Runs one statement with positional (?) parameters; rows are keyed by column name. */
-  async query(sql: string, params: unknown[] = []): Promise<WarehouseRow[]> {
+  async query(sql: string, params: unknown[] = [], options: WarehouseQueryOptions = {}): Promise<WarehouseRow[]> {
     const handle = await this.acquire();
     try {
       const connection = await handle.instance.connect();
+      let timedOut = false;
+      // interrupt() makes the running statement fail with "INTERRUPT Error"; the connection is ours alone.
+      const timer = options.timeoutMs && options.timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            connection.interrupt();
+          }, options.timeoutMs)
+        : undefined;
       try {
         // TIMESTAMP columns hold naive UTC; Cube's DuckDB SQL casts them to TIMESTAMPTZ (convertTz,
         // date-range filters), which reads them in the session zone. Pin it to UTC per connection
@@ -71,12 +92,51 @@ export class WarehouseReader {
         const rows: WarehouseRow[] = [];
         for (const chunk of await result.fetchAllChunks()) rows.push(...transformChunk(chunk, transform));
         return rows;
+      } catch (error) {
+        if (timedOut) throw new QueryTimeoutError(options.timeoutMs!);
+        throw error;
+      } finally {
+        if (timer) clearTimeout(timer);
+        connection.closeSync();
+      }
+    } finally {
+      this.release(handle);
+    }
+  }
+
+  /**
+   * Runs one statement and yields its rows one DuckDB chunk (about 2,048 rows) at a time, so a
+   * large result (a campaign export) never sits in memory whole. The file stays leased until the
+   * generator finishes or is abandoned (return()), so a publish meanwhile does not close it.
+   */
+  async *stream(sql: string, params: unknown[] = []): AsyncGenerator<WarehouseRow[]> {
+    const handle = await this.acquire();
+    try {
+      const connection = await handle.instance.connect();
+      try {
+        await connection.run("SET TimeZone = 'UTC'");
+        const result = await connection.stream(sql, convertDuckDBParams(params));
+        const transform = buildTransform(result.columnNames(), result.columnTypes());
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0) break;
+          yield transformChunk(chunk, transform) as WarehouseRow[];
+        }
       } finally {
         connection.closeSync();
       }
     } finally {
       this.release(handle);
     }
+  }
+
+  /**
+   * The published file's identity (device, inode, size, mtime), or undefined when it is missing:
+   * a new pipeline run publishes by rename, so a new version always has a new identity. The result
+   * cache keys on it.
+   */
+  dataVersion(): string | undefined {
+    return fileIdentity(this.filePath);
   }
 
   /** Opens the file (if needed) and runs a trivial statement; throws UnavailableError when it cannot. */

@@ -1,57 +1,84 @@
 import { z } from 'zod';
+import { sqlRule, type SqlRule } from './sql-checks.ts';
 
 /**
  * One definition per record type gives both the zod validator and the raw table's columns, so the
  * validation rules and the warehouse types cannot drift apart.
  */
-export type RawColumnType = 'VARCHAR' | 'INTEGER' | 'DECIMAL(18,2)' | 'TIMESTAMPTZ' | 'BOOLEAN';
+export type RawColumnType = 'VARCHAR' | 'INTEGER' | 'DECIMAL(18,2)' | 'TIMESTAMPTZ' | 'BOOLEAN' | 'DOUBLE';
 
 export interface FieldSpec {
   schema: z.ZodType<string | number | boolean | null>;
   type: RawColumnType;
+  /**
+   * The same rule as SQL, for the bulk load path that validates inside DuckDB (see sql-checks.ts):
+   * built beside the zod rule by the same `field.*` helper, so the two cannot drift apart.
+   */
+  sql?: SqlRule;
 }
 
 const emptyToNull = (value: unknown) => (value === '' || value === undefined ? null : value);
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
+const TIMESTAMP_MESSAGES = { format: 'expected an ISO 8601 timestamp with a time zone', real: 'not a real date and time' };
+const MONEY_PATTERN = /^-?\d{1,15}(\.\d{1,2})?$/;
+const MONEY_MESSAGE = 'expected an amount with at most 2 decimals';
+const NEGATIVE_MESSAGE = 'must not be negative';
+
 const timestamp = z
   .string()
-  .regex(ISO_WITH_ZONE, 'expected an ISO 8601 timestamp with a time zone')
-  .refine((text) => !Number.isNaN(Date.parse(text)), 'not a real date and time')
+  .regex(ISO_WITH_ZONE, TIMESTAMP_MESSAGES.format)
+  .refine((text) => !Number.isNaN(Date.parse(text)), TIMESTAMP_MESSAGES.real)
   // Normalised to UTC so DuckDB, Spark or any engine reads the same instant.
   .transform((text) => new Date(text).toISOString());
 
 const money = z
   .union([z.string(), z.number()])
   .transform((value) => String(value).trim())
-  .pipe(z.string().regex(/^-?\d{1,15}(\.\d{1,2})?$/, 'expected an amount with at most 2 decimals'));
+  .pipe(z.string().regex(MONEY_PATTERN, MONEY_MESSAGE));
 
 /** Field builders: each returns the zod rule and the column type it loads into. */
 export const field = {
-  id: (): FieldSpec => ({ schema: z.string().trim().min(1, 'required'), type: 'VARCHAR' }),
-  text: (): FieldSpec => ({ schema: z.preprocess(emptyToNull, z.string().nullable()), type: 'VARCHAR' }),
-  requiredText: (): FieldSpec => ({ schema: z.string().trim().min(1, 'required'), type: 'VARCHAR' }),
-  oneOf: <const T extends readonly [string, ...string[]]>(values: T): FieldSpec => ({ schema: z.enum(values), type: 'VARCHAR' }),
+  id: (): FieldSpec => ({ schema: z.string().trim().min(1, 'required'), type: 'VARCHAR', sql: sqlRule.requiredText() }),
+  text: (): FieldSpec => ({ schema: z.preprocess(emptyToNull, z.string().nullable()), type: 'VARCHAR', sql: sqlRule.text() }),
+  requiredText: (): FieldSpec => ({ schema: z.string().trim().min(1, 'required'), type: 'VARCHAR', sql: sqlRule.requiredText() }),
+  oneOf: <const T extends readonly [string, ...string[]]>(values: T): FieldSpec => ({ schema: z.enum(values), type: 'VARCHAR', sql: sqlRule.oneOf(values, false) }),
   optionalOneOf: <const T extends readonly [string, ...string[]]>(values: T): FieldSpec => ({
     schema: z.preprocess(emptyToNull, z.enum(values).nullable()),
     type: 'VARCHAR',
+    sql: sqlRule.oneOf(values, true),
   }),
-  email: (): FieldSpec => ({ schema: z.preprocess(emptyToNull, z.email('not a valid e-mail address').nullable()), type: 'VARCHAR' }),
-  timestamp: (): FieldSpec => ({ schema: timestamp, type: 'TIMESTAMPTZ' }),
-  optionalTimestamp: (): FieldSpec => ({ schema: z.preprocess(emptyToNull, timestamp.nullable()), type: 'TIMESTAMPTZ' }),
-  money: (): FieldSpec => ({ schema: money, type: 'DECIMAL(18,2)' }),
+  email: (): FieldSpec => ({
+    schema: z.preprocess(emptyToNull, z.email('not a valid e-mail address').nullable()),
+    type: 'VARCHAR',
+    sql: sqlRule.email(z.regexes.email.source, 'not a valid e-mail address'),
+  }),
+  timestamp: (): FieldSpec => ({ schema: timestamp, type: 'TIMESTAMPTZ', sql: sqlRule.timestamp(ISO_WITH_ZONE.source, TIMESTAMP_MESSAGES, false) }),
+  optionalTimestamp: (): FieldSpec => ({
+    schema: z.preprocess(emptyToNull, timestamp.nullable()),
+    type: 'TIMESTAMPTZ',
+    sql: sqlRule.timestamp(ISO_WITH_ZONE.source, TIMESTAMP_MESSAGES, true),
+  }),
+  money: (): FieldSpec => ({ schema: money, type: 'DECIMAL(18,2)', sql: sqlRule.money(MONEY_PATTERN.source, MONEY_MESSAGE, false) }),
   nonNegativeMoney: (): FieldSpec => ({
-    schema: money.refine((text) => !text.startsWith('-'), 'must not be negative'),
+    schema: money.refine((text) => !text.startsWith('-'), NEGATIVE_MESSAGE),
     type: 'DECIMAL(18,2)',
+    sql: sqlRule.money(MONEY_PATTERN.source, MONEY_MESSAGE, NEGATIVE_MESSAGE),
   }),
-  integer: (min: number, max: number): FieldSpec => ({ schema: z.coerce.number().int().min(min).max(max), type: 'INTEGER' }),
+  integer: (min: number, max: number): FieldSpec => ({
+    schema: z.coerce.number().int().min(min).max(max),
+    type: 'INTEGER',
+    sql: sqlRule.integer(min, max, false),
+  }),
   optionalInteger: (min: number, max: number): FieldSpec => ({
     schema: z.preprocess(emptyToNull, z.coerce.number().int().min(min).max(max).nullable()),
     type: 'INTEGER',
+    sql: sqlRule.integer(min, max, true),
   }),
   boolean: (): FieldSpec => ({
     schema: z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]),
     type: 'BOOLEAN',
+    sql: sqlRule.boolean(false),
   }),
   optionalBoolean: (): FieldSpec => ({
     schema: z.preprocess(
@@ -59,6 +86,7 @@ export const field = {
       z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]).nullable(),
     ),
     type: 'BOOLEAN',
+    sql: sqlRule.boolean(true),
   }),
 };
 

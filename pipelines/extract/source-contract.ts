@@ -46,6 +46,29 @@ export interface StateUpdate {
 export interface BatchPart {
   record: DefinedRecord;
   records: AsyncIterable<SourceRecord>;
+  /**
+   * Optional bulk path for plain CSV/NDJSON files (see pipelines/raw/bulk-stage.ts): the loader
+   * reads and validates them inside DuckDB instead of iterating `records`. Opt-in per file-drop rule.
+   */
+  bulk?: BulkPlan;
+}
+
+/** A file the loader may read with DuckDB's own reader. */
+export interface BulkFile {
+  absolute: string;
+  /** Path relative to the landing folder, '/'-separated (lineage and quarantine locations). */
+  relative: string;
+  format: 'csv' | 'ndjson';
+  /** Checksum measured before loading (the manifest said same size); a change fails the batch. */
+  knownSha?: string;
+}
+
+export interface BulkPlan {
+  files: BulkFile[];
+  /** The row path for one file, used when the bulk path declines it (a shape it does not handle). */
+  rowRecords(file: BulkFile): AsyncIterable<SourceRecord>;
+  /** Called once a file is staged in bulk: its checksum and how many records it held. */
+  loaded(file: BulkFile, sha256: string, records: number): void;
 }
 
 export interface SourceContext {

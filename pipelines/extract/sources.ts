@@ -3,7 +3,10 @@ import { cancellationRecord, orderItemRecord, orderRecord, paymentRecord, refund
 import { customerRecord, customerVersionRecord } from './profiles/customer-records.ts';
 import { contactRecord, ticketEventRecord, ticketRecord } from './service/ticket-records.ts';
 import { postRecord } from './opinion/post-records.ts';
+import { withScoredPosts } from './opinion/scored-posts.ts';
+import { OPINION_FEEDS_ENV, opinionFeedSourceFromEnv, opinionFeedsConfigured } from './opinion/opinion-feed-source.ts';
 import { postgresOrdersSource, POSTGRES_ORDERS_ENV } from './postgres/postgres-orders-source.ts';
+import { HTTP_ORDERS_ENV, httpOrdersSourceFromEnv } from './http/http-orders-source.ts';
 import { SourceUnavailableError, type SourceDefinition } from './source-contract.ts';
 
 export { SourceUnavailableError } from './source-contract.ts';
@@ -28,11 +31,12 @@ export const SOURCES: readonly SourceDefinition[] = [
     description: 'Orders, items, payments, refunds, cancellations (CSV/NDJSON drops in orders/)',
     folder: 'orders',
     rules: [
-      { prefix: 'orders', records: [orderRecord] },
-      { prefix: 'order_items', records: [orderItemRecord] },
-      { prefix: 'payments', records: [paymentRecord] },
-      { prefix: 'refunds', records: [refundRecord] },
-      { prefix: 'cancellations', records: [cancellationRecord] },
+      // Plain records: read and validated inside DuckDB (the bulk path, pipelines/raw/bulk-stage.ts).
+      { prefix: 'orders', records: [orderRecord], bulk: true },
+      { prefix: 'order_items', records: [orderItemRecord], bulk: true },
+      { prefix: 'payments', records: [paymentRecord], bulk: true },
+      { prefix: 'refunds', records: [refundRecord], bulk: true },
+      { prefix: 'cancellations', records: [cancellationRecord], bulk: true },
     ],
   }),
   fileDropSource({
@@ -46,23 +50,45 @@ export const SOURCES: readonly SourceDefinition[] = [
       { prefix: 'contacts', records: [contactRecord] },
     ],
   }),
-  fileDropSource({
-    name: 'opinion_posts',
-    family: 'opinion',
-    description: 'Public-opinion posts and reviews (NDJSON drops in opinion/)',
-    folder: 'opinion',
-    rules: [{ prefix: 'posts', records: [postRecord] }],
-  }),
+  withScoredPosts(
+    fileDropSource({
+      name: 'opinion_posts',
+      family: 'opinion',
+      description: 'Public-opinion posts and reviews (NDJSON drops in opinion/)',
+      folder: 'opinion',
+      rules: [{ prefix: 'posts', records: [postRecord] }],
+    }),
+  ),
 ];
 
 /**
  * Sources that need configuration, by name: each is built from the environment when asked for.
  * Other transports (HTTP APIs, feeds) register here the same way.
  */
-export const CONFIGURABLE_SOURCES: Readonly<Record<string, { env: string; build: (env: NodeJS.ProcessEnv) => SourceDefinition }>> = {
+export interface ConfigurableSource {
+  /** The environment variable that configures it. */
+  env: string;
+  /** Whether it is configured (default: `env` is set); a source may also read crm.config.json. */
+  configured?: (env: NodeJS.ProcessEnv) => boolean;
+  build: (env: NodeJS.ProcessEnv) => SourceDefinition;
+}
+
+const isConfigured = (source: ConfigurableSource, env: NodeJS.ProcessEnv) =>
+  source.configured ? source.configured(env) : (env[source.env] ?? '').trim() !== '';
+
+export const CONFIGURABLE_SOURCES: Readonly<Record<string, ConfigurableSource>> = {
   orders_pg: {
     env: POSTGRES_ORDERS_ENV,
     build: (env) => postgresOrdersSource({ name: 'orders_pg', connectionString: env[POSTGRES_ORDERS_ENV] ?? '' }),
+  },
+  orders_http: {
+    env: HTTP_ORDERS_ENV.url,
+    build: (env) => httpOrdersSourceFromEnv('orders_http', env),
+  },
+  opinion_feeds: {
+    env: OPINION_FEEDS_ENV,
+    configured: opinionFeedsConfigured, // $CRM_OPINION_FEEDS or crm.config.json opinion.feeds
+    build: (env) => opinionFeedSourceFromEnv('opinion_feeds', env),
   },
 };
 
@@ -70,7 +96,7 @@ export const CONFIGURABLE_SOURCES: Readonly<Record<string, { env: string; build:
 export function configuredSources(env: NodeJS.ProcessEnv = process.env): SourceDefinition[] {
   return [
     ...SOURCES,
-    ...Object.values(CONFIGURABLE_SOURCES).filter((s) => (env[s.env] ?? '').trim() !== '').map((s) => s.build(env)),
+    ...Object.values(CONFIGURABLE_SOURCES).filter((s) => isConfigured(s, env)).map((s) => s.build(env)),
   ];
 }
 
@@ -79,7 +105,7 @@ export function findSource(name: string, env: NodeJS.ProcessEnv = process.env): 
   if (source) return source;
   const configurable = CONFIGURABLE_SOURCES[name];
   if (configurable) {
-    if ((env[configurable.env] ?? '').trim() === '') {
+    if (!isConfigured(configurable, env)) {
       throw new SourceUnavailableError(name, `not configured: set ${configurable.env}`);
     }
     return configurable.build(env);

@@ -3,6 +3,7 @@ import { describeIssues, type DefinedRecord } from '../extract/record-schema.ts'
 import type { SourceRecord } from '../extract/readers/source-record.ts';
 import type { BatchPart, SourceKind, StateUpdate } from '../extract/source-contract.ts';
 import { LINEAGE_COLUMNS, RAW_SCHEMA, ensureRawSchema, ensureRawTable } from './raw-schema.ts';
+import { bulkStep, stageFileInBulk } from './bulk-stage.ts';
 import { writeSourceState } from './source-state.ts';
 import { quoteIdent, sqlString } from './warehouse-connection.ts';
 
@@ -34,6 +35,8 @@ export interface TableLoadSummary {
   missingFields: Record<string, number>;
   /** The first few rejections, for the run summary; all of them are in raw._quarantine. */
   rejectedSamples: { location: string; reason: string }[];
+  /** Files read by the bulk path (DuckDB reader + SQL checks), and files it declined (row path). */
+  bulk?: { files: number; declined: string[] };
 }
 
 export interface BatchSummary {
@@ -71,7 +74,9 @@ export async function loadBatch(
     for (const part of parts) {
       const summary = await stagePart(connection, source, part, (n) => onProgress?.(readSoFar + n));
       readSoFar += summary.read;
+      bulkStep(`staged ${part.record.table}`);
       await upsertStaged(connection, part.record, batchId, summary);
+      bulkStep(`upsert ${part.record.table}`);
       await moveQuarantine(connection, source, part.record.table, batchId);
       tables.push(summary);
     }
@@ -83,6 +88,7 @@ export async function loadBatch(
       state = { cursor: update.cursor, files: (update.files ?? []).map((f) => f.path) };
     }
     await connection.run('COMMIT');
+    bulkStep('commit');
     return { source, batchId, tables, ...(state ? { state } : {}) };
   } catch (error) {
     await connection.run('ROLLBACK').catch(() => undefined);
@@ -101,20 +107,69 @@ async function stagePart(
   const stage = stageTable(record.table);
   // Everything is staged as text; the typed cast happens once, in SQL, on the way into raw.
   await connection.run(
-    `CREATE OR REPLACE TEMP TABLE ${stage} (${fieldNames.map((n) => `${quoteIdent(n)} VARCHAR`).join(', ')}, _source_file VARCHAR, _source_line BIGINT)`,
+    `CREATE OR REPLACE TEMP TABLE ${stage} (${fieldNames.map((n) => `${quoteIdent(n)} VARCHAR`).join(', ')}, _source_file VARCHAR, _source_line BIGINT,
+      _reason VARCHAR, _record_key VARCHAR, _payload VARCHAR, _drift VARCHAR)`,
   );
   await connection.run(
     'CREATE OR REPLACE TEMP TABLE _stage_quarantine (location VARCHAR, record_key VARCHAR, reason VARCHAR, payload VARCHAR)',
   );
-  const rows = await connection.createAppender(stageTableName(record.table), 'main', 'temp');
-  const rejects = await connection.createAppender('_stage_quarantine', 'main', 'temp');
   const summary: TableLoadSummary = {
     table: record.table, read: 0, inserted: 0, updated: 0, unchanged: 0, superseded: 0, rejected: 0,
     unknownFields: {}, missingFields: {}, rejectedSamples: [],
   };
+  if (part.bulk && bulkEnabled(record)) {
+    // Bulk path: each file read and validated inside DuckDB; a file it declines takes the row path.
+    summary.bulk = { files: 0, declined: [] };
+    for (const file of part.bulk.files) {
+      const readBefore = summary.read;
+      const staged = await stageFileInBulk(connection, record, file, { stage, quarantine: 'temp.main._stage_quarantine' }, (n) =>
+        onProgress(readBefore + n),
+      );
+      if (staged === null) {
+        summary.bulk.declined.push(file.relative);
+        await appendRecords(connection, record, part.bulk.rowRecords(file), summary, (n) => onProgress(n));
+        continue;
+      }
+      summary.bulk.files += 1;
+      part.bulk.loaded(file, staged.sha256, staged.read);
+      summary.read += staged.read;
+      summary.rejected += staged.rejected;
+      for (const [name, n] of Object.entries(staged.unknownFields)) summary.unknownFields[name] = (summary.unknownFields[name] ?? 0) + n;
+      for (const [name, n] of Object.entries(staged.missingFields)) summary.missingFields[name] = (summary.missingFields[name] ?? 0) + n;
+      onProgress(summary.read);
+    }
+    if (summary.rejected > 0) {
+      const samples = await connection.runAndReadAll(`SELECT location, reason FROM temp.main._stage_quarantine LIMIT ${SAMPLE_LIMIT}`);
+      summary.rejectedSamples = samples.getRows().map(([location, reason]) => ({ location: String(location), reason: String(reason) }));
+    }
+  } else {
+    await appendRecords(connection, record, part.records, summary, onProgress);
+  }
+  onProgress(summary.read);
+  return summary;
+}
+
+/** Environment switch: CRM_BULK_LOAD=0 sends every record through the row path (zod per record). */
+export const BULK_LOAD_ENV = 'CRM_BULK_LOAD';
+
+function bulkEnabled(record: DefinedRecord): boolean {
+  return process.env[BULK_LOAD_ENV] !== '0' && Object.values(record.fields).every((f) => f.sql !== undefined);
+}
+
+/** Row path: every record validated by zod in JavaScript and appended to the stage. */
+async function appendRecords(
+  connection: DuckDBConnection,
+  record: DefinedRecord,
+  records: AsyncIterable<SourceRecord>,
+  summary: TableLoadSummary,
+  onProgress: (read: number) => void,
+): Promise<void> {
+  const fieldNames = Object.keys(record.fields);
+  const rows = await connection.createAppender(stageTableName(record.table), 'main', 'temp');
+  const rejects = await connection.createAppender('_stage_quarantine', 'main', 'temp');
   const known = new Set(fieldNames);
   try {
-    for await (const item of part.records) {
+    for await (const item of records) {
       summary.read += 1;
       if (summary.read % 50_000 === 0) onProgress(summary.read);
       const reason = item.fields === null ? item.parseError ?? 'unreadable record' : null;
@@ -135,14 +190,13 @@ async function stagePart(
       }
       rows.appendVarchar(item.file);
       rows.appendBigInt(BigInt(item.line));
+      for (let i = 0; i < 4; i++) rows.appendNull(); // bulk-path columns (reason, key, payload, drift)
       rows.endRow();
     }
   } finally {
     rows.closeSync();
     rejects.closeSync();
   }
-  onProgress(summary.read);
-  return summary;
 }
 
 function trackDrift(fields: Record<string, unknown>, known: Set<string>, summary: TableLoadSummary): void {
@@ -178,11 +232,27 @@ async function upsertStaged(connection: DuckDBConnection, record: DefinedRecord,
   const keyList = record.key.map(quoteIdent).join(', ');
   const versionOrder = record.version ? `CAST(${quoteIdent(record.version)} AS TIMESTAMPTZ) DESC NULLS LAST, ` : '';
   // Newest version per key wins inside the batch (late and out-of-order rows), then across batches.
-  await connection.run(`
-    CREATE OR REPLACE TEMP TABLE _stage_latest AS
+  const latestSql = `
     SELECT ${fields.map(([n, f]) => `CAST(${quoteIdent(n)} AS ${f.type}) AS ${quoteIdent(n)}`).join(', ')}, _source_file, _source_line
     FROM ${stageTable(record.table)}
-    QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${versionOrder}_source_file DESC, _source_line DESC) = 1`);
+    QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${versionOrder}_source_file DESC, _source_line DESC) = 1`;
+  const lineage = `_source_file, _source_line, ${sqlString(batchId)}, now()`;
+  const allColumns = [...fields.map(([n]) => n), ...LINEAGE_COLUMNS.map(([n]) => n)];
+  const empty = (await connection.runAndReadAll(`SELECT NOT EXISTS (SELECT 1 FROM ${target})`)).getRows()[0]?.[0] === true;
+  if (empty) {
+    // First load of the table (or a backfill into an empty one): every newest version is an
+    // insert, so it goes straight in without materialising the latest versions and the join.
+    await connection.run(`
+      INSERT INTO ${target} (${allColumns.map(quoteIdent).join(', ')})
+      SELECT ${fields.map(([n]) => quoteIdent(n)).join(', ')}, ${lineage} FROM (${latestSql})`);
+    const latest = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${target}`)).getRows()[0]?.[0] ?? 0);
+    summary.inserted = latest;
+    summary.updated = 0;
+    summary.unchanged = 0;
+    summary.superseded = summary.read - summary.rejected - latest;
+    return;
+  }
+  await connection.run(`CREATE OR REPLACE TEMP TABLE _stage_latest AS ${latestSql}`);
   const nonKey = fields.map(([n]) => n).filter((n) => !record.key.includes(n));
   const changed = (incoming: string, current: string) =>
     record.version
@@ -204,9 +274,6 @@ async function upsertStaged(connection: DuckDBConnection, record: DefinedRecord,
   summary.updated = updated ?? 0;
   summary.unchanged = (latest ?? 0) - summary.inserted - summary.updated;
   summary.superseded = summary.read - summary.rejected - (latest ?? 0);
-
-  const lineage = `_source_file, _source_line, ${sqlString(batchId)}, now()`;
-  const allColumns = [...fields.map(([n]) => n), ...LINEAGE_COLUMNS.map(([n]) => n)];
   if (summary.updated > 0) {
     const nonKeyFields = fields.map(([n]) => n).filter((n) => !record.key.includes(n));
     const sets = [

@@ -170,7 +170,13 @@ function runTargetPath(artifactsDir: string, runId: string): string {
   const target = path.join(artifactsDir, `target-${runId}`);
   fs.mkdirSync(artifactsDir, { recursive: true });
   for (const entry of fs.readdirSync(artifactsDir)) {
-    if (entry.startsWith('target-') && entry !== path.basename(target)) fs.rmSync(path.join(artifactsDir, entry), { recursive: true, force: true });
+    if (!entry.startsWith('target-') || entry === path.basename(target)) continue;
+    try {
+      fs.rmSync(path.join(artifactsDir, entry), { recursive: true, force: true });
+    } catch {
+      // An orphaned dbt of a killed run may still be writing there (ENOTEMPTY): best effort, a
+      // later run removes it; it never touches this run's target.
+    }
   }
   const last = path.join(artifactsDir, 'target');
   fs.mkdirSync(target, { recursive: true });

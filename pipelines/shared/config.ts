@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './paths.ts';
+import { feedConfigSchema } from '../extract/opinion/feed-config.ts';
 
 /**
  * The operations config: `crm.config.json` at the repository root (or $CRM_CONFIG). Every field is
@@ -55,6 +56,12 @@ export const configSchema = z
         retries: z.number().int().min(0).default(2),
         /** Delay before the first retry; doubles each time. */
         retryDelaySeconds: z.number().min(0).default(1),
+      })
+      .prefault({}),
+    opinion: z
+      .object({
+        /** Feeds the `opinion_feeds` source reads (with any in $CRM_OPINION_FEEDS): { name?, url, format?, platform?, lang?, brand? }. */
+        feeds: z.array(feedConfigSchema).default([]),
       })
       .prefault({}),
   })

@@ -151,11 +151,11 @@ describe('publishing under faults', () => {
     expect(identity()).toBe(before);
 
     const midDbt = await crm(['run', '--json'], { killWhen: (e) => e.event === 'step_progress' && e.step === 'dbt build' && String(e.progress).includes('nodes done') });
-    expect(midDbt.killed).toBe(true);
+    expect(midDbt.killed, `${midDbt.stdout}\n${JSON.stringify(midDbt.events.slice(-5))}`).toBe(true);
     expect(identity()).toBe(before);
 
     const duringPublish = await crm(['run', '--json'], { env: { CRM_FAILPOINTS: 'publish:before-rename' }, killWhen: (e) => e.event === 'failpoint' });
-    expect(duringPublish.killed).toBe(true);
+    expect(duringPublish.killed, `${duringPublish.stdout}\n${JSON.stringify(duringPublish.events.slice(-5))}`).toBe(true);
     expect(identity()).toBe(before);
     const layout = warehouseLayout(warehousePath);
     expect(fs.existsSync(layout.lock)).toBe(true); // left behind by the killed process

@@ -56,6 +56,10 @@ export async function createFixtureWarehouse(filePath: string, options: { extraO
         avg_order_value DECIMAL(18,2), recency_days INTEGER, r_score INTEGER, f_score INTEGER, m_score INTEGER,
         rfm_score VARCHAR, rfm_total INTEGER);
       INSERT INTO marts.customer_value VALUES ${FIXTURE_CUSTOMERS.map((row) => `(${row.map(sqlValue).join(', ')})`).join(',\n')};
+      -- The marts key people by customer_key (one account per person in this fixture).
+      ALTER TABLE marts.fct_orders ADD COLUMN customer_key VARCHAR;
+      UPDATE marts.fct_orders SET customer_key = customer_id;
+      ALTER TABLE marts.customer_value RENAME COLUMN customer_id TO customer_key;
     `);
   } finally {
     connection.closeSync();

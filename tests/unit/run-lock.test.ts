@@ -45,6 +45,7 @@ describe('crm.config.json', () => {
       alerts: { timeoutSeconds: 10 },
       publish: { retention: 3, publishPartial: false },
       extract: { retries: 2, retryDelaySeconds: 1 },
+      opinion: { feeds: [] },
     });
     expect(loadConfig(path.join(dir, 'absent.json')).publish.retention).toBe(3);
     const bad = path.join(dir, 'bad.json');

@@ -27,7 +27,7 @@ function writeModel(name: string, files: Record<string, string>): string {
 
 describe('the Cube model in cube/model', () => {
   it('compiles into the orders and customers cubes and the sales_overview view', () => {
-    expect(model.cubeNames.sort()).toEqual(['customers', 'orders', 'sales_overview']);
+    expect(model.cubeNames).toEqual(expect.arrayContaining(['customers', 'orders', 'sales_overview']));
     const orders = model.meta.cubes.find((c) => c.name === 'orders')!;
     expect(orders.type).toBe('cube');
     expect(orders.measures.map((m) => m.name)).toEqual(
@@ -66,7 +66,7 @@ describe('the Cube model in cube/model', () => {
     expect(sql).toContain(`DATE_TRUNC('month', timezone('Asia/Shanghai', "orders".ordered_at::timestamptz))`);
     expect(sql).toContain('sum("orders".net_revenue)');
     expect(sql).toContain('count(distinct CASE WHEN ("orders".is_valid_sale) THEN "orders".customer_id END)');
-    expect(sql).toContain('LEFT JOIN marts.customer_value AS "customers" ON "orders".customer_id = "customers".customer_id');
+    expect(sql).toContain('LEFT JOIN marts.customer_value AS "customers" ON "orders".customer_key = "customers".customer_key');
     // The date range is local to Shanghai: its UTC bounds start eight hours earlier.
     expect(params).toEqual(['2024-12-31T16:00:00.000Z', '2025-03-31T15:59:59.999Z', 'Shanghai']);
     expect(Object.values(aliasNameToMember).sort()).toEqual(['orders.buyer_count', 'orders.ordered_at.month', 'orders.revenue']);

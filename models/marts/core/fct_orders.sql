@@ -1,5 +1,17 @@
--- One row per order with its revenue as the business counts it: cancelled and refunded orders
--- are not sales and contribute no revenue. Every revenue figure downstream sums net_revenue.
+-- One row per order with its revenue as the business counts it, and who it is credited to.
+-- Cancelled and refunded orders are not sales and earn nothing; effective (approved/paid) partial
+-- refunds reduce the revenue of a valid sale. Every revenue figure downstream sums net_revenue,
+-- and customer figures sum it by credited_customer_key (accidental transactions excluded).
+-- Incremental: an order is rebuilt when its header, its refunds/cancellation, or the identity
+-- evidence of its account holder's or receiver's cluster changed since the last build, minus a
+-- lookback of var('incremental_lookback_days') to absorb late-arriving rows.
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
 with orders as (
     select * from {{ ref('stg_shop__orders') }}
 ),
@@ -8,30 +20,86 @@ item_totals as (
     select * from {{ ref('int_orders__item_totals') }}
 ),
 
+money as (
+    select * from {{ ref('int_orders__money') }}
+),
+
+attribution as (
+    select * from {{ ref('int_orders__attribution') }}
+),
+
 classified as (
     select
         orders.order_id,
         orders.customer_id,
+        attribution.customer_key,
+        attribution.credited_customer_key,
+        coalesce(attribution.is_accidental, false) as is_accidental,
+        attribution.accidental_reason,
+        attribution.shipped_to_customer_key,
         orders.ordered_at,
         orders.order_status,
-        orders.order_status not in ('cancelled', 'refunded') as is_valid_sale,
+        orders.order_status = 'cancelled' or coalesce(money.has_cancellation, false) as is_cancelled,
+        orders.order_status not in ('cancelled', 'refunded') and not coalesce(money.has_cancellation, false) as is_valid_sale,
         coalesce(item_totals.item_count, 0) as item_count,
         coalesce(item_totals.gross_amount, 0) as gross_amount,
         orders.discount_amount,
-        orders.currency
+        coalesce(money.refunded_amount, 0) as refunded_amount,
+        orders.currency,
+        orders.ship_city,
+        item_totals.primary_brand,
+        item_totals.primary_category,
+        orders.updated_at,
+        money.money_updated_at,
+        attribution.identity_updated_at
     from orders
     left join item_totals on orders.order_id = item_totals.order_id
+    left join money on orders.order_id = money.order_id
+    left join attribution on orders.order_id = attribution.order_id
+),
+
+final as (
+    select
+        order_id,
+        customer_id,
+        coalesce(customer_key, customer_id) as customer_key,
+        case when is_accidental then null else coalesce(credited_customer_key, customer_key, customer_id) end as credited_customer_key,
+        is_accidental,
+        accidental_reason,
+        shipped_to_customer_key,
+        ordered_at,
+        cast({{ dbt.date_trunc('day', 'ordered_at') }} as date) as order_date,
+        order_status,
+        is_valid_sale,
+        is_cancelled,
+        cast(item_count as integer) as item_count,
+        cast(gross_amount as decimal(18, 2)) as gross_amount,
+        cast(discount_amount as decimal(18, 2)) as discount_amount,
+        cast(refunded_amount as decimal(18, 2)) as refunded_amount,
+        cast(
+            case
+                when not is_valid_sale then 0
+                when gross_amount - discount_amount - refunded_amount < 0 then 0
+                else gross_amount - discount_amount - refunded_amount
+            end as decimal(18, 2)
+        ) as net_revenue,
+        currency,
+        ship_city,
+        primary_brand,
+        primary_category,
+        -- Latest change among the inputs of this row (the incremental watermark).
+        greatest(
+            updated_at,
+            coalesce(money_updated_at, updated_at),
+            coalesce(identity_updated_at, updated_at)
+        ) as source_updated_at
+    from classified
 )
 
-select
-    order_id,
-    customer_id,
-    ordered_at,
-    order_status,
-    is_valid_sale,
-    cast(item_count as integer) as item_count,
-    cast(gross_amount as decimal(18, 2)) as gross_amount,
-    cast(discount_amount as decimal(18, 2)) as discount_amount,
-    cast(case when is_valid_sale then gross_amount - discount_amount else 0 end as decimal(18, 2)) as net_revenue,
-    currency
-from classified
+select * from final
+{% if is_incremental() %}
+where source_updated_at > (
+    select {{ dbt.dateadd('day', -1 * var('incremental_lookback_days', 3), 'max(source_updated_at)') }}
+    from {{ this }}
+)
+{% endif %}

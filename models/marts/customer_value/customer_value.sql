@@ -1,9 +1,12 @@
--- One row per customer known from profiles or orders: how much they bought, when, and their RFM
--- scores. Scores use cume_dist so tied customers get the same score (ntile would split ties).
+-- One row per person (customer_key: accounts merged by identity resolution) known from profiles
+-- or orders: how much they bought, when, and their RFM scores. Only credited orders count:
+-- accidental transactions (fct_orders.credited_customer_key null) are nobody's value. Name, city
+-- and signup come from the profile of the key account (the cluster's smallest customer_id).
+-- Scores Scores use cume_dist so tied customers get the same score (ntile would split ties).
 {%- set as_of_date = var('as_of_date', none) %}
 
 with profiles as (
-    select customer_id, full_name, city, signup_at from {{ ref('stg_shop__customers') }}
+    select customer_id as customer_key, full_name, city, signup_at from {{ ref('stg_shop__customers') }}
 ),
 
 orders as (
@@ -11,9 +14,7 @@ orders as (
 ),
 
 known_customers as (
-    select customer_id from profiles
-    union
-    select customer_id from orders
+    select distinct customer_key from {{ ref('int_identity__customer_keys') }}
 ),
 
 as_of as (
@@ -26,19 +27,19 @@ as_of as (
 
 sales_per_customer as (
     select
-        customer_id,
+        credited_customer_key as customer_key,
         count(*) as order_count,
         sum(net_revenue) as revenue,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at
     from orders
-    where is_valid_sale
-    group by customer_id
+    where is_valid_sale and credited_customer_key is not null
+    group by credited_customer_key
 ),
 
 base as (
     select
-        known_customers.customer_id,
+        known_customers.customer_key,
         profiles.full_name as customer_name,
         profiles.city,
         profiles.signup_at,
@@ -52,8 +53,8 @@ base as (
             then {{ dbt.datediff('sales.last_order_at', 'as_of.as_of_at', 'day') }}
         end as recency_days
     from known_customers
-    left join profiles on known_customers.customer_id = profiles.customer_id
-    left join sales_per_customer as sales on known_customers.customer_id = sales.customer_id
+    left join profiles on known_customers.customer_key = profiles.customer_key
+    left join sales_per_customer as sales on known_customers.customer_key = sales.customer_key
     cross join as_of
 ),
 
@@ -67,10 +68,23 @@ scored as (
         case when order_count > 0 then ceiling(5 * cume_dist() over (
             partition by case when order_count > 0 then 1 else 0 end order by revenue)) end as m_score
     from base
+),
+
+-- Named segment: the matching rule of the analyst-editable seed with the lowest priority number.
+rfm_segments as (
+    select
+        scored.customer_key,
+        rules.segment_name as rfm_segment,
+        row_number() over (partition by scored.customer_key order by rules.priority) as rule_rank
+    from scored
+    inner join {{ ref('rfm_segment_rules') }} as rules
+        on scored.r_score between rules.r_min and rules.r_max
+        and scored.f_score between rules.f_min and rules.f_max
+        and scored.m_score between rules.m_min and rules.m_max
 )
 
 select
-    customer_id,
+    scored.customer_key,
     customer_name,
     city,
     signup_at,
@@ -88,5 +102,9 @@ select
         dbt.cast('cast(f_score as integer)', api.Column.translate_type('string')),
         dbt.cast('cast(m_score as integer)', api.Column.translate_type('string'))
     ]) }} end as rfm_score,
-    cast(r_score + f_score + m_score as integer) as rfm_total
+    cast(r_score + f_score + m_score as integer) as rfm_total,
+    rfm_segments.rfm_segment
 from scored
+left join rfm_segments
+    on scored.customer_key = rfm_segments.customer_key
+    and rfm_segments.rule_rank = 1

@@ -11,5 +11,13 @@ select
     text as post_text,
     rating,
     brand,
-    product
+    product,
+    sentiment_score,
+    sentiment_label,
+    scorer,
+    scorer_version,
+    source_feed,
+    url,
+    title,
+    cast(_loaded_at as timestamp) as loaded_at
 from source

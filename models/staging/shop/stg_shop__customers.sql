@@ -1,3 +1,5 @@
+-- Newest version of each customer profile, typed. Contact points stay raw here; normalising them
+-- for identity matching happens in int_identity__contact_points.
 with source as (
     select * from {{ source('shop', 'customers') }}
 )
@@ -7,11 +9,28 @@ select
     full_name,
     email,
     phone,
+    mobile,
     wechat_id,
     qq_id,
+    company,
+    job_title,
+    industry,
+    income_band,
     city,
+    lang,
     cast(signup_at as timestamp) as signup_at,
+    preferred_categories,
+    style_preference,
+    price_sensitivity,
+    brand_affinity,
     membership_tier,
+    points_balance,
+    privacy_tolerance,
+    contact_frequency_tolerance,
     marketing_consent,
+    consent_email,
+    consent_sms,
+    consent_wechat,
+    consent_phone,
     cast(updated_at as timestamp) as updated_at
 from source

@@ -12,5 +12,6 @@ select
     cast(updated_at as timestamp) as updated_at,
     ship_name,
     ship_phone,
-    ship_city
+    ship_city,
+    ship_address
 from source

@@ -8,6 +8,7 @@ import { readNdjsonRecords } from '../readers/ndjson-records.ts';
 import {
   SourceUnavailableError,
   type BatchPart,
+  type BulkPlan,
   type FileManifestEntry,
   type SourceContext,
   type SourceDefinition,
@@ -20,6 +21,12 @@ export interface FileDropRule {
   prefix: string;
   /** Raw tables fed by these files (more than one: the same file read once per table). */
   records: readonly DefinedRecord[];
+  /**
+   * Load these files through the bulk path (DuckDB reads and validates them, see
+   * pipelines/raw/bulk-stage.ts). Only for plain records whose every field has a SQL form; records
+   * that need per-record TypeScript work (e.g. sentiment scoring) keep the row path.
+   */
+  bulk?: boolean;
 }
 
 export interface FileDropConfig {
@@ -113,7 +120,10 @@ export function fileDropSource(config: FileDropConfig): SourceDefinition {
         const files = plan.get(rule)!;
         rule.records.forEach((record, index) => {
           // Only the first table a file feeds records it in the manifest (the others re-read it).
-          parts.push({ record, records: readFiles(files, context.landingDir, index === 0 ? loaded : null, manifestDone) });
+          const manifest = index === 0 ? loaded : null;
+          const part: BatchPart = { record, records: readFiles(files, context.landingDir, manifest, manifestDone) };
+          if (rule.bulk) part.bulk = bulkPlan(files, context.landingDir, manifest, manifestDone);
+          parts.push(part);
         });
       }
       return {
@@ -152,4 +162,24 @@ async function* readFiles(
       manifest.push({ path: file.relative, sha256, sizeBytes: file.sizeBytes, modifiedAt: file.modifiedAt, records: count });
     }
   }
+}
+
+function bulkPlan(files: PlannedFile[], landingDir: string, manifest: FileManifestEntry[] | null, done: Set<string>): BulkPlan {
+  const planned = new Map<string, PlannedFile>(files.map((f) => [f.relative, f]));
+  return {
+    files: files.map((f) => ({
+      absolute: f.absolute,
+      relative: f.relative,
+      format: path.extname(f.absolute).toLowerCase() === '.csv' ? 'csv' : 'ndjson',
+      ...(f.knownSha !== undefined ? { knownSha: f.knownSha } : {}),
+    })),
+    rowRecords: (file) => readFiles([planned.get(file.relative)!], landingDir, manifest, done),
+    loaded(file, sha256, records) {
+      const f = planned.get(file.relative)!;
+      if (manifest && !done.has(f.relative)) {
+        done.add(f.relative);
+        manifest.push({ path: f.relative, sha256, sizeBytes: f.sizeBytes, modifiedAt: f.modifiedAt, records });
+      }
+    },
+  };
 }

@@ -20,6 +20,7 @@ const PG_TYPES: Record<RawColumnType, string> = {
   'DECIMAL(18,2)': 'numeric(18,2)',
   TIMESTAMPTZ: 'timestamptz',
   BOOLEAN: 'boolean',
+  DOUBLE: 'double precision',
 };
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;

@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { z } from 'zod';
+import { ApiError } from '../errors.ts';
+import type { Caller } from './caller.ts';
+import type { CustomerLookupQuery, CustomerLookupResponse } from './schemas.ts';
+import { catalog, present, type Catalog, type WarehouseDb } from './warehouse-db.ts';
+
+type Lookup = z.output<typeof CustomerLookupQuery>;
+type Answer = z.input<typeof CustomerLookupResponse>;
+type MatchedBy = Answer['matched_by'];
+
+export class NotFoundError extends ApiError {
+  constructor(message: string) {
+    super(404, message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** E-mail as the dbt identity models compare it: trimmed, lower case. */
+export const normalizeEmail = (value: string) => value.trim().toLowerCase();
+
+/** Phone as national digits: spaces, dashes, dots and brackets dropped, then a +86/0086/+1 prefix. */
+export function normalizePhone(value: string): string {
+  const compact = value.trim().replace(/[\s\-().]/g, '');
+  return compact.replace(/^(\+86|0086|\+1)/, '').replace(/^\+/, '');
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+// The three facets of the brief, as dim_customers columns.
+const BASIC = ['customer_key', 'account_ids', 'account_count', 'full_name', 'company', 'job_title', 'industry', 'city', 'lang', 'signup_at'];
+const CONTACT_RAW = ['email', 'phone', 'mobile', 'wechat_id', 'qq_id'];
+const CONTACT_MASKED = ['email_masked', 'phone_masked', 'wechat_masked', 'qq_masked'];
+const SUBJECTIVE = ['preferred_categories', 'price_sensitivity', 'brand_affinity', 'membership_tier', 'points_balance', 'privacy_tolerance',
+  'contact_frequency_tolerance', 'marketing_consent', 'consent_email', 'consent_sms', 'consent_wechat', 'consent_phone', 'is_contactable'];
+const TRANSACTIONAL = ['order_count', 'revenue', 'first_order_at', 'last_order_at', 'avg_order_value', 'ticket_count', 'complaint_count',
+  'open_ticket_count', 'avg_satisfaction', 'mention_count', 'negative_mention_count', 'avg_sentiment'];
+const VALUE = ['rfm_segment', 'r_score', 'f_score', 'm_score', 'rfm_score', 'rfm_total', 'recency_days', 'order_count', 'revenue', 'avg_order_value',
+  'predicted_orders_90d', 'predicted_orders_365d', 'predicted_value_90d', 'predicted_value_365d', 'probability_alive', 'churn_risk', 'churn_risk_band', 'expected_next_order_at'];
+const ORDER = ['order_id', 'ordered_at', 'order_status', 'is_valid_sale', 'item_count', 'net_revenue', 'currency', 'primary_brand', 'primary_category', 'is_accidental'];
+const TICKET = ['ticket_id', 'channel', 'category', 'opened_at', 'resolved_at', 'first_reply_minutes', 'resolution_minutes', 'is_open', 'satisfaction', 'brand'];
+const MENTION = ['post_id', 'platform', 'published_at', 'brand', 'product', 'sentiment_score', 'sentiment_label', 'is_negative', 'text'];
+
+const pick = (row: Record<string, unknown> | undefined, columns: string[]) =>
+  row ? Object.fromEntries(columns.filter((c) => c in row).map((c) => [c, row[c]])) : null;
+
+/** Finds the customer_key a contact point belongs to (dim_customers), or throws 404/503. */
+async function resolveKey(db: Kysely<WarehouseDb>, tables: Catalog, lookup: Lookup): Promise<{ key: string; by: MatchedBy }> {
+  if (lookup.key !== undefined) return { key: lookup.key, by: 'key' };
+  if (!tables.has('marts.dim_customers')) {
+    throw new ApiError(503, 'Lookup by contact point needs the mart marts.dim_customers, which this warehouse does not have yet; look up by key instead');
+  }
+  const cols = new Set(tables.get('marts.dim_customers'));
+  const has = (c: string) => cols.has(c);
+  let query = db.selectFrom('marts.dim_customers').select('customer_key').limit(2);
+  let by: MatchedBy;
+  let shown: string;
+  if (lookup.email !== undefined) {
+    by = 'email';
+    shown = normalizeEmail(lookup.email);
+    const value = shown;
+    query = query.where((eb) => eb.or([
+      ...(has('email') ? [eb(sql`lower(trim(email))`, '=', value)] : []),
+      ...(has('email_sha256') ? [eb(sql.ref('email_sha256'), '=', sha256(value))] : []),
+    ]));
+  } else if (lookup.phone !== undefined) {
+    by = 'phone';
+    shown = normalizePhone(lookup.phone);
+    const value = shown;
+    if (!/^\d{5,15}$/.test(value)) throw new ApiError(400, `phone: "${lookup.phone}" is not a phone number once +86/+1, spaces and dashes are removed`);
+    // The same normalisation in SQL for the stored (display-formatted) numbers.
+    const norm = (column: string) => sql`regexp_replace(regexp_replace(regexp_replace(coalesce(${sql.ref(column)}, ''), '[\\s\\-().]', '', 'g'), '^(\\+86|0086|\\+1)', ''), '^\\+', '')`;
+    query = query.where((eb) => eb.or([
+      ...['phone', 'mobile'].filter(has).map((c) => eb(norm(c), '=', value)),
+      ...(has('phone_sha256') ? [eb(sql.ref('phone_sha256'), '=', sha256(value))] : []),
+    ]));
+  } else if (lookup.wechat !== undefined) {
+    by = 'wechat';
+    shown = lookup.wechat;
+    const value = lookup.wechat;
+    query = query.where(sql`trim(wechat_id)`, '=', value);
+  } else {
+    by = 'qq';
+    shown = lookup.qq!;
+    const value = lookup.qq!;
+    query = query.where(sql`trim(qq_id)`, '=', value);
+  }
+  const rows = await query.execute();
+  if (rows.length === 0) throw new NotFoundError(`No customer with ${by} "${by === 'email' || by === 'phone' ? shown : shown}"`);
+  if (rows.length > 1) throw new ApiError(409, `${by} "${shown}" belongs to more than one customer_key (identity resolution left them apart); look up by key`);
+  return { key: rows[0]!.customer_key, by };
+}
+
+/**
+ * Customer 360: the three facets from dim_customers, value and risk from customer_value, and the
+ * latest orders, tickets and mentions. Raw contact points only for roles that may see them; the
+ * masked and hashed columns for everyone else. Parts whose mart is missing are listed in `unavailable`.
+ */
+export async function customer360(db: Kysely<WarehouseDb>, lookup: Lookup, caller: Caller): Promise<Answer> {
+  const tables = await catalog(db);
+  const { key, by } = await resolveKey(db, tables, lookup);
+  const unavailable: string[] = [];
+  const one = async (table: keyof WarehouseDb & `marts.${string}`, columns: string[]) => {
+    if (!tables.has(table)) {
+      unavailable.push(`${table} (mart not built yet)`);
+      return undefined;
+    }
+    const cols = present(tables, table, columns);
+    if (!present(tables, table, ['customer_key']).length) {
+      unavailable.push(`${table} (no customer_key column yet)`);
+      return undefined;
+    }
+    const row = await db.selectFrom(table as 'marts.dim_customers').select(cols as 'customer_key'[]).where('customer_key', '=', key).limit(1).executeTakeFirst();
+    return (row ?? {}) as Record<string, unknown>;
+  };
+  const recent = async (table: 'marts.fct_orders' | 'marts.fct_service_tickets' | 'marts.fct_opinion_mentions', keyColumn: string, at: string, columns: string[]) => {
+    if (!tables.has(table)) {
+      unavailable.push(`${table} (mart not built yet)`);
+      return null;
+    }
+    if (present(tables, table, [keyColumn, at]).length < 2) {
+      unavailable.push(`${table} (no ${keyColumn} column yet)`);
+      return null;
+    }
+    return (await db.selectFrom(table as 'marts.fct_orders').select(present(tables, table, columns) as 'order_id'[])
+      .where(sql.ref(keyColumn), '=', key).orderBy(sql.ref(at), 'desc').limit(lookup.recent).execute()) as Record<string, unknown>[];
+  };
+  const contactColumns = caller.seesContacts ? [...CONTACT_RAW, ...CONTACT_MASKED] : CONTACT_MASKED;
+  const [profile, value, orders, tickets, mentions] = await Promise.all([
+    one('marts.dim_customers', [...BASIC, ...contactColumns, ...SUBJECTIVE, ...TRANSACTIONAL]),
+    one('marts.customer_value', VALUE),
+    // Orders credited to the customer (an accidental order is not theirs), else the account holder's.
+    recent('marts.fct_orders', present(tables, 'marts.fct_orders', ['credited_customer_key']).length ? 'credited_customer_key' : 'customer_key', 'ordered_at', ORDER),
+    recent('marts.fct_service_tickets', 'customer_key', 'opened_at', TICKET),
+    recent('marts.fct_opinion_mentions', 'customer_key', 'published_at', MENTION),
+  ]);
+  if (profile === undefined && value === undefined) {
+    throw new ApiError(503, `Customer 360 needs marts.dim_customers or marts.customer_value keyed by customer_key; this warehouse has neither yet: ${unavailable.join('; ')}`);
+  }
+  const foundSomewhere = (profile && Object.keys(profile).length) || (value && Object.keys(value).length);
+  if (!foundSomewhere) throw new NotFoundError(`No customer with key "${key}"`);
+  const hasProfile = profile && Object.keys(profile).length > 0;
+  return {
+    customer_key: key,
+    matched_by: by,
+    contacts_masked: !caller.seesContacts,
+    basic: hasProfile ? pick(profile, [...BASIC, ...contactColumns]) : null,
+    subjective: hasProfile ? pick(profile, SUBJECTIVE) : null,
+    transactional: hasProfile ? pick(profile, TRANSACTIONAL) : null,
+    value: value && Object.keys(value).length ? value : null,
+    recent_orders: orders,
+    recent_tickets: tickets,
+    recent_mentions: mentions,
+    unavailable,
+  };
+}

@@ -1,0 +1,144 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { ApiError } from '../errors.ts';
+import { authenticate, requireRole, type Caller, type Role } from '../decision/caller.ts';
+import { exportList, listPage, segmentList, triggerList } from '../decision/campaign-lists.ts';
+import { customer360 } from '../decision/customer-360.ts';
+import { kpiScorecard } from '../decision/kpi-scorecard.ts';
+import { openApiDocument, type RouteDoc } from '../decision/openapi.ts';
+import { pipelineStatus } from '../decision/pipeline-status.ts';
+import {
+  CustomerLookupQuery, CustomerLookupResponse, ExportFormat, ListPageResponse, PipelineStatusQuery, PipelineStatusResponse,
+  ScorecardQuery, ScorecardResponse, SegmentListQuery, TriggerListQuery, ValidationError, parseInput,
+} from '../decision/schemas.ts';
+import { warehouseDb } from '../decision/warehouse-db.ts';
+import type { LoadResponse } from '../semantic/load-query.ts';
+import type { ResultCache } from '../semantic/result-cache.ts';
+import type { SemanticModel } from '../semantic/semantic-model.ts';
+import type { WarehouseReader } from '../warehouse/warehouse-reader.ts';
+
+/**
+ * The decision-support API (mounted at /api/v1): customer 360, campaign lists with streamed
+ * exports, the KPI scorecard (through the semantic layer) and pipeline status; its OpenAPI
+ * document at /api/v1/openapi.json. JWT roles decide who may call what (401 without a valid
+ * token, 403 for a role that may not); each caller has a request limit per minute.
+ */
+export interface DecisionRouteOptions {
+  jwtSecret: string;
+  defaultTimezone: string;
+  warehouse: WarehouseReader;
+  model(): Promise<SemanticModel>;
+  cache?: ResultCache<LoadResponse>;
+  queryTimeoutMs?: number;
+  /** Requests per caller per minute; default CRM_API_RATE_LIMIT or 600. */
+  rateLimitPerMinute?: number;
+}
+
+const READERS: Record<string, readonly Role[]> = {
+  status: ['engineer', 'analyst', 'executive'],
+  customer: ['service_agent', 'marketing', 'analyst'],
+  lists: ['marketing', 'service_agent', 'analyst'],
+  kpis: ['executive', 'analyst', 'marketing', 'engineer'],
+};
+
+export const ROUTES: readonly RouteDoc[] = [
+  { method: 'get', path: '/openapi.json', summary: 'This document', roles: 'public' },
+  { method: 'get', path: '/pipeline/status', summary: 'Last pipeline runs and the freshness of each source and mart', roles: READERS.status!, query: PipelineStatusQuery, response: PipelineStatusResponse },
+  { method: 'get', path: '/customers/lookup', summary: 'Customer 360 by customer key, e-mail, phone, WeChat or QQ id (normalised); contact points masked unless the role may see them', roles: READERS.customer!, query: CustomerLookupQuery, response: CustomerLookupResponse },
+  { method: 'get', path: '/lists/triggers', summary: 'Campaign triggers (retain, follow up, cross-sell, service recovery), contactable customers only, each with its reason', roles: READERS.lists!, query: TriggerListQuery, response: ListPageResponse },
+  { method: 'get', path: '/lists/triggers/export', summary: 'The whole trigger list, streamed as CSV or NDJSON', roles: READERS.lists!, query: TriggerListQuery.omit({ limit: true, offset: true }).extend(ExportFormat.shape), produces: ['text/csv', 'application/x-ndjson'] },
+  { method: 'get', path: '/lists/segments', summary: 'Customers of an RFM segment, contactable only, each with its reason', roles: READERS.lists!, query: SegmentListQuery, response: ListPageResponse },
+  { method: 'get', path: '/lists/segments/export', summary: 'The whole segment list, streamed as CSV or NDJSON', roles: READERS.lists!, query: SegmentListQuery.omit({ limit: true, offset: true }).extend(ExportFormat.shape), produces: ['text/csv', 'application/x-ndjson'] },
+  { method: 'get', path: '/kpis/scorecard', summary: 'KPIs for a period with the previous period and the change, from the semantic layer', roles: READERS.kpis!, query: ScorecardQuery, response: ScorecardResponse },
+];
+
+const callers = new WeakMap<FastifyRequest, Caller>();
+
+export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (app, options) => {
+  const db = warehouseDb(options.warehouse, options.queryTimeoutMs ?? 0);
+  const perMinute = options.rateLimitPerMinute ?? Number(process.env.CRM_API_RATE_LIMIT ?? 600);
+  const document = openApiDocument(ROUTES, app.prefix);
+
+  app.setErrorHandler((error: FastifyError | ValidationError | ApiError, request, reply) => {
+    if (error instanceof ValidationError) return reply.code(400).send({ error: error.message, issues: error.issues });
+    const status = (error as { statusCode?: number }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
+    if (error instanceof ApiError) return reply.code(error.statusCode).send({ error: error.message });
+    request.log.error({ err: error }, 'unexpected error');
+    return reply.code(500).send({ error: `Internal Server Error: ${error.message}` });
+  });
+
+  // Who is calling, before the limit counts them (the limit is per caller, not per address).
+  app.addHook('onRequest', async (request) => {
+    if (request.url.split('?')[0] === `${app.prefix}/openapi.json`) return;
+    callers.set(request, await authenticate(request, options.jwtSecret));
+  });
+  await app.register(rateLimit, {
+    max: perMinute,
+    timeWindow: 60_000,
+    hook: 'preHandler',
+    keyGenerator: (request) => callers.get(request)?.id ?? request.ip,
+    // What this returns is thrown, so the plugin's error handler answers it like every other error.
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(429, `Too many requests: the limit is ${context.max} per caller per minute; retry in ${Math.ceil(context.ttl / 1000)} s`) as unknown as object,
+  });
+  const callerOf = (request: FastifyRequest, roles: readonly Role[], what: string) => {
+    const caller = callers.get(request)!;
+    requireRole(caller, roles, what);
+    return caller;
+  };
+
+  app.get('/openapi.json', { config: { rateLimit: false } }, async () => document);
+
+  app.get('/pipeline/status', async (request) => {
+    callerOf(request, READERS.status!, 'Pipeline status');
+    const query = parseInput(PipelineStatusQuery, request.query);
+    return PipelineStatusResponse.parse(await pipelineStatus(db, query.limit));
+  });
+
+  app.get('/customers/lookup', async (request) => {
+    const caller = callerOf(request, READERS.customer!, 'Customer lookup');
+    const query = parseInput(CustomerLookupQuery, request.query);
+    return CustomerLookupResponse.parse(await customer360(db, query, caller));
+  });
+
+  const lists = [
+    { path: '/lists/triggers', schema: TriggerListQuery, exportSchema: TriggerListQuery.omit({ limit: true, offset: true }), build: triggerList, what: 'The trigger list' },
+    { path: '/lists/segments', schema: SegmentListQuery, exportSchema: SegmentListQuery.omit({ limit: true, offset: true }), build: segmentList, what: 'The segment list' },
+  ] as const;
+  type AnyFilter = Parameters<typeof triggerList>[1] & Parameters<typeof segmentList>[1];
+  for (const list of lists) {
+    app.get(list.path, async (request) => {
+      const caller = callerOf(request, READERS.lists!, list.what);
+      const { limit, offset, ...filter } = parseInput(list.schema, request.query);
+      return ListPageResponse.parse(await listPage(await list.build(db, filter as AnyFilter, caller), limit, offset));
+    });
+    app.get(`${list.path}/export`, async (request, reply) => {
+      const caller = callerOf(request, READERS.lists!, list.what);
+      const params = { ...(request.query as Record<string, unknown>) };
+      const { format } = parseInput(ExportFormat, { format: params.format });
+      delete params.format;
+      const filter = parseInput(list.exportSchema, params);
+      const built = await list.build(db, filter as AnyFilter, caller);
+      const name = list.path.split('/').pop();
+      reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${name}.${format === 'csv' ? 'csv' : 'ndjson'}"`);
+      return reply.send(exportList(built, format));
+    });
+  }
+
+  app.get('/kpis/scorecard', async (request) => {
+    callerOf(request, READERS.kpis!, 'The KPI scorecard');
+    const query = parseInput(ScorecardQuery, request.query);
+    const caller = callers.get(request)!;
+    return ScorecardResponse.parse(await kpiScorecard(query, {
+      model: await options.model(),
+      warehouse: options.warehouse,
+      securityContext: caller.claims,
+      defaultTimezone: options.defaultTimezone,
+      ...(options.cache ? { cache: options.cache } : {}),
+      ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
+    }));
+  });
+};

@@ -1,0 +1,135 @@
+-- Customer 360: one row per person (customer_key) with the three facets of the customer record.
+-- Basic and subjective facets come from the person's most recently updated profile among their
+-- accounts (the freshest contact details); transactional facts count CREDITED orders only.
+-- Contact points appear three ways: raw (restricted; the semantic layer masks them by role),
+-- masked for wide audiences (138****5678, a***@x.com), and SHA-256 of the normalised value (for
+-- matching with partners without sharing the value).
+with keys as (
+    select * from {{ ref('int_identity__customer_keys') }}
+),
+
+profiles as (
+    select profiles.*, keys.customer_key,
+        row_number() over (partition by keys.customer_key order by profiles.updated_at desc, profiles.customer_id) as freshness_rank
+    from {{ ref('stg_shop__customers') }} as profiles
+    inner join keys on profiles.customer_id = keys.customer_id
+),
+
+persons as (
+    select
+        customer_key,
+        {{ dbt.listagg('customer_id', "'|'", 'order by customer_id') }} as account_ids,
+        count(*) as account_count
+    from keys
+    group by customer_key
+),
+
+sales as (
+    select
+        credited_customer_key as customer_key,
+        count(*) as order_count,
+        sum(net_revenue) as revenue,
+        min(ordered_at) as first_order_at,
+        max(ordered_at) as last_order_at
+    from {{ ref('fct_orders') }}
+    where is_valid_sale and credited_customer_key is not null
+    group by credited_customer_key
+),
+
+service as (
+    select
+        customer_key,
+        count(*) as ticket_count,
+        sum(case when category in ('complaint', 'dispute') then 1 else 0 end) as complaint_count,
+        sum(case when is_open then 1 else 0 end) as open_ticket_count,
+        avg(satisfaction) as avg_satisfaction
+    from {{ ref('fct_service_tickets') }}
+    group by customer_key
+),
+
+opinion as (
+    select
+        customer_key,
+        count(*) as mention_count,
+        sum(case when is_negative then 1 else 0 end) as negative_mention_count,
+        avg(sentiment_score) as avg_sentiment
+    from {{ ref('fct_opinion_mentions') }}
+    where customer_key is not null
+    group by customer_key
+),
+
+profile as (
+    select
+        *,
+        {{ normalize_email('email') }} as email_normalized,
+        {{ normalize_phone('coalesce(mobile, phone)') }} as phone_normalized
+    from profiles
+    where freshness_rank = 1
+)
+
+select
+    persons.customer_key,
+    persons.account_ids,
+    cast(persons.account_count as integer) as account_count,
+    profile.full_name,
+    profile.company,
+    profile.job_title,
+    profile.industry,
+    profile.income_band,
+    profile.city,
+    profile.lang,
+    profile.signup_at,
+    {{ mask_email('profile.email_normalized') }} as email_masked,
+    {{ mask_phone('profile.phone_normalized') }} as phone_masked,
+    {{ mask_id('profile.wechat_id') }} as wechat_masked,
+    {{ mask_id('profile.qq_id') }} as qq_masked,
+    {{ sha256('profile.email_normalized') }} as email_sha256,
+    {{ sha256('profile.phone_normalized') }} as phone_sha256,
+    profile.email,
+    profile.phone,
+    profile.mobile,
+    profile.wechat_id,
+    profile.qq_id,
+    profile.preferred_categories,
+    profile.style_preference,
+    profile.price_sensitivity,
+    profile.brand_affinity,
+    profile.membership_tier,
+    cast(profile.points_balance as integer) as points_balance,
+    profile.privacy_tolerance,
+    profile.contact_frequency_tolerance,
+    profile.marketing_consent,
+    profile.consent_email,
+    profile.consent_sms,
+    profile.consent_wechat,
+    profile.consent_phone,
+    -- Contactable: marketing consent, a tolerance other than 'never', and at least one channel
+    -- with both consent and a contact point.
+    coalesce(
+        profile.marketing_consent
+        and coalesce(profile.contact_frequency_tolerance, 'never') <> 'never'
+        and (
+            (coalesce(profile.consent_email, false) and profile.email_normalized is not null)
+            or (coalesce(profile.consent_sms, false) and profile.phone_normalized is not null)
+            or (coalesce(profile.consent_phone, false) and profile.phone_normalized is not null)
+            or (coalesce(profile.consent_wechat, false) and profile.wechat_id is not null)
+        ),
+        false
+    ) as is_contactable,
+    cast(coalesce(sales.order_count, 0) as integer) as order_count,
+    cast(coalesce(sales.revenue, 0) as decimal(18, 2)) as revenue,
+    sales.first_order_at,
+    sales.last_order_at,
+    cast(round(sales.revenue / sales.order_count, 2) as decimal(18, 2)) as avg_order_value,
+    cast(coalesce(service.ticket_count, 0) as integer) as ticket_count,
+    cast(coalesce(service.complaint_count, 0) as integer) as complaint_count,
+    cast(coalesce(service.open_ticket_count, 0) as integer) as open_ticket_count,
+    cast(service.avg_satisfaction as double) as avg_satisfaction,
+    cast(coalesce(opinion.mention_count, 0) as integer) as mention_count,
+    cast(coalesce(opinion.negative_mention_count, 0) as integer) as negative_mention_count,
+    cast(opinion.avg_sentiment as double) as avg_sentiment
+from persons
+left join profile on persons.customer_key = profile.customer_key
+left join sales on persons.customer_key = sales.customer_key
+left join service on persons.customer_key = service.customer_key
+left join opinion on persons.customer_key = opinion.customer_key

@@ -1,0 +1,14 @@
+with source as (
+    select * from {{ source('service', 'service_ticket_events') }}
+)
+
+select
+    event_id,
+    ticket_id,
+    event_type,
+    cast(occurred_at as timestamp) as occurred_at,
+    agent_id,
+    channel,
+    satisfaction,
+    note
+from source

@@ -1,0 +1,85 @@
+/**
+ * Backtest: fit on the calibration window, predict the holdout window, compare with what customers
+ * actually did, beside a naive baseline in which each customer keeps their historical rate
+ * (repeat purchase days per day of tenure) and their historical mean purchase value.
+ * Only customers acquired before the calibration end are scored (the model says nothing about
+ * customers it has not met). A purchase is a purchase day, as in the fit.
+ */
+import { fitClv, type ClvFit } from './fit.ts';
+import { predictCustomer } from './predict.ts';
+import { DAY_MS, dayIndex, summarize, type Transaction } from './summary-data.ts';
+
+export interface ErrorStats { mae: number; rmse: number; totalPredicted: number }
+export interface BacktestReport {
+  calibrationEnd: string;
+  holdoutEnd: string;
+  holdoutDays: number;
+  customers: number;
+  fit: { bgnbd: ClvFit['purchases']; gammaGamma: ClvFit['spend'] };
+  actual: { purchases: number; revenue: number };
+  model: { purchases: ErrorStats; revenue: ErrorStats };
+  baseline: { purchases: ErrorStats; revenue: ErrorStats };
+  /**
+   * Model beats the baseline: lower per-customer MAE of holdout purchases AND of holdout revenue, AND
+   * a total predicted purchase count closer to the actual. RMSE is reported but not required: on
+   * heavy-tailed data a handful of extreme buyers decide it (see README, CLV section).
+   */
+  modelBeatsBaseline: boolean;
+}
+
+export function runBacktest(transactions: readonly Transaction[], calibrationEnd: number, holdoutDays: number, offsetMinutes = 0): BacktestReport {
+  const holdoutEnd = calibrationEnd + holdoutDays * DAY_MS;
+  const summary = summarize(transactions, calibrationEnd, offsetMinutes);
+  if (summary.length === 0) throw new Error('backtest: no purchases before the calibration end');
+  const fit = fitClv(summary);
+  const calEndDay = dayIndex(calibrationEnd, offsetMinutes);
+  const holdout = new Map<string, { days: Set<number>; revenue: number }>();
+  for (const t of transactions) {
+    if (t.at <= calibrationEnd || t.at > holdoutEnd) continue;
+    const day = dayIndex(t.at, offsetMinutes);
+    if (day <= calEndDay) continue; // same calendar day as the calibration end: already counted there
+    const h = holdout.get(t.customerKey) ?? { days: new Set<number>(), revenue: 0 };
+    h.days.add(day);
+    h.revenue += t.value;
+    holdout.set(t.customerKey, h);
+  }
+  const errors = () => ({ abs: 0, sq: 0, total: 0 });
+  const m = { p: errors(), v: errors() };
+  const base = { p: errors(), v: errors() };
+  const add = (e: { abs: number; sq: number; total: number }, predicted: number, actual: number) => {
+    e.abs += Math.abs(predicted - actual);
+    e.sq += (predicted - actual) ** 2;
+    e.total += predicted;
+  };
+  let actualPurchases = 0;
+  let actualRevenue = 0;
+  for (const c of summary) {
+    const h = holdout.get(c.customerKey);
+    const purchases = h?.days.size ?? 0;
+    const revenue = h?.revenue ?? 0;
+    actualPurchases += purchases;
+    actualRevenue += revenue;
+    const prediction = predictCustomer(fit, c, calibrationEnd, [holdoutDays, holdoutDays]);
+    add(m.p, prediction.predictedOrders90d, purchases);
+    add(m.v, prediction.predictedValue90d, revenue);
+    const rate = c.tenureDays > 0 ? c.frequency / c.tenureDays : 0;
+    add(base.p, rate * holdoutDays, purchases);
+    add(base.v, rate * holdoutDays * c.averageValue, revenue);
+  }
+  const n = summary.length;
+  const stats = (e: { abs: number; sq: number; total: number }): ErrorStats => ({ mae: e.abs / n, rmse: Math.sqrt(e.sq / n), totalPredicted: e.total });
+  const model = { purchases: stats(m.p), revenue: stats(m.v) };
+  const baseline = { purchases: stats(base.p), revenue: stats(base.v) };
+  return {
+    calibrationEnd: new Date(calibrationEnd).toISOString(),
+    holdoutEnd: new Date(holdoutEnd).toISOString(),
+    holdoutDays,
+    customers: n,
+    fit: { bgnbd: fit.purchases, gammaGamma: fit.spend },
+    actual: { purchases: actualPurchases, revenue: actualRevenue },
+    model,
+    baseline,
+    modelBeatsBaseline: model.purchases.mae < baseline.purchases.mae && model.revenue.mae < baseline.revenue.mae
+      && Math.abs(model.purchases.totalPredicted - actualPurchases) < Math.abs(baseline.purchases.totalPredicted - actualPurchases),
+  };
+}

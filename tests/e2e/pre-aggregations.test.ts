@@ -1,0 +1,213 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDevToken } from '../../api/auth.ts';
+import { startApiServer, type RunningApiServer } from '../../api/server.ts';
+import { normalizeQuery } from '../../api/semantic/normalize-query.ts';
+import {
+  DEFAULT_PRE_AGGREGATION_TIMEZONES,
+  manifestLookup,
+  planPreAggregations,
+  resolveSql,
+  rollupsOf,
+} from '../../api/semantic/pre-aggregations.ts';
+import { loadSemanticModel, type SemanticModel } from '../../api/semantic/semantic-model.ts';
+import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
+import { runPipeline, type PipelineSummary } from '../../pipelines/run/run-pipeline.ts';
+import { cubeModelDir } from '../../pipelines/shared/paths.ts';
+import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
+
+/**
+ * Pre-aggregations end to end: the pipeline builds the rollups of cube/model into its warehouse
+ * copy; the API answers the dashboard's queries from them (Cube's own rollup matching picks the
+ * table) and the answers equal the same queries answered from the marts.
+ */
+const SECRET = 'pre-aggregations-secret-0123456789abcdef';
+let workDir: string;
+let warehousePath: string;
+let run: PipelineSummary;
+let api: RunningApiServer;
+let reader: WarehouseReader;
+let model: SemanticModel;
+let token: string;
+
+/** The dashboard's KPI queries (sales by day/week/month, by status, buyers by month), in both zones. */
+function dashboardQueries(range: [string, string]): Record<string, unknown>[] {
+  const queries: Record<string, unknown>[] = [];
+  for (const timezone of DEFAULT_PRE_AGGREGATION_TIMEZONES) {
+    for (const granularity of ['day', 'week', 'month', 'quarter']) {
+      queries.push({
+        measures: ['orders.revenue', 'orders.valid_order_count', 'orders.count', 'orders.avg_order_value', 'orders.invalid_order_share'],
+        timeDimensions: [{ dimension: 'orders.ordered_at', granularity, dateRange: range }],
+        timezone,
+      });
+    }
+    queries.push(
+      { measures: ['orders.revenue', 'orders.units'], dimensions: ['orders.order_status'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone },
+      { measures: ['orders.gross_amount', 'orders.discount_amount', 'orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: range }], timezone },
+      { measures: ['orders.revenue', 'orders.buyer_count', 'orders.valid_order_count'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], order: { 'orders.ordered_at': 'asc' }, timezone },
+      { measures: ['orders.revenue'], filters: [{ member: 'orders.order_status', operator: 'equals', values: ['completed'] }], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'week', dateRange: range }], timezone },
+      // Through the executives' view: the view's members map back to the orders rollup.
+      { measures: ['executive_kpis.revenue', 'executive_kpis.avg_order_value'], timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month', dateRange: range }], timezone },
+      // Revenue by brand and category, service quality by channel, opinion by platform and brand.
+      { measures: ['order_items.net_revenue', 'order_items.units'], dimensions: ['order_items.brand', 'order_items.category'], timeDimensions: [{ dimension: 'order_items.ordered_at', granularity: 'week', dateRange: range }], timezone },
+      { measures: ['service_tickets.count', 'service_tickets.complaint_share', 'service_tickets.avg_satisfaction'], dimensions: ['service_tickets.channel'], timeDimensions: [{ dimension: 'service_tickets.opened_at', granularity: 'month' }], timezone },
+      { measures: ['opinion_mentions.count', 'opinion_mentions.negative_share', 'opinion_mentions.sentiment_index'], dimensions: ['opinion_mentions.platform', 'opinion_mentions.brand'], timeDimensions: [{ dimension: 'opinion_mentions.published_at', granularity: 'month' }], timezone },
+      // Segment distribution (customer value by RFM code).
+      { measures: ['customers.count', 'customers.buyer_count', 'customers.total_revenue'], dimensions: ['customers.rfm_score'], timezone },
+      { measures: ['customer_value.count', 'customer_value.total_revenue'], dimensions: ['customer_value.r_score'], timezone },
+    );
+  }
+  return queries;
+}
+
+async function load(query: Record<string, unknown>) {
+  const response = await fetch(`${api.url}/cubejs-api/v1/load`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
+  const body = (await response.json()) as { data: Record<string, unknown>[]; usedPreAggregations: Record<string, unknown>; error?: string };
+  expect(response.status, body.error).toBe(200);
+  // The Server-Timing header names what answered: the rollups, or the marts.
+  const timing = response.headers.get('server-timing') ?? '';
+  expect(timing).toMatch(/^plan;dur=[\d.]+, warehouse;dur=[\d.]+;desc="[^"]+"$/);
+  const source = /desc="([^"]+)"/.exec(timing)![1]!;
+  expect(source).toBe(Object.keys(body.usedPreAggregations).length ? Object.values(body.usedPreAggregations).map((u) => (u as { preAggregationId: string }).preAggregationId).join(' ') : 'marts');
+  return body;
+}
+
+/** The same query answered from the marts (pre-aggregations off), rows keyed like /load's. */
+async function raw(query: Record<string, unknown>) {
+  const built = model.buildSql(normalizeQuery(query), { disablePreAggregations: true });
+  expect(built.sql).not.toMatch(/pre_aggregations\./);
+  const rows = await reader.query(built.sql, built.params);
+  return rows.map((row) => Object.fromEntries(Object.entries(row).map(([alias, value]) => [built.aliasNameToMember[alias] ?? alias, value])));
+}
+
+/** Rows as comparable strings: numbers to 6 decimals (sums of decimals are exact either way), sorted. */
+function canonical(rows: Record<string, unknown>[]): string[] {
+  return rows
+    .map((row) =>
+      JSON.stringify(
+        Object.keys(row)
+          .filter((key, _i, keys) => !keys.some((other) => other.startsWith(`${key}.`))) // the deprecated bare time-dimension key /load adds
+          .sort()
+          .map((key) => {
+            const value = row[key];
+            const text = value === null || value === undefined ? null : String(value);
+            return [key.replace(/\.(day|week|month|quarter|year)$/, ''), text !== null && /^-?\d+(\.\d+)?$/.test(text) ? Number(text).toFixed(6) : text?.replace(/Z$/, '')];
+          }),
+      ),
+    )
+    .sort();
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+beforeAll(async () => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-preagg-'));
+  const landingDir = path.join(workDir, 'landing');
+  warehousePath = path.join(workDir, 'warehouse', 'crm.duckdb');
+  await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 11, customers: 300, orders: 3_000, malformedRate: 0 });
+  run = await runPipeline({ warehousePath, landingDir, interactive: false });
+  if (!run.published) throw new Error(`the pipeline did not publish (${run.status}): ${JSON.stringify(run.run?.error ?? null)}`);
+  api = await startApiServer({ warehousePath, jwtSecret: SECRET, port: 0 });
+  reader = new WarehouseReader(warehousePath, { idleCloseMs: 0 });
+  model = await loadSemanticModel(cubeModelDir);
+  token = await signDevToken(SECRET, { sub: 'preagg', roles: ['executive'] });
+}, 240_000);
+
+afterAll(async () => {
+  await api?.close();
+  await reader?.close();
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('pre-aggregations', () => {
+  it('are built by the pipeline for every rollup, time zone and partition', async () => {
+    const step = (run as unknown as { steps?: { id: string; status: string }[] }).steps?.find((s) => s.id === 'preaggregations');
+    if (step) expect(step.status).toBe('succeeded');
+    const manifest = await reader.query('SELECT pre_aggregation_id, timezone, count(*) AS partitions, sum(row_count) AS rows FROM pre_aggregations._manifest GROUP BY ALL ORDER BY ALL');
+    const expected = rollupsOf(model).flatMap((r) => DEFAULT_PRE_AGGREGATION_TIMEZONES.map((tz) => `${r.id}@${tz}`)).sort();
+    expect(manifest.map((m) => `${m.pre_aggregation_id}@${m.timezone}`).sort()).toEqual(expected);
+    for (const m of manifest) expect(Number(m.rows)).toBeGreaterThan(0);
+  });
+
+  it('answer every rollup\'s own query, in each zone, equal to the marts', async () => {
+    for (const rollup of rollupsOf(model)) {
+      for (const timezone of DEFAULT_PRE_AGGREGATION_TIMEZONES) {
+        const query = {
+          // Hidden helper measures (sums behind an average) are in the rollup but not queryable.
+          measures: rollup.references.measures.filter((m) => model.members.get(m)?.config.isVisible),
+          dimensions: rollup.references.dimensions,
+          timeDimensions: rollup.references.timeDimensions.map((td) => ({ dimension: td.dimension, granularity: td.granularity })),
+          timezone,
+          limit: 50_000,
+        };
+        const answer = await load(query);
+        expect(Object.values(answer.usedPreAggregations).map((u) => (u as { preAggregationId: string }).preAggregationId), `${rollup.id} ${timezone}`).toEqual([rollup.id]);
+        expect(canonical(answer.data)).toEqual(canonical(await raw(query)));
+      }
+    }
+  });
+
+  it("answer the dashboard's queries from rollups, equal to the marts (warehouse timings logged)", async () => {
+    const bounds = await reader.query(`SELECT strftime(min(ordered_at) + INTERVAL 40 DAY, '%Y-%m-%d') AS lo, strftime(max(ordered_at) - INTERVAL 40 DAY, '%Y-%m-%d') AS hi FROM marts.fct_orders`);
+    const range: [string, string] = [String(bounds[0]!.lo), String(bounds[0]!.hi)];
+    const timings: { pre: number; raw: number }[] = [];
+    for (const query of dashboardQueries(range)) {
+      const answer = await load(query);
+      expect(Object.keys(answer.usedPreAggregations).length, JSON.stringify(query)).toBeGreaterThan(0);
+      const expected = await raw(query);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(canonical(answer.data), JSON.stringify(query)).toEqual(canonical(expected));
+
+      // Warehouse time only (same reader, SQL as the API runs it), median of 5: a figure for the report, not an assertion.
+      const normalized = normalizeQuery(query);
+      const pre = await resolveSql(model, normalized, {}, manifestLookup((sql, params) => reader.query(sql, params)));
+      const rawSql = model.buildSql(normalized, { disablePreAggregations: true });
+      const time = async (sql: string, params: unknown[]) => {
+        const runs: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const started = performance.now();
+          await reader.query(sql, params);
+          runs.push(performance.now() - started);
+        }
+        return median(runs);
+      };
+      timings.push({ pre: await time(pre.sql, pre.params), raw: await time(rawSql.sql, rawSql.params) });
+    }
+    const total = timings.reduce((sum, t) => ({ pre: sum.pre + t.pre, raw: sum.raw + t.raw }), { pre: 0, raw: 0 });
+    console.info(`pre-aggregations: ${timings.length} dashboard queries, median warehouse time summed: rollups ${total.pre.toFixed(1)} ms, marts ${total.raw.toFixed(1)} ms`);
+  });
+
+  it('read only the partitions the date range needs', async () => {
+    const query = { measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day', dateRange: ['2025-03-01', '2025-03-31'] }], timezone: 'Asia/Shanghai' };
+    const resolved = await resolveSql(model, normalizeQuery(query), {}, manifestLookup((sql, params) => reader.query(sql, params)));
+    const used = Object.values(resolved.usedPreAggregations)[0]!;
+    expect(used.partitions.length).toBeLessThanOrEqual(1);
+    expect(canonical((await load(query)).data)).toEqual(canonical(await raw(query)));
+  });
+
+  it('never answer from missing or stale tables: the marts answer instead', async () => {
+    const query = normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'Asia/Shanghai' });
+    const built = model.buildSql(query);
+    expect(built.preAggregations.length).toBe(1);
+    const stale = await planPreAggregations(built.sql, built.preAggregations, async () => [{ partition_table: 'x', range_start: null, range_end: null, structure_hash: 'other' }]);
+    expect(stale.sql).toBeUndefined();
+    expect(stale.skipped).toMatch(/built from a different model version/);
+    const resolved = await resolveSql(model, query, {}, async () => []);
+    expect(resolved.sql).toMatch(/FROM\s+marts\.fct_orders/);
+    expect(resolved.preAggregationSkipped).toMatch(/is not built for time zone Asia\/Shanghai/);
+    // A range that does not cover whole days cannot come from a daily rollup: the marts answer, exactly.
+    const partial = { measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month', dateRange: ['2025-01-01T10:30:00', '2025-03-15T12:00:00'] }], timezone: 'UTC' };
+    const partialAnswer = await load(partial);
+    expect(partialAnswer.usedPreAggregations).toEqual({});
+    expect(canonical(partialAnswer.data)).toEqual(canonical(await raw(partial)));
+    // A zone nobody built rollups for is answered from the marts.
+    const tokyo = await load({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'Asia/Tokyo' });
+    expect(tokyo.usedPreAggregations).toEqual({});
+  });
+});

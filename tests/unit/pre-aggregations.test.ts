@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { normalizeQuery } from '../../api/semantic/normalize-query.ts';
+import {
+  buildPreAggregations,
+  manifestLookup,
+  partitionRanges,
+  planPreAggregations,
+  resolveSql,
+  type ManifestRow,
+  type MatchedPreAggregation,
+} from '../../api/semantic/pre-aggregations.ts';
+import { compileSemanticModel, type SemanticModel } from '../../api/semantic/semantic-model.ts';
+import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
+import { cubeModelDir } from '../../pipelines/shared/paths.ts';
+import { createFixtureWarehouse } from './api-fixture.ts';
+
+describe('partition ranges', () => {
+  it('cover min to max in whole partitions, as Cube names them by their start', () => {
+    expect(partitionRanges('2024-12-30T10:00:00', '2025-02-01T00:00:00', 'month')).toEqual([
+      ['2024-12-01T00:00:00.000', '2024-12-31T23:59:59.999'],
+      ['2025-01-01T00:00:00.000', '2025-01-31T23:59:59.999'],
+      ['2025-02-01T00:00:00.000', '2025-02-28T23:59:59.999'],
+    ]);
+    expect(partitionRanges('2024-06-01 00:00:00', '2025-01-01 00:00:00', 'year').map((r) => r[0])).toEqual(['2024-01-01T00:00:00.000', '2025-01-01T00:00:00.000']);
+    expect(partitionRanges('2025-01-01T00:00:00', '2025-01-08T00:00:00', 'week')[0]).toEqual(['2024-12-30T00:00:00.000', '2025-01-05T23:59:59.999']);
+  });
+});
+
+describe('planning a query on built partitions', () => {
+  const matched: MatchedPreAggregation = {
+    preAggregationId: 'orders.sales_daily',
+    tableName: 'pre_aggregations.orders_sales_daily',
+    timezone: 'UTC',
+    matchedTimeDimensionDateRange: ['2025-02-01T00:00:00.000', '2025-02-28T23:59:59.999'],
+    structureHash: 'h1',
+  };
+  const rows: ManifestRow[] = [
+    { partition_table: 'pre_aggregations."p_2024"', range_start: '2024-01-01T00:00:00.000', range_end: '2024-12-31T23:59:59.999', structure_hash: 'h1' },
+    { partition_table: 'pre_aggregations."p_2025"', range_start: '2025-01-01T00:00:00.000', range_end: '2025-12-31T23:59:59.999', structure_hash: 'h1' },
+  ];
+  const sql = 'SELECT sum(x) FROM pre_aggregations.orders_sales_daily AS "orders__sales_daily"';
+
+  it('reads only the partitions that overlap the date range', async () => {
+    const plan = await planPreAggregations(sql, [matched], async () => rows);
+    expect(plan.sql).toBe('SELECT sum(x) FROM pre_aggregations."p_2025" AS "orders__sales_daily"');
+    expect(plan.usedPreAggregations['pre_aggregations.orders_sales_daily']!.partitions).toEqual(['pre_aggregations."p_2025"']);
+  });
+
+  it('unions the partitions of a longer range, and reads all without a range', async () => {
+    const plan = await planPreAggregations(sql, [{ ...matched, matchedTimeDimensionDateRange: undefined }], async () => rows);
+    expect(plan.sql).toBe('SELECT sum(x) FROM (SELECT * FROM pre_aggregations."p_2024" UNION ALL SELECT * FROM pre_aggregations."p_2025") AS "orders__sales_daily"');
+  });
+
+  it('gives no plan for missing or stale tables, saying why', async () => {
+    expect(await planPreAggregations(sql, [matched], async () => [])).toEqual({ usedPreAggregations: {}, skipped: 'orders.sales_daily is not built for time zone UTC' });
+    const stale = await planPreAggregations(sql, [matched], async () => rows.map((r) => ({ ...r, structure_hash: 'old' })));
+    expect(stale.sql).toBeUndefined();
+    expect(stale.skipped).toMatch(/different model version/);
+  });
+});
+
+describe('building and using rollups on the fixture warehouse', () => {
+  let dir: string;
+  let warehousePath: string;
+  let model: SemanticModel;
+  let modelDir: string;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pre-aggregations-'));
+    warehousePath = await createFixtureWarehouse(path.join(dir, 'crm.duckdb'));
+    // The project's orders and customers cubes, the two marts the fixture warehouse holds.
+    modelDir = path.join(dir, 'model');
+    fs.mkdirSync(modelDir);
+    for (const cube of ['orders', 'customers']) fs.copyFileSync(path.join(cubeModelDir, 'cubes', `${cube}.yml`), path.join(modelDir, `${cube}.yml`));
+    model = await compileSemanticModel(modelDir);
+  });
+
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('builds each rollup per zone and partition, records it, and answers from it like the marts', async () => {
+    const { tables } = await buildPreAggregations({ warehousePath, cubeModelDir: modelDir, timezones: ['Asia/Shanghai'] });
+    expect(tables.map((t) => t.preAggregationId).sort()).toEqual(['customers.segment_distribution', 'orders.buyers_monthly', 'orders.sales_daily']);
+    // Fixture orders span 2025 in Shanghai time: one yearly partition.
+    expect(tables.find((t) => t.preAggregationId === 'orders.sales_daily')).toMatchObject({ partitions: 1, rows: 8 });
+    const reader = new WarehouseReader(warehousePath, { idleCloseMs: 0 });
+    try {
+      const query = normalizeQuery({ measures: ['orders.revenue', 'orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'Asia/Shanghai' });
+      const lookup = manifestLookup((sql, params) => reader.query(sql, params));
+      const fromRollup = await resolveSql(model, query, {}, lookup);
+      expect(Object.values(fromRollup.usedPreAggregations).map((u) => u.preAggregationId)).toEqual(['orders.sales_daily']);
+      const fromMarts = model.buildSql(query, { disablePreAggregations: true });
+      const rows = async (built: { sql: string; params: unknown[] }) => JSON.stringify(await reader.query(built.sql, built.params));
+      expect(await rows(fromRollup)).toBe(await rows(fromMarts));
+      // Months in Shanghai time: 2025-01 90+30, 2025-02 50+120, 2025-03 25.25+0+60 (see api-fixture.ts).
+      expect((await reader.query(fromRollup.sql, fromRollup.params)).map((r) => r.orders__revenue)).toEqual(['120', '170', '85.25']);
+      // UTC was not built: that query reads the marts.
+      const utc = await resolveSql(model, { ...query, timezone: 'UTC' }, {}, lookup);
+      expect(utc.usedPreAggregations).toEqual({});
+      expect(utc.sql).toMatch(/marts\.fct_orders/);
+    } finally {
+      await reader.close();
+    }
+    // Rebuilding replaces the tables (no duplicates).
+    await buildPreAggregations({ warehousePath, cubeModelDir: modelDir, timezones: ['Asia/Shanghai'] });
+    const instance = await DuckDBInstance.create(warehousePath);
+    const connection = await instance.connect();
+    const manifest = (await connection.runAndReadAll('SELECT count(*) FROM pre_aggregations._manifest')).getRows()[0]![0];
+    connection.closeSync();
+    instance.closeSync();
+    expect(Number(manifest)).toBe(3);
+  });
+});
