@@ -55,7 +55,9 @@ select
     cast(customers.new_customers as integer) as new_customers,
     cast(customers.active_customers - customers.new_customers as integer) as returning_customers,
     cast(customers.repeat_customers * 1.0 / customers.active_customers as double) as repeat_purchase_rate,
-    cast(gaps.avg_days_between_orders as double) as avg_days_between_orders,
-    cast(gaps.median_days_between_orders as double) as median_days_between_orders
+    -- Rounded: a parallel floating-point sum is not associative, so unrounded averages can differ in
+    -- the last bits between two builds of the same data.
+    cast(round(gaps.avg_days_between_orders, 6) as double) as avg_days_between_orders,
+    cast(round(gaps.median_days_between_orders, 6) as double) as median_days_between_orders
 from customers
 left join gaps on customers.month = gaps.month
