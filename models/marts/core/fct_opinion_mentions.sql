@@ -49,8 +49,5 @@ joined as (
 
 select * from joined
 {% if is_incremental() %}
-where source_updated_at > (
-    select {{ dbt.dateadd('day', -1 * var('incremental_lookback_days', 3), 'max(source_updated_at)') }}
-    from {{ this }}
-)
+where {{ incremental_window('source_updated_at', 'published_at') }}
 {% endif %}

@@ -15,10 +15,7 @@ with items as (
 orders as (
     select * from {{ ref('fct_orders') }}
     {% if is_incremental() %}
-    where source_updated_at > (
-        select {{ dbt.dateadd('day', -1 * var('incremental_lookback_days', 3), 'max(source_updated_at)') }}
-        from {{ this }}
-    )
+    where {{ incremental_window('source_updated_at', 'ordered_at') }}
     {% endif %}
 )
 
