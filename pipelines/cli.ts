@@ -104,6 +104,7 @@ program
 // Command registration: one line per command module (other stages add theirs here).
 registerRunCommands(program); // extract, transform, refresh, run, backfill
 (await import('./cli/status-command.ts')).registerStatusCommands(program); // status, history
+(await import('./cli/rollback-command.ts')).registerRollbackCommands(program); // versions, rollback
 (await import('./cli/schedule-command.ts')).registerScheduleCommand(program);
 (await import('./cli/state-command.ts')).registerStateCommand(program);
 (await import('./cli/seed-postgres-command.ts')).registerSeedPostgresCommand(program);

@@ -23,7 +23,7 @@ export const landingOption = () =>
   new Option('--landing <dir>', 'folder the extractors read').default(resolveLandingDir(), '$CRM_LANDING_DIR or data/landing');
 export const jsonOption = () => new Option('--json', 'print the result as one JSON document on stdout');
 export const configOption = () => new Option('--config <file>', 'operations config (schedules, freshness, alerts, publish, retries)').default(resolveConfigPath(), '$CRM_CONFIG or crm.config.json');
-const waitOption = () => new Option('--wait <seconds>', 'wait this long for a running run to finish instead of exiting 4').argParser(seconds).default(0);
+export const waitOption = () => new Option('--wait <seconds>', 'wait this long for a running run to finish instead of exiting 4').argParser(seconds).default(0);
 
 function seconds(raw: string): number {
   const value = Number(raw);
@@ -68,7 +68,8 @@ function pickSources(names: string[]): SourceDefinition[] {
   });
 }
 
-async function execute(command: string, args: string[], opts: RunCommandOptions, steps: (config: CrmConfig) => PipelineStep[]): Promise<void> {
+/** One locked, ledgered run of `steps` that publishes when it passed; prints it and sets the exit code. */
+export async function execute(command: string, args: string[], opts: RunCommandOptions, steps: (config: CrmConfig) => PipelineStep[]): Promise<void> {
   const config = readConfig(opts.config);
   const run = await runSteps({ warehousePath: path.resolve(opts.warehouse), landingDir: path.resolve(opts.landing), command, args, waitSeconds: opts.wait }, steps(config), config);
   reportRun(run, Boolean(opts.json));

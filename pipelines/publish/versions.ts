@@ -91,3 +91,48 @@ export function cleanUp(layout: WarehouseLayout, retention: number, keepBuild?: 
   }
   return { versionsRemoved, buildsRemoved };
 }
+
+export interface KeptVersion {
+  /** File name under <stem>.versions/, e.g. replaced-by-20261123T093945778-006d39.duckdb. */
+  name: string;
+  path: string;
+  /** The run whose publish replaced this version. */
+  replacedBy: string;
+  /**
+   * The run that published this version and its command (run, rollback, ...): the newest run in
+   * the version's ops.pipeline_runs, which publish mirrors while that run is still finishing.
+   */
+  builtBy: string | null;
+  builtByCommand: string | null;
+  builtAt: string | null;
+  bytes: number;
+}
+
+/** Previous published versions kept for rollback, newest first. */
+export async function listVersions(layout: WarehouseLayout): Promise<KeptVersion[]> {
+  if (!fs.existsSync(layout.versionsDir)) return [];
+  const names = fs.readdirSync(layout.versionsDir).filter((f) => f.endsWith('.duckdb')).sort((a, b) => b.localeCompare(a));
+  const versions: KeptVersion[] = [];
+  for (const name of names) {
+    const file = path.join(layout.versionsDir, name);
+    let builtBy: string | null = null;
+    let builtByCommand: string | null = null;
+    let builtAt: string | null = null;
+    try {
+      const warehouse = await openWarehouse(file, { readOnly: true });
+      try {
+        const rows = (await warehouse.connection.runAndReadAll(`select run_id, command, cast(started_at as varchar) as started_at
+            from ops.pipeline_runs order by started_at desc limit 1`)).getRowObjectsJS() as { run_id: string; command: string; started_at: string }[];
+        builtBy = rows[0]?.run_id ?? null;
+        builtByCommand = rows[0]?.command ?? null;
+        builtAt = rows[0]?.started_at ?? null;
+      } finally {
+        warehouse.close();
+      }
+    } catch {
+      // A version without the ledger mirror (older layout) is still a valid rollback target.
+    }
+    versions.push({ name, path: file, replacedBy: name.replace(/^replaced-by-/, '').replace(/\.duckdb$/, ''), builtBy, builtByCommand, builtAt, bytes: fs.statSync(file).size });
+  }
+  return versions;
+}
