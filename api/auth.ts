@@ -25,13 +25,33 @@ export function tokenFromHeader(header: string | string[] | undefined): string |
 }
 
 /**
+ * Tokens already verified, so a dashboard's burst of requests with one token pays the HMAC and
+ * key import once: kept until the token expires (at most 5 minutes, so a rotated secret or a
+ * token without `exp` is re-checked soon), bounded in number. Only successes are cached.
+ */
+const verifiedTokens = new Map<string, { secret: string; claims: SecurityContext; until: number }>();
+const MAX_CACHED_TOKENS = 1_000;
+const MAX_CACHE_MS = 5 * 60_000;
+
+function remember(token: string, secret: string, claims: SecurityContext): void {
+  const expiresAt = typeof claims.exp === 'number' ? claims.exp * 1000 : Number.POSITIVE_INFINITY;
+  const until = Math.min(expiresAt, Date.now() + MAX_CACHE_MS);
+  // nbf in the future never verifies, so it is never cached; exp is honoured by `until`.
+  if (verifiedTokens.size >= MAX_CACHED_TOKENS) verifiedTokens.delete(verifiedTokens.keys().next().value!);
+  verifiedTokens.set(token, { secret, claims, until });
+}
+
+/**
  * Verifies the token and returns its claims, or throws ForbiddenError (403) naming why: Cube answers
  * 403 both when the header is missing and when the token does not verify.
  */
 export async function verifyToken(token: string | undefined, secret: string): Promise<SecurityContext> {
   if (!token) throw new ForbiddenError("Authorization header isn't set");
+  const cached = verifiedTokens.get(token);
+  if (cached && cached.secret === secret && cached.until > Date.now()) return cached.claims;
   try {
     const { payload } = await jwtVerify(token, secretKey(secret), { algorithms: [ALGORITHM] });
+    remember(token, secret, payload as SecurityContext);
     return payload as SecurityContext;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

@@ -1,8 +1,10 @@
 import path from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { cubeModelDir as defaultCubeModelDir } from '../pipelines/shared/paths.ts';
+import { dashboardDistDir } from '../dashboard/build.ts';
 import { ApiError, UnavailableError, errorMessage } from './errors.ts';
 import { cubeApiRoutes } from './routes/cube-api.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { decisionRoutes } from './routes/decision.ts';
 import { healthRoutes } from './routes/health.ts';
 import { canonicalTimezone } from './semantic/normalize-query.ts';
@@ -33,6 +35,8 @@ export interface ApiServerOptions {
   queryTimeoutMs?: number;
   /** Entries of the /load result cache; default CRM_API_CACHE_ENTRIES or 500; 0 disables it. */
   cacheEntries?: number;
+  /** The dashboard's build served at /dashboard/; default dashboard/dist; false: no dashboard route. */
+  dashboardDir?: string | false;
 }
 
 export interface StartApiServerOptions extends ApiServerOptions {
@@ -138,6 +142,8 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     ...(cache ? { cache } : {}),
     queryTimeoutMs: config.queryTimeoutMs,
   });
+  // The executive dashboard (static build; its data comes through /cubejs-api/v1 with the caller's JWT).
+  if (options.dashboardDir !== false) app.register(dashboardRoutes, { distDir: options.dashboardDir ?? dashboardDistDir });
   if (!options.reader) app.addHook('onClose', async () => warehouse.close());
   return app;
 }

@@ -11,37 +11,52 @@ export interface ApiProcess {
 
 const SECRET = 'bench-secret-not-for-production';
 
-/**
- * The API as a separate process on a free loopback port, as users run it: the benchmark's load
- * generator and the server must not share one event loop.
- */
-export async function startApiProcess(warehousePath: string, env: NodeJS.ProcessEnv = {}, role = 'executive'): Promise<ApiProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'api', 'main.ts'), '--port', '0', '--warehouse', warehousePath], {
+/** A server entry in its own Node process; resolves with its URL once it prints `<label> listening on <url>`. */
+function spawnServer(label: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     env: { ...process.env, CRM_API_SECRET: SECRET, CRM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
+  const pattern = new RegExp(`${label} listening on (\\S+)`);
+  return new Promise((resolve, reject) => {
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      const match = /API listening on (\S+)/.exec(stdout);
-      if (match) resolve(match[1]!);
+      const match = pattern.exec(stdout);
+      if (match) {
+        resolve({
+          url: match[1]!,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (child.exitCode !== null || child.signalCode !== null) return done();
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
     });
-    child.once('exit', (code) => reject(new Error(`API exited ${code} before listening: ${stderr.trim().slice(-500)}`)));
+    child.once('exit', (code) => reject(new Error(`${label} exited ${code} before listening: ${stderr.trim().slice(-500)}`)));
   });
+}
+
+/**
+ * The API as a separate process on a free loopback port, as users run it: the benchmark's load
+ * generator and the server must not share one event loop.
+ */
+export async function startApiProcess(warehousePath: string, env: NodeJS.ProcessEnv = {}, role = 'executive'): Promise<ApiProcess> {
+  const server = await spawnServer('API', [path.join(projectRoot, 'api', 'main.ts'), '--port', '0', '--warehouse', warehousePath], env);
   const token = await signDevToken(SECRET, { sub: 'bench', role });
-  return {
-    url,
-    token,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return { url: server.url, token, stop: server.stop };
+}
+
+/**
+ * The baselines' server (benchmarks/baseline-server.ts) in its own process, same shape as the API:
+ * GET /noop, and POST /sql running SQL on the warehouse with DuckDB directly (when one is given).
+ */
+export function startBaselineProcess(warehousePath?: string): Promise<{ url: string; stop(): Promise<void> }> {
+  return spawnServer('baseline', [path.join(projectRoot, 'benchmarks', 'baseline-server.ts'), ...(warehousePath ? [warehousePath] : [])], {});
 }
 
 /** POSTs a Cube query to /cubejs-api/v1/load and returns the response body. */

@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- --scale 100k|1m|10m`: generates the data set once (cached by seed and scale under
- * .bench/data), runs each stage against a baseline measured in the same run, and writes a JSON file
+ * `npm run bench -- --scale 100k|1m|10m [--stages extract dbt semantic throughput end-to-end]`:
+ * generates the data set once (cached by seed and scale under .bench/data), runs each stage against a baseline measured in the same run, and writes a JSON file
  * (.bench/results) and a Markdown table (benchmarks/results/<scale>.md).
  * Exit codes: 0 ran (goals met or not: see the report), 1 a stage failed to run, 2 usage error.
  */
@@ -15,9 +15,18 @@ import type { StageResult } from './stage-result.ts';
 import { dbtStage } from './stages/dbt-stage.ts';
 import { endToEndStage } from './stages/end-to-end-stage.ts';
 import { extractStage } from './stages/extract-stage.ts';
+import { semanticStage } from './stages/semantic-stage.ts';
+import { throughputStage } from './stages/throughput-stage.ts';
 
-const STAGES = ['extract', 'dbt', 'end-to-end'] as const;
+// In this order: semantic and throughput serve the warehouse the dbt stage built, end-to-end then adds to it.
+const STAGES = ['extract', 'dbt', 'semantic', 'throughput', 'end-to-end'] as const;
 type StageName = (typeof STAGES)[number];
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
 
 const program = new Command('bench')
   .description('Measure the pipeline and API at a scale, each figure beside a baseline from the same run.')
@@ -28,10 +37,12 @@ const program = new Command('bench')
     if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer');
     return n;
   }, 42)
+  .option('--repeat <n>', 'semantic stage: timed runs of each query per mode (default 5 at smoke, else 30)', positiveInteger)
+  .option('--seconds <n>', 'throughput stage: seconds per endpoint (default 2 at smoke, else 10)', positiveInteger)
   .option('--bench-dir <dir>', 'cached data sets, work files and JSON results', BENCH_ROOT)
   .option('--markdown-dir <dir>', 'where the Markdown table goes', path.join(projectRoot, 'benchmarks', 'results'))
   .option('--json', 'print the report as JSON on stdout')
-  .action(async (opts: { scale: string; stages: StageName[]; seed: number; benchDir: string; markdownDir: string; json?: boolean }) => {
+  .action(async (opts: { scale: string; stages: StageName[]; seed: number; repeat?: number; seconds?: number; benchDir: string; markdownDir: string; json?: boolean }) => {
     const scale = scaleByName(opts.scale);
     const log = (line: string) => process.stderr.write(`[bench ${scale.name}] ${line}\n`);
     const started = Date.now();
@@ -43,6 +54,8 @@ const program = new Command('bench')
       log(`stage ${name}`);
       if (name === 'extract') stages.push(await extractStage(dataset, workDir, log));
       if (name === 'dbt') stages.push(await dbtStage(dataset, scale, workDir, log));
+      if (name === 'semantic') stages.push(await semanticStage(dataset, scale, workDir, log, opts.repeat ?? (scale.name === 'smoke' ? 5 : 30)));
+      if (name === 'throughput') stages.push(await throughputStage(dataset, workDir, log, opts.seconds ?? (scale.name === 'smoke' ? 2 : 10)));
       if (name === 'end-to-end') stages.push(await endToEndStage(dataset, workDir, log));
     }
     const report: BenchReport = {

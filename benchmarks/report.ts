@@ -54,6 +54,34 @@ export function writeReport(report: BenchReport, jsonDir: string, markdownDir: s
   const json = path.join(jsonDir, `bench-${report.scale.name}-${stamp}.json`);
   fs.writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
   const markdown = path.join(markdownDir, `${report.scale.name}.md`);
-  fs.writeFileSync(markdown, toMarkdown(report));
+  const previous = fs.existsSync(markdown) ? fs.readFileSync(markdown, 'utf8') : undefined;
+  fs.writeFileSync(markdown, mergeMarkdown(previous, toMarkdown(report)));
   return { json, markdown };
+}
+
+/**
+ * The new table, keeping the sections of stages this run did not measure from the previous file
+ * (a run of some stages must not erase the others' latest figures), each marked with the run it
+ * came from. A stage measured now replaces its old section in place; new stages go at the end.
+ */
+export function mergeMarkdown(previous: string | undefined, current: string): string {
+  if (!previous) return current;
+  const split = (text: string) => {
+    const [head, ...sections] = text.split(/^(?=## )/m);
+    return { head: head!, sections: sections.map((body) => ({ title: body.slice(3, body.indexOf('\n')).trim(), body: body.replace(/\n*$/, '\n\n') })) };
+  };
+  const old = split(previous);
+  const now = split(current);
+  const oldRun = /^Run (\S+)/m.exec(old.head)?.[1];
+  const fresh = new Map(now.sections.map((s) => [s.title, s.body]));
+  const kept = old.sections.map((s) => {
+    if (fresh.has(s.title)) {
+      const body = fresh.get(s.title)!;
+      fresh.delete(s.title);
+      return body;
+    }
+    // Mark a kept section once with the run it came from.
+    return oldRun && !s.body.includes('_From the run of ') ? s.body.replace(/\n\n/, `\n\n_From the run of ${oldRun}._\n\n`) : s.body;
+  });
+  return [now.head, ...kept, ...fresh.values()].join('').replace(/\n*$/, '\n');
 }

@@ -87,6 +87,29 @@ const tasks: Record<string, (args: Args) => Promise<Record<string, unknown>>> = 
     return figures;
   },
 
+  /**
+   * A copy of a warehouse without its rollup tables (schema pre_aggregations dropped), so the API
+   * serving it answers every query from the marts: the "without pre-aggregations" side.
+   */
+  async 'strip-pre-aggregations'(a) {
+    const to = String(a.to);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.rmSync(to, { force: true });
+    fs.rmSync(`${to}.wal`, { force: true });
+    fs.copyFileSync(String(a.from), to);
+    const instance = await DuckDBInstance.create(to);
+    const connection = await instance.connect();
+    const count = async () =>
+      Number((await connection.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM duckdb_tables() WHERE schema_name = 'pre_aggregations'`)).getRowObjects()[0]!.n);
+    const dropped = await count();
+    await connection.run('DROP SCHEMA IF EXISTS pre_aggregations CASCADE');
+    await connection.run('CHECKPOINT');
+    const left = await count();
+    connection.closeSync();
+    instance.closeSync();
+    return { dropped, left };
+  },
+
   /** Writes NDJSON copies of CSV files (values kept as the CSV's text), for the NDJSON variant. */
   async 'csv-to-ndjson'(a) {
     const instance = await DuckDBInstance.create(':memory:');

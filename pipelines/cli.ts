@@ -51,12 +51,18 @@ Exit codes:
 
 program
   .command('setup')
-  .description('Create the project venv with the pinned dbt-core, dbt-duckdb and duckdb (no-op when current).')
+  .description('Create the project venv with the pinned dbt-core, dbt-duckdb and duckdb, and build the dashboard (each a no-op when current).')
   .option('--quiet', 'print nothing when already set up')
   .addOption(jsonOption())
-  .action((opts: { quiet?: boolean; json?: boolean }) => {
-    const result = ensurePythonVenv((message) => (opts.quiet ? undefined : logger.info({ event: 'setup' }, message)));
-    if (!opts.quiet || opts.json) printResult(Boolean(opts.json), result, () => (result.installed ? 'Python venv installed.' : 'Python venv is up to date.'));
+  .action(async (opts: { quiet?: boolean; json?: boolean }) => {
+    const log = (message: string) => (opts.quiet ? undefined : logger.info({ event: 'setup' }, message));
+    const result = ensurePythonVenv(log);
+    const { ensureDashboardBuilt } = await import('../dashboard/build.ts');
+    const dashboard = await ensureDashboardBuilt({ log });
+    if (!opts.quiet || opts.json) {
+      printResult(Boolean(opts.json), { ...result, dashboard }, () =>
+        `${result.installed ? 'Python venv installed.' : 'Python venv is up to date.'} ${dashboard.built ? `Dashboard built in ${dashboard.seconds.toFixed(1)} s.` : 'Dashboard build is up to date.'}`);
+    }
   });
 
 program
@@ -97,8 +103,11 @@ program
     if (!secret) throw new UsageError('CRM_API_SECRET is not set: the API signs and verifies JWTs (HS256) with it.');
     if (!fs.existsSync(opts.warehouse)) throw new UsageError(`warehouse not found: ${opts.warehouse} (run \`npm run crm -- run\` first)`);
     const { startApiServer } = await import('../api/server.ts');
+    const { ensureDashboardBuilt } = await import('../dashboard/build.ts');
+    await ensureDashboardBuilt({ log: (message) => logger.info({ event: 'setup' }, message) });
     const server = await startApiServer({ warehousePath: path.resolve(opts.warehouse), jwtSecret: secret, port: opts.port, host: opts.host });
     process.stdout.write(`API listening on ${server.url}\n`);
+    process.stdout.write(`Dashboard: ${server.url}/dashboard/#token=<a JWT signed with CRM_API_SECRET> (see README, Dashboard)\n`);
   });
 
 // Command registration: one line per command module (other stages add theirs here).

@@ -9,7 +9,8 @@ import { ROLES } from './caller.ts';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 const num = z.coerce.number();
-const nullableNum = z.union([num, z.null()]);
+// null first: z.coerce.number() would turn null into 0.
+const nullableNum = z.union([z.null(), num]);
 const nullableText = z.string().nullable();
 const limit = z.coerce.number().int().min(1).max(1000).default(100).describe('rows per page (1-1000)');
 const offset = z.coerce.number().int().min(0).default(0).describe('rows to skip');

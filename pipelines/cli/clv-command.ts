@@ -7,10 +7,7 @@ import { openWarehouse } from '../raw/warehouse-connection.ts';
 import { resolveWarehousePath } from '../shared/paths.ts';
 import { runBacktest, type BacktestReport } from '../transform/clv/backtest.ts';
 import { readLandingTransactions, readWarehouseTransactions } from '../transform/clv/transactions.ts';
-import { DAY_MS, type Transaction } from '../transform/clv/summary-data.ts';
-
-/** The shop's day boundary (Asia/Shanghai, UTC+8): purchase days are counted in shop time. */
-const SHOP_OFFSET_MINUTES = 480;
+import { DAY_MS, SHOP_UTC_OFFSET_MINUTES as SHOP_OFFSET_MINUTES, type Transaction } from '../transform/clv/summary-data.ts';
 
 /**
  * `crm clv backtest`: fit BG/NBD + Gamma-Gamma on a calibration window, predict the holdout and

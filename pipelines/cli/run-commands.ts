@@ -4,8 +4,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXIT, ExitCodeError, UsageError } from './exit-codes.ts';
 import { printResult } from './output.ts';
 import { configuredSources, findSource, type SourceDefinition } from '../extract/sources.ts';
-import { pipelineSteps, runSteps, toPipelineSummary, describeBatch } from '../run/run-pipeline.ts';
-import { dbtBuildStep, extractStep, preAggregationsStep, type PipelineStep } from '../run/steps.ts';
+import { pipelineSteps, runSteps, toPipelineSummary, describeBatch, transformSteps } from '../run/run-pipeline.ts';
+import { extractStep, preAggregationsStep, type PipelineStep } from '../run/steps.ts';
 import type { RunSummary } from '../run/execute-run.ts';
 import { ConfigError, loadConfig, resolveConfigPath, type CrmConfig } from '../shared/config.ts';
 import { projectRoot, resolveLandingDir, resolveWarehousePath } from '../shared/paths.ts';
@@ -110,15 +110,14 @@ export function registerRunCommands(program: Command): void {
 
   program
     .command('transform')
-    .description('Run `dbt build` (models, snapshots, seeds and tests) on a copy of the warehouse; publish it when every node passed.')
-    .option('--select <selector...>', 'dbt node selection, e.g. marts or +customer_value')
+    .description('Run `dbt build` (models, snapshots, seeds and tests) on a copy of the warehouse, in two parts around the CLV scoring step (everything but source:ml+, clv:score writing ml.clv_predictions, then source:ml+); publish it when every node passed.')
+    .option('--select <selector...>', 'dbt node selection, e.g. marts or +customer_value (split the same way around the scoring step)')
     .option('--exclude <selector...>', 'dbt nodes to leave out')
     .option('--full-refresh', 'rebuild incremental models from scratch')
     .addOption(landingOption().hideHelp()).addOption(warehouseOption()).addOption(configOption()).addOption(waitOption()).addOption(jsonOption())
     .action(async (opts: RunCommandOptions & { select?: string[]; exclude?: string[]; fullRefresh?: boolean }) => {
-      await execute('transform', [...(opts.select ? ['--select', ...opts.select] : []), ...(opts.exclude ? ['--exclude', ...opts.exclude] : [])], opts, () => [
-        dbtBuildStep({ ...(opts.select ? { select: opts.select } : {}), ...(opts.exclude ? { exclude: opts.exclude } : {}), ...(opts.fullRefresh ? { fullRefresh: true } : {}) }),
-      ]);
+      await execute('transform', [...(opts.select ? ['--select', ...opts.select] : []), ...(opts.exclude ? ['--exclude', ...opts.exclude] : [])], opts, () =>
+        transformSteps({ ...(opts.select ? { select: opts.select } : {}), ...(opts.exclude ? { exclude: opts.exclude } : {}), ...(opts.fullRefresh ? { fullRefresh: true } : {}) }));
     });
 
   program
@@ -131,7 +130,7 @@ export function registerRunCommands(program: Command): void {
 
   program
     .command('run')
-    .description('Run the whole DAG: extract every source, dbt build, pre-aggregations; publish when it passed.')
+    .description('Run the whole DAG: extract every source, dbt build, CLV scoring, dbt build of source:ml+, pre-aggregations; publish when it passed.')
     .option('--select <selector...>', 'dbt node selection for the build step')
     .addOption(landingOption()).addOption(warehouseOption()).addOption(configOption()).addOption(waitOption()).addOption(jsonOption())
     .action(async (opts: RunCommandOptions & { select?: string[] }) => {

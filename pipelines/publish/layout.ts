@@ -5,7 +5,7 @@ import path from 'node:path';
  * (e.g. warehouse/crm.duckdb). See .scratch/publish-contract.md.
  *
  * - P                          the published version: the only file the API and `crm status` read
- * - <dir>/<stem>.builds/<run>  a run's private copy while it builds (never read by the API)
+ * - <dir>/<stem>.builds/<run>/<name>  a run's private copy while it builds (never read by the API)
  * - <dir>/<stem>.versions/<run>.duckdb  previous published versions kept for rollback (retention)
  * - <dir>/<stem>.ledger.duckdb the run ledger (every run and step, including failed ones)
  * - <dir>/<stem>.lock          the run lock: JSON with the holder's pid and run id
@@ -31,6 +31,12 @@ export function warehouseLayout(publishedPath: string): WarehouseLayout {
   };
 }
 
+/**
+ * A run's build: <stem>.builds/<run>/<same file name as the published one>. DuckDB names a file's
+ * catalog after its file name and dbt-duckdb writes that name into every view it creates, so the
+ * build must carry the published name: views built in it keep working once it is renamed into
+ * place, and a later partial build (crm transform --select) can still read them.
+ */
 export function buildPath(layout: WarehouseLayout, runId: string): string {
-  return path.join(layout.buildsDir, `${runId}.duckdb`);
+  return path.join(layout.buildsDir, runId, path.basename(layout.published));
 }

@@ -10,8 +10,8 @@ import { buildPath, type WarehouseLayout } from './layout.ts';
  * a mix; one that already has the old file open keeps reading it until it lets go.
  */
 export async function prepareBuild(layout: WarehouseLayout, runId: string): Promise<string> {
-  fs.mkdirSync(layout.buildsDir, { recursive: true });
   const target = buildPath(layout, runId);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.rmSync(target, { force: true });
   fs.rmSync(`${target}.wal`, { force: true });
   if (fs.existsSync(layout.published)) {
@@ -53,14 +53,22 @@ export async function publishBuild(layout: WarehouseLayout, runId: string, build
   // never be replayed onto the new file, so it goes before the rename.
   fs.rmSync(`${layout.published}.wal`, { force: true });
   fs.renameSync(build, layout.published);
+  removeRunFolder(layout, build);
   return { runId, path: layout.published, previous };
 }
 
 /** Discards a build (failed run); the published version is untouched. */
-export function discardBuild(build: string): void {
+export function discardBuild(build: string, layout?: WarehouseLayout): void {
   fs.rmSync(build, { force: true });
   fs.rmSync(`${build}.wal`, { force: true });
   fs.rmSync(`${build}.tmp`, { recursive: true, force: true });
+  if (layout) removeRunFolder(layout, build);
+}
+
+/** The build's own folder under <stem>.builds (never anything else). */
+function removeRunFolder(layout: WarehouseLayout, build: string): void {
+  const folder = path.dirname(build);
+  if (path.dirname(folder) === layout.buildsDir) fs.rmSync(folder, { recursive: true, force: true });
 }
 
 /**
@@ -84,7 +92,7 @@ export function cleanUp(layout: WarehouseLayout, retention: number, keepBuild?: 
   if (fs.existsSync(layout.buildsDir)) {
     for (const entry of fs.readdirSync(layout.buildsDir)) {
       const file = path.join(layout.buildsDir, entry);
-      if (keepBuild && (file === keepBuild || file.startsWith(`${keepBuild}.`))) continue;
+      if (keepBuild && (file === keepBuild || file.startsWith(`${keepBuild}.`) || keepBuild.startsWith(`${file}${path.sep}`))) continue;
       fs.rmSync(file, { recursive: true, force: true });
       buildsRemoved.push(file);
     }

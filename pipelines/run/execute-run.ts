@@ -143,7 +143,7 @@ export async function executeRun(request: RunRequest): Promise<RunSummary> {
     summary.failure = error;
     summary.error = summary.error ?? errorText(error);
   } finally {
-    if (build) discardBuild(build);
+    if (build) discardBuild(build, layout);
     summary.seconds = (Date.now() - started) / 1000;
     try {
       await ledger.finishRun(runId, { status: summary.status, published: summary.published, error: summary.error });

@@ -29,8 +29,10 @@ export const QUICKSTART_QUERY = {
  */
 export async function runQuickstart(options: QuickstartOptions): Promise<void> {
   const say = (line: string) => process.stdout.write(line + '\n');
-  say('1/4 Python venv with pinned dbt (first time only: about a minute)');
+  say('1/4 Python venv with pinned dbt (first time only: about a minute) and the dashboard build');
   ensurePythonVenv((message) => logger.info({ event: 'setup' }, message));
+  const { ensureDashboardBuilt } = await import('../../dashboard/build.ts');
+  await ensureDashboardBuilt({ log: (message) => logger.info({ event: 'setup' }, message) });
   if (options.regenerate || !fs.existsSync(path.join(options.landingDir, LANDING_FILES.truth))) {
     say(`2/4 Generating a seeded sample shop into ${options.landingDir}`);
     await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: options.landingDir });
@@ -77,5 +79,10 @@ export async function runQuickstart(options: QuickstartOptions): Promise<void> {
   say('');
   say(`The API keeps serving at ${server.url} (Ctrl+C stops it). Try:`);
   say(`  curl -s ${server.url}/cubejs-api/v1/meta -H 'Authorization: ${token}'`);
+  // The dashboard reads its token from the URL fragment (never sent to the server); 12 hours.
+  const dashboardToken = await signDevToken(secret, { sub: 'quickstart-dashboard', role: 'executive' }, { expiresIn: '12h' });
+  say('');
+  say('Executive dashboard (open in a browser; the link carries a 12-hour token):');
+  say(`  ${server.url}/dashboard/#token=${dashboardToken}`);
   if (!process.env.CRM_API_SECRET) say('  (the token is signed with a random secret for this session; set CRM_API_SECRET to fix one)');
 }

@@ -3,7 +3,7 @@ import type { BatchSummary } from '../raw/load-batch.ts';
 import { loadConfig, type CrmConfig } from '../shared/config.ts';
 import type { DbtOutcome } from '../transform/dbt-cli.ts';
 import { executeRun, newRunId, type RunSummary } from './execute-run.ts';
-import { dbtBuildStep, extractStep, preAggregationsStep, resetStateStep, type PipelineStep } from './steps.ts';
+import { clvScoreStep, dbtBuildStep, extractStep, preAggregationsStep, resetStateStep, type PipelineStep } from './steps.ts';
 
 export { newRunId } from './execute-run.ts';
 
@@ -38,17 +38,53 @@ export interface PipelineSummary {
 }
 
 /**
- * The whole DAG, as data: reset state (backfill only), extract every source, dbt build, build
- * Cube's pre-aggregations. To add a stage (e.g. a TypeScript model-fitting step between two dbt
- * selections), add a PipelineStep here: execute-run.ts records, retries and publishes it alike.
+ * The whole DAG, as data: reset state (backfill only), extract every source, the transform (dbt
+ * build, CLV scoring, dbt build of what depends on it; see transformSteps), Cube's
+ * pre-aggregations. To add a stage, add a PipelineStep here: execute-run.ts records, retries and
+ * publishes it alike.
  */
 export function pipelineSteps(options: PipelineOptions, config: CrmConfig): PipelineStep[] {
   const sources = options.sources ?? configuredSources();
   return [
     ...(options.reextract ?? []).map((name) => resetStateStep(name)),
     ...sources.map((source) => extractStep(source, { retries: config.extract.retries, retryDelaySeconds: config.extract.retryDelaySeconds })),
-    dbtBuildStep({ ...(options.select ? { select: options.select } : {}), ...(options.dbtVars ? { vars: options.dbtVars } : {}) }),
+    ...transformSteps({ ...(options.select ? { select: options.select } : {}), ...(options.dbtVars ? { vars: options.dbtVars } : {}) }),
     preAggregationsStep(),
+  ];
+}
+
+/** dbt's selector for everything built from the TypeScript models' tables (customer_value and its descendants). */
+export const ML_DOWNSTREAM = 'source:ml+';
+
+/**
+ * The transform as three steps, because a TypeScript model sits in the middle of the dbt DAG:
+ *   1. `dbt:build`    dbt build of everything NOT downstream of source ml (--exclude source:ml+)
+ *   2. `clv:score`    fit BG/NBD + Gamma-Gamma on fct_orders, write ml.clv_predictions
+ *   3. `dbt:build:ml` dbt build of source:ml+ (the ml source tests, stg_ml__*, customer_value and
+ *                     every mart built on it)
+ * A user selection narrows both builds the same way: step 1 builds `select` minus source:ml+, step
+ * 3 builds `select` intersected with source:ml+ (dbt's `a,b` intersection), and `exclude` applies to
+ * both; either may then have nothing to do, which dbt reports as success. Scoring always runs (it
+ * reads whatever fct_orders the run's copy holds), so `--select customer_value` re-scores and
+ * rebuilds customer_value from the published fct_orders.
+ */
+export function transformSteps(options: { select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean } = {}): PipelineStep[] {
+  const select = options.select?.flatMap((s) => s.split(/\s+/)).filter(Boolean);
+  const common = { ...(options.vars ? { vars: options.vars } : {}), ...(options.fullRefresh ? { fullRefresh: true } : {}) };
+  const asOf = options.vars?.['as_of_date'];
+  // Titles (the `step` of every log line) name the user's selection, as before the split; the
+  // args dbt really ran are in each step's ledger detail.
+  const userArgs = [...(select?.length ? ['--select', ...select] : []), ...(options.exclude?.length ? ['--exclude', ...options.exclude] : []), ...(options.fullRefresh ? ['--full-refresh'] : [])];
+  return [
+    dbtBuildStep({ ...common, title: ['dbt', 'build', ...userArgs].join(' '), ...(select?.length ? { select } : {}), exclude: [...(options.exclude ?? []), ML_DOWNSTREAM] }),
+    clvScoreStep({ asOf: typeof asOf === 'string' ? asOf : null }),
+    dbtBuildStep({
+      ...common,
+      id: 'dbt:build:ml',
+      title: ['dbt', 'build', ...userArgs, `(${ML_DOWNSTREAM}, after clv:score)`].join(' '),
+      select: select?.length ? select.map((s) => `${s},${ML_DOWNSTREAM}`) : [ML_DOWNSTREAM],
+      ...(options.exclude?.length ? { exclude: options.exclude } : {}),
+    }),
   ];
 }
 
@@ -80,7 +116,12 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineSum
 
 export function toPipelineSummary(run: RunSummary): PipelineSummary {
   const extracts = run.steps.filter((s) => s.kind === 'extract' && s.output).map((s) => s.output as BatchSummary);
-  const dbtOutcome = run.steps.find((s) => s.kind === 'dbt' && s.output)?.output as DbtOutcome | undefined;
+  // The transform is several dbt builds (before and after the CLV scoring step): count them together.
+  const dbtOutcomes = run.steps.filter((s) => s.kind === 'dbt' && s.output).map((s) => s.output as DbtOutcome);
+  const dbtOutcome = dbtOutcomes.length === 0 ? undefined : {
+    elapsedSeconds: dbtOutcomes.reduce((n, o) => n + o.elapsedSeconds, 0),
+    results: dbtOutcomes.flatMap((o) => o.results),
+  };
   const count = (prefix: string) => dbtOutcome?.results.filter((r) => r.uniqueId.startsWith(prefix)).length ?? 0;
   return {
     runId: run.runId,

@@ -6,6 +6,7 @@ import type { SourceDefinition } from '../extract/sources.ts';
 import { openWarehouse } from '../raw/warehouse-connection.ts';
 import { resetSourceState } from '../raw/source-state.ts';
 import { projectRoot } from '../shared/paths.ts';
+import { scoreCustomers } from '../transform/clv/score-customers.ts';
 import { DbtFailedError, runDbt } from '../transform/dbt-cli.ts';
 import type { DbtNodeResult } from '../transform/run-results.ts';
 
@@ -118,7 +119,7 @@ export function resetStateStep(sourceName: string): PipelineStep {
   };
 }
 
-export function dbtBuildStep(options: { id?: string; select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean } = {}): PipelineStep {
+export function dbtBuildStep(options: { id?: string; title?: string; select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean } = {}): PipelineStep {
   const args = ['build'];
   if (options.select?.length) args.push('--select', ...options.select);
   if (options.exclude?.length) args.push('--exclude', ...options.exclude);
@@ -126,7 +127,7 @@ export function dbtBuildStep(options: { id?: string; select?: string[]; exclude?
   return {
     id: options.id ?? 'dbt:build',
     kind: 'dbt',
-    title: `dbt ${args.join(' ')}`,
+    title: options.title ?? `dbt ${args.join(' ')}`,
     onFailure: 'fatal',
     async run(context) {
       let finished = 0;
@@ -155,6 +156,39 @@ export function dbtBuildStep(options: { id?: string; select?: string[]; exclude?
       } catch (error) {
         if (error instanceof DbtFailedError) throw new StepFailedError(error, toResult(error.outcome?.results ?? error.failures));
         throw error;
+      }
+    },
+  };
+}
+
+/**
+ * Fits the CLV model (BG/NBD + Gamma-Gamma) on the copy's credited valid sales and writes
+ * ml.clv_predictions + a ml.clv_model_fits row (pipelines/transform/clv/score-customers.ts), between
+ * the dbt build of everything upstream of source:ml and the build of source:ml+. Skipped (with the
+ * reason) while marts.fct_orders does not exist; a model that cannot be fitted writes null
+ * predictions and the reason, logged as a warning and kept in the step's detail.
+ */
+export function clvScoreStep(options: { asOf?: string | null } = {}): PipelineStep {
+  return {
+    id: 'clv:score',
+    kind: 'model',
+    title: 'score customers (CLV: BG/NBD + Gamma-Gamma)',
+    onFailure: 'fatal',
+    async run(context) {
+      const warehouse = await openWarehouse(context.warehousePath);
+      try {
+        const exists = await warehouse.connection.runAndReadAll(
+          "select count(*) from information_schema.tables where table_catalog = current_database() and table_schema = 'marts' and table_name = 'fct_orders'");
+        if (Number(exists.getRows()[0]![0]) === 0) return { skipped: 'marts.fct_orders is not built yet: no sales to score' };
+        const result = await scoreCustomers(warehouse.connection, { asOf: options.asOf ?? null, runId: context.runId, onProgress: context.report });
+        const { fit, ...rest } = result;
+        const detail = { ...rest, params: fit ? { bgnbd: fit.purchases.params, gammaGamma: fit.spend.params, bgnbdLogLikelihood: fit.purchases.logLikelihood } : null };
+        if (result.status !== 'fitted') context.log.warn({ event: 'clv_not_fitted', ...detail }, `CLV model not fitted, predictions are null: ${result.reason}`);
+        else context.log.info({ event: 'clv_scored', ...detail }, `CLV: ${result.customers} customers scored in ${result.seconds.total.toFixed(2)}s`);
+        if (result.columnDrift) context.log.warn({ event: 'clv_column_drift', drift: result.columnDrift }, `ml tables replaced with the scorer's columns: ${result.columnDrift}`);
+        return { rowsIn: result.customers, rowsOut: result.customers, detail, output: result };
+      } finally {
+        warehouse.close();
       }
     },
   };

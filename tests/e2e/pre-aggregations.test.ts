@@ -13,6 +13,7 @@ import {
   rollupsOf,
 } from '../../api/semantic/pre-aggregations.ts';
 import { loadSemanticModel, type SemanticModel } from '../../api/semantic/semantic-model.ts';
+import { dashboardQueries as dashboardPanels } from '../../benchmarks/dashboard-queries.ts';
 import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
 import { runPipeline, type PipelineSummary } from '../../pipelines/run/run-pipeline.ts';
 import { cubeModelDir } from '../../pipelines/shared/paths.ts';
@@ -181,6 +182,24 @@ describe('pre-aggregations', () => {
     }
     const total = timings.reduce((sum, t) => ({ pre: sum.pre + t.pre, raw: sum.raw + t.raw }), { pre: 0, raw: 0 });
     console.info(`pre-aggregations: ${timings.length} dashboard queries, median warehouse time summed: rollups ${total.pre.toFixed(1)} ms, marts ${total.raw.toFixed(1)} ms`);
+  });
+
+  it("answer the dashboard's panel queries (benchmarks/dashboard-queries.ts) from rollups, equal to the marts", async () => {
+    const [latest] = await reader.query(`SELECT strftime(max(ordered_at), '%Y-%m-%d') AS d FROM marts.fct_orders`);
+    for (const panel of dashboardPanels({ asOf: String(latest!.d), timezone: 'Asia/Shanghai' })) {
+      // A compareDateRange panel is one query per range, as the API runs it.
+      const [td, ...otherTds] = (panel.query.timeDimensions ?? []) as Record<string, unknown>[];
+      const { compareDateRange, ...single } = td ?? {};
+      const ranges = compareDateRange as [string, string][] | undefined;
+      const queries = ranges
+        ? ranges.map((dateRange) => ({ ...panel.query, timeDimensions: [{ ...single, dateRange }, ...otherTds] }))
+        : [panel.query];
+      for (const query of queries) {
+        const answer = await load({ ...query, limit: 50_000 });
+        expect(Object.keys(answer.usedPreAggregations).length, `${panel.id} reads a rollup`).toBeGreaterThan(0);
+        expect(canonical(answer.data), panel.id).toEqual(canonical(await raw({ ...query, limit: 50_000 })));
+      }
+    }
   });
 
   it('read only the partitions the date range needs', async () => {

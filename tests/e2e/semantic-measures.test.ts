@@ -48,6 +48,12 @@ const KEY_MEASURES: Record<string, string> = {
   'customers.total_orders': 'SELECT sum(order_count) FROM marts.customer_value',
   'customers.avg_recency_days': 'SELECT avg(recency_days) FROM marts.customer_value',
   'customers.avg_rfm_total': 'SELECT avg(rfm_total) FROM marts.customer_value',
+  // The CLV model's columns (ml.clv_predictions via dbt): aggregated, never recomputed by Cube.
+  'customers.total_predicted_value_365d': 'SELECT sum(predicted_value_365d) FROM marts.customer_value',
+  'customers.avg_predicted_value_90d': 'SELECT avg(predicted_value_90d) FROM marts.customer_value',
+  'customers.avg_probability_alive': 'SELECT avg(probability_alive) FROM marts.customer_value',
+  'customers.at_risk_count': "SELECT count(*) FROM marts.customer_value WHERE order_count > 0 AND churn_risk_band = 'high'",
+  'customer_value.total_predicted_value_90d': 'SELECT sum(predicted_value_90d) FROM marts.customer_value',
   'order_items.net_revenue': 'SELECT sum(net_line_revenue) FROM marts.fct_order_items',
   'order_items.units': 'SELECT sum(quantity) FROM marts.fct_order_items',
   'order_items.line_count': 'SELECT count(*) FROM marts.fct_order_items',
@@ -69,6 +75,51 @@ const KEY_MEASURES: Record<string, string> = {
   'executive_kpis.buyer_count': 'SELECT count(DISTINCT customer_id) FROM marts.fct_orders WHERE is_valid_sale',
   'customer_value.avg_revenue_per_buyer': 'SELECT round(sum(revenue) / count(*) FILTER (WHERE order_count > 0), 2) FROM marts.customer_value',
   'sales_overview.revenue': 'SELECT sum(net_revenue) FROM marts.fct_orders',
+  // Retention: counts add up; rates are ratios of sums over the mart's rows.
+  'cohort_retention.cohort_customers': 'SELECT sum(cohort_size) FROM marts.fct_cohort_retention WHERE months_since_first = 0',
+  'cohort_retention.active_customers': 'SELECT sum(active_customers) FROM marts.fct_cohort_retention',
+  'cohort_retention.retention_rate': 'SELECT sum(active_customers) / sum(cohort_size) FROM marts.fct_cohort_retention',
+  'cohort_retention.month_1_retention_rate': 'SELECT sum(active_customers) / sum(cohort_size) FROM marts.fct_cohort_retention WHERE months_since_first = 1',
+  'cohort_retention.revenue': 'SELECT sum(revenue) FROM marts.fct_cohort_retention',
+  'customer_activity_monthly.active_customers': 'SELECT sum(active_customers) FROM marts.fct_customer_activity_monthly',
+  'customer_activity_monthly.new_customers': 'SELECT sum(new_customers) FROM marts.fct_customer_activity_monthly',
+  'customer_activity_monthly.returning_customers': 'SELECT sum(returning_customers) FROM marts.fct_customer_activity_monthly',
+  'customer_activity_monthly.repeat_purchase_rate':
+    'SELECT sum(round(repeat_purchase_rate * active_customers)) / sum(active_customers) FROM marts.fct_customer_activity_monthly',
+  'customer_value.retention_rate': 'SELECT sum(active_customers) / sum(cohort_size) FROM marts.fct_cohort_retention',
+  'customer_value.new_customers': 'SELECT sum(new_customers) FROM marts.fct_customer_activity_monthly',
+  // Service and opinion: percentiles over tickets (Cube's PERCENTILE_CONT against DuckDB's own quantile_cont).
+  'service_tickets.median_first_reply_minutes': 'SELECT quantile_cont(first_reply_minutes, 0.5) FROM marts.fct_service_tickets',
+  'service_tickets.p90_first_reply_minutes': 'SELECT quantile_cont(first_reply_minutes, 0.9) FROM marts.fct_service_tickets',
+  'service_tickets.median_resolution_minutes': 'SELECT quantile_cont(resolution_minutes, 0.5) FROM marts.fct_service_tickets',
+  'service_tickets.p90_resolution_minutes': 'SELECT quantile_cont(resolution_minutes, 0.9) FROM marts.fct_service_tickets',
+  // The daily marts re-aggregate to the ticket and mention facts they summarise.
+  'service_quality_daily.tickets': 'SELECT count(*) FROM marts.fct_service_tickets',
+  'service_quality_daily.open_tickets': 'SELECT count(*) FROM marts.fct_service_tickets WHERE is_open',
+  'service_quality_daily.resolved_that_day': 'SELECT count(*) FROM marts.fct_service_tickets WHERE resolved_at IS NOT NULL',
+  'service_quality_daily.avg_first_reply_minutes': 'SELECT avg(first_reply_minutes) FROM marts.fct_service_tickets',
+  'service_quality_daily.avg_resolution_minutes': 'SELECT avg(resolution_minutes) FROM marts.fct_service_tickets',
+  'service_quality_daily.avg_satisfaction': 'SELECT avg(satisfaction) FROM marts.fct_service_tickets',
+  'service_quality_daily.reopen_rate': 'SELECT avg(CASE WHEN reopen_count > 0 THEN 1.0 ELSE 0 END) FROM marts.fct_service_tickets',
+  'service_rates_daily.valid_orders': 'SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale',
+  'service_rates_daily.complaint_rate_per_1000_orders':
+    "SELECT 1000.0 * (SELECT count(*) FROM marts.fct_service_tickets WHERE category = 'complaint') / (SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale)",
+  'service_rates_daily.return_rate_per_1000_orders':
+    "SELECT 1000.0 * (SELECT count(*) FROM marts.fct_service_tickets WHERE category = 'return') / (SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale)",
+  'opinion_daily.mentions': 'SELECT count(*) FROM marts.fct_opinion_mentions',
+  'opinion_daily.negative_mentions': 'SELECT count(*) FROM marts.fct_opinion_mentions WHERE is_negative',
+  'opinion_daily.sentiment_index': 'SELECT avg(sentiment_score) FROM marts.fct_opinion_mentions',
+  'opinion_daily.spike_count': 'SELECT count(*) FROM marts.fct_opinion_daily WHERE is_negative_spike',
+  'service_quality.median_resolution_minutes': 'SELECT quantile_cont(resolution_minutes, 0.5) FROM marts.fct_service_tickets',
+  'service_quality_daily_trend.tickets': 'SELECT count(*) FROM marts.fct_service_tickets',
+  'service_quality_daily_trend.dispute_rate_per_1000_orders':
+    "SELECT 1000.0 * (SELECT count(*) FROM marts.fct_service_tickets WHERE category = 'dispute') / (SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale)",
+  'public_opinion_daily.negative_share': 'SELECT avg(CASE WHEN is_negative THEN 1.0 ELSE 0 END) FROM marts.fct_opinion_mentions',
+  // Triggers: dbt decides who is on a list and who may be contacted; the campaign_lists view shows contactable rows only.
+  'customer_triggers.count': 'SELECT count(*) FROM marts.fct_customer_triggers',
+  'customer_triggers.contactable_count': 'SELECT count(*) FROM marts.fct_customer_triggers WHERE is_contactable',
+  'customer_triggers.customer_count': 'SELECT count(DISTINCT customer_key) FROM marts.fct_customer_triggers',
+  'campaign_lists.count': 'SELECT count(*) FROM marts.fct_customer_triggers WHERE is_contactable',
 };
 
 beforeAll(async () => {
@@ -96,13 +147,20 @@ describe('semantic measures', () => {
   it('every measure of every cube and view answers', async () => {
     const queried = new Set<string>();
     for (const cube of meta.cubes) {
-      const measures = cube.measures.map((m) => m.name);
-      if (measures.length === 0) continue;
-      const [row] = await load({ measures });
-      for (const measure of measures) {
-        expect(row, `${cube.name}: no row`).toBeDefined();
-        expect(Object.keys(row!)).toContain(measure);
-        queried.add(measure);
+      // A view may expose cubes that are not joined (customer_value: customers, cohorts, activity):
+      // one query per cube behind the view's members.
+      const byCube = new Map<string, string[]>();
+      for (const m of cube.measures) {
+        const source = String(m.aliasMember ?? m.name).split('.')[0]!;
+        byCube.set(source, [...(byCube.get(source) ?? []), m.name]);
+      }
+      for (const measures of byCube.values()) {
+        const [row] = await load({ measures });
+        for (const measure of measures) {
+          expect(row, `${cube.name}: no row`).toBeDefined();
+          expect(Object.keys(row!)).toContain(measure);
+          queried.add(measure);
+        }
       }
     }
     const all = meta.cubes.flatMap((c) => c.measures.map((m) => m.name));
@@ -130,6 +188,39 @@ describe('semantic measures', () => {
     }
   });
 
+  it('agree by slice: ticket medians by channel, daily-trend rates and volumes by month equal the marts', async () => {
+    const medians = await load({ measures: ['service_tickets.median_first_reply_minutes', 'service_tickets.p90_resolution_minutes'], dimensions: ['service_tickets.channel'], timezone: 'UTC' });
+    const expectedMedians = await reader.query(
+      'SELECT channel, quantile_cont(first_reply_minutes, 0.5) AS median_reply, quantile_cont(resolution_minutes, 0.9) AS p90_resolution FROM marts.fct_service_tickets GROUP BY channel',
+    );
+    expect(medians.length).toBe(expectedMedians.length);
+    for (const want of expectedMedians) {
+      const row = medians.find((r) => r['service_tickets.channel'] === want.channel)!;
+      expect(Number(row['service_tickets.median_first_reply_minutes'])).toBeCloseTo(Number(want.median_reply), 6);
+      expect(Number(row['service_tickets.p90_resolution_minutes'])).toBeCloseTo(Number(want.p90_resolution), 6);
+    }
+    // The trend view mixes the day-level rates cube with the channel x category cube: Cube must not fan out.
+    const trend = await load({
+      measures: ['service_quality_daily_trend.tickets', 'service_quality_daily_trend.valid_orders', 'service_quality_daily_trend.complaint_rate_per_1000_orders'],
+      timeDimensions: [{ dimension: 'service_quality_daily_trend.day', granularity: 'month' }],
+      timezone: 'UTC',
+      limit: 50_000,
+    });
+    const expectedTrend = await reader.query(
+      `WITH t AS (SELECT strftime(date_trunc('month', opened_date), '%Y-%m') AS month, count(*) AS tickets, count(*) FILTER (WHERE category = 'complaint') AS complaints FROM marts.fct_service_tickets GROUP BY 1),
+            o AS (SELECT strftime(date_trunc('month', order_date), '%Y-%m') AS month, count(*) AS valid_orders FROM marts.fct_orders WHERE is_valid_sale GROUP BY 1)
+       SELECT o.month, coalesce(t.tickets, 0) AS tickets, o.valid_orders, 1000.0 * coalesce(t.complaints, 0) / o.valid_orders AS rate FROM o LEFT JOIN t ON t.month = o.month`,
+    );
+    expect(expectedTrend.length).toBeGreaterThan(3);
+    for (const want of expectedTrend) {
+      const row = trend.find((r) => String(r['service_quality_daily_trend.day.month']).slice(0, 7) === want.month)!;
+      expect(row, String(want.month)).toBeDefined();
+      expect(Number(row['service_quality_daily_trend.tickets'] ?? 0)).toBe(Number(want.tickets));
+      expect(Number(row['service_quality_daily_trend.valid_orders'])).toBe(Number(want.valid_orders));
+      expect(Number(row['service_quality_daily_trend.complaint_rate_per_1000_orders'])).toBeCloseTo(Number(want.rate), 6);
+    }
+  });
+
   it('agree by slice too: revenue by month and status, from the rollup, equals the marts', async () => {
     const rows = await load({ measures: ['orders.revenue'], dimensions: ['orders.order_status'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'UTC', limit: 50_000 });
     const expected = await reader.query(
@@ -139,5 +230,97 @@ describe('semantic measures', () => {
     const want = new Map(expected.map((r) => [key(r.order_status, r.month), Number(r.revenue)]));
     expect(rows.length).toBe(want.size);
     for (const row of rows) expect(Number(row['orders.revenue'])).toBeCloseTo(want.get(key(row['orders.order_status'], row['orders.ordered_at.month']))!, 6);
+  });
+
+  it("month-1 retention of one cohort, and the heatmap from its rollup, equal the mart's figures", async () => {
+    // The largest cohort whose month 1 is observed, and its month-1 rate as dbt computed it.
+    const [cohort] = await reader.query(
+      `SELECT strftime(cohort_month, '%Y-%m-%d') AS cohort_month, retention_rate, active_customers, cohort_size
+       FROM marts.fct_cohort_retention WHERE months_since_first = 1 ORDER BY cohort_size DESC, cohort_month LIMIT 1`,
+    );
+    expect(cohort, 'a cohort with a month 1').toBeDefined();
+    const day = String(cohort!.cohort_month);
+    const [row] = await load({
+      measures: ['cohort_retention.month_1_retention_rate', 'cohort_retention.cohort_customers'],
+      timeDimensions: [{ dimension: 'cohort_retention.cohort_month', dateRange: [day, day] }],
+      timezone: 'UTC',
+    });
+    expect(Number(row!['cohort_retention.month_1_retention_rate'])).toBeCloseTo(Number(cohort!.retention_rate), 9);
+    expect(Number(row!['cohort_retention.cohort_customers'])).toBe(Number(cohort!.cohort_size));
+
+    // The heatmap: every cohort and month, from the rollup, equals dbt's per-row rate.
+    const response = await fetch(`${api.url}/cubejs-api/v1/load`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        query: {
+          measures: ['cohort_retention.retention_rate', 'cohort_retention.active_customers'],
+          dimensions: ['cohort_retention.months_since_first'],
+          timeDimensions: [{ dimension: 'cohort_retention.cohort_month', granularity: 'month' }],
+          timezone: 'UTC',
+          limit: 50_000,
+        },
+      }),
+    });
+    const heatmap = (await response.json()) as { data: Record<string, unknown>[]; usedPreAggregations: Record<string, unknown> };
+    expect(Object.keys(heatmap.usedPreAggregations).join(' ')).toContain('cohort_retention_cohort_heatmap');
+    const marts = await reader.query(`SELECT strftime(cohort_month, '%Y-%m') AS m, months_since_first AS k, retention_rate AS r FROM marts.fct_cohort_retention`);
+    const want = new Map(marts.map((r) => [`${String(r.m)}|${Number(r.k)}`, Number(r.r)]));
+    expect(heatmap.data.length).toBe(want.size);
+    for (const r of heatmap.data) {
+      const key = `${String(r['cohort_retention.cohort_month.month']).slice(0, 7)}|${Number(r['cohort_retention.months_since_first'])}`;
+      expect(Number(r['cohort_retention.retention_rate']), key).toBeCloseTo(want.get(key)!, 9);
+    }
+  });
+
+  it('RFM segments filter on dbt\'s rfm_segment: segment counts equal the mart', async () => {
+    const [champions] = await reader.query(`SELECT count(*) AS n FROM marts.customer_value WHERE rfm_segment = 'Champions'`);
+    const [row] = await load({ measures: ['customers.count'], segments: ['customers.champions'] });
+    expect(Number(row!['customers.count'])).toBe(Number(champions!.n));
+    expect(Number(champions!.n)).toBeGreaterThan(0);
+    // Every named segment of the seed has a Cube segment, through the view too; together they cover every scored customer.
+    const bySegment = await reader.query(`SELECT rfm_segment, count(*) AS n FROM marts.customer_value WHERE rfm_segment IS NOT NULL GROUP BY 1`);
+    const segments = meta.cubes.find((c) => c.name === 'customer_value')!.segments.map((seg) => seg.name).filter((name) => name !== 'customer_value.buyers');
+    expect(segments.length).toBe(11);
+    let total = 0;
+    for (const segment of segments) {
+      const [answer] = await load({ measures: ['customer_value.count'], segments: [segment] });
+      total += Number(answer!['customer_value.count']);
+    }
+    expect(total).toBe(bySegment.reduce((sum, r) => sum + Number(r.n), 0));
+  });
+
+  it('KPI periods: the monthly segment equals fct_kpi_periods row by row, and revenue equals the orders cube by UTC month', async () => {
+    const measures = ['revenue', 'prev_revenue', 'valid_orders', 'new_customers', 'retention_rate', 'satisfaction', 'complaint_rate_per_1000_orders', 'sentiment_index', 'customers_at_risk'];
+    const rows = await load({
+      measures: measures.map((m) => `kpi_periods.${m}`),
+      segments: ['kpi_periods.monthly'],
+      timeDimensions: [{ dimension: 'kpi_periods.period_start', granularity: 'month' }],
+      timezone: 'UTC',
+      limit: 50_000,
+    });
+    const marts = await reader.query(`SELECT strftime(period_start, '%Y-%m') AS m, revenue, prev_revenue, orders AS valid_orders, new_customers, retention_rate,
+      satisfaction, complaint_rate_per_1000_orders, sentiment_index, customers_at_risk FROM marts.fct_kpi_periods WHERE period_grain = 'month'`);
+    expect(rows.length).toBe(marts.length);
+    expect(marts.length).toBeGreaterThan(6);
+    const byMonth = new Map(marts.map((r) => [String(r.m), r]));
+    for (const row of rows) {
+      const month = String(row['kpi_periods.period_start.month']).slice(0, 7);
+      const want = byMonth.get(month)!;
+      for (const m of measures) {
+        const expected = want[m] === null || want[m] === undefined ? null : Number(want[m]);
+        const actual = row[`kpi_periods.${m}`] === null ? null : Number(row[`kpi_periods.${m}`]);
+        if (expected === null) expect(actual, `${month} ${m}`).toBeNull();
+        else expect(actual, `${month} ${m}`).toBeCloseTo(expected, 6);
+      }
+    }
+    const fromOrders = await load({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'UTC', limit: 50_000 });
+    for (const row of fromOrders) {
+      const month = String(row['orders.ordered_at.month']).slice(0, 7);
+      expect(Number(byMonth.get(month)?.revenue ?? 0), month).toBeCloseTo(Number(row['orders.revenue']), 2);
+    }
+    // The executive view exposes the same measure unchanged.
+    const [one] = await load({ measures: ['executive_kpis.kpi_periods_revenue'], segments: ['executive_kpis.kpi_periods_monthly'] });
+    expect(Number(one!['executive_kpis.kpi_periods_revenue'])).toBeCloseTo(marts.reduce((sum, r) => sum + Number(r.revenue), 0), 2);
   });
 });

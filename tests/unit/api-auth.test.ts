@@ -32,4 +32,14 @@ describe('API tokens', () => {
     expect(error).toBeInstanceOf(ForbiddenError);
     expect((error as ForbiddenError).statusCode).toBe(403);
   });
+
+  it('remembers a verified token only while it is valid and only for the secret it was verified with', async () => {
+    const token = await signDevToken(SECRET, { sub: 'briefly' }, { expiresIn: 2 });
+    expect(await verifyToken(token, SECRET)).toMatchObject({ sub: 'briefly' });
+    expect(await verifyToken(token, SECRET)).toMatchObject({ sub: 'briefly' }); // from the cache
+    await expect(verifyToken(token, 'a-rotated-secret-0123456789abcdef')).rejects.toThrow(/signature verification failed/);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await expect(verifyToken(token, SECRET)).rejects.toThrow(/"exp" claim timestamp check failed/);
+  });
 });
+

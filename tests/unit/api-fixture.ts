@@ -60,6 +60,9 @@ export async function createFixtureWarehouse(filePath: string, options: { extraO
       ALTER TABLE marts.fct_orders ADD COLUMN customer_key VARCHAR;
       UPDATE marts.fct_orders SET customer_key = customer_id;
       ALTER TABLE marts.customer_value RENAME COLUMN customer_id TO customer_key;
+      -- dbt's named RFM segment for these scores (seeds/rfm_segment_rules.csv); none without a sale.
+      ALTER TABLE marts.customer_value ADD COLUMN rfm_segment VARCHAR;
+      UPDATE marts.customer_value SET rfm_segment = CASE rfm_score WHEN '555' THEN 'Champions' WHEN '533' THEN 'Potential loyalist' WHEN '314' THEN 'About to sleep' END;
     `);
   } finally {
     connection.closeSync();

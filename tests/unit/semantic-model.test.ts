@@ -72,6 +72,56 @@ describe('the Cube model in cube/model', () => {
     expect(Object.values(aliasNameToMember).sort()).toEqual(['orders.buyer_count', 'orders.ordered_at.month', 'orders.revenue']);
   });
 
+  it('has one customers segment per named RFM segment of the seed, filtering on dbt\'s column only', () => {
+    const seed = fs.readFileSync(path.join(cubeModelDir, '..', '..', 'seeds', 'rfm_segment_rules.csv'), 'utf8');
+    const names = seed.trim().split('\n').slice(1).map((line) => line.split(',')[0]!);
+    expect(names.length).toBeGreaterThan(5);
+    const segments = model.meta.cubes.find((c) => c.name === 'customers')!.segments.map((s) => s.name);
+    for (const name of names) {
+      const segment = `customers.${name.toLowerCase().replace(/'/g, '').replace(/ /g, '_')}`;
+      expect(segments).toContain(segment);
+      const { sql } = model.buildSql(normalizeQuery({ measures: ['customers.count'], segments: [segment] }));
+      expect(sql).toContain(`("customers".rfm_segment = '${name.replace(/'/g, "''")}')`);
+    }
+  });
+
+  it('exposes retention rates as ratios of sums, answered from the cohort rollup', () => {
+    const { sql } = model.buildSql(
+      normalizeQuery({
+        measures: ['cohort_retention.retention_rate'],
+        dimensions: ['cohort_retention.months_since_first'],
+        timeDimensions: [{ dimension: 'cohort_retention.cohort_month', granularity: 'month' }],
+        timezone: 'UTC',
+      }),
+    );
+    expect(sql).toContain('1.0 * sum("cohort_retention__active_customers") / NULLIF(sum("cohort_retention__cohort_base"), 0)');
+    expect(sql).toContain('pre_aggregations.cohort_retention_cohort_heatmap');
+    const raw = model.buildSql(normalizeQuery({ measures: ['customer_activity_monthly.repeat_purchase_rate'] }), { disablePreAggregations: true });
+    expect(raw.sql).not.toMatch(/avg\([^)]*repeat_purchase_rate/i);
+  });
+
+  it("exposes the CLV model's columns of customer_value as measures and dimensions, aggregated, never recomputed", () => {
+    const formats = Object.fromEntries(['total_predicted_value_90d', 'total_predicted_value_365d', 'avg_predicted_value_90d', 'avg_predicted_value_365d', 'total_predicted_orders_365d', 'avg_probability_alive', 'at_risk_count']
+      .map((name) => [name, model.members.get(`customers.${name}`)?.config.format]));
+    expect(formats).toEqual({
+      total_predicted_value_90d: 'currency', total_predicted_value_365d: 'currency', avg_predicted_value_90d: 'currency', avg_predicted_value_365d: 'currency',
+      total_predicted_orders_365d: 'number', avg_probability_alive: 'percent', at_risk_count: 'number',
+    });
+    const query = normalizeQuery({
+      measures: ['customers.total_predicted_value_365d', 'customers.avg_probability_alive', 'customers.at_risk_count'],
+      dimensions: ['customers.churn_risk_band'],
+      timezone: 'UTC',
+    });
+    const { sql } = model.buildSql(query);
+    expect(sql).toContain('sum("customers".predicted_value_365d)');
+    expect(sql).toContain('avg("customers".probability_alive)');
+    expect(sql).toContain(`count(CASE WHEN ("customers".order_count > 0) AND ("customers".churn_risk_band = 'high') THEN "customers".customer_key END)`);
+    expect(sql).toContain('"customers".churn_risk_band');
+    const view = model.meta.cubes.find((c) => c.name === 'customer_value')!;
+    expect(view.measures.map((m) => m.name)).toEqual(expect.arrayContaining(['customer_value.total_predicted_value_365d', 'customer_value.avg_probability_alive', 'customer_value.at_risk_count']));
+    expect(view.dimensions.map((d) => d.name)).toEqual(expect.arrayContaining(['customer_value.churn_risk_band', 'customer_value.probability_alive', 'customer_value.predicted_value_365d', 'customer_value.expected_next_order_at']));
+  });
+
   it("turns Cube's own query errors into 400s naming the problem", () => {
     const query = normalizeQuery({ measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'fortnight' }] });
     expect(() => model.buildSql(query)).toThrow(BadRequestError);

@@ -2,8 +2,13 @@
 -- or orders: how much they bought, when, and their RFM scores. Only credited orders count:
 -- accidental transactions (fct_orders.credited_customer_key null) are nobody's value. Name, city
 -- and signup come from the profile of the key account (the cluster's smallest customer_id).
--- Scores Scores use cume_dist so tied customers get the same score (ntile would split ties).
+-- Scores use cume_dist so tied customers get the same score (ntile would split ties).
+-- Predicted value and churn risk come from the CLV model (BG/NBD + Gamma-Gamma) that the pipeline's
+-- clv:score step fits in TypeScript and writes to ml.clv_predictions just before this model builds;
+-- they are null for customers without a valid sale, and for everyone before any scoring ran.
 {%- set as_of_date = var('as_of_date', none) %}
+{%- set churn_high_below = var('churn_high_below_probability_alive', 0.3) %}
+{%- set churn_medium_below = var('churn_medium_below_probability_alive', 0.6) %}
 
 with profiles as (
     select customer_id as customer_key, full_name, city, signup_at from {{ ref('stg_shop__customers') }}
@@ -70,6 +75,10 @@ scored as (
     from base
 ),
 
+predictions as (
+    select * from {{ ref('stg_ml__clv_predictions') }}
+),
+
 -- Named segment: the matching rule of the analyst-editable seed with the lowest priority number.
 rfm_segments as (
     select
@@ -103,8 +112,25 @@ select
         dbt.cast('cast(m_score as integer)', api.Column.translate_type('string'))
     ]) }} end as rfm_score,
     cast(r_score + f_score + m_score as integer) as rfm_total,
-    rfm_segments.rfm_segment
+    rfm_segments.rfm_segment,
+    cast(predictions.predicted_orders_90d as double) as predicted_orders_90d,
+    cast(predictions.predicted_orders_365d as double) as predicted_orders_365d,
+    cast(round(predictions.predicted_value_90d, 2) as decimal(18, 2)) as predicted_value_90d,
+    cast(round(predictions.predicted_value_365d, 2) as decimal(18, 2)) as predicted_value_365d,
+    cast(predictions.probability_alive as double) as probability_alive,
+    cast(1 - predictions.probability_alive as double) as churn_risk,
+    case
+        when predictions.probability_alive is null then null
+        when predictions.probability_alive < {{ churn_high_below }} then 'high'
+        when predictions.probability_alive < {{ churn_medium_below }} then 'medium'
+        else 'low'
+    end as churn_risk_band,
+    cast(predictions.expected_next_order_at as timestamp) as expected_next_order_at
 from scored
 left join rfm_segments
     on scored.customer_key = rfm_segments.customer_key
     and rfm_segments.rule_rank = 1
+-- Only buyers carry predictions: a stale row for a person whose sales were since cancelled is ignored.
+left join predictions
+    on scored.customer_key = predictions.customer_key
+    and scored.order_count > 0

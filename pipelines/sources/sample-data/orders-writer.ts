@@ -92,6 +92,8 @@ export async function writeOrders(
     for (const orderedMs of times) {
       orderSeq += 1;
       const orderId = `O${String(orderSeq).padStart(8, '0')}`;
+      // Bounded, so memory still follows customers, not orders.
+      plan.recentOrders = [...(plan.recentOrders ?? []).slice(-3), { id: orderId, orderedMs }];
       // Now and then a friend orders under this account: their basket, their shipping contact.
       let buyer = plan;
       if (plans.length > 1 && rng.chance(ACCIDENTAL_ORDER_RATE)) {

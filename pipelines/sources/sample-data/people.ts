@@ -53,6 +53,8 @@ export interface CustomerPlan {
   malformed: boolean;
   /** A later version of the profile with a new phone and/or e-mail. */
   change: ContactChange | null;
+  /** The account's last few orders (at most 4, oldest first), noted by the orders writer so tickets can refer to them. */
+  recentOrders?: { id: string; orderedMs: number }[];
 }
 
 /** Phone at a moment: a changed number is used from the change on. */

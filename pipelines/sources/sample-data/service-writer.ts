@@ -35,6 +35,17 @@ function contactPoint(plan: CustomerPlan, channel: string, atMs: number): string
 }
 
 /**
+ * The order a ticket is about: the account's latest order placed before the ticket, for the
+ * categories that concern an order (pre-sale questions and praise do not). Chosen without drawing
+ * from the random stream, so the rest of the sample stays the same for a seed.
+ */
+function aboutOrder(plan: CustomerPlan, category: string, createdMs: number): string | null {
+  if (category === 'pre_sale_inquiry' || category === 'praise') return null;
+  const before = (plan.recentOrders ?? []).filter((o) => o.orderedMs <= createdMs);
+  return before.at(-1)?.id ?? null;
+}
+
+/**
  * Service logs: tickets (with satisfaction), each ticket's event history (created, first reply,
  * reassigned, resolved, reopened, rated) and the individual contacts across channels, plus
  * contacts with no ticket (quick pre-sale questions). Streamed per customer.
@@ -99,7 +110,7 @@ export async function writeService(
         status: finalResolvedMs === null ? 'open' : 'resolved',
         satisfaction,
         updated_at: formatShopTimestamp(finalResolvedMs ?? createdMs),
-        order_id: null,
+        order_id: aboutOrder(plan, category, createdMs),
         agent_id: agent,
         lang: plan.locale,
         reopened_count: reopened ? 1 : 0,

@@ -27,6 +27,9 @@ export interface CustomerSummary {
 
 export const DAY_MS = 86_400_000;
 
+/** The shop's day boundary (Asia/Shanghai, UTC+8): purchase days are counted in shop time. */
+export const SHOP_UTC_OFFSET_MINUTES = 480;
+
 /** Calendar day index of an instant, in a fixed UTC offset (minutes) so days match the shop's. */
 export function dayIndex(at: number, offsetMinutes = 0): number {
   return Math.floor((at + offsetMinutes * 60_000) / DAY_MS);

@@ -1,0 +1,208 @@
+import type { Query } from '@cubejs-client/core';
+import { addDays, brandFilters, has, load, num, pick, withTimezone, type Selection } from '../cube.ts';
+import { chartIn, MUTED, PALETTE } from '../charts.ts';
+import { formatValue } from '../format.ts';
+import { t, tValue } from '../i18n.ts';
+import { errorText, setState } from './panel.ts';
+
+/**
+ * Customer panels: cohort retention heatmap, RFM segments, predicted value distribution.
+ * "Customers active in the period" = customers with an order in the selected range (and brand),
+ * through the orders -> customers join of the model.
+ */
+
+const ORDER_TIME = 'orders.ordered_at';
+const ORDER_BRAND = 'orders.primary_brand';
+
+function activeInPeriod(selection: Selection): Pick<Query, 'timeDimensions' | 'filters'> {
+  const filters = brandFilters(ORDER_BRAND, selection);
+  return { timeDimensions: [{ dimension: ORDER_TIME, dateRange: [selection.from, selection.to] }], ...(filters.length ? { filters } : {}) };
+}
+
+// ---------------------------------------------------------------- cohort retention
+
+interface CohortMembers {
+  cube: string;
+  cohort: string;
+  offset: string;
+  rate: string;
+  size?: string;
+}
+
+const COHORT_CANDIDATES: CohortMembers[] = [
+  { cube: 'cohort_retention', cohort: 'cohort_retention.cohort_month', offset: 'cohort_retention.months_since_first', rate: 'cohort_retention.retention_rate', size: 'cohort_retention.cohort_customers' },
+];
+
+/** Cohorts shown: first-purchase months in the selected range, at least the 12 months ending at `to`. */
+export function cohortRange(selection: Selection): [string, string] {
+  const yearBefore = addDays(selection.to, -365);
+  return [selection.from < yearBefore ? selection.from : yearBefore, selection.to];
+}
+
+export async function renderCohorts(section: HTMLElement, selection: Selection): Promise<void> {
+  const members = pick(COHORT_CANDIDATES, (c) => [c.cohort, c.offset, c.rate]);
+  if (!members) return setState(section, 'unavailable');
+  const query: Query = withTimezone({
+    measures: [members.rate, ...(members.size && has(members.size) ? [members.size] : [])],
+    dimensions: [members.offset],
+    timeDimensions: [{ dimension: members.cohort, granularity: 'month', dateRange: cohortRange(selection) }],
+    order: { [members.cohort]: 'asc', [members.offset]: 'asc' },
+    limit: 5000,
+  });
+  section.dataset.query = JSON.stringify(query);
+  try {
+    const rows = (await load(query)).rawData() as Record<string, unknown>[];
+    const cohortKey = `${members.cohort}.month`;
+    const cohorts = [...new Set(rows.map((r) => String(r[cohortKey]).slice(0, 7)))];
+    const sizes = new Map(rows.filter((r) => members.size && num(r[members.size])).map((r) => [String(r[cohortKey]).slice(0, 7), num(r[members.size!])]));
+    const offsets = [...new Set(rows.map((r) => Number(r[members.offset])))].filter((o) => Number.isFinite(o)).sort((a, b) => a - b);
+    const cells = rows
+      .map((r) => [offsets.indexOf(Number(r[members.offset])), cohorts.indexOf(String(r[cohortKey]).slice(0, 7)), num(r[members.rate])] as const)
+      .filter((c) => c[0] >= 0 && c[2] !== null)
+      .map((c) => [c[0], c[1], Math.round(c[2]! * 1000) / 10]);
+    if (!cells.length) return setState(section, 'empty');
+    const note = section.querySelector('.panel-note');
+    if (note) note.textContent = t('allBrandsOnly');
+    setState(section, 'ready', { points: cells.length });
+    chartIn(section.querySelector<HTMLElement>('.chart')!).setOption(
+      {
+        animation: false,
+        tooltip: {
+          position: 'top',
+          formatter: (p: { value: number[] }) => `${t('cohort')} ${cohorts[p.value[1]!]} · +${offsets[p.value[0]!]} · ${t('retention')} ${p.value[2]}%`,
+        },
+        grid: { left: 8, right: 16, top: 8, bottom: 64, containLabel: true },
+        xAxis: { type: 'category', data: offsets.map(String), name: t('monthsSinceFirst'), nameLocation: 'middle', nameGap: 26, splitArea: { show: true }, axisLabel: { color: MUTED } },
+        yAxis: {
+          type: 'category',
+          data: cohorts,
+          inverse: true,
+          splitArea: { show: true },
+          axisLabel: { color: MUTED, fontSize: 10, formatter: (c: string) => (sizes.get(c) ? `${c}  n=${sizes.get(c)}` : c) },
+        },
+        visualMap: {
+          min: 0,
+          max: Math.max(...cells.filter((c) => c[0] !== 0 || offsets[0] !== 0).map((c) => c[2]!), 1),
+          calculable: false,
+          orient: 'horizontal',
+          left: 'center',
+          bottom: 0,
+          itemHeight: 120,
+          itemWidth: 10,
+          text: ['%', ''],
+          inRange: { color: ['#eef4ff', '#9cc0ff', '#2f6fed', '#163c8c'] },
+        },
+        series: [{ type: 'heatmap', data: cells, label: { show: offsets.length <= 13, fontSize: 9, formatter: (p: { value: number[] }) => `${Math.round(p.value[2]!)}` } }],
+      },
+      true,
+    );
+  } catch (error) {
+    setState(section, 'error', { message: errorText(error) });
+  }
+}
+
+// ---------------------------------------------------------------- RFM segments
+
+export async function renderRfm(section: HTMLElement, selection: Selection): Promise<void> {
+  const segment = pick(['customers.rfm_segment', 'customers.rfm_total'], (m) => [m]);
+  if (!segment || !has('customers.count', 'customers.total_revenue', ORDER_TIME)) return setState(section, 'unavailable');
+  const query: Query = withTimezone({
+    measures: ['customers.count', 'customers.total_revenue'],
+    dimensions: [segment],
+    ...activeInPeriod(selection),
+    order: { 'customers.total_revenue': 'desc' },
+  });
+  section.dataset.query = JSON.stringify(query);
+  try {
+    const rows = ((await load(query)).rawData() as Record<string, unknown>[]).filter((r) => r[segment] !== null);
+    if (!rows.length) return setState(section, 'empty');
+    const names = rows.map((r) => (segment.endsWith('rfm_total') ? `${t('rfmTotal')} ${r[segment]}` : tValue('seg_', String(r[segment]))));
+    setState(section, 'ready', { points: rows.length });
+    chartIn(section.querySelector<HTMLElement>('.chart')!).setOption(
+      {
+        animation: false,
+        color: PALETTE,
+        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+        legend: { top: 0, textStyle: { color: MUTED } },
+        grid: { left: 8, right: 56, top: 32, bottom: 8, containLabel: true },
+        xAxis: [
+          { type: 'value', name: t('customers'), position: 'top', show: false },
+          { type: 'value', show: false },
+        ],
+        yAxis: { type: 'category', data: names, inverse: true, axisLabel: { color: MUTED } },
+        series: [
+          { name: t('customers'), type: 'bar', xAxisIndex: 0, data: rows.map((r) => num(r['customers.count'])), label: { show: true, position: 'right', fontSize: 10 }, barGap: '10%' },
+          {
+            name: t('lifetimeRevenue'),
+            type: 'bar',
+            xAxisIndex: 1,
+            data: rows.map((r) => num(r['customers.total_revenue'])),
+            label: { show: true, position: 'right', fontSize: 10, formatter: (p: { value: number }) => formatValue(p.value, 'currency', { compact: true }) },
+          },
+        ],
+      },
+      true,
+    );
+  } catch (error) {
+    setState(section, 'error', { message: errorText(error) });
+  }
+}
+
+// ---------------------------------------------------------------- predicted value
+
+/** Equal-width buckets over [0, p95]; the long tail goes into the last bucket ("≥ from"). */
+export function histogram(values: { value: number; count: number }[], buckets = 12): { from: number; to: number; count: number }[] {
+  if (!values.length) return [];
+  const sorted = [...values].sort((a, b) => a.value - b.value);
+  const total = sorted.reduce((n, v) => n + v.count, 0);
+  let seen = 0;
+  let top = sorted[sorted.length - 1]!.value;
+  for (const v of sorted) {
+    seen += v.count;
+    if (seen >= total * 0.95) {
+      top = v.value;
+      break;
+    }
+  }
+  const low = Math.min(0, sorted[0]!.value);
+  const magnitude = 10 ** Math.floor(Math.log10(Math.max((top - low) / buckets, 1)));
+  const width = Math.ceil((top - low) / buckets / magnitude) * magnitude || 1;
+  const result = Array.from({ length: buckets }, (_, i) => ({ from: low + i * width, to: low + (i + 1) * width, count: 0 }));
+  for (const v of sorted) result[Math.min(buckets - 1, Math.max(0, Math.floor((v.value - low) / width)))]!.count += v.count;
+  return result;
+}
+
+export async function renderPredicted(section: HTMLElement, selection: Selection): Promise<void> {
+  const value = pick(['customers.predicted_value_365d', 'customers.revenue'], (m) => [m]);
+  if (!value || !has('customers.count', ORDER_TIME)) return setState(section, 'unavailable');
+  const sub = section.querySelector<HTMLElement>('.panel-sub');
+  if (sub) {
+    sub.dataset.i18n = value.endsWith('predicted_value_365d') ? 'panel_predicted_sub' : 'panel_predicted_fallback';
+    sub.textContent = t(sub.dataset.i18n as 'panel_predicted_sub');
+  }
+  section.dataset.member = value;
+  const query: Query = withTimezone({ measures: ['customers.count'], dimensions: [value], ...activeInPeriod(selection), limit: 50000 });
+  section.dataset.query = JSON.stringify(query);
+  try {
+    const rows = (await load(query)).rawData() as Record<string, unknown>[];
+    const values = rows.map((r) => ({ value: num(r[value]), count: num(r['customers.count']) ?? 0 })).filter((v): v is { value: number; count: number } => v.value !== null);
+    const buckets = histogram(values);
+    if (!buckets.length) return setState(section, 'empty');
+    setState(section, 'ready', { points: buckets.length });
+    const label = (b: { from: number; to: number }, i: number) =>
+      i === buckets.length - 1 ? `≥ ${formatValue(b.from, 'currency', { compact: true })}` : `${formatValue(b.from, 'currency', { compact: true })}–${formatValue(b.to, 'currency', { compact: true })}`;
+    chartIn(section.querySelector<HTMLElement>('.chart')!).setOption(
+      {
+        animation: false,
+        tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+        grid: { left: 8, right: 8, top: 32, bottom: 8, containLabel: true },
+        xAxis: { type: 'category', data: buckets.map(label), axisLabel: { color: MUTED, rotate: 30, fontSize: 10 } },
+        yAxis: { type: 'value', name: t('customers'), axisLabel: { color: MUTED } },
+        series: [{ name: t('customers'), type: 'bar', data: buckets.map((b) => b.count), itemStyle: { color: PALETTE[3], borderRadius: [3, 3, 0, 0] }, barCategoryGap: '12%' }],
+      },
+      true,
+    );
+  } catch (error) {
+    setState(section, 'error', { message: errorText(error) });
+  }
+}

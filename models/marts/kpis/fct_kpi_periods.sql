@@ -1,0 +1,298 @@
+-- Executive KPIs beyond revenue, one row per period_grain ('day', 'week', 'month') x period_start
+-- (UTC calendar periods; weeks start on Monday), with the previous period's value (prev_*) and the
+-- change (*_change = this period - previous period) beside each KPI.
+--
+-- Every figure is the one defined elsewhere in the marts, re-aggregated from additive parts:
+--   revenue, orders          fct_orders valid sales (net_revenue), accidental orders included (they
+--                            are sales, just nobody's customer value), as the orders cube counts them
+--   active/new/returning,    persons (credited_customer_key) with a credited valid sale, as
+--   repeat rate              fct_customer_activity_monthly (the monthly rows are equal, tested)
+--   retention_rate           retained_customers / prev_active_customers: the share of the previous
+--                            period's active persons who are active again in this period
+--   satisfaction             kpi_satisfaction over fct_service_quality_daily's sums
+--   median reply/resolution  percentile over fct_service_tickets opened in the period (medians do
+--                            not re-aggregate from daily medians)
+--   complaint/return/dispute kpi_rate_per_thousand over fct_service_rates_daily's sums
+--   sentiment index          kpi_sentiment_index over fct_opinion_daily's sums
+-- A period exists when it has an order, a ticket or a mention. prev_* is null when the previous
+-- period has no row (before the data starts, or a period with no activity at all).
+--
+-- Average predicted value and customers at risk come from customer_value, which is scored once, as
+-- of the as-of date: there is no history of predictions, so these two are a snapshot carried only
+-- on the rows of the periods that contain the as-of date (is_current_period) and null elsewhere,
+-- with no previous value. The current period is usually incomplete (is_complete = false).
+{%- set grains = ['day', 'week', 'month'] %}
+{%- set as_of_date = var('as_of_date', none) %}
+{%- set compared = [
+    ('revenue', 'decimal(18, 2)'),
+    ('orders', 'integer'),
+    ('active_customers', 'integer'),
+    ('new_customers', 'integer'),
+    ('returning_customers', 'integer'),
+    ('repeat_rate', 'double'),
+    ('retention_rate', 'double'),
+    ('tickets', 'integer'),
+    ('satisfaction', 'double'),
+    ('first_reply_minutes_median', 'double'),
+    ('resolution_minutes_median', 'double'),
+    ('complaint_rate_per_1000_orders', 'double'),
+    ('return_rate_per_1000_orders', 'double'),
+    ('dispute_rate_per_1000_orders', 'double'),
+    ('mentions', 'integer'),
+    ('negative_share', 'double'),
+    ('sentiment_index', 'double'),
+] %}
+
+with grains as (
+    {%- for grain in grains %}
+    select '{{ grain }}' as period_grain{% if not loop.last %} union all{% endif %}
+    {%- endfor %}
+),
+
+orders as (
+    select order_id, order_date, credited_customer_key, ordered_at, net_revenue
+    from {{ ref('fct_orders') }}
+    where is_valid_sale and order_date is not null
+),
+
+as_of as (
+    {%- if as_of_date %}
+    select cast('{{ as_of_date }}' as date) as as_of_date
+    {%- else %}
+    select cast(max(ordered_at) as date) as as_of_date from orders
+    {%- endif %}
+),
+
+-- Credited sales with the person's running order number and first purchase date.
+credited as (
+    select
+        credited_customer_key as customer_key,
+        order_date,
+        row_number() over (partition by credited_customer_key order by ordered_at, order_id) as order_number,
+        min(order_date) over (partition by credited_customer_key) as first_order_date
+    from orders
+    where credited_customer_key is not null
+),
+
+sales_by_period as (
+    select
+        grains.period_grain,
+        {{ kpi_period_start('grains.period_grain', 'orders.order_date') }} as period_start,
+        sum(orders.net_revenue) as revenue,
+        count(*) as orders
+    from orders
+    cross join grains
+    group by 1, 2
+),
+
+person_periods as (
+    select
+        grains.period_grain,
+        {{ kpi_period_start('grains.period_grain', 'credited.order_date') }} as period_start,
+        credited.customer_key,
+        max(case
+            when {{ kpi_period_start('grains.period_grain', 'credited.first_order_date') }}
+                = {{ kpi_period_start('grains.period_grain', 'credited.order_date') }}
+            then 1 else 0
+        end) as is_new,
+        max(credited.order_number) as orders_to_date
+    from credited
+    cross join grains
+    group by 1, 2, 3
+),
+
+customers_by_period as (
+    select
+        this_period.period_grain,
+        this_period.period_start,
+        count(*) as active_customers,
+        sum(this_period.is_new) as new_customers,
+        sum(case when this_period.orders_to_date >= 2 then 1 else 0 end) as repeat_customers,
+        sum(case when previous_period.customer_key is not null then 1 else 0 end) as retained_customers
+    from person_periods as this_period
+    left join person_periods as previous_period
+        on previous_period.period_grain = this_period.period_grain
+        and previous_period.customer_key = this_period.customer_key
+        and previous_period.period_start = {{ kpi_previous_period_start('this_period.period_grain', 'this_period.period_start') }}
+    group by 1, 2
+),
+
+service_by_period as (
+    select
+        grains.period_grain,
+        {{ kpi_period_start('grains.period_grain', 'quality.day') }} as period_start,
+        sum(quality.tickets) as tickets,
+        sum(quality.rated_tickets) as rated_tickets,
+        sum(quality.satisfaction_sum) as satisfaction_sum
+    from {{ ref('fct_service_quality_daily') }} as quality
+    cross join grains
+    group by 1, 2
+),
+
+service_times_by_period as (
+    select
+        grains.period_grain,
+        {{ kpi_period_start('grains.period_grain', 'tickets.opened_date') }} as period_start,
+        {{ percentile('tickets.first_reply_minutes', 0.5) }} as first_reply_minutes_median,
+        {{ percentile('tickets.resolution_minutes', 0.5) }} as resolution_minutes_median
+    from {{ ref('fct_service_tickets') }} as tickets
+    cross join grains
+    where tickets.opened_date is not null
+    group by 1, 2
+),
+
+rates_by_period as (
+    select
+        grains.period_grain,
+        {{ kpi_period_start('grains.period_grain', 'rates.day') }} as period_start,
+        sum(rates.valid_orders) as valid_orders,
+        sum(rates.complaint_tickets) as complaint_tickets,
+        sum(rates.return_tickets) as return_tickets,
+        sum(rates.dispute_tickets) as dispute_tickets
+    from {{ ref('fct_service_rates_daily') }} as rates
+    cross join grains
+    group by 1, 2
+),
+
+opinion_by_period as (
+    select
+        grains.period_grain,
+        {{ kpi_period_start('grains.period_grain', 'opinion.day') }} as period_start,
+        sum(opinion.mentions) as mentions,
+        sum(opinion.negative_mentions) as negative_mentions,
+        sum(opinion.scored_mentions) as scored_mentions,
+        -- Rounded: a parallel floating-point sum is not associative, so the unrounded sum can differ in
+        -- the last bits between two builds of the same data (the index divides this rounded sum).
+        round(sum(opinion.sentiment_score_sum), 6) as sentiment_score_sum
+    from {{ ref('fct_opinion_daily') }} as opinion
+    cross join grains
+    group by 1, 2
+),
+
+periods as (
+    select period_grain, period_start from sales_by_period
+    union
+    select period_grain, period_start from service_by_period
+    union
+    select period_grain, period_start from opinion_by_period
+),
+
+-- Snapshot of customer_value as of the as-of date (see the header).
+value_snapshot as (
+    select
+        avg(predicted_value_365d) as avg_predicted_value_365d,
+        count(predicted_value_365d) as predicted_customers,
+        sum(case when churn_risk_band = 'high' then 1 else 0 end) as customers_at_risk
+    from {{ ref('customer_value') }}
+),
+
+kpis as (
+    select
+        periods.period_grain,
+        periods.period_start,
+        coalesce(sales.revenue, 0) as revenue,
+        coalesce(sales.orders, 0) as orders,
+        coalesce(customers.active_customers, 0) as active_customers,
+        coalesce(customers.new_customers, 0) as new_customers,
+        coalesce(customers.active_customers, 0) - coalesce(customers.new_customers, 0) as returning_customers,
+        coalesce(customers.repeat_customers, 0) as repeat_customers,
+        coalesce(customers.retained_customers, 0) as retained_customers,
+        {{ kpi_ratio('customers.repeat_customers', 'customers.active_customers') }} as repeat_rate,
+        coalesce(service.tickets, 0) as tickets,
+        coalesce(service.rated_tickets, 0) as rated_tickets,
+        coalesce(service.satisfaction_sum, 0) as satisfaction_sum,
+        {{ kpi_satisfaction('service.satisfaction_sum', 'service.rated_tickets') }} as satisfaction,
+        service_times.first_reply_minutes_median,
+        service_times.resolution_minutes_median,
+        coalesce(rates.complaint_tickets, 0) as complaint_tickets,
+        coalesce(rates.return_tickets, 0) as return_tickets,
+        coalesce(rates.dispute_tickets, 0) as dispute_tickets,
+        {{ kpi_rate_per_thousand('rates.complaint_tickets', 'rates.valid_orders') }} as complaint_rate_per_1000_orders,
+        {{ kpi_rate_per_thousand('rates.return_tickets', 'rates.valid_orders') }} as return_rate_per_1000_orders,
+        {{ kpi_rate_per_thousand('rates.dispute_tickets', 'rates.valid_orders') }} as dispute_rate_per_1000_orders,
+        coalesce(opinion.mentions, 0) as mentions,
+        coalesce(opinion.negative_mentions, 0) as negative_mentions,
+        coalesce(opinion.scored_mentions, 0) as scored_mentions,
+        coalesce(opinion.sentiment_score_sum, 0) as sentiment_score_sum,
+        {{ kpi_ratio('opinion.negative_mentions', 'opinion.mentions') }} as negative_share,
+        {{ kpi_sentiment_index('opinion.sentiment_score_sum', 'opinion.scored_mentions') }} as sentiment_index
+    from periods
+    left join sales_by_period as sales
+        on periods.period_grain = sales.period_grain and periods.period_start = sales.period_start
+    left join customers_by_period as customers
+        on periods.period_grain = customers.period_grain and periods.period_start = customers.period_start
+    left join service_by_period as service
+        on periods.period_grain = service.period_grain and periods.period_start = service.period_start
+    left join service_times_by_period as service_times
+        on periods.period_grain = service_times.period_grain and periods.period_start = service_times.period_start
+    left join rates_by_period as rates
+        on periods.period_grain = rates.period_grain and periods.period_start = rates.period_start
+    left join opinion_by_period as opinion
+        on periods.period_grain = opinion.period_grain and periods.period_start = opinion.period_start
+),
+
+compared as (
+    select
+        this_period.*,
+        previous_period.period_start as prev_period_start,
+        previous_period.active_customers as prev_active_customers_for_retention,
+        {%- for kpi, _ in compared if kpi != 'retention_rate' %}
+        previous_period.{{ kpi }} as prev_{{ kpi }},
+        {%- endfor %}
+        case when previous_period.period_start is not null
+            then {{ kpi_ratio('this_period.retained_customers', 'previous_period.active_customers') }}
+        end as retention_rate
+    from kpis as this_period
+    left join kpis as previous_period
+        on previous_period.period_grain = this_period.period_grain
+        and previous_period.period_start = {{ kpi_previous_period_start('this_period.period_grain', 'this_period.period_start') }}
+),
+
+with_prev_retention as (
+    select
+        compared.*,
+        earlier.retention_rate as prev_retention_rate
+    from compared
+    left join compared as earlier
+        on earlier.period_grain = compared.period_grain
+        and earlier.period_start = compared.prev_period_start
+)
+
+select
+    with_prev_retention.period_grain,
+    cast(with_prev_retention.period_start as date) as period_start,
+    cast({{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }} as date) as period_end,
+    cast(with_prev_retention.prev_period_start as date) as prev_period_start,
+    coalesce(
+        as_of.as_of_date >= with_prev_retention.period_start
+        and as_of.as_of_date <= {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }},
+        false
+    ) as is_current_period,
+    coalesce(as_of.as_of_date > {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }}, false) as is_complete,
+    as_of.as_of_date,
+    {%- for kpi, data_type in compared %}
+    cast(with_prev_retention.{{ kpi }} as {{ data_type }}) as {{ kpi }},
+    cast(with_prev_retention.prev_{{ kpi }} as {{ data_type }}) as prev_{{ kpi }},
+    cast(with_prev_retention.{{ kpi }} - with_prev_retention.prev_{{ kpi }} as {{ data_type }}) as {{ kpi }}_change,
+    {%- endfor %}
+    cast(with_prev_retention.repeat_customers as integer) as repeat_customers,
+    cast(with_prev_retention.retained_customers as integer) as retained_customers,
+    cast(with_prev_retention.prev_active_customers_for_retention as integer) as retention_base_customers,
+    cast(with_prev_retention.rated_tickets as integer) as rated_tickets,
+    cast(with_prev_retention.satisfaction_sum as bigint) as satisfaction_sum,
+    cast(with_prev_retention.complaint_tickets as integer) as complaint_tickets,
+    cast(with_prev_retention.return_tickets as integer) as return_tickets,
+    cast(with_prev_retention.dispute_tickets as integer) as dispute_tickets,
+    cast(with_prev_retention.negative_mentions as integer) as negative_mentions,
+    cast(with_prev_retention.scored_mentions as integer) as scored_mentions,
+    cast(with_prev_retention.sentiment_score_sum as double) as sentiment_score_sum,
+    cast(case when with_prev_retention.period_start <= as_of.as_of_date
+            and as_of.as_of_date <= {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }}
+        then round(value_snapshot.avg_predicted_value_365d, 2) end as decimal(18, 2)) as avg_predicted_value_365d,
+    cast(case when with_prev_retention.period_start <= as_of.as_of_date
+            and as_of.as_of_date <= {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }}
+            and value_snapshot.predicted_customers > 0
+        then value_snapshot.customers_at_risk end as integer) as customers_at_risk
+from with_prev_retention
+cross join as_of
+cross join value_snapshot
