@@ -116,8 +116,11 @@ export function registerRunCommands(program: Command): void {
     .option('--full-refresh', 'rebuild incremental models from scratch')
     .addOption(landingOption().hideHelp()).addOption(warehouseOption()).addOption(configOption()).addOption(waitOption()).addOption(jsonOption())
     .action(async (opts: RunCommandOptions & { select?: string[]; exclude?: string[]; fullRefresh?: boolean }) => {
-      await execute('transform', [...(opts.select ? ['--select', ...opts.select] : []), ...(opts.exclude ? ['--exclude', ...opts.exclude] : [])], opts, () =>
-        transformSteps({ ...(opts.select ? { select: opts.select } : {}), ...(opts.exclude ? { exclude: opts.exclude } : {}), ...(opts.fullRefresh ? { fullRefresh: true } : {}) }));
+      await execute('transform', [...(opts.select ? ['--select', ...opts.select] : []), ...(opts.exclude ? ['--exclude', ...opts.exclude] : [])], opts, (config) =>
+        transformSteps({
+          ...(opts.select ? { select: opts.select } : {}), ...(opts.exclude ? { exclude: opts.exclude } : {}), ...(opts.fullRefresh ? { fullRefresh: true } : {}),
+          refitEveryDays: config.clv.refitEveryDays,
+        }));
     });
 
   program

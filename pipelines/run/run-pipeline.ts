@@ -48,7 +48,12 @@ export function pipelineSteps(options: PipelineOptions, config: CrmConfig): Pipe
   return [
     ...(options.reextract ?? []).map((name) => resetStateStep(name)),
     ...sources.map((source) => extractStep(source, { retries: config.extract.retries, retryDelaySeconds: config.extract.retryDelaySeconds })),
-    ...transformSteps({ ...(options.select ? { select: options.select } : {}), ...(options.dbtVars ? { vars: options.dbtVars } : {}) }),
+    ...transformSteps({
+      ...(options.select ? { select: options.select } : {}),
+      ...(options.dbtVars ? { vars: options.dbtVars } : {}),
+      // A backfill rewrites history: the CLV model is fitted again on it.
+      refitEveryDays: options.dbtVars?.['backfill_from'] !== undefined ? 0 : config.clv.refitEveryDays,
+    }),
     preAggregationsStep(),
   ];
 }
@@ -59,7 +64,8 @@ export const ML_DOWNSTREAM = 'source:ml+';
 /**
  * The transform as three steps, because a TypeScript model sits in the middle of the dbt DAG:
  *   1. `dbt:build`    dbt build of everything NOT downstream of source ml (--exclude source:ml+)
- *   2. `clv:score`    fit BG/NBD + Gamma-Gamma on fct_orders, write ml.clv_predictions
+ *   2. `clv:score`    fit BG/NBD + Gamma-Gamma on fct_orders (or reuse a fit younger than
+ *                     refitEveryDays of history), write ml.clv_predictions
  *   3. `dbt:build:ml` dbt build of source:ml+ (the ml source tests, stg_ml__*, customer_value and
  *                     every mart built on it)
  * A user selection narrows both builds the same way: step 1 builds `select` minus source:ml+, step
@@ -68,7 +74,7 @@ export const ML_DOWNSTREAM = 'source:ml+';
  * reads whatever fct_orders the run's copy holds), so `--select customer_value` re-scores and
  * rebuilds customer_value from the published fct_orders.
  */
-export function transformSteps(options: { select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean } = {}): PipelineStep[] {
+export function transformSteps(options: { select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean; refitEveryDays?: number } = {}): PipelineStep[] {
   const select = options.select?.flatMap((s) => s.split(/\s+/)).filter(Boolean);
   const common = { ...(options.vars ? { vars: options.vars } : {}), ...(options.fullRefresh ? { fullRefresh: true } : {}) };
   const asOf = options.vars?.['as_of_date'];
@@ -77,7 +83,8 @@ export function transformSteps(options: { select?: string[]; exclude?: string[];
   const userArgs = [...(select?.length ? ['--select', ...select] : []), ...(options.exclude?.length ? ['--exclude', ...options.exclude] : []), ...(options.fullRefresh ? ['--full-refresh'] : [])];
   return [
     dbtBuildStep({ ...common, title: ['dbt', 'build', ...userArgs].join(' '), ...(select?.length ? { select } : {}), exclude: [...(options.exclude ?? []), ML_DOWNSTREAM] }),
-    clvScoreStep({ asOf: typeof asOf === 'string' ? asOf : null }),
+    // config clv.refitEveryDays: score with the last fit until that much new history; --full-refresh always fits.
+    clvScoreStep({ asOf: typeof asOf === 'string' ? asOf : null, reuseFitWithinDays: options.fullRefresh ? 0 : options.refitEveryDays ?? 0 }),
     dbtBuildStep({
       ...common,
       id: 'dbt:build:ml',

@@ -168,7 +168,7 @@ export function dbtBuildStep(options: { id?: string; title?: string; select?: st
  * reason) while marts.fct_orders does not exist; a model that cannot be fitted writes null
  * predictions and the reason, logged as a warning and kept in the step's detail.
  */
-export function clvScoreStep(options: { asOf?: string | null } = {}): PipelineStep {
+export function clvScoreStep(options: { asOf?: string | null; reuseFitWithinDays?: number } = {}): PipelineStep {
   return {
     id: 'clv:score',
     kind: 'model',
@@ -180,7 +180,9 @@ export function clvScoreStep(options: { asOf?: string | null } = {}): PipelineSt
         const exists = await warehouse.connection.runAndReadAll(
           "select count(*) from information_schema.tables where table_catalog = current_database() and table_schema = 'marts' and table_name = 'fct_orders'");
         if (Number(exists.getRows()[0]![0]) === 0) return { skipped: 'marts.fct_orders is not built yet: no sales to score' };
-        const result = await scoreCustomers(warehouse.connection, { asOf: options.asOf ?? null, runId: context.runId, onProgress: context.report });
+        const result = await scoreCustomers(warehouse.connection, {
+          asOf: options.asOf ?? null, runId: context.runId, onProgress: context.report, reuseFitWithinDays: options.reuseFitWithinDays ?? 0,
+        });
         const { fit, ...rest } = result;
         const detail = { ...rest, params: fit ? { bgnbd: fit.purchases.params, gammaGamma: fit.spend.params, bgnbdLogLikelihood: fit.purchases.logLikelihood } : null };
         if (result.status !== 'fitted') context.log.warn({ event: 'clv_not_fitted', ...detail }, `CLV model not fitted, predictions are null: ${result.reason}`);

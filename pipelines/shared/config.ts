@@ -58,6 +58,16 @@ export const configSchema = z
         retryDelaySeconds: z.number().min(0).default(1),
       })
       .prefault({}),
+    clv: z
+      .object({
+        /**
+         * Days of new history after which the CLV model is fitted again; runs in between score every
+         * customer with the last fit's parameters (the fit is the costly part). 0: fit every run.
+         * A --full-refresh or a backfill always fits.
+         */
+        refitEveryDays: z.number().int().min(0).default(7),
+      })
+      .prefault({}),
     opinion: z
       .object({
         /** Feeds the `opinion_feeds` source reads (with any in $CRM_OPINION_FEEDS): { name?, url, format?, platform?, lang?, brand? }. */

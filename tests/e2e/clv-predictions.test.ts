@@ -142,17 +142,22 @@ describe('CLV predictions in the warehouse', () => {
     const [counts] = await query('select (select count(*) from ml.clv_predictions) as n, (select count(distinct customer_key) from ml.clv_predictions) as k, (select count(*) from marts.customer_value) as cv, (select count(distinct customer_key) from marts.customer_value) as cvk');
     expect(counts!.n).toBe(counts!.k);
     expect(counts!.cv).toBe(counts!.cvk);
-    const fits = await query('select run_id, status from ml.clv_model_fits order by fitted_at');
+    const fits = await query('select run_id, status, reason from ml.clv_model_fits order by fitted_at');
     expect(fits.map((f) => f.run_id)).toEqual([first.runId, second.runId]);
+    // No new history since the first fit (config clv.refitEveryDays, default 7): its fit is reused.
+    expect(fits[1]).toMatchObject({ status: 'fitted', reason: expect.stringMatching(new RegExp(`^reused the fit of run ${first.runId} `)) });
   }, 300_000);
 
   it('leaves views that work in the published file, so a partial transform (--select customer_value) builds on them', async () => {
     // DuckDB names a catalog after its file and dbt writes that name into views: builds carry the
     // published file's name (layout.buildPath), or these views would point at a catalog that is gone.
     expect(Number((await query('select count(*) as n from staging.stg_shop__orders'))[0]!.n)).toBeGreaterThan(0);
-    const partial = await runSteps({ warehousePath, landingDir, command: 'transform', interactive: false }, transformSteps({ select: ['customer_value'] }));
+    const partial = await runSteps({ warehousePath, landingDir, command: 'transform', interactive: false }, transformSteps({ select: ['customer_value'], fullRefresh: true, refitEveryDays: 7 }));
     expect(partial.error).toBeNull();
     expect(partial.status).toBe('succeeded');
+    // --full-refresh fits again even within refitEveryDays.
+    const [latest] = await query('select run_id, reason from ml.clv_model_fits order by fitted_at desc limit 1');
+    expect(latest).toMatchObject({ run_id: partial.runId, reason: null });
     expect(Number((await query('select count(*) as n from marts.customer_value where predicted_value_365d is not null'))[0]!.n)).toBeGreaterThan(0);
   });
 });

@@ -132,6 +132,68 @@ describe('CLV scoring into ml.clv_predictions', () => {
     }
   });
 
+  it('reuses the last fit within reuseFitWithinDays of new history (scoring today\'s summary), and fits again past it', async () => {
+    // Data up to 40 days before the end: the first fit. Then 5 more days of orders: reused. Then
+    // the rest (40 days after the first fit's calibration end): fitted again.
+    const cut = (days: number) => transactions.filter((t) => t.at <= END - days * DAY_MS);
+    const warehouse = await makeWarehouse(path.join(tmp, 'reuse.duckdb'), cut(40));
+    const c = warehouse.connection;
+    const addOrders = async (from: number, to: number) => {
+      const batch = transactions.filter((t) => t.at > END - from * DAY_MS && t.at <= END - to * DAY_MS);
+      expect(batch.length).toBeGreaterThan(0);
+      const appender = await c.createAppender('fct_orders', 'marts');
+      batch.forEach((t, i) => {
+        appender.appendVarchar(`n${from}-${i}`);
+        appender.appendVarchar(t.customerKey);
+        appender.appendVarchar(new Date(t.at).toISOString().replace('T', ' ').replace('Z', ''));
+        appender.appendBoolean(true);
+        appender.appendDouble(t.value);
+        appender.endRow();
+      });
+      appender.closeSync();
+    };
+    try {
+      const first = await scoreCustomers(c, { runId: 'fit-1', reuseFitWithinDays: 7, now: () => new Date('2026-01-01T00:00:00Z') });
+      expect(first).toMatchObject({ status: 'fitted', reusedFit: null });
+
+      await addOrders(40, 35);
+      const second = await scoreCustomers(c, { runId: 'reuse-1', reuseFitWithinDays: 7, now: () => new Date('2026-01-02T00:00:00Z') });
+      expect(second.status).toBe('fitted');
+      expect(second.reusedFit).toMatchObject({ runId: 'fit-1', calibrationEnd: first.calibrationEnd });
+      expect(second.reusedFit!.ageDays).toBeGreaterThan(0);
+      expect(second.reusedFit!.ageDays).toBeLessThanOrEqual(7);
+      expect(second.fit!.purchases.params).toEqual(first.fit!.purchases.params);
+      // Today's customers and summary, yesterday's parameters.
+      const calibrationEnd = Date.parse(second.calibrationEnd!);
+      expect(calibrationEnd).toBeGreaterThan(Date.parse(first.calibrationEnd!));
+      const summary = summarize(cut(35), calibrationEnd, SHOP_UTC_OFFSET_MINUTES);
+      const written = await rows(c, 'select customer_key, frequency, tenure_days, probability_alive from ml.clv_predictions order by customer_key');
+      expect(written.length).toBe(summary.length);
+      for (const i of [0, 50, summary.length - 1]) {
+        const expected = predictCustomer(first.fit!, summary[i]!, calibrationEnd);
+        expect(written[i]).toMatchObject({ customer_key: expected.customerKey, frequency: summary[i]!.frequency, tenure_days: summary[i]!.tenureDays });
+        expect(written[i]!.probability_alive as number).toBeCloseTo(expected.probabilityAlive, 9);
+      }
+
+      // 40 days after the first fit's calibration end (and a reuse row is never a fit to reuse): fitted again.
+      await addOrders(35, 0);
+      const third = await scoreCustomers(c, { runId: 'fit-2', reuseFitWithinDays: 7, now: () => new Date('2026-01-03T00:00:00Z') });
+      expect(third).toMatchObject({ status: 'fitted', reusedFit: null });
+      expect(third.fit!.purchases.params).not.toEqual(first.fit!.purchases.params);
+      // Without reuse (the default, and --full-refresh), every run fits.
+      const fourth = await scoreCustomers(c, { runId: 'fit-3', now: () => new Date('2026-01-04T00:00:00Z') });
+      expect(fourth.reusedFit).toBeNull();
+
+      const fits = await rows(c, 'select run_id, status, reason, fit_customers from ml.clv_model_fits order by fitted_at');
+      expect(fits.map((f) => [f.run_id, f.status, f.reason === null ? null : String(f.reason).replace(/\(.*\)/, '(…)')])).toEqual([
+        ['fit-1', 'fitted', null], ['reuse-1', 'fitted', 'reused the fit of run fit-1 (…)'], ['fit-2', 'fitted', null], ['fit-3', 'fitted', null],
+      ]);
+      expect(fits[1]!.fit_customers).toBe(fits[0]!.fit_customers);
+    } finally {
+      warehouse.close();
+    }
+  });
+
   it('scores as of a given date: later orders are not seen and tenure ends there', async () => {
     const warehouse = await makeWarehouse(path.join(tmp, 'asof.duckdb'), transactions);
     try {

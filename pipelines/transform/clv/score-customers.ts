@@ -42,6 +42,12 @@ export interface ScoreOptions {
   minRepeatBuyers?: number;
   maxFitCustomers?: number;
   runId?: string | null;
+  /**
+   * Reuse the latest fit of this model (ml.clv_model_fits, status fitted, not itself a reuse) when
+   * its calibration end is at most this many days before this scoring's and not after it; 0 or
+   * absent: always fit. Predictions still cover every customer with today's summary.
+   */
+  reuseFitWithinDays?: number;
   /** Progress callback (the pipeline's task list / structured log). */
   onProgress?: (message: string) => void;
   now?: () => Date;
@@ -59,6 +65,8 @@ export interface ScoreResult {
   modelName: string;
   modelVersion: string;
   fit: ClvFit | null;
+  /** The earlier fit these predictions used (reuseFitWithinDays), or null when this run fitted. */
+  reusedFit: { runId: string | null; calibrationEnd: string; ageDays: number } | null;
   /** Columns of ml.clv_predictions that differed from this module's before it replaced the table (null: none). */
   columnDrift: string | null;
   seconds: { read: number; fit: number; predict: number; write: number; total: number };
@@ -184,6 +192,25 @@ function notFittableReason(summary: readonly CustomerSummary[], minRepeatBuyers:
   return null;
 }
 
+interface StoredFit { fit: ClvFit; runId: string | null; calibrationEnd: number; fitCustomers: number }
+
+/** The latest real fit of this model and version (a reuse row is never reused again), or null. */
+async function latestFit(connection: DuckDBConnection): Promise<StoredFit | null> {
+  const exists = await connection.runAndReadAll(
+    "select count(*) from information_schema.tables where table_catalog = current_database() and table_schema = 'ml' and table_name = 'clv_model_fits'");
+  if (Number(exists.getRows()[0]![0]) === 0) return null;
+  const reader = await connection.runAndReadAll(`
+    select fit_json, run_id, epoch_ms(calibration_end), fit_customers from ml.clv_model_fits
+     where status = 'fitted' and reason is null and fit_json is not null and calibration_end is not null
+       and model_name = ${sqlText(CLV_MODEL_NAME)} and model_version = ${sqlText(CLV_MODEL_VERSION)}
+     order by fitted_at desc limit 1`);
+  const row = reader.getRows()[0];
+  if (!row) return null;
+  const stored = JSON.parse(String(row[0])) as { bgnbd?: ClvFit['purchases']; gammaGamma?: ClvFit['spend'] };
+  if (!stored.bgnbd?.params || !stored.gammaGamma?.params) return null;
+  return { fit: { purchases: stored.bgnbd, spend: stored.gammaGamma }, runId: row[1] === null ? null : String(row[1]), calibrationEnd: Number(row[2]), fitCustomers: Number(row[3] ?? 0) };
+}
+
 export async function scoreCustomers(connection: DuckDBConnection, options: ScoreOptions = {}): Promise<ScoreResult> {
   const started = performance.now();
   const now = options.now?.() ?? new Date();
@@ -204,11 +231,22 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
   let status: ScoreResult['status'] = 'fitted';
   let reason: string | null = null;
   let fit: ClvFit | null = null;
+  let reusedFit: ScoreResult['reusedFit'] = null;
+  let fitCustomers = 0;
   const fitSample = everyKth(summary, maxFitCustomers);
+  const reuseWithinDays = options.reuseFitWithinDays ?? 0;
   t = performance.now();
+  const stored = summary.length > 0 && reuseWithinDays > 0 ? await latestFit(connection) : null;
+  const storedAgeDays = stored ? (calibrationEnd! - stored.calibrationEnd) / DAY_MS : NaN;
   if (summary.length === 0) {
     status = 'no_sales';
     reason = 'no credited valid sale in marts.fct_orders up to the as-of moment: nothing to score';
+  } else if (stored && storedAgeDays >= 0 && storedAgeDays <= reuseWithinDays) {
+    // Parameters move slowly with a few days more history; scoring with them is the cheap part.
+    fit = stored.fit;
+    fitCustomers = stored.fitCustomers;
+    reusedFit = { runId: stored.runId, calibrationEnd: new Date(stored.calibrationEnd).toISOString(), ageDays: Math.round(storedAgeDays * 100) / 100 };
+    progress(`reusing the CLV fit of run ${stored.runId ?? '(unknown)'} (${reusedFit.ageDays} days of history older; refit after ${reuseWithinDays})`);
   } else {
     reason = notFittableReason(fitSample, minRepeatBuyers);
     if (reason === null) {
@@ -223,6 +261,7 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
       }
     }
     if (reason !== null) status = 'not_fitted';
+    else fitCustomers = fitSample.length;
   }
   seconds.fit = lap(t);
 
@@ -245,14 +284,16 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
 
   t = performance.now();
   progress(`writing ${summary.length.toLocaleString('en-US')} predictions to ml.clv_predictions`);
+  // A reuse row says whose fit it used (reason), so it is never taken for a fit itself.
+  const fitReason = reusedFit ? `reused the fit of run ${reusedFit.runId ?? '(unknown)'} (calibration end ${reusedFit.calibrationEnd}, ${reusedFit.ageDays} days earlier)` : reason;
   const columnDrift = await writePredictions(connection, {
-    summary, predictions, fit, fitCustomers: fit ? fitSample.length : 0, status, reason, calibrationEnd, fittedAt: now, runId: options.runId ?? null,
+    summary, predictions, fit, fitCustomers: fit ? fitCustomers : 0, status, reason: fitReason, calibrationEnd, fittedAt: now, runId: options.runId ?? null,
     elapsedSeconds: lap(started),
   });
   seconds.write = lap(t);
   seconds.total = lap(started);
   return {
-    status, reason, customers: summary.length, repeatBuyers, fitCustomers: fit ? fitSample.length : 0,
+    status, reason, customers: summary.length, repeatBuyers, fitCustomers: fit ? fitCustomers : 0, reusedFit,
     calibrationEnd: calibrationEnd === null ? null : new Date(calibrationEnd).toISOString(),
     fittedAt: now.toISOString(), modelName: CLV_MODEL_NAME, modelVersion: CLV_MODEL_VERSION, fit, columnDrift, seconds,
   };
