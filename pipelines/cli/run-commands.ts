@@ -97,6 +97,11 @@ function describeRun(run: RunSummary, extracts: BatchSummary[]): string {
   return lines.join('\n');
 }
 
+/** --unit-tests / --no-unit-tests: run dbt's unit tests in this build (default: config transform.unitTests). */
+function unitTestsOption(): Option {
+  return new Option('--unit-tests', "also run dbt's unit tests (default: config transform.unitTests, false)");
+}
+
 export function registerRunCommands(program: Command): void {
   program
     .command('extract')
@@ -114,12 +119,13 @@ export function registerRunCommands(program: Command): void {
     .option('--select <selector...>', 'dbt node selection, e.g. marts or +customer_value (split the same way around the scoring step)')
     .option('--exclude <selector...>', 'dbt nodes to leave out')
     .option('--full-refresh', 'rebuild incremental models from scratch')
+    .addOption(unitTestsOption())
     .addOption(landingOption().hideHelp()).addOption(warehouseOption()).addOption(configOption()).addOption(waitOption()).addOption(jsonOption())
-    .action(async (opts: RunCommandOptions & { select?: string[]; exclude?: string[]; fullRefresh?: boolean }) => {
+    .action(async (opts: RunCommandOptions & { select?: string[]; exclude?: string[]; fullRefresh?: boolean; unitTests?: boolean }) => {
       await execute('transform', [...(opts.select ? ['--select', ...opts.select] : []), ...(opts.exclude ? ['--exclude', ...opts.exclude] : [])], opts, (config) =>
         transformSteps({
           ...(opts.select ? { select: opts.select } : {}), ...(opts.exclude ? { exclude: opts.exclude } : {}), ...(opts.fullRefresh ? { fullRefresh: true } : {}),
-          refitEveryDays: config.clv.refitEveryDays,
+          refitEveryDays: config.clv.refitEveryDays, unitTests: opts.unitTests ?? config.transform.unitTests,
         }));
     });
 
@@ -135,10 +141,14 @@ export function registerRunCommands(program: Command): void {
     .command('run')
     .description('Run the whole DAG: extract every source, dbt build, CLV scoring, dbt build of source:ml+, pre-aggregations; publish when it passed.')
     .option('--select <selector...>', 'dbt node selection for the build step')
+    .addOption(unitTestsOption())
     .addOption(landingOption()).addOption(warehouseOption()).addOption(configOption()).addOption(waitOption()).addOption(jsonOption())
-    .action(async (opts: RunCommandOptions & { select?: string[] }) => {
+    .action(async (opts: RunCommandOptions & { select?: string[]; unitTests?: boolean }) => {
       await execute('run', opts.select ? ['--select', ...opts.select] : [], opts, (config) =>
-        pipelineSteps({ warehousePath: opts.warehouse, landingDir: opts.landing, ...(opts.select ? { select: opts.select } : {}) }, config));
+        pipelineSteps({
+          warehousePath: opts.warehouse, landingDir: opts.landing, ...(opts.select ? { select: opts.select } : {}),
+          ...(opts.unitTests !== undefined ? { unitTests: opts.unitTests } : {}),
+        }, config));
     });
 
   program

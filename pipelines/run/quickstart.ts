@@ -40,7 +40,7 @@ export async function runQuickstart(options: QuickstartOptions): Promise<void> {
     say(`2/4 Sample data already in ${options.landingDir} (use --regenerate to rewrite it)`);
   }
   say(`3/4 Pipeline: extract -> raw -> dbt build into ${options.warehousePath}`);
-  const summary = await runPipeline({ warehousePath: options.warehousePath, landingDir: options.landingDir });
+  const summary = await runPipeline({ warehousePath: options.warehousePath, landingDir: options.landingDir, unitTests: true });
   for (const extract of summary.extracts) {
     for (const t of extract.tables) {
       say(`    raw.${t.table.padEnd(16)} ${String(t.inserted + t.updated + t.unchanged).padStart(7)} loaded  ${String(t.rejected).padStart(4)} quarantined`);

@@ -16,6 +16,8 @@ export interface PipelineOptions {
   select?: string[];
   /** dbt --vars for the build (backfill passes its date window). */
   dbtVars?: Record<string, unknown>;
+  /** Run dbt's unit tests in the builds (default: config transform.unitTests). */
+  unitTests?: boolean;
   /** Sources whose state is reset in the build first, so they are re-read in full (backfill). */
   reextract?: string[];
   interactive?: boolean;
@@ -53,6 +55,7 @@ export function pipelineSteps(options: PipelineOptions, config: CrmConfig): Pipe
       ...(options.dbtVars ? { vars: options.dbtVars } : {}),
       // A backfill rewrites history: the CLV model is fitted again on it.
       refitEveryDays: options.dbtVars?.['backfill_from'] !== undefined ? 0 : config.clv.refitEveryDays,
+      unitTests: options.unitTests ?? config.transform.unitTests,
     }),
     preAggregationsStep(),
   ];
@@ -74,9 +77,12 @@ export const ML_DOWNSTREAM = 'source:ml+';
  * reads whatever fct_orders the run's copy holds), so `--select customer_value` re-scores and
  * rebuilds customer_value from the published fct_orders.
  */
-export function transformSteps(options: { select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean; refitEveryDays?: number } = {}): PipelineStep[] {
+export function transformSteps(options: { select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean; refitEveryDays?: number; unitTests?: boolean } = {}): PipelineStep[] {
   const select = options.select?.flatMap((s) => s.split(/\s+/)).filter(Boolean);
-  const common = { ...(options.vars ? { vars: options.vars } : {}), ...(options.fullRefresh ? { fullRefresh: true } : {}) };
+  const common = {
+    ...(options.vars ? { vars: options.vars } : {}), ...(options.fullRefresh ? { fullRefresh: true } : {}),
+    ...(options.unitTests !== undefined ? { unitTests: options.unitTests } : {}),
+  };
   const asOf = options.vars?.['as_of_date'];
   // Titles (the `step` of every log line) name the user's selection, as before the split; the
   // args dbt really ran are in each step's ledger detail.

@@ -119,11 +119,14 @@ export function resetStateStep(sourceName: string): PipelineStep {
   };
 }
 
-export function dbtBuildStep(options: { id?: string; title?: string; select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean } = {}): PipelineStep {
+export function dbtBuildStep(options: { id?: string; title?: string; select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean; unitTests?: boolean } = {}): PipelineStep {
   const args = ['build'];
   if (options.select?.length) args.push('--select', ...options.select);
   if (options.exclude?.length) args.push('--exclude', ...options.exclude);
   if (options.fullRefresh) args.push('--full-refresh');
+  // dbt's advice: unit tests check SQL logic on fixed inputs, so they belong to development and CI
+  // (and a run that asks for them), not to every scheduled build of the same code.
+  if (options.unitTests === false) args.push('--exclude-resource-type', 'unit_test');
   return {
     id: options.id ?? 'dbt:build',
     kind: 'dbt',

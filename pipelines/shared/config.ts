@@ -58,6 +58,16 @@ export const configSchema = z
         retryDelaySeconds: z.number().min(0).default(1),
       })
       .prefault({}),
+    transform: z
+      .object({
+        /**
+         * Run dbt's unit tests in `crm run` / `crm transform` / `crm backfill` builds. They test SQL
+         * logic on fixed inputs, so by default (dbt's advice) they run in development, CI, the quick
+         * start and with --unit-tests, not in every scheduled build of unchanged code.
+         */
+        unitTests: z.boolean().default(false),
+      })
+      .prefault({}),
     clv: z
       .object({
         /**

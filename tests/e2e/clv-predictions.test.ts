@@ -137,6 +137,9 @@ describe('CLV predictions in the warehouse', () => {
     const before = await query('select customer_key, probability_alive, predicted_value_365d from ml.clv_predictions order by customer_key');
     const second = await runPipeline({ warehousePath, landingDir, interactive: false });
     expect(second.published).toBe(true);
+    // A scheduled run leaves dbt's unit tests out (config transform.unitTests, default false).
+    expect(second.dbt?.unitTests).toBe(0);
+    expect(second.dbt?.tests).toBeGreaterThan(0);
     const after = await query('select customer_key, probability_alive, predicted_value_365d from ml.clv_predictions order by customer_key');
     expect(after).toEqual(before);
     const [counts] = await query('select (select count(*) from ml.clv_predictions) as n, (select count(distinct customer_key) from ml.clv_predictions) as k, (select count(*) from marts.customer_value) as cv, (select count(distinct customer_key) from marts.customer_value) as cvk');

@@ -28,7 +28,8 @@ beforeAll(async () => {
   landingDir = path.join(workDir, 'landing');
   warehousePath = path.join(workDir, 'warehouse', 'crm.duckdb');
   truth = await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 7, customers: 300, orders: 3_000, malformedRate: 0.01 });
-  firstRun = await runPipeline({ warehousePath, landingDir, interactive: false });
+  // With dbt's unit tests (scheduled runs leave them out by default, config transform.unitTests).
+  firstRun = await runPipeline({ warehousePath, landingDir, interactive: false, unitTests: true });
 });
 
 afterAll(async () => {
