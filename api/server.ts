@@ -9,6 +9,7 @@ import { decisionRoutes } from './routes/decision.ts';
 import { healthRoutes } from './routes/health.ts';
 import { canonicalTimezone } from './semantic/normalize-query.ts';
 import type { LoadResponse } from './semantic/load-query.ts';
+import { ResponseCache } from './semantic/response-cache.ts';
 import { ResultCache } from './semantic/result-cache.ts';
 import { loadSemanticModel, type SemanticModel } from './semantic/semantic-model.ts';
 import { WarehouseReader, type WarehouseReaderOptions } from './warehouse/warehouse-reader.ts';
@@ -35,6 +36,14 @@ export interface ApiServerOptions {
   queryTimeoutMs?: number;
   /** Entries of the /load result cache; default CRM_API_CACHE_ENTRIES or 500; 0 disables it. */
   cacheEntries?: number;
+  /**
+   * Longest life in ms of a front-cache entry (whole /load and scorecard answers kept as sent);
+   * default CRM_API_RESPONSE_CACHE_TTL_MS or 60,000; 0 disables the front cache. Entries never
+   * outlive the day they were computed on in the query's time zone, nor the data version or model.
+   */
+  responseCacheTtlMs?: number;
+  /** A front cache made by the caller (tests read its counters or move its clock); default: one per server. */
+  responseCache?: ResponseCache;
   /** The dashboard's build served at /dashboard/; default dashboard/dist; false: no dashboard route. */
   dashboardDir?: string | false;
 }
@@ -86,6 +95,7 @@ function validated(options: ApiServerOptions) {
     defaultTimezone,
     queryTimeoutMs: options.queryTimeoutMs ?? nonNegativeIntegerFromEnv('CRM_API_QUERY_TIMEOUT_MS', 30_000),
     cacheEntries: options.cacheEntries ?? nonNegativeIntegerFromEnv('CRM_API_CACHE_ENTRIES', 500),
+    responseCacheTtlMs: options.responseCacheTtlMs ?? nonNegativeIntegerFromEnv('CRM_API_RESPONSE_CACHE_TTL_MS', 60_000),
   };
 }
 
@@ -123,6 +133,10 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   app.register(healthRoutes, { warehouse, cubeModelDir: config.cubeModelDir, model });
   // Results are cached per (query, security context, published file): a new run's file empties it.
   const cache = config.cacheEntries > 0 ? new ResultCache<LoadResponse>(config.cacheEntries) : undefined;
+  // In front of it, whole answers as sent, looked up before any parsing (see semantic/response-cache.ts).
+  const responseCache = cache
+    ? options.responseCache ?? (config.responseCacheTtlMs > 0 ? new ResponseCache({ maxEntries: config.cacheEntries, ttlMs: config.responseCacheTtlMs }) : undefined)
+    : undefined;
   app.register(cubeApiRoutes, {
     prefix: '/cubejs-api/v1',
     jwtSecret: options.jwtSecret,
@@ -130,6 +144,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     warehouse,
     model,
     ...(cache ? { cache } : {}),
+    ...(responseCache ? { responseCache } : {}),
     queryTimeoutMs: config.queryTimeoutMs,
   });
   // Decision support (issue 6): customer 360, campaign lists, KPI scorecard, pipeline status, OpenAPI.
@@ -140,6 +155,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     warehouse,
     model,
     ...(cache ? { cache } : {}),
+    ...(responseCache ? { responseCache } : {}),
     queryTimeoutMs: config.queryTimeoutMs,
   });
   // The executive dashboard (static build; its data comes through /cubejs-api/v1 with the caller's JWT).

@@ -5,9 +5,11 @@ import { BadRequestError } from '../errors.ts';
 import { checkQueryMembers } from '../semantic/check-members.ts';
 import { loadRequest, loadTimings, planQuery, serverTimingHeader, type LoadRequestResult, type LoadResponse } from '../semantic/load-query.ts';
 import { normalizeLoadRequest, parseQueryParam } from '../semantic/normalize-query.ts';
+import type { ResponseCache } from '../semantic/response-cache.ts';
 import type { ResultCache } from '../semantic/result-cache.ts';
 import type { SemanticModel } from '../semantic/semantic-model.ts';
 import type { WarehouseReader } from '../warehouse/warehouse-reader.ts';
+import { sendAndStore, serveFromFront, type FrontCache } from './front-cache.ts';
 
 /**
  * Cube's REST API (mounted at /cubejs-api/v1): GET /meta, GET and POST /load, /sql and /dry-run. Every route needs a
@@ -21,6 +23,8 @@ export interface CubeApiRouteOptions {
   model(): Promise<SemanticModel>;
   /** The /load result cache (absent: no caching). */
   cache?: ResultCache<LoadResponse>;
+  /** The front cache of whole /load answers as sent (absent: none); only used with `cache`. */
+  responseCache?: ResponseCache;
   /** Time limit of each warehouse statement, ms (0 or absent: none). */
   queryTimeoutMs?: number;
 }
@@ -61,12 +65,20 @@ export const cubeApiRoutes: FastifyPluginAsync<CubeApiRouteOptions> = async (app
   });
   const securityContextOf = (request: FastifyRequest) => securityContexts.get(request) ?? {};
 
+  const front: FrontCache | undefined = options.cache && options.responseCache
+    ? { cache: options.responseCache, warehouse: options.warehouse, model: options.model, defaultTimezone: options.defaultTimezone }
+    : undefined;
+
   const load = async (request: FastifyRequest, reply: FastifyReply) => {
+    const securityContext = securityContextOf(request);
+    // The answer as sent before, when this caller asked exactly this of this data version and model.
+    const ticket = front ? await serveFromFront(front, request, reply, securityContext) : undefined;
+    if (ticket === true) return reply;
     const params = paramsOf(request);
     const result = await loadRequest(params.query, {
       model: await options.model(),
       warehouse: options.warehouse,
-      securityContext: securityContextOf(request),
+      securityContext,
       defaultTimezone: options.defaultTimezone,
       ...(options.cache ? { cache: options.cache } : {}),
       ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
@@ -74,12 +86,22 @@ export const cubeApiRoutes: FastifyPluginAsync<CubeApiRouteOptions> = async (app
     // Where the answer came from (a rollup or the marts), how long planning and DuckDB took (the
     // first query's), and whether the result cache answered (x-crm-cache: hit only when all did).
     const timings = result.results.map((r) => loadTimings.get(r)).filter((t) => t !== undefined);
+    const cacheState = timings.every((t) => t.cache === 'hit') ? 'hit' : timings.some((t) => t.cache === 'off') ? 'off' : 'miss';
     if (timings[0]) reply.header('server-timing', serverTimingHeader(timings[0]));
     if (timings.length) {
-      reply.header('x-crm-cache', timings.every((t) => t.cache === 'hit') ? 'hit' : timings.some((t) => t.cache === 'off') ? 'off' : 'miss');
+      reply.header('x-crm-cache', cacheState);
       reply.header('x-crm-query-ms', Math.max(...timings.map((t) => t.totalMs ?? 0)).toFixed(1));
     }
-    return shapeLoadResponse(result, params.queryType);
+    const answer = shapeLoadResponse(result, params.queryType);
+    if (!front || !ticket || !timings[0]) return answer;
+    if (cacheState === 'off') {
+      // renewQuery recomputed the results: kept answers of the same queries are older than the result cache now.
+      front.cache.clear();
+      return answer;
+    }
+    // What a result-cache hit would send: no planning, no warehouse time.
+    const hitHeaders = { 'server-timing': serverTimingHeader({ planMs: 0, warehouseMs: 0, source: timings[0].source }), 'x-crm-cache': 'hit' };
+    return sendAndStore(front, ticket, reply, answer, result.results.map((r) => r.query.timezone), hitHeaders);
   };
 
   /** Cube's /sql: the SQL its compiler wrote (after access control and rollup routing), per query. */

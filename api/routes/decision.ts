@@ -13,9 +13,11 @@ import {
 } from '../decision/schemas.ts';
 import { warehouseDb } from '../decision/warehouse-db.ts';
 import type { LoadResponse } from '../semantic/load-query.ts';
+import type { ResponseCache } from '../semantic/response-cache.ts';
 import type { ResultCache } from '../semantic/result-cache.ts';
 import type { SemanticModel } from '../semantic/semantic-model.ts';
 import type { WarehouseReader } from '../warehouse/warehouse-reader.ts';
+import { sendAndStore, serveFromFront, type FrontCache } from './front-cache.ts';
 
 /**
  * The decision-support API (mounted at /api/v1): customer 360, campaign lists with streamed
@@ -29,6 +31,8 @@ export interface DecisionRouteOptions {
   warehouse: WarehouseReader;
   model(): Promise<SemanticModel>;
   cache?: ResultCache<LoadResponse>;
+  /** The front cache of whole scorecard answers as sent (absent: none); only used with `cache`. */
+  responseCache?: ResponseCache;
   queryTimeoutMs?: number;
   /** Requests per caller per minute; default CRM_API_RATE_LIMIT or 600. */
   rateLimitPerMinute?: number;
@@ -128,11 +132,17 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     });
   }
 
-  app.get('/kpis/scorecard', async (request) => {
-    callerOf(request, READERS.kpis!, 'The KPI scorecard');
+  const front: FrontCache | undefined = options.cache && options.responseCache
+    ? { cache: options.responseCache, warehouse: options.warehouse, model: options.model, defaultTimezone: options.defaultTimezone }
+    : undefined;
+
+  app.get('/kpis/scorecard', async (request, reply) => {
+    const caller = callerOf(request, READERS.kpis!, 'The KPI scorecard');
+    // After the role check and the rate limit: the answer as sent before to these claims, if still valid.
+    const ticket = front ? await serveFromFront(front, request, reply, caller.claims) : undefined;
+    if (ticket === true) return reply;
     const query = parseInput(ScorecardQuery, request.query);
-    const caller = callers.get(request)!;
-    return ScorecardResponse.parse(await kpiScorecard(query, {
+    const answer = ScorecardResponse.parse(await kpiScorecard(query, {
       model: await options.model(),
       warehouse: options.warehouse,
       securityContext: caller.claims,
@@ -140,5 +150,6 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
       ...(options.cache ? { cache: options.cache } : {}),
       ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
     }));
+    return front && ticket ? sendAndStore(front, ticket, reply, answer, [query.timezone], {}) : answer;
   });
 };

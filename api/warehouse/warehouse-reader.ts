@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { buildTransform, convertDuckDBParams, transformChunk } from '@cubejs-backend/duckdb-driver/dist/src/Transform.js';
 import { ApiError, UnavailableError, errorMessage } from '../errors.ts';
 
@@ -33,6 +33,37 @@ interface OpenHandle {
   identity: string;
   leases: number;
   retired: boolean;
+  /** Connections that finished a statement cleanly, kept for the next ones (TimeZone already set). */
+  idle: DuckDBConnection[];
+}
+
+/**
+ * Idle connections kept per instance. Opening a connection and setting its time zone were two of
+ * the three round trips of a small statement; a lookup runs five at once, so under a few dozen
+ * concurrent callers a smaller pool kept closing connections (and their prepared statements).
+ */
+const MAX_IDLE_CONNECTIONS = 64;
+/** Prepared statements kept per pooled connection, by SQL text (parsing and planning skipped on reuse). */
+const MAX_PREPARED_PER_CONNECTION = 32;
+const preparedOf = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
+
+/** The connection's prepared statement for sql, prepared on first use; least recently used ones are dropped. */
+async function prepared(connection: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+  let statements = preparedOf.get(connection);
+  if (!statements) preparedOf.set(connection, (statements = new Map()));
+  let statement = statements.get(sql);
+  if (statement) {
+    statements.delete(sql);
+  } else {
+    statement = await connection.prepare(sql);
+    if (statements.size >= MAX_PREPARED_PER_CONNECTION) {
+      const [oldestSql, oldest] = statements.entries().next().value!;
+      statements.delete(oldestSql);
+      oldest.destroySync();
+    }
+  }
+  statements.set(sql, statement);
+  return statement;
 }
 
 /** What identifies the file's current version, or undefined when it does not exist. */
@@ -49,7 +80,8 @@ function fileIdentity(filePath: string): string | undefined {
  * Read-only access to the DuckDB warehouse file for the API.
  *
  * One DuckDB instance per file, opened READ_ONLY on first use and shared by requests; each query
- * gets its own short-lived connection (a connection runs one statement at a time). The instance is
+ * runs on a connection of its own (a connection runs one statement at a time), taken from a small
+ * pool of idle ones and put back after a clean finish. The instance is
  * swapped for a fresh one when the file is replaced (atomic publish by rename) or rewritten, on
  * reopen(), and closed when idle. A swapped-out instance is closed once its last query finishes.
  */
@@ -72,8 +104,9 @@ export class WarehouseReader {
   async query(sql: string, params: unknown[] = [], options: WarehouseQueryOptions = {}): Promise<WarehouseRow[]> {
     const handle = await this.acquire();
     try {
-      const connection = await handle.instance.connect();
+      const connection = handle.idle.pop() ?? await this.connect(handle);
       let timedOut = false;
+      let clean = false;
       // interrupt() makes the running statement fail with "INTERRUPT Error"; the connection is ours alone.
       const timer = options.timeoutMs && options.timeoutMs > 0
         ? setTimeout(() => {
@@ -82,22 +115,24 @@ export class WarehouseReader {
           }, options.timeoutMs)
         : undefined;
       try {
-        // TIMESTAMP columns hold naive UTC; Cube's DuckDB SQL casts them to TIMESTAMPTZ (convertTz,
-        // date-range filters), which reads them in the session zone. Pin it to UTC per connection
-        // (the setting is per connection) so results never depend on the machine's zone.
-        await connection.run("SET TimeZone = 'UTC'");
-        const result = await connection.run(sql, convertDuckDBParams(params));
+        const statement = await prepared(connection, sql);
+        statement.clearBindings();
+        if (params.length) statement.bind(convertDuckDBParams(params));
+        const result = await statement.run();
         // Cube's DuckDB driver conversion: numbers and decimals as strings, timestamps as ISO strings.
         const transform = buildTransform(result.columnNames(), result.columnTypes());
         const rows: WarehouseRow[] = [];
         for (const chunk of await result.fetchAllChunks()) rows.push(...transformChunk(chunk, transform));
+        clean = !timedOut;
         return rows;
       } catch (error) {
         if (timedOut) throw new QueryTimeoutError(options.timeoutMs!);
         throw error;
       } finally {
         if (timer) clearTimeout(timer);
-        connection.closeSync();
+        // Only a connection whose statement ended normally goes back: an interrupted or failed one is closed.
+        if (clean && !handle.retired && handle.idle.length < MAX_IDLE_CONNECTIONS) handle.idle.push(connection);
+        else connection.closeSync();
       }
     } finally {
       this.release(handle);
@@ -112,9 +147,9 @@ export class WarehouseReader {
   async *stream(sql: string, params: unknown[] = []): AsyncGenerator<WarehouseRow[]> {
     const handle = await this.acquire();
     try {
-      const connection = await handle.instance.connect();
+      // Its own connection: an abandoned stream leaves it mid-result, so it is never pooled.
+      const connection = await this.connect(handle);
       try {
-        await connection.run("SET TimeZone = 'UTC'");
         const result = await connection.stream(sql, convertDuckDBParams(params));
         const transform = buildTransform(result.columnNames(), result.columnTypes());
         for (;;) {
@@ -127,6 +162,21 @@ export class WarehouseReader {
       }
     } finally {
       this.release(handle);
+    }
+  }
+
+  /** A new connection of the instance, in UTC. */
+  private async connect(handle: OpenHandle): Promise<DuckDBConnection> {
+    const connection = await handle.instance.connect();
+    try {
+      // TIMESTAMP columns hold naive UTC; Cube's DuckDB SQL casts them to TIMESTAMPTZ (convertTz,
+      // date-range filters), which reads them in the session zone. Pin it to UTC per connection
+      // (the setting is per connection) so results never depend on the machine's zone.
+      await connection.run("SET TimeZone = 'UTC'");
+      return connection;
+    } catch (error) {
+      connection.closeSync();
+      throw error;
     }
   }
 
@@ -187,7 +237,7 @@ export class WarehouseReader {
     } catch (error) {
       throw new UnavailableError(`warehouse not readable: ${this.filePath}: ${errorMessage(error)}`, { cause: error });
     }
-    const handle: OpenHandle = { instance, identity, leases: 0, retired: false };
+    const handle: OpenHandle = { instance, identity, leases: 0, retired: false, idle: [] };
     this.dropHandle();
     this.handle = handle;
     return handle;
@@ -215,6 +265,7 @@ export class WarehouseReader {
 
   private closeIfUnused(handle: OpenHandle): void {
     if (handle.leases > 0) return;
+    for (const connection of handle.idle.splice(0)) connection.closeSync();
     try {
       handle.instance.closeSync();
     } catch {

@@ -37,6 +37,24 @@ describe('WarehouseReader', () => {
     }
   });
 
+  it('reuses connections and prepared statements: new parameters each call, a failed statement spoils nothing', async () => {
+    const reader = new WarehouseReader(warehousePath);
+    const sql = 'SELECT order_id, net_revenue FROM marts.fct_orders WHERE order_id = ?';
+    try {
+      expect(await reader.query(sql, ['o5'])).toEqual([{ order_id: 'o5', net_revenue: '120' }]);
+      expect(await reader.query(sql, ['o8'])).toEqual([{ order_id: 'o8', net_revenue: '60' }]);
+      await expect(reader.query('SELECT CAST(? AS INTEGER) AS n', ['abc'])).rejects.toThrow(/Conversion Error/);
+      await expect(reader.query('SELECT * FROM marts.no_such_table')).rejects.toThrow(/does not exist/);
+      // Many at once (more than the pool keeps), then the pooled connections again: still in UTC.
+      const many = await Promise.all(Array.from({ length: 40 }, (_, i) => reader.query(sql, [`o${(i % 8) + 1}`])));
+      expect(many.map((rows) => rows[0]?.order_id)).toEqual(Array.from({ length: 40 }, (_, i) => `o${(i % 8) + 1}`));
+      const [row] = await reader.query("SELECT current_setting('TimeZone') AS zone");
+      expect(row).toEqual({ zone: 'UTC' });
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('reads naive timestamps as UTC whatever the session zone of the machine', async () => {
     const reader = new WarehouseReader(warehousePath);
     try {
