@@ -29,6 +29,12 @@ export interface SqlRule {
   issues(input: SqlInput, d?: string): string[];
   /** SQL VARCHAR expression: the value as the zod rule outputs it (meaningful for valid rows). */
   value(input: SqlInput, d?: string): string;
+  /**
+   * The same value already in the raw column's type, when that is cheaper than casting the text
+   * (a timestamp is parsed once, not formatted and parsed again). Must never raise (TRY_ casts):
+   * DuckDB may evaluate it for invalid rows too. Without it: TRY_CAST(value AS type).
+   */
+  typed?(input: SqlInput, d?: string): string;
 }
 
 /** The characters JavaScript's String.prototype.trim removes (zod's .trim() and Number() use it). */
@@ -40,6 +46,11 @@ const jsTrim = (expr: string) =>
   `(CASE WHEN ascii(${expr}) BETWEEN 33 AND 126 AND ascii(right(${expr}, 1)) BETWEEN 33 AND 126 THEN ${expr} ELSE trim(${expr}, ${sqlString(JS_WHITESPACE)}) END)`;
 /** zod's preprocess(emptyToNull): undefined, null and '' all become null. */
 const isEmpty = (i: SqlInput) => `(${i.kind} IS NULL OR ${i.kind} = 'null' OR (${i.kind} = 'string' AND ${i.text} = ''))`;
+/**
+ * Membership in a list of constants. Not `IN (...)`: DuckDB plans a long IN list as a join, and a
+ * join in the bulk path's insert would lose the file order its line numbers rely on.
+ */
+const inList = (expr: string, values: readonly string[]) => `list_contains([${values.map(sqlString).join(', ')}], ${expr})`;
 const expectedString = (i: SqlInput) => `'Invalid input: expected string, received ' || coalesce(${i.kind}, 'undefined')`;
 
 export const sqlRule = {
@@ -58,7 +69,7 @@ export const sqlRule = {
     const message = `Invalid option: expected one of ${values.map((v) => JSON.stringify(v)).join('|')}`;
     return {
       issues: (i) => [
-        `CASE WHEN ${optional ? `${isEmpty(i)} OR ` : ''}(${i.kind} = 'string' AND ${i.text} IN (${values.map(sqlString).join(', ')})) THEN NULL ELSE ${sqlString(message)} END`,
+        `CASE WHEN ${optional ? `${isEmpty(i)} OR ` : ''}(${i.kind} = 'string' AND ${inList(i.text, values)}) THEN NULL ELSE ${sqlString(message)} END`,
       ],
       value: (i) => (optional ? `nullif(${i.text}, '')` : i.text),
     };
@@ -72,9 +83,11 @@ export const sqlRule = {
   }),
 
   timestamp: (pattern: string, messages: { format: string; real: string }, optional: boolean): SqlRule => {
+    // d is the instant as TIMESTAMPTZ (what new Date(text) holds, milliseconds), NULL when Date.parse says NaN.
+    const text = (d: string) => `strftime(${d} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')`;
     return {
-      derive: (i) => sqlTimestamp(i.text),
-      issues: (i, iso = sqlTimestamp(i.text)) => {
+      derive: (i) => sqlInstant(i.text),
+      issues: (i, iso = sqlInstant(i.text)) => {
         const skip = optional ? `${isEmpty(i)} OR ` : '';
         const formatOk = `regexp_full_match(${i.text}, ${sqlString(pattern)})`;
         // JavaScript's Date.parse also accepts some non-ISO text; DuckDB's casts stand in for it there.
@@ -84,14 +97,15 @@ export const sqlRule = {
           `CASE WHEN ${skip}${i.kind} IS DISTINCT FROM 'string' THEN NULL WHEN NOT (${parses}) THEN ${sqlString(messages.real)} END`,
         ];
       },
-      value: (i, iso = sqlTimestamp(i.text)) => (optional ? `CASE WHEN ${i.text} <> '' THEN ${iso} END` : iso),
+      value: (i, iso = sqlInstant(i.text)) => (optional ? `CASE WHEN ${i.text} <> '' THEN ${text(iso)} END` : text(iso)),
+      typed: (i, iso = sqlInstant(i.text)) => (optional ? `CASE WHEN ${i.text} <> '' THEN ${iso} END` : iso),
     };
   },
 
   money: (pattern: string, message: string, negativeMessage: string | false): SqlRule => ({
     derive: (i) => jsTrim(i.text),
     issues: (i, d = jsTrim(i.text)) => {
-      const ok = `${i.kind} IN ('string', 'number')`;
+      const ok = inList(i.kind, ['string', 'number']);
       return [
         `CASE WHEN ${ok} IS NOT TRUE THEN 'Invalid input' WHEN NOT regexp_full_match(${d}, ${sqlString(pattern)}) THEN ${sqlString(message)} END`,
         ...(negativeMessage ? [`CASE WHEN ${ok} AND starts_with(${d}, '-') THEN ${sqlString(negativeMessage)} END`] : []),
@@ -127,20 +141,28 @@ export const sqlRule = {
 
   boolean: (optional: boolean): SqlRule => ({
     issues: (i) => [
-      `CASE WHEN ${optional ? `${isEmpty(i)} OR ` : ''}${i.kind} = 'boolean' OR (${i.kind} = 'string' AND ${i.text} IN ('true', 'false', '1', '0')) THEN NULL ELSE 'Invalid input' END`,
+      `CASE WHEN ${optional ? `${isEmpty(i)} OR ` : ''}${i.kind} = 'boolean' OR (${i.kind} = 'string' AND ${inList(i.text, ['true', 'false', '1', '0'])}) THEN NULL ELSE 'Invalid input' END`,
     ],
-    value: (i) => `CASE WHEN ${i.text} IN ('true', '1') THEN 'true' WHEN ${i.text} IN ('false', '0') THEN 'false' END`,
+    value: (i) => `CASE WHEN ${inList(i.text, ['true', '1'])} THEN 'true' WHEN ${inList(i.text, ['false', '0'])} THEN 'false' END`,
   }),
 };
 
 /**
- * An ISO 8601 timestamp with a zone as JavaScript's `new Date(text).toISOString()` gives it (UTC,
- * milliseconds), or NULL when Date.parse would say NaN. DuckDB's cast handles the usual case; the
- * component path covers what Date.parse accepts and the cast does not (a +0800 offset without a
- * colon, 24:00, day 31 of a 30-day month, which JavaScript rolls over into the next month).
+ * An ISO 8601 timestamp with a zone as the instant JavaScript's `new Date(text)` holds (TIMESTAMPTZ,
+ * truncated to milliseconds as toISOString() shows it), or NULL when Date.parse would say NaN.
+ * DuckDB's cast handles the usual case; the component path covers what Date.parse accepts and the
+ * cast does not (a +0800 offset without a colon, 24:00, day 31 of a 30-day month, which JavaScript
+ * rolls over into the next month). No ICU call on the usual path: whole milliseconds pass as cast.
  */
-function sqlTimestamp(text: string): string {
-  const fast = `strftime(TRY_CAST(${text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')`;
+function sqlInstant(text: string): string {
+  const cast = `TRY_CAST(${text} AS TIMESTAMPTZ)`;
+  const ms = `TRY_CAST(strftime(${cast} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS TIMESTAMPTZ)`;
+  // CASE (not coalesce) so the component path only runs for the rows the cast rejected.
+  return `(CASE WHEN ${cast} IS NOT NULL THEN CASE WHEN epoch_us(${cast}) % 1000 = 0 THEN ${cast} ELSE ${ms} END ELSE TRY_CAST(${componentTimestamp(text)} AS TIMESTAMPTZ) END)`;
+}
+
+/** The component path of sqlInstant as UTC text (what Date.parse makes of text the cast rejects), or NULL. */
+function componentTimestamp(text: string): string {
   const parts = `regexp_extract(${text}, '^(\\d{4})-(\\d{2})-(\\d{2})[T ](\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.(\\d{1,6}))?)?(?:Z|([+-])(\\d{2}):?(\\d{2}))$', ['y', 'mo', 'd', 'h', 'mi', 's', 'f', 'sg', 'zh', 'zm'])`;
   const num = (name: string) => `TRY_CAST(nullif(${parts}.${name}, '') AS INTEGER)`;
   const s = `coalesce(${num('s')}, 0)`;
@@ -150,27 +172,27 @@ function sqlTimestamp(text: string): string {
   const valid = `${num('mo')} BETWEEN 1 AND 12 AND ${num('d')} BETWEEN 1 AND 31 AND ${num('mi')} <= 59 AND ${s} <= 59
     AND (${num('h')} <= 23 OR (${num('h')} = 24 AND ${num('mi')} = 0 AND ${s} = 0 AND ${frac} = 0))
     AND coalesce(${num('zh')}, 0) <= 23 AND coalesce(${num('zm')}, 0) <= 59`;
-  const slow = `CASE WHEN ${valid} THEN strftime(make_timestamp(${num('y')}, ${num('mo')}, 1, 0, 0, 0)
+  return `CASE WHEN ${valid} THEN strftime(make_timestamp(${num('y')}, ${num('mo')}, 1, 0, 0, 0)
       + to_days(${num('d')} - 1) + to_hours(${num('h')}) + to_minutes(${num('mi')} - ${offset}) + to_seconds(${s}) + to_milliseconds(${ms}),
       '%Y-%m-%dT%H:%M:%S.%gZ') END`;
-  // CASE (not coalesce) so the component path only runs for the rows the cast rejected.
-  return `(CASE WHEN TRY_CAST(${text} AS TIMESTAMPTZ) IS NOT NULL THEN ${fast} ELSE ${slow} END)`;
 }
 
 /**
  * The checks of a whole record as SQL, in two projections: `derived` (select items named _d0, _d1,
  * ... computed once per row from the input expressions) and, over them, `reason` (NULL for a valid
  * record, otherwise every failing field's message with the value it got, worded exactly as
- * describeIssues words zod's issues) and `values` (the normalised values as text, in field order).
+ * describeIssues words zod's issues), `values` (the normalised values as text, in field order) and
+ * `typed` (the same values in each field's raw column type, never raising for invalid rows).
  */
 export function recordSql(
-  fields: readonly (readonly [string, { sql?: SqlRule }])[],
+  fields: readonly (readonly [string, { sql?: SqlRule; type?: string }])[],
   inputFor: (name: string) => SqlInput,
-): { derived: string[]; reason: string; values: string[] } {
+): { derived: string[]; reason: string; values: string[]; typed: string[] } {
   const derived: string[] = [];
   const checks: string[] = [];
   const messages: string[] = [];
   const values: string[] = [];
+  const typed: string[] = [];
   for (const [name, spec] of fields) {
     if (!spec.sql) throw new Error(`field ${name} has no SQL form: the bulk path cannot validate it`);
     const input = inputFor(name);
@@ -184,9 +206,12 @@ export function recordSql(
       checks.push(issue);
       messages.push(`${sqlString(`${name}: `)} || (${issue}) || ${got}`);
     }
-    values.push(spec.sql.value(input, d));
+    const value = spec.sql.value(input, d);
+    values.push(value);
+    const type = spec.type ?? 'VARCHAR';
+    typed.push(spec.sql.typed ? spec.sql.typed(input, d) : type === 'VARCHAR' ? value : `TRY_CAST(${value} AS ${type})`);
   }
   // The wording (with the value each field got) is only built for the few rows that fail.
   const reason = `CASE WHEN ${checks.map((c) => `(${c}) IS NULL`).join(' AND ')} THEN NULL ELSE nullif(concat_ws('; ', ${messages.join(',\n ')}), '') END`;
-  return { derived, reason, values };
+  return { derived, reason, values, typed };
 }

@@ -1,21 +1,22 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DefinedRecord } from '../extract/record-schema.ts';
 import type { BulkFile } from '../extract/source-contract.ts';
 import { recordSql, sqlString, type SqlInput } from '../extract/sql-checks.ts';
+import type { StageLines } from './bulk-lines.ts';
+import { quickHeader, readLines, scanCsvExact, scanCsvFast, scanNdjson, ScanDeclined, type CsvScan } from './bulk-scan.ts';
 import { quoteIdent } from './warehouse-connection.ts';
 
 /**
- * The bulk load path for plain CSV and NDJSON file drops: DuckDB's own reader parses the file into
- * a text table, and the record's checks run there as SQL derived from the same `field.*` specs as
- * the zod schema (sql-checks.ts). Valid rows go to the stage table with their normalised values,
- * invalid ones carry their reason to the quarantine; the upsert after staging is shared with the
- * row path. Node still reads every byte once: for the SHA-256 the manifest keeps, and to number
- * lines exactly as the row path does (a quoted field may span lines, blank lines are skipped,
- * structurally broken records are quarantined here with the row path's reason). A file whose
- * shape this path does not handle (bare CR line ends, quote errors, DuckDB and Node disagreeing
- * on the record count) is declined and loaded by the row path instead.
+ * The bulk load path for plain CSV and NDJSON file drops, one pass inside DuckDB: its reader
+ * parses the file and the record's checks (SQL derived from the same `field.*` specs as the zod
+ * schema, sql-checks.ts) run in the same statement, which writes every record once into the typed
+ * stage table: valid ones with their values in the raw column types, invalid ones with their
+ * reason (moved to the quarantine right after). Node reads every byte once meanwhile (bulk-scan.ts):
+ * for the SHA-256 the manifest keeps, and to number lines exactly as the row path does; the line of
+ * a staged row is derived from its rowid (bulk-lines.ts). A file whose shape this path does not
+ * handle (bare CR line ends, quote errors, DuckDB and Node disagreeing on the record count) is
+ * declined and loaded by the row path instead.
  */
 
 export interface BulkStageCounts {
@@ -29,14 +30,13 @@ export interface BulkStaged extends BulkStageCounts {
   sha256: string;
 }
 
-/** Where the staged rows go: the stage table (text columns + lineage + reason columns). */
+/** Where the staged rows go: the typed stage table (+ lineage and reason columns), the quarantine stage, line numbering. */
 export interface BulkTarget {
   stage: string;
   quarantine: string;
+  lines: StageLines;
 }
 
-const CHUNK = 1 << 20;
-const PROGRESS_EVERY = 50_000;
 const TIMING = process.env.CRM_BULK_TIMING === '1';
 let mark = performance.now();
 /** With CRM_BULK_TIMING=1: how long each step of the bulk path took (stderr), for profiling. */
@@ -47,7 +47,11 @@ function step(label: string): void {
   mark = now;
 }
 const NQ = '\u0001\u0002';
+/** Reason markers resolved after the insert: a line that is not JSON (Node words it), a whitespace-only line (dropped). */
 const INVALID_JSON = '\u0001invalid-json';
+const BLANK = '\u0001blank';
+/** The characters JavaScript's String.prototype.trim removes (a whitespace-only NDJSON line is skipped). */
+const JS_WHITESPACE = ' \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
 
 /** Declines a file: the caller loads it with the row path. */
 class Declined extends Error {}
@@ -59,7 +63,7 @@ export async function stageFileInBulk(
   record: DefinedRecord,
   file: BulkFile,
   target: BulkTarget,
-  /** Records scanned so far in this file, every PROGRESS_EVERY records (terminal progress, kill tests). */
+  /** Records scanned so far in this file, every 50,000 records (terminal progress, kill tests). */
   onRecords: (scanned: number) => void = () => undefined,
 ): Promise<BulkStaged | null> {
   const before = fs.statSync(file.absolute);
@@ -73,203 +77,59 @@ export async function stageFileInBulk(
     }
     return staged;
   } catch (error) {
-    if (!(error instanceof Declined)) throw error;
+    if (!(error instanceof Declined) && !(error instanceof ScanDeclined)) throw error;
     await connection.run(`DELETE FROM ${target.stage} WHERE _source_file = ${sqlString(file.relative)}`);
     await connection.run(`DELETE FROM ${target.quarantine} WHERE starts_with(location, ${sqlString(`${file.relative}:`)})`);
     return null;
   } finally {
-    for (const table of ['_bulk_raw', '_bulk_events', '_bulk_payloads', '_bulk_lines']) {
-      await connection.run(`DROP TABLE IF EXISTS temp.main.${table}`).catch(() => undefined);
-    }
+    await connection.run('DROP TABLE IF EXISTS temp.main._bulk_fix').catch(() => undefined);
   }
-}
-
-// ---------------------------------------------------------------- CSV
-
-interface CsvScan {
-  sha256: string;
-  header: string[];
-  /** Structurally valid data records (what DuckDB should return after the header). */
-  records: number;
-  /** Records with the wrong number of columns: quarantined with the row path's reason. */
-  broken: { line: number; text: string; found: number }[];
-  /** (ordinal, line - ordinal) whenever that difference changes: maps DuckDB's row order to lines. */
-  events: [number, number][];
 }
 
 /**
- * One pass over the bytes: SHA-256, and a quote-aware record scanner that knows where each record
- * ends (the line csv-parse reports) and how many columns it has. It mirrors csv-parse's defaults
- * (comma, double quote, "" escape, CRLF or LF); anything it is unsure about declines the file.
+ * Runs the staging INSERT with DuckDB's reader in file order (so stage rowids follow the file)
+ * while Node scans the file; a scan error still waits for the statement.
  */
-async function scanCsv(filePath: string, onRecords: (scanned: number) => void): Promise<CsvScan> {
-  const hash = crypto.createHash('sha256');
-  const fd = fs.openSync(filePath, 'r');
-  const buf = Buffer.allocUnsafe(CHUNK);
-  let header: string[] | null = null;
-  let expected = 0;
-  let line = 1;
-  let cols = 1;
-  let recordBytes = 0;
-  let fieldStart = true;
-  let inQuotes = false;
-  let quotePending = false; // saw " inside quotes: closing quote or the first of ""
-  let afterClose = false;
-  let pendingCr = false;
-  let carry: Buffer[] = [];
-  let recordStart = 0;
-  let ordinal = 0;
-  let lastDelta = Number.NaN;
-  let first = true;
-  const broken: CsvScan['broken'] = [];
-  const events: CsvScan['events'] = [];
-  let headerText: Buffer | null = null;
-
-  const endRecord = (chunk: Buffer, end: number) => {
-    if (recordBytes === 0) return; // blank line: skipped, still counted as a line
-    if (header === null || cols !== expected) {
-      const text = Buffer.concat([...carry, chunk.subarray(recordStart, end)]);
-      if (header === null) {
-        headerText = text;
-        header = [];
-        expected = cols;
-      } else {
-        broken.push({ line, text: stripCr(text).toString('utf8'), found: cols });
-      }
-      return;
-    }
-    ordinal += 1;
-    if (ordinal % PROGRESS_EVERY === 0) onRecords(ordinal);
-    if (line - ordinal !== lastDelta) {
-      lastDelta = line - ordinal;
-      events.push([ordinal, lastDelta]);
-    }
-  };
-
+async function insertWhileScanning<T>(connection: DuckDBConnection, insert: string, scan: () => Promise<T>): Promise<T> {
+  await connection.run('SET preserve_insertion_order = true');
+  await assertOrderedInsert(connection, insert);
+  const reading = connection.run(insert);
+  reading.catch(() => undefined); // awaited below; a scan error must not leave it unhandled
   try {
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      const chunk = buf.subarray(0, n);
-      hash.update(chunk);
-      let i = 0;
-      if (first) {
-        first = false;
-        if (n >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) i = 3;
-      }
-      recordStart = i;
-      carry = carry.length > 0 ? carry : [];
-      for (; i < n; i++) {
-        const b = chunk[i]!;
-        if (pendingCr) {
-          pendingCr = false;
-          if (b !== 10) throw new Declined('bare CR');
-        }
-        if (inQuotes) {
-          if (quotePending) {
-            quotePending = false;
-            if (b === 34) {
-              recordBytes++;
-              continue; // "" inside quotes
-            }
-            inQuotes = false;
-            afterClose = true;
-            // fall through: b is the byte after the closing quote
-          } else {
-            recordBytes++;
-            if (b === 34) quotePending = true;
-            else if (b === 10) line++;
-            continue;
-          }
-        }
-        if (b === 44) {
-          cols++;
-          recordBytes++;
-          fieldStart = true;
-          afterClose = false;
-        } else if (b === 10) {
-          endRecord(chunk, i);
-          line++;
-          cols = 1;
-          recordBytes = 0;
-          fieldStart = true;
-          afterClose = false;
-          carry = [];
-          recordStart = i + 1;
-        } else if (b === 13) {
-          pendingCr = true;
-        } else if (afterClose) {
-          throw new Declined('text after a closing quote');
-        } else if (b === 34) {
-          if (!fieldStart) throw new Declined('quote inside an unquoted field');
-          inQuotes = true;
-          recordBytes++;
-          fieldStart = false;
-        } else {
-          recordBytes++;
-          fieldStart = false;
-        }
-      }
-      if (recordStart < n) carry.push(Buffer.from(chunk.subarray(recordStart, n)));
-    }
-    if (quotePending) {
-      inQuotes = false;
-      afterClose = true;
-    }
-    if (inQuotes) throw new Declined('unterminated quote');
-    endRecord(Buffer.alloc(0), 0);
+    return await scan();
   } finally {
-    fs.closeSync(fd);
-  }
-  if (header === null || headerText === null) return { sha256: hash.digest('hex'), header: [], records: 0, broken, events };
-  return { sha256: hash.digest('hex'), header: parseHeader(headerText), records: ordinal, broken, events };
-}
-
-/** The header from the first non-empty line, or null (empty file, or a header with a quoted line break). */
-function quickHeader(filePath: string): string[] | null {
-  const fd = fs.openSync(filePath, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 16);
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    let text = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
-    text = text.replace(/^(\r?\n)+/, '');
-    const end = text.indexOf('\n');
-    if (end === -1) return null;
-    const line = text.slice(0, end);
-    if ((line.match(/"/g) ?? []).length % 2 !== 0) return null;
-    return parseHeader(Buffer.from(line));
-  } finally {
-    fs.closeSync(fd);
+    try {
+      await reading;
+    } finally {
+      // (a failure above leaves the transaction aborted: keep its error, not this one's)
+      await connection.run('SET preserve_insertion_order = false').catch(() => undefined);
+    }
   }
 }
 
-function stripCr(text: Buffer): Buffer {
-  return text.length > 0 && text[text.length - 1] === 13 ? text.subarray(0, text.length - 1) : text;
+/**
+ * DuckDB keeps file order in an insert only through its batch insert, which it plans when every
+ * operator between the reader and the insert keeps batch order (projections do; joins, e.g. a long
+ * IN list, do not). Otherwise threads would interleave chunks and line numbers would be wrong, so
+ * the plan is checked before the statement runs.
+ */
+async function assertOrderedInsert(connection: DuckDBConnection, insert: string): Promise<void> {
+  const plan = (await connection.runAndReadAll(`EXPLAIN ${insert}`)).getRows().map((row) => String(row[1])).join('\n');
+  if (!plan.includes('BATCH_INSERT')) throw new Error('bulk stage: the insert would not keep file order (no BATCH_INSERT in its plan)');
 }
 
-/** The header record's names, trimmed as the row path trims them. */
-function parseHeader(text: Buffer): string[] {
-  const names: string[] = [];
-  const s = stripCr(text).toString('utf8');
-  let current = '';
-  let quoted = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quoted) {
-      if (c === '"' && s[i + 1] === '"') {
-        current += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else current += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      names.push(current.trim());
-      current = '';
-    } else current += c;
-  }
-  names.push(current.trim());
-  return names;
+/** How many rows of the file the insert staged, and the rowid range they hold (contiguous, or the file is declined). */
+async function stagedRange(connection: DuckDBConnection, stage: string, file: BulkFile): Promise<{ rows: number; first: bigint }> {
+  const result = await connection.runAndReadAll(
+    `SELECT count(*), coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM ${stage} WHERE _source_file = $1`,
+    [file.relative],
+  );
+  const [count, min, max] = result.getRows()[0]! as [bigint, bigint, bigint];
+  if (count > 0n && max - min + 1n !== count) throw new Declined('staged rows are not contiguous');
+  return { rows: Number(count), first: min };
 }
+
+// ---------------------------------------------------------------- CSV
 
 async function stageCsv(
   connection: DuckDBConnection,
@@ -279,48 +139,19 @@ async function stageCsv(
   onRecords: (scanned: number) => void,
 ): Promise<BulkStaged> {
   step(`start ${file.relative}`);
-  // DuckDB reads the file (on its own threads) while Node scans it: the column count comes from
-  // a quick look at the header line, which the full scan then confirms.
+  // The column layout comes from a quick look at the header line (the scan confirms it), so
+  // DuckDB reads and checks the file while Node scans it.
   const quick = quickHeader(file.absolute);
-  let reading: Promise<unknown> | null = null;
-  if (quick !== null) {
-    await connection.run('SET preserve_insertion_order = true');
-    const columns = quick.map((_, i) => `c${i}`);
-    // Row order = file order, so rowid is the record's ordinal (the header is row 0).
-    reading = connection.run(`CREATE OR REPLACE TEMP TABLE _bulk_raw AS SELECT * FROM read_csv(${sqlString(file.absolute)},
-      header = false, auto_detect = false, columns = {${columns.map((c) => `'${c}': 'VARCHAR'`).join(', ')}},
-      delim = ',', quote = '"', escape = '"', nullstr = ${sqlString(NQ)}, strict_mode = true, null_padding = false,
-      ignore_errors = true, parallel = true)`);
-    reading.catch(() => undefined); // awaited below; a scan error must not leave it unhandled
+  if (quick === null) {
+    const scan = await scanCsvExact(file.absolute, onRecords);
+    if (scan.header.length > 0) throw new Declined('the header is not on the first line');
+    return { read: 0, rejected: 0, unknownFields: {}, missingFields: {}, sha256: scan.sha256 };
   }
-  let scan: CsvScan;
-  try {
-    scan = await scanCsv(file.absolute, onRecords);
-    step('scan (sha256, records, lines)');
-  } finally {
-    if (reading) {
-      try {
-        await reading;
-      } finally {
-        // (a failure above leaves the transaction aborted: keep its error, not this one's)
-        await connection.run('SET preserve_insertion_order = false').catch(() => undefined);
-      }
-    }
-  }
-  step('read_csv into temp table');
-  const counts: BulkStageCounts = { read: scan.records + scan.broken.length, rejected: scan.broken.length, unknownFields: {}, missingFields: {} };
-  if (scan.header.length === 0) return { ...counts, sha256: scan.sha256 };
-  if (quick === null || quick.join(',') !== scan.header.join(',')) throw new Declined('the header is not on the first line');
-  const columns = scan.header.map((_, i) => `c${i}`);
-  const rows = Number((await connection.runAndReadAll('SELECT count(*) FROM temp.main._bulk_raw')).getRows()[0]![0]);
-  if (rows !== scan.records + 1) throw new Declined(`DuckDB read ${rows - 1} records, the scanner ${scan.records}`);
-
+  const fieldNames = Object.keys(record.fields);
   // Later columns win on duplicate header names, as the row path's object assignment does.
   const indexOf = new Map<string, number>();
-  scan.header.forEach((name, i) => indexOf.set(name, i));
-  const fieldNames = Object.keys(record.fields);
-  for (const name of indexOf.keys()) if (!(name in record.fields)) counts.unknownFields[name] = scan.records;
-  for (const name of fieldNames) if (!indexOf.has(name)) counts.missingFields[name] = scan.records;
+  quick.forEach((name, i) => indexOf.set(name, i));
+  const columns = quick.map((_, i) => `c${i}`);
   const input = (name: string): SqlInput => {
     const i = indexOf.get(name);
     if (i === undefined) return { text: 'NULL::VARCHAR', kind: 'NULL::VARCHAR', json: 'NULL::VARCHAR' };
@@ -331,38 +162,45 @@ async function stageCsv(
   const key = `concat_ws('|', ${record.key.map((k) => (indexOf.has(k) ? `coalesce(c${indexOf.get(k)}, '')` : `''`)).join(', ')})`;
   // Lines a record spans beyond its last: to cut its raw text out of the file for the quarantine.
   const span = columns.map((c) => `coalesce(length(${c}) - length(replace(${c}, chr(10), '')), 0)`).join(' + ');
-  await loadEvents(connection, scan.events);
-  await connection.run(`
-    INSERT INTO ${target.stage} (${[...fieldNames.map(quoteIdent), '_source_file', '_source_line', '_reason', '_record_key', '_payload'].join(', ')})
-    SELECT ${fieldNames.map((n, i) => `CASE WHEN _reason IS NULL THEN ${valueAt(i)} END`).join(', ')}, ${sqlString(file.relative)}, _line, _reason,
-           CASE WHEN _reason IS NOT NULL THEN _key END, CASE WHEN _reason IS NOT NULL THEN CAST(_span AS VARCHAR) END
+  const insert = `
+    INSERT INTO ${target.stage} (${[...fieldNames.map(quoteIdent), '_source_file', '_reason', '_record_key', '_payload'].join(', ')})
+    SELECT ${fieldNames.map((_, i) => `_v${i}`).join(', ')}, ${sqlString(file.relative)}, _reason,
+           CASE WHEN _reason IS NOT NULL THEN ${key} END, CASE WHEN _reason IS NOT NULL THEN CAST(${span} AS VARCHAR) END
     FROM (
-      SELECT *, CASE WHEN _reason IS NOT NULL THEN ${key} END AS _key, CASE WHEN _reason IS NOT NULL THEN ${span} END AS _span FROM (
-      SELECT ${checks.values.map((v, i) => `${v} AS _v${i}`).join(', ')}, ${checks.reason} AS _reason, _line, ${columns.join(', ')}
+      SELECT ${checks.typed.map((v, i) => `${v} AS _v${i}`).join(', ')}, ${checks.reason} AS _reason, ${columns.join(', ')}
       FROM (
-        SELECT r.*, r._ord + e.delta AS _line${checks.derived.map((d) => `, ${d}`).join('')}
-        ${ordered('*', scan.events)}
-        WHERE r._ord > 0
+        SELECT *${checks.derived.map((d) => `, ${d}`).join('')}
+        FROM read_csv(${sqlString(file.absolute)}, header = true, auto_detect = false,
+          columns = {${columns.map((c) => `'${c}': 'VARCHAR'`).join(', ')}}, delim = ',', quote = '"', escape = '"',
+          nullstr = ${sqlString(NQ)}, strict_mode = true, null_padding = false, ignore_errors = true, parallel = true)
       )
-    ))`);
-  step('checks + stage insert');
+    )`;
+  let scan: CsvScan | null = await insertWhileScanning(connection, insert, () => scanCsvFast(file.absolute, onRecords));
+  step(scan ? 'read + checks + stage insert (fast scan alongside)' : 'read + checks + stage insert');
+  const { rows, first } = await stagedRange(connection, target.stage, file);
+  // A quote, a CR or a record DuckDB dropped (wrong column count): the exact scan numbers the lines.
+  if (scan === null || scan.records !== rows) {
+    scan = await scanCsvExact(file.absolute, onRecords);
+    step('exact scan (quotes, CR or broken records)');
+  }
+  if (quick.join(',') !== scan.header.join(',')) throw new Declined('the header is not on the first line');
+  if (rows !== scan.records) throw new Declined(`DuckDB read ${rows} records, the scanner ${scan.records}`);
+  target.lines.addFile(first, scan.events, 1);
+  await target.lines.prepare(connection);
+
+  const counts: BulkStageCounts = { read: scan.records + scan.broken.length, rejected: scan.broken.length, unknownFields: {}, missingFields: {} };
+  for (const name of indexOf.keys()) if (!(name in record.fields)) counts.unknownFields[name] = scan.records;
+  for (const name of fieldNames) if (!indexOf.has(name)) counts.missingFields[name] = scan.records;
+
+  // Rejected records get their raw text cut from the file (the stage holds how many lines each spans).
+  const { join, line } = target.lines.sql('s');
   const quarantined = await connection.runAndReadAll(
-    `SELECT _source_line, CAST(_payload AS INTEGER) FROM ${target.stage} WHERE _source_file = $1 AND _reason IS NOT NULL ORDER BY 1`,
+    `SELECT s.rowid, ${line}, CAST(s._payload AS INTEGER) FROM ${target.stage} AS s${join} WHERE s._source_file = $1 AND s._reason IS NOT NULL`,
     [file.relative],
   );
-  const wanted = quarantined.getRows().map(([line, extra]) => ({ line: Number(line), first: Number(line) - Number(extra) }));
+  const wanted = quarantined.getRows().map(([rid, at, extra]) => ({ rid: rid as bigint, line: Number(at), first: Number(at) - Number(extra) }));
   const texts = wanted.length > 0 ? await readLines(file.absolute, wanted) : new Map<number, string>();
-  await connection.run('CREATE OR REPLACE TEMP TABLE _bulk_payloads (line BIGINT, payload VARCHAR)');
-  const payloads = await connection.createAppender('_bulk_payloads', 'main', 'temp');
-  try {
-    for (const [line, text] of texts) {
-      payloads.appendBigInt(BigInt(line));
-      payloads.appendVarchar(text);
-      payloads.endRow();
-    }
-  } finally {
-    payloads.closeSync();
-  }
+  await writeFixes(connection, wanted.map((w) => ({ rid: w.rid, reason: null, payload: texts.get(w.line) ?? null })));
   const rejects = await connection.createAppender(target.quarantine.replace(/^temp\.main\./, ''), 'main', 'temp');
   try {
     for (const bad of scan.broken) {
@@ -375,34 +213,23 @@ async function stageCsv(
   } finally {
     rejects.closeSync();
   }
-  await moveRejects(connection, file, target, `(SELECT payload FROM temp.main._bulk_payloads p WHERE p.line = s._source_line)`);
+  await moveRejects(connection, file, target, 'x.payload');
   counts.rejected += wanted.length;
   step('quarantine raw text');
   return { ...counts, sha256: scan.sha256 };
 }
 
-function valueAt(i: number): string {
-  return `_v${i}`;
-}
-
-/**
- * The raw rows with their ordinal (rowid order = file order; rowids inside a transaction start at
- * an offset) and `e.delta`, the line minus the ordinal: a constant for files without multi-line
- * records, blank lines or broken records, else looked up in _bulk_events with an ASOF join.
- */
-function ordered(columns: string, events: [number, number][]): string {
-  const rows = `(SELECT rowid - (SELECT min(rowid) FROM temp.main._bulk_raw) AS _ord, ${columns} FROM temp.main._bulk_raw) AS r`;
-  if (events.length <= 1) return `FROM ${rows}, (SELECT ${events[0]?.[1] ?? 1}::BIGINT AS delta) AS e`;
-  return `FROM ${rows} ASOF JOIN temp.main._bulk_events AS e ON r._ord >= e.ord`;
-}
-
-async function loadEvents(connection: DuckDBConnection, events: [number, number][]): Promise<void> {
-  await connection.run('CREATE OR REPLACE TEMP TABLE _bulk_events (ord BIGINT, delta BIGINT)');
-  const appender = await connection.createAppender('_bulk_events', 'main', 'temp');
+/** Per staged row (by rowid): a reason or payload that Node supplies for the quarantine. */
+async function writeFixes(connection: DuckDBConnection, fixes: { rid: bigint; reason: string | null; payload: string | null }[]): Promise<void> {
+  await connection.run('CREATE OR REPLACE TEMP TABLE _bulk_fix (rid BIGINT, reason VARCHAR, payload VARCHAR)');
+  const appender = await connection.createAppender('_bulk_fix', 'main', 'temp');
   try {
-    for (const [ord, delta] of events.length > 0 ? events : [[0, 1] as [number, number]]) {
-      appender.appendBigInt(BigInt(ord));
-      appender.appendBigInt(BigInt(delta));
+    for (const fix of fixes) {
+      appender.appendBigInt(fix.rid);
+      if (fix.reason === null) appender.appendNull();
+      else appender.appendVarchar(fix.reason);
+      if (fix.payload === null) appender.appendNull();
+      else appender.appendVarchar(fix.payload);
       appender.endRow();
     }
   } finally {
@@ -410,122 +237,19 @@ async function loadEvents(connection: DuckDBConnection, events: [number, number]
   }
 }
 
-/** Moves a file's invalid rows from the stage to the quarantine stage with their raw text. */
+/** Moves a file's invalid rows from the stage to the quarantine stage, with their line and raw text. */
 async function moveRejects(connection: DuckDBConnection, file: BulkFile, target: BulkTarget, payload: string): Promise<void> {
+  const { join, line } = target.lines.sql('s');
   await connection.run(`
     INSERT INTO ${target.quarantine} (location, record_key, reason, payload)
-    SELECT ${sqlString(`${file.relative}:`)} || _source_line, _record_key, _reason, ${payload}
-    FROM ${target.stage} AS s WHERE _source_file = ${sqlString(file.relative)} AND _reason IS NOT NULL`);
+    SELECT ${sqlString(`${file.relative}:`)} || q._line, q._record_key, coalesce(x.reason, q._reason), ${payload}
+    FROM (SELECT s.rowid AS _rid, ${line} AS _line, s._record_key, s._reason, s._payload
+          FROM ${target.stage} AS s${join} WHERE s._source_file = ${sqlString(file.relative)} AND s._reason IS NOT NULL) AS q
+    LEFT JOIN temp.main._bulk_fix AS x ON x.rid = q._rid`);
   await connection.run(`DELETE FROM ${target.stage} WHERE _source_file = ${sqlString(file.relative)} AND _reason IS NOT NULL`);
 }
 
-/** The text of lines first..line (LF-separated, terminators and a trailing CR removed) for each wanted record. */
-async function readLines(filePath: string, wanted: { line: number; first: number }[]): Promise<Map<number, string>> {
-  const out = new Map<number, string>();
-  const byFirst = [...wanted].sort((a, b) => a.first - b.first);
-  let next = 0;
-  let line = 1;
-  let current: Buffer[] | null = null;
-  let target: { line: number; first: number } | null = null;
-  const fd = fs.openSync(filePath, 'r');
-  const buf = Buffer.allocUnsafe(CHUNK);
-  let firstChunk = true;
-  try {
-    outer: for (;;) {
-      const n = fs.readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      let pos = 0;
-      if (firstChunk) {
-        firstChunk = false;
-        if (n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
-      }
-      while (pos < n) {
-        if (target === null && next < byFirst.length && byFirst[next]!.first === line) {
-          target = byFirst[next++]!;
-          current = [];
-        }
-        const nl = buf.indexOf(10, pos);
-        const end = nl === -1 || nl >= n ? n : nl;
-        if (current) current.push(Buffer.from(buf.subarray(pos, end)));
-        if (end === n && (nl === -1 || nl >= n)) {
-          pos = n;
-          break;
-        }
-        if (current && target && line === target.line) {
-          out.set(target.line, joinLines(current));
-          current = null;
-          target = null;
-          if (next >= byFirst.length) break outer;
-        } else if (current) current.push(Buffer.from('\n'));
-        line++;
-        pos = end + 1;
-      }
-    }
-    if (current && target) out.set(target.line, joinLines(current));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return out;
-}
-
-function joinLines(parts: Buffer[]): string {
-  return stripCr(Buffer.concat(parts)).toString('utf8');
-}
-
 // ---------------------------------------------------------------- NDJSON
-
-/** SHA-256 and the empty lines (which DuckDB's line reader skips): maps row order to line numbers. */
-async function scanNdjson(filePath: string, onRecords: (scanned: number) => void): Promise<{ sha256: string; rows: number; events: [number, number][] }> {
-  const hash = crypto.createHash('sha256');
-  const fd = fs.openSync(filePath, 'r');
-  const buf = Buffer.allocUnsafe(CHUNK);
-  let line = 1;
-  let lineBytes = 0; // bytes on the current line other than a CR
-  let rows = 0;
-  let lastDelta = Number.NaN;
-  const events: [number, number][] = [];
-  let first = true;
-  const endLine = () => {
-    if (lineBytes > 0) {
-      if (line - rows !== lastDelta) {
-        lastDelta = line - rows;
-        events.push([rows, lastDelta]);
-      }
-      rows += 1;
-      if (rows % PROGRESS_EVERY === 0) onRecords(rows);
-    }
-  };
-  try {
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, CHUNK, null);
-      if (n === 0) break;
-      const chunk = buf.subarray(0, n);
-      hash.update(chunk);
-      let pos = 0;
-      if (first) {
-        first = false;
-        if (n >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) pos = 3;
-      }
-      while (pos < n) {
-        const nl = chunk.indexOf(10, pos);
-        const end = nl === -1 ? n : nl;
-        let bytes = end - pos;
-        if (bytes > 0 && chunk[end - 1] === 13 && nl !== -1) bytes -= 1;
-        lineBytes += bytes;
-        if (nl === -1) break;
-        // A CR at the end of the previous chunk was counted; only a lone CR line is "empty".
-        endLine();
-        line += 1;
-        lineBytes = 0;
-        pos = nl + 1;
-      }
-    }
-    endLine();
-  } finally {
-    fs.closeSync(fd);
-  }
-  return { sha256: hash.digest('hex'), rows, events };
-}
 
 async function stageNdjson(
   connection: DuckDBConnection,
@@ -535,32 +259,15 @@ async function stageNdjson(
   onRecords: (scanned: number) => void,
 ): Promise<BulkStaged> {
   step(`start ${file.relative}`);
-  const scan = await scanNdjson(file.absolute, onRecords);
-  step('scan (sha256, lines)');
-  const counts: BulkStageCounts = { read: 0, rejected: 0, unknownFields: {}, missingFields: {} };
-  if (scan.rows === 0) return { ...counts, sha256: scan.sha256 };
-  await connection.run('SET preserve_insertion_order = true');
-  try {
-    // Each line as one text value (no quoting, a separator no JSON text contains unescaped).
-    await connection.run(`CREATE OR REPLACE TEMP TABLE _bulk_raw AS SELECT j FROM read_csv(${sqlString(file.absolute)},
-      header = false, auto_detect = false, columns = {'j': 'VARCHAR'}, delim = ${sqlString('\u001f')}, quote = '', escape = '',
-      nullstr = ${sqlString(NQ)}, strict_mode = false, ignore_errors = true, parallel = true)`);
-  } finally {
-    // (a failure above leaves the transaction aborted: keep its error, not this one's)
-    await connection.run('SET preserve_insertion_order = false').catch(() => undefined);
-  }
-  step('read lines into temp table');
-  const rows = Number((await connection.runAndReadAll('SELECT count(*) FROM temp.main._bulk_raw')).getRows()[0]![0]);
-  if (rows !== scan.rows) throw new Declined(`DuckDB read ${rows} lines, the scanner ${scan.rows}`);
   const fieldNames = Object.keys(record.fields);
-  // One parse per line for the values: json_transform into a struct of JSON texts (NULL = missing).
-  const shape = sqlString(JSON.stringify(Object.fromEntries(fieldNames.map((n) => [n, 'JSON']))));
-  const v = (i: number) => `_o[${sqlString(fieldNames[i]!)}]`;
-  // json_transform gives SQL NULL for a JSON null and for a missing key alike: the key list tells them apart.
-  const kindOf = (i: number) => `CASE WHEN ${v(i)} IS NULL THEN CASE WHEN list_contains(_keys, ${sqlString(fieldNames[i]!)}) THEN 'null' END
-    ELSE CASE left(${v(i)}, 1) WHEN '"' THEN 'string' WHEN 't' THEN 'boolean' WHEN 'f' THEN 'boolean'
-    WHEN '{' THEN 'object' WHEN '[' THEN 'array' ELSE 'number' END END`;
-  const textOf = (i: number) => `CASE WHEN left(${v(i)}, 1) = '"' AND NOT contains(${v(i)}, '\\') THEN ${v(i)}[2:-2]
+  const v = (i: number) => `_j${i}`;
+  // One parse per line: the object as a map of key -> JSON text; a JSON null is a present key
+  // with a NULL value, a missing field an absent key.
+  // (ascii() reads only the first character: a JSON value's first byte tells its type.)
+  const kindOf = (i: number) => `CASE WHEN ${v(i)} IS NULL THEN CASE WHEN map_contains(_m, ${sqlString(fieldNames[i]!)}) THEN 'null' END
+    ELSE CASE ascii(${v(i)}) WHEN 34 THEN 'string' WHEN 116 THEN 'boolean' WHEN 102 THEN 'boolean'
+    WHEN 123 THEN 'object' WHEN 91 THEN 'array' ELSE 'number' END END`;
+  const textOf = (i: number) => `CASE WHEN ascii(${v(i)}) = 34 AND NOT contains(${v(i)}, '\\') THEN ${v(i)}[2:-2]
     ELSE json_extract_string(${v(i)}, '$') END`;
   const input = (name: string): SqlInput => {
     const i = fieldNames.indexOf(name);
@@ -570,37 +277,52 @@ async function stageNdjson(
   const key = `concat_ws('|', ${record.key.map((k) => `coalesce(_t${fieldNames.indexOf(k)}, '')`).join(', ')})`;
   const known = `[${fieldNames.map(sqlString).join(', ')}]`;
   // Schema drift per line, only built when a line has other keys than the schema's: 'u:<unknown key>' and 'm:<missing field>'.
-  const drift = `CASE WHEN len(_keys) <> ${fieldNames.length} OR NOT list_has_all(_keys, ${known}) THEN array_to_string(list_concat(
+  const drift = `CASE WHEN _keys = ${known} THEN NULL WHEN len(_keys) <> ${fieldNames.length} OR NOT list_has_all(_keys, ${known}) THEN array_to_string(list_concat(
       list_transform(list_filter(_keys, k -> NOT list_contains(${known}, k)), k -> 'u:' || k),
       list_transform(list_filter(${known}, k -> NOT list_contains(_keys, k)), k -> 'm:' || k)), chr(30)) END`;
-  await loadEvents(connection, scan.events);
-  await connection.run(`
-    INSERT INTO ${target.stage} (${[...fieldNames.map(quoteIdent), '_source_file', '_source_line', '_reason', '_record_key', '_payload', '_drift'].join(', ')})
-    SELECT ${fieldNames.map((_, i) => `CASE WHEN _reason IS NULL THEN _v${i} END`).join(', ')}, ${sqlString(file.relative)}, _line, _reason,
-           CASE WHEN _reason IS NOT NULL AND _is_object THEN _key END, CASE WHEN _reason IS NOT NULL THEN j END, _drift
+  // Every line DuckDB returns is staged (whitespace-only ones too, then dropped), so rowids follow the file.
+  const insert = `
+    INSERT INTO ${target.stage} (${[...fieldNames.map(quoteIdent), '_source_file', '_reason', '_record_key', '_payload', '_drift'].join(', ')})
+    SELECT ${fieldNames.map((_, i) => `_v${i}`).join(', ')}, ${sqlString(file.relative)}, _reason,
+           CASE WHEN _reason IS NOT NULL AND _is_object THEN ${key} END, CASE WHEN _reason IS NOT NULL THEN j END,
+           CASE WHEN _is_object THEN ${drift} END
     FROM (
-      SELECT ${checks.values.map((val, i) => `CASE WHEN _is_object THEN ${val} END AS _v${i}`).join(', ')},
-             CASE WHEN NOT _valid THEN ${sqlString(INVALID_JSON)} WHEN NOT _is_object THEN 'line is not a JSON object' ELSE ${checks.reason} END AS _reason,
-             CASE WHEN _is_object THEN ${key} END AS _key, _line, j, _is_object, CASE WHEN _is_object THEN ${drift} END AS _drift
+      SELECT *, ${checks.typed.map((val, i) => `${val} AS _v${i}`).join(', ')},
+             CASE WHEN _blank THEN ${sqlString(BLANK)} WHEN _is_object THEN ${checks.reason}
+                  WHEN json_valid(j) THEN 'line is not a JSON object' ELSE ${sqlString(INVALID_JSON)} END AS _reason
       FROM (
-        SELECT *${checks.derived.map((d) => `, CASE WHEN _is_object THEN ${d.slice(0, d.lastIndexOf(' AS '))} END AS ${d.slice(d.lastIndexOf(' AS ') + 4)}`).join('')}
+        SELECT *${checks.derived.map((d) => `, ${d}`).join('')}
         FROM (
           SELECT *, ${fieldNames.map((_, i) => `${kindOf(i)} AS _k${i}, ${textOf(i)} AS _t${i}`).join(', ')}
           FROM (
-            SELECT *, CASE WHEN _is_object THEN json_transform(j, ${shape}) END AS _o, CASE WHEN _is_object THEN json_keys(j) END AS _keys
+            SELECT *, _m IS NOT NULL AS _is_object, map_keys(_m) AS _keys, ${fieldNames.map((n, i) => `_m[${sqlString(n)}] AS _j${i}`).join(', ')}
             FROM (
-              SELECT _line, j, json_valid(j) AS _valid, json_valid(j) AND starts_with(ltrim(j), '{') AS _is_object
+              SELECT j, _blank, CASE WHEN NOT _blank AND json_valid(j) THEN json_transform(j, '"MAP(VARCHAR, JSON)"') END AS _m
               FROM (
-                SELECT r._ord + e.delta AS _line, CASE WHEN suffix(r.j, chr(13)) THEN left(r.j, -1) ELSE r.j END AS j
-                ${ordered('j', scan.events)}
-                WHERE trim(r.j, ${sqlString(' \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff')}) <> ''
+                -- (a visible ASCII first character settles it without the costly character-set trim)
+                SELECT j, CASE WHEN ascii(j) BETWEEN 33 AND 126 THEN false ELSE coalesce(trim(j, ${sqlString(JS_WHITESPACE)}) = '', true) END AS _blank
+                FROM (
+                  SELECT CASE WHEN suffix(j, chr(13)) THEN left(j, -1) ELSE j END AS j
+                  -- Each line as one text value (no quoting, a separator no JSON text contains unescaped).
+                  FROM read_csv(${sqlString(file.absolute)}, header = false, auto_detect = false, columns = {'j': 'VARCHAR'},
+                    delim = ${sqlString('\u001f')}, quote = '', escape = '', nullstr = ${sqlString(NQ)}, strict_mode = false,
+                    ignore_errors = true, parallel = true)
+                )
               )
             )
           )
         )
       )
-    )`);
-  step('checks + stage insert');
+    )`;
+  const scan = await insertWhileScanning(connection, insert, () => scanNdjson(file.absolute, onRecords));
+  step('read + checks + stage insert (scan alongside)');
+  const { rows, first } = await stagedRange(connection, target.stage, file);
+  if (rows !== scan.rows) throw new Declined(`DuckDB read ${rows} lines, the scanner ${scan.rows}`);
+  target.lines.addFile(first, scan.events, 0);
+  await target.lines.prepare(connection);
+  await connection.run(`DELETE FROM ${target.stage} WHERE _source_file = $1 AND _reason = $2`, [file.relative, BLANK]);
+
+  const counts: BulkStageCounts = { read: 0, rejected: 0, unknownFields: {}, missingFields: {} };
   const driftRows = await connection.runAndReadAll(`
     SELECT d, count(*) FROM (SELECT unnest(string_split(_drift, chr(30))) AS d FROM ${target.stage} WHERE _source_file = $1 AND _drift IS NOT NULL) GROUP BY d`,
     [file.relative]);
@@ -608,32 +330,28 @@ async function stageNdjson(
     const text = String(d);
     (text.startsWith('u:') ? counts.unknownFields : counts.missingFields)[text.slice(2)] = Number(n);
   }
-  counts.read = Number(
-    (await connection.runAndReadAll(`SELECT count(*) FROM ${target.stage} WHERE _source_file = $1`, [file.relative])).getRows()[0]![0],
-  );
+  const [read, rejected] = (await connection.runAndReadAll(
+    `SELECT count(*), count(_reason) FROM ${target.stage} WHERE _source_file = $1`, [file.relative],
+  )).getRows()[0]!.map(Number) as [number, number];
+  counts.read = read;
+  counts.rejected = rejected;
   step('schema drift');
   // Lines that are not JSON: the row path's reason carries JSON.parse's own message.
   const invalid = await connection.runAndReadAll(
-    `SELECT _source_line, _payload FROM ${target.stage} WHERE _source_file = $1 AND _reason = $2`,
+    `SELECT rowid, _payload FROM ${target.stage} WHERE _source_file = $1 AND _reason = $2`,
     [file.relative, INVALID_JSON],
   );
-  for (const [line, text] of invalid.getRows()) {
-    let reason = 'invalid JSON';
-    try {
-      JSON.parse(String(text));
-      reason = 'invalid JSON: DuckDB could not parse this line';
-    } catch (error) {
-      reason = `invalid JSON: ${(error as Error).message}`;
-    }
-    await connection.run(`UPDATE ${target.stage} SET _reason = $1, _record_key = NULL WHERE _source_file = $2 AND _source_line = $3`, [
-      reason, file.relative, Number(line),
-    ]);
-  }
-  const rejected = Number(
-    (await connection.runAndReadAll(`SELECT count(*) FROM ${target.stage} WHERE _source_file = $1 AND _reason IS NOT NULL`, [file.relative])).getRows()[0]![0],
-  );
-  counts.rejected = rejected;
-  await moveRejects(connection, file, target, '_payload');
+  await writeFixes(connection, invalid.getRows().map(([rid, text]) => ({ rid: rid as bigint, reason: jsonParseReason(String(text)), payload: null })));
+  await moveRejects(connection, file, target, 'q._payload');
   step('quarantine');
   return { ...counts, sha256: scan.sha256 };
+}
+
+function jsonParseReason(text: string): string {
+  try {
+    JSON.parse(text);
+    return 'invalid JSON: DuckDB could not parse this line';
+  } catch (error) {
+    return `invalid JSON: ${(error as Error).message}`;
+  }
 }

@@ -3,6 +3,7 @@ import { describeIssues, type DefinedRecord } from '../extract/record-schema.ts'
 import type { SourceRecord } from '../extract/readers/source-record.ts';
 import type { BatchPart, SourceKind, StateUpdate } from '../extract/source-contract.ts';
 import { LINEAGE_COLUMNS, RAW_SCHEMA, ensureRawSchema, ensureRawTable } from './raw-schema.ts';
+import { StageLines } from './bulk-lines.ts';
 import { bulkStep, stageFileInBulk } from './bulk-stage.ts';
 import { writeSourceState } from './source-state.ts';
 import { quoteIdent, sqlString } from './warehouse-connection.ts';
@@ -72,12 +73,17 @@ export async function loadBatch(
     const tables: TableLoadSummary[] = [];
     let readSoFar = 0;
     for (const part of parts) {
-      const summary = await stagePart(connection, source, part, (n) => onProgress?.(readSoFar + n));
+      const lines = new StageLines();
+      const summary = await stagePart(connection, source, part, lines, (n) => onProgress?.(readSoFar + n));
       readSoFar += summary.read;
       bulkStep(`staged ${part.record.table}`);
-      await upsertStaged(connection, part.record, batchId, summary);
+      await upsertStaged(connection, part.record, batchId, summary, lines);
       bulkStep(`upsert ${part.record.table}`);
       await moveQuarantine(connection, source, part.record.table, batchId);
+      // Free the stage's memory before the next table is staged (temp tables count against memory_limit).
+      await connection.run(`DROP TABLE IF EXISTS ${stageTable(part.record.table)}`);
+      await connection.run('DROP TABLE IF EXISTS temp.main._stage_latest');
+      await connection.run('DROP TABLE IF EXISTS temp.main._stage_actions');
       tables.push(summary);
     }
     await recordBatch(connection, source, batchId, startedAt, tables);
@@ -100,15 +106,17 @@ async function stagePart(
   connection: DuckDBConnection,
   source: string,
   part: BatchPart,
+  lines: StageLines,
   onProgress: (read: number) => void,
 ): Promise<TableLoadSummary> {
   const { record } = part;
   const fieldNames = Object.keys(record.fields);
   const stage = stageTable(record.table);
-  // Everything is staged as text; the typed cast happens once, in SQL, on the way into raw.
+  // Staged in the raw column types: the bulk path writes its checked values typed, the row path's
+  // appender casts zod's output text on append. Bulk rows leave _source_line NULL (see StageLines).
   await connection.run(
-    `CREATE OR REPLACE TEMP TABLE ${stage} (${fieldNames.map((n) => `${quoteIdent(n)} VARCHAR`).join(', ')}, _source_file VARCHAR, _source_line BIGINT,
-      _reason VARCHAR, _record_key VARCHAR, _payload VARCHAR, _drift VARCHAR)`,
+    `CREATE OR REPLACE TEMP TABLE ${stage} (${Object.entries(record.fields).map(([n, f]) => `${quoteIdent(n)} ${f.type}`).join(', ')}, _source_file VARCHAR,
+      _source_line BIGINT, _reason VARCHAR, _record_key VARCHAR, _payload VARCHAR, _drift VARCHAR)`,
   );
   await connection.run(
     'CREATE OR REPLACE TEMP TABLE _stage_quarantine (location VARCHAR, record_key VARCHAR, reason VARCHAR, payload VARCHAR)',
@@ -122,7 +130,7 @@ async function stagePart(
     summary.bulk = { files: 0, declined: [] };
     for (const file of part.bulk.files) {
       const readBefore = summary.read;
-      const staged = await stageFileInBulk(connection, record, file, { stage, quarantine: 'temp.main._stage_quarantine' }, (n) =>
+      const staged = await stageFileInBulk(connection, record, file, { stage, quarantine: 'temp.main._stage_quarantine', lines }, (n) =>
         onProgress(readBefore + n),
       );
       if (staged === null) {
@@ -226,16 +234,20 @@ function stageTable(table: string): string {
   return `temp.main.${quoteIdent(stageTableName(table))}`;
 }
 
-async function upsertStaged(connection: DuckDBConnection, record: DefinedRecord, batchId: string, summary: TableLoadSummary): Promise<void> {
+async function upsertStaged(
+  connection: DuckDBConnection,
+  record: DefinedRecord,
+  batchId: string,
+  summary: TableLoadSummary,
+  lines: StageLines,
+): Promise<void> {
   const target = `${RAW_SCHEMA}.${quoteIdent(record.table)}`;
   const fields = Object.entries(record.fields);
-  const keyList = record.key.map(quoteIdent).join(', ');
-  const versionOrder = record.version ? `CAST(${quoteIdent(record.version)} AS TIMESTAMPTZ) DESC NULLS LAST, ` : '';
-  // Newest version per key wins inside the batch (late and out-of-order rows), then across batches.
-  const latestSql = `
-    SELECT ${fields.map(([n, f]) => `CAST(${quoteIdent(n)} AS ${f.type}) AS ${quoteIdent(n)}`).join(', ')}, _source_file, _source_line
-    FROM ${stageTable(record.table)}
-    QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${versionOrder}_source_file DESC, _source_line DESC) = 1`;
+  const stage = stageTable(record.table);
+  await dropSuperseded(connection, record, stage);
+  bulkStep(`dedupe ${record.table}`);
+  const { join, line } = lines.sql('s');
+  const latestSql = `SELECT ${fields.map(([n]) => `s.${quoteIdent(n)}`).join(', ')}, s._source_file, ${line} AS _source_line FROM ${stage} AS s${join}`;
   const lineage = `_source_file, _source_line, ${sqlString(batchId)}, now()`;
   const allColumns = [...fields.map(([n]) => n), ...LINEAGE_COLUMNS.map(([n]) => n)];
   const empty = (await connection.runAndReadAll(`SELECT NOT EXISTS (SELECT 1 FROM ${target})`)).getRows()[0]?.[0] === true;
@@ -245,6 +257,7 @@ async function upsertStaged(connection: DuckDBConnection, record: DefinedRecord,
     await connection.run(`
       INSERT INTO ${target} (${allColumns.map(quoteIdent).join(', ')})
       SELECT ${fields.map(([n]) => quoteIdent(n)).join(', ')}, ${lineage} FROM (${latestSql})`);
+    bulkStep(`insert ${record.table}`);
     const latest = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${target}`)).getRows()[0]?.[0] ?? 0);
     summary.inserted = latest;
     summary.updated = 0;
@@ -291,6 +304,26 @@ async function upsertStaged(connection: DuckDBConnection, record: DefinedRecord,
       SELECT ${fields.map(([n]) => quoteIdent(n)).join(', ')}, ${lineage}
       FROM _stage_actions WHERE _action = 'insert'`);
   }
+}
+
+/**
+ * Newest version per key wins inside the batch (late and out-of-order rows): by version (a NULL
+ * version loses), then the later file, then the later line (a file's rows are staged in line
+ * order, so its rowids order its lines). Only keys staged more than once are ranked (one
+ * aggregate finds them); the older versions are deleted from the stage, so what is left is read
+ * by a plain scan. Key fields are required, so never NULL in a staged row.
+ */
+async function dropSuperseded(connection: DuckDBConnection, record: DefinedRecord, stage: string): Promise<void> {
+  const keys = record.key.map(quoteIdent);
+  const version = record.version ? `s.${quoteIdent(record.version)} DESC NULLS LAST, ` : '';
+  await connection.run(`
+    DELETE FROM ${stage} WHERE rowid IN (
+      SELECT rid FROM (
+        SELECT s.rowid AS rid, row_number() OVER (PARTITION BY ${keys.map((k) => `s.${k}`).join(', ')} ORDER BY ${version}s._source_file DESC, s.rowid DESC) AS n
+        FROM ${stage} AS s SEMI JOIN (SELECT ${keys.join(', ')} FROM ${stage} GROUP BY ALL HAVING count(*) > 1) AS d
+          ON ${keys.map((k) => `s.${k} = d.${k}`).join(' AND ')}
+      ) WHERE n > 1
+    )`);
 }
 
 async function moveQuarantine(connection: DuckDBConnection, source: string, table: string, batchId: string): Promise<void> {
