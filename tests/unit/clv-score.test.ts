@@ -25,9 +25,16 @@ async function makeWarehouse(file: string, sales: Transaction[], extra: string[]
   const c = warehouse.connection;
   await c.run('create schema marts');
   await c.run('create table marts.fct_orders (order_id varchar, credited_customer_key varchar, ordered_at timestamp, is_valid_sale boolean, net_revenue decimal(18,2))');
+  await appendSales(c, sales, 'o');
+  for (const sql of extra) await c.run(sql);
+  return warehouse;
+}
+
+/** Appends valid sales to marts.fct_orders, order ids `${prefix}${i}`. */
+async function appendSales(c: DuckDBConnection, sales: Transaction[], prefix: string): Promise<void> {
   const appender = await c.createAppender('fct_orders', 'marts');
   sales.forEach((t, i) => {
-    appender.appendVarchar(`o${i}`);
+    appender.appendVarchar(`${prefix}${i}`);
     appender.appendVarchar(t.customerKey);
     appender.appendVarchar(new Date(t.at).toISOString().replace('T', ' ').replace('Z', ''));
     appender.appendBoolean(true);
@@ -35,8 +42,6 @@ async function makeWarehouse(file: string, sales: Transaction[], extra: string[]
     appender.endRow();
   });
   appender.closeSync();
-  for (const sql of extra) await c.run(sql);
-  return warehouse;
 }
 
 async function rows(c: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
@@ -141,16 +146,7 @@ describe('CLV scoring into ml.clv_predictions', () => {
     const addOrders = async (from: number, to: number) => {
       const batch = transactions.filter((t) => t.at > END - from * DAY_MS && t.at <= END - to * DAY_MS);
       expect(batch.length).toBeGreaterThan(0);
-      const appender = await c.createAppender('fct_orders', 'marts');
-      batch.forEach((t, i) => {
-        appender.appendVarchar(`n${from}-${i}`);
-        appender.appendVarchar(t.customerKey);
-        appender.appendVarchar(new Date(t.at).toISOString().replace('T', ' ').replace('Z', ''));
-        appender.appendBoolean(true);
-        appender.appendDouble(t.value);
-        appender.endRow();
-      });
-      appender.closeSync();
+      await appendSales(c, batch, `n${from}-`);
     };
     try {
       const first = await scoreCustomers(c, { runId: 'fit-1', reuseFitWithinDays: 7, now: () => new Date('2026-01-01T00:00:00Z') });
