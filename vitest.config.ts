@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           testTimeout: 30_000,
+          // Compiling the Cube model in a beforeAll takes seconds on 2 busy cores.
+          hookTimeout: 30_000,
         },
       },
       {

@@ -3,7 +3,7 @@ import type { WarehouseQueryOptions, WarehouseReader } from '../warehouse/wareho
 import { prepareAnnotation, type Annotation } from './annotation.ts';
 import { checkQueryMembers } from './check-members.ts';
 import { normalizeLoadRequest, parseQueryParam, type LoadQueryType } from './normalize-query.ts';
-import { manifestLookup, resolveSql, type UsedPreAggregation } from './pre-aggregations.ts';
+import { manifestLookup, resolveSql, versionedManifestLookup, type ManifestLookup, type UsedPreAggregation } from './pre-aggregations.ts';
 import type { NormalizedQuery } from './query-types.ts';
 import { ResultCache } from './result-cache.ts';
 import { TOTAL_COUNT_ALIAS, type SemanticModel } from './semantic-model.ts';
@@ -69,10 +69,22 @@ export interface LoadRequestResult {
   pivotQuery: Omit<NormalizedQuery, 'queryType'> & { queryType: LoadQueryType };
 }
 
+const manifestLookups = new WeakMap<WarehouseReader, ManifestLookup>();
+
+/** The warehouse's rollup manifest, remembered per published version. */
+function manifestOf(warehouse: WarehouseReader): ManifestLookup {
+  let lookup = manifestLookups.get(warehouse);
+  if (!lookup) {
+    lookup = versionedManifestLookup(manifestLookup((sql, params) => warehouse.query(sql, params)), () => warehouse.dataVersion());
+    manifestLookups.set(warehouse, lookup);
+  }
+  return lookup;
+}
+
 /** Step 4 (compile): Cube's SQL for the query and its total query; access control and rollup routing happen in here. */
 export async function planQuery(model: SemanticModel, query: NormalizedQuery, securityContext: Record<string, unknown>, warehouse: WarehouseReader) {
   const options = { securityContext };
-  const lookup = manifestLookup((sql, params) => warehouse.query(sql, params));
+  const lookup = manifestOf(warehouse);
   const main = await resolveSql(model, query, options, lookup);
   const total = query.total ? await resolveSql(model, query, { ...options, totalQuery: true }, lookup) : undefined;
   return { main, total };

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { cubeModelDir as defaultCubeModelDir } from '../../pipelines/shared/paths.ts';
 import { cubeConfig } from './cube-config.ts';
 import type { NormalizedQuery } from './query-types.ts';
+import { narrowWideNumberColumns } from './narrow-columns.ts';
 import { compileSemanticModel, type BuildSqlOptions, type SemanticModel, type SemanticSql } from './semantic-model.ts';
 
 /**
@@ -219,7 +220,8 @@ export async function buildPreAggregations(options: BuildPreAggregationsOptions)
         }
         let rows = 0;
         for (const range of ranges) {
-          const partitionTable = `${PRE_AGGREGATIONS_SCHEMA}.${quoteIdent(range ? `${base}_${range[0].slice(0, 10).replace(/-/g, '')}` : base)}`;
+          const partitionName = range ? `${base}_${range[0].slice(0, 10).replace(/-/g, '')}` : base;
+          const partitionTable = `${PRE_AGGREGATIONS_SCHEMA}.${quoteIdent(partitionName)}`;
           const params = await Promise.all(
             loadParams.map(async (param) => {
               if (range && param === '__FROM_PARTITION_RANGE') return utcInstant(connection, timezone, range[0]);
@@ -229,6 +231,7 @@ export async function buildPreAggregations(options: BuildPreAggregationsOptions)
           );
           if (!loadSql.includes(description.tableName)) throw new Error(`load SQL of ${rollup.id} does not create ${description.tableName}`);
           await connection.run(loadSql.replace(description.tableName, partitionTable), convertDuckDBParams(params) as never);
+          await narrowWideNumberColumns(connection, PRE_AGGREGATIONS_SCHEMA, partitionName);
           const count = Number(await scalar(connection, `SELECT count(*) FROM ${partitionTable}`));
           rows += count;
           await connection.run(`INSERT INTO ${MANIFEST_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)`, [
@@ -321,6 +324,31 @@ export function manifestLookup(run: (sql: string, params: unknown[]) => Promise<
     } catch {
       return []; // a warehouse built before pre-aggregations existed has no manifest
     }
+  };
+}
+
+/**
+ * A ManifestLookup that remembers what each rollup and zone has, per data version: the manifest
+ * changes only when a new warehouse version is published (a new file identity), and reading it was
+ * a warehouse round trip per query. Only found tables are remembered (an empty answer may be a
+ * warehouse without rollups or one that could not be read; it is asked again next time).
+ */
+export function versionedManifestLookup(lookup: ManifestLookup, dataVersion: () => string | undefined): ManifestLookup {
+  let version: string | undefined;
+  let known = new Map<string, ManifestRow[]>();
+  return async (preAggregationId, timezone) => {
+    const current = dataVersion();
+    if (current !== version) {
+      version = current;
+      known = new Map();
+    }
+    const key = `${preAggregationId}\u0000${timezone}`;
+    const found = known.get(key);
+    if (found) return found;
+    const entries = known;
+    const rows = await lookup(preAggregationId, timezone);
+    if (rows.length > 0 && current !== undefined) entries.set(key, rows);
+    return rows;
   };
 }
 

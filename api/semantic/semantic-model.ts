@@ -3,6 +3,7 @@ import { prepareCompiler, type Compiler } from '@cubejs-backend/schema-compiler'
 import { DuckDBQuery } from '@cubejs-backend/duckdb-driver/dist/src/DuckDBQuery.js';
 import { BadRequestError, isCubeUserError } from '../errors.ts';
 import { accessContextFromClaims, accessControlFor } from './access-control.ts';
+import { claimsKey } from './claims-key.ts';
 import { ModelFileRepository } from './file-repository.ts';
 import { MemberIndex, visibleMeta, type MetaCube, type MetaResponse } from './meta.ts';
 import { createNativeInstance } from './native-instance.ts';
@@ -38,6 +39,14 @@ export interface BuildSqlOptions {
   disablePreAggregations?: boolean;
 }
 
+/**
+ * Compiled queries kept per model. Cube's SQL for a normalised query depends only on the model, the
+ * query (relative dates are already absolute), the caller's deciding claims and the options, so
+ * like Cube's own compiler cache the answer is reused: a repeated dashboard query skips Cube's
+ * planner (1.5-12 ms a query on 2 busy cores). Least recently used entries go first.
+ */
+const MAX_COMPILED_QUERIES = 2_000;
+
 /** The column Cube's total query returns (QueryAlias.TOTAL_COUNT). */
 export const TOTAL_COUNT_ALIAS = 'total_count';
 
@@ -52,6 +61,7 @@ export class SemanticModel {
   readonly meta: MetaResponse;
   /** Cube's compilers (cubeEvaluator, compiler, ...): access control evaluates policies with them. */
   readonly compilers: Compiler;
+  private readonly compiled = new Map<string, SemanticSql>();
 
   constructor(modelDir: string, compilers: Compiler) {
     this.modelDir = modelDir;
@@ -71,6 +81,20 @@ export class SemanticModel {
    * Cube's UserErrors (unknown granularity, bad filter value, ...) become 400s.
    */
   buildSql(unsecuredQuery: NormalizedQuery, options: BuildSqlOptions = {}): SemanticSql {
+    const key = JSON.stringify([unsecuredQuery, claimsKey(options.securityContext ?? {}), options.totalQuery === true, options.disablePreAggregations === true]);
+    const found = this.compiled.get(key);
+    if (found) {
+      this.compiled.delete(key); // re-inserted: Map order is the LRU order
+      this.compiled.set(key, found);
+      return found;
+    }
+    const built = Object.freeze(this.compileSql(unsecuredQuery, options));
+    this.compiled.set(key, built);
+    if (this.compiled.size > MAX_COMPILED_QUERIES) this.compiled.delete(this.compiled.keys().next().value as string);
+    return built;
+  }
+
+  private compileSql(unsecuredQuery: NormalizedQuery, options: BuildSqlOptions): SemanticSql {
     // Access policies of the model (access-control.ts): a 403 for what the caller may not query,
     // the caller's row-level filter appended, masked members swapped for their masks by Cube.
     const securityContext = accessContextFromClaims(options.securityContext ?? {});

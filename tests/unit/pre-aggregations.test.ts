@@ -10,6 +10,7 @@ import {
   partitionRanges,
   planPreAggregations,
   resolveSql,
+  versionedManifestLookup,
   type ManifestRow,
   type MatchedPreAggregation,
 } from '../../api/semantic/pre-aggregations.ts';
@@ -55,6 +56,33 @@ describe('planning a query on built partitions', () => {
     expect(plan.sql).toBe('SELECT sum(x) FROM (SELECT * FROM pre_aggregations."p_2024" UNION ALL SELECT * FROM pre_aggregations."p_2025") AS "orders__sales_daily"');
   });
 
+  it('remembers the manifest per data version, and asks again for a new version or an empty answer', async () => {
+    let version: string | undefined = 'v1';
+    let calls = 0;
+    let answer: ManifestRow[] = rows;
+    const lookup = versionedManifestLookup(async () => {
+      calls += 1;
+      return answer;
+    }, () => version);
+    expect(await lookup('orders.sales_daily', 'UTC')).toEqual(rows);
+    expect(await lookup('orders.sales_daily', 'UTC')).toEqual(rows);
+    expect(calls).toBe(1);
+    await lookup('orders.sales_daily', 'Asia/Shanghai');
+    expect(calls).toBe(2);
+    version = 'v2'; // a new version was published: its manifest is read afresh
+    await lookup('orders.sales_daily', 'UTC');
+    expect(calls).toBe(3);
+    answer = [];
+    await lookup('orders.buyers_monthly', 'UTC');
+    await lookup('orders.buyers_monthly', 'UTC');
+    expect(calls).toBe(5);
+    version = undefined; // no published file: nothing is remembered
+    answer = rows;
+    await lookup('orders.sales_daily', 'UTC');
+    await lookup('orders.sales_daily', 'UTC');
+    expect(calls).toBe(7);
+  });
+
   it('gives no plan for missing or stale tables, saying why', async () => {
     expect(await planPreAggregations(sql, [matched], async () => [])).toEqual({ usedPreAggregations: {}, skipped: 'orders.sales_daily is not built for time zone UTC' });
     const stale = await planPreAggregations(sql, [matched], async () => rows.map((r) => ({ ...r, structure_hash: 'old' })));
@@ -88,6 +116,16 @@ describe('building and using rollups on the fixture warehouse', () => {
     expect(tables.map((t) => t.preAggregationId).sort()).toEqual(['customers.segment_distribution', 'orders.buyers_monthly', 'orders.sales_daily']);
     // Fixture orders span 2025 in Shanghai time: one yearly partition.
     expect(tables.find((t) => t.preAggregationId === 'orders.sales_daily')).toMatchObject({ partitions: 1, rows: 8 });
+    {
+      // Sums land as 64-bit columns (DuckDB types them 128-bit; those read back far slower).
+      const instance = await DuckDBInstance.create(warehousePath, { access_mode: 'READ_ONLY' });
+      const connection = await instance.connect();
+      const types = (await connection.runAndReadAll(`SELECT DISTINCT data_type FROM duckdb_columns() WHERE schema_name = 'pre_aggregations' AND table_name <> '_manifest'`)).getRows().map((r) => String(r[0]));
+      connection.closeSync();
+      instance.closeSync();
+      expect(types).toContain('DECIMAL(18,2)');
+      expect(types.filter((t) => t === 'HUGEINT' || /^DECIMAL\((19|[2-3]\d),/.test(t))).toEqual([]);
+    }
     const reader = new WarehouseReader(warehousePath, { idleCloseMs: 0 });
     try {
       const query = normalizeQuery({ measures: ['orders.revenue', 'orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'Asia/Shanghai' });

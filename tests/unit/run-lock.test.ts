@@ -46,6 +46,8 @@ describe('crm.config.json', () => {
       publish: { retention: 3, publishPartial: false },
       extract: { retries: 2, retryDelaySeconds: 1 },
       opinion: { feeds: [] },
+      clv: { refitEveryDays: 7 },
+      transform: { unitTests: false },
     });
     expect(loadConfig(path.join(dir, 'absent.json')).publish.retention).toBe(3);
     const bad = path.join(dir, 'bad.json');

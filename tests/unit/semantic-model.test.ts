@@ -55,6 +55,21 @@ describe('the Cube model in cube/model', () => {
     expect(revenue).toMatchObject({ format: 'currency', type: 'number', aggType: 'sum', title: 'Orders Revenue', shortTitle: 'Revenue' });
   });
 
+  it('compiles a query once per deciding claims and options, as Cube caches compiled SQL', () => {
+    const query = normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] });
+    const first = model.buildSql(query, { securityContext: { sub: 'a', role: 'executive', iat: 1 } });
+    // Same query and claims (a refreshed token: only iat differs): the compiled SQL is reused.
+    expect(model.buildSql(normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] }), { securityContext: { sub: 'a', role: 'executive', iat: 2 } })).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    // Another caller, another role, the total query or the marts-only SQL are compiled on their own.
+    expect(model.buildSql(query, { securityContext: { sub: 'b', role: 'executive' } })).not.toBe(first);
+    expect(model.buildSql(query, { securityContext: { sub: 'a', role: 'analyst' } })).not.toBe(first);
+    expect(model.buildSql(query, { securityContext: { sub: 'a', role: 'executive' }, totalQuery: true }).sql).toMatch(/count\(\*\)/i);
+    const marts = model.buildSql(query, { securityContext: { sub: 'a', role: 'executive' }, disablePreAggregations: true });
+    expect(marts.preAggregations).toEqual([]);
+    expect(marts.sql).not.toBe(first.sql);
+  });
+
   it('exposes the dbt columns without re-deriving them: SQL comes from Cube with the DuckDB dialect', () => {
     const query = normalizeQuery({
       measures: ['orders.revenue', 'orders.buyer_count'],
