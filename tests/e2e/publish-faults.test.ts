@@ -141,7 +141,8 @@ describe('publishing under faults', () => {
   let baselineOrders: number;
 
   it('a run killed during extract, mid dbt build and during publish leaves the served version untouched; the next run completes without duplicates', async () => {
-    await sleep(300);
+    // The first answer compiles the Cube model (seconds on 2 busy cores): wait for it.
+    for (const deadline = Date.now() + 120_000; !answers.some((a) => a.status === 200) && Date.now() < deadline; ) await sleep(100);
     baselineOrders = answers.at(-1)!.orders!;
     expect(baselineOrders).toBeGreaterThan(0);
     const before = identity();

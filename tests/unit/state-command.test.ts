@@ -44,5 +44,5 @@ describe('crm state', () => {
     expect({ inserted: orders.inserted, updated: orders.updated }).toEqual({ inserted: 0, updated: 0 });
     expect(crm('state', 'reset', 'orders').stdout).toContain('state reset');
     expect(crm('state', 'reset', 'nothing_here').stdout).toContain('nothing_here: had no state');
-  });
+  }, 120_000); // eleven CLI processes, one after another
 });
