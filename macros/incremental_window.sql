@@ -5,19 +5,65 @@
   The models use delete+insert on their unique key, so rebuilding a row twice never duplicates it.
 #}
 {% macro incremental_window(watermark_column, event_at_column) -%}
-    {%- set backfill_from = var('backfill_from', none) -%}
-    {%- set backfill_to = var('backfill_to', none) -%}
-    {%- set window_end = dbt.dateadd('day', 1, "cast('" ~ backfill_to ~ "' as timestamp)") -%}
     (
-        {{ watermark_column }} > (
-            select {{ dbt.dateadd('day', -1 * var('incremental_lookback_days', 3), 'max(' ~ watermark_column ~ ')') }}
-            from {{ this }}
-        )
-        {%- if backfill_from and backfill_to %}
-        or (
-            {{ event_at_column }} >= cast('{{ backfill_from }}' as timestamp)
-            and {{ event_at_column }} < {{ window_end }}
-        )
+        {{ watermark_column }} > {{ incremental_cutoff(watermark_column) }}
+        {%- if backfill_active() %}
+        or {{ backfill_window(event_at_column) }}
         {%- endif %}
     )
+{%- endmacro %}
+
+{#
+  Scalar subquery: the business-time cutoff of an incremental model, max(watermark_column) in
+  {{ this }} minus var('incremental_lookback_days'). An input row whose business watermark
+  (updated_at of the source, identity evidence time, ...) is later than this must be rebuilt.
+  An empty target gives an early date, so everything is (re)built.
+#}
+{% macro incremental_cutoff(watermark_column) -%}
+    (
+        select coalesce(
+            {{ dbt.dateadd('day', -1 * var('incremental_lookback_days', 3), 'max(' ~ watermark_column ~ ')') }},
+            cast('1900-01-01' as timestamp)
+        )
+        from {{ this }}
+    )
+{%- endmacro %}
+
+{#
+  Scalar subquery: the load-time cutoff of an incremental model, the latest raw load time
+  (raw.<table>._loaded_at, stamped by the loader when it inserts or changes a row) among the rows
+  already in {{ this }}. Any input row loaded after it is new or changed, whatever its business
+  timestamps say: this catches late updates (an order refunded months after it was placed carries
+  an old updated_at, beyond the business-time lookback). Load times are stamped when a batch is
+  written and a run's extract finishes before its dbt build starts (runs hold the run lock), so they
+  never arrive late and need no lookback; var('incremental_load_lookback_hours') (default 0) adds
+  one for loaders that commit outside a run.
+#}
+{% macro incremental_load_cutoff(loaded_at_column) -%}
+    (
+        select coalesce(
+            {{ dbt.dateadd('hour', -1 * var('incremental_load_lookback_hours', 0), 'max(' ~ loaded_at_column ~ ')') }},
+            cast('1900-01-01' as timestamp)
+        )
+        from {{ this }}
+    )
+{%- endmacro %}
+
+{# True during `crm backfill --from --to` (both vars set). #}
+{% macro backfill_active() -%}
+    {{ return(var('backfill_from', none) and var('backfill_to', none)) }}
+{%- endmacro %}
+
+{# The backfill window on a business-time column (inclusive days, UTC); `1 = 0` outside a backfill. #}
+{% macro backfill_window(event_at_column) -%}
+    {%- set backfill_from = var('backfill_from', none) -%}
+    {%- set backfill_to = var('backfill_to', none) -%}
+    {%- if backfill_from and backfill_to -%}
+    (
+        {{ event_at_column }} >= cast('{{ backfill_from }}' as timestamp)
+        and {{ event_at_column }} < {{ dbt.dateadd('day', 1, "cast('" ~ backfill_to ~ "' as timestamp)") }}
+    )
+    {%- else -%}
+    1 = 0
+    {%- endif -%}
 {%- endmacro %}

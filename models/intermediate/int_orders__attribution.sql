@@ -4,19 +4,64 @@
 -- Such orders are not credited to the account holder: credited_customer_key is null and
 -- shipped_to_customer_key names the person the parcel went to (not credited to them either: they
 -- did not pay under their own account; analysts can still see who it was).
-with orders as (
-    select order_id, customer_id, ship_name, ship_phone, updated_at from {{ ref('stg_shop__orders') }}
-),
+--
+-- Incremental (delete+insert on order_id). The outcome of an order depends on its header (account,
+-- ship phone), on the person of its account holder and on the persons owning its ship phone, so an
+-- order is evaluated again when
+--   * its header was loaded since the last build, or its updated_at is within the lookback;
+--   * its account holder's cluster changed: identity evidence of the cluster within the lookback
+--     (a merge brings new evidence with its own time);
+--   * its ship phone is a contact point of a person whose identity evidence changed: a phone newly
+--     attached to another person makes orders shipped to it accidental, a phone newly attached to
+--     the holder's own cluster (or to a second person) makes them credited again. Every account of
+--     a changed person counts, so re-keying of an owner is covered too;
+--   * during a backfill, it was ordered in the window.
+-- The phone owners of the re-evaluated orders are then read in full (all owners of their phones).
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 
-keys as (
+with keys as (
     select * from {{ ref('int_identity__customer_keys') }}
 ),
 
-phone_owners as (
-    select distinct points.point_value as phone, keys.customer_key, keys.identity_updated_at
-    from {{ ref('int_identity__contact_points') }} as points
-    inner join keys on points.customer_id = keys.customer_id
-    where points.point_type = 'phone'
+{% if is_incremental() %}
+identity_changed_accounts as (
+    select customer_id
+    from keys
+    where identity_updated_at > {{ incremental_cutoff('source_updated_at') }}
+),
+
+identity_changed_phones as (
+    select distinct point_value as phone
+    from {{ ref('int_identity__contact_points') }}
+    where point_type = 'phone'
+        and customer_id in (select customer_id from identity_changed_accounts)
+),
+
+changed_orders as (
+    select order_id
+    from {{ ref('stg_shop__orders') }}
+    where loaded_at > {{ incremental_load_cutoff('source_loaded_at') }}
+        or updated_at > {{ incremental_cutoff('source_updated_at') }}
+        or customer_id in (select customer_id from identity_changed_accounts)
+        or {{ backfill_window('ordered_at') }}
+    union
+    select previous.order_id
+    from {{ this }} as previous
+    where previous.ship_phone_normalized in (select phone from identity_changed_phones)
+),
+{% endif %}
+
+orders as (
+    select order_id, customer_id, ship_name, ship_phone, updated_at, loaded_at
+    from {{ ref('stg_shop__orders') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from changed_orders)
+    {% endif %}
 ),
 
 order_phones as (
@@ -26,9 +71,21 @@ order_phones as (
         orders.ship_name,
         {{ normalize_phone('orders.ship_phone') }} as ship_phone_normalized,
         coalesce(keys.customer_key, orders.customer_id) as customer_key,
-        keys.identity_updated_at
+        keys.identity_updated_at,
+        orders.updated_at as order_updated_at,
+        orders.loaded_at as order_loaded_at
     from orders
     left join keys on orders.customer_id = keys.customer_id
+),
+
+phone_owners as (
+    select distinct points.point_value as phone, keys.customer_key, keys.identity_updated_at
+    from {{ ref('int_identity__contact_points') }} as points
+    inner join keys on points.customer_id = keys.customer_id
+    where points.point_type = 'phone'
+    {% if is_incremental() %}
+        and points.point_value in (select ship_phone_normalized from order_phones)
+    {% endif %}
 ),
 
 receivers as (
@@ -53,24 +110,49 @@ flagged as (
         coalesce(receivers.ships_to_self, 0) = 0 and receivers.other_key_count = 1 as is_accidental,
         receivers.other_key,
         order_phones.identity_updated_at,
-        receivers.receiver_identity_updated_at
+        receivers.receiver_identity_updated_at,
+        order_phones.order_updated_at,
+        order_phones.order_loaded_at
     from order_phones
     inner join receivers on order_phones.order_id = receivers.order_id
+),
+
+final as (
+    select
+        order_id,
+        customer_id,
+        customer_key,
+        case when is_accidental then null else customer_key end as credited_customer_key,
+        is_accidental,
+        case when is_accidental then 'ship_phone_of_other_customer' end as accidental_reason,
+        case when is_accidental then other_key end as shipped_to_customer_key,
+        ship_phone_normalized,
+        case
+            when receiver_identity_updated_at is null then identity_updated_at
+            when identity_updated_at is null then receiver_identity_updated_at
+            when receiver_identity_updated_at > identity_updated_at then receiver_identity_updated_at
+            else identity_updated_at
+        end as identity_updated_at,
+        order_updated_at,
+        order_loaded_at
+    from flagged
 )
 
 select
     order_id,
     customer_id,
     customer_key,
-    case when is_accidental then null else customer_key end as credited_customer_key,
+    credited_customer_key,
     is_accidental,
-    case when is_accidental then 'ship_phone_of_other_customer' end as accidental_reason,
-    case when is_accidental then other_key end as shipped_to_customer_key,
+    accidental_reason,
+    shipped_to_customer_key,
     ship_phone_normalized,
+    identity_updated_at,
+    -- The business-time watermark: the later of the order header's updated_at and identity_updated_at.
     case
-        when receiver_identity_updated_at is null then identity_updated_at
-        when identity_updated_at is null then receiver_identity_updated_at
-        when receiver_identity_updated_at > identity_updated_at then receiver_identity_updated_at
+        when identity_updated_at is null or order_updated_at > identity_updated_at then order_updated_at
         else identity_updated_at
-    end as identity_updated_at
-from flagged
+    end as source_updated_at,
+    -- The load-time watermark: when the order header was last loaded.
+    order_loaded_at as source_loaded_at
+from final

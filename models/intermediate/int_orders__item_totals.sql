@@ -1,15 +1,39 @@
 -- Order lines rolled up to one row per order: how many items, their gross amount, and the brand
 -- and category with the largest line amount (ties broken by name, deterministic).
+-- Incremental (delete+insert on order_id): an order is rolled up again when one of its lines was
+-- loaded (inserted or changed) since the last build, and during a backfill when it was ordered in
+-- the window. Its other lines are read too, so every total covers all of the order's lines.
+-- depends_on: {{ ref('stg_shop__orders') }}
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
+
 with items as (
     select * from {{ ref('stg_shop__order_items') }}
+    {% if is_incremental() %}
+    where order_id in (
+        select order_id from {{ ref('stg_shop__order_items') }}
+        where loaded_at > {{ incremental_load_cutoff('items_loaded_at') }}
+        {%- if backfill_active() %}
+        union
+        select order_id from {{ ref('stg_shop__orders') }}
+        where {{ backfill_window('ordered_at') }}
+        {%- endif %}
+    )
+    {% endif %}
 ),
 
 totals as (
     select
         order_id,
         count(*) as line_count,
-        sum(quantity) as item_count,
-        sum(line_amount) as gross_amount
+        -- Typed as the marts use them: sums would widen to 128-bit integers, slower to scan and join.
+        cast(sum(quantity) as {{ dbt.type_bigint() }}) as item_count,
+        cast(sum(line_amount) as decimal(18, 2)) as gross_amount,
+        max(loaded_at) as items_loaded_at
     from items
     group by order_id
 ),
@@ -34,7 +58,8 @@ select
     totals.item_count,
     totals.gross_amount,
     brand_amounts.brand as primary_brand,
-    category_amounts.category as primary_category
+    category_amounts.category as primary_category,
+    totals.items_loaded_at
 from totals
 left join brand_amounts on totals.order_id = brand_amounts.order_id and brand_amounts.rank_in_order = 1
 left join category_amounts on totals.order_id = category_amounts.order_id and category_amounts.rank_in_order = 1

@@ -9,11 +9,14 @@ import { openWarehouse, sqlString } from '../../pipelines/raw/warehouse-connecti
 import { runDbt } from '../../pipelines/transform/dbt-cli.ts';
 
 /**
- * The incremental marts (fct_orders, fct_order_items, fct_opinion_mentions) must give exactly what a
- * full refresh gives on the same data. Build, then change raw data the way later loads do (new
- * orders and posts, an order cancelled after the fact, a new profile version that merges two
- * accounts into one person, which re-keys OLD orders), build incrementally, and compare every marts
- * table with a --full-refresh build of a copy, row by row with EXCEPT in both directions.
+ * The incremental models (fct_orders, fct_order_items, fct_opinion_mentions, int_orders__item_totals,
+ * int_orders__attribution) must give exactly what a full refresh gives on the same data. Build, then
+ * change raw data the way later loads do (new orders and posts, an order cancelled after the fact, a
+ * new profile version that merges two accounts into one person, which re-keys OLD orders, a phone
+ * newly attached to a third person that old orders were shipped to, a late refund whose updated_at
+ * is older than the lookback, a changed order line), build incrementally, and compare every marts
+ * and intermediate table with a --full-refresh build of a copy, row by row with EXCEPT in both
+ * directions.
  */
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-incremental-'));
 afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
@@ -27,19 +30,49 @@ describe('incremental marts', () => {
     const full = path.join(workDir, 'full', 'wh.duckdb');
     await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 5, customers: 150, orders: 1_000, malformedRate: 0 });
     for (const source of SOURCES) await extractSource(source, { warehousePath: incremental, landingDir, batchId: `t:${source.name}` });
+    // A gift: the latest order is shipped to a phone nobody is known by (checked below). Later a third
+    // person gets that phone in a new profile version, so the order becomes accidental although nothing
+    // about the order changed: only the identity of its ship phone's owner did.
+    const giftPhone = '+86 139 9999 0000';
+    let giftOrder: string;
+    {
+      const wh = await openWarehouse(incremental);
+      giftOrder = String((await wh.connection.runAndReadAll('select max(order_id) from raw.orders')).getRows()[0]![0]);
+      await wh.connection.run(`update raw.orders set ship_phone = ${sqlString(giftPhone)} where order_id = ${sqlString(giftOrder)}`);
+      wh.close();
+    }
     await runDbt({ args: ['build'], warehousePath: incremental });
 
     const wh = await openWarehouse(incremental);
     const one = async (sql: string) => (await wh.connection.runAndReadAll(sql)).getRowObjectsJS()[0] as Record<string, unknown>;
+    const gift = await one(`select customer_id, customer_key, is_accidental, ship_phone_normalized,
+        ship_phone_normalized in (select point_value from intermediate.int_identity__contact_points where point_type = 'phone') as phone_known
+        from intermediate.int_orders__attribution where order_id = ${sqlString(giftOrder)}`);
+    expect(gift).toMatchObject({ is_accidental: false, ship_phone_normalized: '13999990000', phone_known: false });
     // Two single-account persons who have both ordered: the second gets a new profile version with
     // the first one's phone, so they become one person and the second's old orders must be re-keyed.
     const pair = await one(`
       with singles as (
         select customer_id from intermediate.int_identity__customer_keys where account_count = 1
-          and customer_id in (select customer_id from raw.orders) order by customer_id limit 2)
+          and customer_id in (select customer_id from raw.orders) and customer_id <> ${sqlString(String(gift.customer_id))}
+          order by customer_id limit 2)
       select min(customer_id) as a, max(customer_id) as b from singles`);
     const [a, b] = [String(pair.a), String(pair.b)];
     const cancelled = String((await one(`select min(order_id) as id from marts.fct_orders where is_valid_sale`)).id);
+    const receiver = String((await one(`
+      select min(customer_id) as id from intermediate.int_identity__customer_keys
+      where account_count = 1 and customer_id not in (${sqlString(a)}, ${sqlString(b)}) and customer_key <> ${sqlString(String(gift.customer_key))}
+        and customer_id in (select customer_id from raw.customers)`)).id);
+    // A late update (the shape of the benchmark's delta): an old order refunded one day after its
+    // last update, so its updated_at is far older than the lookback; only its load time is new.
+    // And a changed line of another old order, its header untouched (lines carry only a load time).
+    const [lateRefund, changedLine] = (await wh.connection.runAndReadAll(`
+      select order_id from marts.fct_orders
+      where is_valid_sale and order_id not in (${sqlString(cancelled)}, ${sqlString(giftOrder)})
+        and customer_id not in (${sqlString(a)}, ${sqlString(b)}) and order_id > (select max(order_id) from (select order_id from raw.orders order by order_id limit 20))
+        and order_date < (select max(order_date) - 30 from marts.fct_orders)
+      order by order_id limit 2`)).getRowObjectsJS().map((r) => String(r.order_id));
+    expect(receiver && lateRefund && changedLine).toBeTruthy();
     await wh.connection.run(`
       insert into raw.customer_versions by name
         select * replace ((select phone from raw.customers where customer_id = ${sqlString(a)}) as phone, ${LATER} as updated_at)
@@ -50,6 +83,15 @@ describe('incremental marts', () => {
       insert into raw.order_cancellations by name
         select ${sqlString(cancelled)} as order_id, ${LATER} as cancelled_at, 'customer' as cancelled_by, 'changed mind' as reason,
                ${LATER} as updated_at, 'test' as _source_file, 1 as _source_line, 'test' as _batch_id, ${LATER} as _loaded_at;
+      insert into raw.customer_versions by name
+        select * replace (${sqlString(giftPhone)} as phone, ${LATER} as updated_at)
+        from raw.customers where customer_id = ${sqlString(receiver)};
+      update raw.customers set phone = ${sqlString(giftPhone)}, updated_at = ${LATER}
+        where customer_id = ${sqlString(receiver)};
+      update raw.orders set status = 'refunded', updated_at = cast(updated_at as timestamptz) + interval 1 day, _loaded_at = ${LATER}
+        where order_id = ${sqlString(lateRefund!)};
+      update raw.order_items set quantity = quantity + 2, _loaded_at = ${LATER}
+        where order_id = ${sqlString(changedLine!)} and line_no = (select min(line_no) from raw.order_items where order_id = ${sqlString(changedLine!)});
       insert into raw.orders by name
         select * replace ('N' || order_id as order_id, ${LATER} as updated_at, ${LATER} as _loaded_at)
         from raw.orders where order_id in (select order_id from raw.orders order by order_id limit 20);
@@ -60,6 +102,7 @@ describe('incremental marts', () => {
         select * replace ('N' || post_id as post_id, ${LATER} as _loaded_at)
         from raw.opinion_posts where post_id in (select post_id from raw.opinion_posts order by post_id limit 10);
     `);
+    const grossBefore = Number((await one(`select gross_amount from marts.fct_orders where order_id = ${sqlString(changedLine!)}`)).gross_amount);
     wh.close();
 
     fs.mkdirSync(path.dirname(full), { recursive: true });
@@ -70,15 +113,17 @@ describe('incremental marts', () => {
     const check = await openWarehouse(incremental, { readOnly: true });
     const rows = async (sql: string) => (await check.connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
     await check.connection.run(`attach ${sqlString(full)} as full_refresh (read_only)`);
-    const tables = (await rows(`select table_name from information_schema.tables
-        where table_catalog = 'wh' and table_schema = 'marts' and table_type = 'BASE TABLE' order by 1`)).map((r) => String(r.table_name));
-    expect(tables).toEqual(expect.arrayContaining(['fct_orders', 'fct_order_items', 'fct_opinion_mentions', 'customer_value']));
+    // Every marts table, and the intermediate tables (the incremental ones among them).
+    const tables = (await rows(`select table_schema || '.' || table_name as name from information_schema.tables
+        where table_catalog = 'wh' and table_schema in ('marts', 'intermediate') and table_type = 'BASE TABLE' order by 1`)).map((r) => String(r.name));
+    expect(tables).toEqual(expect.arrayContaining(['marts.fct_orders', 'marts.fct_order_items', 'marts.fct_opinion_mentions', 'marts.customer_value',
+      'intermediate.int_orders__item_totals', 'intermediate.int_orders__attribution']));
     const differences: Record<string, { onlyIncremental: number; onlyFull: number; rows: number }> = {};
     for (const table of tables) {
       const [counts] = await rows(`select
-          (select count(*) from (select * from wh.marts.${table} except all select * from full_refresh.marts.${table})) as only_incremental,
-          (select count(*) from (select * from full_refresh.marts.${table} except all select * from wh.marts.${table})) as only_full,
-          (select count(*) from wh.marts.${table}) as n`);
+          (select count(*) from (select * from wh.${table} except all select * from full_refresh.${table})) as only_incremental,
+          (select count(*) from (select * from full_refresh.${table} except all select * from wh.${table})) as only_full,
+          (select count(*) from wh.${table}) as n`);
       differences[table] = { onlyIncremental: Number(counts!.only_incremental), onlyFull: Number(counts!.only_full), rows: Number(counts!.n) };
     }
     // The changes really reached the incremental tables.
@@ -86,7 +131,15 @@ describe('incremental marts', () => {
         bool_or(order_id = ${sqlString(cancelled)} and is_cancelled) as cancelled
         from wh.marts.fct_orders where customer_id in (${sqlString(a)}, ${sqlString(b)}) or order_id like 'N%' or order_id = ${sqlString(cancelled)}`);
     const [mergedKeys] = await rows(`select count(distinct customer_key) as keys from wh.marts.fct_orders where customer_id in (${sqlString(a)}, ${sqlString(b)})`);
+    const [gifted] = await rows(`select is_accidental, shipped_to_customer_key, credited_customer_key from wh.marts.fct_orders where order_id = ${sqlString(giftOrder)}`);
+    const [late] = await rows(`select is_valid_sale, net_revenue from wh.marts.fct_orders where order_id = ${sqlString(lateRefund!)}`);
+    const [lateLines] = await rows(`select sum(net_line_revenue) as revenue from wh.marts.fct_order_items where order_id = ${sqlString(lateRefund!)}`);
+    const [line] = await rows(`select gross_amount from wh.marts.fct_orders where order_id = ${sqlString(changedLine!)}`);
     check.close();
+    expect(gifted).toEqual({ is_accidental: true, shipped_to_customer_key: receiver, credited_customer_key: null });
+    expect(late).toEqual({ is_valid_sale: false, net_revenue: 0 });
+    expect(Number(lateLines!.revenue)).toBe(0);
+    expect(Number(line!.gross_amount)).toBeGreaterThan(grossBefore);
     console.log(`[incremental-equals-full] ${JSON.stringify(differences)}`);
     expect(Number(mergedKeys!.keys)).toBe(1);
     expect(merged!.new_orders).toBe(true);

@@ -1,6 +1,9 @@
 -- One row per order line, with the order's net revenue allocated to lines pro rata to their gross
 -- amount (discounts and refunds spread by line value); 0 when the order is not a valid sale.
--- Incremental on the order's watermark (fct_orders.source_updated_at) with the same lookback.
+-- Incremental on the order's watermarks: the lines of an order are rebuilt when its
+-- fct_orders.source_updated_at is within the lookback of the latest one built here, when its
+-- source_loaded_at (header, lines, refunds) is later than the latest one built here, or during a
+-- backfill when it was ordered in the window.
 {{ config(
     materialized='incremental',
     unique_key=['order_id', 'line_no'],
@@ -16,6 +19,7 @@ orders as (
     select * from {{ ref('fct_orders') }}
     {% if is_incremental() %}
     where {{ incremental_window('source_updated_at', 'ordered_at') }}
+        or source_loaded_at > {{ incremental_load_cutoff('source_loaded_at') }}
     {% endif %}
 )
 
@@ -42,6 +46,7 @@ select
         end as decimal(18, 2)
     ) as net_line_revenue,
     orders.ship_city,
-    orders.source_updated_at
+    orders.source_updated_at,
+    orders.source_loaded_at
 from items
 inner join orders on items.order_id = orders.order_id

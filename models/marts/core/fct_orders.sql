@@ -2,9 +2,14 @@
 -- Cancelled and refunded orders are not sales and earn nothing; effective (approved/paid) partial
 -- refunds reduce the revenue of a valid sale. Every revenue figure downstream sums net_revenue,
 -- and customer figures sum it by credited_customer_key (accidental transactions excluded).
--- Incremental: an order is rebuilt when its header, its refunds/cancellation, or the identity
--- evidence of its account holder's or receiver's cluster changed since the last build, minus a
--- lookback of var('incremental_lookback_days') to absorb late-arriving rows.
+-- Incremental (delete+insert on order_id): the ids of the orders to rebuild are picked first, from
+-- each input's own watermarks, and only those orders are joined:
+--   * business time within the lookback (var('incremental_lookback_days')) of the latest
+--     source_updated_at built: the header's updated_at, refunds/cancellation, identity evidence of
+--     the account holder's or receiver's cluster (int_orders__attribution.identity_updated_at);
+--   * load time after the latest source_loaded_at built: the header, its lines or its
+--     refunds/cancellation were loaded since (late updates with old business timestamps);
+--   * during a backfill, ordered in the window.
 {{ config(
     materialized='incremental',
     unique_key='order_id',
@@ -12,9 +17,37 @@
     on_schema_change='fail'
 ) }}
 
+{% if is_incremental() %}
+with changed_orders as (
+    select order_id
+    from {{ ref('stg_shop__orders') }}
+    where updated_at > {{ incremental_cutoff('source_updated_at') }}
+        or loaded_at > {{ incremental_load_cutoff('source_loaded_at') }}
+        or {{ backfill_window('ordered_at') }}
+    union
+    select order_id
+    from {{ ref('int_orders__money') }}
+    where money_updated_at > {{ incremental_cutoff('source_updated_at') }}
+        or money_loaded_at > {{ incremental_load_cutoff('source_loaded_at') }}
+    union
+    select order_id
+    from {{ ref('int_orders__item_totals') }}
+    where items_loaded_at > {{ incremental_load_cutoff('source_loaded_at') }}
+    union
+    select order_id
+    from {{ ref('int_orders__attribution') }}
+    where identity_updated_at > {{ incremental_cutoff('source_updated_at') }}
+),
+
+orders as (
+    select * from {{ ref('stg_shop__orders') }}
+    where order_id in (select order_id from changed_orders)
+),
+{% else %}
 with orders as (
     select * from {{ ref('stg_shop__orders') }}
 ),
+{% endif %}
 
 item_totals as (
     select * from {{ ref('int_orders__item_totals') }}
@@ -51,7 +84,10 @@ classified as (
         item_totals.primary_category,
         orders.updated_at,
         money.money_updated_at,
-        attribution.identity_updated_at
+        attribution.identity_updated_at,
+        orders.loaded_at,
+        item_totals.items_loaded_at,
+        money.money_loaded_at
     from orders
     left join item_totals on orders.order_id = item_totals.order_id
     left join money on orders.order_id = money.order_id
@@ -92,11 +128,14 @@ final as (
             updated_at,
             coalesce(money_updated_at, updated_at),
             coalesce(identity_updated_at, updated_at)
-        ) as source_updated_at
+        ) as source_updated_at,
+        -- Latest load of this row's header, lines and refunds/cancellation (the load-time watermark).
+        greatest(
+            loaded_at,
+            coalesce(items_loaded_at, loaded_at),
+            coalesce(money_loaded_at, loaded_at)
+        ) as source_loaded_at
     from classified
 )
 
 select * from final
-{% if is_incremental() %}
-where {{ incremental_window('source_updated_at', 'ordered_at') }}
-{% endif %}

@@ -6,7 +6,7 @@ select
     post_id,
     platform,
     author_handle,
-    cast(published_at as timestamp) as published_at,
+    {{ utc_timestamp('published_at') }} as published_at,
     lang as language,
     text as post_text,
     rating,
@@ -19,5 +19,5 @@ select
     source_feed,
     url,
     title,
-    cast(_loaded_at as timestamp) as loaded_at
+    {{ utc_timestamp('_loaded_at') }} as loaded_at
 from source

@@ -9,11 +9,12 @@ select
     channel,
     direction,
     category,
-    cast(started_at as timestamp) as started_at,
+    {{ utc_timestamp('started_at') }} as started_at,
     handle_seconds,
     agent_id,
     contact_point,
     lang,
     summary,
-    cast(updated_at as timestamp) as updated_at
+    {{ utc_timestamp('updated_at') }} as updated_at,
+    {{ utc_timestamp('_loaded_at') }} as loaded_at
 from source

@@ -6,7 +6,7 @@ select
     event_id,
     ticket_id,
     event_type,
-    cast(occurred_at as timestamp) as occurred_at,
+    {{ utc_timestamp('occurred_at') }} as occurred_at,
     agent_id,
     channel,
     satisfaction,

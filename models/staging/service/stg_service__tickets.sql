@@ -11,11 +11,11 @@ select
     category,
     subject,
     lang,
-    cast(created_at as timestamp) as created_at,
-    cast(first_reply_at as timestamp) as first_reply_at,
-    cast(resolved_at as timestamp) as resolved_at,
+    {{ utc_timestamp('created_at') }} as created_at,
+    {{ utc_timestamp('first_reply_at') }} as first_reply_at,
+    {{ utc_timestamp('resolved_at') }} as resolved_at,
     status as ticket_status,
     satisfaction,
     coalesce(reopened_count, 0) as reopened_count,
-    cast(updated_at as timestamp) as updated_at
+    {{ utc_timestamp('updated_at') }} as updated_at
 from source

@@ -16,5 +16,6 @@ select
     membership_tier,
     points_balance,
     marketing_consent,
-    cast(updated_at as timestamp) as updated_at
+    {{ utc_timestamp('updated_at') }} as updated_at,
+    {{ utc_timestamp('_loaded_at') }} as loaded_at
 from source

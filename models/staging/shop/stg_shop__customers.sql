@@ -18,7 +18,7 @@ select
     income_band,
     city,
     lang,
-    cast(signup_at as timestamp) as signup_at,
+    {{ utc_timestamp('signup_at') }} as signup_at,
     preferred_categories,
     style_preference,
     price_sensitivity,
@@ -32,5 +32,6 @@ select
     consent_sms,
     consent_wechat,
     consent_phone,
-    cast(updated_at as timestamp) as updated_at
+    {{ utc_timestamp('updated_at') }} as updated_at,
+    {{ utc_timestamp('_loaded_at') }} as loaded_at
 from source

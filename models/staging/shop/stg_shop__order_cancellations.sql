@@ -4,8 +4,9 @@ with source as (
 
 select
     order_id,
-    cast(cancelled_at as timestamp) as cancelled_at,
+    {{ utc_timestamp('cancelled_at') }} as cancelled_at,
     cancelled_by,
     reason as cancellation_reason,
-    cast(updated_at as timestamp) as updated_at
+    {{ utc_timestamp('updated_at') }} as updated_at,
+    {{ utc_timestamp('_loaded_at') }} as loaded_at
 from source

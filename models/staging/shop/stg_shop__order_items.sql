@@ -11,5 +11,8 @@ select
     brand,
     quantity,
     unit_price,
-    cast(quantity * unit_price as decimal(18, 2)) as line_amount
+    cast(quantity * unit_price as decimal(18, 2)) as line_amount,
+    -- When the loader last inserted or changed the line (raw lineage): lines carry no business
+    -- timestamp, so this is what tells a changed line.
+    {{ utc_timestamp('_loaded_at') }} as loaded_at
 from source

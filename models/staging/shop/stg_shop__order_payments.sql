@@ -8,6 +8,6 @@ select
     method as payment_method,
     cast(amount as decimal(18, 2)) as amount,
     status as payment_status,
-    cast(paid_at as timestamp) as paid_at,
-    cast(updated_at as timestamp) as updated_at
+    {{ utc_timestamp('paid_at') }} as paid_at,
+    {{ utc_timestamp('updated_at') }} as updated_at
 from source

@@ -10,6 +10,7 @@ select
     status as refund_status,
     -- Only approved or paid refunds take money back; requested and rejected ones do not.
     status in ('approved', 'paid') as is_effective,
-    cast(requested_at as timestamp) as requested_at,
-    cast(updated_at as timestamp) as updated_at
+    {{ utc_timestamp('requested_at') }} as requested_at,
+    {{ utc_timestamp('updated_at') }} as updated_at,
+    {{ utc_timestamp('_loaded_at') }} as loaded_at
 from source

@@ -5,13 +5,15 @@ with source as (
 select
     order_id,
     customer_id,
-    cast(ordered_at as timestamp) as ordered_at,
+    {{ utc_timestamp('ordered_at') }} as ordered_at,
     status as order_status,
     currency,
     discount_amount,
-    cast(updated_at as timestamp) as updated_at,
+    {{ utc_timestamp('updated_at') }} as updated_at,
     ship_name,
     ship_phone,
     ship_city,
-    ship_address
+    ship_address,
+    -- When the loader last inserted or changed the row (raw lineage): the load-time watermark.
+    {{ utc_timestamp('_loaded_at') }} as loaded_at
 from source
