@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { DEFAULT_PRE_AGGREGATION_TIMEZONES, MANIFEST_TABLE, rollupStructureHash, rollupsOf } from '../api/semantic/pre-aggregations.ts';
+import { compileSemanticModel } from '../api/semantic/semantic-model.ts';
+import { warehouseLayout } from '../pipelines/publish/layout.ts';
+import { cubeModelDir } from '../pipelines/shared/paths.ts';
 import { runCrm } from './child-process.ts';
 import type { BenchDataset } from './dataset.ts';
 
@@ -21,11 +25,44 @@ async function missingMarts(warehouse: string): Promise<string[]> {
 }
 
 /**
+ * Whether the warehouse's rollups are those of its marts and of the current cube/model: the last
+ * published run built them (its preaggregations step succeeded: `crm run` and `crm refresh` have
+ * one, `crm transform` alone does not), and the manifest holds every rollup and zone of the model
+ * with the structure hash the model gives it now. Then a refresh would rebuild the same tables.
+ */
+async function rollupsCurrent(warehouse: string): Promise<boolean> {
+  const { ledger } = warehouseLayout(warehouse);
+  if (!fs.existsSync(ledger)) return false;
+  const read = async (file: string, sql: string) => {
+    const instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
+    try {
+      const connection = await instance.connect();
+      const rows = (await connection.runAndReadAll(sql)).getRowObjects();
+      connection.closeSync();
+      return rows;
+    } finally {
+      instance.closeSync();
+    }
+  };
+  const last = await read(ledger, `
+    SELECT (SELECT count(*) FROM steps s WHERE s.run_id = r.run_id AND s.kind = 'preaggregations' AND s.status = 'succeeded') AS built
+    FROM runs r WHERE r.published ORDER BY r.finished_at DESC LIMIT 1`);
+  if (Number(last[0]?.built ?? 0) === 0) return false;
+  const manifest = await read(warehouse, `SELECT DISTINCT pre_aggregation_id, timezone, structure_hash FROM ${MANIFEST_TABLE}`).catch(() => []);
+  const built = new Set(manifest.map((m) => `${String(m.pre_aggregation_id)}@${String(m.timezone)}#${String(m.structure_hash)}`));
+  const model = await compileSemanticModel(cubeModelDir);
+  return rollupsOf(model).every((rollup) =>
+    DEFAULT_PRE_AGGREGATION_TIMEZONES.every((zone) => built.has(`${rollup.id}@${zone}#${rollupStructureHash(model, rollup.id, zone)}`)),
+  );
+}
+
+/**
  * The warehouse the API stages serve: the one the dbt stage built (workDir/dbt/crm.duckdb), or a
  * fresh `crm run` of the scale's data set when there is none. A reused warehouse built before a
  * mart the dashboard reads existed gets a `crm transform` first; its pre-aggregations are then
  * rebuilt (`crm refresh`) so they match the current cube/model: rollups built from an older model
- * are never read, and the "pre-aggregated" figures would silently come from the marts.
+ * are never read, and the "pre-aggregated" figures would silently come from the marts. Rollups
+ * already current (the last published run built them from this model) are kept.
  */
 export async function servedWarehouse(dataset: BenchDataset, workDir: string, log: (line: string) => void): Promise<string> {
   const warehouse = path.join(workDir, 'dbt', 'crm.duckdb');
@@ -39,6 +76,10 @@ export async function servedWarehouse(dataset: BenchDataset, workDir: string, lo
   if (missing.length) {
     log(`the dbt stage warehouse has no ${missing.join(', ')}: crm transform ...`);
     await runCrm(['transform', '--warehouse', warehouse], env);
+  }
+  if (await rollupsCurrent(warehouse)) {
+    log('the pre-aggregations of the dbt stage warehouse match its marts and the current model: no refresh');
+    return warehouse;
   }
   log('rebuilding the pre-aggregations of the dbt stage warehouse for the current model (crm refresh) ...');
   await runCrm(['refresh', '--warehouse', warehouse], env);
