@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { DEFAULT_EXTRACT_MEMORY_LIMIT } from '../pipelines/extract/run-extract.ts';
 
 type Args = Record<string, unknown>;
 const [task, rawArgs] = process.argv.slice(2) as [string, string | undefined];
@@ -40,7 +41,7 @@ const tasks: Record<string, (args: Args) => Promise<Record<string, unknown>>> = 
   async 'duckdb-read'(a) {
     const instance = await DuckDBInstance.create(String(a.warehousePath));
     const connection = await instance.connect();
-    await connection.run(`SET memory_limit = '${process.env.CRM_EXTRACT_MEMORY_LIMIT?.trim() || '512MB'}'`);
+    await connection.run(`SET memory_limit = '${process.env.CRM_EXTRACT_MEMORY_LIMIT?.trim() || DEFAULT_EXTRACT_MEMORY_LIMIT}'`);
     await connection.run('SET preserve_insertion_order = false');
     let records = 0;
     for (const file of a.files as { table: string; path: string }[]) {

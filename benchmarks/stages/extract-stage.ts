@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_EXTRACT_MEMORY_LIMIT } from '../../pipelines/extract/run-extract.ts';
 import { runWorker } from '../child-process.ts';
 import type { BenchDataset } from '../dataset.ts';
 import { round, type StageResult } from '../stage-result.ts';
@@ -56,7 +57,7 @@ export async function extractStage(dataset: BenchDataset, workDir: string, log: 
     rows,
     notes: [
       `worst ratio ${round(worstRatio, 3)} (goal 0.5); peak RSS ${peakMB} MB (goal < ${GIB} MB)`,
-      'DuckDB memory_limit is CRM_EXTRACT_MEMORY_LIMIT (default 512MB) on both sides.',
+      `DuckDB memory_limit is CRM_EXTRACT_MEMORY_LIMIT (default ${DEFAULT_EXTRACT_MEMORY_LIMIT}) on both sides.`,
     ],
   };
 }

@@ -46,6 +46,14 @@ function step(label: string): void {
   process.stderr.write(`[bulk] ${label}: ${((now - mark) / 1000).toFixed(2)} s\n`);
   mark = now;
 }
+/** With CRM_BULK_TIMING=1: DuckDB's memory by tag (duckdb_memory()), for profiling memory. */
+export async function bulkMemory(connection: DuckDBConnection, label: string): Promise<void> {
+  if (!TIMING) return;
+  const rows = (await connection.runAndReadAll(
+    `SELECT tag, memory_usage_bytes // 1048576 AS mb, temporary_storage_bytes // 1048576 AS temp_mb FROM duckdb_memory() WHERE memory_usage_bytes + temporary_storage_bytes > 1048576 ORDER BY 2 DESC`,
+  )).getRows();
+  process.stderr.write(`[bulk] memory ${label}: ${rows.map(([tag, mb, temp]) => `${String(tag)} ${String(mb)} MB (temp ${String(temp)} MB)`).join(', ') || 'under 1 MB per tag'}\n`);
+}
 const NQ = '\u0001\u0002';
 /** Reason markers resolved after the insert: a line that is not JSON (Node words it), a whitespace-only line (dropped). */
 const INVALID_JSON = '\u0001invalid-json';
@@ -114,6 +122,9 @@ async function insertWhileScanning<T>(connection: DuckDBConnection, insert: stri
  * the plan is checked before the statement runs.
  */
 async function assertOrderedInsert(connection: DuckDBConnection, insert: string): Promise<void> {
+  // One thread reads and inserts in file order without a batch insert (CRM_EXTRACT_THREADS=1).
+  const threads = Number((await connection.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]?.[0] ?? 0);
+  if (threads === 1) return;
   const plan = (await connection.runAndReadAll(`EXPLAIN ${insert}`)).getRows().map((row) => String(row[1])).join('\n');
   if (!plan.includes('BATCH_INSERT')) throw new Error('bulk stage: the insert would not keep file order (no BATCH_INSERT in its plan)');
 }
@@ -216,6 +227,7 @@ async function stageCsv(
   await moveRejects(connection, file, target, 'x.payload');
   counts.rejected += wanted.length;
   step('quarantine raw text');
+  await bulkMemory(connection, `after staging ${file.relative}`);
   return { ...counts, sha256: scan.sha256 };
 }
 

@@ -4,7 +4,7 @@ import type { SourceRecord } from '../extract/readers/source-record.ts';
 import type { BatchPart, SourceKind, StateUpdate } from '../extract/source-contract.ts';
 import { LINEAGE_COLUMNS, RAW_SCHEMA, ensureRawSchema, ensureRawTable } from './raw-schema.ts';
 import { StageLines } from './bulk-lines.ts';
-import { bulkStep, stageFileInBulk } from './bulk-stage.ts';
+import { bulkMemory, bulkStep, stageFileInBulk } from './bulk-stage.ts';
 import { writeSourceState } from './source-state.ts';
 import { quoteIdent, sqlString } from './warehouse-connection.ts';
 
@@ -79,6 +79,7 @@ export async function loadBatch(
       bulkStep(`staged ${part.record.table}`);
       await upsertStaged(connection, part.record, batchId, summary, lines);
       bulkStep(`upsert ${part.record.table}`);
+      await bulkMemory(connection, `after upsert ${part.record.table}`);
       await moveQuarantine(connection, source, part.record.table, batchId);
       // Free the stage's memory before the next table is staged (temp tables count against memory_limit).
       await connection.run(`DROP TABLE IF EXISTS ${stageTable(part.record.table)}`);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extractSource, type ExtractSummary } from '../../pipelines/extract/run-extract.ts';
+import { EXTRACT_THREADS_ENV, extractSource, type ExtractSummary } from '../../pipelines/extract/run-extract.ts';
 import { findSource } from '../../pipelines/extract/sources.ts';
 import { BULK_LOAD_ENV } from '../../pipelines/raw/load-batch.ts';
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
@@ -168,6 +168,19 @@ describe('bulk load path', () => {
     for (const table of TABLES) expect(bulk.tables[table], table).toEqual(row.tables[table]);
     expect(bulk.quarantine).toEqual(row.quarantine);
     expect(bulk.manifest).toEqual(row.manifest);
+    // With one DuckDB thread (CRM_EXTRACT_THREADS=1, less memory) the insert is not a batch insert
+    // but keeps file order all the same: the same rows, lines and quarantine.
+    process.env[EXTRACT_THREADS_ENV] = '1';
+    try {
+      const oneThread = await load(path.join(dir, 'one-thread.duckdb'), true, 'b1');
+      expect(counts(oneThread)).toEqual(counts(rowSummary));
+      expect(oneThread.tables.every((t) => (t.bulk?.declined.length ?? 0) <= 1)).toBe(true);
+    } finally {
+      delete process.env[EXTRACT_THREADS_ENV];
+    }
+    const single = await snapshot(path.join(dir, 'one-thread.duckdb'));
+    for (const table of TABLES) expect(single.tables[table], table).toEqual(row.tables[table]);
+    expect(single.quarantine).toEqual(row.quarantine);
     // The data set really exercises both: malformed generated rows and the nasty files.
     const rejected = rowSummary.tables.reduce((n, t) => n + t.rejected, 0);
     expect(rejected).toBeGreaterThan(20);
