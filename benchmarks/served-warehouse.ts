@@ -11,17 +11,23 @@ import type { BenchDataset } from './dataset.ts';
 /** Marts the dashboard's queries read (benchmarks/dashboard-queries.ts). */
 const SERVED_MARTS = ['fct_orders', 'fct_order_items', 'customer_value', 'fct_service_tickets', 'fct_opinion_mentions', 'fct_cohort_retention', 'fct_customer_activity_monthly'];
 
-async function missingMarts(warehouse: string): Promise<string[]> {
-  const instance = await DuckDBInstance.create(warehouse, { access_mode: 'READ_ONLY' });
+/** The rows of one statement on a DuckDB file opened read-only for it. */
+async function readOnce(file: string, sql: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
   try {
     const connection = await instance.connect();
-    const rows = (await connection.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'`)).getRowObjects();
+    const rows = (await connection.runAndReadAll(sql)).getRowObjects();
     connection.closeSync();
-    const present = new Set(rows.map((r) => String(r.table_name)));
-    return SERVED_MARTS.filter((name) => !present.has(name));
+    return rows;
   } finally {
     instance.closeSync();
   }
+}
+
+async function missingMarts(warehouse: string): Promise<string[]> {
+  const rows = await readOnce(warehouse, `SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'`);
+  const present = new Set(rows.map((r) => String(r.table_name)));
+  return SERVED_MARTS.filter((name) => !present.has(name));
 }
 
 /**
@@ -33,22 +39,11 @@ async function missingMarts(warehouse: string): Promise<string[]> {
 async function rollupsCurrent(warehouse: string): Promise<boolean> {
   const { ledger } = warehouseLayout(warehouse);
   if (!fs.existsSync(ledger)) return false;
-  const read = async (file: string, sql: string) => {
-    const instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
-    try {
-      const connection = await instance.connect();
-      const rows = (await connection.runAndReadAll(sql)).getRowObjects();
-      connection.closeSync();
-      return rows;
-    } finally {
-      instance.closeSync();
-    }
-  };
-  const last = await read(ledger, `
+  const last = await readOnce(ledger, `
     SELECT (SELECT count(*) FROM steps s WHERE s.run_id = r.run_id AND s.kind = 'preaggregations' AND s.status = 'succeeded') AS built
     FROM runs r WHERE r.published ORDER BY r.finished_at DESC LIMIT 1`);
   if (Number(last[0]?.built ?? 0) === 0) return false;
-  const manifest = await read(warehouse, `SELECT DISTINCT pre_aggregation_id, timezone, structure_hash FROM ${MANIFEST_TABLE}`).catch(() => []);
+  const manifest = await readOnce(warehouse, `SELECT DISTINCT pre_aggregation_id, timezone, structure_hash FROM ${MANIFEST_TABLE}`).catch(() => []);
   const built = new Set(manifest.map((m) => `${String(m.pre_aggregation_id)}@${String(m.timezone)}#${String(m.structure_hash)}`));
   const model = await compileSemanticModel(cubeModelDir);
   return rollupsOf(model).every((rollup) =>

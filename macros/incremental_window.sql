@@ -20,13 +20,7 @@
   An empty target gives an early date, so everything is (re)built.
 #}
 {% macro incremental_cutoff(watermark_column) -%}
-    (
-        select coalesce(
-            {{ dbt.dateadd('day', -1 * var('incremental_lookback_days', 3), 'max(' ~ watermark_column ~ ')') }},
-            cast('1900-01-01' as timestamp)
-        )
-        from {{ this }}
-    )
+    {{ latest_built_minus(watermark_column, 'day', var('incremental_lookback_days', 3)) }}
 {%- endmacro %}
 
 {#
@@ -40,9 +34,14 @@
   one for loaders that commit outside a run.
 #}
 {% macro incremental_load_cutoff(loaded_at_column) -%}
+    {{ latest_built_minus(loaded_at_column, 'hour', var('incremental_load_lookback_hours', 0)) }}
+{%- endmacro %}
+
+{# Scalar subquery shared by both cutoffs: max(column) in {{ this }} minus a lookback; an early date when empty. #}
+{% macro latest_built_minus(column, datepart, lookback) -%}
     (
         select coalesce(
-            {{ dbt.dateadd('hour', -1 * var('incremental_load_lookback_hours', 0), 'max(' ~ loaded_at_column ~ ')') }},
+            {{ dbt.dateadd(datepart, -1 * lookback, 'max(' ~ column ~ ')') }},
             cast('1900-01-01' as timestamp)
         )
         from {{ this }}
