@@ -36,6 +36,7 @@ Environment:
   CRM_API_QUERY_TIMEOUT_MS  time limit of each warehouse query in ms (default 30000, 0: none)
   CRM_API_CACHE_ENTRIES     size of the /load result cache and of the front cache (default 500, 0: off)
   CRM_API_RESPONSE_CACHE_TTL_MS  longest life of a front-cache entry, ms (default 60000, 0: off)
+  CRM_API_IDLE_CLOSE_MS     let go of the warehouse file after this long without a query, ms (default 300000, 0: never)
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 could not serve, 2 bad configuration.`,
   )

@@ -12,7 +12,7 @@ import type { LoadResponse } from './semantic/load-query.ts';
 import { ResponseCache } from './semantic/response-cache.ts';
 import { ResultCache } from './semantic/result-cache.ts';
 import { loadSemanticModel, type SemanticModel } from './semantic/semantic-model.ts';
-import { WarehouseReader, type WarehouseReaderOptions } from './warehouse/warehouse-reader.ts';
+import { DEFAULT_IDLE_CLOSE_MS, WarehouseReader, type WarehouseReaderOptions } from './warehouse/warehouse-reader.ts';
 
 export interface ApiServerOptions {
   /** The DuckDB warehouse file, opened read-only. */
@@ -25,7 +25,7 @@ export interface ApiServerOptions {
   defaultTimezone?: string;
   /** Fastify's logger option (false by default: the embedding CLI decides where logs go). */
   logger?: FastifyServerOptions['logger'];
-  /** Options of the reader the server creates (idle close). */
+  /** Options of the reader the server creates; idleCloseMs defaults to CRM_API_IDLE_CLOSE_MS or DEFAULT_IDLE_CLOSE_MS. */
   warehouse?: WarehouseReaderOptions;
   /**
    * A reader made by the caller, e.g. a pipeline that calls reopen() after publishing a new file.
@@ -96,6 +96,7 @@ function validated(options: ApiServerOptions) {
     queryTimeoutMs: options.queryTimeoutMs ?? nonNegativeIntegerFromEnv('CRM_API_QUERY_TIMEOUT_MS', 30_000),
     cacheEntries: options.cacheEntries ?? nonNegativeIntegerFromEnv('CRM_API_CACHE_ENTRIES', 500),
     responseCacheTtlMs: options.responseCacheTtlMs ?? nonNegativeIntegerFromEnv('CRM_API_RESPONSE_CACHE_TTL_MS', 60_000),
+    warehouse: { ...options.warehouse, idleCloseMs: options.warehouse?.idleCloseMs ?? nonNegativeIntegerFromEnv('CRM_API_IDLE_CLOSE_MS', DEFAULT_IDLE_CLOSE_MS) },
   };
 }
 
@@ -107,7 +108,7 @@ function validated(options: ApiServerOptions) {
 export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   const config = validated(options);
   const app = Fastify({ logger: options.logger ?? false });
-  const warehouse = options.reader ?? new WarehouseReader(config.warehousePath, options.warehouse);
+  const warehouse = options.reader ?? new WarehouseReader(config.warehousePath, config.warehouse);
   const model = async (): Promise<SemanticModel> => {
     try {
       return await loadSemanticModel(config.cubeModelDir);
@@ -177,7 +178,7 @@ function urlOf(app: FastifyInstance): string {
  */
 export async function startApiServer(options: StartApiServerOptions): Promise<RunningApiServer> {
   const config = validated(options);
-  const warehouse = options.reader ?? new WarehouseReader(config.warehousePath, options.warehouse);
+  const warehouse = options.reader ?? new WarehouseReader(config.warehousePath, config.warehouse);
   const app = buildApiServer({ ...options, reader: warehouse });
   // startApiServer made the reader (unless given one), so it releases it too.
   if (!options.reader) app.addHook('onClose', async () => warehouse.close());

@@ -48,7 +48,7 @@ async function sqlOf(api: ApiProcess, query: Record<string, unknown>): Promise<{
   };
 }
 
-interface Mode { id: 'pre' | 'marts' | 'duckdb-pre' | 'duckdb-marts'; run(query: DashboardQuery): Promise<Timed<number>> }
+interface Mode { id: 'pre' | 'marts' | 'pre-reopen' | 'duckdb-pre' | 'duckdb-marts'; run(query: DashboardQuery): Promise<Timed<number>> }
 
 /**
  * Stage 3: the dashboard's query set (benchmarks/dashboard-queries.ts) through POST
@@ -57,7 +57,8 @@ interface Mode { id: 'pre' | 'marts' | 'duckdb-pre' | 'duckdb-marts'; run(query:
  *   (a) the API over the warehouse with its rollups (Cube's matching picks them);
  *   (b) the API over a copy without the pre_aggregations schema (every answer from the marts);
  *   (c) baseline: the same SQL (Cube's /sql of (a) and of (b)) run by DuckDB directly in a bare
- *       Fastify process of the same shape, so a/c and b/c are the overhead of the semantic layer.
+ *       Fastify process of the same shape, so a/c and b/c are the overhead of the semantic layer;
+ *   (d) the API of (a) reopening the file for every query, against (a): the cost of a reopen.
  * Each query runs `repeat` times per mode, the modes interleaved so noise hits them alike.
  */
 export async function semanticStage(dataset: BenchDataset, scale: BenchScale, workDir: string, log: (line: string) => void, repeat: number): Promise<StageResult> {
@@ -66,7 +67,14 @@ export async function semanticStage(dataset: BenchDataset, scale: BenchScale, wo
   const stripped = await runWorker('strip-pre-aggregations', { from: warehouse, to: withoutRollups });
   log(`copy without pre-aggregations: ${String(stripped.dropped)} rollup tables dropped`);
 
-  const [api, apiMarts, baseline] = await Promise.all([startApiProcess(warehouse), startApiProcess(withoutRollups), startBaselineProcess(warehouse)]);
+  // apiReopen lets go of the file after every query (CRM_API_IDLE_CLOSE_MS=1): the first click
+  // after a pause longer than the idle close, which the default keeps rare.
+  const [api, apiMarts, apiReopen, baseline] = await Promise.all([
+    startApiProcess(warehouse),
+    startApiProcess(withoutRollups),
+    startApiProcess(warehouse, { CRM_API_IDLE_CLOSE_MS: '1' }),
+    startBaselineProcess(warehouse),
+  ]);
   try {
     const asOfRows = await post<{ data: { d: string; n: number }[] }>(`${baseline.url}/sql`, {
       sql: `SELECT strftime(max(ordered_at), '%Y-%m-%d') AS d, count(*) AS n FROM marts.fct_orders`,
@@ -93,7 +101,7 @@ export async function semanticStage(dataset: BenchDataset, scale: BenchScale, wo
     const loadVia = (target: ApiProcess, id: Mode['id']) => async (q: DashboardQuery) => {
       const { ms, body } = await post<LoadBody>(`${target.url}/cubejs-api/v1/load`, { query: { ...q.query, renewQuery: true }, queryType: 'multi' }, auth(target));
       note(q, id, rowCount(body));
-      if (id === 'pre' && fromRollups(body) !== planned.get(q.id)!.rollups) throw new Error(`${q.id}: /load and /sql disagree on the rollups used`);
+      if ((id === 'pre' || id === 'pre-reopen') && fromRollups(body) !== planned.get(q.id)!.rollups) throw new Error(`${q.id}: /load and /sql disagree on the rollups used`);
       return { ms, body: rowCount(body) };
     };
     const direct = (side: 'pre' | 'marts', id: Mode['id']) => async (q: DashboardQuery) => {
@@ -105,11 +113,12 @@ export async function semanticStage(dataset: BenchDataset, scale: BenchScale, wo
     const modes: Mode[] = [
       { id: 'pre', run: loadVia(api, 'pre') },
       { id: 'marts', run: loadVia(apiMarts, 'marts') },
+      { id: 'pre-reopen', run: loadVia(apiReopen, 'pre-reopen') },
       { id: 'duckdb-pre', run: direct('pre', 'duckdb-pre') },
       { id: 'duckdb-marts', run: direct('marts', 'duckdb-marts') },
     ];
 
-    log(`${queries.length} dashboard queries (as of ${asOf}, ${TIMEZONE}), ${repeat} timed runs each in 4 modes after ${WARM_UP_ROUNDS} warm-up rounds ...`);
+    log(`${queries.length} dashboard queries (as of ${asOf}, ${TIMEZONE}), ${repeat} timed runs each in ${modes.length} modes after ${WARM_UP_ROUNDS} warm-up rounds ...`);
     const samples = new Map<string, number[]>(); // `${mode}|${query}` -> ms
     for (let pass = 0; pass < WARM_UP_ROUNDS + repeat; pass++) {
       for (const q of queries) {
@@ -127,6 +136,7 @@ export async function semanticStage(dataset: BenchDataset, scale: BenchScale, wo
     const ratio = (a: number, b: number) => round(a / b, 2);
     const pre = { p50: stat('pre', 0.5), p95: stat('pre', 0.95) };
     const marts = { p50: stat('marts', 0.5), p95: stat('marts', 0.95) };
+    const reopened = { p50: stat('pre-reopen', 0.5), p95: stat('pre-reopen', 0.95) };
     const directPre = { p50: stat('duckdb-pre', 0.5), p95: stat('duckdb-pre', 0.95) };
     const directMarts = { p50: stat('duckdb-marts', 0.5), p95: stat('duckdb-marts', 0.95) };
     const answeredFromRollups = queries.filter((q) => planned.get(q.id)!.rollups).map((q) => q.id);
@@ -143,6 +153,8 @@ export async function semanticStage(dataset: BenchDataset, scale: BenchScale, wo
         { label: 'pre-aggregated: p95 (baseline: DuckDB running the same SQL)', value: pre.p95, unit: 'ms', baseline: directPre.p95, ratio: ratio(pre.p95, directPre.p95) },
         { label: 'no pre-aggregations: p50 (baseline: DuckDB running the same SQL)', value: marts.p50, unit: 'ms', baseline: directMarts.p50, ratio: ratio(marts.p50, directMarts.p50) },
         { label: 'no pre-aggregations: p95 (baseline: DuckDB running the same SQL)', value: marts.p95, unit: 'ms', baseline: directMarts.p95, ratio: ratio(marts.p95, directMarts.p95) },
+        { label: 'reopening the file for every query: p50 (baseline: pre-aggregated, file kept open)', value: reopened.p50, unit: 'ms', baseline: pre.p50, ratio: ratio(reopened.p50, pre.p50) },
+        { label: 'reopening the file for every query: p95 (baseline: pre-aggregated, file kept open)', value: reopened.p95, unit: 'ms', baseline: pre.p95, ratio: ratio(reopened.p95, pre.p95) },
         { label: 'p95: pre-aggregated vs no pre-aggregations', value: pre.p95, unit: 'ms', baseline: marts.p95, ratio: ratio(pre.p95, marts.p95) },
         ...queries.map((q) => {
           const a = round(percentile(samples.get(`pre|${q.id}`)!, 0.95), 2);
@@ -154,7 +166,8 @@ export async function semanticStage(dataset: BenchDataset, scale: BenchScale, wo
         `${queries.length} queries × ${repeat} runs per mode (${all('pre').length} samples each), sequential, as of ${asOf} in ${TIMEZONE}; ${asOfRows.body.data[0]!.n} orders in the marts`,
         `answered from rollups: ${answeredFromRollups.length} of ${queries.length}${answeredFromRollups.length < queries.length ? ` (from the marts: ${queries.filter((q) => !answeredFromRollups.includes(q.id)).map((q) => q.id).join(', ')})` : ''}`,
         'latency is client-side over loopback HTTP (request to parsed JSON); the API and the DuckDB baseline are separate Node processes (Fastify), the baseline keeps one read-only connection open',
-        'overhead of the layer = ratio column of the first four rows (JWT, access control, Cube compiling the query, rollup routing, a DuckDB connection per query, Cube row shaping)',
+        'overhead of the layer = ratio column of the first four rows (JWT, access control, Cube compiling the query, rollup routing, a pooled DuckDB connection and prepared statement per query, Cube row shaping)',
+        'the API keeps the warehouse open between queries (CRM_API_IDLE_CLOSE_MS, default 5 minutes); the reopening rows are a third API process told to let go after every query: what the first click after a longer pause costs',
         `p95 per query in ms (pre-aggregated / no pre-aggregations / DuckDB on the pre-aggregated SQL / DuckDB on the marts SQL): ${queries
           .map((q) => `${q.id} ${(['pre', 'marts', 'duckdb-pre', 'duckdb-marts'] as const).map((m) => round(percentile(samples.get(`${m}|${q.id}`)!, 0.95), 1)).join(' / ')}`)
           .join('; ')}`,
@@ -163,6 +176,6 @@ export async function semanticStage(dataset: BenchDataset, scale: BenchScale, wo
       ],
     };
   } finally {
-    await Promise.all([api.stop(), apiMarts.stop(), baseline.stop()]);
+    await Promise.all([api.stop(), apiMarts.stop(), apiReopen.stop(), baseline.stop()]);
   }
 }

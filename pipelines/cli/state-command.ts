@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { UsageError } from './exit-codes.ts';
+import { EXIT, ExitCodeError, UsageError } from './exit-codes.ts';
 import { printResult } from './output.ts';
 import { openWarehouse } from '../raw/warehouse-connection.ts';
 import { listSourceStates, resetSourceState, type SourceStateReport } from '../raw/source-state.ts';
@@ -26,7 +26,8 @@ export function registerStateCommand(program: Command): void {
     .option('--json', 'print the result as one JSON document on stdout')
     .action(async (source: string | undefined, opts: { warehouse: string; json?: boolean }) => {
       const warehousePath = path.resolve(opts.warehouse);
-      const reports = await withWarehouse(warehousePath, (connection) => listSourceStates(connection, source));
+      // Read-only: it can run beside the API, which holds the file open read-only too.
+      const reports = await withWarehouse(warehousePath, (connection) => listSourceStates(connection, source), { readOnly: true });
       if (source !== undefined && reports.length === 0 && !opts.json) {
         process.stdout.write(`${source}: no state (never loaded, or reset)\n`);
         return;
@@ -50,9 +51,26 @@ export function registerStateCommand(program: Command): void {
     });
 }
 
-async function withWarehouse<T>(warehousePath: string, work: (connection: Awaited<ReturnType<typeof openWarehouse>>['connection']) => Promise<T>): Promise<T> {
+async function withWarehouse<T>(
+  warehousePath: string,
+  work: (connection: Awaited<ReturnType<typeof openWarehouse>>['connection']) => Promise<T>,
+  options: { readOnly?: boolean } = {},
+): Promise<T> {
   if (!fs.existsSync(warehousePath)) throw new UsageError(`warehouse not found: ${warehousePath}`);
-  const warehouse = await openWarehouse(warehousePath);
+  let warehouse: Awaited<ReturnType<typeof openWarehouse>>;
+  try {
+    warehouse = await openWarehouse(warehousePath, options);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // DuckDB lets one process write a file while no other holds it; the API keeps it open read-only.
+    if (/Could not set lock/i.test(message)) {
+      throw new ExitCodeError(
+        EXIT.locked,
+        `${warehousePath} is open in another process (the API lets go after CRM_API_IDLE_CLOSE_MS without a query, default 5 minutes; or stop it), so its state cannot be changed now: ${message.split('\n')[0]}`,
+      );
+    }
+    throw error;
+  }
   try {
     return await work(warehouse.connection);
   } finally {

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../api/errors.ts';
-import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
+import { startApiServer } from '../../api/server.ts';
+import { DEFAULT_IDLE_CLOSE_MS, WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
 import { projectRoot } from '../../pipelines/shared/paths.ts';
 import { createFixtureWarehouse } from './api-fixture.ts';
 
@@ -102,6 +103,36 @@ describe('WarehouseReader', () => {
       expect(results.map((rows) => rows[0]!.order_id)).toEqual(['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8']);
     } finally {
       await reader.close();
+    }
+  });
+
+  it("keeps the file open between a dashboard's clicks by default, and the server takes CRM_API_IDLE_CLOSE_MS", async () => {
+    expect(DEFAULT_IDLE_CLOSE_MS).toBeGreaterThanOrEqual(60_000); // a reopen costs every first click after a pause
+    const held = new WarehouseReader(warehousePath);
+    try {
+      await held.check();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(openForWritingElsewhere(warehousePath)).toMatch(/lock/i);
+    } finally {
+      await held.close();
+    }
+    const previous = process.env.CRM_API_IDLE_CLOSE_MS;
+    try {
+      process.env.CRM_API_IDLE_CLOSE_MS = 'soon';
+      await expect(startApiServer({ warehousePath, jwtSecret: 's', port: 0, dashboardDir: false })).rejects.toThrow(/CRM_API_IDLE_CLOSE_MS must be a whole number/);
+      process.env.CRM_API_IDLE_CLOSE_MS = '50';
+      const server = await startApiServer({ warehousePath, jwtSecret: 's', port: 0, dashboardDir: false });
+      try {
+        await server.app.inject({ method: 'GET', url: '/health' });
+        await server.app.inject({ method: 'GET', url: '/health' });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(openForWritingElsewhere(warehousePath)).toBe('ok');
+      } finally {
+        await server.close();
+      }
+    } finally {
+      if (previous === undefined) delete process.env.CRM_API_IDLE_CLOSE_MS;
+      else process.env.CRM_API_IDLE_CLOSE_MS = previous;
     }
   });
 

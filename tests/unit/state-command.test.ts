@@ -3,16 +3,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
 import { projectRoot } from '../../pipelines/shared/paths.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-state-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function crm(...args: string[]) {
+  return crmIn(tmp, ...args);
+}
+
+function crmIn(dir: string, ...args: string[]) {
   const result = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['pipelines/cli.ts', ...args], {
     cwd: projectRoot,
     encoding: 'utf8',
-    env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: path.join(tmp, 'wh.duckdb'), CRM_LANDING_DIR: path.join(tmp, 'landing') },
+    env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: path.join(dir, 'wh.duckdb'), CRM_LANDING_DIR: path.join(dir, 'landing') },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -45,4 +50,21 @@ describe('crm state', () => {
     expect(crm('state', 'reset', 'orders').stdout).toContain('state reset');
     expect(crm('state', 'reset', 'nothing_here').stdout).toContain('nothing_here: had no state');
   }, 120_000); // eleven CLI processes, one after another
+
+  it('shows state beside a running API (both read-only) and refuses a reset while the API holds the file, with exit 4', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'held-'));
+    expect(crmIn(dir, 'generate', '--customers', '20', '--orders', '50').code).toBe(0);
+    expect(crmIn(dir, 'extract', 'orders').code).toBe(0);
+    const reader = new WarehouseReader(path.join(dir, 'wh.duckdb')); // the API's reader, default idle close
+    try {
+      await reader.check();
+      expect(crmIn(dir, 'state', 'show', 'orders').stdout).toContain('file orders/orders.csv');
+      const reset = crmIn(dir, 'state', 'reset', 'orders');
+      expect(reset.code).toBe(4);
+      expect(reset.stderr).toMatch(/is open in another process .*CRM_API_IDLE_CLOSE_MS.*lock/);
+    } finally {
+      await reader.close();
+    }
+    expect(crmIn(dir, 'state', 'reset', 'orders').code).toBe(0); // once the API lets go
+  }, 120_000);
 });
