@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { EXIT, ExitCodeError, UsageError } from './exit-codes.ts';
 import { printResult } from './output.ts';
-import { openWarehouse } from '../raw/warehouse-connection.ts';
+import { openWarehouse, type WarehouseHandle } from '../raw/warehouse-connection.ts';
 import { listSourceStates, resetSourceState, type SourceStateReport } from '../raw/source-state.ts';
 import { resolveWarehousePath } from '../shared/paths.ts';
 
@@ -53,11 +53,11 @@ export function registerStateCommand(program: Command): void {
 
 async function withWarehouse<T>(
   warehousePath: string,
-  work: (connection: Awaited<ReturnType<typeof openWarehouse>>['connection']) => Promise<T>,
+  work: (connection: WarehouseHandle['connection']) => Promise<T>,
   options: { readOnly?: boolean } = {},
 ): Promise<T> {
   if (!fs.existsSync(warehousePath)) throw new UsageError(`warehouse not found: ${warehousePath}`);
-  let warehouse: Awaited<ReturnType<typeof openWarehouse>>;
+  let warehouse: WarehouseHandle;
   try {
     warehouse = await openWarehouse(warehousePath, options);
   } catch (error) {
