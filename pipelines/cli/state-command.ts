@@ -5,6 +5,9 @@ import { EXIT, ExitCodeError, UsageError } from './exit-codes.ts';
 import { printResult } from './output.ts';
 import { openWarehouse, type WarehouseHandle } from '../raw/warehouse-connection.ts';
 import { listSourceStates, resetSourceState, type SourceStateReport } from '../raw/source-state.ts';
+import { warehouseLayout } from '../publish/layout.ts';
+import { acquireRunLock } from '../publish/run-lock.ts';
+import { waitOption } from './run-commands.ts';
 import { resolveWarehousePath } from '../shared/paths.ts';
 
 /**
@@ -40,10 +43,20 @@ export function registerStateCommand(program: Command): void {
     .description('Forget a source\'s watermark/cursor and file manifest; its next run re-reads everything (upserts keep raw free of duplicates).')
     .argument('<source>', 'source name')
     .addOption(warehouseOption())
+    .addOption(waitOption())
     .option('--json', 'print the result as one JSON document on stdout')
-    .action(async (source: string, opts: { warehouse: string; json?: boolean }) => {
+    .action(async (source: string, opts: { warehouse: string; wait: number; json?: boolean }) => {
       const warehousePath = path.resolve(opts.warehouse);
-      const removed = await withWarehouse(warehousePath, (connection) => resetSourceState(connection, source));
+      if (!fs.existsSync(warehousePath)) throw new UsageError(`warehouse not found: ${warehousePath}`);
+      // A run builds in a copy of the published file and publishes it by rename: a reset written
+      // meanwhile would be overwritten, so it takes the run lock (exit 4 while a run holds it).
+      const lock = await acquireRunLock(warehouseLayout(warehousePath).lock, { runId: `state-reset-${process.pid}-${Date.now()}`, command: `state reset ${source}` }, { waitSeconds: opts.wait });
+      let removed: Awaited<ReturnType<typeof resetSourceState>>;
+      try {
+        removed = await withWarehouse(warehousePath, (connection) => resetSourceState(connection, source));
+      } finally {
+        lock.release();
+      }
       printResult(Boolean(opts.json), { source, ...removed }, () =>
         removed.stateRows + removed.files === 0
           ? `${source}: had no state; nothing to reset`

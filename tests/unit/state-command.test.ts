@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
+import { warehouseLayout } from '../../pipelines/publish/layout.ts';
+import { acquireRunLock } from '../../pipelines/publish/run-lock.ts';
 import { projectRoot } from '../../pipelines/shared/paths.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-state-'));
@@ -66,5 +68,24 @@ describe('crm state', () => {
       await reader.close();
     }
     expect(crmIn(dir, 'state', 'reset', 'orders').code).toBe(0); // once the API lets go
+  }, 120_000);
+
+  it('refuses a reset while a run holds the warehouse lock (its publish would overwrite it), with exit 4 naming the run', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'locked-'));
+    expect(crmIn(dir, 'generate', '--customers', '20', '--orders', '50').code).toBe(0);
+    expect(crmIn(dir, 'extract', 'orders').code).toBe(0);
+    const lock = await acquireRunLock(warehouseLayout(path.join(dir, 'wh.duckdb')).lock, { runId: 'run-in-progress', command: 'run' });
+    try {
+      const reset = crmIn(dir, 'state', 'reset', 'orders');
+      expect(reset.code).toBe(4);
+      expect(reset.stderr).toContain('run run-in-progress');
+      expect(crmIn(dir, 'state', 'show', 'orders').stdout).toContain('file orders/orders.csv'); // untouched
+    } finally {
+      lock.release();
+    }
+    const reset = crmIn(dir, 'state', 'reset', 'orders', '--json');
+    expect(reset.code).toBe(0);
+    expect(JSON.parse(reset.stdout).files).toBe(5);
+    expect(fs.existsSync(warehouseLayout(path.join(dir, 'wh.duckdb')).lock)).toBe(false); // released
   }, 120_000);
 });
