@@ -1,7 +1,9 @@
 -- One row per public post or review, linked to a customer where its author handle resolves
 -- (int_identity__handles). Sentiment comes scored from extraction (raw.opinion_posts).
--- Incremental: a post is rebuilt when it was (re)loaded, or when its handle's resolution changed,
--- since the last build minus var('incremental_lookback_days').
+-- Incremental: a post is rebuilt when it was (re)loaded after the latest load built (load times
+-- never arrive late, so no lookback: with one, every run re-read the last days' posts in full), or
+-- when its handle's resolution changed since the latest build minus var('incremental_lookback_days')
+-- (business time, which can arrive late).
 {{ config(
     materialized='incremental',
     unique_key='post_id',
@@ -42,12 +44,20 @@ joined as (
             when handles.identity_updated_at is not null and handles.identity_updated_at > posts.loaded_at
             then handles.identity_updated_at
             else posts.loaded_at
-        end as source_updated_at
+        end as source_updated_at,
+        posts.loaded_at as source_loaded_at,
+        handles.identity_updated_at
     from posts
     left join handles on lower(posts.author_handle) = handles.handle
 )
 
-select * from joined
+select
+    post_id, platform, source_feed, author_handle, customer_key, published_at, published_date, lang,
+    rating, brand, product, sentiment_score, sentiment_label, is_negative, scorer, scorer_version,
+    url, title, text, source_updated_at, source_loaded_at
+from joined
 {% if is_incremental() %}
-where {{ incremental_window('source_updated_at', 'published_at') }}
+where source_loaded_at > {{ incremental_load_cutoff('source_loaded_at') }}
+    or identity_updated_at > {{ incremental_cutoff('source_updated_at') }}
+    or {{ backfill_window('published_at') }}
 {% endif %}
