@@ -6,7 +6,7 @@ import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/so
 import { SOURCES } from '../../pipelines/extract/sources.ts';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { openWarehouse, sqlString } from '../../pipelines/raw/warehouse-connection.ts';
-import { runDbt } from '../../pipelines/transform/dbt-cli.ts';
+import { dbtArtifactsDir, runDbt } from '../../pipelines/transform/dbt-cli.ts';
 
 /**
  * The incremental models (fct_orders, fct_order_items, fct_opinion_mentions, int_orders__item_totals,
@@ -135,6 +135,25 @@ describe('incremental marts', () => {
     const [late] = await rows(`select is_valid_sale, net_revenue from wh.marts.fct_orders where order_id = ${sqlString(lateRefund!)}`);
     const [lateLines] = await rows(`select sum(net_line_revenue) as revenue from wh.marts.fct_order_items where order_id = ${sqlString(lateRefund!)}`);
     const [line] = await rows(`select gross_amount from wh.marts.fct_orders where order_id = ${sqlString(changedLine!)}`);
+    // The customer 360's lookup indexes (config `indexes`): one per mart after the incremental run
+    // (kept through delete+insert and through rebuilding the table models over an indexed table) and
+    // after the full refresh (dropped before the swap, created on the new table), and a lookup uses it.
+    const lookupIndexes = await rows(`select database_name || '.' || schema_name || '.' || table_name as name, count(*) as n,
+        string_agg(index_name, ',') as index, string_agg(expressions, ',') as columns from duckdb_indexes() where schema_name = 'marts' group by all order by 1`);
+    const expectedIndexes = Object.entries({ customer_value: 'customer_key', dim_customers: 'customer_key', fct_opinion_mentions: 'customer_key',
+      fct_orders: 'credited_customer_key', fct_service_tickets: 'customer_key' });
+    expect(lookupIndexes.map((r) => ({ name: r.name, n: Number(r.n), index: r.index, columns: r.columns }))).toEqual(['full_refresh', 'wh'].flatMap((db) =>
+      expectedIndexes.map(([table, column]) => ({ name: `${db}.marts.${table}`, n: 1, index: `${table}__${column}__idx`, columns: `[${column}]` }))));
+    // Index names are known in advance (macros/indexes.sql), so no dbt thread scans duckdb_indexes(),
+    // which DuckDB fails while another thread swaps an indexed table and drops its backup.
+    for (const warehouse of [incremental, full]) {
+      const dbtLog = fs.readFileSync(path.join(dbtArtifactsDir(warehouse), 'logs', 'dbt.log'), 'utf8');
+      expect(dbtLog).toContain('drop index if exists');
+      expect(dbtLog).not.toMatch(/from\s+duckdb_indexes\(\)/i);
+    }
+    const plan = (await check.connection.runAndReadAll(`explain analyze select order_id from wh.marts.fct_orders where credited_customer_key = ${sqlString(String(gift.customer_key))}`))
+      .getRows().map((r) => String(r[1])).join('\n');
+    expect(plan).toContain('Index Scan');
     check.close();
     expect(gifted).toEqual({ is_accidental: true, shipped_to_customer_key: receiver, credited_customer_key: null });
     expect(late).toEqual({ is_valid_sale: false, net_revenue: 0 });

@@ -201,7 +201,7 @@ describe('publishing under faults', () => {
     const before = identity();
 
     const partial = await crm(['run', '--json'], { env });
-    expect(partial.code).toBe(5);
+    expect(partial.code, `crm run exited ${partial.code}: ${partial.stdout}`).toBe(5);
     const summary = JSON.parse(partial.stdout) as { status: string; published: boolean; error: string; steps: { id: string; status: string; attempts: number; error: string | null }[] };
     expect(summary).toMatchObject({ status: 'partial', published: false });
     const pg = summary.steps.find((s) => s.id === 'extract:orders_pg')!;
@@ -215,7 +215,7 @@ describe('publishing under faults', () => {
     const publishing = path.join(workDir, 'publish-partial.json');
     fs.writeFileSync(publishing, JSON.stringify({ extract: { retries: 0 }, publish: { publishPartial: true } }));
     const published = await crm(['run', '--json'], { env: { ...env, CRM_CONFIG: publishing } });
-    expect(published.code).toBe(5);
+    expect(published.code, `crm run exited ${published.code}: ${published.stdout}`).toBe(5);
     expect(JSON.parse(published.stdout)).toMatchObject({ status: 'partial', published: true });
     expect(identity()).not.toBe(before);
   });

@@ -4,11 +4,14 @@
 -- never arrive late, so no lookback: with one, every run re-read the last days' posts in full), or
 -- when its handle's resolution changed since the latest build minus var('incremental_lookback_days')
 -- (business time, which can arrive late).
+-- The ART index serves the API's customer 360 point lookups (dbt-duckdb's `indexes` config: created
+-- on a full build, kept up to date by delete+insert; adapters without indexes ignore it).
 {{ config(
     materialized='incremental',
     unique_key='post_id',
     incremental_strategy='delete+insert',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    indexes=[{'columns': ['customer_key']}]
 ) }}
 
 with posts as (
