@@ -2,6 +2,11 @@
   Indexes on DuckDB marts (the `indexes` model config): names derived from the model and its columns,
   and drops by name instead of reading duckdb_indexes().
 
+  The marts the API's customer 360 reads carry an ART index on the key it filters by, so a point
+  lookup reads a few index entries instead of scanning the column. dbt-duckdb creates an index when
+  its table is built; incremental delete+insert keeps it current. Postgres builds B-trees from the
+  same config; adapters without indexes (Spark) ignore it.
+
   Why: dbt-duckdb names an index by an md5 with a timestamp and, before every table swap, finds the
   ones to drop with `select ... from duckdb_indexes()`. DuckDB 1.5.5 fails that scan ("Table with name
   dim_customers__dbt_backup does not exist!") when another thread has just swapped an indexed table

@@ -4,9 +4,7 @@
 -- Contact points appear three ways: raw (restricted; the semantic layer masks them by role),
 -- masked for wide audiences (138****5678, a***@x.com), and SHA-256 of the normalised value (for
 -- matching with partners without sharing the value).
--- ART index on the key the API's customer 360 looks rows up by (dbt-duckdb's `indexes` config;
--- Postgres builds a B-tree, adapters without indexes ignore it): a point lookup reads a few
--- index entries instead of scanning the column.
+-- The index serves the API's customer 360 point lookups (see macros/indexes.sql).
 {{ config(indexes=[{'columns': ['customer_key']}]) }}
 with keys as (
     select * from {{ ref('int_identity__customer_keys') }}

@@ -4,8 +4,7 @@
 -- never arrive late, so no lookback: with one, every run re-read the last days' posts in full), or
 -- when its handle's resolution changed since the latest build minus var('incremental_lookback_days')
 -- (business time, which can arrive late).
--- The ART index serves the API's customer 360 point lookups (dbt-duckdb's `indexes` config: created
--- on a full build, kept up to date by delete+insert; adapters without indexes ignore it).
+-- The index serves the API's customer 360 point lookups (see macros/indexes.sql).
 {{ config(
     materialized='incremental',
     unique_key='post_id',

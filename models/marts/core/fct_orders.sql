@@ -10,8 +10,7 @@
 --   * load time after the latest source_loaded_at built: the header, its lines or its
 --     refunds/cancellation were loaded since (late updates with old business timestamps);
 --   * during a backfill, ordered in the window.
--- The ART index serves the API's customer 360 point lookups (dbt-duckdb's `indexes` config: created
--- on a full build, kept up to date by delete+insert; adapters without indexes ignore it).
+-- The index serves the API's customer 360 point lookups (see macros/indexes.sql).
 {{ config(
     materialized='incremental',
     unique_key='order_id',

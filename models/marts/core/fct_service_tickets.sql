@@ -3,9 +3,7 @@
 -- resolution after any reopen), reopen count = 'reopened' events, satisfaction = latest rating.
 -- The ticket header's own fields are the fallback when a ticket has no events. Minutes are whole
 -- minutes between UTC timestamps (time zones cannot skew them).
--- ART index on the key the API's customer 360 looks rows up by (dbt-duckdb's `indexes` config;
--- Postgres builds a B-tree, adapters without indexes ignore it): a point lookup reads a few
--- index entries instead of scanning the column.
+-- The index serves the API's customer 360 point lookups (see macros/indexes.sql).
 {{ config(indexes=[{'columns': ['customer_key']}]) }}
 with tickets as (
     select * from {{ ref('stg_service__tickets') }}

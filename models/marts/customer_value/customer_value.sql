@@ -6,8 +6,7 @@
 -- Predicted value and churn risk come from the CLV model (BG/NBD + Gamma-Gamma) that the pipeline's
 -- clv:score step fits in TypeScript and writes to ml.clv_predictions just before this model builds;
 -- they are null for customers without a valid sale, and for everyone before any scoring ran.
--- ART index on customer_key for the API's customer 360 point lookups (dbt-duckdb's `indexes`
--- config; adapters without indexes ignore it).
+-- The index serves the API's customer 360 point lookups (see macros/indexes.sql).
 {{ config(indexes=[{'columns': ['customer_key']}]) }}
 {%- set as_of_date = var('as_of_date', none) %}
 {%- set churn_high_below = var('churn_high_below_probability_alive', 0.3) %}
