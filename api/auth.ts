@@ -1,5 +1,5 @@
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
-import { ForbiddenError } from './errors.ts';
+import { ApiError, ForbiddenError } from './errors.ts';
 
 /**
  * JWT authentication the way Cube's API gateway does it: the token travels in the Authorization
@@ -16,12 +16,29 @@ function secretKey(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
 }
 
-/** Takes the token out of an Authorization header value; like Cube, the scheme word is optional. */
+/** The Authorization header is there but is neither "Bearer <JWT>" nor the bare JWT (401 on every path). */
+export class MalformedAuthorizationError extends ApiError {
+  constructor() {
+    super(401, 'Authorization header must be "Bearer <JWT>" (that spelling) or the bare JWT; other schemes are not accepted');
+    this.name = 'MalformedAuthorizationError';
+  }
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+
+/**
+ * Takes the token out of an Authorization header value: "Bearer <token>" or the bare token, Cube's
+ * own convention. Absent or blank: undefined; any other scheme (Basic, lower-case bearer, two
+ * tokens): MalformedAuthorizationError.
+ */
 export function tokenFromHeader(header: string | string[] | undefined): string | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (typeof value !== 'string' || value.trim() === '') return undefined;
-  const parts = value.trim().split(/\s+/);
-  return parts.length === 1 ? parts[0] : parts[1];
+  const trimmed = value.trim();
+  const bearer = /^Bearer +(\S+)$/.exec(trimmed);
+  if (bearer) return bearer[1];
+  if (!/\s/.test(trimmed) && JWT_SHAPE.test(trimmed)) return trimmed;
+  throw new MalformedAuthorizationError();
 }
 
 /**
@@ -41,16 +58,31 @@ function remember(token: string, secret: string, claims: SecurityContext): void 
   verifiedTokens.set(token, { secret, claims, until });
 }
 
+export interface VerifyOptions {
+  /** Refuse tokens without an `exp` claim (they would never expire); default true. */
+  requireExpiry?: boolean;
+}
+
+/** Whether tokens must carry `exp`: CRM_API_REQUIRE_EXP=false turns it off (default on). */
+export function requireExpiryFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env.CRM_API_REQUIRE_EXP?.trim().toLowerCase();
+  if (value === undefined || value === '') return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  throw new Error(`CRM_API_REQUIRE_EXP must be true or false, got "${env.CRM_API_REQUIRE_EXP}"`);
+}
+
 /**
  * Verifies the token and returns its claims, or throws ForbiddenError (403) naming why: Cube answers
  * 403 both when the header is missing and when the token does not verify.
  */
-export async function verifyToken(token: string | undefined, secret: string): Promise<SecurityContext> {
+export async function verifyToken(token: string | undefined, secret: string, options: VerifyOptions = {}): Promise<SecurityContext> {
   if (!token) throw new ForbiddenError("Authorization header isn't set");
+  const requireExpiry = options.requireExpiry ?? true;
   const cached = verifiedTokens.get(token);
-  if (cached && cached.secret === secret && cached.until > Date.now()) return cached.claims;
+  if (cached && cached.secret === secret && cached.until > Date.now() && (!requireExpiry || typeof cached.claims.exp === 'number')) return cached.claims;
   try {
-    const { payload } = await jwtVerify(token, secretKey(secret), { algorithms: [ALGORITHM] });
+    const { payload } = await jwtVerify(token, secretKey(secret), { algorithms: [ALGORITHM], ...(requireExpiry ? { requiredClaims: ['exp'] } : {}) });
     remember(token, secret, payload as SecurityContext);
     return payload as SecurityContext;
   } catch (error) {

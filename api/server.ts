@@ -2,6 +2,7 @@ import path from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { cubeModelDir as defaultCubeModelDir } from '../pipelines/shared/paths.ts';
 import { dashboardDistDir } from '../dashboard/build.ts';
+import { requireExpiryFromEnv } from './auth.ts';
 import { ApiError, UnavailableError, errorMessage } from './errors.ts';
 import { cubeApiRoutes } from './routes/cube-api.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -13,6 +14,8 @@ import { ResponseCache } from './semantic/response-cache.ts';
 import { ResultCache } from './semantic/result-cache.ts';
 import { loadSemanticModel, type SemanticModel } from './semantic/semantic-model.ts';
 import { DEFAULT_IDLE_CLOSE_MS, WarehouseReader, type WarehouseReaderOptions } from './warehouse/warehouse-reader.ts';
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 export interface ApiServerOptions {
   /** The DuckDB warehouse file, opened read-only. */
@@ -46,6 +49,8 @@ export interface ApiServerOptions {
   responseCache?: ResponseCache;
   /** The dashboard's build served at /dashboard/; default dashboard/dist; false: no dashboard route. */
   dashboardDir?: string | false;
+  /** Refuse tokens without `exp`; default CRM_API_REQUIRE_EXP (true unless "false"). */
+  requireTokenExpiry?: boolean;
 }
 
 export interface StartApiServerOptions extends ApiServerOptions {
@@ -76,6 +81,14 @@ function nonNegativeIntegerFromEnv(name: string, fallback: number): number {
   return value;
 }
 
+function requireExpiryFromEnvOrConfigError(): boolean {
+  try {
+    return requireExpiryFromEnv();
+  } catch (error) {
+    throw new ApiConfigError(errorMessage(error));
+  }
+}
+
 function validated(options: ApiServerOptions) {
   if (!options.jwtSecret) throw new ApiConfigError('the JWT secret is empty: set CRM_API_SECRET (HS256 secret for the API tokens)');
   if (!options.warehousePath) throw new ApiConfigError('the warehouse path is empty');
@@ -96,6 +109,7 @@ function validated(options: ApiServerOptions) {
     queryTimeoutMs: options.queryTimeoutMs ?? nonNegativeIntegerFromEnv('CRM_API_QUERY_TIMEOUT_MS', 30_000),
     cacheEntries: options.cacheEntries ?? nonNegativeIntegerFromEnv('CRM_API_CACHE_ENTRIES', 500),
     responseCacheTtlMs: options.responseCacheTtlMs ?? nonNegativeIntegerFromEnv('CRM_API_RESPONSE_CACHE_TTL_MS', 60_000),
+    requireTokenExpiry: options.requireTokenExpiry ?? requireExpiryFromEnvOrConfigError(),
     warehouse: { ...options.warehouse, idleCloseMs: options.warehouse?.idleCloseMs ?? nonNegativeIntegerFromEnv('CRM_API_IDLE_CLOSE_MS', DEFAULT_IDLE_CLOSE_MS) },
   };
 }
@@ -129,7 +143,15 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     request.log.error({ err: error }, 'unexpected error');
     return reply.code(500).send({ error: `Internal Server Error: ${error.message}` });
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `Not found: ${request.method} ${request.url.split('?')[0]}` }));
+  app.setNotFoundHandler((request, reply) => {
+    const url = request.url.split('?')[0]!;
+    // A path that exists under other methods is a 405 with Allow, not a 404.
+    const allowed = HTTP_METHODS.filter((method) => app.hasRoute({ method, url }));
+    if (allowed.length) {
+      return reply.code(405).header('allow', allowed.join(', ')).send({ error: `Method ${request.method} not allowed on ${url}; allowed: ${allowed.join(', ')}` });
+    }
+    return reply.code(404).send({ error: `Not found: ${request.method} ${url}` });
+  });
 
   app.register(healthRoutes, { warehouse, cubeModelDir: config.cubeModelDir, model });
   // Results are cached per (query, security context, published file): a new run's file empties it.
@@ -147,6 +169,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     ...(cache ? { cache } : {}),
     ...(responseCache ? { responseCache } : {}),
     queryTimeoutMs: config.queryTimeoutMs,
+    requireTokenExpiry: config.requireTokenExpiry,
   });
   // Decision support (issue 6): customer 360, campaign lists, KPI scorecard, pipeline status, OpenAPI.
   app.register(decisionRoutes, {
@@ -158,6 +181,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     ...(cache ? { cache } : {}),
     ...(responseCache ? { responseCache } : {}),
     queryTimeoutMs: config.queryTimeoutMs,
+    requireTokenExpiry: config.requireTokenExpiry,
   });
   // The executive dashboard (static build; its data comes through /cubejs-api/v1 with the caller's JWT).
   if (options.dashboardDir !== false) app.register(dashboardRoutes, { distDir: options.dashboardDir ?? dashboardDistDir });

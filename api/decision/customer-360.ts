@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { z } from 'zod';
 import { ApiError } from '../errors.ts';
-import type { Caller } from './caller.ts';
+import type { TableScope } from '../semantic/row-scope.ts';
+import { scopeCondition, type ReadScope } from './read-scope.ts';
 import type { CustomerLookupQuery, CustomerLookupResponse } from './schemas.ts';
 import { catalog, present, type Catalog, type WarehouseDb } from './warehouse-db.ts';
 
@@ -26,8 +26,6 @@ export function normalizePhone(value: string): string {
   return compact.replace(/^(\+86|0086|\+1)/, '').replace(/^\+/, '');
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 // The three facets of the brief, as dim_customers columns.
 const BASIC = ['customer_key', 'account_ids', 'account_count', 'full_name', 'company', 'job_title', 'industry', 'city', 'lang', 'signup_at'];
 const CONTACT_RAW = ['email', 'phone', 'mobile', 'wechat_id', 'qq_id'];
@@ -45,76 +43,98 @@ const MENTION = ['post_id', 'platform', 'published_at', 'brand', 'product', 'sen
 const pick = (row: Record<string, unknown> | undefined, columns: string[]) =>
   row ? Object.fromEntries(columns.filter((c) => c in row).map((c) => [c, row[c]])) : null;
 
-/** Finds the customer_key a contact point belongs to (dim_customers), or throws 404/503. */
-async function resolveKey(db: Kysely<WarehouseDb>, tables: Catalog, lookup: Lookup): Promise<{ key: string; by: MatchedBy }> {
+/** The dim_customers column each contact-point lookup reads. */
+const LOOKUP_COLUMNS = { email: ['email'], phone: ['phone', 'mobile'], wechat: ['wechat_id'], qq: ['qq_id'] } as const;
+
+/**
+ * Finds the customer_key a contact point belongs to (dim_customers, within the caller's rows), or
+ * throws 403/404/409/503. Only a caller who may read the raw contact point may search by it: for
+ * anyone else a 200-or-404 answer would confirm guesses the mask narrows down.
+ */
+async function resolveKey(db: Kysely<WarehouseDb>, tables: Catalog, lookup: Lookup, profiles: TableScope): Promise<{ key: string; by: MatchedBy }> {
   if (lookup.key !== undefined) return { key: lookup.key, by: 'key' };
+  const by: Exclude<MatchedBy, 'key'> = lookup.email !== undefined ? 'email' : lookup.phone !== undefined ? 'phone' : lookup.wechat !== undefined ? 'wechat' : 'qq';
+  const hidden = LOOKUP_COLUMNS[by].filter((c) => profiles.column(c) !== 'visible');
+  if (hidden.length) {
+    throw new ApiError(403, `Lookup by ${by} reads customer_profiles.${hidden[0]}, which this token's roles may not see; look up by key`);
+  }
   if (!tables.has('marts.dim_customers')) {
     throw new ApiError(503, 'Lookup by contact point needs the mart marts.dim_customers, which this warehouse does not have yet; look up by key instead');
   }
   const cols = new Set(tables.get('marts.dim_customers'));
   const has = (c: string) => cols.has(c);
   let query = db.selectFrom('marts.dim_customers').select('customer_key').limit(2);
-  let by: MatchedBy;
   let shown: string;
-  if (lookup.email !== undefined) {
-    by = 'email';
-    shown = normalizeEmail(lookup.email);
+  if (by === 'email') {
+    shown = normalizeEmail(lookup.email!);
     const value = shown;
-    query = query.where((eb) => eb.or([
-      ...(has('email') ? [eb(sql`lower(trim(email))`, '=', value)] : []),
-      ...(has('email_sha256') ? [eb(sql.ref('email_sha256'), '=', sha256(value))] : []),
-    ]));
-  } else if (lookup.phone !== undefined) {
-    by = 'phone';
-    shown = normalizePhone(lookup.phone);
+    query = query.where(has('email') ? sql<boolean>`lower(trim(email)) = ${value}` : sql<boolean>`FALSE`);
+  } else if (by === 'phone') {
+    shown = normalizePhone(lookup.phone!);
     const value = shown;
     if (!/^\d{5,15}$/.test(value)) throw new ApiError(400, `phone: "${lookup.phone}" is not a phone number once +86/+1, spaces and dashes are removed`);
     // The same normalisation in SQL for the stored (display-formatted) numbers.
     const norm = (column: string) => sql`regexp_replace(regexp_replace(regexp_replace(coalesce(${sql.ref(column)}, ''), '[\\s\\-().]', '', 'g'), '^(\\+86|0086|\\+1)', ''), '^\\+', '')`;
-    query = query.where((eb) => eb.or([
-      ...['phone', 'mobile'].filter(has).map((c) => eb(norm(c), '=', value)),
-      ...(has('phone_sha256') ? [eb(sql.ref('phone_sha256'), '=', sha256(value))] : []),
-    ]));
-  } else if (lookup.wechat !== undefined) {
-    by = 'wechat';
-    shown = lookup.wechat;
-    const value = lookup.wechat;
-    query = query.where(sql`trim(wechat_id)`, '=', value);
+    const phones = ['phone', 'mobile'].filter(has);
+    query = query.where((eb) => (phones.length ? eb.or(phones.map((c) => eb(norm(c), '=', value))) : sql<boolean>`FALSE`));
+  } else if (by === 'wechat') {
+    shown = lookup.wechat!;
+    query = query.where(sql`trim(wechat_id)`, '=', shown);
   } else {
-    by = 'qq';
     shown = lookup.qq!;
-    const value = lookup.qq!;
-    query = query.where(sql`trim(qq_id)`, '=', value);
+    query = query.where(sql`trim(qq_id)`, '=', shown);
   }
+  const inScope = scopeCondition(profiles);
+  if (inScope) query = query.where(inScope);
   const rows = await query.execute();
-  if (rows.length === 0) throw new NotFoundError(`No customer with ${by} "${by === 'email' || by === 'phone' ? shown : shown}"`);
+  if (rows.length === 0) throw new NotFoundError(`No customer with ${by} "${shown}"`);
   if (rows.length > 1) throw new ApiError(409, `${by} "${shown}" belongs to more than one customer_key (identity resolution left them apart); look up by key`);
   return { key: rows[0]!.customer_key, by };
 }
 
 /**
  * Customer 360: the three facets from dim_customers, value and risk from customer_value, and the
- * latest orders, tickets and mentions. Raw contact points only for roles that may see them; the
- * masked and hashed columns for everyone else. Parts whose mart is missing are listed in `unavailable`.
+ * latest orders, tickets and mentions, each read within the caller's scope (the Cube model's
+ * policies of the cube on that mart). The profile decides: out of scope reads as not found, a
+ * scope it cannot apply is a 403. Other parts the caller's scope cannot apply to are withheld
+ * (null, listed with the reason); parts whose mart is missing are listed in `unavailable`.
+ * Columns follow the dimensions' member access: raw contact points only for roles that may see them.
  */
-export async function customer360(db: Kysely<WarehouseDb>, lookup: Lookup, caller: Caller): Promise<Answer> {
+export async function customer360(db: Kysely<WarehouseDb>, lookup: Lookup, scope: ReadScope): Promise<Answer> {
+  const profiles = scope.of('marts.dim_customers');
   const tables = await catalog(db);
-  const { key, by } = await resolveKey(db, tables, lookup);
+  const { key, by } = await resolveKey(db, tables, lookup, profiles);
   const unavailable: string[] = [];
-  const one = async (table: keyof WarehouseDb & `marts.${string}`, columns: string[]) => {
+  const withheld: Answer['withheld'] = [];
+  const scopeOf = (part: string, table: string): TableScope | undefined => {
+    const found = scope.tryOf(table);
+    if (found instanceof ApiError) {
+      withheld.push({ part, reason: found.message });
+      return undefined;
+    }
+    return found;
+  };
+  const readable = (within: TableScope, columns: string[]) => columns.filter((c) => within.column(c) === 'visible');
+  const one = async (table: keyof WarehouseDb & `marts.${string}`, within: TableScope | undefined, columns: string[]) => {
+    if (!within) return undefined;
     if (!tables.has(table)) {
       unavailable.push(`${table} (mart not built yet)`);
       return undefined;
     }
-    const cols = present(tables, table, columns);
+    const cols = present(tables, table, readable(within, columns));
     if (!present(tables, table, ['customer_key']).length) {
       unavailable.push(`${table} (no customer_key column yet)`);
       return undefined;
     }
-    const row = await db.selectFrom(table as 'marts.dim_customers').select(cols as 'customer_key'[]).where('customer_key', '=', key).limit(1).executeTakeFirst();
+    let query = db.selectFrom(table as 'marts.dim_customers').select(cols as 'customer_key'[]).where('customer_key', '=', key);
+    const inScope = scopeCondition(within);
+    if (inScope) query = query.where(inScope);
+    const row = await query.limit(1).executeTakeFirst();
     return (row ?? {}) as Record<string, unknown>;
   };
-  const recent = async (table: 'marts.fct_orders' | 'marts.fct_service_tickets' | 'marts.fct_opinion_mentions', keyColumn: string, at: string, columns: string[]) => {
+  const recent = async (part: string, table: 'marts.fct_orders' | 'marts.fct_service_tickets' | 'marts.fct_opinion_mentions', keyColumn: string, at: string, columns: string[]) => {
+    const within = scopeOf(part, table);
+    if (!within) return null;
     if (!tables.has(table)) {
       unavailable.push(`${table} (mart not built yet)`);
       return null;
@@ -123,32 +143,39 @@ export async function customer360(db: Kysely<WarehouseDb>, lookup: Lookup, calle
       unavailable.push(`${table} (no ${keyColumn} column yet)`);
       return null;
     }
+    const inScope = scopeCondition(within);
     // The customer's rows first (a materialized CTE), then the latest of them: as one ORDER BY ... LIMIT
     // over the table, DuckDB's late materialization joins the table to itself, about twice the work.
     const rows = await db
-      .with((cte) => cte('hits').materialized(), (qb) => qb.selectFrom(table as 'marts.fct_orders').select(present(tables, table, columns) as 'order_id'[]).where(sql.ref(keyColumn), '=', key))
+      .with((cte) => cte('hits').materialized(), (qb) => {
+        let hits = qb.selectFrom(table as 'marts.fct_orders').select(present(tables, table, readable(within, columns)) as 'order_id'[]).where(sql.ref(keyColumn), '=', key);
+        if (inScope) hits = hits.where(inScope);
+        return hits;
+      })
       .selectFrom('hits').selectAll().orderBy(sql.ref(at), 'desc').limit(lookup.recent).execute();
     return rows as Record<string, unknown>[];
   };
-  const contactColumns = caller.seesContacts ? [...CONTACT_RAW, ...CONTACT_MASKED] : CONTACT_MASKED;
+  const seesContacts = CONTACT_RAW.every((c) => profiles.column(c) === 'visible');
+  const contactColumns = [...readable(profiles, CONTACT_RAW), ...CONTACT_MASKED];
   const [profile, value, orders, tickets, mentions] = await Promise.all([
-    one('marts.dim_customers', [...BASIC, ...contactColumns, ...SUBJECTIVE, ...TRANSACTIONAL]),
-    one('marts.customer_value', VALUE),
+    one('marts.dim_customers', profiles, [...BASIC, ...contactColumns, ...SUBJECTIVE, ...TRANSACTIONAL]),
+    one('marts.customer_value', scopeOf('value', 'marts.customer_value'), VALUE),
     // Orders credited to the customer (an accidental order is not theirs), else the account holder's.
-    recent('marts.fct_orders', present(tables, 'marts.fct_orders', ['credited_customer_key']).length ? 'credited_customer_key' : 'customer_key', 'ordered_at', ORDER),
-    recent('marts.fct_service_tickets', 'customer_key', 'opened_at', TICKET),
-    recent('marts.fct_opinion_mentions', 'customer_key', 'published_at', MENTION),
+    recent('recent_orders', 'marts.fct_orders', present(tables, 'marts.fct_orders', ['credited_customer_key']).length ? 'credited_customer_key' : 'customer_key', 'ordered_at', ORDER),
+    recent('recent_tickets', 'marts.fct_service_tickets', 'customer_key', 'opened_at', TICKET),
+    recent('recent_mentions', 'marts.fct_opinion_mentions', 'customer_key', 'published_at', MENTION),
   ]);
   if (profile === undefined && value === undefined) {
     throw new ApiError(503, `Customer 360 needs marts.dim_customers or marts.customer_value keyed by customer_key; this warehouse has neither yet: ${unavailable.join('; ')}`);
   }
-  const foundSomewhere = (profile && Object.keys(profile).length) || (value && Object.keys(value).length);
+  const hasProfile = profile !== undefined && Object.keys(profile).length > 0;
+  // Out of the caller's rows reads exactly like a key that does not exist (no oracle either way).
+  const foundSomewhere = hasProfile || (profile === undefined && value !== undefined && Object.keys(value).length > 0);
   if (!foundSomewhere) throw new NotFoundError(`No customer with key "${key}"`);
-  const hasProfile = profile && Object.keys(profile).length > 0;
   return {
     customer_key: key,
     matched_by: by,
-    contacts_masked: !caller.seesContacts,
+    contacts_masked: !seesContacts,
     basic: hasProfile ? pick(profile, [...BASIC, ...contactColumns]) : null,
     subjective: hasProfile ? pick(profile, SUBJECTIVE) : null,
     transactional: hasProfile ? pick(profile, TRANSACTIONAL) : null,
@@ -157,5 +184,6 @@ export async function customer360(db: Kysely<WarehouseDb>, lookup: Lookup, calle
     recent_tickets: tickets,
     recent_mentions: mentions,
     unavailable,
+    withheld,
   };
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { z } from 'zod';
+import type { ReadScope } from './read-scope.ts';
 import { catalog, truthy, type WarehouseDb } from './warehouse-db.ts';
 import type { PipelineStatusResponse } from './schemas.ts';
 
@@ -12,9 +13,12 @@ type Status = z.input<typeof PipelineStatusResponse>;
  * successful dbt build in a published run. (The run being published is copied while still
  * `running`; it shows as such.)
  */
-export async function pipelineStatus(db: Kysely<WarehouseDb>, limit: number, now = Date.now()): Promise<Status> {
+export async function pipelineStatus(db: Kysely<WarehouseDb>, limit: number, scope: ReadScope, now = Date.now()): Promise<Status> {
+  const ledger = ['ops.pipeline_runs', 'ops.pipeline_steps', 'ops.dbt_results'];
+  // No cube is built on the ledger, so no policy scopes it: a brand- or region-scoped token is refused (403).
+  for (const table of ledger) scope.of(table);
   const tables = await catalog(db);
-  const missing = ['ops.pipeline_runs', 'ops.pipeline_steps', 'ops.dbt_results'].filter((t) => !tables.has(t));
+  const missing = ledger.filter((t) => !tables.has(t));
   if (missing.length) {
     return { available: false, reason: `the published warehouse has no ${missing.join(', ')} (published by a run before the ledger existed?)`, last_runs: [], sources: [], marts: [] };
   }

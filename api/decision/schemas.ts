@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ROLES } from './caller.ts';
 
 /**
  * Request and response schemas of the decision-support API. They validate input (a 400 names each
@@ -7,13 +6,27 @@ import { ROLES } from './caller.ts';
  * OpenAPI document (openapi.ts), so the document cannot drift from what the server checks.
  */
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
+/** A calendar date YYYY-MM-DD that exists (2025-02-30 does not), years 1000-9999. */
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').refine((text) => {
+  const [y, m, d] = text.split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return y >= 1000 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}, 'is not a calendar date (YYYY-MM-DD, years 1000-9999)');
+/** A whole number written in decimal digits (no 0x10, 1e3 or 16.0), within [min, max]. */
+const wholeNumber = (min: number, max: number) =>
+  z.string().regex(/^-?\d{1,16}$/, `must be a whole number in decimal digits, ${min} to ${max}`)
+    .transform(Number).pipe(z.number().int().min(min).max(max));
+/** A decimal number (no hex, no exponent beyond what a sum of money needs), within [min, max]. */
+const decimalNumber = (min: number, max: number) =>
+  z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/, `must be a decimal number, ${min} to ${max}`)
+    .transform(Number).pipe(z.number().min(min).max(max));
 const num = z.coerce.number();
 // null first: z.coerce.number() would turn null into 0.
 const nullableNum = z.union([z.null(), num]);
 const nullableText = z.string().nullable();
-const limit = z.coerce.number().int().min(1).max(1000).default(100).describe('rows per page (1-1000)');
-const offset = z.coerce.number().int().min(0).default(0).describe('rows to skip');
+const limit = wholeNumber(1, 1000).default(100).describe('rows per page (1-1000)');
+const offset = wholeNumber(0, 10_000_000).default(0).describe('rows to skip (0-10,000,000)');
+const shortText = z.string().min(1).max(200);
 
 export const ErrorResponse = z.object({
   error: z.string().describe('what went wrong'),
@@ -22,7 +35,7 @@ export const ErrorResponse = z.object({
 
 // --- pipeline status ---
 export const PipelineStatusQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(10).describe('how many recent runs'),
+  limit: wholeNumber(1, 100).default(10).describe('how many recent runs (1-100)'),
 });
 const RunRow = z.object({
   run_id: z.string(), command: z.string(), status: z.string(), started_at: z.string(), finished_at: nullableText,
@@ -41,12 +54,12 @@ export const PipelineStatusResponse = z.object({
 // --- customer 360 ---
 export const CustomerLookupQuery = z
   .strictObject({
-    key: z.string().trim().min(1).optional().describe('customer_key'),
-    email: z.string().trim().min(3).optional().describe('e-mail (lower-cased and trimmed before matching)'),
-    phone: z.string().trim().min(5).optional().describe('phone (+86/+1, spaces and dashes removed before matching)'),
-    wechat: z.string().trim().min(1).optional().describe('WeChat id'),
+    key: z.string().trim().min(1).max(200).optional().describe('customer_key'),
+    email: z.string().trim().min(3).max(320).optional().describe('e-mail (lower-cased and trimmed before matching); needs a role that may see raw e-mails'),
+    phone: z.string().trim().min(5).max(40).optional().describe('phone (+86/+1, spaces and dashes removed before matching); needs a role that may see raw phones'),
+    wechat: z.string().trim().min(1).max(200).optional().describe('WeChat id; needs a role that may see raw WeChat ids'),
     qq: z.string().trim().regex(/^\d{4,12}$/, 'must be 4-12 digits').optional().describe('QQ number'),
-    recent: z.coerce.number().int().min(1).max(50).default(10).describe('recent orders, tickets and mentions to return'),
+    recent: wholeNumber(1, 50).default(10).describe('recent orders, tickets and mentions to return (1-50)'),
   })
   .refine((q) => [q.key, q.email, q.phone, q.wechat, q.qq].filter((v) => v !== undefined).length === 1, {
     message: 'give exactly one of key, email, phone, wechat, qq',
@@ -65,33 +78,39 @@ export const CustomerLookupResponse = z.object({
   recent_tickets: z.array(Row).nullable(),
   recent_mentions: z.array(Row).nullable(),
   unavailable: z.array(z.string()).describe('parts not in the warehouse yet (mart missing), with the mart named'),
+  withheld: z.array(z.object({ part: z.string(), reason: z.string() }))
+    .describe("parts the token's scope (brands, regions) cannot be applied to: null in the answer, with the claim named"),
 });
 
 // --- campaign lists ---
 export const TRIGGER_TYPES = ['retain_at_risk', 'follow_up_prospect', 'cross_sell', 'service_recovery'] as const;
-export const TriggerListQuery = z.strictObject({
+const fromNotAfterTo = (q: { from?: string; to?: string }) => q.from === undefined || q.to === undefined || q.from <= q.to;
+const TriggerFilter = z.strictObject({
   trigger_type: z.enum(TRIGGER_TYPES).optional(),
-  brand: z.string().min(1).optional(),
-  channel: z.string().min(1).optional().describe('suggested channel'),
+  brand: shortText.optional(),
+  channel: shortText.optional().describe('suggested channel'),
   from: isoDate.optional().describe('first trigger_date'),
   to: isoDate.optional().describe('last trigger_date'),
-  min_priority: z.coerce.number().optional(),
-  limit,
-  offset,
+  min_priority: wholeNumber(-1_000_000, 1_000_000).optional().describe('lowest priority (whole number)'),
 });
-export const SegmentListQuery = z.strictObject({
-  segment: z.string().min(1).optional().describe('rfm_segment'),
+const SegmentFilter = z.strictObject({
+  segment: shortText.optional().describe('rfm_segment'),
   churn_risk_band: z.enum(['low', 'medium', 'high']).optional(),
-  min_revenue: z.coerce.number().optional(),
-  limit,
-  offset,
+  min_revenue: decimalNumber(-1e12, 1e12).optional(),
 });
 export const ExportFormat = z.strictObject({ format: z.enum(['csv', 'ndjson']).default('ndjson') });
+const page = { limit, offset };
+export const TriggerListQuery = TriggerFilter.extend(page).refine(fromNotAfterTo, { message: 'must not be after to', path: ['from'] });
+export const TriggerExportQuery = TriggerFilter.extend(ExportFormat.shape).refine(fromNotAfterTo, { message: 'must not be after to', path: ['from'] });
+export const SegmentListQuery = SegmentFilter.extend(page);
+export const SegmentExportQuery = SegmentFilter.extend(ExportFormat.shape);
 export const ListPageResponse = z.object({
   rows: z.array(Row.and(z.object({ reason: z.string() }))).describe('every row says why it is on the list'),
   limit: z.number(),
   offset: z.number(),
   has_more: z.boolean(),
+  withheld: z.array(z.object({ columns: z.array(z.string()), reason: z.string() }))
+    .describe("columns left out because the token's scope (brands, regions) cannot be applied to the mart they come from"),
 });
 
 // --- KPI scorecard ---
@@ -99,8 +118,8 @@ export const ScorecardQuery = z
   .strictObject({
     from: isoDate.describe('first day of the period'),
     to: isoDate.describe('last day of the period (inclusive)'),
-    kpis: z.string().optional().describe('comma-separated KPI ids (default: all)'),
-    timezone: z.string().default('Asia/Shanghai'),
+    kpis: z.string().max(2000).optional().describe('comma-separated KPI ids (default: all)'),
+    timezone: z.string().max(64).default('Asia/Shanghai'),
   })
   .refine((q) => q.from <= q.to, { message: 'must not be after to', path: ['from'] });
 const KpiRow = z.object({
@@ -115,8 +134,6 @@ export const ScorecardResponse = z.object({
   timezone: z.string(),
   kpis: z.array(KpiRow),
 });
-
-export const RoleEnum = z.enum(ROLES);
 
 /** Parses input with a schema or throws a 400 listing every failing field and the reason. */
 export class ValidationError extends Error {

@@ -8,9 +8,10 @@ import { kpiScorecard } from '../decision/kpi-scorecard.ts';
 import { openApiDocument, type RouteDoc } from '../decision/openapi.ts';
 import { pipelineStatus } from '../decision/pipeline-status.ts';
 import {
-  CustomerLookupQuery, CustomerLookupResponse, ExportFormat, ListPageResponse, PipelineStatusQuery, PipelineStatusResponse,
-  ScorecardQuery, ScorecardResponse, SegmentListQuery, TriggerListQuery, ValidationError, parseInput,
+  CustomerLookupQuery, CustomerLookupResponse, ListPageResponse, PipelineStatusQuery, PipelineStatusResponse,
+  ScorecardQuery, ScorecardResponse, SegmentExportQuery, SegmentListQuery, TriggerExportQuery, TriggerListQuery, ValidationError, parseInput,
 } from '../decision/schemas.ts';
+import { readScope, type ReadScope } from '../decision/read-scope.ts';
 import { warehouseDb } from '../decision/warehouse-db.ts';
 import type { LoadResponse } from '../semantic/load-query.ts';
 import type { ResponseCache } from '../semantic/response-cache.ts';
@@ -36,6 +37,8 @@ export interface DecisionRouteOptions {
   queryTimeoutMs?: number;
   /** Requests per caller per minute; default CRM_API_RATE_LIMIT or 600. */
   rateLimitPerMinute?: number;
+  /** Refuse tokens without `exp` (default true). */
+  requireTokenExpiry?: boolean;
 }
 
 const READERS: Record<string, readonly Role[]> = {
@@ -50,9 +53,9 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/pipeline/status', summary: 'Last pipeline runs and the freshness of each source and mart', roles: READERS.status!, query: PipelineStatusQuery, response: PipelineStatusResponse },
   { method: 'get', path: '/customers/lookup', summary: 'Customer 360 by customer key, e-mail, phone, WeChat or QQ id (normalised); contact points masked unless the role may see them', roles: READERS.customer!, query: CustomerLookupQuery, response: CustomerLookupResponse },
   { method: 'get', path: '/lists/triggers', summary: 'Campaign triggers (retain, follow up, cross-sell, service recovery), contactable customers only, each with its reason', roles: READERS.lists!, query: TriggerListQuery, response: ListPageResponse },
-  { method: 'get', path: '/lists/triggers/export', summary: 'The whole trigger list, streamed as CSV or NDJSON', roles: READERS.lists!, query: TriggerListQuery.omit({ limit: true, offset: true }).extend(ExportFormat.shape), produces: ['text/csv', 'application/x-ndjson'] },
+  { method: 'get', path: '/lists/triggers/export', summary: 'The whole trigger list, streamed as CSV or NDJSON', roles: READERS.lists!, query: TriggerExportQuery, produces: ['text/csv', 'application/x-ndjson'] },
   { method: 'get', path: '/lists/segments', summary: 'Customers of an RFM segment, contactable only, each with its reason', roles: READERS.lists!, query: SegmentListQuery, response: ListPageResponse },
-  { method: 'get', path: '/lists/segments/export', summary: 'The whole segment list, streamed as CSV or NDJSON', roles: READERS.lists!, query: SegmentListQuery.omit({ limit: true, offset: true }).extend(ExportFormat.shape), produces: ['text/csv', 'application/x-ndjson'] },
+  { method: 'get', path: '/lists/segments/export', summary: 'The whole segment list, streamed as CSV or NDJSON', roles: READERS.lists!, query: SegmentExportQuery, produces: ['text/csv', 'application/x-ndjson'] },
   { method: 'get', path: '/kpis/scorecard', summary: 'KPIs for a period with the previous period and the change, from the semantic layer', roles: READERS.kpis!, query: ScorecardQuery, response: ScorecardResponse },
 ];
 
@@ -68,14 +71,15 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     const status = (error as { statusCode?: number }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
     if (error instanceof ApiError) return reply.code(error.statusCode).send({ error: error.message });
-    request.log.error({ err: error }, 'unexpected error');
-    return reply.code(500).send({ error: `Internal Server Error: ${error.message}` });
+    // The details (DuckDB's or Cube's text) go to the log under the request id, never to the caller.
+    request.log.error({ err: error, requestId: request.id }, 'unexpected error');
+    return reply.code(500).header('x-request-id', request.id).send({ error: `Internal error (request id ${request.id}); the details are in the server log`, requestId: request.id });
   });
 
   // Who is calling, before the limit counts them (the limit is per caller, not per address).
   app.addHook('onRequest', async (request) => {
     if (request.url.split('?')[0] === `${app.prefix}/openapi.json`) return;
-    callers.set(request, await authenticate(request, options.jwtSecret));
+    callers.set(request, await authenticate(request, options.jwtSecret, { requireExpiry: options.requireTokenExpiry ?? true }));
   });
   await app.register(rateLimit, {
     max: perMinute,
@@ -91,40 +95,41 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     requireRole(caller, roles, what);
     return caller;
   };
+  /** What this caller may read of each table: the semantic model's access policies, on every endpoint. */
+  const scopeOf = async (caller: Caller): Promise<ReadScope> => readScope(await options.model(), caller.access);
 
   app.get('/openapi.json', { config: { rateLimit: false } }, async () => document);
 
   app.get('/pipeline/status', async (request) => {
-    callerOf(request, READERS.status!, 'Pipeline status');
+    const caller = callerOf(request, READERS.status!, 'Pipeline status');
     const query = parseInput(PipelineStatusQuery, request.query);
-    return PipelineStatusResponse.parse(await pipelineStatus(db, query.limit));
+    return PipelineStatusResponse.parse(await pipelineStatus(db, query.limit, await scopeOf(caller)));
   });
 
   app.get('/customers/lookup', async (request) => {
     const caller = callerOf(request, READERS.customer!, 'Customer lookup');
     const query = parseInput(CustomerLookupQuery, request.query);
-    return CustomerLookupResponse.parse(await customer360(db, query, caller));
+    return CustomerLookupResponse.parse(await customer360(db, query, await scopeOf(caller)));
   });
 
   const lists = [
-    { path: '/lists/triggers', schema: TriggerListQuery, exportSchema: TriggerListQuery.omit({ limit: true, offset: true }), build: triggerList, what: 'The trigger list' },
-    { path: '/lists/segments', schema: SegmentListQuery, exportSchema: SegmentListQuery.omit({ limit: true, offset: true }), build: segmentList, what: 'The segment list' },
+    { path: '/lists/triggers', schema: TriggerListQuery, exportSchema: TriggerExportQuery, build: triggerList, what: 'The trigger list' },
+    { path: '/lists/segments', schema: SegmentListQuery, exportSchema: SegmentExportQuery, build: segmentList, what: 'The segment list' },
   ] as const;
   type AnyFilter = Parameters<typeof triggerList>[1] & Parameters<typeof segmentList>[1];
   for (const list of lists) {
     app.get(list.path, async (request) => {
       const caller = callerOf(request, READERS.lists!, list.what);
       const { limit, offset, ...filter } = parseInput(list.schema, request.query);
-      return ListPageResponse.parse(await listPage(await list.build(db, filter as AnyFilter, caller), limit, offset));
+      return ListPageResponse.parse(await listPage(await list.build(db, filter as AnyFilter, await scopeOf(caller)), limit, offset));
     });
     app.get(`${list.path}/export`, async (request, reply) => {
       const caller = callerOf(request, READERS.lists!, list.what);
-      const params = { ...(request.query as Record<string, unknown>) };
-      const { format } = parseInput(ExportFormat, { format: params.format });
-      delete params.format;
-      const filter = parseInput(list.exportSchema, params);
-      const built = await list.build(db, filter as AnyFilter, caller);
+      const { format, ...filter } = parseInput(list.exportSchema, request.query);
+      const built = await list.build(db, filter as AnyFilter, await scopeOf(caller));
       const name = list.path.split('/').pop();
+      // A stream has no body field to say so: withheld columns are named in a header.
+      if (built.withheld.length) reply.header('x-withheld-columns', built.withheld.map((w) => w.columns.join(' ')).join(' '));
       reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
         .header('content-disposition', `attachment; filename="${name}.${format === 'csv' ? 'csv' : 'ndjson'}"`);
@@ -139,13 +144,13 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
   app.get('/kpis/scorecard', async (request, reply) => {
     const caller = callerOf(request, READERS.kpis!, 'The KPI scorecard');
     // After the role check and the rate limit: the answer as sent before to these claims, if still valid.
-    const ticket = front ? await serveFromFront(front, request, reply, caller.claims) : undefined;
+    const ticket = front ? await serveFromFront(front, request, reply, caller.access) : undefined;
     if (ticket === true) return reply;
     const query = parseInput(ScorecardQuery, request.query);
     const answer = ScorecardResponse.parse(await kpiScorecard(query, {
       model: await options.model(),
       warehouse: options.warehouse,
-      securityContext: caller.claims,
+      securityContext: caller.access,
       defaultTimezone: options.defaultTimezone,
       ...(options.cache ? { cache: options.cache } : {}),
       ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),

@@ -57,10 +57,10 @@ export function accessContextFromClaims(claims: Record<string, unknown>): Access
   if (unknown.length) {
     throw new ForbiddenError(`Invalid token claims: unknown role${unknown.length > 1 ? 's' : ''} ${unknown.map((r) => `"${r}"`).join(', ')} (known roles: ${KNOWN_ROLES.join(', ')})`);
   }
-  const context: AccessContext = { ...claims, roles: [...new Set(roles)] as Role[] };
-  delete context.role;
   const brands = stringList(claims, 'brands');
   const regions = stringList(claims, 'regions');
+  const context: AccessContext = { ...claims, roles: [...new Set(roles)] as Role[] };
+  delete context.role;
   if (brands) context.brands = brands;
   else delete context.brands;
   if (regions) context.regions = regions;
@@ -68,10 +68,26 @@ export function accessContextFromClaims(claims: Record<string, unknown>): Access
   return context;
 }
 
+/**
+ * accessContextFromClaims for a caller's token, on every HTTP door: a token must carry at least one
+ * role (a 403 naming the claim otherwise). Internal callers (rollup builds) use accessContextFromClaims.
+ */
+export function accessContextFromToken(claims: Record<string, unknown>): AccessContext {
+  const context = accessContextFromClaims(claims);
+  if (context.roles.length === 0) {
+    throw new ForbiddenError(`Invalid token claims: the token carries no roles; give "roles" (an array, or one string) or "role" (known roles: ${KNOWN_ROLES.join(', ')})`);
+  }
+  return context;
+}
+
 /** The caller's groups: cube/cube.js's contextToGroups, as Cube's server would call it. */
 export function contextToGroups(context: AccessContext): Set<string> {
   return new Set(cubeConfig.contextToGroups({ securityContext: context }));
 }
+
+/** The scope claims a context carries, in the order they are reported. */
+export const SCOPE_CLAIMS = ['brands', 'regions'] as const;
+export type ScopeClaim = (typeof SCOPE_CLAIMS)[number];
 
 function describeCaller(context: AccessContext): string {
   const parts = [context.roles.length ? `roles [${context.roles.join(', ')}]` : 'no roles'];
@@ -264,9 +280,7 @@ export class AccessControl {
       const cube = this.cube(cubeName);
       if (!cube || !this.hasPolicies(cube)) continue;
       const policies = this.applicablePolicies(cubeName, context);
-      if (policies.length === 0) {
-        throw new ForbiddenError(`Access denied: no access policy of ${cube.isView ? 'view' : 'cube'} '${cubeName}' applies to this token (${describeCaller(context)})`);
-      }
+      if (policies.length === 0) throw this.refusal(cube, context);
       for (const member of members.filter((m) => m.startsWith(`${cubeName}.`))) {
         const access = this.ownMemberAccess(cube, member, context);
         if (access === 'hidden') {
@@ -305,6 +319,71 @@ export class AccessControl {
       maskedMembers: [...masked].map((member) => ({ member })),
       ...(rowLevelFilter ? { rowLevelFilter } : {}),
     };
+  }
+
+  /**
+   * The 403 for a cube no policy lets the caller query, naming the claim that shuts it: the scope
+   * claim without which some policy would apply, else the roles.
+   */
+  private refusal(cube: EvaluatedCube, context: AccessContext): ForbiddenError {
+    const kind = cube.isView ? 'view' : 'cube';
+    const blocking = SCOPE_CLAIMS.filter((claim) => {
+      if (!context[claim]) return false;
+      const without: AccessContext = { ...context };
+      delete without[claim];
+      return this.applicablePolicies(cube.name, without).length > 0;
+    });
+    const claims = blocking.length ? blocking : SCOPE_CLAIMS.filter((claim) => context[claim]);
+    if (claims.length) {
+      return new ForbiddenError(`Access denied: the ${kind} '${cube.name}' cannot be scoped by the token's ${claims.map((c) => `"${c}"`).join(' and ')} claim${claims.length > 1 ? 's' : ''} (no access policy of it applies to ${describeCaller(context)}); ask for a token without ${claims.join(' or ')} scoping to read it`);
+    }
+    return new ForbiddenError(`Access denied: no access policy of ${kind} '${cube.name}' applies to this token's "roles" claim (${describeCaller(context)})`);
+  }
+
+  /**
+   * The row-level filter of one cube for a caller (its applicable policies ORed, each policy's
+   * filters ANDed), null when a policy lifts it; a 403 naming the claim when no policy applies.
+   * Cubes without policies are open to every caller (rbac is off for them, as in Cube).
+   */
+  rowFilterOf(cubeName: string, context: AccessContext): QueryFilter | null {
+    const cube = this.cube(cubeName);
+    if (!cube) throw new Error(`No cube '${cubeName}' in the model`);
+    if (!this.enabled || !this.hasPolicies(cube)) return null;
+    const policies = this.applicablePolicies(cubeName, context);
+    if (policies.length === 0) throw this.refusal(cube, context);
+    const perPolicy: QueryFilter[] = [];
+    for (const policy of policies) {
+      if (!policy.rowLevel || policy.rowLevel.allowAll) return null;
+      perPolicy.push({ and: (policy.rowLevel.filters ?? []).map((filter) => this.evaluateFilter(cube, filter, context)) });
+    }
+    return removeEmptyFilters({ or: perPolicy });
+  }
+
+  /** Every cube (not view) built on a table, by its sql_table. */
+  cubesOnTable(table: string): string[] {
+    const evaluator = this.evaluator as unknown as { cubeNames(): string[] };
+    return evaluator.cubeNames().filter((name) => {
+      const cube = this.cube(name) as (EvaluatedCube & { sqlTable?: () => string }) | undefined;
+      return Boolean(cube && !cube.isView && typeof cube.sqlTable === 'function' && cube.sqlTable().trim() === table);
+    });
+  }
+
+  /** The table column behind a cube dimension, when its sql is a bare column name (else undefined). */
+  dimensionColumn(member: string): string | undefined {
+    const evaluator = this.evaluator as unknown as { dimensionByPath(path: string): { sql?: () => unknown } };
+    let sqlText: unknown;
+    try {
+      sqlText = evaluator.dimensionByPath(member).sql?.();
+    } catch {
+      return undefined;
+    }
+    return typeof sqlText === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(sqlText.trim()) ? sqlText.trim() : undefined;
+  }
+
+  /** The dimensions of a cube (names as cube.member). */
+  dimensionsOf(cubeName: string): string[] {
+    const cube = this.cube(cubeName) as (EvaluatedCube & { dimensions?: Record<string, unknown> }) | undefined;
+    return Object.keys(cube?.dimensions ?? {}).map((name) => `${cubeName}.${name}`);
   }
 
   private evaluateFilter(cube: EvaluatedCube, filter: PreparedFilter, context: AccessContext): QueryFilter {

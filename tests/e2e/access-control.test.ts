@@ -101,7 +101,7 @@ describe('access control over HTTP', () => {
       const measure = cube.measures[0]!.name;
       const refused = await call('load', token, { measures: [measure] });
       expect(refused.status, cube.name).toBe(403);
-      expect(String(refused.body.error)).toMatch(new RegExp(`no access policy of cube '${cube.name}' applies to this token \\(roles \\[executive, analyst\\], brands \\[`));
+      expect(String(refused.body.error)).toMatch(new RegExp(`the cube '${cube.name}' cannot be scoped by the token's "brands" claim \\(no access policy of it applies to roles \\[executive, analyst\\], brands \\[`));
     }
     // /meta shows the scoped token only what it may query.
     const meta = (await call('meta', token)).body as unknown as MetaResponse;

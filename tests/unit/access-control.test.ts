@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessContextFromClaims, accessControlFor, type AccessContext } from '../../api/semantic/access-control.ts';
+import { accessContextFromClaims, accessContextFromToken, accessControlFor, type AccessContext } from '../../api/semantic/access-control.ts';
 import { normalizeQuery } from '../../api/semantic/normalize-query.ts';
 import { compileSemanticModel, type SemanticModel } from '../../api/semantic/semantic-model.ts';
 import { cubeModelDir } from '../../pipelines/shared/paths.ts';
@@ -166,13 +166,21 @@ describe('access claims', () => {
   it('reads roles (or the single role claim), brands and regions', () => {
     expect(ctx({ sub: 'u', roles: ['analyst', 'marketing'], brands: 'acme' })).toMatchObject({ roles: ['analyst', 'marketing'], brands: ['acme'] });
     expect(ctx({ role: 'analyst' }).roles).toEqual(['analyst']);
-    expect(ctx({}).roles).toEqual([]);
+    expect(ctx({ roles: 'analyst' }).roles).toEqual(['analyst']);
+    expect(ctx({ roles: ['analyst'], role: 'analyst' }).roles).toEqual(['analyst']);
+  });
+
+  it('requires roles of a token: one without any is refused with a 403 naming the claim', () => {
+    for (const claims of [{}, { roles: null }, { sub: 'u', brands: ['acme'] }]) {
+      expect(() => accessContextFromToken(claims)).toThrow(/the token carries no roles; give "roles"/);
+    }
+    for (const bad of ['', false, 0, [''], ['  ']]) expect(() => ctx({ roles: ['analyst'], brands: bad })).toThrow(/"brands"/);
   });
 
   it('rejects unknown roles and malformed scopes with a 403 naming the claim', () => {
     expect(() => ctx({ roles: ['admin'] })).toThrow(/unknown role "admin" \(known roles: executive, analyst/);
-    expect(() => ctx({ brands: [] })).toThrow(/"brands" is an empty list/);
-    expect(() => ctx({ regions: [1] })).toThrow(/"regions" must be a non-empty string or an array/);
+    expect(() => ctx({ roles: ['analyst'], brands: [] })).toThrow(/"brands" is an empty list/);
+    expect(() => ctx({ roles: ['analyst'], regions: [1] })).toThrow(/"regions" must be a non-empty string or an array/);
     try {
       ctx({ roles: ['root'] });
     } catch (error) {
@@ -209,7 +217,7 @@ describe('row-level policies', () => {
   it('denies a cube no policy applies to, with a 403 that names it and the scope', () => {
     const query = normalizeQuery({ measures: ['profiles.count'] });
     expect(() => accessControlFor(model).rewriteQuery(query, ctx({ roles: ['marketing'], brands: ['acme'] }))).toThrow(
-      /Access denied: no access policy of cube 'profiles' applies to this token \(roles \[marketing\], brands \[acme\]\)/,
+      /Access denied: the cube 'profiles' cannot be scoped by the token's "brands" claim \(no access policy of it applies to roles \[marketing\], brands \[acme\]\)/,
     );
   });
 });
@@ -273,6 +281,6 @@ describe("the project's cube/model", () => {
     const orders = control.rewriteQuery(normalizeQuery({ measures: ['orders.revenue'] }), ctx({ roles: ['executive'], brands: ['acme'], regions: ['Beijing'] }));
     expect(orders.query.filters).toEqual([{ and: [{ member: 'orders.primary_brand', operator: 'equals', values: ['acme'] }, { member: 'orders.ship_city', operator: 'equals', values: ['Beijing'] }] }]);
     // Customers are not per brand: a brand-scoped token is refused them.
-    expect(() => control.rewriteQuery(normalizeQuery({ measures: ['customers.count'] }), ctx({ roles: ['executive'], brands: ['acme'] }))).toThrow(/no access policy of cube 'customers'/);
+    expect(() => control.rewriteQuery(normalizeQuery({ measures: ['customers.count'] }), ctx({ roles: ['executive'], brands: ['acme'] }))).toThrow(/the cube 'customers' cannot be scoped by the token's "brands" claim/);
   });
 });

@@ -1,6 +1,6 @@
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { signDevToken, tokenFromHeader, verifyToken } from '../../api/auth.ts';
+import { MalformedAuthorizationError, requireExpiryFromEnv, signDevToken, tokenFromHeader, verifyToken } from '../../api/auth.ts';
 import { ForbiddenError } from '../../api/errors.ts';
 
 const SECRET = 'auth-test-secret-0123456789abcdef';
@@ -14,12 +14,32 @@ describe('API tokens', () => {
     expect(await verifyToken(token, SECRET)).toMatchObject({ sub: 'analyst', role: 'analyst' });
   });
 
-  it('takes the token from the header raw or after a scheme word, like Cube', () => {
+  it('takes the token from "Bearer <jwt>" or the bare jwt, like Cube; any other scheme is a 401', () => {
     expect(tokenFromHeader('abc.def.ghi')).toBe('abc.def.ghi');
     expect(tokenFromHeader('Bearer abc.def.ghi')).toBe('abc.def.ghi');
     expect(tokenFromHeader(['Bearer  xyz'])).toBe('xyz');
     expect(tokenFromHeader('  ')).toBeUndefined();
     expect(tokenFromHeader(undefined)).toBeUndefined();
+    for (const header of ['Basic abc.def.ghi', 'bearer abc.def.ghi', 'BEARER abc.def.ghi', 'Bearer a.b.c d.e.f', 'not a token', 'abc']) {
+      expect(() => tokenFromHeader(header), header).toThrow(MalformedAuthorizationError);
+      try {
+        tokenFromHeader(header);
+      } catch (error) {
+        expect((error as MalformedAuthorizationError).statusCode).toBe(401);
+      }
+    }
+  });
+
+  it('requires exp unless told otherwise, and reads the setting from CRM_API_REQUIRE_EXP', async () => {
+    const forever = await new SignJWT({ sub: 'f' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+    await expect(verifyToken(forever, SECRET)).rejects.toThrow(/missing required "exp" claim/);
+    expect(await verifyToken(forever, SECRET, { requireExpiry: false })).toMatchObject({ sub: 'f' });
+    // Verified once without the requirement, still refused with it (the cache honours the setting).
+    await expect(verifyToken(forever, SECRET)).rejects.toThrow(/"exp"/);
+    expect(requireExpiryFromEnv({})).toBe(true);
+    expect(requireExpiryFromEnv({ CRM_API_REQUIRE_EXP: 'false' })).toBe(false);
+    expect(requireExpiryFromEnv({ CRM_API_REQUIRE_EXP: 'true' })).toBe(true);
+    expect(() => requireExpiryFromEnv({ CRM_API_REQUIRE_EXP: 'sometimes' })).toThrow(/CRM_API_REQUIRE_EXP must be true or false/);
   });
 
   it('refuses missing, foreign, expired and non-HS256 tokens with a 403 saying why', async () => {

@@ -45,7 +45,7 @@ describe('auth, roles and input errors', () => {
     const odd = await signDevToken(SECRET, { roles: ['ceo'] });
     const unknownRole = await app.inject({ method: 'GET', url: '/api/v1/pipeline/status', headers: { authorization: odd } });
     expect(unknownRole.statusCode).toBe(403);
-    expect(unknownRole.json().error).toMatch(/Unknown role "ceo"/);
+    expect(unknownRole.json().error).toMatch(/unknown role "ceo"/);
   });
 
   it('answers 400 naming each field and the reason', async () => {
