@@ -7,6 +7,7 @@ import { ROUTES } from '../../api/routes/decision.ts';
 import { KNOWN_ROLES, type Role } from '../../api/semantic/access-control.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
 import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
+import { projectRoot } from '../../pipelines/shared/paths.ts';
 import { runPipeline } from '../../pipelines/run/run-pipeline.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
 
@@ -229,6 +230,30 @@ describe('decision API scopes (brands, regions) from the Cube model', () => {
           const scoped = await get(url, await token(role, scope));
           expect(scoped.status, `${role} ${url} ${claim}`).toBe(403);
           if (allowed) expect(scoped.body.error, `${role} ${url}`).toMatch(new RegExp(`"${claim}" claim`));
+        }
+      }
+    }
+  });
+
+  it("answers as the README's access table says: 403 where it says 403, data elsewhere, for every listed role", async () => {
+    const readme = fs.readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+    const section = /<!-- access:api:start -->\n([\s\S]*?)\n<!-- access:api:end -->/.exec(readme)![1]!;
+    const rows = section.split('\n').slice(2).map((line) => line.split('|').slice(1, -1).map((c) => c.trim()));
+    const sample: Record<string, string> = {
+      '/customers/lookup': `/customers/lookup?key=${encodeURIComponent(keys.find((k) => inCities(cityOf.get(k)))!)}`,
+      '/lists/triggers': '/lists/triggers',
+      '/lists/segments': '/lists/segments',
+      '/kpis/scorecard': '/kpis/scorecard?from=2025-01-01&to=2025-03-31',
+      '/pipeline/status': '/pipeline/status',
+    };
+    expect(rows.length).toBe(Object.keys(sample).length);
+    for (const [pathCell, roles, open, brands, regions] of rows) {
+      const routePath = /`GET \/api\/v1(\S+)`/.exec(pathCell!)![1]!;
+      const url = sample[routePath]!;
+      for (const role of roles!.split(', ') as Role[]) {
+        for (const [scope, said] of [[{}, open], [scopes().brand, brands], [scopes().region, regions]] as const) {
+          const answer = await get(url, await token(role, scope));
+          expect(answer.status, `${role} ${url} ${JSON.stringify(scope)}: README says "${said}"`).toBe(said === '403' ? 403 : 200);
         }
       }
     }
