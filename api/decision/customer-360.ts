@@ -2,7 +2,9 @@ import { sql, type Kysely } from 'kysely';
 import type { z } from 'zod';
 import { ApiError } from '../errors.ts';
 import type { TableScope } from '../semantic/row-scope.ts';
+import { normalizeContactPoint, type ContactPointType } from './contact-point.ts';
 import { scopeCondition, type ReadScope } from './read-scope.ts';
+import { ValidationError } from './schemas.ts';
 import type { CustomerLookupQuery, CustomerLookupResponse } from './schemas.ts';
 import { catalog, present, type Catalog, type WarehouseDb } from './warehouse-db.ts';
 
@@ -15,15 +17,6 @@ export class NotFoundError extends ApiError {
     super(404, message);
     this.name = 'NotFoundError';
   }
-}
-
-/** E-mail as the dbt identity models compare it: trimmed, lower case. */
-export const normalizeEmail = (value: string) => value.trim().toLowerCase();
-
-/** Phone as national digits: spaces, dashes, dots and brackets dropped, then a +86/0086/+1 prefix. */
-export function normalizePhone(value: string): string {
-  const compact = value.trim().replace(/[\s\-().]/g, '');
-  return compact.replace(/^(\+86|0086|\+1)/, '').replace(/^\+/, '');
 }
 
 // The three facets of the brief, as dim_customers columns.
@@ -43,52 +36,38 @@ const MENTION = ['post_id', 'platform', 'published_at', 'brand', 'product', 'sen
 const pick = (row: Record<string, unknown> | undefined, columns: string[]) =>
   row ? Object.fromEntries(columns.filter((c) => c in row).map((c) => [c, row[c]])) : null;
 
-/** The dim_customers column each contact-point lookup reads. */
+/** The dim_customers columns a contact-point lookup reveals (the caller must be able to read them). */
 const LOOKUP_COLUMNS = { email: ['email'], phone: ['phone', 'mobile'], wechat: ['wechat_id'], qq: ['qq_id'] } as const;
 
 /**
- * Finds the customer_key a contact point belongs to (dim_customers, within the caller's rows), or
- * throws 403/404/409/503. Only a caller who may read the raw contact point may search by it: for
- * anyone else a 200-or-404 answer would confirm guesses the mask narrows down.
+ * Finds the customer_key a contact point belongs to, or throws 400/403/404/409/503. The value is
+ * normalised as dbt normalises the stored ones and looked up in marts.dim_customer_contact_points
+ * (every point identity resolution saw), within the caller's customer_profiles rows. Only a caller
+ * who may read the raw contact point may search by it: for anyone else a 200-or-404 answer would
+ * confirm guesses the mask narrows down.
  */
 async function resolveKey(db: Kysely<WarehouseDb>, tables: Catalog, lookup: Lookup, profiles: TableScope): Promise<{ key: string; by: MatchedBy }> {
   if (lookup.key !== undefined) return { key: lookup.key, by: 'key' };
-  const by: Exclude<MatchedBy, 'key'> = lookup.email !== undefined ? 'email' : lookup.phone !== undefined ? 'phone' : lookup.wechat !== undefined ? 'wechat' : 'qq';
+  const by: ContactPointType = lookup.email !== undefined ? 'email' : lookup.phone !== undefined ? 'phone' : lookup.wechat !== undefined ? 'wechat' : 'qq';
   const hidden = LOOKUP_COLUMNS[by].filter((c) => profiles.column(c) !== 'visible');
   if (hidden.length) {
     throw new ApiError(403, `Lookup by ${by} reads customer_profiles.${hidden[0]}, which this token's roles may not see; look up by key`);
   }
-  if (!tables.has('marts.dim_customers')) {
-    throw new ApiError(503, 'Lookup by contact point needs the mart marts.dim_customers, which this warehouse does not have yet; look up by key instead');
+  const given = (lookup.email ?? lookup.phone ?? lookup.wechat ?? lookup.qq)!;
+  const value = normalizeContactPoint(by, given);
+  if (value === null) throw new ValidationError([{ field: by, reason: `"${given}" is not ${by === 'email' ? 'an e-mail address' : by === 'phone' ? 'a phone number (7 digits or more once +86/+1, spaces and dashes are removed)' : `a ${by} id`}` }]);
+  for (const table of ['marts.dim_customer_contact_points', 'marts.dim_customers']) {
+    if (!tables.has(table)) throw new ApiError(503, `Lookup by contact point needs the mart ${table}, which this warehouse does not have yet; look up by key instead`);
   }
-  const cols = new Set(tables.get('marts.dim_customers'));
-  const has = (c: string) => cols.has(c);
-  let query = db.selectFrom('marts.dim_customers').select('customer_key').limit(2);
-  let shown: string;
-  if (by === 'email') {
-    shown = normalizeEmail(lookup.email!);
-    const value = shown;
-    query = query.where(has('email') ? sql<boolean>`lower(trim(email)) = ${value}` : sql<boolean>`FALSE`);
-  } else if (by === 'phone') {
-    shown = normalizePhone(lookup.phone!);
-    const value = shown;
-    if (!/^\d{5,15}$/.test(value)) throw new ApiError(400, `phone: "${lookup.phone}" is not a phone number once +86/+1, spaces and dashes are removed`);
-    // The same normalisation in SQL for the stored (display-formatted) numbers.
-    const norm = (column: string) => sql`regexp_replace(regexp_replace(regexp_replace(coalesce(${sql.ref(column)}, ''), '[\\s\\-().]', '', 'g'), '^(\\+86|0086|\\+1)', ''), '^\\+', '')`;
-    const phones = ['phone', 'mobile'].filter(has);
-    query = query.where((eb) => (phones.length ? eb.or(phones.map((c) => eb(norm(c), '=', value))) : sql<boolean>`FALSE`));
-  } else if (by === 'wechat') {
-    shown = lookup.wechat!;
-    query = query.where(sql`trim(wechat_id)`, '=', shown);
-  } else {
-    shown = lookup.qq!;
-    query = query.where(sql`trim(qq_id)`, '=', shown);
-  }
-  const inScope = scopeCondition(profiles);
+  let query = db.selectFrom('marts.dim_customer_contact_points as p')
+    .innerJoin('marts.dim_customers as d', 'd.customer_key', 'p.customer_key')
+    .select('p.customer_key').distinct()
+    .where('p.point_type', '=', by).where('p.point_value', '=', value).limit(2);
+  const inScope = scopeCondition(profiles, 'd');
   if (inScope) query = query.where(inScope);
   const rows = await query.execute();
-  if (rows.length === 0) throw new NotFoundError(`No customer with ${by} "${shown}"`);
-  if (rows.length > 1) throw new ApiError(409, `${by} "${shown}" belongs to more than one customer_key (identity resolution left them apart); look up by key`);
+  if (rows.length === 0) throw new NotFoundError(`No customer with ${by} "${value}"`);
+  if (rows.length > 1) throw new ApiError(409, `${by} "${value}" belongs to more than one customer_key (identity resolution left them apart); look up by key`);
   return { key: rows[0]!.customer_key, by };
 }
 

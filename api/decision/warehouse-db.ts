@@ -18,6 +18,7 @@ export interface WarehouseDb {
   'ops.dbt_results': { run_id: Text; step_id: Text; unique_id: Text; resource_type: Text; status: Text; seconds: Num | null; failures: Num | null; rows_affected: Num | null; message: Text | null };
   'information_schema.columns': { table_schema: Text; table_name: Text; column_name: Text; ordinal_position: Num };
   'marts.dim_customers': Record<string, unknown> & { customer_key: Text };
+  'marts.dim_customer_contact_points': { customer_key: Text; point_type: Text; point_value: Text; last_seen_at: Text | null };
   'marts.customer_value': Record<string, unknown> & { customer_key: Text; rfm_segment: Text | null; churn_risk_band: Text | null; revenue: Num | null };
   'marts.fct_orders': Record<string, unknown> & { order_id: Text; customer_key: Text; credited_customer_key: Text | null; ordered_at: Text };
   'marts.fct_service_tickets': Record<string, unknown> & { ticket_id: Text; customer_key: Text | null; opened_at: Text };

@@ -43,20 +43,28 @@ export async function createDecisionWarehouse(filePath: string, options: { bulkT
         customer_key VARCHAR NOT NULL, account_ids VARCHAR, account_count INTEGER, full_name VARCHAR, company VARCHAR,
         city VARCHAR, lang VARCHAR, signup_at TIMESTAMP,
         email VARCHAR, phone VARCHAR, mobile VARCHAR, wechat_id VARCHAR, qq_id VARCHAR,
-        email_masked VARCHAR, phone_masked VARCHAR, wechat_masked VARCHAR, qq_masked VARCHAR, email_sha256 VARCHAR, phone_sha256 VARCHAR,
+        email_masked VARCHAR, phone_masked VARCHAR, wechat_masked VARCHAR, qq_masked VARCHAR, email_pseudonym VARCHAR, phone_pseudonym VARCHAR,
         price_sensitivity VARCHAR, brand_affinity VARCHAR, membership_tier VARCHAR, privacy_tolerance VARCHAR,
         contact_frequency_tolerance VARCHAR, marketing_consent BOOLEAN, is_contactable BOOLEAN,
         order_count INTEGER, revenue DECIMAL(18,2), ticket_count INTEGER, complaint_count INTEGER, mention_count INTEGER);
       INSERT INTO marts.dim_customers VALUES
         ('c1', 'c1|c9', 2, 'Alice Wang', 'Acme', 'Shanghai', 'zh', '2024-12-01', 'alice@example.com', '+86 138-0013-8000', NULL, 'alice_wx', '123456',
-         'a***@example.com', '138****8000', 'al***wx', '12***56', sha256('alice@example.com'), sha256('13800138000'),
+         'a***@example.com', '****8000', 'al***wx', '12***56', 'email-pseudonym-c1', 'phone-pseudonym-c1',
          'low', 'Li-Ning', 'gold', 'high', 'weekly', true, true, 3, 145.25, 2, 1, 1),
         ('c2', 'c2', 1, 'Bob Li', NULL, 'Beijing', 'zh', '2024-11-15', 'Bob@Example.com', '139 0000 1111', NULL, NULL, NULL,
-         'b***@example.com', '139****1111', NULL, NULL, sha256('bob@example.com'), sha256('13900001111'),
+         'b***@example.com', '****1111', NULL, NULL, 'email-pseudonym-c2', 'phone-pseudonym-c2',
          'high', 'Anta', 'silver', 'low', 'never', false, false, 2, 110.00, 0, 0, 0),
         ('c3', 'c3', 1, 'Carol Chen', NULL, 'Shanghai', 'en', '2025-01-20', 'carol@example.com', '+1 415-555-0100', NULL, 'carol_wx', NULL,
-         'c***@example.com', '415****0100', 'ca***wx', NULL, sha256('carol@example.com'), sha256('4155550100'),
+         'c***@example.com', '****0100', 'ca***wx', NULL, 'email-pseudonym-c3', 'phone-pseudonym-c3',
          'medium', 'Li-Ning', 'bronze', 'medium', 'monthly', true, true, 1, 120.00, 1, 1, 2);
+      -- The normalised contact points identity resolution saw (dbt: dim_customer_contact_points);
+      -- c1 also kept an older phone, which the lookup finds too.
+      CREATE TABLE marts.dim_customer_contact_points (customer_key VARCHAR NOT NULL, point_type VARCHAR NOT NULL, point_value VARCHAR NOT NULL, last_seen_at TIMESTAMP);
+      INSERT INTO marts.dim_customer_contact_points VALUES
+        ('c1', 'email', 'alice@example.com', '2025-01-01'), ('c1', 'phone', '13800138000', '2025-01-01'), ('c1', 'phone', '13711112222', '2024-06-01'),
+        ('c1', 'wechat', 'alice_wx', '2025-01-01'), ('c1', 'qq', '123456', '2025-01-01'),
+        ('c2', 'email', 'bob@example.com', '2025-01-01'), ('c2', 'phone', '13900001111', '2025-01-01'),
+        ('c3', 'email', 'carol@example.com', '2025-01-01'), ('c3', 'phone', '4155550100', '2025-01-01'), ('c3', 'wechat', 'carol_wx', '2025-01-01');
 
       CREATE TABLE marts.fct_service_tickets (ticket_id VARCHAR, customer_key VARCHAR, channel VARCHAR, category VARCHAR,
         opened_at TIMESTAMP, resolved_at TIMESTAMP, is_open BOOLEAN, satisfaction INTEGER, brand VARCHAR);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
-import { normalizePhone } from '../../api/decision/customer-360.ts';
+import { normalizePhone } from '../../api/decision/contact-point.ts';
 import { previousPeriod } from '../../api/decision/kpi-scorecard.ts';
 import { buildApiServer } from '../../api/server.ts';
 import { createDecisionWarehouse } from '../support/decision-fixture.ts';
@@ -96,6 +96,13 @@ describe('customer 360', () => {
     expect(normalizePhone('+1 (415) 555-0100')).toBe('4155550100');
     expect((await get('/api/v1/customers/lookup?phone=415.555.0100', 'service_agent')).body.customer_key).toBe('c3');
     expect((await get('/api/v1/customers/lookup?email=nobody@example.com', 'service_agent')).status).toBe(404);
+    // An older phone identity resolution kept, a WeChat id typed in another case, a 0086 prefix.
+    expect((await get('/api/v1/customers/lookup?phone=137-1111-2222', 'service_agent')).body.customer_key).toBe('c1');
+    expect((await get('/api/v1/customers/lookup?wechat=%20ALICE_WX', 'service_agent')).body.customer_key).toBe('c1');
+    expect((await get('/api/v1/customers/lookup?phone=0086%20139%200000%201111', 'service_agent')).body.customer_key).toBe('c2');
+    const junk = await get('/api/v1/customers/lookup?phone=12-34-5', 'service_agent');
+    expect(junk.status).toBe(400);
+    expect(junk.body.issues[0].field).toBe('phone');
   });
 
   it('returns the three facets, value, and recent orders (credited only), tickets and mentions', async () => {
