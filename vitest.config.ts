@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // Two projects: fast unit tests that own tiny in-memory/temp data, and end-to-end tests that run
-// the real pipeline (dbt CLI, DuckDB file, HTTP API) and so get longer time limits.
+// the real pipeline (dbt CLI, DuckDB file, HTTP API) and so get longer time limits. Both load
+// tests/support/test-env.ts first: a fixed test pseudonym key, and no writes to the real ~/.config.
+const setupFiles = ['tests/support/test-env.ts'];
 export default defineConfig({
   test: {
     projects: [
@@ -9,6 +11,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          setupFiles,
           testTimeout: 30_000,
           // Compiling the Cube model in a beforeAll takes seconds on 2 busy cores.
           hookTimeout: 30_000,
@@ -18,6 +21,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],
+          setupFiles,
           testTimeout: 300_000,
           hookTimeout: 300_000,
           // Each e2e file runs dbt (a Python process) and DuckDB; two cores, so keep them serial.

@@ -1,5 +1,6 @@
 {#-
-  Contact-point normalisation shared by identity resolution and the customer profile.
+  Contact-point normalisation shared by identity resolution and the customer profile, and the
+  profile's keyed pseudonyms and masks.
   Regular-expression replacement is not one of dbt's cross-database macros and its flags differ by
   adapter (DuckDB and PostgreSQL replace only the first match without 'g'; Spark replaces all), so
   it is dispatched.
@@ -51,27 +52,41 @@
     nullif(lower(trim({{ expr }})), '')
 {%- endmacro %}
 
-{#- SHA-256 as lowercase hex (dbt.hash is MD5, too weak for sharing hashed contact points). -#}
-{% macro sha256(expr) -%}
-    {{ return(adapter.dispatch('sha256')(expr)) }}
+{#- Keyed pseudonym of a normalised contact point: HMAC-SHA-256 under the deployment's key, as
+    lowercase hex; null stays null. Stable for one key, so analysts can count, dedupe and join on
+    it; without the key nobody can test a guess against it, unlike a plain hash of a phone number
+    (10^4 candidates a row behind a 138****5678 mask) or of an e-mail. The key never enters SQL:
+    on DuckDB the function crm_pseudonym is registered on dbt's connection by the dbt-duckdb plugin
+    pipelines/transform/duckdb_plugins/crm_pseudonym.py, which reads $CRM_PSEUDONYM_KEY
+    (docs/pseudonyms.md). Only for table and incremental models: other DuckDB connections (the API,
+    Cube) do not have the function, so a view calling it could not be read outside dbt. -#}
+{% macro pseudonym(expr) -%}
+    {%- if execute and config.get('materialized') == 'view' -%}
+        {{ exceptions.raise_compiler_error(
+            "pseudonym() in " ~ model.name ~ ": a view cannot call crm_pseudonym (only dbt's connection has it); "
+            ~ "materialise the model as a table or incremental") }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('pseudonym')(expr)) }}
 {%- endmacro %}
 
-{% macro default__sha256(expr) -%}
-    sha2(cast({{ expr }} as {{ api.Column.translate_type('string') }}), 256)
+{% macro default__pseudonym(expr) -%}
+    {{ exceptions.raise_compiler_error(
+        "pseudonym(): no keyed pseudonym for the adapter '" ~ adapter.type() ~ "' yet. It needs an "
+        ~ "HMAC-SHA-256 whose key stays out of the compiled SQL (on DuckDB a UDF registered by "
+        ~ "pipelines/transform/duckdb_plugins/crm_pseudonym.py); add " ~ adapter.type()
+        ~ "__pseudonym in macros/contact_points.sql (docs/pseudonyms.md)") }}
 {%- endmacro %}
 
-{% macro duckdb__sha256(expr) -%}
-    sha256(cast({{ expr }} as {{ api.Column.translate_type('string') }}))
+{% macro duckdb__pseudonym(expr) -%}
+    crm_pseudonym(cast({{ expr }} as {{ api.Column.translate_type('string') }}))
 {%- endmacro %}
 
-{% macro postgres__sha256(expr) -%}
-    encode(sha256(convert_to(cast({{ expr }} as text), 'UTF8')), 'hex')
-{%- endmacro %}
-
-{#- Masking for wide audiences: phone 138****5678, e-mail a***@x.com, ids w***9 -#}
+{#- Masking for wide audiences: phone ****5678 (the last four digits only, whatever the length:
+    showing the first three as well left one 10-digit +1 number three unknown digits), e-mail
+    a***@x.com, ids w***9 -#}
 {% macro mask_phone(expr) -%}
     case when {{ expr }} is not null then
-        {{ dbt.concat(["substring(" ~ expr ~ ", 1, 3)", "'****'", dbt.right(expr, '4')]) }}
+        {{ dbt.concat(["'****'", dbt.right(expr, '4')]) }}
     end
 {%- endmacro %}
 

@@ -2,6 +2,7 @@ import { configuredSources, type SourceDefinition } from '../extract/sources.ts'
 import type { BatchSummary } from '../raw/load-batch.ts';
 import { loadConfig, type CrmConfig } from '../shared/config.ts';
 import type { DbtOutcome } from '../transform/dbt-cli.ts';
+import { resolvePseudonymKey } from '../transform/pseudonym-key.ts';
 import { executeRun, newRunId, type RunSummary } from './execute-run.ts';
 import { clvScoreStep, dbtBuildStep, extractStep, preAggregationsStep, resetStateStep, type PipelineStep } from './steps.ts';
 
@@ -103,6 +104,9 @@ export function transformSteps(options: { select?: string[]; exclude?: string[];
 
 /** Runs a list of steps as one ledgered, locked, atomically published run. */
 export async function runSteps(options: PipelineOptions, steps: PipelineStep[], config: CrmConfig = options.config ?? loadConfig()): Promise<RunSummary> {
+  // A run that builds with dbt needs the pseudonym key: refuse before extracting anything rather
+  // than at the dbt step (ConfigError: CRM_ENV=production without CRM_PSEUDONYM_KEY, a short key).
+  if (steps.some((step) => step.kind === 'dbt')) resolvePseudonymKey();
   return executeRun({
     publishedPath: options.warehousePath,
     landingDir: options.landingDir,

@@ -3,8 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { projectRoot, WAREHOUSE_ENV } from '../shared/paths.ts';
+import { PSEUDONYM_KEY_ENV, resolvePseudonymKey } from './pseudonym-key.ts';
 import { dbtExecutable, ensurePythonVenv } from './python-venv.ts';
 import { readRunResults, type DbtNodeResult } from './run-results.ts';
+
+/** dbt-duckdb plugins of profiles.yml (module_paths), absolute so dbt finds them from any cwd. */
+const DBT_PLUGIN_DIR = path.join(projectRoot, 'pipelines', 'transform', 'duckdb_plugins');
 
 export interface DbtInvocation {
   /** dbt sub-command and its arguments, e.g. ['build', '--select', 'marts']. */
@@ -49,6 +53,9 @@ export function dbtArtifactsDir(warehousePath: string): string {
  * run_results.json. Throws DbtFailedError with dbt's own error text when a model or test fails.
  */
 export async function runDbt(invocation: DbtInvocation): Promise<DbtOutcome> {
+  // The key of dim_customers' pseudonyms (docs/pseudonyms.md): only dbt's process gets it, in its
+  // environment, where the crm_pseudonym plugin reads it; no SQL or artifact ever holds it.
+  const { key } = resolvePseudonymKey();
   ensurePythonVenv();
   const artifacts = invocation.artifactsDir ?? dbtArtifactsDir(invocation.warehousePath);
   const targetPath = invocation.targetPath ?? path.join(artifacts, 'target');
@@ -64,7 +71,13 @@ export async function runDbt(invocation: DbtInvocation): Promise<DbtOutcome> {
   if (invocation.vars) args.push('--vars', JSON.stringify(invocation.vars));
   const child = spawn(dbtExecutable, args, {
     cwd: projectRoot,
-    env: { ...process.env, [WAREHOUSE_ENV]: invocation.warehousePath, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false' },
+    env: {
+      ...process.env,
+      [WAREHOUSE_ENV]: invocation.warehousePath,
+      [PSEUDONYM_KEY_ENV]: key,
+      CRM_DBT_PLUGIN_DIR: DBT_PLUGIN_DIR,
+      DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const errorLines: string[] = [];

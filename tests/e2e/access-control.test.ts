@@ -15,7 +15,7 @@ import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/so
  * be scoped in), a region-scoped token only its cities, and an analyst never a raw contact point.
  */
 const SECRET = 'access-control-secret-0123456789abcdef';
-/** Raw contact columns of the customer record (dim_customers); their _masked/_sha256 forms are fine. */
+/** Raw contact columns of the customer record (dim_customers); their _masked/_pseudonym forms are fine. */
 const RAW_CONTACT = /(^|_)(email|phone|mobile|wechat_id|qq_id)$/;
 let workDir: string;
 let warehousePath: string;

@@ -51,7 +51,7 @@ async function download(format: 'csv' | 'ndjson') {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       bytes += chunk.byteLength;
       const text = decoder.decode(chunk, { stream: true });
-      if (!first) first = text.slice(0, 400);
+      if (!first.includes('\n') && first.length < 65_536) first += text.slice(0, 65_536); // up to the first whole row
       for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines += 1;
     }
     return { bytes, lines, first };

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,12 +10,16 @@ import { runPipeline, type PipelineSummary } from '../../pipelines/run/run-pipel
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
 import { startApiServer } from '../../api/server.ts';
 import { signDevToken } from '../../api/auth.ts';
+import { runDbt } from '../../pipelines/transform/dbt-cli.ts';
 
 /**
  * The whole journey once: generated files -> extractors -> DuckDB raw -> dbt -> Cube compiler ->
  * HTTP API. The expected figures are computed here from the generated source files alone.
  */
 const SECRET = 'e2e-secret-0123456789abcdef0123456789';
+/** This file's own pseudonym key (what runDbt hands to dbt), random per run, for the brute-force checks below. */
+const PSEUDONYM_KEY = crypto.randomBytes(32).toString('hex');
+const previousPseudonymKey = process.env.CRM_PSEUDONYM_KEY;
 const TIMEZONE = 'Asia/Shanghai';
 let workDir: string;
 let landingDir: string;
@@ -24,6 +29,7 @@ let firstRun: PipelineSummary;
 let api: { url: string; close(): Promise<void> };
 
 beforeAll(async () => {
+  process.env.CRM_PSEUDONYM_KEY = PSEUDONYM_KEY;
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-e2e-'));
   landingDir = path.join(workDir, 'landing');
   warehousePath = path.join(workDir, 'warehouse', 'crm.duckdb');
@@ -35,6 +41,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close();
   fs.rmSync(workDir, { recursive: true, force: true });
+  if (previousPseudonymKey === undefined) delete process.env.CRM_PSEUDONYM_KEY;
+  else process.env.CRM_PSEUDONYM_KEY = previousPseudonymKey;
 });
 
 /** Month (YYYY-MM) of an instant in the reporting time zone, computed without the warehouse. */
@@ -147,5 +155,207 @@ describe('pipeline to API, end to end', () => {
     } finally {
       warehouse.close();
     }
+  });
+});
+
+/** dbt's normalize_phone (macros/contact_points.sql): national digits, null under 7 digits. */
+function nationalDigits(raw: unknown): string | null {
+  if (raw === null || raw === undefined) return null;
+  const trimmed = String(raw).trim();
+  const digits = trimmed.replace(/[^0-9]/g, '');
+  if (digits.length < 7) return null;
+  if (/^(\+86|\(\+86\)|0086)/.test(trimmed)) return digits.slice(trimmed.startsWith('0086') ? 4 : 2);
+  if (/^(\+1|\(\+1\))/.test(trimmed)) return digits.slice(1);
+  if (digits.length === 13 && digits.startsWith('86')) return digits.slice(2);
+  return digits;
+}
+
+/** dbt's normalize_email: trimmed, lower case, null without an '@' and a dot after it. */
+function normalizedEmail(raw: unknown): string | null {
+  if (raw === null || raw === undefined) return null;
+  const value = String(raw).trim().toLowerCase();
+  return /^.+@.+\..+$/.test(value) ? value : null;
+}
+
+/** Every file under a folder, recursively. */
+function filesUnder(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    return entry.isDirectory() ? filesUnder(full) : entry.isFile() ? [full] : [];
+  });
+}
+
+describe('contact-point pseudonyms: what an analyst reads does not give the contact points back', () => {
+  const sha256 = (value: string) => crypto.hash('sha256', value);
+  const hmacWith = (key: string) => (value: string) => crypto.createHmac('sha256', key).update(value, 'utf8').digest('hex');
+  const WRONG_KEY = crypto.randomBytes(32).toString('hex');
+  const ROTATED_KEY = crypto.randomBytes(32).toString('hex');
+  type Profile = { key: string; phoneMasked: string | null; phonePseudonym: string | null; emailMasked: string | null; emailPseudonym: string | null };
+  let analystRows: Profile[];
+  let truth: Map<string, { phone: string | null; email: string | null }>;
+
+  it('an analyst reads masks and pseudonyms over /cubejs-api/v1/load, never the raw values; the phone mask shows the last four digits only', async () => {
+    const server = await startApiServer({ warehousePath, jwtSecret: SECRET, port: 0, host: '127.0.0.1' });
+    try {
+      const load = async (role: string, dimensions: string[]) => {
+        const response = await fetch(`${server.url}/cubejs-api/v1/load`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: await signDevToken(SECRET, { sub: role, role }) },
+          body: JSON.stringify({ query: { dimensions: dimensions.map((d) => `customer_profiles.${d}`), limit: 50_000 } }),
+        });
+        return { status: response.status, body: (await response.json()) as { data: Record<string, unknown>[]; error?: string } };
+      };
+      const analyst = await load('analyst', ['customer_key', 'phone_masked', 'phone_pseudonym', 'email_masked', 'email_pseudonym']);
+      expect(analyst.status, analyst.body.error).toBe(200);
+      analystRows = analyst.body.data.map((r) => ({
+        key: String(r['customer_profiles.customer_key']),
+        phoneMasked: r['customer_profiles.phone_masked'] as string | null,
+        phonePseudonym: r['customer_profiles.phone_pseudonym'] as string | null,
+        emailMasked: r['customer_profiles.email_masked'] as string | null,
+        emailPseudonym: r['customer_profiles.email_pseudonym'] as string | null,
+      }));
+      for (const raw of ['phone', 'mobile', 'email']) expect((await load('analyst', ['customer_key', raw])).status, raw).toBe(403);
+      // The truth the attacker is after, read as marketing (allowed to see raw contact points).
+      const marketing = await load('marketing', ['customer_key', 'phone', 'mobile', 'email']);
+      expect(marketing.status, marketing.body.error).toBe(200);
+      truth = new Map(marketing.body.data.map((r) => [String(r['customer_profiles.customer_key']), {
+        phone: nationalDigits(r['customer_profiles.mobile'] ?? r['customer_profiles.phone']),
+        email: normalizedEmail(r['customer_profiles.email']),
+      }]));
+    } finally {
+      await server.close();
+    }
+    const withPhone = analystRows.filter((r) => r.phonePseudonym !== null);
+    expect(withPhone.length).toBeGreaterThan(200);
+    expect(analystRows.filter((r) => r.emailPseudonym !== null).length).toBeGreaterThan(200);
+    expect(new Set(withPhone.map((r) => r.phonePseudonym)).size).toBe(withPhone.length);
+    for (const row of analystRows) {
+      const real = truth.get(row.key)!;
+      expect(row.phonePseudonym === null, row.key).toBe(real.phone === null);
+      expect(row.emailPseudonym === null, row.key).toBe(real.email === null);
+      if (real.phone !== null) {
+        expect(row.phoneMasked).toMatch(/^\*{4}\d{4}$/);
+        expect(row.phoneMasked).toBe(`****${real.phone.slice(-4)}`);
+        expect(row.phonePseudonym).toMatch(/^[0-9a-f]{64}$/);
+      }
+      if (real.email !== null) expect(row.emailMasked).toBe(`${real.email[0]}***@${real.email.split('@')[1]}`);
+    }
+  });
+
+  it('brute force over what the mask leaves recovers no phone and confirms no e-mail, unless with the deployment key', () => {
+    expect(analystRows, 'the previous test read the rows').toBeDefined();
+    // The analyst sees ****1234: 10^(n-4) candidates for an n-digit number. The attacker here is
+    // granted more, the first three digits the old mask printed (138****1234) and the length, so
+    // each row leaves 10^(n-7) candidates (10^4 for a Chinese mobile, 10^3 for a +1 number): the
+    // true number is always among them. Each candidate is tried under three functions.
+    const schemes = { unsaltedSha256: sha256, hmacWrongKey: hmacWith(WRONG_KEY), hmacDeploymentKey: hmacWith(PSEUDONYM_KEY) };
+    const recovered = { unsaltedSha256: 0, hmacWrongKey: 0, hmacDeploymentKey: 0 };
+    const tried = { unsaltedSha256: 0, hmacWrongKey: 0, hmacDeploymentKey: 0 };
+    let rows = 0;
+    const started = Date.now();
+    for (const row of analystRows.filter((r) => r.phonePseudonym !== null)) {
+      const real = truth.get(row.key)!.phone!;
+      const prefix = real.slice(0, 3);
+      const suffix = row.phoneMasked!.slice(-4);
+      const unknown = real.length - 7;
+      rows += 1;
+      for (const [name, fn] of Object.entries(schemes) as [keyof typeof schemes, (v: string) => string][]) {
+        for (let i = 0; i < 10 ** unknown; i++) {
+          const candidate = prefix + String(i).padStart(unknown, '0') + suffix;
+          tried[name] += 1;
+          if (fn(candidate) === row.phonePseudonym) {
+            expect(candidate).toBe(real);
+            recovered[name] += 1;
+            break;
+          }
+        }
+      }
+    }
+    // E-mail: the attacker's guess is right (the address itself); can it be confirmed?
+    const confirmed = { unsaltedSha256: 0, hmacWrongKey: 0, hmacDeploymentKey: 0 };
+    const emails = analystRows.filter((r) => r.emailPseudonym !== null);
+    for (const row of emails) {
+      const guess = truth.get(row.key)!.email!;
+      for (const [name, fn] of Object.entries(schemes) as [keyof typeof schemes, (v: string) => string][]) {
+        if (fn(guess) === row.emailPseudonym) confirmed[name] += 1;
+      }
+    }
+    console.info(`pseudonym brute force: ${rows} phones, candidates tried ${JSON.stringify(tried)}, recovered ${JSON.stringify(recovered)}; `
+      + `${emails.length} e-mails guessed right, confirmed ${JSON.stringify(confirmed)}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(tried.unsaltedSha256).toBeGreaterThan(rows * 1_000);
+    expect(recovered.unsaltedSha256).toBe(0);
+    expect(recovered.hmacWrongKey).toBe(0);
+    expect(confirmed.unsaltedSha256).toBe(0);
+    expect(confirmed.hmacWrongKey).toBe(0);
+    // Positive control: the same attack with the key recovers every number and confirms every e-mail,
+    // so the zeros above are the key's doing, not a broken attack.
+    expect(recovered.hmacDeploymentKey).toBe(rows);
+    expect(confirmed.hmacDeploymentKey).toBe(emails.length);
+  });
+
+  it("the key is nowhere in the warehouse, dbt's compiled and run SQL or its logs; the same key rebuilds the same pseudonyms, another key changes them all", async () => {
+    // A build of dim_customers into a copy, so its compiled and run SQL and its debug log are on disk
+    // (the pipeline's last dbt step, source:ml+, leaves only its own nodes in target/).
+    const copy = path.join(workDir, 'pseudonym-check', 'crm.duckdb');
+    fs.mkdirSync(path.dirname(copy), { recursive: true });
+    fs.copyFileSync(warehousePath, copy);
+    const pseudonyms = async (file: string) => {
+      const warehouse = await openWarehouse(file, { readOnly: true });
+      try {
+        const rows = (await warehouse.connection.runAndReadAll('SELECT customer_key, phone_masked, phone_pseudonym, email_pseudonym FROM marts.dim_customers ORDER BY customer_key')).getRows();
+        return rows.map((r) => r.map((v) => (v === null ? null : String(v))));
+      } finally {
+        warehouse.close();
+      }
+    };
+    const published = await pseudonyms(warehousePath);
+    await runDbt({ args: ['run', '--select', 'dim_customers'], warehousePath: copy });
+    expect(await pseudonyms(copy)).toEqual(published);
+
+    const keyBytes = [PSEUDONYM_KEY, ROTATED_KEY].map((k) => Buffer.from(k, 'utf8'));
+    const scanned = filesUnder(workDir);
+    const leaks = scanned.filter((file) => keyBytes.some((key) => fs.readFileSync(file).includes(key)));
+    const sqlOf = (kind: 'compiled' | 'run') => scanned.find((f) => f.includes(`${path.sep}target${path.sep}${kind}${path.sep}`) && f.endsWith(`${path.sep}dim_customers.sql`));
+    for (const kind of ['compiled', 'run'] as const) expect(fs.readFileSync(sqlOf(kind)!, 'utf8'), kind).toContain('crm_pseudonym(cast(profile.phone_normalized as');
+    const dbtLogs = scanned.filter((f) => f.endsWith(`${path.sep}logs${path.sep}dbt.log`));
+    expect(dbtLogs.length).toBeGreaterThan(0);
+    expect(dbtLogs.some((f) => fs.readFileSync(f, 'utf8').includes('crm_pseudonym('))).toBe(true);
+    expect(scanned.filter((f) => f.endsWith('.duckdb')).length).toBeGreaterThanOrEqual(3);
+    expect(leaks).toEqual([]);
+    // DuckDB compresses strings, so also ask it: no value, view or macro text holds the key.
+    const warehouse = await openWarehouse(warehousePath, { readOnly: true });
+    try {
+      const columns = (await warehouse.connection.runAndReadAll(
+        "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE data_type = 'VARCHAR' AND NOT internal AND database_name = current_database()")).getRows();
+      expect(columns.length).toBeGreaterThan(50);
+      const hits = [];
+      for (const [schema, table, column] of columns) {
+        const [[count]] = (await warehouse.connection.runAndReadAll(
+          `SELECT count(*) FROM "${String(schema)}"."${String(table)}" WHERE contains("${String(column)}", $1)`, [PSEUDONYM_KEY])).getRows() as [[bigint]];
+        if (Number(count) > 0) hits.push(`${String(schema)}.${String(table)}.${String(column)}`);
+      }
+      const [[definitions]] = (await warehouse.connection.runAndReadAll(
+        `SELECT (SELECT count(*) FROM duckdb_views() WHERE contains(sql, $1)) + (SELECT count(*) FROM duckdb_functions() WHERE contains(coalesce(macro_definition, ''), $1))`, [PSEUDONYM_KEY])).getRows() as [[bigint]];
+      expect({ hits, definitions: Number(definitions) }).toEqual({ hits: [], definitions: 0 });
+    } finally {
+      warehouse.close();
+    }
+
+    // Rotation: another key rewrites every pseudonym (a table materialisation), masks unchanged.
+    process.env.CRM_PSEUDONYM_KEY = ROTATED_KEY;
+    try {
+      await runDbt({ args: ['run', '--select', 'dim_customers'], warehousePath: copy });
+    } finally {
+      process.env.CRM_PSEUDONYM_KEY = PSEUDONYM_KEY;
+    }
+    const rotated = await pseudonyms(copy);
+    expect(rotated.map((r) => r.slice(0, 2))).toEqual(published.map((r) => r.slice(0, 2)));
+    for (const column of [2, 3]) {
+      const present = published.filter((r) => r[column] !== null).length;
+      expect(present).toBeGreaterThan(200);
+      expect(rotated.filter((r, i) => r[column] !== null && r[column] !== published[i]![column]).length, `column ${column}`).toBe(present);
+    }
+    const leaked = filesUnder(workDir).filter((file) => keyBytes.some((key) => fs.readFileSync(file).includes(key)));
+    expect(leaked).toEqual([]);
   });
 });

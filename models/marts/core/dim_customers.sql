@@ -1,9 +1,13 @@
 -- Customer 360: one row per person (customer_key) with the three facets of the customer record.
 -- Basic and subjective facets come from the person's most recently updated profile among their
 -- accounts (the freshest contact details); transactional facts count CREDITED orders only.
--- Contact points appear three ways: raw (restricted; the semantic layer masks them by role),
--- masked for wide audiences (138****5678, a***@x.com), and SHA-256 of the normalised value (for
--- matching with partners without sharing the value).
+-- Contact points appear three ways: raw (restricted; the semantic layer shows them only to
+-- marketing and service agents), masked for wide audiences (****5678, a***@x.com), and as keyed
+-- pseudonyms of the normalised e-mail and phone: HMAC-SHA-256 under the deployment's key
+-- (macro pseudonym, key in $CRM_PSEUDONYM_KEY, never in SQL), stable for one key so analysts can
+-- count, dedupe and join on them, and not reversible or checkable against a guess without the key.
+-- Unlike a plain SHA-256, the mask plus the pseudonym does not give the number back. A new key
+-- changes every pseudonym on the next build (this is a table). See docs/pseudonyms.md.
 -- The index serves the API's customer 360 point lookups (see macros/indexes.sql).
 {{ config(indexes=[{'columns': ['customer_key']}]) }}
 with keys as (
@@ -85,8 +89,8 @@ select
     {{ mask_phone('profile.phone_normalized') }} as phone_masked,
     {{ mask_id('profile.wechat_id') }} as wechat_masked,
     {{ mask_id('profile.qq_id') }} as qq_masked,
-    {{ sha256('profile.email_normalized') }} as email_sha256,
-    {{ sha256('profile.phone_normalized') }} as phone_sha256,
+    {{ pseudonym('profile.email_normalized') }} as email_pseudonym,
+    {{ pseudonym('profile.phone_normalized') }} as phone_pseudonym,
     profile.email,
     profile.phone,
     profile.mobile,
