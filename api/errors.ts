@@ -1,3 +1,5 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
 /**
  * Errors the API answers with, each carrying its HTTP status. Everything else that escapes a route
  * is an internal error (500) whose details go to the log, not to the client.
@@ -44,4 +46,17 @@ export function isCubeUserError(error: unknown): error is Error {
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * An internal failure (a bug, DuckDB or Cube failing on a query the checks let through): the
+ * details go to the log under the request id, the caller gets only the id, never DuckDB's or
+ * Cube's text (it names tables, columns and SQL).
+ */
+export function internalError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
+  request.log.error({ err: error, requestId: request.id }, 'internal error');
+  return reply
+    .code(500)
+    .header('x-request-id', request.id)
+    .send({ error: `Internal error (request id ${request.id}); the details are in the server log`, requestId: request.id });
 }

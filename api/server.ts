@@ -3,7 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import { cubeModelDir as defaultCubeModelDir } from '../pipelines/shared/paths.ts';
 import { dashboardDistDir } from '../dashboard/build.ts';
 import { requireExpiryFromEnv } from './auth.ts';
-import { ApiError, UnavailableError, errorMessage } from './errors.ts';
+import { ApiError, UnavailableError, errorMessage, internalError } from './errors.ts';
 import { cubeApiRoutes } from './routes/cube-api.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { decisionRoutes } from './routes/decision.ts';
@@ -132,16 +132,15 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   };
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof ApiError) {
-      if (error.statusCode >= 500) request.log.error({ err: error }, error.message);
+    if (error instanceof ApiError && error.statusCode !== 500) {
+      if (error.statusCode >= 500) request.log.error({ err: error, requestId: request.id }, error.message);
       return reply.code(error.statusCode).send({ error: error.message });
     }
     // Fastify's own client errors: malformed JSON body (400), body too large (413), bad content type (415).
-    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    if (!(error instanceof ApiError) && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ error: error.message });
     }
-    request.log.error({ err: error }, 'unexpected error');
-    return reply.code(500).send({ error: `Internal Server Error: ${error.message}` });
+    return internalError(request, reply, error);
   });
   app.setNotFoundHandler((request, reply) => {
     const url = request.url.split('?')[0]!;

@@ -5,6 +5,7 @@ import { BadRequestError } from '../errors.ts';
 import { checkQueryMembers } from '../semantic/check-members.ts';
 import { loadRequest, loadTimings, planQuery, serverTimingHeader, type LoadRequestResult, type LoadResponse } from '../semantic/load-query.ts';
 import { normalizeLoadRequest, parseQueryParam } from '../semantic/normalize-query.ts';
+import { checkJsonTextDepth, checkJsonValueDepth } from '../semantic/query-limits.ts';
 import type { ResponseCache } from '../semantic/response-cache.ts';
 import type { ResultCache } from '../semantic/result-cache.ts';
 import type { SemanticModel } from '../semantic/semantic-model.ts';
@@ -68,6 +69,13 @@ export const cubeApiRoutes: FastifyPluginAsync<CubeApiRouteOptions> = async (app
     securityContexts.set(request, accessContextFromToken(claims) as SecurityContext);
   });
   const securityContextOf = (request: FastifyRequest) => securityContexts.get(request) ?? {};
+  // Nesting is checked before anything walks the request (the front cache serialises the body,
+  // normalisation recurses into filters): a 10,000-deep array is a 400, not a stack overflow.
+  app.addHook('preValidation', async (request) => {
+    if (request.body !== undefined) checkJsonValueDepth(request.body, 'the request body');
+    const query = (request.query as Record<string, unknown> | undefined)?.query;
+    if (typeof query === 'string') checkJsonTextDepth(query);
+  });
 
   const front: FrontCache | undefined = options.cache && options.responseCache
     ? { cache: options.responseCache, warehouse: options.warehouse, model: options.model, defaultTimezone: options.defaultTimezone }

@@ -1,6 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { ApiError } from '../errors.ts';
+import { ApiError, internalError } from '../errors.ts';
 import { authenticate, requireRole, type Caller, type Role } from '../decision/caller.ts';
 import { exportList, listPage, segmentList, triggerList } from '../decision/campaign-lists.ts';
 import { customer360 } from '../decision/customer-360.ts';
@@ -70,10 +70,8 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     if (error instanceof ValidationError) return reply.code(400).send({ error: error.message, issues: error.issues });
     const status = (error as { statusCode?: number }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
-    if (error instanceof ApiError) return reply.code(error.statusCode).send({ error: error.message });
-    // The details (DuckDB's or Cube's text) go to the log under the request id, never to the caller.
-    request.log.error({ err: error, requestId: request.id }, 'unexpected error');
-    return reply.code(500).header('x-request-id', request.id).send({ error: `Internal error (request id ${request.id}); the details are in the server log`, requestId: request.id });
+    if (error instanceof ApiError && error.statusCode !== 500) return reply.code(error.statusCode).send({ error: error.message });
+    return internalError(request, reply, error);
   });
 
   // Who is calling, before the limit counts them (the limit is per caller, not per address).

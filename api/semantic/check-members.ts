@@ -1,6 +1,7 @@
 import { BadRequestError } from '../errors.ts';
 import type { MemberIndex, MemberKind } from './meta.ts';
-import { isMemberFilter, type NormalizedQuery, type QueryFilter } from './query-types.ts';
+import { isAbsoluteDate } from './date-range.ts';
+import { isMemberFilter, type MemberFilter, type NormalizedQuery, type QueryFilter } from './query-types.ts';
 
 /**
  * Checks every member a query names against the compiled model before any SQL is built, so the
@@ -51,7 +52,52 @@ function checkFilters(filters: QueryFilter[], index: MemberIndex): void {
     const found = index.get(filter.member);
     if (!found) throw new BadRequestError(unknownMemberMessage(filter.member, 'dimension', 'filters', index, 'measure or dimension'));
     if (found.kind === 'segment') throw new BadRequestError(`'${filter.member}' in filters is a segment: list it under segments`);
+    checkOperatorAndValues(filter, found.config.type, found.kind);
   }
+}
+
+/**
+ * Which member types each operator applies to (Cube's filter documentation): text matching on
+ * strings, ordering on numbers and times, date operators on times; equality and set on any.
+ * Without this the warehouse is asked to ILIKE a timestamp and answers with a Binder error.
+ */
+const OPERATOR_TYPES: Partial<Record<string, readonly string[]>> = {
+  contains: ['string'],
+  notContains: ['string'],
+  startsWith: ['string'],
+  notStartsWith: ['string'],
+  endsWith: ['string'],
+  notEndsWith: ['string'],
+  gt: ['number', 'time'],
+  gte: ['number', 'time'],
+  lt: ['number', 'time'],
+  lte: ['number', 'time'],
+  inDateRange: ['time'],
+  notInDateRange: ['time'],
+  onTheDate: ['time'],
+  beforeDate: ['time'],
+  beforeOrOnDate: ['time'],
+  afterDate: ['time'],
+  afterOrOnDate: ['time'],
+};
+
+/** A decimal number as SQL reads one: no hex, no Infinity, no empty string. */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const BOOLEAN = /^(true|false|1|0)$/i;
+
+function checkOperatorAndValues(filter: MemberFilter, type: string, kind: MemberKind): void {
+  const where = `filter on '${filter.member}'`;
+  const types = OPERATOR_TYPES[filter.operator];
+  if (types && !types.includes(type)) {
+    throw new BadRequestError(`Operator '${filter.operator}' in the ${where} applies to ${types.join(' or ')} members; '${filter.member}' is a ${type} ${kind}`);
+  }
+  (filter.values ?? []).forEach((value, i) => {
+    if (value === null) return;
+    const bad = (expected: string) => new BadRequestError(`Invalid value ${JSON.stringify(value.slice(0, 100))} at values.${i} of the ${where}: a ${type} ${kind} takes ${expected}`);
+    if (type === 'number' && !(DECIMAL.test(value.trim()) && Number.isFinite(Number(value)))) throw bad('a finite decimal number');
+    if (type === 'boolean' && !BOOLEAN.test(value.trim())) throw bad('true, false, 1 or 0');
+    if (type === 'time' && !isAbsoluteDate(value)) throw bad('a date YYYY-MM-DD or a timestamp YYYY-MM-DDTHH:mm:ss[.SSS] (years 0001-9999)');
+  });
 }
 
 function unknownMemberMessage(name: string, kind: MemberKind, where: string, index: MemberIndex, wanted: string = kind): string {

@@ -92,7 +92,17 @@ function endOf(date: Date, unit: Unit): Date {
   return new Date(add(startOf(date, unit), 1, unit).getTime() - 1);
 }
 
+/** Dates a query may name: four-digit years, as DuckDB's text form and Cube's formatting expect. */
+const MIN_YEAR = 1;
+const MAX_YEAR = 9999;
+
 function format(date: Date): string {
+  const year = date.getUTCFullYear();
+  // 'next 1000000 years' runs past what a Date holds (NaN) or past year 9999 (toISOString then
+  // writes '+010000-...'): a 400 naming the bounds, not 'Invalid time value'.
+  if (Number.isNaN(date.getTime()) || year < MIN_YEAR || year > MAX_YEAR) {
+    throw new BadRequestError(`Date out of range: dates in a query must fall in the years ${String(MIN_YEAR).padStart(4, '0')} to ${MAX_YEAR}`);
+  }
   return date.toISOString().slice(0, 23);
 }
 
@@ -102,8 +112,10 @@ function parseAbsolute(text: string): Date | undefined {
   if (!match) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '0', zone] = match;
   const millis = Math.floor(Number(fraction.padEnd(6, '0')) / 1000);
-  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), millis);
-  const date = new Date(utc);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999.
+  const date = new Date(Date.UTC(2000, 0, 1, Number(h), Number(mi), Number(s), millis));
+  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  const utc = date.getTime();
   // Reject impossible dates (2025-02-30) rather than letting them roll over.
   if (date.getUTCMonth() !== Number(mo) - 1 || date.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
     return undefined;

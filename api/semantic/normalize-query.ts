@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BadRequestError } from '../errors.ts';
 import { isAbsoluteDate, resolveDateRange } from './date-range.ts';
+import { checkJsonTextDepth, checkJsonValueDepth, checkMemberCount, FilterBudget, QUERY_LIMITS } from './query-limits.ts';
 import {
   FILTER_OPERATORS,
   type FilterOperator,
@@ -17,7 +18,7 @@ import {
  * the same accepted shape, the same defaults (limit 10,000, at most 50,000, time zone), `dimension`
  * renamed to `member` in filters, filter values as strings, "cube.time.granularity" dimensions
  * moved to timeDimensions, date ranges resolved in the query's time zone, order as [{id, desc}].
- * Errors are 400s whose message names the offending field.
+ * Errors are 400s whose message names the offending field; size limits are in query-limits.ts.
  */
 
 /** Cube's CUBEJS_DB_QUERY_DEFAULT_LIMIT and CUBEJS_DB_QUERY_LIMIT defaults. */
@@ -78,12 +79,14 @@ export function parseQueryParam(query: unknown): unknown {
     throw new BadRequestError('Query param is required');
   }
   if (typeof query === 'string') {
+    checkJsonTextDepth(query);
     try {
       return JSON.parse(query);
     } catch (error) {
       throw new BadRequestError(`Unable to decode query param as JSON, error: ${(error as Error).message}`);
     }
   }
+  checkJsonValueDepth(query);
   return query;
 }
 
@@ -103,7 +106,7 @@ export function canonicalTimezone(timezone: string): string {
   }
 }
 
-function normalizeFilter(input: unknown, path: string, timezone: string, now: Date): QueryFilter {
+function normalizeFilter(input: unknown, path: string, timezone: string, now: Date, budget: FilterBudget, depth = 0): QueryFilter {
   const fail = (message: string): never => {
     throw new BadRequestError(`Invalid query format: ${path}: ${message}`);
   };
@@ -114,7 +117,8 @@ function normalizeFilter(input: unknown, path: string, timezone: string, now: Da
       if (Object.keys(filter).length !== 1) fail(`a "${group}" group takes no other keys`);
       const items = filter[group];
       if (!Array.isArray(items)) return fail(`"${group}" must be an array of filters`);
-      const normalized = items.map((item, i) => normalizeFilter(item, `${path}.${group}.${i}`, timezone, now));
+      budget.group(depth + 1, path);
+      const normalized = items.map((item, i) => normalizeFilter(item, `${path}.${group}.${i}`, timezone, now, budget, depth + 1));
       return group === 'or' ? { or: normalized } : { and: normalized };
     }
   }
@@ -131,15 +135,25 @@ function normalizeFilter(input: unknown, path: string, timezone: string, now: Da
   const values = filter.values;
   if (values !== undefined && !Array.isArray(values)) fail('"values" must be an array');
   const list = (values as unknown[] | undefined) ?? [];
-  if (list.length === 0 && !['set', 'notSet', 'measureFilter'].includes(operator)) fail(`"values" are required for operator "${operator}"`);
+  budget.filter(path, list);
+  if (list.length === 0 && !['set', 'notSet'].includes(operator)) fail(`"values" are required for operator "${operator}"`);
   const stringValues = list.map((value, i) => {
     if (value === null) return null;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
     return fail(`values.${i} must be a string, number, boolean or null`);
   });
+  const nullAt = stringValues.indexOf(null);
+  if (nullAt !== -1 && !NULL_TESTS[operator]) fail(`values.${nullAt}: null is a value of equals, notEquals, in and notIn only (use "set" or "notSet")`);
+  // Values that are all null: Cube's query builder writes `IN ()` for two or more nulls (and for
+  // `in` / `notIn` with one), which no database parses. They mean "is (not) null": say so.
+  if (stringValues.length > 0 && stringValues.every((value) => value === null) && NULL_TESTS[operator]) {
+    return { member: name, operator: NULL_TESTS[operator]! };
+  }
   const normalized: MemberFilter = { member: name, operator: operator as FilterOperator, ...(values !== undefined ? { values: stringValues } : {}) };
   return normalizeDateFilterValues(normalized, timezone, now);
 }
+
+const NULL_TESTS: Partial<Record<string, FilterOperator>> = { equals: 'notSet', in: 'notSet', notEquals: 'set', notIn: 'set' };
 
 const RANGE_OPERATORS = new Set(['inDateRange', 'notInDateRange', 'onTheDate']);
 const START_OPERATORS = new Set(['beforeDate', 'afterOrOnDate']);
@@ -179,6 +193,7 @@ export function normalizeQuery(input: unknown, options: NormalizeOptions = {}): 
   const parsed = querySchema.safeParse(input);
   if (!parsed.success) throw new BadRequestError(`Invalid query format: ${describeIssues(parsed.error)}`);
   const query = parsed.data;
+  checkMemberCount({ measures: query.measures, dimensions: query.dimensions, segments: query.segments, timeDimensions: query.timeDimensions, order: query.order });
 
   if (query.timeDimensions?.some((td) => td.compareDateRange !== undefined)) {
     throw new BadRequestError("'compareDateRangeQuery' query type: expand the query with normalizeLoadRequest() first");
@@ -210,7 +225,8 @@ export function normalizeQuery(input: unknown, options: NormalizeOptions = {}): 
       ...(td.dateRange !== undefined ? { dateRange: resolveDateRange(td.dateRange, timezone, now) } : {}),
     }))
     .concat(shorthandTimeDimensions);
-  const filters = (query.filters ?? []).map((filter, i) => normalizeFilter(filter, `filters.${i}`, timezone, now));
+  const budget = new FilterBudget();
+  const filters = (query.filters ?? []).map((filter, i) => normalizeFilter(filter, `filters.${i}`, timezone, now, budget));
   const order: QueryOrderItem[] | undefined = query.order
     ? (Array.isArray(query.order) ? query.order : Object.entries(query.order)).map(([id, dir]) => ({ id, desc: dir === 'desc' }))
     : undefined;
@@ -264,6 +280,9 @@ export function normalizeLoadRequest(input: unknown, options: NormalizeOptions =
   }
   if (!Array.isArray(compareDateRange) || compareDateRange.length === 0) {
     throw new BadRequestError(`Invalid query format: timeDimensions.${index}.compareDateRange must be a non-empty array of date ranges`);
+  }
+  if (compareDateRange.length > QUERY_LIMITS.compareDateRanges) {
+    throw new BadRequestError(`Invalid query format: timeDimensions.${index}.compareDateRange has ${compareDateRange.length} ranges, more than ${QUERY_LIMITS.compareDateRanges}`);
   }
   const queries = compareDateRange.map((dateRange, i) => {
     const valid = typeof dateRange === 'string' || (Array.isArray(dateRange) && dateRange.length >= 1 && dateRange.length <= 2 && dateRange.every((d) => typeof d === 'string'));

@@ -3,6 +3,10 @@
  * builder and echoes back as `query` in a /load response).
  */
 
+/**
+ * The filter operators of Cube's REST API. Cube's internal `measureFilter` (the query builder's own
+ * filter on a measure's filters) is not one: a client sending it gets a 400.
+ */
 export const FILTER_OPERATORS = [
   'equals',
   'notEquals',
@@ -27,7 +31,6 @@ export const FILTER_OPERATORS = [
   'beforeOrOnDate',
   'afterDate',
   'afterOrOnDate',
-  'measureFilter',
 ] as const;
 
 export type FilterOperator = (typeof FILTER_OPERATORS)[number];
