@@ -236,7 +236,7 @@ describe('decision API scopes (brands, regions) from the Cube model', () => {
   });
 
   it("answers as the README's access table says: 403 where it says 403, data elsewhere, for every listed role", async () => {
-    const readme = fs.readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+    const readme = fs.readFileSync(path.join(projectRoot, 'docs', 'access.md'), 'utf8');
     const section = /<!-- access:api:start -->\n([\s\S]*?)\n<!-- access:api:end -->/.exec(readme)![1]!;
     const rows = section.split('\n').slice(2).map((line) => line.split('|').slice(1, -1).map((c) => c.trim()));
     const sample: Record<string, string> = {

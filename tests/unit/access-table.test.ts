@@ -8,15 +8,15 @@ import { loadSemanticModel, type SemanticModel } from '../../api/semantic/semant
 import { cubeModelDir, projectRoot } from '../../pipelines/shared/paths.ts';
 
 /**
- * The README's access tables say what each role and scope reads; this checks them against the
+ * The access tables in docs/access.md say what each role and scope reads; this checks them against the
  * model the API enforces (every cube listed, each cell what the policies give), so the table
  * cannot drift from the rules. Behaviour over HTTP is checked in tests/e2e/decision-scopes.test.ts.
  */
-const readme = fs.readFileSync(path.join(projectRoot, 'README.md'), 'utf8');
+const readme = fs.readFileSync(path.join(projectRoot, 'docs', 'access.md'), 'utf8');
 
 function table(name: string): string[][] {
   const match = new RegExp(`<!-- access:${name}:start -->\\n([\\s\\S]*?)\\n<!-- access:${name}:end -->`).exec(readme);
-  if (!match) throw new Error(`README has no access:${name} table`);
+  if (!match) throw new Error(`docs/access.md has no access:${name} table`);
   return match[1]!.split('\n').slice(2).map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
 }
 
