@@ -20,7 +20,6 @@
 --                            mention linked to the person in that window
 -- Priority (higher = act first): open dispute 90, open complaint 85, negative mention 80; retain
 -- 75 ('high' churn risk or Can't lose) or 70; follow-up 60; cross-sell 40.
-{%- set as_of_date = var('as_of_date', none) %}
 {%- set inquiry_days = var('trigger_inquiry_window_days', 14) %}
 {%- set recovery_days = var('trigger_service_recovery_window_days', 30) %}
 {%- set cross_sell_recency_days = var('trigger_cross_sell_recency_days', 180) %}
@@ -31,11 +30,7 @@ with orders as (
 ),
 
 as_of as (
-    {%- if as_of_date %}
-    select cast('{{ as_of_date }}' as timestamp) as as_of_at
-    {%- else %}
-    select max(ordered_at) as as_of_at from orders
-    {%- endif %}
+    {{- as_of('orders') }}
 ),
 
 as_of_day as (

@@ -31,15 +31,7 @@ persons as (
 ),
 
 sales as (
-    select
-        credited_customer_key as customer_key,
-        count(*) as order_count,
-        sum(net_revenue) as revenue,
-        min(ordered_at) as first_order_at,
-        max(ordered_at) as last_order_at
-    from {{ ref('fct_orders') }}
-    where is_valid_sale and credited_customer_key is not null
-    group by credited_customer_key
+    select * from {{ ref('int_customers__sales') }}
 ),
 
 service as (

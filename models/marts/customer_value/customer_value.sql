@@ -8,7 +8,6 @@
 -- they are null for customers without a valid sale, and for everyone before any scoring ran.
 -- The index serves the API's customer 360 point lookups (see macros/indexes.sql).
 {{ config(indexes=[{'columns': ['customer_key']}]) }}
-{%- set as_of_date = var('as_of_date', none) %}
 {%- set churn_high_below = var('churn_high_below_probability_alive', 0.3) %}
 {%- set churn_medium_below = var('churn_medium_below_probability_alive', 0.6) %}
 
@@ -25,23 +24,11 @@ known_customers as (
 ),
 
 as_of as (
-    {%- if as_of_date %}
-    select cast('{{ as_of_date }}' as timestamp) as as_of_at
-    {%- else %}
-    select max(ordered_at) as as_of_at from orders
-    {%- endif %}
+    {{- as_of('orders') }}
 ),
 
 sales_per_customer as (
-    select
-        credited_customer_key as customer_key,
-        count(*) as order_count,
-        sum(net_revenue) as revenue,
-        min(ordered_at) as first_order_at,
-        max(ordered_at) as last_order_at
-    from orders
-    where is_valid_sale and credited_customer_key is not null
-    group by credited_customer_key
+    select * from {{ ref('int_customers__sales') }}
 ),
 
 base as (
