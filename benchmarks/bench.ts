@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- --scale 100k|1m|10m [--stages extract dbt semantic throughput end-to-end]`:
  * generates the data set once (cached by seed and scale under .bench/data), runs each stage against a baseline measured in the same run, and writes a JSON file
- * (.bench/results) and a Markdown table (benchmarks/results/<scale>.md).
+ * (.bench/results), a Markdown table (benchmarks/results/<scale>.md), and docs/benchmarks.md from the
+ * latest result of every stage at every scale (benchmarks/results/latest.json).
  * Exit codes: 0 ran (goals met or not: see the report), 1 a stage failed to run, 2 usage error.
  */
 import fs from 'node:fs';
@@ -9,7 +10,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { projectRoot } from '../pipelines/shared/paths.ts';
 import { BENCH_ROOT, ensureDataset } from './dataset.ts';
-import { machineInfo, writeReport, type BenchReport } from './report.ts';
+import { machineInfo, writeBenchmarksDoc, writeReport, type BenchReport } from './report.ts';
 import { SCALES, scaleByName } from './scales.ts';
 import type { StageResult } from './stage-result.ts';
 import { dbtStage } from './stages/dbt-stage.ts';
@@ -18,6 +19,7 @@ import { extractStage } from './stages/extract-stage.ts';
 import { semanticStage } from './stages/semantic-stage.ts';
 import { throughputStage } from './stages/throughput-stage.ts';
 
+const DEFAULT_MARKDOWN_DIR = path.join(projectRoot, 'benchmarks', 'results');
 // In this order: semantic and throughput serve the warehouse the dbt stage built, end-to-end then adds to it.
 const STAGES = ['extract', 'dbt', 'semantic', 'throughput', 'end-to-end'] as const;
 type StageName = (typeof STAGES)[number];
@@ -40,9 +42,10 @@ const program = new Command('bench')
   .option('--repeat <n>', 'semantic stage: timed runs of each query per mode (default 5 at smoke, else 30)', positiveInteger)
   .option('--seconds <n>', 'throughput stage: seconds per endpoint (default 2 at smoke, else 10)', positiveInteger)
   .option('--bench-dir <dir>', 'cached data sets, work files and JSON results', BENCH_ROOT)
-  .option('--markdown-dir <dir>', 'where the Markdown table goes', path.join(projectRoot, 'benchmarks', 'results'))
+  .option('--markdown-dir <dir>', 'where the Markdown table and latest.json go', DEFAULT_MARKDOWN_DIR)
+  .option('--docs-file <file>', 'the generated benchmarks page (default docs/benchmarks.md; with another --markdown-dir, <markdown-dir>/benchmarks.md)')
   .option('--json', 'print the report as JSON on stdout')
-  .action(async (opts: { scale: string; stages: StageName[]; seed: number; repeat?: number; seconds?: number; benchDir: string; markdownDir: string; json?: boolean }) => {
+  .action(async (opts: { scale: string; stages: StageName[]; seed: number; repeat?: number; seconds?: number; benchDir: string; markdownDir: string; json?: boolean; docsFile?: string }) => {
     const scale = scaleByName(opts.scale);
     const log = (line: string) => process.stderr.write(`[bench ${scale.name}] ${line}\n`);
     const started = Date.now();
@@ -68,13 +71,16 @@ const program = new Command('bench')
       stages,
     };
     const written = writeReport(report, path.join(opts.benchDir, 'results'), opts.markdownDir);
-    if (opts.json) process.stdout.write(JSON.stringify({ ...report, files: written }, null, 2) + '\n');
+    // A run into another Markdown folder (tests, experiments) must not rewrite the project's page.
+    const docsFile = opts.docsFile ?? (path.resolve(opts.markdownDir) === DEFAULT_MARKDOWN_DIR ? path.join(projectRoot, 'docs', 'benchmarks.md') : path.join(opts.markdownDir, 'benchmarks.md'));
+    const page = writeBenchmarksDoc(report, path.join(opts.markdownDir, 'latest.json'), docsFile);
+    if (opts.json) process.stdout.write(JSON.stringify({ ...report, files: { ...written, latest: page.latest, doc: page.doc } }, null, 2) + '\n');
     else {
       for (const stage of stages) {
         process.stdout.write(`${stage.title}: ${stage.met === null ? 'not judged at this scale' : stage.met ? 'goal met' : 'goal MISSED'}\n`);
         for (const row of stage.rows) process.stdout.write(`  ${row.label}: ${row.value} ${row.unit}${row.baseline !== undefined ? ` (baseline ${row.baseline}${row.ratio !== undefined ? `, ratio ${row.ratio}` : ''})` : ''}\n`);
       }
-      process.stdout.write(`Report: ${path.relative(projectRoot, written.markdown)} and ${path.relative(projectRoot, written.json)}\n`);
+      process.stdout.write(`Report: ${path.relative(projectRoot, written.markdown)}, ${path.relative(projectRoot, page.doc)} and ${path.relative(projectRoot, written.json)}\n`);
     }
   });
 
