@@ -7,7 +7,7 @@ import type { SourceRecord } from './readers/source-record.ts';
  * PostgreSQL query, an HTTP API, a feed). A source reads its persisted state, yields records with
  * their locations for each raw table it feeds, and hands back the state to persist; the loader
  * commits records, quarantine rows, the load-log row and that state in ONE DuckDB transaction.
- * See .scratch/raw-contract.md for the prose version other stages read.
+ * See docs/contracts/raw.md for the prose version other stages read.
  */
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -2,7 +2,7 @@ import path from 'node:path';
 
 /**
  * Where a warehouse's versions live, all derived from the published file's path P
- * (e.g. warehouse/crm.duckdb). See .scratch/publish-contract.md.
+ * (e.g. warehouse/crm.duckdb). See docs/contracts/publish.md.
  *
  * - P                          the published version: the only file the API and `crm status` read
  * - <dir>/<stem>.builds/<run>/<name>  a run's private copy while it builds (never read by the API)

@@ -3,7 +3,7 @@ import { createFixtureWarehouse } from '../unit/api-fixture.ts';
 
 /**
  * The API fixture warehouse (hand-checkable fct_orders and customer_value, see api-fixture.ts)
- * grown to the shape of .scratch/marts-contract.md for the decision API: customer_key on the
+ * grown to the shape of docs/contracts/marts.md for the decision API: customer_key on the
  * marts, dim_customers with raw, masked and hashed contact points and consent, tickets, mentions,
  * triggers, and the ops.* ledger copy. `bulkTriggers` adds that many generated trigger rows (for
  * the constant-memory export test).
