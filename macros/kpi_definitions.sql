@@ -1,9 +1,21 @@
 {#-
-  One definition of each KPI ratio, shared by the marts that carry it (fct_kpi_periods and, where
-  they define the same figure, fct_service_quality_daily, fct_service_rates_daily and
-  fct_opinion_daily). Each takes additive parts (sums and counts), so the same macro gives the
-  figure at any grain: a rate over a longer period is the ratio of the summed parts, never a mean of
-  daily ratios. A zero or null denominator gives null (no figure), never 0.
+  Where each KPI ratio is defined (issue "a house a newcomer can read"). The choice: the ADDITIVE
+  PARTS live in dbt and the RATIO over any slice is a Cube measure, so rollups stay additive.
+    * dbt (the marts) owns the parts: counts and sums such as valid_orders, complaint_tickets,
+      rated_tickets + satisfaction_sum, scored_mentions + sentiment_score_sum, repeat_customers +
+      active_customers. Every grain and every Cube rollup adds these up.
+    * Cube owns the ratio of those parts for whatever the query groups by: kpi_periods,
+      service_rates_daily, service_quality_daily and opinion_daily define each ratio measure
+      (type: number) as "scale * {numerator} / NULLIF({denominator}, 0)" over their sum measures,
+      never as a mean of stored ratios. Change a ratio's definition there.
+    * The ratio columns the marts also carry (fct_kpi_periods.complaint_rate_per_1000_orders,
+      fct_service_rates_daily.*_rate_per_1000_orders, ...) are the same ratio for the row's own
+      period only: they are contracted outputs that the API, the prev_* / *_change columns and the
+      dbt tests read, and the Cube measures on a single row give the same figure. dbt writes them
+      only through the macros below, one per ratio, so dbt has no second copy of any formula.
+  The macros take additive parts, so a rate over a longer period is the ratio of the summed parts,
+  never a mean of daily ratios. A zero or null denominator gives null (no figure), never 0, like
+  Cube's NULLIF.
 -#}
 
 {#- numerator / denominator as a double; null when the denominator is 0 or null. -#}

@@ -111,7 +111,7 @@ select
     cast(negative_mentions as integer) as negative_mentions,
     cast(scored_mentions as integer) as scored_mentions,
     cast(sentiment_score_sum as double) as sentiment_score_sum,
-    cast(case when scored_mentions > 0 then sentiment_score_sum / scored_mentions end as double) as sentiment_index,
+    cast({{ kpi_sentiment_index('sentiment_score_sum', 'scored_mentions') }} as double) as sentiment_index,
     cast(1.0 * negative_mentions / mentions as double) as negative_share,
     cast(baseline_days as integer) as baseline_days,
     cast(baseline_mentions as integer) as baseline_mentions,
@@ -119,7 +119,7 @@ select
     cast(baseline_negative_mean as double) as baseline_negative_mean,
     cast(baseline_negative_stddev as double) as baseline_negative_stddev,
     cast(baseline_negative_mean + {{ var('opinion_spike_stddevs', 3) }} * baseline_negative_stddev as double) as spike_threshold,
-    cast(case when baseline_mentions > 0 then 1.0 * baseline_negative_sum / baseline_mentions end as double) as trailing_negative_share,
+    cast({{ kpi_ratio('baseline_negative_sum', 'baseline_mentions') }} as double) as trailing_negative_share,
     coalesce(
         baseline_days >= {{ var('opinion_spike_min_history_days', 7) }}
         and negative_mentions >= {{ var('opinion_spike_min_negative', 3) }}

@@ -78,10 +78,10 @@ select
     cast(opened.resolution_minutes_p90 as double) as resolution_minutes_p90,
     cast(coalesce(opened.reopened_tickets, 0) as integer) as reopened_tickets,
     cast(coalesce(opened.reopens, 0) as integer) as reopens,
-    cast(case when opened.tickets > 0 then 1.0 * opened.reopened_tickets / opened.tickets end as double) as reopen_rate,
+    cast({{ kpi_ratio('opened.reopened_tickets', 'opened.tickets') }} as double) as reopen_rate,
     cast(coalesce(opened.rated_tickets, 0) as integer) as rated_tickets,
     cast(opened.satisfaction_sum as bigint) as satisfaction_sum,
-    cast(case when opened.rated_tickets > 0 then 1.0 * opened.satisfaction_sum / opened.rated_tickets end as double) as avg_satisfaction
+    cast({{ kpi_satisfaction('opened.satisfaction_sum', 'opened.rated_tickets') }} as double) as avg_satisfaction
 from grain
 left join opened
     on grain.day = opened.day and grain.channel = opened.channel and grain.category = opened.category

@@ -58,7 +58,7 @@ select
     cast(complaint_tickets as integer) as complaint_tickets,
     cast(return_tickets as integer) as return_tickets,
     cast(dispute_tickets as integer) as dispute_tickets,
-    cast(case when valid_orders > 0 then 1000.0 * complaint_tickets / valid_orders end as double) as complaint_rate_per_1000_orders,
-    cast(case when valid_orders > 0 then 1000.0 * return_tickets / valid_orders end as double) as return_rate_per_1000_orders,
-    cast(case when valid_orders > 0 then 1000.0 * dispute_tickets / valid_orders end as double) as dispute_rate_per_1000_orders
+    cast({{ kpi_rate_per_thousand('complaint_tickets', 'valid_orders') }} as double) as complaint_rate_per_1000_orders,
+    cast({{ kpi_rate_per_thousand('return_tickets', 'valid_orders') }} as double) as return_rate_per_1000_orders,
+    cast({{ kpi_rate_per_thousand('dispute_tickets', 'valid_orders') }} as double) as dispute_rate_per_1000_orders
 from joined
