@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { cubeModelDir, resolveWarehousePath } from '../pipelines/shared/paths.ts';
+import { cubeModelDir, resolveWarehousePath } from '../shared/paths.ts';
 import { ApiConfigError, startApiServer } from './server.ts';
+import { envValue } from '../shared/env.ts';
 
 /**
  * CLI entry of the API: `tsx api/main.ts --port 4000 --host 127.0.0.1`.
@@ -56,7 +57,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     return code;
   };
 
-  const secret = process.env.CRM_API_SECRET;
+  const secret = envValue('CRM_API_SECRET');
   if (!secret) return fail('CRM_API_SECRET is not set: the API verifies JWTs (HS256) with it.', EXIT_CONFIG);
   const warehousePath = path.resolve(opts.warehouse);
   if (!fs.existsSync(warehousePath)) return fail(`warehouse not found: ${warehousePath} (run \`npm run crm -- run\` first)`, EXIT_CONFIG);
@@ -69,7 +70,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       defaultTimezone: opts.timezone,
       port: opts.port,
       host: opts.host,
-      logger: { level: process.env.CRM_LOG_LEVEL ?? 'info', stream: process.stderr },
+      logger: { level: envValue('CRM_LOG_LEVEL') ?? 'info', stream: process.stderr },
     });
     process.stdout.write(`API listening on ${server.url}\n`);
     const stop = () => {

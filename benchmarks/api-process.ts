@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { signDevToken } from '../api/auth.ts';
-import { projectRoot } from '../pipelines/shared/paths.ts';
+import { projectRoot } from '../shared/paths.ts';
 
 export interface ApiProcess {
   url: string;

@@ -1,5 +1,5 @@
 // Configuration for running this folder on Cube's own server (mount cube/ as /cube/conf; the model
-// is cube/model). The embedded API in api/ applies the same rules (api/semantic/access-control.ts).
+// is cube/model). The embedded API in api/ applies the same rules (semantic/access-control.ts).
 //
 // Access policies in the model name groups: the JWT's `roles` claim (or a single `role`) are the
 // caller's groups. Row-level scoping reads the `brands` and `regions` claims directly in the

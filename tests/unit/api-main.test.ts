@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { projectRoot } from '../../shared/paths.ts';
 import { createFixtureWarehouse } from './api-fixture.ts';
 
 const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
