@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { projectRoot } from './paths.ts';
-import { feedConfigSchema } from '../pipelines/extract/opinion/feed-config.ts';
+import { feedConfigSchema } from './feed-config.ts';
 import { envValue } from './env.ts';
 
 /**

@@ -4,7 +4,7 @@ import { SourceUnavailableError, type JsonValue, type SourceContext, type Source
 import { fetchWithRetries, redactUrl, type HttpFetchOptions } from '../http/http-fetch.ts';
 import { parseFeedDocument, type FeedFormat, type FeedItem } from './feed-items.ts';
 import { postRecord } from './post-records.ts';
-import { feedConfigSchema, type FeedConfig } from './feed-config.ts';
+import { feedConfigSchema, type FeedConfig } from '../../../shared/feed-config.ts';
 import { ConfigError, loadConfig, resolveConfigPath } from '../../../shared/config.ts';
 import { withScoredPosts } from './scored-posts.ts';
 import { envValue } from '../../../shared/env.ts';
@@ -12,7 +12,7 @@ import { envValue } from '../../../shared/env.ts';
 /** Environment variable listing the opinion feeds (JSON array of FeedConfig, or URLs separated by spaces/commas). */
 export const OPINION_FEEDS_ENV = 'CRM_OPINION_FEEDS';
 
-export { feedConfigSchema, type FeedConfig } from './feed-config.ts';
+export { feedConfigSchema, type FeedConfig } from '../../../shared/feed-config.ts';
 
 export interface OpinionFeedsConfig {
   name: string;
