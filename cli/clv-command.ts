@@ -8,6 +8,7 @@ import { resolveWarehousePath } from '../shared/paths.ts';
 import { runBacktest, type BacktestReport } from '../pipelines/transform/clv/backtest.ts';
 import { readLandingTransactions, readWarehouseTransactions } from '../pipelines/transform/clv/transactions.ts';
 import { DAY_MS, SHOP_UTC_OFFSET_MINUTES as SHOP_OFFSET_MINUTES, type Transaction } from '../pipelines/transform/clv/summary-data.ts';
+import { warehouseOption } from './options.ts';
 
 /**
  * `crm clv backtest`: fit BG/NBD + Gamma-Gamma on a calibration window, predict the holdout and
@@ -20,7 +21,7 @@ export function registerClvCommand(program: Command): void {
     .description('Fit on a calibration window, predict the holdout, report errors beside a naive baseline; exit 1 if the model does not beat it.')
     .option('--calibration-end <date>', 'end of the calibration window (ISO date; default: last purchase minus the holdout)', parseDate)
     .option('--holdout-days <n>', 'length of the holdout window in days', parseDays, 180)
-    .addOption(new Option('--warehouse <path>', 'DuckDB warehouse to read credited orders from (marts.fct_orders)').default(resolveWarehousePath(), '$CRM_WAREHOUSE_PATH or warehouse/crm.duckdb'))
+    .addOption(warehouseOption('DuckDB warehouse to read credited orders from (marts.fct_orders)'))
     .option('--landing <dir>', 'read a generated landing folder (orders/*.csv) instead of the warehouse')
     .option('--json', 'print the report as one JSON document on stdout')
     .action(async (opts: { calibrationEnd?: number; holdoutDays: number; warehouse: string; landing?: string; json?: boolean }) => {

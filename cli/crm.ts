@@ -19,6 +19,7 @@ import { resolveLandingDir, resolveWarehousePath } from '../shared/paths.ts';
 import { logger } from '../shared/logger.ts';
 import { runQuickstart } from './quickstart.ts';
 import { envValue } from '../shared/env.ts';
+import { warehouseOption } from './options.ts';
 
 const wholeNumber = (name: string) => (raw: string) => {
   const value = Number(raw.replace(/_/g, ''));
@@ -31,8 +32,6 @@ const rate = (raw: string) => {
   return value;
 };
 
-const warehouseOption = () =>
-  new Option('--warehouse <path>', 'DuckDB warehouse file').default(resolveWarehousePath(), '$CRM_WAREHOUSE_PATH or warehouse/crm.duckdb');
 const landingOption = () =>
   new Option('--landing <dir>', 'folder the extractors read').default(resolveLandingDir(), '$CRM_LANDING_DIR or data/landing');
 const jsonOption = () => new Option('--json', 'print the result as one JSON document on stdout');
@@ -88,7 +87,7 @@ program
   .option('--no-serve', 'exit after printing the KPI answer instead of serving the API')
   .option('--port <n>', 'API port', wholeNumber('port'), 4000)
   .addOption(landingOption())
-  .addOption(warehouseOption())
+  .addOption(warehouseOption('DuckDB warehouse file'))
   .action(async (opts: { regenerate?: boolean; serve: boolean; port: number; landing: string; warehouse: string }) => {
     await runQuickstart({ ...opts, warehousePath: path.resolve(opts.warehouse), landingDir: path.resolve(opts.landing) });
   });
@@ -98,7 +97,7 @@ program
   .description('Serve the API (Cube REST contract over the warehouse) on 127.0.0.1. Needs CRM_API_SECRET.')
   .option('--port <n>', 'port', wholeNumber('port'), 4000)
   .option('--host <host>', 'interface to bind', '127.0.0.1')
-  .addOption(warehouseOption())
+  .addOption(warehouseOption('DuckDB warehouse file'))
   .action(async (opts: { port: number; host: string; warehouse: string }) => {
     const secret = envValue('CRM_API_SECRET');
     if (!secret) throw new UsageError('CRM_API_SECRET is not set: the API signs and verifies JWTs (HS256) with it.');

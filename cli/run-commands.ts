@@ -18,19 +18,8 @@ import type { BatchSummary } from '../pipelines/raw/load-batch.ts';
  * run of execute-run.ts: locked, built in a private copy, recorded in the ledger, and published
  * atomically only when it passed.
  */
-export const warehouseOption = () =>
-  new Option('--warehouse <path>', 'published DuckDB warehouse file').default(resolveWarehousePath(), '$CRM_WAREHOUSE_PATH or warehouse/crm.duckdb');
-export const landingOption = () =>
-  new Option('--landing <dir>', 'folder the extractors read').default(resolveLandingDir(), '$CRM_LANDING_DIR or data/landing');
-export const jsonOption = () => new Option('--json', 'print the result as one JSON document on stdout');
-export const configOption = () => new Option('--config <file>', 'operations config (schedules, freshness, alerts, publish, retries)').default(resolveConfigPath(), '$CRM_CONFIG or crm.config.json');
-export const waitOption = () => new Option('--wait <seconds>', 'wait this long for a running run to finish instead of exiting 4').argParser(seconds).default(0);
-
-function seconds(raw: string): number {
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new InvalidArgumentError('must be a number of seconds >= 0.');
-  return value;
-}
+export { configOption, jsonOption, landingOption, waitOption, warehouseOption } from './options.ts';
+import { configOption, jsonOption, landingOption, waitOption, warehouseOption } from './options.ts';
 
 function isoDate(raw: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`))) throw new InvalidArgumentError('must be a date YYYY-MM-DD.');

@@ -9,14 +9,13 @@ import { warehouseLayout } from '../pipelines/publish/layout.ts';
 import { acquireRunLock } from '../pipelines/publish/run-lock.ts';
 import { waitOption } from './run-commands.ts';
 import { resolveWarehousePath } from '../shared/paths.ts';
+import { warehouseOption } from './options.ts';
 
 /**
  * `crm state`: inspect and reset the extraction state each source keeps in the warehouse
  * (watermarks and cursors in raw._source_state, file manifests in raw._file_manifest).
  */
 export function registerStateCommand(program: Command): void {
-  const warehouseOption = () =>
-    new Option('--warehouse <path>', 'DuckDB warehouse file').default(resolveWarehousePath(), '$CRM_WAREHOUSE_PATH or warehouse/crm.duckdb');
   const state = program
     .command('state')
     .description('Inspect or reset per-source extraction state: watermarks, cursors, file manifests.');
@@ -25,7 +24,7 @@ export function registerStateCommand(program: Command): void {
     .command('show')
     .description('Show the committed state of every source, or of one source.')
     .argument('[source]', 'source name (all sources when omitted)')
-    .addOption(warehouseOption())
+    .addOption(warehouseOption('DuckDB warehouse file'))
     .option('--json', 'print the result as one JSON document on stdout')
     .action(async (source: string | undefined, opts: { warehouse: string; json?: boolean }) => {
       const warehousePath = path.resolve(opts.warehouse);
@@ -42,7 +41,7 @@ export function registerStateCommand(program: Command): void {
     .command('reset')
     .description('Forget a source\'s watermark/cursor and file manifest; its next run re-reads everything (upserts keep raw free of duplicates).')
     .argument('<source>', 'source name')
-    .addOption(warehouseOption())
+    .addOption(warehouseOption('DuckDB warehouse file'))
     .addOption(waitOption())
     .option('--json', 'print the result as one JSON document on stdout')
     .action(async (source: string, opts: { warehouse: string; wait: number; json?: boolean }) => {

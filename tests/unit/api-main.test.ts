@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[], env: Record<string, string | undefined> = {}) {
-  const result = spawnSync(tsx, ['api/main.ts', ...args], {
+  const result = spawnSync(tsx, ['cli/api-main.ts', ...args], {
     cwd: projectRoot,
     encoding: 'utf8',
     env: { ...process.env, CRM_API_SECRET: SECRET, CRM_WAREHOUSE_PATH: warehousePath, ...env },
@@ -26,7 +26,7 @@ function cli(args: string[], env: Record<string, string | undefined> = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('api/main.ts', () => {
+describe('cli/api-main.ts', () => {
   it('documents its options, environment and exit codes in --help', () => {
     const { code, stdout } = cli(['--help']);
     expect(code).toBe(0);
@@ -49,7 +49,7 @@ describe('api/main.ts', () => {
   });
 
   it('serves until SIGTERM, then exits 0', async () => {
-    const child = spawn(tsx, ['api/main.ts', '--port', '0', '--host', '127.0.0.1'], {
+    const child = spawn(tsx, ['cli/api-main.ts', '--port', '0', '--host', '127.0.0.1'], {
       cwd: projectRoot,
       env: { ...process.env, CRM_API_SECRET: SECRET, CRM_WAREHOUSE_PATH: warehousePath, CRM_LOG_LEVEL: 'warn' },
     });

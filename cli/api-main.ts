@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { cubeModelDir, resolveWarehousePath } from '../shared/paths.ts';
-import { ApiConfigError, startApiServer } from './server.ts';
+import { ApiConfigError, startApiServer } from '../api/server.ts';
 import { envValue } from '../shared/env.ts';
+import { warehouseOption } from './options.ts';
 
 /**
- * CLI entry of the API: `tsx api/main.ts --port 4000 --host 127.0.0.1`.
+ * CLI entry of the API: `tsx cli/api-main.ts --port 4000 --host 127.0.0.1`.
  * Exit codes: 0 stopped by a signal, 1 could not serve (e.g. the port is taken), 2 bad configuration
  * (missing CRM_API_SECRET, bad option, missing warehouse, model that does not compile).
  */
@@ -24,7 +25,7 @@ const program = new Command('crm-api')
   .description("Serve Cube's REST API (/cubejs-api/v1/meta, /load, /sql, /dry-run) and /health over the DuckDB warehouse, read-only.")
   .option('--port <n>', 'port to listen on (0 picks a free one)', port, 4000)
   .option('--host <host>', 'interface to bind', '127.0.0.1')
-  .addOption(new Option('--warehouse <path>', 'DuckDB warehouse file').default(resolveWarehousePath(), '$CRM_WAREHOUSE_PATH or warehouse/crm.duckdb'))
+  .addOption(warehouseOption('DuckDB warehouse file'))
   .option('--model-dir <path>', 'Cube model folder', cubeModelDir)
   .addOption(new Option('--timezone <tz>', 'time zone of queries that name none').env('CRM_DEFAULT_TIMEZONE').default('UTC'))
   .addHelpText(
