@@ -1,5 +1,6 @@
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
-import { ApiError, ForbiddenError } from './errors.ts';
+import { ApiError, ForbiddenError } from '../shared/errors.ts';
+import { envValue } from '../shared/env.ts';
 
 /**
  * JWT authentication the way Cube's API gateway does it: the token travels in the Authorization
@@ -65,11 +66,11 @@ export interface VerifyOptions {
 
 /** Whether tokens must carry `exp`: CRM_API_REQUIRE_EXP=false turns it off (default on). */
 export function requireExpiryFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  const value = env.CRM_API_REQUIRE_EXP?.trim().toLowerCase();
+  const value = envValue('CRM_API_REQUIRE_EXP', env)?.toLowerCase();
   if (value === undefined || value === '') return true;
   if (['false', '0', 'no', 'off'].includes(value)) return false;
   if (['true', '1', 'yes', 'on'].includes(value)) return true;
-  throw new Error(`CRM_API_REQUIRE_EXP must be true or false, got "${env.CRM_API_REQUIRE_EXP}"`);
+  throw new Error(`CRM_API_REQUIRE_EXP must be true or false, got "${value}"`);
 }
 
 /**

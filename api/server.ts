@@ -1,19 +1,20 @@
 import path from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { cubeModelDir as defaultCubeModelDir } from '../pipelines/shared/paths.ts';
-import { dashboardDistDir } from '../dashboard/build.ts';
+import { cubeModelDir as defaultCubeModelDir, dashboardDistDir } from '../shared/paths.ts';
 import { requireExpiryFromEnv } from './auth.ts';
-import { ApiError, UnavailableError, errorMessage, internalError } from './errors.ts';
+import { ApiError, UnavailableError, errorMessage } from '../shared/errors.ts';
+import { internalError } from './internal-error.ts';
 import { cubeApiRoutes } from './routes/cube-api.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { decisionRoutes } from './routes/decision.ts';
 import { healthRoutes } from './routes/health.ts';
-import { canonicalTimezone } from './semantic/normalize-query.ts';
-import type { LoadResponse } from './semantic/load-query.ts';
-import { ResponseCache } from './semantic/response-cache.ts';
-import { ResultCache } from './semantic/result-cache.ts';
-import { loadSemanticModel, type SemanticModel } from './semantic/semantic-model.ts';
-import { DEFAULT_IDLE_CLOSE_MS, WarehouseReader, type WarehouseReaderOptions } from './warehouse/warehouse-reader.ts';
+import { canonicalTimezone } from '../semantic/normalize-query.ts';
+import type { LoadResponse } from '../semantic/load-query.ts';
+import { ResponseCache } from './response-cache.ts';
+import { ResultCache } from '../semantic/result-cache.ts';
+import { loadSemanticModel, type SemanticModel } from '../semantic/semantic-model.ts';
+import { DEFAULT_IDLE_CLOSE_MS, WarehouseReader, type WarehouseReaderOptions } from '../semantic/warehouse-reader.ts';
+import { envValue, type EnvName } from '../shared/env.ts';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -73,8 +74,8 @@ export class ApiConfigError extends Error {
   override name = 'ApiConfigError';
 }
 
-function nonNegativeIntegerFromEnv(name: string, fallback: number): number {
-  const text = process.env[name];
+function nonNegativeIntegerFromEnv(name: EnvName, fallback: number): number {
+  const text = envValue(name);
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0) throw new ApiConfigError(`${name} must be a whole number >= 0, got "${text}"`);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { signDevToken } from '../api/auth.ts';
-import { projectRoot } from '../pipelines/shared/paths.ts';
+import { projectRoot } from '../shared/paths.ts';
 
 export interface ApiProcess {
   url: string;
@@ -46,7 +46,7 @@ function spawnServer(label: string, args: string[], env: NodeJS.ProcessEnv): Pro
  * generator and the server must not share one event loop.
  */
 export async function startApiProcess(warehousePath: string, env: NodeJS.ProcessEnv = {}, role = 'executive'): Promise<ApiProcess> {
-  const server = await spawnServer('API', [path.join(projectRoot, 'api', 'main.ts'), '--port', '0', '--warehouse', warehousePath], env);
+  const server = await spawnServer('API', [path.join(projectRoot, 'cli', 'api-main.ts'), '--port', '0', '--warehouse', warehousePath], env);
   const token = await signDevToken(SECRET, { sub: 'bench', role });
   return { url: server.url, token, stop: server.stop };
 }

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { projectRoot } from '../pipelines/shared/paths.ts';
+import { projectRoot } from '../shared/paths.ts';
 import { BENCH_ROOT, ensureDataset } from './dataset.ts';
 import { machineInfo, writeBenchmarksDoc, writeReport, type BenchReport } from './report.ts';
 import { SCALES, scaleByName } from './scales.ts';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.ts');
-const CLI = path.join(path.dirname(WORKER), '..', 'pipelines', 'cli.ts');
+const CLI = path.join(path.dirname(WORKER), '..', 'cli', 'crm.ts');
 
 export interface WorkerResult {
   seconds: number;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../pipelines/shared/paths.ts';
+import { projectRoot } from '../shared/paths.ts';
 import type { GroundTruth } from '../pipelines/sources/sample-data/landing-layout.ts';
 import { runWorker } from './child-process.ts';
 import type { BenchScale } from './scales.ts';

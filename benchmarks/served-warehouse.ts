@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { DEFAULT_PRE_AGGREGATION_TIMEZONES, MANIFEST_TABLE, rollupStructureHash, rollupsOf } from '../api/semantic/pre-aggregations.ts';
-import { compileSemanticModel } from '../api/semantic/semantic-model.ts';
+import { DEFAULT_PRE_AGGREGATION_TIMEZONES, MANIFEST_TABLE, rollupStructureHash, rollupsOf } from '../semantic/rollup-descriptions.ts';
+import { compileSemanticModel } from '../semantic/semantic-model.ts';
 import { warehouseLayout } from '../pipelines/publish/layout.ts';
-import { cubeModelDir } from '../pipelines/shared/paths.ts';
+import { cubeModelDir } from '../shared/paths.ts';
 import { runCrm } from './child-process.ts';
 import type { BenchDataset } from './dataset.ts';
 

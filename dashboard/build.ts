@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
  * `npm start`, `npm test` (through `crm setup`) and the browser test call ensureDashboardBuilt().
  */
 export const dashboardDir = path.dirname(fileURLToPath(import.meta.url));
-export const dashboardDistDir = path.join(dashboardDir, 'dist');
+export { dashboardDistDir } from '../shared/paths.ts';
+import { dashboardDistDir } from '../shared/paths.ts';
 const HASH_FILE = '.source-hash';
 const BUNDLED_PACKAGES = ['vite', 'echarts', 'zrender', '@cubejs-client/core'];
 

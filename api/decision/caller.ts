@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { tokenFromHeader, verifyToken } from '../auth.ts';
-import { ApiError } from '../errors.ts';
-import { KNOWN_ROLES, accessContextFromToken, type AccessContext, type Role } from '../semantic/access-control.ts';
+import { ApiError } from '../../shared/errors.ts';
+import { KNOWN_ROLES, accessContextFromToken, type AccessContext, type Role } from '../../semantic/access-control.ts';
 
-/** The roles a token may carry: the Cube model's groups (api/semantic/access-control.ts), one list. */
+/** The roles a token may carry: the Cube model's groups (semantic/access-control.ts), one list. */
 export const ROLES = KNOWN_ROLES;
 export type { Role };
 

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { z } from 'zod';
-import { ApiError } from '../errors.ts';
-import type { TableScope } from '../semantic/row-scope.ts';
+import { ApiError } from '../../shared/errors.ts';
+import type { TableScope } from '../../semantic/row-scope.ts';
 import { scopeCondition, type ReadScope } from './read-scope.ts';
 import type { SegmentListQuery, TriggerListQuery } from './schemas.ts';
 import { catalog, present, type Catalog, type WarehouseDb } from './warehouse-db.ts';

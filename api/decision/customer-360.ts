@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { z } from 'zod';
-import { ApiError } from '../errors.ts';
-import type { TableScope } from '../semantic/row-scope.ts';
+import { ApiError } from '../../shared/errors.ts';
+import type { TableScope } from '../../semantic/row-scope.ts';
 import { normalizeContactPoint, type ContactPointType } from './contact-point.ts';
 import { scopeCondition, type ReadScope } from './read-scope.ts';
 import { ValidationError } from './schemas.ts';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { loadRequest, type LoadContext } from '../semantic/load-query.ts';
+import { loadRequest, type LoadContext } from '../../semantic/load-query.ts';
 import { ValidationError, type ScorecardQuery, type ScorecardResponse } from './schemas.ts';
 
 type Scorecard = z.input<typeof ScorecardResponse>;

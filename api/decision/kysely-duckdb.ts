@@ -12,7 +12,7 @@ import {
   type QueryCompiler,
   type QueryResult,
 } from 'kysely';
-import type { WarehouseReader } from '../warehouse/warehouse-reader.ts';
+import type { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 
 /**
  * A kysely dialect over the API's read-only WarehouseReader (@duckdb/node-api 1.5.x). No published

@@ -1,12 +1,12 @@
 import { sql, type RawBuilder } from 'kysely';
-import { ApiError } from '../errors.ts';
-import type { AccessContext } from '../semantic/access-control.ts';
-import { tableScope, type RowPredicate, type TableScope } from '../semantic/row-scope.ts';
-import type { SemanticModel } from '../semantic/semantic-model.ts';
+import { ApiError } from '../../shared/errors.ts';
+import type { AccessContext } from '../../semantic/access-control.ts';
+import { tableScope, type RowPredicate, type TableScope } from '../../semantic/row-scope.ts';
+import type { SemanticModel } from '../../semantic/semantic-model.ts';
 
 /**
  * What one caller may read of each warehouse table, from the Cube model's access policies
- * (api/semantic/row-scope.ts): every decision endpoint reads through this, so no table is read
+ * (semantic/row-scope.ts): every decision endpoint reads through this, so no table is read
  * without its scope. A table the caller's claims cannot be applied to is a 403 naming the claim.
  */
 export interface ReadScope {

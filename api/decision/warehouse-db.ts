@@ -1,5 +1,5 @@
 import { Kysely } from 'kysely';
-import type { WarehouseReader } from '../warehouse/warehouse-reader.ts';
+import type { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { WarehouseDialect } from './kysely-duckdb.ts';
 
 /**

@@ -1,16 +1,17 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenFromHeader, verifyToken, type SecurityContext } from '../auth.ts';
-import { accessContextFromClaims, accessContextFromToken, accessControlFor } from '../semantic/access-control.ts';
-import { BadRequestError } from '../errors.ts';
-import { checkQueryMembers } from '../semantic/check-members.ts';
-import { loadRequest, loadTimings, planQuery, serverTimingHeader, type LoadRequestResult, type LoadResponse } from '../semantic/load-query.ts';
-import { normalizeLoadRequest, parseQueryParam } from '../semantic/normalize-query.ts';
-import { checkJsonTextDepth, checkJsonValueDepth } from '../semantic/query-limits.ts';
-import type { ResponseCache } from '../semantic/response-cache.ts';
-import type { ResultCache } from '../semantic/result-cache.ts';
-import type { SemanticModel } from '../semantic/semantic-model.ts';
-import type { WarehouseReader } from '../warehouse/warehouse-reader.ts';
+import { accessContextFromClaims, accessContextFromToken, accessControlFor } from '../../semantic/access-control.ts';
+import { BadRequestError } from '../../shared/errors.ts';
+import { checkQueryMembers } from '../../semantic/check-members.ts';
+import { loadRequest, loadTimings, planQuery, serverTimingHeader, type LoadRequestResult, type LoadResponse } from '../../semantic/load-query.ts';
+import { normalizeLoadRequest, parseQueryParam } from '../../semantic/normalize-query.ts';
+import { checkJsonTextDepth, checkJsonValueDepth } from '../../semantic/query-limits.ts';
+import type { ResponseCache } from '../response-cache.ts';
+import type { ResultCache } from '../../semantic/result-cache.ts';
+import type { SemanticModel } from '../../semantic/semantic-model.ts';
+import type { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { sendAndStore, serveFromFront, type FrontCache } from './front-cache.ts';
+import { buildSecuredSql } from '../../semantic/secured-sql.ts';
 
 /**
  * Cube's REST API (mounted at /cubejs-api/v1): GET /meta, GET and POST /load, /sql and /dry-run. Every route needs a
@@ -149,7 +150,7 @@ export const cubeApiRoutes: FastifyPluginAsync<CubeApiRouteOptions> = async (app
     const { queryType, queries } = normalizeLoadRequest(parseQueryParam(params.query), { defaultTimezone: options.defaultTimezone });
     const built = queries.map((query) => {
       checkQueryMembers(query, model.members);
-      return model.buildSql(query, { securityContext: securityContextOf(request) });
+      return buildSecuredSql(model, query, { securityContext: securityContextOf(request) });
     });
     const normalizedQueries = built.map((b) => b.securedQuery);
     const first = normalizedQueries[0]!;

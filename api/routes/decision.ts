@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { ApiError, internalError } from '../errors.ts';
+import { ApiError } from '../../shared/errors.ts';
+import { internalError } from '../internal-error.ts';
 import { authenticate, requireRole, type Caller, type Role } from '../decision/caller.ts';
 import { exportList, listPage, segmentList, triggerList } from '../decision/campaign-lists.ts';
 import { customer360 } from '../decision/customer-360.ts';
@@ -13,12 +14,13 @@ import {
 } from '../decision/schemas.ts';
 import { readScope, type ReadScope } from '../decision/read-scope.ts';
 import { warehouseDb } from '../decision/warehouse-db.ts';
-import type { LoadResponse } from '../semantic/load-query.ts';
-import type { ResponseCache } from '../semantic/response-cache.ts';
-import type { ResultCache } from '../semantic/result-cache.ts';
-import type { SemanticModel } from '../semantic/semantic-model.ts';
-import type { WarehouseReader } from '../warehouse/warehouse-reader.ts';
+import type { LoadResponse } from '../../semantic/load-query.ts';
+import type { ResponseCache } from '../response-cache.ts';
+import type { ResultCache } from '../../semantic/result-cache.ts';
+import type { SemanticModel } from '../../semantic/semantic-model.ts';
+import type { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { sendAndStore, serveFromFront, type FrontCache } from './front-cache.ts';
+import { envValue } from '../../shared/env.ts';
 
 /**
  * The decision-support API (mounted at /api/v1): customer 360, campaign lists with streamed
@@ -63,7 +65,7 @@ const callers = new WeakMap<FastifyRequest, Caller>();
 
 export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (app, options) => {
   const db = warehouseDb(options.warehouse, options.queryTimeoutMs ?? 0);
-  const perMinute = options.rateLimitPerMinute ?? Number(process.env.CRM_API_RATE_LIMIT ?? 600);
+  const perMinute = options.rateLimitPerMinute ?? Number(envValue('CRM_API_RATE_LIMIT') ?? 600);
   const document = openApiDocument(ROUTES, app.prefix);
 
   app.setErrorHandler((error: FastifyError | ValidationError | ApiError, request, reply) => {

@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { claimsKey } from '../semantic/claims-key.ts';
-import { endOfLocalDay } from '../semantic/day-end.ts';
-import type { ResponseCache } from '../semantic/response-cache.ts';
-import type { SemanticModel } from '../semantic/semantic-model.ts';
-import type { WarehouseReader } from '../warehouse/warehouse-reader.ts';
+import { claimsKey } from '../../semantic/claims-key.ts';
+import { endOfLocalDay } from '../../semantic/day-end.ts';
+import type { ResponseCache } from '../response-cache.ts';
+import type { SemanticModel } from '../../semantic/semantic-model.ts';
+import type { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 
 /**
  * The routes' side of the front cache (semantic/response-cache.ts): the key of a request, serving

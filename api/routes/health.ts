@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { errorMessage } from '../errors.ts';
-import type { SemanticModel } from '../semantic/semantic-model.ts';
-import type { WarehouseReader } from '../warehouse/warehouse-reader.ts';
+import { errorMessage } from '../../shared/errors.ts';
+import type { SemanticModel } from '../../semantic/semantic-model.ts';
+import type { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 
 export interface HealthRouteOptions {
   warehouse: WarehouseReader;

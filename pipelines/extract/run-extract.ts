@@ -4,6 +4,7 @@ import { loadBatch, type BatchSummary, type TableLoadSummary } from '../raw/load
 import { readSourceState } from '../raw/source-state.ts';
 import { openWarehouse, type WarehouseHandle } from '../raw/warehouse-connection.ts';
 import { EMPTY_STATE, type SourceDefinition } from './source-contract.ts';
+import { envValue } from '../../shared/env.ts';
 
 export interface ExtractOptions {
   warehousePath: string;
@@ -108,12 +109,12 @@ export const EXTRACT_THREADS_ENV = 'CRM_EXTRACT_THREADS';
  * temp directory (beside the warehouse file) beyond the limit instead of growing with the input.
  */
 async function boundMemory(warehouse: WarehouseHandle): Promise<void> {
-  const limit = process.env[EXTRACT_MEMORY_ENV]?.trim() || DEFAULT_EXTRACT_MEMORY_LIMIT;
+  const limit = envValue(EXTRACT_MEMORY_ENV) ?? DEFAULT_EXTRACT_MEMORY_LIMIT;
   if (!/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i.test(limit)) {
     throw new Error(`${EXTRACT_MEMORY_ENV} must be a size such as 512MB or 2GB, got "${limit}"`);
   }
   await warehouse.connection.run(`SET memory_limit = '${limit}'`);
-  const threads = process.env[EXTRACT_THREADS_ENV]?.trim();
+  const threads = envValue(EXTRACT_THREADS_ENV);
   if (threads) {
     if (!/^[1-9]\d*$/.test(threads)) throw new Error(`${EXTRACT_THREADS_ENV} must be a positive whole number, got "${threads}"`);
     await warehouse.connection.run(`SET threads = ${threads}`);

@@ -8,6 +8,7 @@ import { OPINION_FEEDS_ENV, opinionFeedSourceFromEnv, opinionFeedsConfigured } f
 import { postgresOrdersSource, POSTGRES_ORDERS_ENV } from './postgres/postgres-orders-source.ts';
 import { HTTP_ORDERS_ENV, httpOrdersSourceFromEnv } from './http/http-orders-source.ts';
 import { SourceUnavailableError, type SourceDefinition } from './source-contract.ts';
+import { envValue, type EnvName } from '../../shared/env.ts';
 
 export { SourceUnavailableError } from './source-contract.ts';
 export type { SourceDefinition, SourceFamily, SourceKind } from './source-contract.ts';
@@ -67,19 +68,19 @@ export const SOURCES: readonly SourceDefinition[] = [
  */
 export interface ConfigurableSource {
   /** The environment variable that configures it. */
-  env: string;
+  env: EnvName;
   /** Whether it is configured (default: `env` is set); a source may also read crm.config.json. */
   configured?: (env: NodeJS.ProcessEnv) => boolean;
   build: (env: NodeJS.ProcessEnv) => SourceDefinition;
 }
 
 const isConfigured = (source: ConfigurableSource, env: NodeJS.ProcessEnv) =>
-  source.configured ? source.configured(env) : (env[source.env] ?? '').trim() !== '';
+  source.configured ? source.configured(env) : envValue(source.env, env) !== undefined;
 
 export const CONFIGURABLE_SOURCES: Readonly<Record<string, ConfigurableSource>> = {
   orders_pg: {
     env: POSTGRES_ORDERS_ENV,
-    build: (env) => postgresOrdersSource({ name: 'orders_pg', connectionString: env[POSTGRES_ORDERS_ENV] ?? '' }),
+    build: (env) => postgresOrdersSource({ name: 'orders_pg', connectionString: envValue(POSTGRES_ORDERS_ENV, env) ?? '' }),
   },
   orders_http: {
     env: HTTP_ORDERS_ENV.url,

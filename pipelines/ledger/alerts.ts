@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
-import type { CrmConfig } from '../shared/config.ts';
+import type { CrmConfig } from '../../shared/config.ts';
 
 /** What an alert hook receives (JSON on a command's stdin, or a webhook's POST body). */
 export interface Alert {

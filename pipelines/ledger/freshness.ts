@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { openWarehouse } from '../raw/warehouse-connection.ts';
-import type { CrmConfig } from '../shared/config.ts';
+import type { CrmConfig } from '../../shared/config.ts';
 import type { RunLedger, RunRecord } from './ledger.ts';
 import { warehouseLayout } from '../publish/layout.ts';
 

@@ -6,6 +6,7 @@ import { recordSql, sqlString, type SqlInput } from '../extract/sql-checks.ts';
 import type { StageLines } from './bulk-lines.ts';
 import { quickHeader, readLines, scanCsvExact, scanCsvFast, scanNdjson, ScanDeclined, type CsvScan } from './bulk-scan.ts';
 import { quoteIdent } from './warehouse-connection.ts';
+import { envValue } from '../../shared/env.ts';
 
 /**
  * The bulk load path for plain CSV and NDJSON file drops, one pass inside DuckDB: its reader
@@ -37,7 +38,7 @@ export interface BulkTarget {
   lines: StageLines;
 }
 
-const TIMING = process.env.CRM_BULK_TIMING === '1';
+const TIMING = envValue('CRM_BULK_TIMING') === '1';
 let mark = performance.now();
 /** With CRM_BULK_TIMING=1: how long each step of the bulk path took (stderr), for profiling. */
 function step(label: string): void {

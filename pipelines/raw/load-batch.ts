@@ -7,6 +7,7 @@ import { StageLines } from './bulk-lines.ts';
 import { bulkMemory, bulkStep, stageFileInBulk } from './bulk-stage.ts';
 import { writeSourceState } from './source-state.ts';
 import { quoteIdent, sqlString } from './warehouse-connection.ts';
+import { envValue } from '../../shared/env.ts';
 
 export type { BatchPart } from '../extract/source-contract.ts';
 
@@ -162,7 +163,7 @@ async function stagePart(
 export const BULK_LOAD_ENV = 'CRM_BULK_LOAD';
 
 function bulkEnabled(record: DefinedRecord): boolean {
-  return process.env[BULK_LOAD_ENV] !== '0' && Object.values(record.fields).every((f) => f.sql !== undefined);
+  return envValue(BULK_LOAD_ENV) !== '0' && Object.values(record.fields).every((f) => f.sql !== undefined);
 }
 
 /** Row path: every record validated by zod in JavaScript and appended to the stage. */

@@ -6,10 +6,10 @@ import { acquireRunLock } from '../publish/run-lock.ts';
 import { warehouseLayout } from '../publish/layout.ts';
 import { cleanUp, discardBuild, prepareBuild, publishBuild } from '../publish/versions.ts';
 import { openWarehouse } from '../raw/warehouse-connection.ts';
-import type { CrmConfig } from '../shared/config.ts';
-import { failpoint } from '../shared/failpoints.ts';
-import { runLogger } from '../shared/logger.ts';
-import { runSteps } from '../shared/step-runner.ts';
+import type { CrmConfig } from '../../shared/config.ts';
+import { failpoint } from './failpoints.ts';
+import { runLogger } from '../../shared/logger.ts';
+import { runSteps } from './step-runner.ts';
 import { StepFailedError, type PipelineStep, type StepResult } from './steps.ts';
 
 export function newRunId(): string {

@@ -1,10 +1,10 @@
 import { configuredSources, type SourceDefinition } from '../extract/sources.ts';
 import type { BatchSummary } from '../raw/load-batch.ts';
-import { loadConfig, type CrmConfig } from '../shared/config.ts';
+import { loadConfig, type CrmConfig } from '../../shared/config.ts';
 import type { DbtOutcome } from '../transform/dbt-cli.ts';
 import { resolvePseudonymKey } from '../transform/pseudonym-key.ts';
 import { executeRun, newRunId, type RunSummary } from './execute-run.ts';
-import { clvScoreStep, dbtBuildStep, extractStep, preAggregationsStep, resetStateStep, type PipelineStep } from './steps.ts';
+import { clvScoreStep, dbtBuildStep, extractStep, preAggregationsStep, resetStateStep, type PipelineStep, type RollupBuilder } from './steps.ts';
 
 export { newRunId } from './execute-run.ts';
 
@@ -21,6 +21,11 @@ export interface PipelineOptions {
   unitTests?: boolean;
   /** Sources whose state is reset in the build first, so they are re-read in full (backfill). */
   reextract?: string[];
+  /**
+   * The semantic layer's rollup builder, run last (cli/pipeline.ts passes it). Without one the run
+   * builds no rollups and the API answers from the marts.
+   */
+  rollups?: RollupBuilder;
   interactive?: boolean;
   config?: CrmConfig;
   waitSeconds?: number;
@@ -58,7 +63,7 @@ export function pipelineSteps(options: PipelineOptions, config: CrmConfig): Pipe
       refitEveryDays: options.dbtVars?.['backfill_from'] !== undefined ? 0 : config.clv.refitEveryDays,
       unitTests: options.unitTests ?? config.transform.unitTests,
     }),
-    preAggregationsStep(),
+    ...(options.rollups ? [preAggregationsStep(options.rollups)] : []),
   ];
 }
 

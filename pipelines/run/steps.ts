@@ -5,7 +5,7 @@ import { extractSource } from '../extract/run-extract.ts';
 import type { SourceDefinition } from '../extract/sources.ts';
 import { openWarehouse } from '../raw/warehouse-connection.ts';
 import { resetSourceState } from '../raw/source-state.ts';
-import { projectRoot } from '../shared/paths.ts';
+import { projectRoot } from '../../shared/paths.ts';
 import { scoreCustomers } from '../transform/clv/score-customers.ts';
 import { DbtFailedError, runDbt } from '../transform/dbt-cli.ts';
 import type { DbtNodeResult } from '../transform/run-results.ts';
@@ -232,30 +232,23 @@ function promoteTarget(artifactsDir: string, target: string): void {
   fs.renameSync(target, last);
 }
 
-/** Where the Cube helper's pre-aggregation builder lives (api/semantic/pre-aggregations.ts). */
-export const PRE_AGGREGATIONS_MODULE = path.join(projectRoot, 'api', 'semantic', 'pre-aggregations.ts');
-
-type PreAggregationBuilder = (options: { warehousePath: string; log?: Logger }) => Promise<unknown>;
-
 /**
- * Builds Cube's rollup tables in the run's copy, so a published version carries pre-aggregations
- * that match its marts. Until api/semantic/pre-aggregations.ts exports a builder the step is
- * recorded as skipped with that reason (never as a success that did nothing).
+ * Builds the semantic layer's rollup tables into a warehouse copy and says what it built. The
+ * semantic layer (semantic/pre-aggregations.ts) provides it; the composition root (cli/) hands it
+ * to the step list, so the pipeline never imports a later stage.
  */
-export function preAggregationsStep(modulePath: string = PRE_AGGREGATIONS_MODULE): PipelineStep {
+export type RollupBuilder = (options: { warehousePath: string; log?: Logger }) => Promise<{ tables: { rows?: number }[] }>;
+
+/** Builds Cube's rollup tables in the run's copy, so a published version carries rollups that match its marts. */
+export function preAggregationsStep(build: RollupBuilder): PipelineStep {
   return {
     id: 'preaggregations',
     kind: 'preaggregations',
     title: 'refresh pre-aggregations',
     onFailure: 'fatal',
     async run(context) {
-      if (!fs.existsSync(modulePath)) return { skipped: `${path.relative(projectRoot, modulePath)} does not exist yet: no pre-aggregations to build` };
-      const module = (await import(modulePath)) as Record<string, unknown>;
-      const builder = ['buildPreAggregations', 'refreshPreAggregations'].map((name) => module[name]).find((f) => typeof f === 'function') as PreAggregationBuilder | undefined;
-      if (!builder) return { skipped: `${path.relative(projectRoot, modulePath)} exports no buildPreAggregations(): nothing to build` };
-      const built = await builder({ warehousePath: context.warehousePath, log: context.log });
-      const tables = Array.isArray((built as { tables?: unknown[] } | undefined)?.tables) ? (built as { tables: { rows?: number }[] }).tables : [];
-      return { rowsOut: tables.reduce((n, t) => n + (typeof t.rows === 'number' ? t.rows : 0), 0), detail: built ?? null };
+      const built = await build({ warehousePath: context.warehousePath, log: context.log });
+      return { rowsOut: built.tables.reduce((n, t) => n + (t.rows ?? 0), 0), detail: built };
     },
   };
 }

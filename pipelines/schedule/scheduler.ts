@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
-import type { ScheduleEntry } from '../shared/config.ts';
-import { projectRoot } from '../shared/paths.ts';
+import type { ScheduleEntry } from '../../shared/config.ts';
+import { projectRoot } from '../../shared/paths.ts';
 
 /** The CLI a scheduled job runs: the same `crm` a cron line or an Airflow task would call. */
-export const CLI_PATH = path.join(projectRoot, 'pipelines', 'cli.ts');
+export const CLI_PATH = path.join(projectRoot, 'cli', 'crm.ts');
 
 export interface JobOutcome {
   schedule: string;

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { projectRoot, WAREHOUSE_ENV } from '../shared/paths.ts';
+import { projectRoot, WAREHOUSE_ENV } from '../../shared/paths.ts';
 import { PSEUDONYM_KEY_ENV, resolvePseudonymKey } from './pseudonym-key.ts';
 import { dbtExecutable, ensurePythonVenv } from './python-venv.ts';
 import { readRunResults, type DbtNodeResult } from './run-results.ts';

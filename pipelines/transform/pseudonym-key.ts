@@ -2,9 +2,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../shared/config.ts';
-import { logger } from '../shared/logger.ts';
-import { projectRoot } from '../shared/paths.ts';
+import { ConfigError } from '../../shared/config.ts';
+import { logger } from '../../shared/logger.ts';
+import { projectRoot } from '../../shared/paths.ts';
+import { envValue } from '../../shared/env.ts';
 
 /**
  * The deployment secret behind dim_customers' email_pseudonym and phone_pseudonym (HMAC-SHA-256,
@@ -52,10 +53,10 @@ export function resolvePseudonymKey(
   env: NodeJS.ProcessEnv = process.env,
   log: (message: string, details: Record<string, unknown>) => void = (message, details) => logger.warn({ event: 'pseudonym_key', ...details }, message),
 ): PseudonymKey {
-  const fromEnv = env[PSEUDONYM_KEY_ENV]?.trim();
+  const fromEnv = envValue(PSEUDONYM_KEY_ENV, env);
   if (fromEnv) return { key: checked(fromEnv, PSEUDONYM_KEY_ENV), source: 'env' };
 
-  const keyFile = env[PSEUDONYM_KEY_FILE_ENV]?.trim();
+  const keyFile = envValue(PSEUDONYM_KEY_FILE_ENV, env);
   if (keyFile) {
     const file = path.resolve(keyFile);
     refuseInsideRepository(file, PSEUDONYM_KEY_FILE_ENV);
@@ -68,7 +69,7 @@ export function resolvePseudonymKey(
     return { key: checked(text.trim(), `the file ${file} (${PSEUDONYM_KEY_FILE_ENV})`), source: 'file', path: file };
   }
 
-  if (env[DEPLOYMENT_ENV] === 'production') {
+  if (envValue(DEPLOYMENT_ENV, env) === 'production') {
     throw new ConfigError(`${PSEUDONYM_KEY_ENV} is not set (nor ${PSEUDONYM_KEY_FILE_ENV}) and ${DEPLOYMENT_ENV}=production, where no development key is generated: ${HOW_TO_SET}`);
   }
   return developmentKey(devPseudonymKeyPath(env), log);

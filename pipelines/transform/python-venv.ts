@@ -2,10 +2,12 @@ import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../shared/paths.ts';
+import { projectRoot } from '../../shared/paths.ts';
+import { envValue } from '../../shared/env.ts';
 
 /** The project-local Python environment holding the pinned dbt-core, dbt-duckdb and duckdb. */
-export const venvDir = process.env.CRM_VENV_DIR ? path.resolve(process.env.CRM_VENV_DIR) : path.join(projectRoot, '.venv');
+const configuredVenv = envValue('CRM_VENV_DIR');
+export const venvDir = configuredVenv ? path.resolve(configuredVenv) : path.join(projectRoot, '.venv');
 export const dbtExecutable = path.join(venvDir, 'bin', 'dbt');
 const REQUIREMENT_FILES = ['requirements.txt', 'python-constraints.txt'];
 const STAMP = path.join(venvDir, '.crm-requirements.sha256');
@@ -31,7 +33,7 @@ export function isVenvCurrent(): boolean {
  */
 export function ensurePythonVenv(log: (message: string) => void = () => undefined): { installed: boolean } {
   if (isVenvCurrent()) return { installed: false };
-  const python = process.env.CRM_PYTHON ?? 'python3';
+  const python = envValue('CRM_PYTHON') ?? 'python3';
   if (!fs.existsSync(path.join(venvDir, 'bin', 'python'))) {
     log(`creating Python venv at ${venvDir}`);
     run(python, ['-m', 'venv', venvDir], `could not create a venv with "${python}" (Python 3.11 is required)`);

@@ -11,7 +11,7 @@ import { ORDER_HEADER } from '../../pipelines/sources/sample-data/orders-writer.
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { findSource } from '../../pipelines/extract/sources.ts';
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { projectRoot } from '../../shared/paths.ts';
 
 /**
  * Atomicity with a real kill: a child process loading a large new file drop is SIGKILLed

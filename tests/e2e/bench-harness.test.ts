@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../benchmarks/report.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { projectRoot } from '../../shared/paths.ts';
 
 // The benchmark harness itself (not its figures): at the smoke scale it generates its data set,
 // measures both sides of the extract stage, the semantic-query and API throughput stages (against

@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function crm(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'pipelines/cli.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'cli/crm.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
 }
 
 describe('crm clv backtest', () => {

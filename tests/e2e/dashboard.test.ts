@@ -8,7 +8,7 @@ import { startApiServer, type RunningApiServer } from '../../api/server.ts';
 import { ensureDashboardBuilt } from '../../dashboard/build.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
 import { LANDING_FILES } from '../../pipelines/sources/sample-data/landing-layout.ts';
-import { runPipeline } from '../../pipelines/run/run-pipeline.ts';
+import { runPipeline } from '../../cli/pipeline.ts';
 import { ensureChromium } from '../support/chromium.ts';
 
 /**

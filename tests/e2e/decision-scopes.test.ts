@@ -4,11 +4,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { ROUTES } from '../../api/routes/decision.ts';
-import { KNOWN_ROLES, type Role } from '../../api/semantic/access-control.ts';
+import { KNOWN_ROLES, type Role } from '../../semantic/access-control.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
-import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
-import { runPipeline } from '../../pipelines/run/run-pipeline.ts';
+import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
+import { projectRoot } from '../../shared/paths.ts';
+import { runPipeline } from '../../cli/pipeline.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
 
 /**

@@ -14,7 +14,7 @@ import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { findSource } from '../../pipelines/extract/sources.ts';
 import { SourceUnavailableError } from '../../pipelines/extract/source-contract.ts';
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { projectRoot } from '../../shared/paths.ts';
 
 /**
  * The HTTP orders API source and the opinion feed source against real servers on 127.0.0.1 (the
@@ -265,7 +265,7 @@ describe('CLI', () => {
   const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
 
   it('`crm serve-sample-sources --port 0 --json` serves the landing folder; `crm extract orders_http opinion_feeds` loads from it; an unreachable API is one stderr line and exit 1', async () => {
-    const child = spawn(tsx, ['pipelines/cli.ts', 'serve-sample-sources', '--landing', landingDir, '--port', '0', '--json', '--misbehave', '0.3', '--stall-ms', '1000'], {
+    const child = spawn(tsx, ['cli/crm.ts', 'serve-sample-sources', '--landing', landingDir, '--port', '0', '--json', '--misbehave', '0.3', '--stall-ms', '1000'], {
       cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -291,14 +291,14 @@ describe('CLI', () => {
         CRM_ORDERS_API_URL: info.ordersApi, CRM_ORDERS_API_TIMEOUT_MS: '500',
         CRM_OPINION_FEEDS: `${info.url}/feeds/posts.atom,${info.url}/feeds/posts.json`,
       };
-      const run = spawnSync(tsx, ['pipelines/cli.ts', 'extract', 'orders_http', 'opinion_feeds', '--json'], { cwd: projectRoot, encoding: 'utf8', env });
+      const run = spawnSync(tsx, ['cli/crm.ts', 'extract', 'orders_http', 'opinion_feeds', '--json'], { cwd: projectRoot, encoding: 'utf8', env });
       expect(run.status, run.stderr).toBe(0);
       const summary = JSON.parse(run.stdout) as { extracts: { source: string; tables: { table: string; inserted: number }[] }[] };
       expect(summary.extracts.map((e) => e.source)).toEqual(['orders_http', 'opinion_feeds']);
       expect(summary.extracts[0]!.tables.find((t) => t.table === 'orders')!.inserted).toBe(truth.counts.orders);
       expect(summary.extracts[1]!.tables[0]!.inserted).toBe(truth.counts.posts - truth.malformed.posts.length);
 
-      const down = spawnSync(tsx, ['pipelines/cli.ts', 'extract', 'orders_http'], {
+      const down = spawnSync(tsx, ['cli/crm.ts', 'extract', 'orders_http'], {
         cwd: projectRoot, encoding: 'utf8', env: { ...env, CRM_ORDERS_API_URL: `http://127.0.0.1:${await freePort()}/api`, CRM_ORDERS_API_RETRIES: '0' },
       });
       expect(down.status).toBe(1);

@@ -12,7 +12,7 @@ import { findSource } from '../../pipelines/extract/sources.ts';
 import { extractSource, type ExtractSummary } from '../../pipelines/extract/run-extract.ts';
 import { SourceUnavailableError } from '../../pipelines/extract/source-contract.ts';
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { projectRoot } from '../../shared/paths.ts';
 
 /**
  * The PostgreSQL OLTP source against a real PostgreSQL server started for this file: first load,
@@ -125,7 +125,7 @@ describe('PostgreSQL orders source', () => {
 
   it('works from the CLI: seed-postgres fills a schema, extract orders_pg loads it, state show lists its watermarks', () => {
     const cliWarehouse = path.join(workDir, 'cli.duckdb');
-    const crm = (...args: string[]) => spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['pipelines/cli.ts', ...args], {
+    const crm = (...args: string[]) => spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['cli/crm.ts', ...args], {
       cwd: projectRoot, encoding: 'utf8',
       env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: cliWarehouse, CRM_LANDING_DIR: landingDir, [POSTGRES_ORDERS_ENV]: server.url() },
     });
@@ -139,7 +139,7 @@ describe('PostgreSQL orders source', () => {
     const state = JSON.parse(crm('state', 'show', 'orders_pg', '--json').stdout);
     expect(state.sources[0]).toMatchObject({ source: 'orders_pg', kind: 'postgres' });
     expect(Object.keys(state.sources[0].cursor.tables).sort()).toEqual(['cancellations', 'order_items', 'orders', 'payments', 'refunds']);
-    const badUrl = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['pipelines/cli.ts', 'extract', 'orders_pg'], {
+    const badUrl = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['cli/crm.ts', 'extract', 'orders_pg'], {
       cwd: projectRoot, encoding: 'utf8', env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: cliWarehouse, [POSTGRES_ORDERS_ENV]: server.url('postgres', { password: 'nope' }) },
     });
     expect(badUrl.status).toBe(1);

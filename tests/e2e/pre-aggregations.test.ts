@@ -4,20 +4,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
-import { normalizeQuery } from '../../api/semantic/normalize-query.ts';
-import {
-  DEFAULT_PRE_AGGREGATION_TIMEZONES,
-  manifestLookup,
-  planPreAggregations,
-  resolveSql,
-  rollupsOf,
-} from '../../api/semantic/pre-aggregations.ts';
-import { loadSemanticModel, type SemanticModel } from '../../api/semantic/semantic-model.ts';
+import { normalizeQuery } from '../../semantic/normalize-query.ts';
+import { DEFAULT_PRE_AGGREGATION_TIMEZONES, rollupsOf } from '../../semantic/rollup-descriptions.ts';
+import { manifestLookup, planPreAggregations, resolveSql } from '../../semantic/rollup-routing.ts';
+import { loadSemanticModel, type SemanticModel } from '../../semantic/semantic-model.ts';
 import { dashboardQueries as dashboardPanels } from '../../benchmarks/dashboard-queries.ts';
-import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
-import { runPipeline, type PipelineSummary } from '../../pipelines/run/run-pipeline.ts';
-import { cubeModelDir } from '../../pipelines/shared/paths.ts';
+import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
+import { runPipeline } from '../../cli/pipeline.ts';
+import type { PipelineSummary } from '../../pipelines/run/run-pipeline.ts';
+import { cubeModelDir } from '../../shared/paths.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
+import { buildSecuredSql } from '../../semantic/secured-sql.ts';
 
 /**
  * Pre-aggregations end to end: the pipeline builds the rollups of cube/model into its warehouse
@@ -81,7 +78,7 @@ async function load(query: Record<string, unknown>) {
 
 /** The same query answered from the marts (pre-aggregations off), rows keyed like /load's. */
 async function raw(query: Record<string, unknown>) {
-  const built = model.buildSql(normalizeQuery(query), { disablePreAggregations: true });
+  const built = buildSecuredSql(model, normalizeQuery(query), { disablePreAggregations: true });
   expect(built.sql).not.toMatch(/pre_aggregations\./);
   const rows = await reader.query(built.sql, built.params);
   return rows.map((row) => Object.fromEntries(Object.entries(row).map(([alias, value]) => [built.aliasNameToMember[alias] ?? alias, value])));
@@ -168,7 +165,7 @@ describe('pre-aggregations', () => {
       // Warehouse time only (same reader, SQL as the API runs it), median of 5: a figure for the report, not an assertion.
       const normalized = normalizeQuery(query);
       const pre = await resolveSql(model, normalized, {}, manifestLookup((sql, params) => reader.query(sql, params)));
-      const rawSql = model.buildSql(normalized, { disablePreAggregations: true });
+      const rawSql = buildSecuredSql(model, normalized, { disablePreAggregations: true });
       const time = async (sql: string, params: unknown[]) => {
         const runs: number[] = [];
         for (let i = 0; i < 5; i++) {
@@ -212,7 +209,7 @@ describe('pre-aggregations', () => {
 
   it('never answer from missing or stale tables: the marts answer instead', async () => {
     const query = normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'Asia/Shanghai' });
-    const built = model.buildSql(query);
+    const built = buildSecuredSql(model, query);
     expect(built.preAggregations.length).toBe(1);
     const stale = await planPreAggregations(built.sql, built.preAggregations, async () => [{ partition_table: 'x', range_start: null, range_end: null, structure_hash: 'other' }]);
     expect(stale.sql).toBeUndefined();

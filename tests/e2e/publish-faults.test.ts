@@ -10,12 +10,12 @@ import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/so
 import type { GroundTruth } from '../../pipelines/sources/sample-data/landing-layout.ts';
 import { LineWriter, csvLine } from '../../pipelines/sources/sample-data/line-writer.ts';
 import { ORDER_HEADER } from '../../pipelines/sources/sample-data/orders-writer.ts';
-import { runPipeline } from '../../pipelines/run/run-pipeline.ts';
+import { runPipeline } from '../../cli/pipeline.ts';
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
 import { warehouseLayout } from '../../pipelines/publish/layout.ts';
 import { RunLedger } from '../../pipelines/ledger/ledger.ts';
-import { loadConfig } from '../../pipelines/shared/config.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { projectRoot } from '../../shared/paths.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
 import { signDevToken } from '../../api/auth.ts';
 
@@ -66,7 +66,7 @@ interface ChildOutcome { code: number | null; killed: boolean; stdout: string; e
 /** Runs `crm <args>` as a child; SIGKILLs it when `killWhen` matches one of its JSON log lines. */
 function crm(args: string[], options: { env?: NodeJS.ProcessEnv; killWhen?: (event: Record<string, unknown>) => boolean } = {}): Promise<ChildOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'pipelines/cli.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/crm.ts'), ...args], {
       cwd: projectRoot,
       env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: warehousePath, CRM_LANDING_DIR: landingDir, CRM_CONFIG: configPath, CRM_LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

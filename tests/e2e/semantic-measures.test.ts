@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
-import type { MetaResponse } from '../../api/semantic/meta.ts';
-import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
-import { runPipeline } from '../../pipelines/run/run-pipeline.ts';
+import type { MetaResponse } from '../../semantic/meta.ts';
+import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
+import { runPipeline } from '../../cli/pipeline.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
 
 /**

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
-import { QUERY_LIMITS } from '../../api/semantic/query-limits.ts';
+import { QUERY_LIMITS } from '../../semantic/query-limits.ts';
 import { createFixtureWarehouse } from '../unit/api-fixture.ts';
 
 /**

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessContextFromClaims, accessContextFromToken, accessControlFor, type AccessContext } from '../../api/semantic/access-control.ts';
-import { normalizeQuery } from '../../api/semantic/normalize-query.ts';
-import { compileSemanticModel, type SemanticModel } from '../../api/semantic/semantic-model.ts';
-import { cubeModelDir } from '../../pipelines/shared/paths.ts';
+import { accessContextFromClaims, accessContextFromToken, accessControlFor, type AccessContext } from '../../semantic/access-control.ts';
+import { normalizeQuery } from '../../semantic/normalize-query.ts';
+import { compileSemanticModel, type SemanticModel } from '../../semantic/semantic-model.ts';
+import { cubeModelDir } from '../../shared/paths.ts';
+import { buildSecuredSql } from '../../semantic/secured-sql.ts';
 
 /**
  * The policy engine over Cube's real compiler: a small model written here (items with brand and
@@ -126,7 +127,7 @@ const ctx = (claims: Record<string, unknown>): AccessContext => accessContextFro
 
 async function rows(query: Record<string, unknown>, claims: Record<string, unknown>) {
   // buildSql enforces the policies itself (every endpoint builds its SQL through it).
-  const { sql, params, aliasNameToMember } = model.buildSql(normalizeQuery(query), { securityContext: claims });
+  const { sql, params, aliasNameToMember } = buildSecuredSql(model, normalizeQuery(query), { securityContext: claims });
   const connection = await instance.connect();
   try {
     const reader = await connection.runAndReadAll(sql, params as never);

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../api/routes/decision.ts';
-import { KNOWN_ROLES, accessControlFor, type AccessContext, type Role } from '../../api/semantic/access-control.ts';
-import { tableScope, type RowPredicate } from '../../api/semantic/row-scope.ts';
-import { loadSemanticModel, type SemanticModel } from '../../api/semantic/semantic-model.ts';
-import { cubeModelDir, projectRoot } from '../../pipelines/shared/paths.ts';
+import { KNOWN_ROLES, accessControlFor, type AccessContext, type Role } from '../../semantic/access-control.ts';
+import { tableScope, type RowPredicate } from '../../semantic/row-scope.ts';
+import { loadSemanticModel, type SemanticModel } from '../../semantic/semantic-model.ts';
+import { cubeModelDir, projectRoot } from '../../shared/paths.ts';
 
 /**
  * The access tables in docs/access.md say what each role and scope reads; this checks them against the

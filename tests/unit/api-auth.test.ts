@@ -1,7 +1,7 @@
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { MalformedAuthorizationError, requireExpiryFromEnv, signDevToken, tokenFromHeader, verifyToken } from '../../api/auth.ts';
-import { ForbiddenError } from '../../api/errors.ts';
+import { ForbiddenError } from '../../shared/errors.ts';
 
 const SECRET = 'auth-test-secret-0123456789abcdef';
 

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
-import { endOfLocalDay } from '../../api/semantic/day-end.ts';
-import { ResponseCache } from '../../api/semantic/response-cache.ts';
+import { endOfLocalDay } from '../../semantic/day-end.ts';
+import { ResponseCache } from '../../api/response-cache.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
 import { createDecisionWarehouse } from '../support/decision-fixture.ts';
 

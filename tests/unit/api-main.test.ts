@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { projectRoot } from '../../shared/paths.ts';
 import { createFixtureWarehouse } from './api-fixture.ts';
 
 const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[], env: Record<string, string | undefined> = {}) {
-  const result = spawnSync(tsx, ['api/main.ts', ...args], {
+  const result = spawnSync(tsx, ['cli/api-main.ts', ...args], {
     cwd: projectRoot,
     encoding: 'utf8',
     env: { ...process.env, CRM_API_SECRET: SECRET, CRM_WAREHOUSE_PATH: warehousePath, ...env },
@@ -26,7 +26,7 @@ function cli(args: string[], env: Record<string, string | undefined> = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('api/main.ts', () => {
+describe('cli/api-main.ts', () => {
   it('documents its options, environment and exit codes in --help', () => {
     const { code, stdout } = cli(['--help']);
     expect(code).toBe(0);
@@ -49,7 +49,7 @@ describe('api/main.ts', () => {
   });
 
   it('serves until SIGTERM, then exits 0', async () => {
-    const child = spawn(tsx, ['api/main.ts', '--port', '0', '--host', '127.0.0.1'], {
+    const child = spawn(tsx, ['cli/api-main.ts', '--port', '0', '--host', '127.0.0.1'], {
       cwd: projectRoot,
       env: { ...process.env, CRM_API_SECRET: SECRET, CRM_WAREHOUSE_PATH: warehousePath, CRM_LOG_LEVEL: 'warn' },
     });

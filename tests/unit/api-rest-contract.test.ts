@@ -5,7 +5,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { buildApiServer } from '../../api/server.ts';
-import { QueryTimeoutError, WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
+import { QueryTimeoutError, WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { createFixtureWarehouse } from './api-fixture.ts';
 
 /**

@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnavailableError } from '../../api/errors.ts';
+import { UnavailableError } from '../../shared/errors.ts';
 import { startApiServer } from '../../api/server.ts';
-import { DEFAULT_IDLE_CLOSE_MS, WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { DEFAULT_IDLE_CLOSE_MS, WarehouseReader } from '../../semantic/warehouse-reader.ts';
+import { projectRoot } from '../../shared/paths.ts';
 import { createFixtureWarehouse } from './api-fixture.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-reader-'));

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { projectRoot } from '../../shared/paths.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -15,7 +15,7 @@ fs.writeFileSync(configPath, JSON.stringify({
 }));
 
 function crm(...args: string[]) {
-  const result = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['pipelines/cli.ts', ...args], {
+  const result = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['cli/crm.ts', ...args], {
     cwd: projectRoot,
     encoding: 'utf8',
     env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: path.join(tmp, 'wh.duckdb'), CRM_LANDING_DIR: path.join(tmp, 'landing'), CRM_CONFIG: configPath, CRM_LOG_LEVEL: 'warn' },
@@ -112,7 +112,7 @@ describe('crm CLI', () => {
 
   it('never interleaves two runs started at once: with --wait the second runs after the first', async () => {
     const start = () => new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['pipelines/cli.ts', 'extract', 'orders', '--wait', '60', '--json'], {
+      const child = spawn(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['cli/crm.ts', 'extract', 'orders', '--wait', '60', '--json'], {
         cwd: projectRoot,
         env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: path.join(tmp, 'wh.duckdb'), CRM_LANDING_DIR: path.join(tmp, 'landing'), CRM_CONFIG: configPath, CRM_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'pipe', 'ignore'],

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { normalizeContactPoint, normalizePhone, type ContactPointType } from '../../api/decision/contact-point.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { projectRoot } from '../../shared/paths.ts';
 
 /**
  * The lookup's input normalisation against the dbt unit test's own cases: the same CSV fixtures

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
-import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
+import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { createDecisionWarehouse } from '../support/decision-fixture.ts';
 
 /**

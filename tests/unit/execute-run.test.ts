@@ -9,7 +9,7 @@ import type { PipelineStep } from '../../pipelines/run/steps.ts';
 import { RunLedger } from '../../pipelines/ledger/ledger.ts';
 import { warehouseLayout } from '../../pipelines/publish/layout.ts';
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
-import { configSchema, type CrmConfig } from '../../pipelines/shared/config.ts';
+import { configSchema, type CrmConfig } from '../../shared/config.ts';
 
 /**
  * The run engine on tiny steps (no dbt): publish only on success, partial runs and retries, the

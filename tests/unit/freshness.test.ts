@@ -8,8 +8,8 @@ import { warehouseStatus } from '../../pipelines/ledger/freshness.ts';
 import { RunLedger } from '../../pipelines/ledger/ledger.ts';
 import { sendAlert } from '../../pipelines/ledger/alerts.ts';
 import { warehouseLayout } from '../../pipelines/publish/layout.ts';
-import { configSchema } from '../../pipelines/shared/config.ts';
-import { logger } from '../../pipelines/shared/logger.ts';
+import { configSchema } from '../../shared/config.ts';
+import { logger } from '../../shared/logger.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-fresh-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { narrowerType, narrowWideNumberColumns } from '../../api/semantic/narrow-columns.ts';
+import { narrowerType, narrowWideNumberColumns } from '../../semantic/narrow-columns.ts';
 
 describe('rollup column narrowing', () => {
   it('maps 128-bit number types to their 64-bit twins and leaves others alone', () => {

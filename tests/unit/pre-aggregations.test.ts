@@ -3,21 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeQuery } from '../../api/semantic/normalize-query.ts';
-import {
-  buildPreAggregations,
-  manifestLookup,
-  partitionRanges,
-  planPreAggregations,
-  resolveSql,
-  versionedManifestLookup,
-  type ManifestRow,
-  type MatchedPreAggregation,
-} from '../../api/semantic/pre-aggregations.ts';
-import { compileSemanticModel, type SemanticModel } from '../../api/semantic/semantic-model.ts';
-import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
-import { cubeModelDir } from '../../pipelines/shared/paths.ts';
+import { normalizeQuery } from '../../semantic/normalize-query.ts';
+import { buildPreAggregations, partitionRanges } from '../../semantic/pre-aggregations.ts';
+import type { MatchedPreAggregation } from '../../semantic/rollup-descriptions.ts';
+import { manifestLookup, planPreAggregations, resolveSql, versionedManifestLookup, type ManifestRow } from '../../semantic/rollup-routing.ts';
+import { compileSemanticModel, type SemanticModel } from '../../semantic/semantic-model.ts';
+import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
+import { cubeModelDir } from '../../shared/paths.ts';
 import { createFixtureWarehouse } from './api-fixture.ts';
+import { buildSecuredSql } from '../../semantic/secured-sql.ts';
 
 describe('partition ranges', () => {
   it('cover min to max in whole partitions, as Cube names them by their start', () => {
@@ -132,7 +126,7 @@ describe('building and using rollups on the fixture warehouse', () => {
       const lookup = manifestLookup((sql, params) => reader.query(sql, params));
       const fromRollup = await resolveSql(model, query, {}, lookup);
       expect(Object.values(fromRollup.usedPreAggregations).map((u) => u.preAggregationId)).toEqual(['orders.sales_daily']);
-      const fromMarts = model.buildSql(query, { disablePreAggregations: true });
+      const fromMarts = buildSecuredSql(model, query, { disablePreAggregations: true });
       const rows = async (built: { sql: string; params: unknown[] }) => JSON.stringify(await reader.query(built.sql, built.params));
       expect(await rows(fromRollup)).toBe(await rows(fromMarts));
       // Months in Shanghai time: 2025-01 90+30, 2025-02 50+120, 2025-03 25.25+0+60 (see api-fixture.ts).

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../pipelines/shared/config.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { ConfigError } from '../../shared/config.ts';
+import { projectRoot } from '../../shared/paths.ts';
 import { devPseudonymKeyPath, resolvePseudonymKey } from '../../pipelines/transform/pseudonym-key.ts';
 import { venvDir } from '../../pipelines/transform/python-venv.ts';
 

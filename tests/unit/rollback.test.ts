@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { executeRun } from '../../pipelines/run/execute-run.ts';
 import type { PipelineStep } from '../../pipelines/run/steps.ts';
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
-import { loadConfig } from '../../pipelines/shared/config.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { projectRoot } from '../../shared/paths.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-rollback-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -16,7 +16,7 @@ const configPath = path.join(tmp, 'crm.config.json');
 fs.writeFileSync(configPath, JSON.stringify({ publish: { retention: 5 } }));
 
 function crm(...args: string[]) {
-  const result = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['pipelines/cli.ts', ...args, '--warehouse', published], {
+  const result = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['cli/crm.ts', ...args, '--warehouse', published], {
     cwd: projectRoot,
     encoding: 'utf8',
     env: { ...process.env, CI: 'true', CRM_CONFIG: configPath, CRM_LOG_LEVEL: 'warn' },

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RunLockedError, acquireRunLock } from '../../pipelines/publish/run-lock.ts';
-import { configSchema, loadConfig, ConfigError } from '../../pipelines/shared/config.ts';
+import { configSchema, loadConfig, ConfigError } from '../../shared/config.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-lock-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -5,9 +5,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
-import { FILTER_OPERATORS } from '../../api/semantic/query-types.ts';
-import { loadSemanticModel } from '../../api/semantic/semantic-model.ts';
-import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
+import { FILTER_OPERATORS } from '../../semantic/query-types.ts';
+import { loadSemanticModel } from '../../semantic/semantic-model.ts';
+import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { createFixtureWarehouse } from './api-fixture.ts';
 
 /**

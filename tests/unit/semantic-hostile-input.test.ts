@@ -5,7 +5,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { buildApiServer } from '../../api/server.ts';
-import { QUERY_LIMITS } from '../../api/semantic/query-limits.ts';
+import { QUERY_LIMITS } from '../../semantic/query-limits.ts';
 import { createFixtureWarehouse } from './api-fixture.ts';
 
 /**

@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadRequestError } from '../../api/errors.ts';
-import { normalizeQuery } from '../../api/semantic/normalize-query.ts';
-import { compileSemanticModel, forgetSemanticModel, loadSemanticModel, type SemanticModel } from '../../api/semantic/semantic-model.ts';
-import { cubeModelDir } from '../../pipelines/shared/paths.ts';
+import { BadRequestError } from '../../shared/errors.ts';
+import { normalizeQuery } from '../../semantic/normalize-query.ts';
+import { compileSemanticModel, forgetSemanticModel, loadSemanticModel, type SemanticModel } from '../../semantic/semantic-model.ts';
+import { cubeModelDir } from '../../shared/paths.ts';
+import { buildSecuredSql } from '../../semantic/secured-sql.ts';
 
 /** The project's real Cube model, compiled by Cube's own compiler in-process. */
 let model: SemanticModel;
@@ -57,15 +58,15 @@ describe('the Cube model in cube/model', () => {
 
   it('compiles a query once per deciding claims and options, as Cube caches compiled SQL', () => {
     const query = normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] });
-    const first = model.buildSql(query, { securityContext: { sub: 'a', role: 'executive', iat: 1 } });
+    const first = buildSecuredSql(model, query, { securityContext: { sub: 'a', role: 'executive', iat: 1 } });
     // Same query and claims (a refreshed token: only iat differs): the compiled SQL is reused.
-    expect(model.buildSql(normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] }), { securityContext: { sub: 'a', role: 'executive', iat: 2 } })).toBe(first);
+    expect(buildSecuredSql(model, normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] }), { securityContext: { sub: 'a', role: 'executive', iat: 2 } })).toBe(first);
     expect(Object.isFrozen(first)).toBe(true);
     // Another caller, another role, the total query or the marts-only SQL are compiled on their own.
-    expect(model.buildSql(query, { securityContext: { sub: 'b', role: 'executive' } })).not.toBe(first);
-    expect(model.buildSql(query, { securityContext: { sub: 'a', role: 'analyst' } })).not.toBe(first);
-    expect(model.buildSql(query, { securityContext: { sub: 'a', role: 'executive' }, totalQuery: true }).sql).toMatch(/count\(\*\)/i);
-    const marts = model.buildSql(query, { securityContext: { sub: 'a', role: 'executive' }, disablePreAggregations: true });
+    expect(buildSecuredSql(model, query, { securityContext: { sub: 'b', role: 'executive' } })).not.toBe(first);
+    expect(buildSecuredSql(model, query, { securityContext: { sub: 'a', role: 'analyst' } })).not.toBe(first);
+    expect(buildSecuredSql(model, query, { securityContext: { sub: 'a', role: 'executive' }, totalQuery: true }).sql).toMatch(/count\(\*\)/i);
+    const marts = buildSecuredSql(model, query, { securityContext: { sub: 'a', role: 'executive' }, disablePreAggregations: true });
     expect(marts.preAggregations).toEqual([]);
     expect(marts.sql).not.toBe(first.sql);
   });
@@ -77,7 +78,7 @@ describe('the Cube model in cube/model', () => {
       filters: [{ member: 'customers.city', operator: 'equals', values: ['Shanghai'] }],
       timezone: 'Asia/Shanghai',
     });
-    const { sql, params, aliasNameToMember } = model.buildSql(query);
+    const { sql, params, aliasNameToMember } = buildSecuredSql(model, query);
     expect(sql).toContain(`DATE_TRUNC('month', timezone('Asia/Shanghai', "orders".ordered_at::timestamptz))`);
     expect(sql).toContain('sum("orders".net_revenue)');
     expect(sql).toContain('count(distinct CASE WHEN ("orders".is_valid_sale) THEN "orders".customer_id END)');
@@ -95,13 +96,13 @@ describe('the Cube model in cube/model', () => {
     for (const name of names) {
       const segment = `customers.${name.toLowerCase().replace(/'/g, '').replace(/ /g, '_')}`;
       expect(segments).toContain(segment);
-      const { sql } = model.buildSql(normalizeQuery({ measures: ['customers.count'], segments: [segment] }));
+      const { sql } = buildSecuredSql(model, normalizeQuery({ measures: ['customers.count'], segments: [segment] }));
       expect(sql).toContain(`("customers".rfm_segment = '${name.replace(/'/g, "''")}')`);
     }
   });
 
   it('exposes retention rates as ratios of sums, answered from the cohort rollup', () => {
-    const { sql } = model.buildSql(
+    const { sql } = buildSecuredSql(model, 
       normalizeQuery({
         measures: ['cohort_retention.retention_rate'],
         dimensions: ['cohort_retention.months_since_first'],
@@ -111,7 +112,7 @@ describe('the Cube model in cube/model', () => {
     );
     expect(sql).toContain('1.0 * sum("cohort_retention__active_customers") / NULLIF(sum("cohort_retention__cohort_base"), 0)');
     expect(sql).toContain('pre_aggregations.cohort_retention_cohort_heatmap');
-    const raw = model.buildSql(normalizeQuery({ measures: ['customer_activity_monthly.repeat_purchase_rate'] }), { disablePreAggregations: true });
+    const raw = buildSecuredSql(model, normalizeQuery({ measures: ['customer_activity_monthly.repeat_purchase_rate'] }), { disablePreAggregations: true });
     expect(raw.sql).not.toMatch(/avg\([^)]*repeat_purchase_rate/i);
   });
 
@@ -127,7 +128,7 @@ describe('the Cube model in cube/model', () => {
       dimensions: ['customers.churn_risk_band'],
       timezone: 'UTC',
     });
-    const { sql } = model.buildSql(query);
+    const { sql } = buildSecuredSql(model, query);
     expect(sql).toContain('sum("customers".predicted_value_365d)');
     expect(sql).toContain('avg("customers".probability_alive)');
     expect(sql).toContain(`count(CASE WHEN ("customers".order_count > 0) AND ("customers".churn_risk_band = 'high') THEN "customers".customer_key END)`);
@@ -139,13 +140,13 @@ describe('the Cube model in cube/model', () => {
 
   it("turns Cube's own query errors into 400s naming the problem", () => {
     const query = normalizeQuery({ measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'fortnight' }] });
-    expect(() => model.buildSql(query)).toThrow(BadRequestError);
-    expect(() => model.buildSql(query)).toThrow(/Granularity "fortnight" does not exist/);
+    expect(() => buildSecuredSql(model, query)).toThrow(BadRequestError);
+    expect(() => buildSecuredSql(model, query)).toThrow(/Granularity "fortnight" does not exist/);
   });
 
   it('builds the count(*) query Cube uses for total: true', () => {
     const query = normalizeQuery({ dimensions: ['customers.city'], measures: ['customers.count'], limit: 1, total: true });
-    const total = model.buildSql(query, { totalQuery: true });
+    const total = buildSecuredSql(model, query, { totalQuery: true });
     expect(total.sql).toMatch(/^select count\(\*\) "total_count" from/);
     expect(total.sql).not.toMatch(/LIMIT 1\b/);
   });

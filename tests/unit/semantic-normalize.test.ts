@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError } from '../../api/errors.ts';
-import { parseRelativeDateRange, resolveDateRange } from '../../api/semantic/date-range.ts';
-import { DEFAULT_QUERY_LIMIT, normalizeQuery, parseQueryParam } from '../../api/semantic/normalize-query.ts';
+import { BadRequestError } from '../../shared/errors.ts';
+import { parseRelativeDateRange, resolveDateRange } from '../../semantic/date-range.ts';
+import { DEFAULT_QUERY_LIMIT, normalizeQuery, parseQueryParam } from '../../semantic/normalize-query.ts';
 
 /** 2025-03-15 10:30 UTC = 2025-03-15 18:30 in Shanghai; a Saturday. */
 const NOW = new Date('2025-03-15T10:30:00.000Z');

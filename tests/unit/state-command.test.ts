@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WarehouseReader } from '../../api/warehouse/warehouse-reader.ts';
+import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { warehouseLayout } from '../../pipelines/publish/layout.ts';
 import { acquireRunLock } from '../../pipelines/publish/run-lock.ts';
-import { projectRoot } from '../../pipelines/shared/paths.ts';
+import { projectRoot } from '../../shared/paths.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-state-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -16,7 +16,7 @@ function crm(...args: string[]) {
 }
 
 function crmIn(dir: string, ...args: string[]) {
-  const result = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['pipelines/cli.ts', ...args], {
+  const result = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['cli/crm.ts', ...args], {
     cwd: projectRoot,
     encoding: 'utf8',
     env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: path.join(dir, 'wh.duckdb'), CRM_LANDING_DIR: path.join(dir, 'landing') },

@@ -4,6 +4,7 @@ import type { SourceRecord } from '../readers/source-record.ts';
 import { cancellationRecord, orderItemRecord, orderRecord, paymentRecord, refundRecord } from '../orders/order-records.ts';
 import { SourceUnavailableError, type BatchPart, type JsonValue, type SourceContext, type SourceDefinition } from '../source-contract.ts';
 import { fetchWithRetries, HttpPermanentError, redactUrl, type HttpFetchOptions } from './http-fetch.ts';
+import { envValue, type EnvName } from '../../../shared/env.ts';
 
 /** Environment variables of the `orders_http` source. */
 export const HTTP_ORDERS_ENV = {
@@ -256,23 +257,23 @@ export function httpOrdersSourceFromEnv(name: string, env: NodeJS.ProcessEnv): S
 }
 
 function buildFromEnv(name: string, env: NodeJS.ProcessEnv): SourceDefinition {
-  const number = (key: string): number | undefined => {
-    const raw = env[key]?.trim();
+  const number = (key: EnvName): number | undefined => {
+    const raw = envValue(key, env);
     if (!raw) return undefined;
     const value = Number(raw);
     if (!Number.isInteger(value) || value < 0) throw new SourceUnavailableError(name, `${key} must be a whole number, got "${raw}"`);
     return value;
   };
-  const pagination = env[HTTP_ORDERS_ENV.pagination]?.trim() || 'cursor';
+  const pagination = envValue(HTTP_ORDERS_ENV.pagination, env) ?? 'cursor';
   if (pagination !== 'cursor' && pagination !== 'page') throw new SourceUnavailableError(name, `${HTTP_ORDERS_ENV.pagination} must be cursor or page, got "${pagination}"`);
   const pageSize = number(HTTP_ORDERS_ENV.pageSize);
   const pagesPerBatch = number(HTTP_ORDERS_ENV.pagesPerBatch);
   const timeoutMs = number(HTTP_ORDERS_ENV.timeoutMs);
   const retries = number(HTTP_ORDERS_ENV.retries);
-  const token = env[HTTP_ORDERS_ENV.token]?.trim();
+  const token = envValue(HTTP_ORDERS_ENV.token, env);
   return httpOrdersSource({
     name,
-    baseUrl: env[HTTP_ORDERS_ENV.url]?.trim() ?? '',
+    baseUrl: envValue(HTTP_ORDERS_ENV.url, env) ?? '',
     pagination,
     ...(token ? { token } : {}),
     ...(pageSize ? { pageSize } : {}),

@@ -4,14 +4,15 @@ import { SourceUnavailableError, type JsonValue, type SourceContext, type Source
 import { fetchWithRetries, redactUrl, type HttpFetchOptions } from '../http/http-fetch.ts';
 import { parseFeedDocument, type FeedFormat, type FeedItem } from './feed-items.ts';
 import { postRecord } from './post-records.ts';
-import { feedConfigSchema, type FeedConfig } from './feed-config.ts';
-import { ConfigError, loadConfig, resolveConfigPath } from '../../shared/config.ts';
+import { feedConfigSchema, type FeedConfig } from '../../../shared/feed-config.ts';
+import { ConfigError, loadConfig, resolveConfigPath } from '../../../shared/config.ts';
 import { withScoredPosts } from './scored-posts.ts';
+import { envValue } from '../../../shared/env.ts';
 
 /** Environment variable listing the opinion feeds (JSON array of FeedConfig, or URLs separated by spaces/commas). */
 export const OPINION_FEEDS_ENV = 'CRM_OPINION_FEEDS';
 
-export { feedConfigSchema, type FeedConfig } from './feed-config.ts';
+export { feedConfigSchema, type FeedConfig } from '../../../shared/feed-config.ts';
 
 export interface OpinionFeedsConfig {
   name: string;
@@ -144,7 +145,7 @@ export function configuredFeeds(env: NodeJS.ProcessEnv): FeedConfig[] {
 
 /** True when feeds are listed in $CRM_OPINION_FEEDS or in crm.config.json. */
 export function opinionFeedsConfigured(env: NodeJS.ProcessEnv): boolean {
-  if ((env[OPINION_FEEDS_ENV] ?? '').trim() !== '') return true;
+  if (envValue(OPINION_FEEDS_ENV, env) !== undefined) return true;
   try {
     return configuredFeeds(env).length > 0;
   } catch (error) {
@@ -156,7 +157,8 @@ export function opinionFeedsConfigured(env: NodeJS.ProcessEnv): boolean {
 
 export function opinionFeedSourceFromEnv(name: string, env: NodeJS.ProcessEnv): SourceDefinition {
   try {
-    const fromEnv = (env[OPINION_FEEDS_ENV] ?? '').trim() === '' ? [] : parseFeedList(name, env[OPINION_FEEDS_ENV]!);
+    const feedList = envValue(OPINION_FEEDS_ENV, env);
+    const fromEnv = feedList === undefined ? [] : parseFeedList(name, feedList);
     return opinionFeedSource({ name, feeds: [...configuredFeeds(env), ...fromEnv] });
   } catch (error) {
     return misconfiguredSource(name, 'opinion', 'feed', error);

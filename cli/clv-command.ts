@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { EXIT, ExitCodeError, UsageError } from './exit-codes.ts';
+import { printResult } from './output.ts';
+import { openWarehouse } from '../pipelines/raw/warehouse-connection.ts';
+import { resolveWarehousePath } from '../shared/paths.ts';
+import { runBacktest, type BacktestReport } from '../pipelines/transform/clv/backtest.ts';
+import { readLandingTransactions, readWarehouseTransactions } from '../pipelines/transform/clv/transactions.ts';
+import { DAY_MS, SHOP_UTC_OFFSET_MINUTES as SHOP_OFFSET_MINUTES, type Transaction } from '../pipelines/transform/clv/summary-data.ts';
+import { warehouseOption } from './options.ts';
+
+/**
+ * `crm clv backtest`: fit BG/NBD + Gamma-Gamma on a calibration window, predict the holdout and
+ * compare with what happened, beside the naive baseline. Exit 1 when the model does not beat it.
+ */
+export function registerClvCommand(program: Command): void {
+  const clv = program.command('clv').description('Customer lifetime value model (BG/NBD + Gamma-Gamma).');
+  clv
+    .command('backtest')
+    .description('Fit on a calibration window, predict the holdout, report errors beside a naive baseline; exit 1 if the model does not beat it.')
+    .option('--calibration-end <date>', 'end of the calibration window (ISO date; default: last purchase minus the holdout)', parseDate)
+    .option('--holdout-days <n>', 'length of the holdout window in days', parseDays, 180)
+    .addOption(warehouseOption('DuckDB warehouse to read credited orders from (marts.fct_orders)'))
+    .option('--landing <dir>', 'read a generated landing folder (orders/*.csv) instead of the warehouse')
+    .option('--json', 'print the report as one JSON document on stdout')
+    .action(async (opts: { calibrationEnd?: number; holdoutDays: number; warehouse: string; landing?: string; json?: boolean }) => {
+      const transactions = opts.landing ? readLanding(opts.landing) : await readWarehouse(path.resolve(opts.warehouse));
+      if (transactions.length === 0) throw new UsageError('no purchases to backtest on');
+      const lastAt = transactions.reduce((m, t) => Math.max(m, t.at), 0);
+      const calibrationEnd = opts.calibrationEnd ?? lastAt - opts.holdoutDays * DAY_MS;
+      const report = runBacktest(transactions, calibrationEnd, opts.holdoutDays, SHOP_OFFSET_MINUTES);
+      printResult(Boolean(opts.json), report, () => describe(report));
+      if (!report.modelBeatsBaseline) throw new ExitCodeError(EXIT.stepFailed, 'the CLV model does not beat the naive baseline (purchase MAE, revenue MAE, total purchases)');
+    });
+}
+
+function parseDate(raw: string): number {
+  const ms = Date.parse(raw);
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError(`not a date: "${raw}"`);
+  return ms;
+}
+
+function parseDays(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`must be a whole number of days >= 1, got "${raw}"`);
+  return n;
+}
+
+function readLanding(dir: string): Transaction[] {
+  if (!fs.existsSync(path.join(dir, 'orders', 'orders.csv'))) throw new UsageError(`no orders/orders.csv under ${dir}`);
+  return readLandingTransactions(dir).transactions;
+}
+
+async function readWarehouse(file: string): Promise<Transaction[]> {
+  if (!fs.existsSync(file)) throw new UsageError(`warehouse not found: ${file}`);
+  const warehouse = await openWarehouse(file, { readOnly: true });
+  try {
+    return await readWarehouseTransactions(warehouse.connection);
+  } finally {
+    warehouse.close();
+  }
+}
+
+function describe(r: BacktestReport): string {
+  const f = (n: number, d = 3) => n.toFixed(d);
+  const bg = r.fit.bgnbd.params;
+  const gg = r.fit.gammaGamma.params;
+  return [
+    `calibration to ${r.calibrationEnd}, holdout ${r.holdoutDays} days to ${r.holdoutEnd}, ${r.customers} customers`,
+    `BG/NBD (days): r=${f(bg.r)} alpha=${f(bg.alpha)} a=${f(bg.a)} b=${f(bg.b)} (LL ${f(r.fit.bgnbd.logLikelihood, 1)}); Gamma-Gamma: p=${f(gg.p)} q=${f(gg.q)} gamma=${f(gg.gamma)}`,
+    `actual holdout: ${r.actual.purchases} purchase days, revenue ${f(r.actual.revenue, 2)}`,
+    `                 purchases MAE / RMSE / total      revenue MAE / RMSE / total`,
+    `model            ${f(r.model.purchases.mae)} / ${f(r.model.purchases.rmse)} / ${f(r.model.purchases.totalPredicted, 1)}      ${f(r.model.revenue.mae, 2)} / ${f(r.model.revenue.rmse, 2)} / ${f(r.model.revenue.totalPredicted, 2)}`,
+    `naive baseline   ${f(r.baseline.purchases.mae)} / ${f(r.baseline.purchases.rmse)} / ${f(r.baseline.purchases.totalPredicted, 1)}      ${f(r.baseline.revenue.mae, 2)} / ${f(r.baseline.revenue.rmse, 2)} / ${f(r.baseline.revenue.totalPredicted, 2)}`,
+    r.modelBeatsBaseline ? 'model beats the baseline' : 'MODEL DOES NOT BEAT THE BASELINE',
+  ].join('\n');
+}
