@@ -107,7 +107,7 @@ program
     await ensureDashboardBuilt({ log: (message) => logger.info({ event: 'setup' }, message) });
     const server = await startApiServer({ warehousePath: path.resolve(opts.warehouse), jwtSecret: secret, port: opts.port, host: opts.host });
     process.stdout.write(`API listening on ${server.url}\n`);
-    process.stdout.write(`Dashboard: ${server.url}/dashboard/#token=<a JWT signed with CRM_API_SECRET> (see README, Dashboard)\n`);
+    process.stdout.write(`Dashboard: ${server.url}/dashboard/#token=<a JWT signed with CRM_API_SECRET> (see docs/dashboard.md)\n`);
   });
 
 // Command registration: one line per command module (other stages add theirs here).

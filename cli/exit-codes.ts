@@ -1,4 +1,4 @@
-/** Exit codes of the `crm` CLI, documented in the README: schedulers branch on them. */
+/** Exit codes of the `crm` CLI, documented in docs/operations.md: schedulers branch on them. */
 export const EXIT = {
   ok: 0,
   /** A pipeline step failed: a dbt model or test, a source that could not be loaded. Nothing was published. */

@@ -7,7 +7,7 @@ import { envValue } from './env.ts';
 
 /**
  * The operations config: `crm.config.json` at the repository root (or $CRM_CONFIG). Every field is
- * optional; the defaults below are the documented ones (README "Configuration").
+ * optional; the defaults below are the documented ones (docs/configuration.md).
  */
 export const CONFIG_ENV = 'CRM_CONFIG';
 

@@ -235,7 +235,7 @@ describe('decision API scopes (brands, regions) from the Cube model', () => {
     }
   });
 
-  it("answers as the README's access table says: 403 where it says 403, data elsewhere, for every listed role", async () => {
+  it("answers as docs/access.md's table says: 403 where it says 403, data elsewhere, for every listed role", async () => {
     const readme = fs.readFileSync(path.join(projectRoot, 'docs', 'access.md'), 'utf8');
     const section = /<!-- access:api:start -->\n([\s\S]*?)\n<!-- access:api:end -->/.exec(readme)![1]!;
     const rows = section.split('\n').slice(2).map((line) => line.split('|').slice(1, -1).map((c) => c.trim()));
@@ -253,7 +253,7 @@ describe('decision API scopes (brands, regions) from the Cube model', () => {
       for (const role of roles!.split(', ') as Role[]) {
         for (const [scope, said] of [[{}, open], [scopes().brand, brands], [scopes().region, regions]] as const) {
           const answer = await get(url, await token(role, scope));
-          expect(answer.status, `${role} ${url} ${JSON.stringify(scope)}: README says "${said}"`).toBe(said === '403' ? 403 : 200);
+          expect(answer.status, `${role} ${url} ${JSON.stringify(scope)}: docs/access.md says "${said}"`).toBe(said === '403' ? 403 : 200);
         }
       }
     }

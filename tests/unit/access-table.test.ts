@@ -38,7 +38,7 @@ function cell(table: string, scope: Partial<AccessContext>): string {
   return `rows whose ${columns.map((p) => `\`${(p as { column: string }).column}\``).join(' and ')} is listed`;
 }
 
-describe('README access tables', () => {
+describe('docs/access.md access tables', () => {
   it('list every cube of the model with the rows each scope gives', () => {
     const evaluator = model.compilers.cubeEvaluator as unknown as { cubeNames(): string[]; cubeFromPath(n: string): { isView?: boolean; sqlTable?: () => string } };
     const cubes = evaluator.cubeNames().filter((n) => !evaluator.cubeFromPath(n).isView).sort();

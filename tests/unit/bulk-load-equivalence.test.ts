@@ -12,7 +12,7 @@ import { generateSampleData, DEFAULT_GENERATE_OPTIONS } from '../../pipelines/so
  * The bulk path (DuckDB reads and validates the files, checks derived from the field specs) must
  * load exactly what the row path (csv-parse / readline + zod per record) loads: the same raw rows
  * with the same lineage, the same quarantine rows with the same reasons, the same counts and the
- * same manifest. Known, intended differences are listed in README "Loading rules" (bulk path) and
+ * same manifest. Known, intended differences are listed in docs/sources.md (bulk path) and
  * asserted in the last test.
  */
 

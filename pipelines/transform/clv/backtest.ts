@@ -22,7 +22,7 @@ export interface BacktestReport {
   /**
    * Model beats the baseline: lower per-customer MAE of holdout purchases AND of holdout revenue, AND
    * a total predicted purchase count closer to the actual. RMSE is reported but not required: on
-   * heavy-tailed data a handful of extreme buyers decide it (see README, CLV section).
+   * heavy-tailed data a handful of extreme buyers decide it (see docs/concepts.md, CLV).
    */
   modelBeatsBaseline: boolean;
 }
