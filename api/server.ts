@@ -171,7 +171,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     queryTimeoutMs: config.queryTimeoutMs,
     requireTokenExpiry: config.requireTokenExpiry,
   });
-  // Decision support (issue 6): customer 360, campaign lists, KPI scorecard, pipeline status, OpenAPI.
+  // Decision support: customer 360, campaign lists, KPI scorecard, pipeline status, OpenAPI.
   app.register(decisionRoutes, {
     prefix: '/api/v1',
     jwtSecret: options.jwtSecret,

@@ -3,10 +3,3 @@ export function printResult(json: boolean, value: unknown, human: () => string):
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n');
 }
 
-export function parsePositiveInt(name: string) {
-  return (raw: string): number => {
-    const value = Number(raw.replace(/_/g, ''));
-    if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number >= 0, got "${raw}"`);
-    return value;
-  };
-}

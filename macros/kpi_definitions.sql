@@ -1,5 +1,5 @@
 {#-
-  Where each KPI ratio is defined (issue "a house a newcomer can read"). The choice: the ADDITIVE
+  Where each KPI ratio is defined. The choice: the ADDITIVE
   PARTS live in dbt and the RATIO over any slice is a Cube measure, so rollups stay additive.
     * dbt (the marts) owns the parts: counts and sums such as valid_orders, complaint_tickets,
       rated_tickets + satisfaction_sum, scored_mentions + sentiment_score_sum, repeat_customers +

@@ -5,8 +5,8 @@ import { WarehouseDialect } from './kysely-duckdb.ts';
 /**
  * The warehouse tables the decision API reads, typed for kysely. Values arrive as the reader
  * converts them (numbers as strings or numbers, timestamps as ISO text), so number and time
- * columns are typed loosely and coerced by the response schemas. Marts that issue 4 is still
- * adding are optional at run time: see catalog() for what the published file holds.
+ * columns are typed loosely and coerced by the response schemas. A published file built by an
+ * older version may lack newer marts or columns: see catalog() for what it holds.
  */
 type Text = string;
 type Num = string | number;
@@ -65,7 +65,7 @@ async function readCatalog(db: Kysely<WarehouseDb>): Promise<Catalog> {
   return tables;
 }
 
-/** The columns of `wanted` that the table has (marts grow column by column while issue 4 lands). */
+/** The columns of `wanted` that the table has (an older published file may lack newer columns). */
 export function present(tables: Catalog, table: string, wanted: readonly string[]): string[] {
   const have = new Set(tables.get(table) ?? []);
   return wanted.filter((c) => have.has(c));

@@ -10,7 +10,6 @@ export { echarts };
 export type EChartsOption = echarts.EChartsCoreOption;
 
 export const PALETTE: string[] & Record<number, string> = ['#2f6fed', '#14a38b', '#f2a33a', '#8b5cf6', '#e0457b', '#0ea5e9', '#64748b', '#84cc16'];
-export const TEXT = '#1f2937';
 export const MUTED = '#6b7280';
 export const GOOD = '#14a38b';
 export const BAD = '#d64545';
@@ -27,8 +26,3 @@ export function chartIn(element: HTMLElement): echarts.ECharts {
 }
 
 window.addEventListener('resize', () => charts.forEach((chart) => chart.resize()));
-
-/** Resolves when every chart finished drawing its current options (for the browser test). */
-export function baseTextStyle() {
-  return { fontFamily: 'inherit', color: TEXT };
-}

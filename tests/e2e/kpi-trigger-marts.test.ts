@@ -27,6 +27,7 @@ type Row = Record<string, unknown>;
 let months: Row[];
 let weeksAndDays: Row[];
 let triggers: Row[];
+let valueAtRisk: Row | undefined;
 
 const readNdjson = <T>(file: string): T[] =>
   fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
@@ -52,6 +53,7 @@ beforeAll(async () => {
     new_customers, prev_new_customers, active_customers, retention_rate, is_current_period, avg_predicted_value_365d, customers_at_risk`;
   months = await rows(`select ${kpiColumns} from marts.fct_kpi_periods where period_grain = 'month' order by period_start`);
   weeksAndDays = await rows(`select ${kpiColumns} from marts.fct_kpi_periods where period_grain <> 'month'`);
+  [valueAtRisk] = await rows(`select count(*) filter (where churn_risk_band = 'high') as high, count(*) as customers from marts.customer_value`);
   triggers = await rows(`select strftime(trigger_date, '%Y-%m-%d') as trigger_date, customer_key, trigger_type, priority, suggested_channel,
     reason, is_contactable, not_contactable_reason, evidence_type from marts.fct_customer_triggers`);
   warehouse.close();
@@ -142,6 +144,7 @@ describe('fct_kpi_periods against the generated files', () => {
     expect(num(month.prev_new_customers)).toBe(previousFigures.newPersons);
     expect(Math.round(Number(month.revenue_change) * 100)).toBe(thisFigures.revenueCents - previousFigures.revenueCents);
     // Every month, not only the busiest.
+    expect(months.length).toBeGreaterThan(6);
     for (const m of months) {
       const files = expected.get(String(m.period_start).slice(0, 7));
       expect(num(m.orders), String(m.period_start)).toBe(files?.orders ?? 0);
@@ -158,15 +161,21 @@ describe('fct_kpi_periods against the generated files', () => {
     }
     const current = [...months, ...weeksAndDays].filter((r) => r.is_current_period === true);
     expect(current.map((r) => r.period_grain).sort()).toEqual(['day', 'month', 'week']);
+    expect(Number(valueAtRisk!.customers)).toBeGreaterThan(100);
     for (const r of current) {
       expect(Number(r.avg_predicted_value_365d)).toBeGreaterThan(0);
-      expect(Number(r.customers_at_risk)).toBeGreaterThanOrEqual(0);
+      // The snapshot counts customer_value's high churn-risk band, whatever it holds today.
+      expect(Number(r.customers_at_risk)).toBe(Number(valueAtRisk!.high));
     }
     for (const r of [...months, ...weeksAndDays].filter((x) => x.is_current_period !== true)) {
       expect(r.avg_predicted_value_365d).toBeNull();
       expect(r.customers_at_risk).toBeNull();
     }
-    for (const m of months.slice(1)) expect(Number(m.retention_rate)).toBeGreaterThanOrEqual(0);
+    // A share of the previous month's active customers: in [0, 1], and some come back.
+    const rates = months.slice(1).map((m) => Number(m.retention_rate));
+    expect(rates.length).toBeGreaterThan(6);
+    for (const rate of rates) expect(rate >= 0 && rate <= 1, String(rate)).toBe(true);
+    expect(Math.max(...rates)).toBeGreaterThan(0);
   });
 });
 

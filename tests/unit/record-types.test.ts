@@ -8,7 +8,7 @@ const profile = {
   membership_tier: 'gold', marketing_consent: 'true', updated_at: '2025-01-01T00:00:00+08:00',
 };
 
-describe('record types added for issue 3', () => {
+describe('record types: profiles, payments, refunds, cancellations, ticket events and contacts', () => {
   it('reads the subjective facet and consent flags, empty meaning unknown', () => {
     const parsed = customerRecord.validator.parse({
       ...profile, price_sensitivity: 'high', privacy_tolerance: '', contact_frequency_tolerance: 'weekly', consent_sms: 'false',
