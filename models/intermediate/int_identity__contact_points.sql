@@ -15,17 +15,17 @@
 
 {% if is_incremental() %}
 with changed_accounts as (
-    select customer_id from {{ ref('stg_shop__customer_versions') }}
-    where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
-        or updated_at > {{ incremental_cutoff('last_seen_at') }}
-    union
-    select customer_id from {{ ref('stg_shop__customers') }}
-    where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
-        or updated_at > {{ incremental_cutoff('last_seen_at') }}
-    union
-    select customer_id from {{ ref('stg_service__contacts') }}
-    where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
-        or updated_at > {{ incremental_cutoff('last_seen_at') }}
+select customer_id from {{ ref('stg_shop__customer_versions') }}
+where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
+    or updated_at > {{ incremental_cutoff('last_seen_at') }}
+union
+select customer_id from {{ ref('stg_shop__customers') }}
+where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
+    or updated_at > {{ incremental_cutoff('last_seen_at') }}
+union
+select customer_id from {{ ref('stg_service__contacts') }}
+where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
+    or updated_at > {{ incremental_cutoff('last_seen_at') }}
 ),
 
 versions as (

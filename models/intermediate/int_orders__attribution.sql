@@ -83,9 +83,9 @@ phone_owners as (
     from {{ ref('int_identity__contact_points') }} as points
     inner join keys on points.customer_id = keys.customer_id
     where points.point_type = 'phone'
-    {% if is_incremental() %}
+        {% if is_incremental() %}
         and points.point_value in (select ship_phone_normalized from order_phones)
-    {% endif %}
+        {% endif %}
 ),
 
 receivers as (

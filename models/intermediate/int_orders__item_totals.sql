@@ -15,14 +15,14 @@ with items as (
     select * from {{ ref('stg_shop__order_items') }}
     {% if is_incremental() %}
     where order_id in (
-        select order_id from {{ ref('stg_shop__order_items') }}
-        where loaded_at > {{ incremental_load_cutoff('items_loaded_at') }}
-        {%- if backfill_active() %}
-        union
-        select order_id from {{ ref('stg_shop__orders') }}
-        where {{ backfill_window('ordered_at') }}
-        {%- endif %}
-    )
+            select order_id from {{ ref('stg_shop__order_items') }}
+            where loaded_at > {{ incremental_load_cutoff('items_loaded_at') }}
+            {%- if backfill_active() %}
+            union
+            select order_id from {{ ref('stg_shop__orders') }}
+            where {{ backfill_window('ordered_at') }}
+            {%- endif %}
+        )
     {% endif %}
 ),
 
@@ -39,14 +39,16 @@ totals as (
 ),
 
 brand_amounts as (
-    select order_id, brand, sum(line_amount) as amount,
+    select
+        order_id, brand, sum(line_amount) as amount,
         row_number() over (partition by order_id order by sum(line_amount) desc, brand) as rank_in_order
     from items
     group by order_id, brand
 ),
 
 category_amounts as (
-    select order_id, category, sum(line_amount) as amount,
+    select
+        order_id, category, sum(line_amount) as amount,
         row_number() over (partition by order_id order by sum(line_amount) desc, category) as rank_in_order
     from items
     group by order_id, category

@@ -75,7 +75,7 @@ describe('PostgreSQL orders source', () => {
 
   it('re-reads only the overlap window when nothing changed, and changes nothing', async () => {
     const again = await extract();
-    expect(again.tables.map((t) => t.table).sort()).toEqual(['cancellations', 'order_items', 'orders', 'payments', 'refunds']);
+    expect(again.tables.map((t) => t.table).sort()).toEqual(['order_cancellations', 'order_items', 'order_payments', 'order_refunds', 'orders']);
     for (const t of again.tables) expect({ table: t.table, inserted: t.inserted, updated: t.updated }).toEqual({ table: t.table, inserted: 0, updated: 0 });
     expect(table(again, 'orders').read).toBeLessThan(600);
   });
@@ -139,7 +139,7 @@ describe('PostgreSQL orders source', () => {
     expect(orders.inserted).toBeGreaterThanOrEqual(600);
     const state = JSON.parse(crm('state', 'show', 'orders_pg', '--json').stdout);
     expect(state.sources[0]).toMatchObject({ source: 'orders_pg', kind: 'postgres' });
-    expect(Object.keys(state.sources[0].cursor.tables).sort()).toEqual(['cancellations', 'order_items', 'orders', 'payments', 'refunds']);
+    expect(Object.keys(state.sources[0].cursor.tables).sort()).toEqual(['order_cancellations', 'order_items', 'order_payments', 'order_refunds', 'orders']);
     const badUrl = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['cli/crm.ts', 'extract', 'orders_pg'], {
       cwd: projectRoot, encoding: 'utf8', env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: cliWarehouse, [POSTGRES_ORDERS_ENV]: server.url('postgres', { password: 'nope' }) },
     });

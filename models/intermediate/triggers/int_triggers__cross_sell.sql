@@ -119,9 +119,9 @@ select
     'category_affinity' as evidence_type,
     candidates.from_category || '>' || candidates.to_category as evidence_id,
     'Bought ' || candidates.from_category || ' but never ' || candidates.to_category || '; '
-        || {{ reason_text('cast(round(100 * candidates.confidence, 0) as integer)') }} || '% of '
-        || candidates.from_category || ' buyers also buy ' || candidates.to_category
-        || ' (lift ' || {{ reason_text('round(candidates.lift, 2)') }} || ')' as reason
+    || {{ reason_text('cast(round(100 * candidates.confidence, 0) as integer)') }} || '% of '
+    || candidates.from_category || ' buyers also buy ' || candidates.to_category
+    || ' (lift ' || {{ reason_text('round(candidates.lift, 2)') }} || ')' as reason
 from cross_sell_candidates as candidates
 left join category_top_brand on candidates.to_category = category_top_brand.category
 where candidates.rule_rank = 1

@@ -44,7 +44,7 @@ select
     'pre_sale_ticket' as evidence_type,
     ticket_id as evidence_id,
     'Pre-sale inquiry ' || ticket_id || ' by ' || coalesce(channel, 'unknown channel')
-        || coalesce(' about ' || brand, '') || ' ' || {{ reason_text('days_ago') }}
-        || ' days ago, no purchase since' as reason
+    || coalesce(' about ' || brand, '') || ' ' || {{ reason_text('days_ago') }}
+    || ' days ago, no purchase since' as reason
 from inquiries
 where inquiry_rank = 1

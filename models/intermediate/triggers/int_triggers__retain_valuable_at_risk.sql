@@ -41,16 +41,17 @@ select
     'value' as evidence_type,
     value.customer_key as evidence_id,
     coalesce(value.rfm_segment, 'Customer')
-        || ' with ' || {{ reason_text('value.order_count') }} || ' orders ('
-        || {{ reason_text('cast(round(value.revenue, 0) as bigint)') }} || ' net revenue), last order '
-        || {{ reason_text('value.recency_days') }} || ' days ago'
-        || case when value.probability_alive is not null
+    || ' with ' || {{ reason_text('value.order_count') }} || ' orders ('
+    || {{ reason_text('cast(round(value.revenue, 0) as bigint)') }} || ' net revenue), last order '
+    || {{ reason_text('value.recency_days') }} || ' days ago'
+    || case when value.probability_alive is not null
             then ', P(alive) ' || {{ reason_text('round(value.probability_alive, 2)') }}
                 || ' (churn risk ' || value.churn_risk_band || ')'
-            else '' end
-        || case when value.predicted_value_365d is not null
+        else ''
+    end
+    || case when value.predicted_value_365d is not null
             then ', predicted 365-day value ' || {{ reason_text('cast(round(value.predicted_value_365d, 0) as bigint)') }}
-            else '' end
+        else '' end
         as reason
 from {{ ref('customer_value') }} as value
 left join top_brand on value.customer_key = top_brand.customer_key
