@@ -139,7 +139,7 @@ describe('PostgreSQL orders source', () => {
     expect(orders.inserted).toBeGreaterThanOrEqual(600);
     const state = JSON.parse(crm('state', 'show', 'orders_pg', '--json').stdout);
     expect(state.sources[0]).toMatchObject({ source: 'orders_pg', kind: 'postgres' });
-    expect(Object.keys(state.sources[0].cursor.tables).sort()).toEqual(['order_cancellations', 'order_items', 'order_payments', 'order_refunds', 'orders']);
+    expect(Object.keys(state.sources[0].cursor.tables).sort()).toEqual(['cancellations', 'order_items', 'orders', 'payments', 'refunds']);
     const badUrl = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['cli/crm.ts', 'extract', 'orders_pg'], {
       cwd: projectRoot, encoding: 'utf8', env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: cliWarehouse, [POSTGRES_ORDERS_ENV]: server.url('postgres', { password: 'nope' }) },
     });

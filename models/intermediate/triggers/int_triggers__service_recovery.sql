@@ -25,9 +25,9 @@ recovery_evidence as (
         tickets.ticket_id as evidence_id,
         tickets.opened_at as evidence_at,
         'Open ' || tickets.category || ' ticket ' || tickets.ticket_id || ' by ' || coalesce(tickets.channel, 'unknown channel')
-            || coalesce(' about ' || tickets.brand, '') || ', opened '
-            || {{ reason_text(dbt.datediff('tickets.opened_date', 'as_of.as_of_date', 'day')) }} || ' days ago'
-            || case when tickets.reopen_count > 0 then ', reopened ' || {{ reason_text('tickets.reopen_count') }} || ' times' else '' end
+        || coalesce(' about ' || tickets.brand, '') || ', opened '
+        || {{ reason_text(dbt.datediff('tickets.opened_date', 'as_of.as_of_date', 'day')) }} || ' days ago'
+        || case when tickets.reopen_count > 0 then ', reopened ' || {{ reason_text('tickets.reopen_count') }} || ' times' else '' end
             as reason
     from {{ ref('fct_service_tickets') }} as tickets
     cross join as_of
@@ -49,9 +49,9 @@ recovery_evidence as (
         mentions.post_id as evidence_id,
         mentions.published_at as evidence_at,
         'Negative post ' || mentions.post_id || ' on ' || coalesce(mentions.platform, 'unknown platform')
-            || coalesce(' about ' || mentions.brand, '') || ' (sentiment '
-            || {{ reason_text('round(mentions.sentiment_score, 2)') }} || '), '
-            || {{ reason_text(dbt.datediff('mentions.published_date', 'as_of.as_of_date', 'day')) }} || ' days ago' as reason
+        || coalesce(' about ' || mentions.brand, '') || ' (sentiment '
+        || {{ reason_text('round(mentions.sentiment_score, 2)') }} || '), '
+        || {{ reason_text(dbt.datediff('mentions.published_date', 'as_of.as_of_date', 'day')) }} || ' days ago' as reason
     from {{ ref('fct_opinion_mentions') }} as mentions
     cross join as_of
     where mentions.customer_key is not null

@@ -44,7 +44,7 @@ joined as (
         posts.post_text as text,
         case
             when handles.identity_updated_at is not null and handles.identity_updated_at > posts.loaded_at
-            then handles.identity_updated_at
+                then handles.identity_updated_at
             else posts.loaded_at
         end as source_updated_at,
         posts.loaded_at as source_loaded_at,

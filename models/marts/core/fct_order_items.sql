@@ -18,7 +18,8 @@ with items as (
 orders as (
     select * from {{ ref('fct_orders') }}
     {% if is_incremental() %}
-    where {{ incremental_window('source_updated_at', 'ordered_at') }}
+    where
+        {{ incremental_window('source_updated_at', 'ordered_at') }}
         or source_loaded_at > {{ incremental_load_cutoff('source_loaded_at') }}
     {% endif %}
 )
