@@ -28,7 +28,8 @@ event_summary as (
 latest_rating as (
     select ticket_id, satisfaction
     from (
-        select ticket_id, satisfaction,
+        select
+            ticket_id, satisfaction,
             row_number() over (partition by ticket_id order by occurred_at desc, event_id desc) as recency_rank
         from events
         where event_type = 'rated' and satisfaction is not null
@@ -56,8 +57,10 @@ joined as (
         coalesce(event_summary.first_reply_event_at, tickets.first_reply_at) as first_reply_at,
         case
             -- reopened after the last resolution: not resolved
-            when event_summary.last_reopened_at is not null and (event_summary.resolved_event_at is null
-                or event_summary.last_reopened_at > event_summary.resolved_event_at) then null
+            when event_summary.last_reopened_at is not null and (
+                    event_summary.resolved_event_at is null
+                    or event_summary.last_reopened_at > event_summary.resolved_event_at
+                ) then null
             else coalesce(event_summary.resolved_event_at, tickets.resolved_at)
         end as resolved_at,
         case

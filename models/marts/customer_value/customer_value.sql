@@ -44,7 +44,7 @@ base as (
         case when sales.order_count > 0 then sales.revenue / sales.order_count end as avg_order_value,
         case
             when sales.last_order_at is not null
-            then {{ dbt.datediff('sales.last_order_at', 'as_of.as_of_at', 'day') }}
+                then {{ dbt.datediff('sales.last_order_at', 'as_of.as_of_at', 'day') }}
         end as recency_days
     from known_customers
     left join profiles on known_customers.customer_key = profiles.customer_key
@@ -56,11 +56,17 @@ scored as (
     select
         base.*,
         case when order_count > 0 then ceiling(5 * cume_dist() over (
-            partition by case when order_count > 0 then 1 else 0 end order by recency_days desc)) end as r_score,
+                    partition by case when order_count > 0 then 1 else 0 end order by recency_days desc
+                ))
+        end as r_score,
         case when order_count > 0 then ceiling(5 * cume_dist() over (
-            partition by case when order_count > 0 then 1 else 0 end order by order_count)) end as f_score,
+                    partition by case when order_count > 0 then 1 else 0 end order by order_count
+                ))
+        end as f_score,
         case when order_count > 0 then ceiling(5 * cume_dist() over (
-            partition by case when order_count > 0 then 1 else 0 end order by revenue)) end as m_score
+                    partition by case when order_count > 0 then 1 else 0 end order by revenue
+                ))
+        end as m_score
     from base
 ),
 

@@ -93,7 +93,8 @@ person_periods as (
         max(case
             when {{ kpi_period_start('grains.period_grain', 'credited.first_order_date') }}
                 = {{ kpi_period_start('grains.period_grain', 'credited.order_date') }}
-            then 1 else 0
+                then 1
+            else 0
         end) as is_new,
         max(credited.order_number) as orders_to_date
     from credited
@@ -240,7 +241,7 @@ compared as (
         previous_period.{{ kpi }} as prev_{{ kpi }},
         {%- endfor %}
         case when previous_period.period_start is not null
-            then {{ kpi_ratio('this_period.retained_customers', 'previous_period.active_customers') }}
+                then {{ kpi_ratio('this_period.retained_customers', 'previous_period.active_customers') }}
         end as retention_rate
     from kpis as this_period
     left join kpis as previous_period
@@ -288,11 +289,13 @@ select
     cast(with_prev_retention.sentiment_score_sum as double) as sentiment_score_sum,
     cast(case when with_prev_retention.period_start <= as_of.as_of_date
             and as_of.as_of_date <= {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }}
-        then round(value_snapshot.avg_predicted_value_365d, 2) end as decimal(18, 2)) as avg_predicted_value_365d,
+            then round(value_snapshot.avg_predicted_value_365d, 2)
+    end as decimal(18, 2)) as avg_predicted_value_365d,
     cast(case when with_prev_retention.period_start <= as_of.as_of_date
             and as_of.as_of_date <= {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }}
             and value_snapshot.predicted_customers > 0
-        then value_snapshot.customers_at_risk end as integer) as customers_at_risk
+            then value_snapshot.customers_at_risk
+    end as integer) as customers_at_risk
 from with_prev_retention
 cross join as_of
 cross join value_snapshot

@@ -89,14 +89,16 @@ baseline as (
         with_history.*,
         case when baseline_days > 0 then 1.0 * baseline_negative_sum / baseline_days end as baseline_negative_mean,
         case when baseline_days > 0 then
-            -- population variance E[x^2] - E[x]^2, clamped at 0 against rounding
-            case
-                when 1.0 * baseline_negative_square_sum / baseline_days
-                    - (1.0 * baseline_negative_sum / baseline_days) * (1.0 * baseline_negative_sum / baseline_days) > 0
-                then sqrt(1.0 * baseline_negative_square_sum / baseline_days
-                    - (1.0 * baseline_negative_sum / baseline_days) * (1.0 * baseline_negative_sum / baseline_days))
-                else 0
-            end
+                -- population variance E[x^2] - E[x]^2, clamped at 0 against rounding
+                case
+                    when 1.0 * baseline_negative_square_sum / baseline_days
+                        - (1.0 * baseline_negative_sum / baseline_days) * (1.0 * baseline_negative_sum / baseline_days) > 0
+                        then sqrt(
+                                1.0 * baseline_negative_square_sum / baseline_days
+                                - (1.0 * baseline_negative_sum / baseline_days) * (1.0 * baseline_negative_sum / baseline_days)
+                            )
+                    else 0
+                end
         end as baseline_negative_stddev
     from with_history
 )

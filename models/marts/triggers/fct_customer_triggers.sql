@@ -47,7 +47,7 @@ channels as (
         coalesce(customers.contact_frequency_tolerance, 'never') as contact_frequency_tolerance,
         candidates.trigger_type = 'service_recovery' as is_service,
         candidates.trigger_type = 'service_recovery'
-            and candidates.evidence_type in ('complaint_ticket', 'dispute_ticket') as is_requested_service,
+        and candidates.evidence_type in ('complaint_ticket', 'dispute_ticket') as is_requested_service,
         case
             when customers.wechat_ok then 'wechat'
             when customers.email_ok then 'email'
