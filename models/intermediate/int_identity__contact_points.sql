@@ -15,26 +15,28 @@
 
 {% if is_incremental() %}
 with changed_accounts as (
-select customer_id from {{ ref('stg_shop__customer_versions') }}
-where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
-    or updated_at > {{ incremental_cutoff('last_seen_at') }}
-union
-select customer_id from {{ ref('stg_shop__customers') }}
-where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
-    or updated_at > {{ incremental_cutoff('last_seen_at') }}
-union
-select customer_id from {{ ref('stg_service__contacts') }}
-where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
-    or updated_at > {{ incremental_cutoff('last_seen_at') }}
+    select customer_id from {{ ref('stg_shop__customer_versions') }}
+    where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
+        or updated_at > {{ incremental_cutoff('last_seen_at') }}
+    union
+    select customer_id from {{ ref('stg_shop__customers') }}
+    where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
+        or updated_at > {{ incremental_cutoff('last_seen_at') }}
+    union
+    select customer_id from {{ ref('stg_service__contacts') }}
+    where loaded_at > {{ incremental_load_cutoff('last_loaded_at') }}
+        or updated_at > {{ incremental_cutoff('last_seen_at') }}
 ),
 
 versions as (
+    select * from {{ ref('stg_shop__customer_versions') }}
+    where customer_id in (select customer_id from changed_accounts)
+),
 {% else %}
 with versions as (
-{% endif %}
     select * from {{ ref('stg_shop__customer_versions') }}
-    {% if is_incremental() %}where customer_id in (select customer_id from changed_accounts){% endif %}
 ),
+{% endif %}
 
 current_profiles as (
     select * from {{ ref('stg_shop__customers') }}

@@ -45,7 +45,10 @@
 
 with grains as (
     {%- for grain in grains %}
-    select '{{ grain }}' as period_grain{% if not loop.last %} union all{% endif %}
+    {%- if not loop.first %}
+    union all
+    {%- endif %}
+    select '{{ grain }}' as period_grain
     {%- endfor %}
 ),
 
@@ -82,7 +85,7 @@ sales_by_period as (
         count(*) as orders
     from orders
     cross join grains
-    group by 1, 2
+    group by grains.period_grain, {{ kpi_period_start('grains.period_grain', 'orders.order_date') }}
 ),
 
 person_periods as (
@@ -99,7 +102,7 @@ person_periods as (
         max(credited.order_number) as orders_to_date
     from credited
     cross join grains
-    group by 1, 2, 3
+    group by grains.period_grain, {{ kpi_period_start('grains.period_grain', 'credited.order_date') }}, credited.customer_key
 ),
 
 customers_by_period as (
@@ -115,7 +118,7 @@ customers_by_period as (
         on previous_period.period_grain = this_period.period_grain
         and previous_period.customer_key = this_period.customer_key
         and previous_period.period_start = {{ kpi_previous_period_start('this_period.period_grain', 'this_period.period_start') }}
-    group by 1, 2
+    group by this_period.period_grain, this_period.period_start
 ),
 
 service_by_period as (
@@ -127,7 +130,7 @@ service_by_period as (
         sum(quality.satisfaction_sum) as satisfaction_sum
     from {{ ref('fct_service_quality_daily') }} as quality
     cross join grains
-    group by 1, 2
+    group by grains.period_grain, {{ kpi_period_start('grains.period_grain', 'quality.day') }}
 ),
 
 service_times_by_period as (
@@ -139,7 +142,7 @@ service_times_by_period as (
     from {{ ref('fct_service_tickets') }} as tickets
     cross join grains
     where tickets.opened_date is not null
-    group by 1, 2
+    group by grains.period_grain, {{ kpi_period_start('grains.period_grain', 'tickets.opened_date') }}
 ),
 
 rates_by_period as (
@@ -152,7 +155,7 @@ rates_by_period as (
         sum(rates.dispute_tickets) as dispute_tickets
     from {{ ref('fct_service_rates_daily') }} as rates
     cross join grains
-    group by 1, 2
+    group by grains.period_grain, {{ kpi_period_start('grains.period_grain', 'rates.day') }}
 ),
 
 opinion_by_period as (
@@ -167,7 +170,7 @@ opinion_by_period as (
         round(sum(opinion.sentiment_score_sum), 6) as sentiment_score_sum
     from {{ ref('fct_opinion_daily') }} as opinion
     cross join grains
-    group by 1, 2
+    group by grains.period_grain, {{ kpi_period_start('grains.period_grain', 'opinion.day') }}
 ),
 
 periods as (
@@ -287,15 +290,21 @@ select
     cast(with_prev_retention.negative_mentions as integer) as negative_mentions,
     cast(with_prev_retention.scored_mentions as integer) as scored_mentions,
     cast(with_prev_retention.sentiment_score_sum as double) as sentiment_score_sum,
-    cast(case when with_prev_retention.period_start <= as_of.as_of_date
-            and as_of.as_of_date <= {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }}
-            then round(value_snapshot.avg_predicted_value_365d, 2)
-    end as decimal(18, 2)) as avg_predicted_value_365d,
-    cast(case when with_prev_retention.period_start <= as_of.as_of_date
-            and as_of.as_of_date <= {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }}
-            and value_snapshot.predicted_customers > 0
-            then value_snapshot.customers_at_risk
-    end as integer) as customers_at_risk
+    cast(
+        case
+            when with_prev_retention.period_start <= as_of.as_of_date
+                and as_of.as_of_date <= {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }}
+                then round(value_snapshot.avg_predicted_value_365d, 2)
+        end as decimal(18, 2)
+    ) as avg_predicted_value_365d,
+    cast(
+        case
+            when with_prev_retention.period_start <= as_of.as_of_date
+                and as_of.as_of_date <= {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }}
+                and value_snapshot.predicted_customers > 0
+                then value_snapshot.customers_at_risk
+        end as integer
+    ) as customers_at_risk
 from with_prev_retention
 cross join as_of
 cross join value_snapshot
