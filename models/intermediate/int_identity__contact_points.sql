@@ -55,26 +55,28 @@ contacts as (
 ),
 
 points as (
-    select customer_id, 'email' as point_type, {{ normalize_email('email') }} as point_value, 'profile' as evidence_source, updated_at, loaded_at from profile_rows
+    select
+        customer_id, 'email' as point_type, {{ normalize_email('email') }} as point_value, 'profile' as evidence_source, updated_at, loaded_at
+    from profile_rows
     union all
-    select customer_id, 'phone', {{ normalize_phone('phone') }}, 'profile', updated_at, loaded_at from profile_rows
+    select customer_id, 'phone' as point_type, {{ normalize_phone('phone') }} as point_value, 'profile' as evidence_source, updated_at, loaded_at from profile_rows
     union all
-    select customer_id, 'phone', {{ normalize_phone('mobile') }}, 'profile', updated_at, loaded_at from profile_rows
+    select customer_id, 'phone' as point_type, {{ normalize_phone('mobile') }} as point_value, 'profile' as evidence_source, updated_at, loaded_at from profile_rows
     union all
-    select customer_id, 'wechat', {{ normalize_handle('wechat_id') }}, 'profile', updated_at, loaded_at from profile_rows
+    select customer_id, 'wechat' as point_type, {{ normalize_handle('wechat_id') }} as point_value, 'profile' as evidence_source, updated_at, loaded_at from profile_rows
     union all
-    select customer_id, 'qq', {{ normalize_handle('qq_id') }}, 'profile', updated_at, loaded_at from profile_rows
+    select customer_id, 'qq' as point_type, {{ normalize_handle('qq_id') }} as point_value, 'profile' as evidence_source, updated_at, loaded_at from profile_rows
     union all
     select
         customer_id,
-        case channel when 'phone' then 'phone' when 'email' then 'email' when 'wechat' then 'wechat' when 'qq' then 'qq' end,
+        case channel when 'phone' then 'phone' when 'email' then 'email' when 'wechat' then 'wechat' when 'qq' then 'qq' end as point_type,
         case channel
             when 'phone' then {{ normalize_phone('contact_point') }}
             when 'email' then {{ normalize_email('contact_point') }}
             when 'wechat' then {{ normalize_handle('contact_point') }}
             when 'qq' then {{ normalize_handle('contact_point') }}
-        end,
-        'service_contact',
+        end as point_value,
+        'service_contact' as evidence_source,
         updated_at,
         loaded_at
     from contacts

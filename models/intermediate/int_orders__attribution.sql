@@ -94,7 +94,9 @@ receivers as (
         -- 1 when the ship phone is one of the account holder's own (cluster's) phones
         max(case when phone_owners.customer_key = order_phones.customer_key then 1 else 0 end) as ships_to_self,
         min(case when phone_owners.customer_key <> order_phones.customer_key then phone_owners.customer_key end) as other_key,
-        count(distinct case when phone_owners.customer_key <> order_phones.customer_key then phone_owners.customer_key end) as other_key_count,
+        count(
+            distinct case when phone_owners.customer_key <> order_phones.customer_key then phone_owners.customer_key end
+        ) as other_key_count,
         max(phone_owners.identity_updated_at) as receiver_identity_updated_at
     from order_phones
     left join phone_owners on order_phones.ship_phone_normalized = phone_owners.phone

@@ -32,7 +32,9 @@ person_categories as (
 ),
 
 category_buyers as (
-    select category, count(*) as buyers from person_categories group by category
+    select category, count(*) as buyers
+    from person_categories
+    group by category
 ),
 
 all_buyers as (
@@ -86,7 +88,7 @@ cross_sell_candidates as (
         rules.lift,
         row_number() over (
             partition by owned.customer_key
-            order by rules.lift desc, rules.confidence desc, rules.to_category, rules.from_category
+            order by rules.lift desc, rules.confidence desc, rules.to_category asc, rules.from_category asc
         ) as rule_rank
     from person_categories as owned
     inner join rules on owned.category = rules.from_category

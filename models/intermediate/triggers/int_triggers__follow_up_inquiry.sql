@@ -21,7 +21,7 @@ inquiries as (
         tickets.brand,
         tickets.opened_at,
         {{ dbt.datediff('tickets.opened_date', 'as_of.as_of_date', 'day') }} as days_ago,
-        row_number() over (partition by tickets.customer_key order by tickets.opened_at desc, tickets.ticket_id) as inquiry_rank
+        row_number() over (partition by tickets.customer_key order by tickets.opened_at desc, tickets.ticket_id asc) as inquiry_rank
     from {{ ref('fct_service_tickets') }} as tickets
     cross join as_of
     where tickets.customer_key is not null

@@ -21,7 +21,7 @@ top_brand as (
             customer_key,
             brand,
             category,
-            row_number() over (partition by customer_key order by sum(net_line_revenue) desc, brand, category) as brand_rank
+            row_number() over (partition by customer_key order by sum(net_line_revenue) desc, brand asc, category asc) as brand_rank
         from person_items
         where brand is not null
         group by customer_key, brand, category

@@ -66,7 +66,7 @@ from (
         recovery_evidence.*,
         'service_recovery' as trigger_type,
         row_number() over (
-            partition by customer_key order by priority desc, evidence_at desc, evidence_id
+            partition by customer_key order by priority desc, evidence_at desc, evidence_id asc
         ) as evidence_rank
     from recovery_evidence
 ) as ranked

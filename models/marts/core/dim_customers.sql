@@ -17,7 +17,7 @@ with keys as (
 profiles as (
     select
         profiles.*, keys.customer_key,
-        row_number() over (partition by keys.customer_key order by profiles.updated_at desc, profiles.customer_id) as freshness_rank
+        row_number() over (partition by keys.customer_key order by profiles.updated_at desc, profiles.customer_id asc) as freshness_rank
     from {{ ref('stg_shop__customers') }} as profiles
     inner join keys on profiles.customer_id = keys.customer_id
 ),

@@ -15,7 +15,8 @@ with profiles as (
     select customer_id as customer_key, full_name, city, signup_at from {{ ref('stg_shop__customers') }}
 ),
 
-orders as (
+-- Used by as_of('orders') when var('as_of_date') is unset; the linter's var() stand-in takes the other branch.
+orders as ( -- noqa: ST03
     select * from {{ ref('fct_orders') }}
 ),
 

@@ -115,9 +115,9 @@ customers_by_period as (
         sum(case when previous_period.customer_key is not null then 1 else 0 end) as retained_customers
     from person_periods as this_period
     left join person_periods as previous_period
-        on previous_period.period_grain = this_period.period_grain
-        and previous_period.customer_key = this_period.customer_key
-        and previous_period.period_start = {{ kpi_previous_period_start('this_period.period_grain', 'this_period.period_start') }}
+        on this_period.period_grain = previous_period.period_grain
+        and this_period.customer_key = previous_period.customer_key
+        and {{ kpi_previous_period_start('this_period.period_grain', 'this_period.period_start') }} = previous_period.period_start
     group by this_period.period_grain, this_period.period_start
 ),
 
@@ -248,8 +248,8 @@ compared as (
         end as retention_rate
     from kpis as this_period
     left join kpis as previous_period
-        on previous_period.period_grain = this_period.period_grain
-        and previous_period.period_start = {{ kpi_previous_period_start('this_period.period_grain', 'this_period.period_start') }}
+        on this_period.period_grain = previous_period.period_grain
+        and {{ kpi_previous_period_start('this_period.period_grain', 'this_period.period_start') }} = previous_period.period_start
 ),
 
 with_prev_retention as (
@@ -258,8 +258,8 @@ with_prev_retention as (
         earlier.retention_rate as prev_retention_rate
     from compared
     left join compared as earlier
-        on earlier.period_grain = compared.period_grain
-        and earlier.period_start = compared.prev_period_start
+        on compared.period_grain = earlier.period_grain
+        and compared.prev_period_start = earlier.period_start
 )
 
 select
@@ -272,7 +272,9 @@ select
         and as_of.as_of_date <= {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }},
         false
     ) as is_current_period,
-    coalesce(as_of.as_of_date > {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }}, false) as is_complete,
+    coalesce(
+        as_of.as_of_date > {{ kpi_period_end('with_prev_retention.period_grain', 'with_prev_retention.period_start') }}, false
+    ) as is_complete,
     as_of.as_of_date,
     {%- for kpi, data_type in compared %}
     cast(with_prev_retention.{{ kpi }} as {{ data_type }}) as {{ kpi }},

@@ -60,10 +60,10 @@ prior_window as (
         sum(prior_day.mentions) as mentions_sum
     from daily as this_day
     inner join daily as prior_day
-        on prior_day.platform = this_day.platform
-        and prior_day.brand = this_day.brand
-        and prior_day.day < this_day.day
-        and prior_day.day >= cast({{ dbt.dateadd('day', -1 * baseline_days, 'this_day.day') }} as date)
+        on this_day.platform = prior_day.platform
+        and this_day.brand = prior_day.brand
+        and this_day.day > prior_day.day
+        and cast({{ dbt.dateadd('day', -1 * baseline_days, 'this_day.day') }} as date) <= prior_day.day
     group by this_day.day, this_day.platform, this_day.brand
 ),
 

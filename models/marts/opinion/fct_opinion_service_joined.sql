@@ -39,8 +39,8 @@ pairs as (
         (tickets.resolved_at is null or tickets.resolved_at > mentions.published_at) as is_unresolved_at_post
     from mentions
     inner join tickets
-        on tickets.customer_key = mentions.customer_key
-        and tickets.opened_at <= {{ dbt.dateadd('day', lookahead, 'mentions.published_at') }}
+        on mentions.customer_key = tickets.customer_key
+        and {{ dbt.dateadd('day', lookahead, 'mentions.published_at') }} >= tickets.opened_at
 ),
 
 history as (
@@ -98,7 +98,9 @@ select
     coalesce(mentions.is_negative, false) and (
         coalesce(history.has_open_complaint, 0) = 1
         or coalesce(history.complaints_prior_window, 0) > 0
-        or coalesce(last_ticket.satisfaction <= 2 and last_ticket.opened_at > {{ dbt.dateadd('day', -1 * lookback, 'mentions.published_at') }}, false)
+        or coalesce(
+            last_ticket.satisfaction <= 2 and last_ticket.opened_at > {{ dbt.dateadd('day', -1 * lookback, 'mentions.published_at') }}, false
+        )
     ) as is_negative_after_bad_service
 from mentions
 left join history on mentions.post_id = history.post_id

@@ -35,7 +35,7 @@ calendar as (
 grid as (
     select cohort_sizes.cohort_month, cohort_sizes.cohort_size, calendar.month
     from cohort_sizes
-    inner join calendar on calendar.month >= cohort_sizes.cohort_month
+    inner join calendar on cohort_sizes.cohort_month <= calendar.month
 ),
 
 activity as (

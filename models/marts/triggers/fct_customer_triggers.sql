@@ -96,7 +96,7 @@ ranked as (
         service_held.customer_key is not null as has_service_case,
         row_number() over (
             partition by eligibility.customer_key, eligibility.is_service, case when eligibility.block_reason is null then 0 else 1 end
-            order by eligibility.priority desc, eligibility.trigger_type
+            order by eligibility.priority desc, eligibility.trigger_type asc
         ) as marketing_rank,
         case eligibility.contact_frequency_tolerance
             when 'daily' then {{ var('trigger_max_per_day_daily', 3) }}
