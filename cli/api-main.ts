@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { cubeModelDir, resolveWarehousePath } from '../shared/paths.ts';
+import { cubeModelDir } from '../shared/paths.ts';
 import { ApiConfigError, startApiServer } from '../api/server.ts';
 import { envValue } from '../shared/env.ts';
 import { warehouseOption } from './options.ts';

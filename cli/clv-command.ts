@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { EXIT, ExitCodeError, UsageError } from './exit-codes.ts';
 import { printResult } from './output.ts';
 import { openWarehouse } from '../pipelines/raw/warehouse-connection.ts';
-import { resolveWarehousePath } from '../shared/paths.ts';
 import { runBacktest, type BacktestReport } from '../pipelines/transform/clv/backtest.ts';
 import { readLandingTransactions, readWarehouseTransactions } from '../pipelines/transform/clv/transactions.ts';
 import { DAY_MS, SHOP_UTC_OFFSET_MINUTES as SHOP_OFFSET_MINUTES, type Transaction } from '../pipelines/transform/clv/summary-data.ts';

@@ -15,7 +15,7 @@ import { RunLockedError } from '../pipelines/publish/run-lock.ts';
 import { ConfigError } from '../shared/config.ts';
 import { registerRunCommands } from './run-commands.ts';
 import { PythonSetupError, ensurePythonVenv } from '../pipelines/transform/python-venv.ts';
-import { resolveLandingDir, resolveWarehousePath } from '../shared/paths.ts';
+import { resolveLandingDir } from '../shared/paths.ts';
 import { logger } from '../shared/logger.ts';
 import { runQuickstart } from './quickstart.ts';
 import { envValue } from '../shared/env.ts';

@@ -8,8 +8,8 @@ import { runSteps, toPipelineSummary, describeBatch, transformSteps } from '../p
 import { extractStep, type PipelineStep } from '../pipelines/run/steps.ts';
 import { pipelineSteps, refreshSteps } from './pipeline.ts';
 import type { RunSummary } from '../pipelines/run/execute-run.ts';
-import { ConfigError, loadConfig, resolveConfigPath, type CrmConfig } from '../shared/config.ts';
-import { projectRoot, resolveLandingDir, resolveWarehousePath } from '../shared/paths.ts';
+import { ConfigError, loadConfig, type CrmConfig } from '../shared/config.ts';
+import { projectRoot } from '../shared/paths.ts';
 import { PythonSetupError } from '../pipelines/transform/python-venv.ts';
 import type { BatchSummary } from '../pipelines/raw/load-batch.ts';
 

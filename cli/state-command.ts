@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { EXIT, ExitCodeError, UsageError } from './exit-codes.ts';
 import { printResult } from './output.ts';
 import { openWarehouse, type WarehouseHandle } from '../pipelines/raw/warehouse-connection.ts';
@@ -8,7 +8,6 @@ import { listSourceStates, resetSourceState, type SourceStateReport } from '../p
 import { warehouseLayout } from '../pipelines/publish/layout.ts';
 import { acquireRunLock } from '../pipelines/publish/run-lock.ts';
 import { waitOption } from './run-commands.ts';
-import { resolveWarehousePath } from '../shared/paths.ts';
 import { warehouseOption } from './options.ts';
 
 /**

@@ -112,7 +112,6 @@ async function stagePart(
   onProgress: (read: number) => void,
 ): Promise<TableLoadSummary> {
   const { record } = part;
-  const fieldNames = Object.keys(record.fields);
   const stage = stageTable(record.table);
   // Staged in the raw column types: the bulk path writes its checked values typed, the row path's
   // appender casts zod's output text on append. Bulk rows leave _source_line NULL (see StageLines).

@@ -5,7 +5,6 @@ import { extractSource } from '../extract/run-extract.ts';
 import type { SourceDefinition } from '../extract/sources.ts';
 import { openWarehouse } from '../raw/warehouse-connection.ts';
 import { resetSourceState } from '../raw/source-state.ts';
-import { projectRoot } from '../../shared/paths.ts';
 import { scoreCustomers } from '../transform/clv/score-customers.ts';
 import { DbtFailedError, runDbt } from '../transform/dbt-cli.ts';
 import type { DbtNodeResult } from '../transform/run-results.ts';

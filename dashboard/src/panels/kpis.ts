@@ -3,7 +3,7 @@ import { addDays, brandFilters, has, load, monthRanges, num, pick, previousRange
 import { chartIn, BAD, GOOD, PALETTE } from '../charts.ts';
 import { changeOf, escapeHtml, formatChange, formatValue, type Format } from '../format.ts';
 import { t, type StringKey } from '../i18n.ts';
-import { errorText, setState } from './panel.ts';
+import { errorText } from './panel.ts';
 
 /**
  * KPI cards beyond revenue. Each card names candidate members in order of preference: the

@@ -12,7 +12,6 @@ import type { SeededRandom } from './random.ts';
 const DAY_MS = 86_400_000;
 
 export const CATEGORIES = [...new Set(PRODUCTS.map((p) => p.category))];
-const STYLES = ['classic', 'minimalist', 'streetwear', 'business', 'romantic', 'sporty'] as const;
 const INDUSTRIES = ['retail', 'finance', 'education', 'manufacturing', 'internet', 'healthcare', 'government', 'media'] as const;
 const TITLES_ZH = ['经理', '工程师', '教师', '设计师', '销售主管', '会计', '学生', '自由职业'] as const;
 const TITLES_EN = ['Manager', 'Engineer', 'Teacher', 'Designer', 'Sales Lead', 'Accountant', 'Student', 'Freelancer'] as const;
