@@ -56,16 +56,29 @@ contacts as (
 
 points as (
     select
-        customer_id, 'email' as point_type, {{ normalize_email('email') }} as point_value, 'profile' as evidence_source, updated_at, loaded_at
+        customer_id, 'email' as point_type, {{ normalize_email('email') }} as point_value,
+        'profile' as evidence_source, updated_at, loaded_at
     from profile_rows
     union all
-    select customer_id, 'phone' as point_type, {{ normalize_phone('phone') }} as point_value, 'profile' as evidence_source, updated_at, loaded_at from profile_rows
+    select
+        customer_id, 'phone' as point_type, {{ normalize_phone('phone') }} as point_value,
+        'profile' as evidence_source, updated_at, loaded_at
+    from profile_rows
     union all
-    select customer_id, 'phone' as point_type, {{ normalize_phone('mobile') }} as point_value, 'profile' as evidence_source, updated_at, loaded_at from profile_rows
+    select
+        customer_id, 'phone' as point_type, {{ normalize_phone('mobile') }} as point_value,
+        'profile' as evidence_source, updated_at, loaded_at
+    from profile_rows
     union all
-    select customer_id, 'wechat' as point_type, {{ normalize_handle('wechat_id') }} as point_value, 'profile' as evidence_source, updated_at, loaded_at from profile_rows
+    select
+        customer_id, 'wechat' as point_type, {{ normalize_handle('wechat_id') }} as point_value,
+        'profile' as evidence_source, updated_at, loaded_at
+    from profile_rows
     union all
-    select customer_id, 'qq' as point_type, {{ normalize_handle('qq_id') }} as point_value, 'profile' as evidence_source, updated_at, loaded_at from profile_rows
+    select
+        customer_id, 'qq' as point_type, {{ normalize_handle('qq_id') }} as point_value,
+        'profile' as evidence_source, updated_at, loaded_at
+    from profile_rows
     union all
     select
         customer_id,

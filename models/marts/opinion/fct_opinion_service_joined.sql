@@ -99,7 +99,9 @@ select
         coalesce(history.has_open_complaint, 0) = 1
         or coalesce(history.complaints_prior_window, 0) > 0
         or coalesce(
-            last_ticket.satisfaction <= 2 and last_ticket.opened_at > {{ dbt.dateadd('day', -1 * lookback, 'mentions.published_at') }}, false
+            last_ticket.satisfaction <= 2
+            and last_ticket.opened_at > {{ dbt.dateadd('day', -1 * lookback, 'mentions.published_at') }},
+            false
         )
     ) as is_negative_after_bad_service
 from mentions
