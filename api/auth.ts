@@ -81,9 +81,13 @@ export async function verifyToken(token: string | undefined, secret: string, opt
   if (!token) throw new ForbiddenError("Authorization header isn't set");
   const requireExpiry = options.requireExpiry ?? true;
   const cached = verifiedTokens.get(token);
-  if (cached && cached.secret === secret && cached.until > Date.now() && (!requireExpiry || typeof cached.claims.exp === 'number')) return cached.claims;
+  if (cached && cached.secret === secret && cached.until > Date.now() && (!requireExpiry || typeof cached.claims.exp === 'number'))
+    return cached.claims;
   try {
-    const { payload } = await jwtVerify(token, secretKey(secret), { algorithms: [ALGORITHM], ...(requireExpiry ? { requiredClaims: ['exp'] } : {}) });
+    const { payload } = await jwtVerify(token, secretKey(secret), {
+      algorithms: [ALGORITHM],
+      ...(requireExpiry ? { requiredClaims: ['exp'] } : {}),
+    });
     remember(token, secret, payload as SecurityContext);
     return payload as SecurityContext;
   } catch (error) {
@@ -101,11 +105,7 @@ export interface DevTokenOptions {
  * Signs a token the API accepts, for local use (quick start, tests, curl). Claims become the
  * security context; production tokens come from whatever identity service holds the same secret.
  */
-export async function signDevToken(
-  secret: string,
-  claims: Record<string, unknown> = {},
-  options: DevTokenOptions = {},
-): Promise<string> {
+export async function signDevToken(secret: string, claims: Record<string, unknown> = {}, options: DevTokenOptions = {}): Promise<string> {
   const expiresIn = options.expiresIn ?? '7d';
   return new SignJWT(claims)
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })

@@ -111,7 +111,10 @@ function validated(options: ApiServerOptions) {
     cacheEntries: options.cacheEntries ?? nonNegativeIntegerFromEnv('CRM_API_CACHE_ENTRIES', 500),
     responseCacheTtlMs: options.responseCacheTtlMs ?? nonNegativeIntegerFromEnv('CRM_API_RESPONSE_CACHE_TTL_MS', 60_000),
     requireTokenExpiry: options.requireTokenExpiry ?? requireExpiryFromEnvOrConfigError(),
-    warehouse: { ...options.warehouse, idleCloseMs: options.warehouse?.idleCloseMs ?? nonNegativeIntegerFromEnv('CRM_API_IDLE_CLOSE_MS', DEFAULT_IDLE_CLOSE_MS) },
+    warehouse: {
+      ...options.warehouse,
+      idleCloseMs: options.warehouse?.idleCloseMs ?? nonNegativeIntegerFromEnv('CRM_API_IDLE_CLOSE_MS', DEFAULT_IDLE_CLOSE_MS),
+    },
   };
 }
 
@@ -148,7 +151,10 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     // A path that exists under other methods is a 405 with Allow, not a 404.
     const allowed = HTTP_METHODS.filter((method) => app.hasRoute({ method, url }));
     if (allowed.length) {
-      return reply.code(405).header('allow', allowed.join(', ')).send({ error: `Method ${request.method} not allowed on ${url}; allowed: ${allowed.join(', ')}` });
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .send({ error: `Method ${request.method} not allowed on ${url}; allowed: ${allowed.join(', ')}` });
     }
     return reply.code(404).send({ error: `Not found: ${request.method} ${url}` });
   });
@@ -158,7 +164,10 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   const cache = config.cacheEntries > 0 ? new ResultCache<LoadResponse>(config.cacheEntries) : undefined;
   // In front of it, whole answers as sent, looked up before any parsing (see semantic/response-cache.ts).
   const responseCache = cache
-    ? options.responseCache ?? (config.responseCacheTtlMs > 0 ? new ResponseCache({ maxEntries: config.cacheEntries, ttlMs: config.responseCacheTtlMs }) : undefined)
+    ? (options.responseCache ??
+      (config.responseCacheTtlMs > 0
+        ? new ResponseCache({ maxEntries: config.cacheEntries, ttlMs: config.responseCacheTtlMs })
+        : undefined))
     : undefined;
   app.register(cubeApiRoutes, {
     prefix: '/cubejs-api/v1',

@@ -27,15 +27,40 @@ const program = new Command('api-load')
   .option('--to <date>', 'scorecard period end', '2025-02-28')
   .option('--json', 'print the results as JSON');
 program.parse();
-const opts = program.opts<{ warehouse?: string; connections: number; seconds: number; lookupKey: string; lookupEmail: string; from: string; to: string; json?: boolean }>();
+const opts = program.opts<{
+  warehouse?: string;
+  connections: number;
+  seconds: number;
+  lookupKey: string;
+  lookupEmail: string;
+  from: string;
+  to: string;
+  json?: boolean;
+}>();
 
-interface Row { name: string; rps: number; p50: number; p99: number; errors: number; non2xx: number; timeouts: number; requests: number; ratio?: number }
+interface Row {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  timeouts: number;
+  requests: number;
+  ratio?: number;
+}
 
 async function run(name: string, url: string, headers: Record<string, string> = {}): Promise<Row> {
   const result = await autocannon({ url, connections: opts.connections, duration: opts.seconds, headers });
   return {
-    name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99,
-    errors: result.errors, non2xx: result.non2xx, timeouts: result.timeouts, requests: result.requests.total,
+    name,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    timeouts: result.timeouts,
+    requests: result.requests.total,
   };
 }
 
@@ -57,18 +82,44 @@ try {
   rows.push(await run('no-op (bare Fastify)', `http://127.0.0.1:${noopAddress.port}/noop`));
   rows.push(await run('KPI scorecard', scorecard, headers));
   rows.push(await run('customer lookup by key', `${api.url}/api/v1/customers/lookup?key=${encodeURIComponent(opts.lookupKey)}`, headers));
-  rows.push(await run('customer lookup by e-mail', `${api.url}/api/v1/customers/lookup?email=${encodeURIComponent(opts.lookupEmail)}`, headers));
+  rows.push(
+    await run('customer lookup by e-mail', `${api.url}/api/v1/customers/lookup?email=${encodeURIComponent(opts.lookupEmail)}`, headers),
+  );
   const base = rows[0]!.rps;
   for (const row of rows) row.ratio = row.rps / base;
   await api.close();
   await noop.close();
   if (opts.json) {
-    console.log(JSON.stringify({ connections: opts.connections, seconds: opts.seconds, warehouse: opts.warehouse ?? 'fixture', rows }, null, 2));
+    console.log(
+      JSON.stringify({ connections: opts.connections, seconds: opts.seconds, warehouse: opts.warehouse ?? 'fixture', rows }, null, 2),
+    );
   } else {
-    console.log(`${opts.connections} connections, ${opts.seconds} s each, loopback, server and client in one process (${os.cpus().length} cores)`);
-    console.log('endpoint'.padEnd(28), 'req/s'.padStart(9), 'vs no-op'.padStart(9), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'requests'.padStart(9), 'errors'.padStart(7), 'non-2xx'.padStart(8), 'timeouts'.padStart(9));
+    console.log(
+      `${opts.connections} connections, ${opts.seconds} s each, loopback, server and client in one process (${os.cpus().length} cores)`,
+    );
+    console.log(
+      'endpoint'.padEnd(28),
+      'req/s'.padStart(9),
+      'vs no-op'.padStart(9),
+      'p50 ms'.padStart(8),
+      'p99 ms'.padStart(8),
+      'requests'.padStart(9),
+      'errors'.padStart(7),
+      'non-2xx'.padStart(8),
+      'timeouts'.padStart(9),
+    );
     for (const r of rows) {
-      console.log(r.name.padEnd(28), r.rps.toFixed(0).padStart(9), `${(r.ratio! * 100).toFixed(1)}%`.padStart(9), String(r.p50).padStart(8), String(r.p99).padStart(8), String(r.requests).padStart(9), String(r.errors).padStart(7), String(r.non2xx).padStart(8), String(r.timeouts).padStart(9));
+      console.log(
+        r.name.padEnd(28),
+        r.rps.toFixed(0).padStart(9),
+        `${(r.ratio! * 100).toFixed(1)}%`.padStart(9),
+        String(r.p50).padStart(8),
+        String(r.p99).padStart(8),
+        String(r.requests).padStart(9),
+        String(r.errors).padStart(7),
+        String(r.non2xx).padStart(8),
+        String(r.timeouts).padStart(9),
+      );
     }
   }
   process.exitCode = rows.some((r) => r.errors || r.non2xx || r.timeouts) ? 1 : 0;

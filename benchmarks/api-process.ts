@@ -56,7 +56,11 @@ export async function startApiProcess(warehousePath: string, env: NodeJS.Process
  * GET /noop, and POST /sql running SQL on the warehouse with DuckDB directly (when one is given).
  */
 export function startBaselineProcess(warehousePath?: string): Promise<{ url: string; stop(): Promise<void> }> {
-  return spawnServer('baseline', [path.join(projectRoot, 'benchmarks', 'baseline-server.ts'), ...(warehousePath ? [warehousePath] : [])], {});
+  return spawnServer(
+    'baseline',
+    [path.join(projectRoot, 'benchmarks', 'baseline-server.ts'), ...(warehousePath ? [warehousePath] : [])],
+    {},
+  );
 }
 
 /** POSTs a Cube query to /cubejs-api/v1/load and returns the response body. */

@@ -34,55 +34,89 @@ const program = new Command('bench')
   .description('Measure the pipeline and API at a scale, each figure beside a baseline from the same run.')
   .addOption(new Option('--scale <name>', 'data set size').choices(Object.keys(SCALES)).default('100k'))
   .addOption(new Option('--stages <names...>', 'stages to run').choices([...STAGES]).default([...STAGES]))
-  .option('--seed <n>', 'generator seed (data sets are cached per seed and scale)', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer');
-    return n;
-  }, 42)
+  .option(
+    '--seed <n>',
+    'generator seed (data sets are cached per seed and scale)',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer');
+      return n;
+    },
+    42,
+  )
   .option('--repeat <n>', 'semantic stage: timed runs of each query per mode (default 5 at smoke, else 30)', positiveInteger)
   .option('--seconds <n>', 'throughput stage: seconds per endpoint (default 2 at smoke, else 10)', positiveInteger)
   .option('--bench-dir <dir>', 'cached data sets, work files and JSON results', BENCH_ROOT)
   .option('--markdown-dir <dir>', 'where the Markdown table and latest.json go', DEFAULT_MARKDOWN_DIR)
-  .option('--docs-file <file>', 'the generated benchmarks page (default docs/benchmarks.md; with another --markdown-dir, <markdown-dir>/benchmarks.md)')
+  .option(
+    '--docs-file <file>',
+    'the generated benchmarks page (default docs/benchmarks.md; with another --markdown-dir, <markdown-dir>/benchmarks.md)',
+  )
   .option('--json', 'print the report as JSON on stdout')
-  .action(async (opts: { scale: string; stages: StageName[]; seed: number; repeat?: number; seconds?: number; benchDir: string; markdownDir: string; json?: boolean; docsFile?: string }) => {
-    const scale = scaleByName(opts.scale);
-    const log = (line: string) => process.stderr.write(`[bench ${scale.name}] ${line}\n`);
-    const started = Date.now();
-    const dataset = await ensureDataset(opts.benchDir, scale, opts.seed, log);
-    const workDir = path.join(opts.benchDir, 'work', `seed-${opts.seed}-${scale.name}`);
-    fs.mkdirSync(workDir, { recursive: true });
-    const stages: StageResult[] = [];
-    for (const name of STAGES.filter((s) => opts.stages.includes(s))) {
-      log(`stage ${name}`);
-      if (name === 'extract') stages.push(await extractStage(dataset, workDir, log));
-      if (name === 'dbt') stages.push(await dbtStage(dataset, scale, workDir, log));
-      if (name === 'semantic') stages.push(await semanticStage(dataset, scale, workDir, log, opts.repeat ?? (scale.name === 'smoke' ? 5 : 30)));
-      if (name === 'throughput') stages.push(await throughputStage(dataset, workDir, log, opts.seconds ?? (scale.name === 'smoke' ? 2 : 10)));
-      if (name === 'end-to-end') stages.push(await endToEndStage(dataset, workDir, log));
-    }
-    const report: BenchReport = {
-      scale,
-      seed: opts.seed,
-      startedAt: new Date(started).toISOString(),
-      seconds: (Date.now() - started) / 1000,
-      machine: machineInfo(),
-      dataset: { generatedSeconds: dataset.generatedSeconds, counts: dataset.truth.counts },
-      stages,
-    };
-    const written = writeReport(report, path.join(opts.benchDir, 'results'), opts.markdownDir);
-    // A run into another Markdown folder (tests, experiments) must not rewrite the project's page.
-    const docsFile = opts.docsFile ?? (path.resolve(opts.markdownDir) === DEFAULT_MARKDOWN_DIR ? path.join(projectRoot, 'docs', 'benchmarks.md') : path.join(opts.markdownDir, 'benchmarks.md'));
-    const page = writeBenchmarksDoc(report, path.join(opts.markdownDir, 'latest.json'), docsFile);
-    if (opts.json) process.stdout.write(JSON.stringify({ ...report, files: { ...written, latest: page.latest, doc: page.doc } }, null, 2) + '\n');
-    else {
-      for (const stage of stages) {
-        process.stdout.write(`${stage.title}: ${stage.met === null ? 'not judged at this scale' : stage.met ? 'goal met' : 'goal MISSED'}\n`);
-        for (const row of stage.rows) process.stdout.write(`  ${row.label}: ${row.value} ${row.unit}${row.baseline !== undefined ? ` (baseline ${row.baseline}${row.ratio !== undefined ? `, ratio ${row.ratio}` : ''})` : ''}\n`);
+  .action(
+    async (opts: {
+      scale: string;
+      stages: StageName[];
+      seed: number;
+      repeat?: number;
+      seconds?: number;
+      benchDir: string;
+      markdownDir: string;
+      json?: boolean;
+      docsFile?: string;
+    }) => {
+      const scale = scaleByName(opts.scale);
+      const log = (line: string) => process.stderr.write(`[bench ${scale.name}] ${line}\n`);
+      const started = Date.now();
+      const dataset = await ensureDataset(opts.benchDir, scale, opts.seed, log);
+      const workDir = path.join(opts.benchDir, 'work', `seed-${opts.seed}-${scale.name}`);
+      fs.mkdirSync(workDir, { recursive: true });
+      const stages: StageResult[] = [];
+      for (const name of STAGES.filter((s) => opts.stages.includes(s))) {
+        log(`stage ${name}`);
+        if (name === 'extract') stages.push(await extractStage(dataset, workDir, log));
+        if (name === 'dbt') stages.push(await dbtStage(dataset, scale, workDir, log));
+        if (name === 'semantic')
+          stages.push(await semanticStage(dataset, scale, workDir, log, opts.repeat ?? (scale.name === 'smoke' ? 5 : 30)));
+        if (name === 'throughput')
+          stages.push(await throughputStage(dataset, workDir, log, opts.seconds ?? (scale.name === 'smoke' ? 2 : 10)));
+        if (name === 'end-to-end') stages.push(await endToEndStage(dataset, workDir, log));
       }
-      process.stdout.write(`Report: ${path.relative(projectRoot, written.markdown)}, ${path.relative(projectRoot, page.doc)} and ${path.relative(projectRoot, written.json)}\n`);
-    }
-  });
+      const report: BenchReport = {
+        scale,
+        seed: opts.seed,
+        startedAt: new Date(started).toISOString(),
+        seconds: (Date.now() - started) / 1000,
+        machine: machineInfo(),
+        dataset: { generatedSeconds: dataset.generatedSeconds, counts: dataset.truth.counts },
+        stages,
+      };
+      const written = writeReport(report, path.join(opts.benchDir, 'results'), opts.markdownDir);
+      // A run into another Markdown folder (tests, experiments) must not rewrite the project's page.
+      const docsFile =
+        opts.docsFile ??
+        (path.resolve(opts.markdownDir) === DEFAULT_MARKDOWN_DIR
+          ? path.join(projectRoot, 'docs', 'benchmarks.md')
+          : path.join(opts.markdownDir, 'benchmarks.md'));
+      const page = writeBenchmarksDoc(report, path.join(opts.markdownDir, 'latest.json'), docsFile);
+      if (opts.json)
+        process.stdout.write(JSON.stringify({ ...report, files: { ...written, latest: page.latest, doc: page.doc } }, null, 2) + '\n');
+      else {
+        for (const stage of stages) {
+          process.stdout.write(
+            `${stage.title}: ${stage.met === null ? 'not judged at this scale' : stage.met ? 'goal met' : 'goal MISSED'}\n`,
+          );
+          for (const row of stage.rows)
+            process.stdout.write(
+              `  ${row.label}: ${row.value} ${row.unit}${row.baseline !== undefined ? ` (baseline ${row.baseline}${row.ratio !== undefined ? `, ratio ${row.ratio}` : ''})` : ''}\n`,
+            );
+        }
+        process.stdout.write(
+          `Report: ${path.relative(projectRoot, written.markdown)}, ${path.relative(projectRoot, page.doc)} and ${path.relative(projectRoot, written.json)}\n`,
+        );
+      }
+    },
+  );
 
 try {
   await program.parseAsync();

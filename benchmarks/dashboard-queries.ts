@@ -122,7 +122,12 @@ export function dashboardQueries(period: DashboardPeriod): DashboardQuery[] {
       id: 'service_quality_daily',
       title: 'Tickets, complaint share and satisfaction by day (90 days)',
       query: {
-        measures: ['service_tickets.count', 'service_tickets.complaint_count', 'service_tickets.complaint_share', 'service_tickets.avg_satisfaction'],
+        measures: [
+          'service_tickets.count',
+          'service_tickets.complaint_count',
+          'service_tickets.complaint_share',
+          'service_tickets.avg_satisfaction',
+        ],
         timeDimensions: [{ dimension: 'service_tickets.opened_at', granularity: 'day', dateRange: quarter }],
         timezone,
       },

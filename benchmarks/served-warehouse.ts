@@ -9,7 +9,15 @@ import { runCrm } from './child-process.ts';
 import type { BenchDataset } from './dataset.ts';
 
 /** Marts the dashboard's queries read (benchmarks/dashboard-queries.ts). */
-const SERVED_MARTS = ['fct_orders', 'fct_order_items', 'customer_value', 'fct_service_tickets', 'fct_opinion_mentions', 'fct_cohort_retention', 'fct_customer_activity_monthly'];
+const SERVED_MARTS = [
+  'fct_orders',
+  'fct_order_items',
+  'customer_value',
+  'fct_service_tickets',
+  'fct_opinion_mentions',
+  'fct_cohort_retention',
+  'fct_customer_activity_monthly',
+];
 
 /** The rows of one statement on a DuckDB file opened read-only for it. */
 async function readOnce(file: string, sql: string): Promise<Record<string, unknown>[]> {
@@ -39,11 +47,16 @@ async function missingMarts(warehouse: string): Promise<string[]> {
 async function rollupsCurrent(warehouse: string): Promise<boolean> {
   const { ledger } = warehouseLayout(warehouse);
   if (!fs.existsSync(ledger)) return false;
-  const last = await readOnce(ledger, `
+  const last = await readOnce(
+    ledger,
+    `
     SELECT (SELECT count(*) FROM steps s WHERE s.run_id = r.run_id AND s.kind = 'preaggregations' AND s.status = 'succeeded') AS built
-    FROM runs r WHERE r.published ORDER BY r.finished_at DESC LIMIT 1`);
+    FROM runs r WHERE r.published ORDER BY r.finished_at DESC LIMIT 1`,
+  );
   if (Number(last[0]?.built ?? 0) === 0) return false;
-  const manifest = await readOnce(warehouse, `SELECT DISTINCT pre_aggregation_id, timezone, structure_hash FROM ${MANIFEST_TABLE}`).catch(() => []);
+  const manifest = await readOnce(warehouse, `SELECT DISTINCT pre_aggregation_id, timezone, structure_hash FROM ${MANIFEST_TABLE}`).catch(
+    () => [],
+  );
   const built = new Set(manifest.map((m) => `${String(m.pre_aggregation_id)}@${String(m.timezone)}#${String(m.structure_hash)}`));
   const model = await compileSemanticModel(cubeModelDir);
   return rollupsOf(model).every((rollup) =>

@@ -45,7 +45,9 @@ const tasks: Record<string, (args: Args) => Promise<Record<string, unknown>>> = 
     await connection.run('SET preserve_insertion_order = false');
     let records = 0;
     for (const file of a.files as { table: string; path: string }[]) {
-      const reader = file.path.endsWith('.csv') ? `read_csv('${file.path}', header = true)` : `read_json('${file.path}', format = 'newline_delimited', ignore_errors = true)`;
+      const reader = file.path.endsWith('.csv')
+        ? `read_csv('${file.path}', header = true)`
+        : `read_json('${file.path}', format = 'newline_delimited', ignore_errors = true)`;
       await connection.run(`CREATE OR REPLACE TABLE "${file.table}" AS SELECT * FROM ${reader}`);
       const result = await connection.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM "${file.table}"`);
       records += Number(result.getRowObjects()[0]!.n);
@@ -69,9 +71,13 @@ const tasks: Record<string, (args: Args) => Promise<Record<string, unknown>>> = 
     fs.mkdirSync(outDir, { recursive: true });
     const every = Math.max(2, Math.round(1 / Number(a.fraction)));
     const iso = (expr: string) => `strftime(${expr}, '%Y-%m-%dT%H:%M:%SZ')`;
-    await connection.run(`CREATE TABLE orders AS SELECT *, row_number() OVER () AS n FROM ${from('orders.csv')} WHERE TRY_CAST(updated_at AS TIMESTAMPTZ) IS NOT NULL AND TRY_CAST(ordered_at AS TIMESTAMPTZ) IS NOT NULL`);
+    await connection.run(
+      `CREATE TABLE orders AS SELECT *, row_number() OVER () AS n FROM ${from('orders.csv')} WHERE TRY_CAST(updated_at AS TIMESTAMPTZ) IS NOT NULL AND TRY_CAST(ordered_at AS TIMESTAMPTZ) IS NOT NULL`,
+    );
     await connection.run(`CREATE TABLE latest AS SELECT max(CAST(ordered_at AS TIMESTAMPTZ)) AS latest_at FROM orders`);
-    await connection.run(`CREATE TABLE changed AS SELECT * EXCLUDE (n) REPLACE ('refunded' AS status, ${iso("CAST(updated_at AS TIMESTAMPTZ) + INTERVAL 1 DAY")} AS updated_at) FROM orders WHERE n % ${every * 2} = 1`);
+    await connection.run(
+      `CREATE TABLE changed AS SELECT * EXCLUDE (n) REPLACE ('refunded' AS status, ${iso('CAST(updated_at AS TIMESTAMPTZ) + INTERVAL 1 DAY')} AS updated_at) FROM orders WHERE n % ${every * 2} = 1`,
+    );
     const prefix = String(a.prefix ?? 'N');
     await connection.run(`CREATE TABLE added AS SELECT * EXCLUDE (n) REPLACE ('${prefix}' || order_id AS order_id,
         ${iso(`(SELECT latest_at FROM latest) + to_minutes(CAST(n % 1440 AS BIGINT))`)} AS ordered_at,
@@ -81,7 +87,8 @@ const tasks: Record<string, (args: Args) => Promise<Record<string, unknown>>> = 
     await connection.run(`COPY (SELECT * EXCLUDE (source_order_id) FROM added) TO '${path.join(outDir, 'orders_delta_new.csv')}' (HEADER)`);
     await connection.run(`COPY (SELECT items.* REPLACE (added.order_id AS order_id) FROM ${from('order_items.csv')} AS items JOIN added ON items.order_id = added.source_order_id)
         TO '${path.join(outDir, 'order_items_delta_new.csv')}' (HEADER)`);
-    const count = async (table: string) => Number((await connection.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${table}`)).getRowObjects()[0]!.n);
+    const count = async (table: string) =>
+      Number((await connection.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${table}`)).getRowObjects()[0]!.n);
     const figures = { changed: await count('changed'), added: await count('added') };
     connection.closeSync();
     instance.closeSync();
@@ -101,7 +108,11 @@ const tasks: Record<string, (args: Args) => Promise<Record<string, unknown>>> = 
     const instance = await DuckDBInstance.create(to);
     const connection = await instance.connect();
     const count = async () =>
-      Number((await connection.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM duckdb_tables() WHERE schema_name = 'pre_aggregations'`)).getRowObjects()[0]!.n);
+      Number(
+        (
+          await connection.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM duckdb_tables() WHERE schema_name = 'pre_aggregations'`)
+        ).getRowObjects()[0]!.n,
+      );
     const dropped = await count();
     await connection.run('DROP SCHEMA IF EXISTS pre_aggregations CASCADE');
     await connection.run('CHECKPOINT');
@@ -117,7 +128,9 @@ const tasks: Record<string, (args: Args) => Promise<Record<string, unknown>>> = 
     const connection = await instance.connect();
     for (const file of a.files as { from: string; to: string }[]) {
       fs.mkdirSync(path.dirname(file.to), { recursive: true });
-      await connection.run(`COPY (SELECT * FROM read_csv('${file.from}', header = true, all_varchar = true)) TO '${file.to}' (FORMAT json)`);
+      await connection.run(
+        `COPY (SELECT * FROM read_csv('${file.from}', header = true, all_varchar = true)) TO '${file.to}' (FORMAT json)`,
+      );
     }
     connection.closeSync();
     instance.closeSync();
@@ -133,5 +146,9 @@ if (!run) {
 const started = performance.now();
 const figures = await run(args);
 process.stdout.write(
-  JSON.stringify({ ...figures, seconds: (performance.now() - started) / 1000, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }) + '\n',
+  JSON.stringify({
+    ...figures,
+    seconds: (performance.now() - started) / 1000,
+    maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  }) + '\n',
 );

@@ -17,7 +17,9 @@ export function registerClvCommand(program: Command): void {
   const clv = program.command('clv').description('Customer lifetime value model (BG/NBD + Gamma-Gamma).');
   clv
     .command('backtest')
-    .description('Fit on a calibration window, predict the holdout, report errors beside a naive baseline; exit 1 if the model does not beat it.')
+    .description(
+      'Fit on a calibration window, predict the holdout, report errors beside a naive baseline; exit 1 if the model does not beat it.',
+    )
     .option('--calibration-end <date>', 'end of the calibration window (ISO date; default: last purchase minus the holdout)', parseDate)
     .option('--holdout-days <n>', 'length of the holdout window in days', parseDays, 180)
     .addOption(warehouseOption('DuckDB warehouse to read credited orders from (marts.fct_orders)'))
@@ -30,7 +32,11 @@ export function registerClvCommand(program: Command): void {
       const calibrationEnd = opts.calibrationEnd ?? lastAt - opts.holdoutDays * DAY_MS;
       const report = runBacktest(transactions, calibrationEnd, opts.holdoutDays, SHOP_OFFSET_MINUTES);
       printResult(Boolean(opts.json), report, () => describe(report));
-      if (!report.modelBeatsBaseline) throw new ExitCodeError(EXIT.stepFailed, 'the CLV model does not beat the naive baseline (purchase MAE, revenue MAE, total purchases)');
+      if (!report.modelBeatsBaseline)
+        throw new ExitCodeError(
+          EXIT.stepFailed,
+          'the CLV model does not beat the naive baseline (purchase MAE, revenue MAE, total purchases)',
+        );
     });
 }
 

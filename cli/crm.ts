@@ -40,18 +40,23 @@ const program = new Command('crm')
   .description('Customer-value warehouse pipelines: generate sample data, extract, transform (dbt), serve.')
   .showHelpAfterError()
   .exitOverride()
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Exit codes:
   0  success
   1  a pipeline step failed (dbt model or test, a source that could not be loaded)
   2  usage or configuration error (including crm.config.json)
   3  environment error (Python venv or dependencies could not be set up)
   4  another run holds the warehouse lock (nothing done; retry, or pass --wait)
-  5  partial run: some sources failed after retries, the rest loaded (published only if publish.publishPartial)`);
+  5  partial run: some sources failed after retries, the rest loaded (published only if publish.publishPartial)`,
+  );
 
 program
   .command('setup')
-  .description('Create the project venv with the pinned dbt-core, dbt-duckdb and duckdb, and build the dashboard (each a no-op when current).')
+  .description(
+    'Create the project venv with the pinned dbt-core, dbt-duckdb and duckdb, and build the dashboard (each a no-op when current).',
+  )
   .option('--quiet', 'print nothing when already set up')
   .addOption(jsonOption())
   .action(async (opts: { quiet?: boolean; json?: boolean }) => {
@@ -60,8 +65,12 @@ program
     const { ensureDashboardBuilt } = await import('../dashboard/build.ts');
     const dashboard = await ensureDashboardBuilt({ log });
     if (!opts.quiet || opts.json) {
-      printResult(Boolean(opts.json), { ...result, dashboard }, () =>
-        `${result.installed ? 'Python venv installed.' : 'Python venv is up to date.'} ${dashboard.built ? `Dashboard built in ${dashboard.seconds.toFixed(1)} s.` : 'Dashboard build is up to date.'}`);
+      printResult(
+        Boolean(opts.json),
+        { ...result, dashboard },
+        () =>
+          `${result.installed ? 'Python venv installed.' : 'Python venv is up to date.'} ${dashboard.built ? `Dashboard built in ${dashboard.seconds.toFixed(1)} s.` : 'Dashboard build is up to date.'}`,
+      );
     }
   });
 
@@ -76,8 +85,14 @@ program
   .addOption(jsonOption())
   .action(async (opts: { out: string; seed: number; customers: number; orders: number; malformedRate: number; json?: boolean }) => {
     const truth = await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, ...opts, outDir: path.resolve(opts.out) });
-    printResult(Boolean(opts.json), { outDir: path.resolve(opts.out), counts: truth.counts }, () =>
-      `Wrote ${Object.entries(truth.counts).map(([k, v]) => `${v} ${k}`).join(', ')} to ${path.resolve(opts.out)}`);
+    printResult(
+      Boolean(opts.json),
+      { outDir: path.resolve(opts.out), counts: truth.counts },
+      () =>
+        `Wrote ${Object.entries(truth.counts)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ')} to ${path.resolve(opts.out)}`,
+    );
   });
 
 program
@@ -105,7 +120,12 @@ program
     const { startApiServer } = await import('../api/server.ts');
     const { ensureDashboardBuilt } = await import('../dashboard/build.ts');
     await ensureDashboardBuilt({ log: (message) => logger.info({ event: 'setup' }, message) });
-    const server = await startApiServer({ warehousePath: path.resolve(opts.warehouse), jwtSecret: secret, port: opts.port, host: opts.host });
+    const server = await startApiServer({
+      warehousePath: path.resolve(opts.warehouse),
+      jwtSecret: secret,
+      port: opts.port,
+      host: opts.host,
+    });
     process.stdout.write(`API listening on ${server.url}\n`);
     process.stdout.write(`Dashboard: ${server.url}/dashboard/#token=<a JWT signed with CRM_API_SECRET> (see docs/dashboard.md)\n`);
   });

@@ -20,7 +20,10 @@ export class UsageError extends Error {
 /** Ends a command with a given exit code after it has printed its own result. */
 export class ExitCodeError extends Error {
   override name = 'ExitCodeError';
-  constructor(readonly exitCode: number, message: string) {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -10,8 +10,13 @@ export const warehouseOption = (what = 'published DuckDB warehouse file') =>
 export const landingOption = () =>
   new Option('--landing <dir>', 'folder the extractors read').default(resolveLandingDir(), '$CRM_LANDING_DIR or data/landing');
 export const jsonOption = () => new Option('--json', 'print the result as one JSON document on stdout');
-export const configOption = () => new Option('--config <file>', 'operations config (schedules, freshness, alerts, publish, retries)').default(resolveConfigPath(), '$CRM_CONFIG or crm.config.json');
-export const waitOption = () => new Option('--wait <seconds>', 'wait this long for a running run to finish instead of exiting 4').argParser(seconds).default(0);
+export const configOption = () =>
+  new Option('--config <file>', 'operations config (schedules, freshness, alerts, publish, retries)').default(
+    resolveConfigPath(),
+    '$CRM_CONFIG or crm.config.json',
+  );
+export const waitOption = () =>
+  new Option('--wait <seconds>', 'wait this long for a running run to finish instead of exiting 4').argParser(seconds).default(0);
 
 function seconds(raw: string): number {
   const value = Number(raw);

@@ -2,4 +2,3 @@
 export function printResult(json: boolean, value: unknown, human: () => string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human() + '\n');
 }
-

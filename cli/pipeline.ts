@@ -1,5 +1,10 @@
 import { buildPreAggregations } from '../semantic/pre-aggregations.ts';
-import { pipelineSteps as pipelineStepsWithout, runPipeline as runPipelineWithout, type PipelineOptions, type PipelineSummary } from '../pipelines/run/run-pipeline.ts';
+import {
+  pipelineSteps as pipelineStepsWithout,
+  runPipeline as runPipelineWithout,
+  type PipelineOptions,
+  type PipelineSummary,
+} from '../pipelines/run/run-pipeline.ts';
 import { preAggregationsStep, type PipelineStep } from '../pipelines/run/steps.ts';
 import type { CrmConfig } from '../shared/config.ts';
 

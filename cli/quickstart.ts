@@ -44,12 +44,16 @@ export async function runQuickstart(options: QuickstartOptions): Promise<void> {
   const summary = await runPipeline({ warehousePath: options.warehousePath, landingDir: options.landingDir, unitTests: true });
   for (const extract of summary.extracts) {
     for (const t of extract.tables) {
-      say(`    raw.${t.table.padEnd(16)} ${String(t.inserted + t.updated + t.unchanged).padStart(7)} loaded  ${String(t.rejected).padStart(4)} quarantined`);
+      say(
+        `    raw.${t.table.padEnd(16)} ${String(t.inserted + t.updated + t.unchanged).padStart(7)} loaded  ${String(t.rejected).padStart(4)} quarantined`,
+      );
     }
   }
   say(`    dbt: ${summary.dbt?.models} models, ${summary.dbt?.tests} data tests, ${summary.dbt?.unitTests} unit tests passed`);
   if (summary.status === 'partial') say(`    partial run (${summary.published ? 'published' : 'not published'}): ${summary.run.error}`);
-  say(`    run ${summary.runId} ${summary.published ? 'published' : 'kept the previous version of'} ${summary.warehousePath} (\`npm run crm -- history --run ${summary.runId}\`)`);
+  say(
+    `    run ${summary.runId} ${summary.published ? 'published' : 'kept the previous version of'} ${summary.warehousePath} (\`npm run crm -- history --run ${summary.runId}\`)`,
+  );
 
   const { startApiServer } = await import('../api/server.ts');
   const { signDevToken } = await import('../api/auth.ts');
@@ -71,7 +75,9 @@ export async function runQuickstart(options: QuickstartOptions): Promise<void> {
   for (const row of body.data) {
     const month = String(row['orders.ordered_at.month']).slice(0, 7);
     const revenue = Number(row['orders.revenue']).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    say(`    ${month}  ${revenue.padStart(14)}  ${String(row['orders.buyer_count']).padStart(6)}  ${String(row['orders.valid_order_count']).padStart(6)}`);
+    say(
+      `    ${month}  ${revenue.padStart(14)}  ${String(row['orders.buyer_count']).padStart(6)}  ${String(row['orders.valid_order_count']).padStart(6)}`,
+    );
   }
   if (!options.serve) {
     await server.close();

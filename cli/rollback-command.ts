@@ -14,7 +14,8 @@ function describeVersion(v: KeptVersion): string {
 
 /** Picks a kept version by file name, by the run that built it, or by the run that replaced it. */
 function pickVersion(versions: KeptVersion[], wanted: string | undefined): KeptVersion {
-  if (versions.length === 0) throw new UsageError('no previous version is kept to roll back to (publish.retention in crm.config.json keeps them; 0 keeps none)');
+  if (versions.length === 0)
+    throw new UsageError('no previous version is kept to roll back to (publish.retention in crm.config.json keeps them; 0 keeps none)');
   if (!wanted) return versions[0]!;
   const found = versions.find((v) => v.name === wanted || v.name === `${wanted}.duckdb` || v.builtBy === wanted || v.replacedBy === wanted);
   if (!found) throw new UsageError(`no kept version matches ${wanted}; kept: ${versions.map((v) => v.name).join(', ')} (see crm versions)`);
@@ -26,17 +27,26 @@ export function registerRollbackCommands(program: Command): void {
   program
     .command('versions')
     .description('List the previous published versions kept for rollback, newest first (publish.retention in crm.config.json).')
-    .addOption(warehouseOption()).addOption(jsonOption())
+    .addOption(warehouseOption())
+    .addOption(jsonOption())
     .action(async (opts: { warehouse: string; json?: boolean }) => {
       const versions = await listVersions(warehouseLayout(path.resolve(opts.warehouse)));
-      printResult(Boolean(opts.json), { versions }, () => (versions.length ? versions.map(describeVersion).join('\n') : 'no previous versions kept'));
+      printResult(Boolean(opts.json), { versions }, () =>
+        versions.length ? versions.map(describeVersion).join('\n') : 'no previous versions kept',
+      );
     });
 
   program
     .command('rollback')
-    .description('Publish a kept previous version again (default: the one the last publish replaced). Runs like any run: locked, recorded in the ledger, atomic; the version being replaced is kept, so a rollback can be undone by another.')
+    .description(
+      'Publish a kept previous version again (default: the one the last publish replaced). Runs like any run: locked, recorded in the ledger, atomic; the version being replaced is kept, so a rollback can be undone by another.',
+    )
     .option('--to <version>', 'a file name from `crm versions`, the run id that built it, or the run id that replaced it')
-    .addOption(landingOption().hideHelp()).addOption(warehouseOption()).addOption(configOption()).addOption(waitOption()).addOption(jsonOption())
+    .addOption(landingOption().hideHelp())
+    .addOption(warehouseOption())
+    .addOption(configOption())
+    .addOption(waitOption())
+    .addOption(jsonOption())
     .action(async (opts: RunCommandOptions & { to?: string }) => {
       const version = pickVersion(await listVersions(warehouseLayout(path.resolve(opts.warehouse))), opts.to);
       await execute('rollback', ['--to', version.name], opts, () => [restoreVersionStep(version)]);

@@ -22,7 +22,8 @@ export { configOption, jsonOption, landingOption, waitOption, warehouseOption } 
 import { configOption, jsonOption, landingOption, waitOption, warehouseOption } from './options.ts';
 
 function isoDate(raw: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`))) throw new InvalidArgumentError('must be a date YYYY-MM-DD.');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(`${raw}T00:00:00Z`)))
+    throw new InvalidArgumentError('must be a date YYYY-MM-DD.');
   return raw;
 }
 
@@ -59,9 +60,18 @@ function pickSources(names: string[]): SourceDefinition[] {
 }
 
 /** One locked, ledgered run of `steps` that publishes when it passed; prints it and sets the exit code. */
-export async function execute(command: string, args: string[], opts: RunCommandOptions, steps: (config: CrmConfig) => PipelineStep[]): Promise<void> {
+export async function execute(
+  command: string,
+  args: string[],
+  opts: RunCommandOptions,
+  steps: (config: CrmConfig) => PipelineStep[],
+): Promise<void> {
   const config = readConfig(opts.config);
-  const run = await runSteps({ warehousePath: path.resolve(opts.warehouse), landingDir: path.resolve(opts.landing), command, args, waitSeconds: opts.wait }, steps(config), config);
+  const run = await runSteps(
+    { warehousePath: path.resolve(opts.warehouse), landingDir: path.resolve(opts.landing), command, args, waitSeconds: opts.wait },
+    steps(config),
+    config,
+  );
   reportRun(run, Boolean(opts.json));
 }
 
@@ -69,18 +79,38 @@ export async function execute(command: string, args: string[], opts: RunCommandO
 export function reportRun(run: RunSummary, json: boolean): void {
   const pipeline = toPipelineSummary(run);
   const { run: _run, ...rest } = pipeline;
-  const machine = { ...rest, error: run.error, steps: run.steps.map(({ output: _o, ...s }) => s), alerts: run.alerts, cleanedUp: run.cleanedUp };
+  const machine = {
+    ...rest,
+    error: run.error,
+    steps: run.steps.map(({ output: _o, ...s }) => s),
+    alerts: run.alerts,
+    cleanedUp: run.cleanedUp,
+  };
   printResult(json, machine, () => describeRun(run, pipeline.extracts));
   if (run.status === 'succeeded') return;
-  if (run.status === 'partial') throw new ExitCodeError(EXIT.partial, `run ${run.runId} partial (${run.published ? 'published' : 'not published'}): ${run.error}`);
-  throw new ExitCodeError(run.failure instanceof PythonSetupError ? EXIT.environment : EXIT.stepFailed, `run ${run.runId} failed, nothing published: ${run.error}`);
+  if (run.status === 'partial')
+    throw new ExitCodeError(EXIT.partial, `run ${run.runId} partial (${run.published ? 'published' : 'not published'}): ${run.error}`);
+  throw new ExitCodeError(
+    run.failure instanceof PythonSetupError ? EXIT.environment : EXIT.stepFailed,
+    `run ${run.runId} failed, nothing published: ${run.error}`,
+  );
 }
 
 function describeRun(run: RunSummary, extracts: BatchSummary[]): string {
-  const lines = [`Run ${run.runId} (${run.command}) ${run.status} in ${run.seconds.toFixed(1)}s; ${run.published ? `published ${run.publishedPath}` : 'nothing published'}`];
+  const lines = [
+    `Run ${run.runId} (${run.command}) ${run.status} in ${run.seconds.toFixed(1)}s; ${run.published ? `published ${run.publishedPath}` : 'nothing published'}`,
+  ];
   for (const step of run.steps) {
-    const counts = [step.rowsIn !== null ? `${step.rowsIn} in` : '', step.rowsOut !== null ? `${step.rowsOut} out` : '', step.rejects ? `${step.rejects} rejected` : ''].filter(Boolean).join(', ');
-    lines.push(`  ${step.id.padEnd(28)} ${step.status.padEnd(9)} ${step.seconds.toFixed(1).padStart(6)}s ${counts}${step.attempts > 1 ? ` (${step.attempts} attempts)` : ''}${step.skipped ? ` (${step.skipped})` : ''}`);
+    const counts = [
+      step.rowsIn !== null ? `${step.rowsIn} in` : '',
+      step.rowsOut !== null ? `${step.rowsOut} out` : '',
+      step.rejects ? `${step.rejects} rejected` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    lines.push(
+      `  ${step.id.padEnd(28)} ${step.status.padEnd(9)} ${step.seconds.toFixed(1).padStart(6)}s ${counts}${step.attempts > 1 ? ` (${step.attempts} attempts)` : ''}${step.skipped ? ` (${step.skipped})` : ''}`,
+    );
     if (step.error && step.status === 'failed') lines.push(...step.error.split('\n').map((l) => `      ${l}`));
   }
   for (const e of extracts) if (e.tables.some((t) => t.read > 0)) lines.push(`  ${e.source}: ${describeBatch(e)}`);
@@ -95,70 +125,124 @@ function unitTestsOption(): Option {
 export function registerRunCommands(program: Command): void {
   program
     .command('extract')
-    .description(`Load sources into raw tables and publish (all configured sources when none is named: ${configuredSources().map((s) => s.name).join(', ')}).`)
+    .description(
+      `Load sources into raw tables and publish (all configured sources when none is named: ${configuredSources()
+        .map((s) => s.name)
+        .join(', ')}).`,
+    )
     .argument('[sources...]', 'source names')
-    .addOption(landingOption()).addOption(warehouseOption()).addOption(configOption()).addOption(waitOption()).addOption(jsonOption())
+    .addOption(landingOption())
+    .addOption(warehouseOption())
+    .addOption(configOption())
+    .addOption(waitOption())
+    .addOption(jsonOption())
     .action(async (names: string[], opts: RunCommandOptions) => {
       const sources = pickSources(names);
-      await execute('extract', names, opts, (config) => sources.map((s) => extractStep(s, { retries: config.extract.retries, retryDelaySeconds: config.extract.retryDelaySeconds })));
+      await execute('extract', names, opts, (config) =>
+        sources.map((s) => extractStep(s, { retries: config.extract.retries, retryDelaySeconds: config.extract.retryDelaySeconds })),
+      );
     });
 
   program
     .command('transform')
-    .description('Run `dbt build` (models, snapshots, seeds and tests) on a copy of the warehouse, in two parts around the CLV scoring step (everything but source:ml+, clv:score writing ml.clv_predictions, then source:ml+); publish it when every node passed.')
+    .description(
+      'Run `dbt build` (models, snapshots, seeds and tests) on a copy of the warehouse, in two parts around the CLV scoring step (everything but source:ml+, clv:score writing ml.clv_predictions, then source:ml+); publish it when every node passed.',
+    )
     .option('--select <selector...>', 'dbt node selection, e.g. marts or +customer_value (split the same way around the scoring step)')
     .option('--exclude <selector...>', 'dbt nodes to leave out')
     .option('--full-refresh', 'rebuild incremental models from scratch')
     .addOption(unitTestsOption())
-    .addOption(landingOption().hideHelp()).addOption(warehouseOption()).addOption(configOption()).addOption(waitOption()).addOption(jsonOption())
+    .addOption(landingOption().hideHelp())
+    .addOption(warehouseOption())
+    .addOption(configOption())
+    .addOption(waitOption())
+    .addOption(jsonOption())
     .action(async (opts: RunCommandOptions & { select?: string[]; exclude?: string[]; fullRefresh?: boolean; unitTests?: boolean }) => {
-      await execute('transform', [...(opts.select ? ['--select', ...opts.select] : []), ...(opts.exclude ? ['--exclude', ...opts.exclude] : [])], opts, (config) =>
-        transformSteps({
-          ...(opts.select ? { select: opts.select } : {}), ...(opts.exclude ? { exclude: opts.exclude } : {}), ...(opts.fullRefresh ? { fullRefresh: true } : {}),
-          refitEveryDays: config.clv.refitEveryDays, unitTests: opts.unitTests ?? config.transform.unitTests,
-        }));
+      await execute(
+        'transform',
+        [...(opts.select ? ['--select', ...opts.select] : []), ...(opts.exclude ? ['--exclude', ...opts.exclude] : [])],
+        opts,
+        (config) =>
+          transformSteps({
+            ...(opts.select ? { select: opts.select } : {}),
+            ...(opts.exclude ? { exclude: opts.exclude } : {}),
+            ...(opts.fullRefresh ? { fullRefresh: true } : {}),
+            refitEveryDays: config.clv.refitEveryDays,
+            unitTests: opts.unitTests ?? config.transform.unitTests,
+          }),
+      );
     });
 
   program
     .command('refresh')
     .description("Rebuild the semantic layer's pre-aggregation (rollup) tables in a copy of the warehouse and publish it.")
-    .addOption(landingOption().hideHelp()).addOption(warehouseOption()).addOption(configOption()).addOption(waitOption()).addOption(jsonOption())
+    .addOption(landingOption().hideHelp())
+    .addOption(warehouseOption())
+    .addOption(configOption())
+    .addOption(waitOption())
+    .addOption(jsonOption())
     .action(async (opts: RunCommandOptions) => {
       await execute('refresh', [], opts, () => refreshSteps());
     });
 
   program
     .command('run')
-    .description('Run the whole DAG: extract every source, dbt build, CLV scoring, dbt build of source:ml+, pre-aggregations; publish when it passed.')
+    .description(
+      'Run the whole DAG: extract every source, dbt build, CLV scoring, dbt build of source:ml+, pre-aggregations; publish when it passed.',
+    )
     .option('--select <selector...>', 'dbt node selection for the build step')
     .addOption(unitTestsOption())
-    .addOption(landingOption()).addOption(warehouseOption()).addOption(configOption()).addOption(waitOption()).addOption(jsonOption())
+    .addOption(landingOption())
+    .addOption(warehouseOption())
+    .addOption(configOption())
+    .addOption(waitOption())
+    .addOption(jsonOption())
     .action(async (opts: RunCommandOptions & { select?: string[]; unitTests?: boolean }) => {
       await execute('run', opts.select ? ['--select', ...opts.select] : [], opts, (config) =>
-        pipelineSteps({
-          warehousePath: opts.warehouse, landingDir: opts.landing, ...(opts.select ? { select: opts.select } : {}),
-          ...(opts.unitTests !== undefined ? { unitTests: opts.unitTests } : {}),
-        }, config));
+        pipelineSteps(
+          {
+            warehousePath: opts.warehouse,
+            landingDir: opts.landing,
+            ...(opts.select ? { select: opts.select } : {}),
+            ...(opts.unitTests !== undefined ? { unitTests: opts.unitTests } : {}),
+          },
+          config,
+        ),
+      );
     });
 
   program
     .command('backfill')
-    .description('Rebuild a date window: re-read the named sources in full (upserts keep raw free of duplicates), then dbt build with vars backfill_from/backfill_to.')
+    .description(
+      'Rebuild a date window: re-read the named sources in full (upserts keep raw free of duplicates), then dbt build with vars backfill_from/backfill_to.',
+    )
     .requiredOption('--from <date>', 'first day of the window (YYYY-MM-DD, inclusive)', isoDate)
     .requiredOption('--to <date>', 'last day of the window (YYYY-MM-DD, inclusive)', isoDate)
-    .option('--reextract <sources...>', 'sources whose state is reset first so they are re-read (default: none; every source is still loaded incrementally)')
+    .option(
+      '--reextract <sources...>',
+      'sources whose state is reset first so they are re-read (default: none; every source is still loaded incrementally)',
+    )
     .option('--select <selector...>', 'dbt node selection for the build step')
-    .addOption(landingOption()).addOption(warehouseOption()).addOption(configOption()).addOption(waitOption()).addOption(jsonOption())
+    .addOption(landingOption())
+    .addOption(warehouseOption())
+    .addOption(configOption())
+    .addOption(waitOption())
+    .addOption(jsonOption())
     .action(async (opts: RunCommandOptions & { from: string; to: string; reextract?: string[]; select?: string[] }) => {
       if (opts.from > opts.to) throw new UsageError(`--from ${opts.from} is after --to ${opts.to}`);
       for (const name of opts.reextract ?? []) pickSources([name]);
       const args = ['--from', opts.from, '--to', opts.to, ...(opts.reextract ? ['--reextract', ...opts.reextract] : [])];
-      await execute('backfill', args, opts, (config) => pipelineSteps({
-        warehousePath: opts.warehouse, landingDir: opts.landing,
-        dbtVars: { backfill_from: opts.from, backfill_to: opts.to },
-        ...(opts.reextract ? { reextract: opts.reextract } : {}),
-        ...(opts.select ? { select: opts.select } : {}),
-      }, config));
+      await execute('backfill', args, opts, (config) =>
+        pipelineSteps(
+          {
+            warehousePath: opts.warehouse,
+            landingDir: opts.landing,
+            dbtVars: { backfill_from: opts.from, backfill_to: opts.to },
+            ...(opts.reextract ? { reextract: opts.reextract } : {}),
+            ...(opts.select ? { select: opts.select } : {}),
+          },
+          config,
+        ),
+      );
     });
 }
-

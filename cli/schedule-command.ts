@@ -15,10 +15,13 @@ const count = (raw: string) => {
 export function registerScheduleCommand(program: Command): void {
   program
     .command('schedule')
-    .description('Run the built-in scheduler: each crm.config.json "schedules" entry runs its crm command on its cron expression (croner) until stopped (SIGINT/SIGTERM wait for running jobs).')
+    .description(
+      'Run the built-in scheduler: each crm.config.json "schedules" entry runs its crm command on its cron expression (croner) until stopped (SIGINT/SIGTERM wait for running jobs).',
+    )
     .option('--list', 'print each schedule and its next run times, then exit')
     .option('--max-jobs <n>', 'exit after this many jobs have finished (for tests and one-off catch-up)', count)
-    .addOption(configOption()).addOption(jsonOption())
+    .addOption(configOption())
+    .addOption(jsonOption())
     .action(async (opts: { list?: boolean; maxJobs?: number; config: string; json?: boolean }) => {
       const config = readConfig(opts.config);
       try {
@@ -30,18 +33,33 @@ export function registerScheduleCommand(program: Command): void {
       if (opts.list) {
         const schedules = config.schedules.map((s) => ({ ...s, next: nextRuns(s, 3) }));
         printResult(Boolean(opts.json), { schedules }, () =>
-          schedules.length ? schedules.map((s) => `${s.name.padEnd(16)} ${s.cron.padEnd(16)} crm ${s.command.join(' ')}  next: ${s.next.join(', ')}`).join('\n') : `no schedules in ${opts.config}`);
+          schedules.length
+            ? schedules
+                .map((s) => `${s.name.padEnd(16)} ${s.cron.padEnd(16)} crm ${s.command.join(' ')}  next: ${s.next.join(', ')}`)
+                .join('\n')
+            : `no schedules in ${opts.config}`,
+        );
         return;
       }
       if (config.schedules.length === 0) throw new UsageError(`no "schedules" in ${opts.config}: nothing to run`);
-      const scheduler = startScheduler(config.schedules, logger.child({ scheduler: true }), { ...(opts.maxJobs ? { maxJobs: opts.maxJobs } : {}) });
+      const scheduler = startScheduler(config.schedules, logger.child({ scheduler: true }), {
+        ...(opts.maxJobs ? { maxJobs: opts.maxJobs } : {}),
+      });
       const onSignal = () => void scheduler.stop();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       const outcomes = await scheduler.done;
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      printResult(Boolean(opts.json), { jobs: outcomes }, () => outcomes.map((o) => `${o.schedule}: crm ${o.command.join(' ')} exited ${o.exitCode ?? o.signal} after ${o.seconds.toFixed(1)}s`).join('\n') || 'no job ran');
-      if (outcomes.some((o) => o.exitCode !== 0)) throw new ExitCodeError(EXIT.stepFailed, 'a scheduled job failed (see its exit code above)');
+      printResult(
+        Boolean(opts.json),
+        { jobs: outcomes },
+        () =>
+          outcomes
+            .map((o) => `${o.schedule}: crm ${o.command.join(' ')} exited ${o.exitCode ?? o.signal} after ${o.seconds.toFixed(1)}s`)
+            .join('\n') || 'no job ran',
+      );
+      if (outcomes.some((o) => o.exitCode !== 0))
+        throw new ExitCodeError(EXIT.stepFailed, 'a scheduled job failed (see its exit code above)');
     });
 }

@@ -17,13 +17,22 @@ export function registerSeedPostgresCommand(program: Command): void {
     .command('seed-postgres')
     .description(`Load the generated sample orders into a PostgreSQL "shop" schema (the OLTP database the orders_pg source reads).`)
     .addOption(new Option('--url <url>', `PostgreSQL connection string`).default(envValue(POSTGRES_ORDERS_ENV), `$${POSTGRES_ORDERS_ENV}`))
-    .addOption(new Option('--landing <dir>', 'generated landing folder to read').default(resolveLandingDir(), '$CRM_LANDING_DIR or data/landing'))
+    .addOption(
+      new Option('--landing <dir>', 'generated landing folder to read').default(resolveLandingDir(), '$CRM_LANDING_DIR or data/landing'),
+    )
     .option('--schema <name>', 'schema to create and fill', 'shop')
     .option('--json', 'print the result as one JSON document on stdout')
     .action(async (opts: { url?: string; landing: string; schema: string; json?: boolean }) => {
       if (!opts.url) throw new UsageError(`no PostgreSQL connection string: pass --url or set ${POSTGRES_ORDERS_ENV}`);
-      const summary = await populatePostgresShop({ connectionString: opts.url, landingDir: path.resolve(opts.landing), schema: opts.schema });
+      const summary = await populatePostgresShop({
+        connectionString: opts.url,
+        landingDir: path.resolve(opts.landing),
+        schema: opts.schema,
+      });
       printResult(Boolean(opts.json), summary, () =>
-        Object.entries(summary.tables).map(([table, t]) => `${opts.schema}.${table}: ${t.rowsWritten} rows written (${t.rejected} invalid skipped)`).join('\n'));
+        Object.entries(summary.tables)
+          .map(([table, t]) => `${opts.schema}.${table}: ${t.rowsWritten} rows written (${t.rejected} invalid skipped)`)
+          .join('\n'),
+      );
     });
 }

@@ -15,9 +15,7 @@ import { warehouseOption } from './options.ts';
  * (watermarks and cursors in raw._source_state, file manifests in raw._file_manifest).
  */
 export function registerStateCommand(program: Command): void {
-  const state = program
-    .command('state')
-    .description('Inspect or reset per-source extraction state: watermarks, cursors, file manifests.');
+  const state = program.command('state').description('Inspect or reset per-source extraction state: watermarks, cursors, file manifests.');
 
   state
     .command('show')
@@ -33,12 +31,18 @@ export function registerStateCommand(program: Command): void {
         process.stdout.write(`${source}: no state (never loaded, or reset)\n`);
         return;
       }
-      printResult(Boolean(opts.json), { warehouse: warehousePath, sources: reports }, () => reports.map(describeState).join('\n') || 'no source has state yet');
+      printResult(
+        Boolean(opts.json),
+        { warehouse: warehousePath, sources: reports },
+        () => reports.map(describeState).join('\n') || 'no source has state yet',
+      );
     });
 
   state
     .command('reset')
-    .description('Forget a source\'s watermark/cursor and file manifest; its next run re-reads everything (upserts keep raw free of duplicates).')
+    .description(
+      "Forget a source's watermark/cursor and file manifest; its next run re-reads everything (upserts keep raw free of duplicates).",
+    )
     .argument('<source>', 'source name')
     .addOption(warehouseOption('DuckDB warehouse file'))
     .addOption(waitOption())
@@ -48,7 +52,11 @@ export function registerStateCommand(program: Command): void {
       if (!fs.existsSync(warehousePath)) throw new UsageError(`warehouse not found: ${warehousePath}`);
       // A run builds in a copy of the published file and publishes it by rename: a reset written
       // meanwhile would be overwritten, so it takes the run lock (exit 4 while a run holds it).
-      const lock = await acquireRunLock(warehouseLayout(warehousePath).lock, { runId: `state-reset-${process.pid}-${Date.now()}`, command: `state reset ${source}` }, { waitSeconds: opts.wait });
+      const lock = await acquireRunLock(
+        warehouseLayout(warehousePath).lock,
+        { runId: `state-reset-${process.pid}-${Date.now()}`, command: `state reset ${source}` },
+        { waitSeconds: opts.wait },
+      );
       let removed: Awaited<ReturnType<typeof resetSourceState>>;
       try {
         removed = await withWarehouse(warehousePath, (connection) => resetSourceState(connection, source));
@@ -58,7 +66,8 @@ export function registerStateCommand(program: Command): void {
       printResult(Boolean(opts.json), { source, ...removed }, () =>
         removed.stateRows + removed.files === 0
           ? `${source}: had no state; nothing to reset`
-          : `${source}: state reset (${removed.stateRows} cursor row, ${removed.files} manifest file(s) forgotten); the next run re-reads it in full`);
+          : `${source}: state reset (${removed.stateRows} cursor row, ${removed.files} manifest file(s) forgotten); the next run re-reads it in full`,
+      );
     });
 }
 
@@ -92,6 +101,7 @@ async function withWarehouse<T>(
 function describeState(report: SourceStateReport): string {
   const lines = [`${report.source} (${report.kind ?? 'unknown'}): last batch ${report.batchId ?? '-'} at ${report.updatedAt ?? '-'}`];
   if (report.cursor !== null) lines.push(`  cursor: ${JSON.stringify(report.cursor)}`);
-  for (const file of report.files) lines.push(`  file ${file.path}: ${file.records} records, sha256 ${file.sha256.slice(0, 12)}…, ${file.sizeBytes} bytes`);
+  for (const file of report.files)
+    lines.push(`  file ${file.path}: ${file.records} records, sha256 ${file.sha256.slice(0, 12)}…, ${file.sizeBytes} bytes`);
   return lines.join('\n');
 }

@@ -30,7 +30,11 @@ function installedVersion(name: string): string {
 
 export function dashboardSourceHash(): string {
   const hash = crypto.createHash('sha256');
-  for (const file of [path.join(dashboardDir, 'index.html'), fileURLToPath(import.meta.url), ...filesUnder(path.join(dashboardDir, 'src'))]) {
+  for (const file of [
+    path.join(dashboardDir, 'index.html'),
+    fileURLToPath(import.meta.url),
+    ...filesUnder(path.join(dashboardDir, 'src')),
+  ]) {
     hash.update(path.relative(dashboardDir, file)).update('\0').update(fs.readFileSync(file)).update('\0');
   }
   for (const name of BUNDLED_PACKAGES) hash.update(`${name}@${installedVersion(name)}\0`);
@@ -39,7 +43,11 @@ export function dashboardSourceHash(): string {
 
 export function dashboardIsCurrent(outDir = dashboardDistDir): boolean {
   const stamp = path.join(outDir, HASH_FILE);
-  return fs.existsSync(path.join(outDir, 'index.html')) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === dashboardSourceHash();
+  return (
+    fs.existsSync(path.join(outDir, 'index.html')) &&
+    fs.existsSync(stamp) &&
+    fs.readFileSync(stamp, 'utf8').trim() === dashboardSourceHash()
+  );
 }
 
 export interface DashboardBuildResult {
@@ -52,7 +60,9 @@ export interface DashboardBuildResult {
  * Builds into a fresh folder and swaps it in with renames, so a server reading dist while a build
  * runs never sees half a bundle.
  */
-export async function ensureDashboardBuilt(options: { force?: boolean; log?: (message: string) => void } = {}): Promise<DashboardBuildResult> {
+export async function ensureDashboardBuilt(
+  options: { force?: boolean; log?: (message: string) => void } = {},
+): Promise<DashboardBuildResult> {
   const started = performance.now();
   const outDir = dashboardDistDir;
   if (!options.force && dashboardIsCurrent(outDir)) return { built: false, outDir, seconds: 0 };
@@ -86,5 +96,9 @@ export async function ensureDashboardBuilt(options: { force?: boolean; log?: (me
 // `npm run build:dashboard` (`--force` rebuilds even when current).
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const result = await ensureDashboardBuilt({ force: process.argv.includes('--force'), log: (m) => process.stderr.write(m + '\n') });
-  process.stdout.write(result.built ? `dashboard built into ${result.outDir} in ${result.seconds.toFixed(1)} s\n` : `dashboard in ${result.outDir} is up to date\n`);
+  process.stdout.write(
+    result.built
+      ? `dashboard built into ${result.outDir} in ${result.seconds.toFixed(1)} s\n`
+      : `dashboard in ${result.outDir} is up to date\n`,
+  );
 }

@@ -43,7 +43,8 @@ function stringList(claims: Record<string, unknown>, name: string): string[] | u
   if (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item.trim() === '')) {
     throw new ForbiddenError(`Invalid token claims: "${name}" must be a non-empty string or an array of non-empty strings`);
   }
-  if (list.length === 0) throw new ForbiddenError(`Invalid token claims: "${name}" is an empty list (omit the claim for no ${name} scoping)`);
+  if (list.length === 0)
+    throw new ForbiddenError(`Invalid token claims: "${name}" is an empty list (omit the claim for no ${name} scoping)`);
   return [...new Set(list as string[])];
 }
 
@@ -55,7 +56,9 @@ export function accessContextFromClaims(claims: Record<string, unknown>): Access
   const roles = [...(stringList(claims, 'roles') ?? []), ...(stringList(claims, 'role') ?? [])];
   const unknown = roles.filter((role) => !(KNOWN_ROLES as readonly string[]).includes(role));
   if (unknown.length) {
-    throw new ForbiddenError(`Invalid token claims: unknown role${unknown.length > 1 ? 's' : ''} ${unknown.map((r) => `"${r}"`).join(', ')} (known roles: ${KNOWN_ROLES.join(', ')})`);
+    throw new ForbiddenError(
+      `Invalid token claims: unknown role${unknown.length > 1 ? 's' : ''} ${unknown.map((r) => `"${r}"`).join(', ')} (known roles: ${KNOWN_ROLES.join(', ')})`,
+    );
   }
   const brands = stringList(claims, 'brands');
   const regions = stringList(claims, 'regions');
@@ -75,7 +78,9 @@ export function accessContextFromClaims(claims: Record<string, unknown>): Access
 export function accessContextFromToken(claims: Record<string, unknown>): AccessContext {
   const context = accessContextFromClaims(claims);
   if (context.roles.length === 0) {
-    throw new ForbiddenError(`Invalid token claims: the token carries no roles; give "roles" (an array, or one string) or "role" (known roles: ${KNOWN_ROLES.join(', ')})`);
+    throw new ForbiddenError(
+      `Invalid token claims: the token carries no roles; give "roles" (an array, or one string) or "role" (known roles: ${KNOWN_ROLES.join(', ')})`,
+    );
   }
   return context;
 }
@@ -222,7 +227,8 @@ export class AccessControl {
     if (cached && meta === this.model.meta) return cached;
     const cubes = meta.cubes
       .map((cube): MetaCube => {
-        const visible = <T extends { name: string }>(members: T[]) => members.filter((m) => this.memberAccess(m.name, context) !== 'hidden');
+        const visible = <T extends { name: string }>(members: T[]) =>
+          members.filter((m) => this.memberAccess(m.name, context) !== 'hidden');
         return { ...cube, measures: visible(cube.measures), dimensions: visible(cube.dimensions), segments: visible(cube.segments) };
       })
       .filter((cube) => cube.measures.length || cube.dimensions.length || cube.segments.length);
@@ -284,7 +290,9 @@ export class AccessControl {
       for (const member of members.filter((m) => m.startsWith(`${cubeName}.`))) {
         const access = this.ownMemberAccess(cube, member, context);
         if (access === 'hidden') {
-          throw new ForbiddenError(`Access denied to member '${member}': the access policy of '${cubeName}' does not let this token (${describeCaller(context)}) query it`);
+          throw new ForbiddenError(
+            `Access denied to member '${member}': the access policy of '${cubeName}' does not let this token (${describeCaller(context)}) query it`,
+          );
         }
         if (access === 'masked') masked.add(member);
       }
@@ -335,9 +343,13 @@ export class AccessControl {
     });
     const claims = blocking.length ? blocking : SCOPE_CLAIMS.filter((claim) => context[claim]);
     if (claims.length) {
-      return new ForbiddenError(`Access denied: the ${kind} '${cube.name}' cannot be scoped by the token's ${claims.map((c) => `"${c}"`).join(' and ')} claim${claims.length > 1 ? 's' : ''} (no access policy of it applies to ${describeCaller(context)}); ask for a token without ${claims.join(' or ')} scoping to read it`);
+      return new ForbiddenError(
+        `Access denied: the ${kind} '${cube.name}' cannot be scoped by the token's ${claims.map((c) => `"${c}"`).join(' and ')} claim${claims.length > 1 ? 's' : ''} (no access policy of it applies to ${describeCaller(context)}); ask for a token without ${claims.join(' or ')} scoping to read it`,
+      );
     }
-    return new ForbiddenError(`Access denied: no access policy of ${kind} '${cube.name}' applies to this token's "roles" claim (${describeCaller(context)})`);
+    return new ForbiddenError(
+      `Access denied: no access policy of ${kind} '${cube.name}' applies to this token's "roles" claim (${describeCaller(context)})`,
+    );
   }
 
   /**
@@ -388,10 +400,16 @@ export class AccessControl {
 
   private evaluateFilter(cube: EvaluatedCube, filter: PreparedFilter, context: AccessContext): QueryFilter {
     if (filter.memberReference) {
-      const values = filter.values === undefined ? undefined : this.evaluator.evaluateContextFunction(cube, filter.values, { securityContext: context });
-      const list = values === undefined || values === null ? undefined : (Array.isArray(values) ? values : [values]).map((v) => (v === null ? null : String(v)));
+      const values =
+        filter.values === undefined ? undefined : this.evaluator.evaluateContextFunction(cube, filter.values, { securityContext: context });
+      const list =
+        values === undefined || values === null
+          ? undefined
+          : (Array.isArray(values) ? values : [values]).map((v) => (v === null ? null : String(v)));
       if (list && list.length === 0 && !['set', 'notSet'].includes(String(filter.operator))) {
-        throw new ForbiddenError(`Access denied: the row-level filter on '${filter.memberReference}' of '${cube.name}' has no values for this token (${describeCaller(context)})`);
+        throw new ForbiddenError(
+          `Access denied: the row-level filter on '${filter.memberReference}' of '${cube.name}' has no values for this token (${describeCaller(context)})`,
+        );
       }
       return { member: filter.memberReference, operator: filter.operator as MemberFilter['operator'], ...(list ? { values: list } : {}) };
     }

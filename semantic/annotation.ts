@@ -53,10 +53,12 @@ function granularityOf(config: MetaMember, granularity: string): AnnotationItem[
 export function prepareAnnotation(index: MemberIndex, query: NormalizedQuery): Annotation {
   const lookup = (name: string) => index.get(name)?.config;
   const annotate = (names: string[], withDrill: boolean) =>
-    Object.fromEntries(names.flatMap((name) => {
-      const config = lookup(name);
-      return config ? [[name, item(config, withDrill)]] : [];
-    }));
+    Object.fromEntries(
+      names.flatMap((name) => {
+        const config = lookup(name);
+        return config ? [[name, item(config, withDrill)]] : [];
+      }),
+    );
 
   const timeDimensions: Record<string, AnnotationItem> = {};
   for (const td of query.timeDimensions) {

@@ -30,7 +30,9 @@ export function checkQueryMembers(query: NormalizedQuery, index: MemberIndex): v
   for (const td of query.timeDimensions) {
     const found = expect(td.dimension, 'dimension', 'timeDimensions');
     if (found.config.type !== 'time') {
-      throw new BadRequestError(`'${td.dimension}' in timeDimensions is a ${found.config.type} dimension: time dimensions need a dimension of type time`);
+      throw new BadRequestError(
+        `'${td.dimension}' in timeDimensions is a ${found.config.type} dimension: time dimensions need a dimension of type time`,
+      );
     }
   }
   checkFilters(query.filters, index);
@@ -89,14 +91,20 @@ function checkOperatorAndValues(filter: MemberFilter, type: string, kind: Member
   const where = `filter on '${filter.member}'`;
   const types = OPERATOR_TYPES[filter.operator];
   if (types && !types.includes(type)) {
-    throw new BadRequestError(`Operator '${filter.operator}' in the ${where} applies to ${types.join(' or ')} members; '${filter.member}' is a ${type} ${kind}`);
+    throw new BadRequestError(
+      `Operator '${filter.operator}' in the ${where} applies to ${types.join(' or ')} members; '${filter.member}' is a ${type} ${kind}`,
+    );
   }
   (filter.values ?? []).forEach((value, i) => {
     if (value === null) return;
-    const bad = (expected: string) => new BadRequestError(`Invalid value ${JSON.stringify(value.slice(0, 100))} at values.${i} of the ${where}: a ${type} ${kind} takes ${expected}`);
+    const bad = (expected: string) =>
+      new BadRequestError(
+        `Invalid value ${JSON.stringify(value.slice(0, 100))} at values.${i} of the ${where}: a ${type} ${kind} takes ${expected}`,
+      );
     if (type === 'number' && !(DECIMAL.test(value.trim()) && Number.isFinite(Number(value)))) throw bad('a finite decimal number');
     if (type === 'boolean' && !BOOLEAN.test(value.trim())) throw bad('true, false, 1 or 0');
-    if (type === 'time' && !isAbsoluteDate(value)) throw bad('a date YYYY-MM-DD or a timestamp YYYY-MM-DDTHH:mm:ss[.SSS] (years 0001-9999)');
+    if (type === 'time' && !isAbsoluteDate(value))
+      throw bad('a date YYYY-MM-DD or a timestamp YYYY-MM-DDTHH:mm:ss[.SSS] (years 0001-9999)');
   });
 }
 

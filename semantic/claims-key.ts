@@ -10,7 +10,11 @@ const TIMING_CLAIMS = new Set(['iat', 'exp', 'nbf', 'jti']);
 const keys = new WeakMap<object, string>();
 
 export function decidingClaims(claims: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(claims).filter(([name]) => !TIMING_CLAIMS.has(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(
+    Object.entries(claims)
+      .filter(([name]) => !TIMING_CLAIMS.has(name))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
 }
 
 export function claimsKey(claims: Record<string, unknown>): string {

@@ -42,7 +42,9 @@ function wallClockNow(timeZone: string, now: Date): Date {
     second: '2-digit',
   }).formatToParts(now);
   const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value);
-  return new Date(Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'), now.getUTCMilliseconds()));
+  return new Date(
+    Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'), now.getUTCMilliseconds()),
+  );
 }
 
 function daysInMonth(year: number, monthIndex: number): number {
@@ -101,7 +103,9 @@ function format(date: Date): string {
   // 'next 1000000 years' runs past what a Date holds (NaN) or past year 9999 (toISOString then
   // writes '+010000-...'): a 400 naming the bounds, not 'Invalid time value'.
   if (Number.isNaN(date.getTime()) || year < MIN_YEAR || year > MAX_YEAR) {
-    throw new BadRequestError(`Date out of range: dates in a query must fall in the years ${String(MIN_YEAR).padStart(4, '0')} to ${MAX_YEAR}`);
+    throw new BadRequestError(
+      `Date out of range: dates in a query must fall in the years ${String(MIN_YEAR).padStart(4, '0')} to ${MAX_YEAR}`,
+    );
   }
   return date.toISOString().slice(0, 23);
 }
@@ -161,7 +165,8 @@ export function parseRelativeDateRange(input: string, timeZone: string, now: Dat
     const count = Number(match[2]);
     const unit = match[3] as Unit;
     // Cube: 'last 3 months' is the three whole months before the current one; 'next 3' the three after.
-    const [start, end] = match[1] === 'last' ? [add(wallNow, -count, unit), add(wallNow, -1, unit)] : [add(wallNow, 1, unit), add(wallNow, count, unit)];
+    const [start, end] =
+      match[1] === 'last' ? [add(wallNow, -count, unit), add(wallNow, -1, unit)] : [add(wallNow, 1, unit), add(wallNow, count, unit)];
     return range(startOf(start, unit), endOf(end, unit));
   }
   if (text === 'today' || text === 'yesterday' || text === 'tomorrow') {
@@ -195,7 +200,8 @@ function formatBound(value: string, bound: 'start' | 'end'): string {
 
 /** A timeDimensions[].dateRange (relative text, one date, or [start, end]) as [start, end] local strings. */
 export function resolveDateRange(input: string | string[], timeZone: string, now: Date = new Date()): [string, string] {
-  const pair = typeof input === 'string' ? parseRelativeDateRange(input, timeZone, now) : input.length === 1 ? [input[0]!, input[0]!] : input;
+  const pair =
+    typeof input === 'string' ? parseRelativeDateRange(input, timeZone, now) : input.length === 1 ? [input[0]!, input[0]!] : input;
   return [formatBound(pair[0]!, 'start'), formatBound(pair[1]!, 'end')];
 }
 

@@ -10,7 +10,14 @@ function formatFor(timeZone: string): Intl.DateTimeFormat {
   let format = formats.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
     });
     if (formats.size < 1_000) formats.set(timeZone, format);
   }
@@ -21,7 +28,8 @@ function formatFor(timeZone: string): Intl.DateTimeFormat {
 function localClock(ms: number, timeZone: string): { date: string; sinceMidnight: number } {
   const parts = formatFor(timeZone).formatToParts(ms);
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '00';
-  const sinceMidnight = ((Number(part('hour')) * 60 + Number(part('minute'))) * 60 + Number(part('second'))) * 1000 + (((ms % 1000) + 1000) % 1000);
+  const sinceMidnight =
+    ((Number(part('hour')) * 60 + Number(part('minute'))) * 60 + Number(part('second'))) * 1000 + (((ms % 1000) + 1000) % 1000);
   return { date: `${part('year')}-${part('month')}-${part('day')}`, sinceMidnight };
 }
 

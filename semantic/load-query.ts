@@ -75,14 +75,22 @@ const manifestLookups = new WeakMap<WarehouseReader, ManifestLookup>();
 function manifestOf(warehouse: WarehouseReader): ManifestLookup {
   let lookup = manifestLookups.get(warehouse);
   if (!lookup) {
-    lookup = versionedManifestLookup(manifestLookup((sql, params) => warehouse.query(sql, params)), () => warehouse.dataVersion());
+    lookup = versionedManifestLookup(
+      manifestLookup((sql, params) => warehouse.query(sql, params)),
+      () => warehouse.dataVersion(),
+    );
     manifestLookups.set(warehouse, lookup);
   }
   return lookup;
 }
 
 /** Step 4 (compile): Cube's SQL for the query and its total query; access control and rollup routing happen in here. */
-export async function planQuery(model: SemanticModel, query: NormalizedQuery, securityContext: Record<string, unknown>, warehouse: WarehouseReader) {
+export async function planQuery(
+  model: SemanticModel,
+  query: NormalizedQuery,
+  securityContext: Record<string, unknown>,
+  warehouse: WarehouseReader,
+) {
   const options = { securityContext };
   const lookup = manifestOf(warehouse);
   const main = await resolveSql(model, query, options, lookup);
@@ -116,7 +124,13 @@ export async function loadNormalizedQuery(
     if (cached) {
       const response: LoadResponse = { ...cached.value, lastRefreshTime: cached.computedAt.toISOString() };
       const timings = loadTimings.get(cached.value);
-      loadTimings.set(response, { planMs: 0, warehouseMs: 0, source: timings?.source ?? 'marts', cache: 'hit', totalMs: performance.now() - started });
+      loadTimings.set(response, {
+        planMs: 0,
+        warehouseMs: 0,
+        source: timings?.source ?? 'marts',
+        cache: 'hit',
+        totalMs: performance.now() - started,
+      });
       return response;
     }
   }
@@ -147,13 +161,18 @@ export async function loadNormalizedQuery(
   loadTimings.set(response, {
     planMs: planned - started,
     warehouseMs: queried - planned,
-    source: Object.keys(main.usedPreAggregations).length ? Object.values(main.usedPreAggregations).map((u) => u.preAggregationId).join(' ') : 'marts',
+    source: Object.keys(main.usedPreAggregations).length
+      ? Object.values(main.usedPreAggregations)
+          .map((u) => u.preAggregationId)
+          .join(' ')
+      : 'marts',
     ...(main.preAggregationSkipped ? { skipped: main.preAggregationSkipped } : {}),
     cache: context.cache && !options.renewQuery ? 'miss' : 'off',
     totalMs: performance.now() - started,
   });
   // Only when no new version was published while the query ran: the answer is then that version's.
-  if (context.cache && context.warehouse.dataVersion() === dataVersion) context.cache.set(key, dataVersion, { value: response, computedAt });
+  if (context.cache && context.warehouse.dataVersion() === dataVersion)
+    context.cache.set(key, dataVersion, { value: response, computedAt });
   return response;
 }
 

@@ -40,7 +40,9 @@ export async function narrowWideNumberColumns(connection: DuckDBConnection, sche
   if (candidates.length === 0) return [];
   const target = `${quoteIdent(schema)}.${quoteIdent(table)}`;
   // TRY_CAST yields NULL for a value that does not fit: a column fits when no non-null value is lost.
-  const checks = candidates.map((c, i) => `count(${quoteIdent(c.column)}) = count(TRY_CAST(${quoteIdent(c.column)} AS ${c.to})) AS fits_${i}`);
+  const checks = candidates.map(
+    (c, i) => `count(${quoteIdent(c.column)}) = count(TRY_CAST(${quoteIdent(c.column)} AS ${c.to})) AS fits_${i}`,
+  );
   const fits = (await connection.runAndReadAll(`SELECT ${checks.join(', ')} FROM ${target}`)).getRows()[0] ?? [];
   const narrowed = candidates.filter((_, i) => fits[i] === true);
   for (const c of narrowed) {

@@ -143,13 +143,18 @@ function normalizeFilter(input: unknown, path: string, timezone: string, now: Da
     return fail(`values.${i} must be a string, number, boolean or null`);
   });
   const nullAt = stringValues.indexOf(null);
-  if (nullAt !== -1 && !NULL_TESTS[operator]) fail(`values.${nullAt}: null is a value of equals, notEquals, in and notIn only (use "set" or "notSet")`);
+  if (nullAt !== -1 && !NULL_TESTS[operator])
+    fail(`values.${nullAt}: null is a value of equals, notEquals, in and notIn only (use "set" or "notSet")`);
   // Values that are all null: Cube's query builder writes `IN ()` for two or more nulls (and for
   // `in` / `notIn` with one), which no database parses. They mean "is (not) null": say so.
   if (stringValues.length > 0 && stringValues.every((value) => value === null) && NULL_TESTS[operator]) {
     return { member: name, operator: NULL_TESTS[operator]! };
   }
-  const normalized: MemberFilter = { member: name, operator: operator as FilterOperator, ...(values !== undefined ? { values: stringValues } : {}) };
+  const normalized: MemberFilter = {
+    member: name,
+    operator: operator as FilterOperator,
+    ...(values !== undefined ? { values: stringValues } : {}),
+  };
   return normalizeDateFilterValues(normalized, timezone, now);
 }
 
@@ -193,7 +198,13 @@ export function normalizeQuery(input: unknown, options: NormalizeOptions = {}): 
   const parsed = querySchema.safeParse(input);
   if (!parsed.success) throw new BadRequestError(`Invalid query format: ${describeIssues(parsed.error)}`);
   const query = parsed.data;
-  checkMemberCount({ measures: query.measures, dimensions: query.dimensions, segments: query.segments, timeDimensions: query.timeDimensions, order: query.order });
+  checkMemberCount({
+    measures: query.measures,
+    dimensions: query.dimensions,
+    segments: query.segments,
+    timeDimensions: query.timeDimensions,
+    order: query.order,
+  });
 
   if (query.timeDimensions?.some((td) => td.compareDateRange !== undefined)) {
     throw new BadRequestError("'compareDateRangeQuery' query type: expand the query with normalizeLoadRequest() first");
@@ -264,9 +275,10 @@ export interface NormalizedLoadRequest {
  * dateRange), each normalised like any query; anything else is one regular query.
  */
 export function normalizeLoadRequest(input: unknown, options: NormalizeOptions = {}): NormalizedLoadRequest {
-  const timeDimensions = typeof input === 'object' && input !== null && !Array.isArray(input)
-    ? (input as { timeDimensions?: unknown }).timeDimensions
-    : undefined;
+  const timeDimensions =
+    typeof input === 'object' && input !== null && !Array.isArray(input)
+      ? (input as { timeDimensions?: unknown }).timeDimensions
+      : undefined;
   const comparing = Array.isArray(timeDimensions)
     ? timeDimensions.flatMap((td, index) => (typeof td === 'object' && td !== null && 'compareDateRange' in td ? [index] : []))
     : [];
@@ -282,12 +294,18 @@ export function normalizeLoadRequest(input: unknown, options: NormalizeOptions =
     throw new BadRequestError(`Invalid query format: timeDimensions.${index}.compareDateRange must be a non-empty array of date ranges`);
   }
   if (compareDateRange.length > QUERY_LIMITS.compareDateRanges) {
-    throw new BadRequestError(`Invalid query format: timeDimensions.${index}.compareDateRange has ${compareDateRange.length} ranges, more than ${QUERY_LIMITS.compareDateRanges}`);
+    throw new BadRequestError(
+      `Invalid query format: timeDimensions.${index}.compareDateRange has ${compareDateRange.length} ranges, more than ${QUERY_LIMITS.compareDateRanges}`,
+    );
   }
   const queries = compareDateRange.map((dateRange, i) => {
-    const valid = typeof dateRange === 'string' || (Array.isArray(dateRange) && dateRange.length >= 1 && dateRange.length <= 2 && dateRange.every((d) => typeof d === 'string'));
+    const valid =
+      typeof dateRange === 'string' ||
+      (Array.isArray(dateRange) && dateRange.length >= 1 && dateRange.length <= 2 && dateRange.every((d) => typeof d === 'string'));
     if (!valid) {
-      throw new BadRequestError(`Invalid query format: timeDimensions.${index}.compareDateRange.${i} must be a relative date range string or [start, end]`);
+      throw new BadRequestError(
+        `Invalid query format: timeDimensions.${index}.compareDateRange.${i} must be a relative date range string or [start, end]`,
+      );
     }
     const expanded = tds.map((td, j) => (j === index ? { ...timeDimension, dateRange } : td));
     return normalizeQuery({ ...(input as Record<string, unknown>), timeDimensions: expanded }, options);

@@ -4,7 +4,14 @@ import { convertDuckDBParams } from '@cubejs-backend/duckdb-driver/dist/src/Tran
 import type { Logger } from 'pino';
 import { cubeModelDir as defaultCubeModelDir } from '../shared/paths.ts';
 import { narrowWideNumberColumns } from './narrow-columns.ts';
-import { DEFAULT_PRE_AGGREGATION_TIMEZONES, MANIFEST_TABLE, PRE_AGGREGATIONS_SCHEMA, describeRollup, rollupsOf, structureHash } from './rollup-descriptions.ts';
+import {
+  DEFAULT_PRE_AGGREGATION_TIMEZONES,
+  MANIFEST_TABLE,
+  PRE_AGGREGATIONS_SCHEMA,
+  describeRollup,
+  rollupsOf,
+  structureHash,
+} from './rollup-descriptions.ts';
 import { compileSemanticModel } from './semantic-model.ts';
 
 /**
@@ -24,7 +31,11 @@ import { compileSemanticModel } from './semantic-model.ts';
  */
 
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const slug = (value: string) => value.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
+const slug = (value: string) =>
+  value
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_|_$/g, '');
 
 /** Local (zone-less) partition bounds covering [min, max], as Cube's partition range loader makes them. */
 export function partitionRanges(min: string, max: string, granularity: string): [string, string][] {
@@ -35,28 +46,46 @@ export function partitionRanges(min: string, max: string, granularity: string): 
     const y = d.getUTCFullYear();
     const m = d.getUTCMonth();
     switch (granularity) {
-      case 'year': return new Date(Date.UTC(y, 0, 1));
-      case 'quarter': return new Date(Date.UTC(y, m - (m % 3), 1));
-      case 'month': return new Date(Date.UTC(y, m, 1));
+      case 'year':
+        return new Date(Date.UTC(y, 0, 1));
+      case 'quarter':
+        return new Date(Date.UTC(y, m - (m % 3), 1));
+      case 'month':
+        return new Date(Date.UTC(y, m, 1));
       case 'week': {
         const day = new Date(Date.UTC(y, m, d.getUTCDate()));
         day.setUTCDate(day.getUTCDate() - ((day.getUTCDay() + 6) % 7)); // ISO weeks start on Monday
         return day;
       }
-      case 'day': return new Date(Date.UTC(y, m, d.getUTCDate()));
-      case 'hour': return new Date(Date.UTC(y, m, d.getUTCDate(), d.getUTCHours()));
-      default: throw new Error(`unsupported partition granularity "${granularity}"`);
+      case 'day':
+        return new Date(Date.UTC(y, m, d.getUTCDate()));
+      case 'hour':
+        return new Date(Date.UTC(y, m, d.getUTCDate(), d.getUTCHours()));
+      default:
+        throw new Error(`unsupported partition granularity "${granularity}"`);
     }
   };
   const next = (d: Date): Date => {
     const n = new Date(d);
     switch (granularity) {
-      case 'year': n.setUTCFullYear(n.getUTCFullYear() + 1); break;
-      case 'quarter': n.setUTCMonth(n.getUTCMonth() + 3); break;
-      case 'month': n.setUTCMonth(n.getUTCMonth() + 1); break;
-      case 'week': n.setUTCDate(n.getUTCDate() + 7); break;
-      case 'day': n.setUTCDate(n.getUTCDate() + 1); break;
-      case 'hour': n.setUTCHours(n.getUTCHours() + 1); break;
+      case 'year':
+        n.setUTCFullYear(n.getUTCFullYear() + 1);
+        break;
+      case 'quarter':
+        n.setUTCMonth(n.getUTCMonth() + 3);
+        break;
+      case 'month':
+        n.setUTCMonth(n.getUTCMonth() + 1);
+        break;
+      case 'week':
+        n.setUTCDate(n.getUTCDate() + 7);
+        break;
+      case 'day':
+        n.setUTCDate(n.getUTCDate() + 1);
+        break;
+      case 'hour':
+        n.setUTCHours(n.getUTCHours() + 1);
+        break;
     }
     return n;
   };
@@ -76,7 +105,10 @@ async function scalar(connection: DuckDBConnection, sql: string, params: unknown
 
 /** A local time in `timezone` as the UTC instant Cube's load SQL compares with (its inDbTimeZone). */
 async function utcInstant(connection: DuckDBConnection, timezone: string, local: string): Promise<string> {
-  const value = await scalar(connection, `SELECT strftime(timezone(?, ?::TIMESTAMP) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')`, [timezone, local]);
+  const value = await scalar(connection, `SELECT strftime(timezone(?, ?::TIMESTAMP) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')`, [
+    timezone,
+    local,
+  ]);
   return String(value);
 }
 
@@ -130,7 +162,10 @@ export async function buildPreAggregations(options: BuildPreAggregationsOptions)
           const min = await scalar(connection, `SELECT strftime((${minSql}), '%Y-%m-%dT%H:%M:%S')`, minParams);
           const max = await scalar(connection, `SELECT strftime((${maxSql}), '%Y-%m-%dT%H:%M:%S')`, maxParams);
           // No rows yet: one empty partition, so queries read an empty table rather than fail.
-          ranges = min === null || max === null ? [['1970-01-01T00:00:00.000', '1970-01-01T00:00:00.000']] : partitionRanges(String(min), String(max), description.partitionGranularity);
+          ranges =
+            min === null || max === null
+              ? [['1970-01-01T00:00:00.000', '1970-01-01T00:00:00.000']]
+              : partitionRanges(String(min), String(max), description.partitionGranularity);
         }
         let rows = 0;
         for (const range of ranges) {
@@ -143,18 +178,36 @@ export async function buildPreAggregations(options: BuildPreAggregationsOptions)
               return param;
             }),
           );
-          if (!loadSql.includes(description.tableName)) throw new Error(`load SQL of ${rollup.id} does not create ${description.tableName}`);
+          if (!loadSql.includes(description.tableName))
+            throw new Error(`load SQL of ${rollup.id} does not create ${description.tableName}`);
           await connection.run(loadSql.replace(description.tableName, partitionTable), convertDuckDBParams(params) as never);
           await narrowWideNumberColumns(connection, PRE_AGGREGATIONS_SCHEMA, partitionName);
           const count = Number(await scalar(connection, `SELECT count(*) FROM ${partitionTable}`));
           rows += count;
           await connection.run(`INSERT INTO ${MANIFEST_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)`, [
-            rollup.id, timezone, description.tableName, partitionTable, range?.[0] ?? null, range?.[1] ?? null, hash, count,
+            rollup.id,
+            timezone,
+            description.tableName,
+            partitionTable,
+            range?.[0] ?? null,
+            range?.[1] ?? null,
+            hash,
+            count,
           ] as never);
         }
-        const built = { name: `${description.tableName}@${timezone}`, preAggregationId: rollup.id, timezone, partitions: ranges.length, rows, seconds: Math.round(performance.now() - started) / 1000 };
+        const built = {
+          name: `${description.tableName}@${timezone}`,
+          preAggregationId: rollup.id,
+          timezone,
+          partitions: ranges.length,
+          rows,
+          seconds: Math.round(performance.now() - started) / 1000,
+        };
         tables.push(built);
-        options.log?.info({ event: 'pre_aggregation_built', ...built }, `pre-aggregation ${built.name}: ${rows} rows in ${ranges.length} partition(s)`);
+        options.log?.info(
+          { event: 'pre_aggregation_built', ...built },
+          `pre-aggregation ${built.name}: ${rows} rows in ${ranges.length} partition(s)`,
+        );
       }
     }
     await connection.run('COMMIT');
@@ -168,4 +221,3 @@ export async function buildPreAggregations(options: BuildPreAggregationsOptions)
   }
   return { tables };
 }
-

@@ -28,7 +28,9 @@ export const QUERY_LIMITS = {
 
 /** Thrown when JSON is nested deeper than the limit; says where the limit is. */
 function tooDeep(where: string): BadRequestError {
-  return new BadRequestError(`Invalid query format: ${where} is nested more than ${QUERY_LIMITS.jsonDepth} levels deep (the limit of query JSON)`);
+  return new BadRequestError(
+    `Invalid query format: ${where} is nested more than ${QUERY_LIMITS.jsonDepth} levels deep (the limit of query JSON)`,
+  );
 }
 
 /**
@@ -74,22 +76,30 @@ export class FilterBudget {
   /** Called for each and/or group at its nesting depth (1 for a top-level group). */
   group(depth: number, path: string): void {
     if (depth > QUERY_LIMITS.filterDepth) {
-      throw new BadRequestError(`Invalid query format: ${path}: filter groups are nested more than ${QUERY_LIMITS.filterDepth} levels deep`);
+      throw new BadRequestError(
+        `Invalid query format: ${path}: filter groups are nested more than ${QUERY_LIMITS.filterDepth} levels deep`,
+      );
     }
   }
 
   /** Called for each member filter with its values. */
   filter(path: string, values: readonly unknown[]): void {
     this.filters += 1;
-    if (this.filters > QUERY_LIMITS.filters) throw new BadRequestError(`Invalid query format: ${path}: more than ${QUERY_LIMITS.filters} filters in the query`);
+    if (this.filters > QUERY_LIMITS.filters)
+      throw new BadRequestError(`Invalid query format: ${path}: more than ${QUERY_LIMITS.filters} filters in the query`);
     if (values.length > QUERY_LIMITS.valuesPerFilter) {
-      throw new BadRequestError(`Invalid query format: ${path}.values: ${values.length} values, more than the ${QUERY_LIMITS.valuesPerFilter} a filter may have`);
+      throw new BadRequestError(
+        `Invalid query format: ${path}.values: ${values.length} values, more than the ${QUERY_LIMITS.valuesPerFilter} a filter may have`,
+      );
     }
     this.values += values.length;
-    if (this.values > QUERY_LIMITS.values) throw new BadRequestError(`Invalid query format: ${path}.values: more than ${QUERY_LIMITS.values} filter values in the query`);
+    if (this.values > QUERY_LIMITS.values)
+      throw new BadRequestError(`Invalid query format: ${path}.values: more than ${QUERY_LIMITS.values} filter values in the query`);
     values.forEach((value, i) => {
       if (typeof value === 'string' && value.length > QUERY_LIMITS.valueLength) {
-        throw new BadRequestError(`Invalid query format: ${path}.values.${i}: ${value.length} characters, more than ${QUERY_LIMITS.valueLength}`);
+        throw new BadRequestError(
+          `Invalid query format: ${path}.values.${i}: ${value.length} characters, more than ${QUERY_LIMITS.valueLength}`,
+        );
       }
     });
   }
@@ -97,8 +107,13 @@ export class FilterBudget {
 
 /** The member count limit over the lists a query names. */
 export function checkMemberCount(lists: Record<string, unknown[] | Record<string, unknown> | undefined>): void {
-  const count = Object.values(lists).reduce<number>((sum, list) => sum + (list === undefined ? 0 : Array.isArray(list) ? list.length : Object.keys(list).length), 0);
+  const count = Object.values(lists).reduce<number>(
+    (sum, list) => sum + (list === undefined ? 0 : Array.isArray(list) ? list.length : Object.keys(list).length),
+    0,
+  );
   if (count > QUERY_LIMITS.members) {
-    throw new BadRequestError(`Invalid query format: the query names ${count} members (${Object.keys(lists).join(', ')} together), more than ${QUERY_LIMITS.members}`);
+    throw new BadRequestError(
+      `Invalid query format: the query names ${count} members (${Object.keys(lists).join(', ')} together), more than ${QUERY_LIMITS.members}`,
+    );
   }
 }

@@ -91,9 +91,10 @@ export function describeRollup(model: CubeCompilers, rollup: RollupInfo, timezon
     preAggregationsSchema: PRE_AGGREGATIONS_SCHEMA,
     useNativeSqlPlanner: false,
   });
-  const descriptions = model.compilers.compiler.withQuery(query, () => query.preAggregations.preAggregationsDescription()) as PreAggregationDescription[];
+  const descriptions = model.compilers.compiler.withQuery(query, () =>
+    query.preAggregations.preAggregationsDescription(),
+  ) as PreAggregationDescription[];
   const description = descriptions.find((d) => d.preAggregationId === rollup.id);
   if (!description) throw new Error(`Cube's compiler did not match rollup ${rollup.id} to a query of its own members`);
   return description;
 }
-

@@ -42,15 +42,23 @@ const overlaps = (row: ManifestRow, range?: [string, string]) =>
  * swap each logical table name for the partition tables of the query's time zone that overlap the
  * query's date range. Any missing or stale table: no plan (the caller answers from the marts).
  */
-export async function planPreAggregations(sql: string, descriptions: MatchedPreAggregation[], lookup: ManifestLookup): Promise<PreAggregationPlan> {
+export async function planPreAggregations(
+  sql: string,
+  descriptions: MatchedPreAggregation[],
+  lookup: ManifestLookup,
+): Promise<PreAggregationPlan> {
   let rewritten = sql;
   const used: Record<string, UsedPreAggregation> = {};
   for (const description of descriptions) {
     if (!rewritten.includes(description.tableName)) continue; // described but not read (e.g. a sub-query's)
     const rows = await lookup(description.preAggregationId, description.timezone);
-    if (rows.length === 0) return { usedPreAggregations: {}, skipped: `${description.preAggregationId} is not built for time zone ${description.timezone}` };
+    if (rows.length === 0)
+      return { usedPreAggregations: {}, skipped: `${description.preAggregationId} is not built for time zone ${description.timezone}` };
     if (rows.some((row) => row.structure_hash !== description.structureHash)) {
-      return { usedPreAggregations: {}, skipped: `${description.preAggregationId} was built from a different model version (rebuild with \`crm refresh\`)` };
+      return {
+        usedPreAggregations: {},
+        skipped: `${description.preAggregationId} was built from a different model version (rebuild with \`crm refresh\`)`,
+      };
     }
     const range = description.matchedTimeDimensionDateRange?.map((v) => v.slice(0, 23)) as [string, string] | undefined;
     const partitions = rows.filter((row) => overlaps(row, range)).map((row) => row.partition_table);
@@ -117,10 +125,19 @@ export interface ResolvedSql extends SemanticSql {
  * buildSql plus the orchestrator's step: the SQL reads the built rollup partitions when Cube's
  * matching picked a rollup and its tables for the query's zone are in the warehouse, else the marts.
  */
-export async function resolveSql(model: SemanticModel, query: NormalizedQuery, options: BuildSqlOptions, lookup: ManifestLookup): Promise<ResolvedSql> {
+export async function resolveSql(
+  model: SemanticModel,
+  query: NormalizedQuery,
+  options: BuildSqlOptions,
+  lookup: ManifestLookup,
+): Promise<ResolvedSql> {
   const built = buildSecuredSql(model, query, options);
   if (built.preAggregations.length === 0) return { ...built, usedPreAggregations: {} };
   const plan = await planPreAggregations(built.sql, built.preAggregations, lookup);
   if (plan.sql !== undefined) return { ...built, sql: plan.sql, usedPreAggregations: plan.usedPreAggregations };
-  return { ...buildSecuredSql(model, query, { ...options, disablePreAggregations: true }), usedPreAggregations: {}, preAggregationSkipped: plan.skipped };
+  return {
+    ...buildSecuredSql(model, query, { ...options, disablePreAggregations: true }),
+    usedPreAggregations: {},
+    preAggregationSkipped: plan.skipped,
+  };
 }

@@ -39,7 +39,9 @@ function scopeClaimsOf(context: AccessContext): string[] {
 function untranslatable(table: string, cube: string, what: string, context: AccessContext): ForbiddenError {
   const claims = scopeClaimsOf(context);
   const named = claims.length ? claims.map((c) => `"${c}"`).join(' and ') : '"roles"';
-  return new ForbiddenError(`Access denied: the row-level policy of cube '${cube}' on ${table} (${what}) cannot be applied on this path, so the token's ${named} claim cannot be honoured here`);
+  return new ForbiddenError(
+    `Access denied: the row-level policy of cube '${cube}' on ${table} (${what}) cannot be applied on this path, so the token's ${named} claim cannot be honoured here`,
+  );
 }
 
 /** The access scope of one warehouse table for a caller; throws a 403 naming the claim it cannot honour. */
@@ -49,7 +51,9 @@ export function tableScope(model: SemanticModel, table: string, context: AccessC
   if (cubes.length === 0) {
     const claims = scopeClaimsOf(context);
     if (claims.length) {
-      throw new ForbiddenError(`Access denied: ${table} has no cube in the semantic model, so no access policy says how to scope it by the token's ${claims.map((c) => `"${c}"`).join(' and ')} claim${claims.length > 1 ? 's' : ''}; ask for a token without ${claims.join(' or ')} scoping to read it`);
+      throw new ForbiddenError(
+        `Access denied: ${table} has no cube in the semantic model, so no access policy says how to scope it by the token's ${claims.map((c) => `"${c}"`).join(' and ')} claim${claims.length > 1 ? 's' : ''}; ask for a token without ${claims.join(' or ')} scoping to read it`,
+      );
     }
     return { table, cubes, rows: null, column: () => 'visible' };
   }

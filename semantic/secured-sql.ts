@@ -21,7 +21,12 @@ const compiledByModel = new WeakMap<SemanticModel, LRUCache<string, SemanticSql>
 export function buildSecuredSql(model: SemanticModel, unsecuredQuery: NormalizedQuery, options: BuildSqlOptions = {}): SemanticSql {
   let compiled = compiledByModel.get(model);
   if (!compiled) compiledByModel.set(model, (compiled = new LRUCache({ max: MAX_COMPILED_QUERIES })));
-  const key = JSON.stringify([unsecuredQuery, claimsKey(options.securityContext ?? {}), options.totalQuery === true, options.disablePreAggregations === true]);
+  const key = JSON.stringify([
+    unsecuredQuery,
+    claimsKey(options.securityContext ?? {}),
+    options.totalQuery === true,
+    options.disablePreAggregations === true,
+  ]);
   const found = compiled.get(key);
   if (found) return found;
   const securityContext = accessContextFromClaims(options.securityContext ?? {});

@@ -99,7 +99,10 @@ export class SemanticModel {
     if (options.disablePreAggregations || maskedMembers.length) {
       // preAggregationId is not part of Cube's query-cache key, but the schema is: without a
       // distinct key the cached SQL of the same query with its rollup would come back.
-      Object.assign(queryOptions, { preAggregationId: NO_PRE_AGGREGATION, preAggregationsSchema: `${PRE_AGGREGATIONS_SCHEMA}${NO_PRE_AGGREGATION}` });
+      Object.assign(queryOptions, {
+        preAggregationId: NO_PRE_AGGREGATION,
+        preAggregationsSchema: `${PRE_AGGREGATIONS_SCHEMA}${NO_PRE_AGGREGATION}`,
+      });
     }
     if (options.totalQuery) {
       // As Cube's gateway builds the total query: no order, no limit, no offset.
@@ -139,17 +142,20 @@ export class SemanticModel {
     if (!found || found.preAggregation.type !== 'rollup') return [];
     const referenced = found.references.timeDimensions?.[0]?.dimension.split('.').slice(-2).join('.');
     const aliases = referenced ? query.allBackAliasMembers() : {};
-    const matched = found.preAggregation.partitionGranularity && referenced
-      ? query.timeDimensions.find((td) => td.dateRange && (td.dimension === referenced || td.dimension === aliases[referenced]))
-      : undefined;
+    const matched =
+      found.preAggregation.partitionGranularity && referenced
+        ? query.timeDimensions.find((td) => td.dateRange && (td.dimension === referenced || td.dimension === aliases[referenced]))
+        : undefined;
     const preAggregationId = `${found.cube}.${found.preAggregationName}`;
-    return [{
-      preAggregationId,
-      tableName: query.preAggregations.preAggregationTableName(found.cube, found.preAggregationName, found.preAggregation),
-      timezone,
-      ...(matched ? { matchedTimeDimensionDateRange: matched.boundaryDateRangeFormatted() } : {}),
-      structureHash: rollupStructureHash(this, preAggregationId, timezone),
-    }];
+    return [
+      {
+        preAggregationId,
+        tableName: query.preAggregations.preAggregationTableName(found.cube, found.preAggregationName, found.preAggregation),
+        timezone,
+        ...(matched ? { matchedTimeDimensionDateRange: matched.boundaryDateRangeFormatted() } : {}),
+        structureHash: rollupStructureHash(this, preAggregationId, timezone),
+      },
+    ];
   }
 }
 

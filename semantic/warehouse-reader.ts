@@ -118,16 +118,17 @@ export class WarehouseReader {
   async query(sql: string, params: unknown[] = [], options: WarehouseQueryOptions = {}): Promise<WarehouseRow[]> {
     const handle = await this.acquire();
     try {
-      const connection = handle.idle.pop() ?? await this.connect(handle);
+      const connection = handle.idle.pop() ?? (await this.connect(handle));
       let timedOut = false;
       let clean = false;
       // interrupt() makes the running statement fail with "INTERRUPT Error"; the connection is ours alone.
-      const timer = options.timeoutMs && options.timeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            connection.interrupt();
-          }, options.timeoutMs)
-        : undefined;
+      const timer =
+        options.timeoutMs && options.timeoutMs > 0
+          ? setTimeout(() => {
+              timedOut = true;
+              connection.interrupt();
+            }, options.timeoutMs)
+          : undefined;
       try {
         const statement = await prepared(connection, sql);
         statement.clearBindings();

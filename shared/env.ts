@@ -7,12 +7,25 @@
 export const ENV_SETTINGS = {
   CRM_ENV: { section: 'deployment', default: '', description: '"production": no generated development keys; every secret must be set' },
   CRM_CONFIG: { section: 'deployment', default: 'crm.config.json', description: 'the operations config file (absent file: every default)' },
-  CRM_WAREHOUSE_PATH: { section: 'deployment', default: 'warehouse/crm.duckdb', description: 'the DuckDB warehouse file (read by the CLI, profiles.yml and the API)' },
+  CRM_WAREHOUSE_PATH: {
+    section: 'deployment',
+    default: 'warehouse/crm.duckdb',
+    description: 'the DuckDB warehouse file (read by the CLI, profiles.yml and the API)',
+  },
   CRM_LANDING_DIR: { section: 'deployment', default: 'data/landing', description: 'the folder the file extractors read' },
   CRM_LOG_LEVEL: { section: 'deployment', default: 'info', description: 'pino log level (trace, debug, info, warn, error, fatal, silent)' },
-  CRM_PSEUDONYM_KEY: { section: 'secrets', default: '', description: 'key of the contact-point pseudonyms, at least 32 bytes (docs/pseudonyms.md); development: generated once outside the repository' },
+  CRM_PSEUDONYM_KEY: {
+    section: 'secrets',
+    default: '',
+    description:
+      'key of the contact-point pseudonyms, at least 32 bytes (docs/pseudonyms.md); development: generated once outside the repository',
+  },
   CRM_PSEUDONYM_KEY_FILE: { section: 'secrets', default: '', description: 'a file holding CRM_PSEUDONYM_KEY, outside the repository' },
-  CRM_API_SECRET: { section: 'secrets', default: '', description: 'HS256 secret the API verifies JWTs with (the quick start makes a random one)' },
+  CRM_API_SECRET: {
+    section: 'secrets',
+    default: '',
+    description: 'HS256 secret the API verifies JWTs with (the quick start makes a random one)',
+  },
   CRM_ORDERS_API_TOKEN: { section: 'secrets', default: '', description: 'bearer token of the orders_http source' },
   CRM_ORDERS_PG_URL: { section: 'sources', default: '', description: 'PostgreSQL URL of the orders_pg source (schema shop)' },
   CRM_ORDERS_API_URL: { section: 'sources', default: '', description: 'base URL of the orders_http source' },
@@ -21,24 +34,52 @@ export const ENV_SETTINGS = {
   CRM_ORDERS_API_PAGES_PER_BATCH: { section: 'sources', default: '20', description: 'orders_http pages committed together' },
   CRM_ORDERS_API_TIMEOUT_MS: { section: 'sources', default: '30000', description: 'orders_http time limit of one request, ms' },
   CRM_ORDERS_API_RETRIES: { section: 'sources', default: '3', description: 'orders_http retries of a failed request' },
-  CRM_OPINION_FEEDS: { section: 'sources', default: '', description: 'comma-separated feed URLs read by opinion_feeds, besides opinion.feeds[] of the config' },
-  CRM_EXTRACT_MEMORY_LIMIT: { section: 'extract', default: '640MB', description: "DuckDB's memory limit while extracting (spills to disk beyond it)" },
+  CRM_OPINION_FEEDS: {
+    section: 'sources',
+    default: '',
+    description: 'comma-separated feed URLs read by opinion_feeds, besides opinion.feeds[] of the config',
+  },
+  CRM_EXTRACT_MEMORY_LIMIT: {
+    section: 'extract',
+    default: '640MB',
+    description: "DuckDB's memory limit while extracting (spills to disk beyond it)",
+  },
   CRM_EXTRACT_THREADS: { section: 'extract', default: '', description: 'DuckDB threads while extracting (default: one per core)' },
-  CRM_BULK_LOAD: { section: 'extract', default: '1', description: '0 sends every record through the row path (zod per record) instead of the bulk path' },
+  CRM_BULK_LOAD: {
+    section: 'extract',
+    default: '1',
+    description: '0 sends every record through the row path (zod per record) instead of the bulk path',
+  },
   CRM_BULK_TIMING: { section: 'extract', default: '', description: '1 prints how long each bulk-path step took (stderr), for profiling' },
-  CRM_VENV_DIR: { section: 'transform', default: '.venv', description: "the Python venv of dbt" },
+  CRM_VENV_DIR: { section: 'transform', default: '.venv', description: 'the Python venv of dbt' },
   CRM_PYTHON: { section: 'transform', default: 'python3', description: 'the Python that creates the venv' },
   CRM_DEFAULT_TIMEZONE: { section: 'api', default: 'UTC', description: 'time zone of semantic queries that name none' },
-  CRM_API_QUERY_TIMEOUT_MS: { section: 'api', default: '30000', description: 'time limit of each API warehouse query, ms (0: none); past it the API answers 504' },
+  CRM_API_QUERY_TIMEOUT_MS: {
+    section: 'api',
+    default: '30000',
+    description: 'time limit of each API warehouse query, ms (0: none); past it the API answers 504',
+  },
   CRM_API_CACHE_ENTRIES: { section: 'api', default: '500', description: 'entries of the /load result cache (0 disables it)' },
   CRM_API_RESPONSE_CACHE_TTL_MS: { section: 'api', default: '60000', description: 'longest life of a front-cache entry, ms (0: off)' },
-  CRM_API_IDLE_CLOSE_MS: { section: 'api', default: '300000', description: 'let go of the warehouse file after this long without a query, ms (0: never)' },
+  CRM_API_IDLE_CLOSE_MS: {
+    section: 'api',
+    default: '300000',
+    description: 'let go of the warehouse file after this long without a query, ms (0: never)',
+  },
   CRM_API_RATE_LIMIT: { section: 'api', default: '600', description: 'requests per caller per minute on /api/v1' },
   CRM_API_REQUIRE_EXP: { section: 'api', default: 'true', description: '"false" accepts tokens without exp' },
   CRM_FAILPOINTS: { section: 'testing', default: '', description: 'comma-separated fault-injection points (kill tests only)' },
   // Set by the application for the processes it starts, never by you (left out of .env.example).
-  CRM_DBT_PLUGIN_DIR: { section: 'set for child processes', default: '', description: "dbt's folder of dbt-duckdb plugins (profiles.yml module_paths)" },
-  CRM_ALERT_KIND: { section: 'set for child processes', default: '', description: 'the alert command: what happened (failed, partial, stale)' },
+  CRM_DBT_PLUGIN_DIR: {
+    section: 'set for child processes',
+    default: '',
+    description: "dbt's folder of dbt-duckdb plugins (profiles.yml module_paths)",
+  },
+  CRM_ALERT_KIND: {
+    section: 'set for child processes',
+    default: '',
+    description: 'the alert command: what happened (failed, partial, stale)',
+  },
   CRM_ALERT_SUMMARY: { section: 'set for child processes', default: '', description: 'the alert command: one line saying what happened' },
   CRM_ALERT_RUN_ID: { section: 'set for child processes', default: '', description: 'the alert command: the run it is about' },
   CRM_SCHEDULE: { section: 'set for child processes', default: '', description: 'a scheduled run: the schedule that started it' },
@@ -56,7 +97,11 @@ export function envValue(name: EnvName, env: NodeJS.ProcessEnv = process.env): s
 
 /** .env.example: every variable with its default (commented out) and meaning, by section. */
 export function renderEnvExample(): string {
-  const lines = ['# Every CRM_* variable the application reads (shared/env.ts; this file is rendered from it).', '# Copy to .env or set them in your scheduler; none is required for the quick start.', ''];
+  const lines = [
+    '# Every CRM_* variable the application reads (shared/env.ts; this file is rendered from it).',
+    '# Copy to .env or set them in your scheduler; none is required for the quick start.',
+    '',
+  ];
   let section = '';
   for (const [name, setting] of Object.entries(ENV_SETTINGS)) {
     if (setting.section === SET_BY_THE_APP) continue;

@@ -45,4 +45,3 @@ export function isCubeUserError(error: unknown): error is Error {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-

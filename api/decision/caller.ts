@@ -49,7 +49,9 @@ export async function authenticate(request: FastifyRequest, secret: string, opti
     claims = await verifyToken(token, secret, options);
   } catch (error) {
     // verifyToken says "Invalid token: <jose's reason>", the message this API has always given.
-    throw new UnauthorizedError(error instanceof Error ? error.message : String(error), { cause: error instanceof Error ? error.cause : error });
+    throw new UnauthorizedError(error instanceof Error ? error.message : String(error), {
+      cause: error instanceof Error ? error.cause : error,
+    });
   }
   const access = accessContextFromToken(claims);
   const id = typeof claims.sub === 'string' && claims.sub ? `sub:${claims.sub}` : `token:${token.slice(-24)}`;

@@ -45,17 +45,22 @@ export async function triggerList(db: Kysely<WarehouseDb>, filter: TriggerFilter
   const profileScope = profiles instanceof ApiError ? undefined : profiles;
   if (profiles instanceof ApiError) withheld.push({ columns: ['full_name', ...CONTACT_MASKED], reason: profiles.message });
   const withProfile = tables.has('marts.dim_customers') && profileScope !== undefined;
-  const contacts = withProfile ? present(tables, 'marts.dim_customers', readable(profileScope, ['full_name', ...CONTACT_RAW, ...CONTACT_MASKED])) : [];
-  let query = db.selectFrom('marts.fct_customer_triggers as t')
+  const contacts = withProfile
+    ? present(tables, 'marts.dim_customers', readable(profileScope, ['full_name', ...CONTACT_RAW, ...CONTACT_MASKED]))
+    : [];
+  let query = db
+    .selectFrom('marts.fct_customer_triggers as t')
     .select(own.map((c) => sql.ref(`t.${c}`).as(c)))
     .select(sql<string>`t.reason`.as('reason')) as unknown as SelectQueryBuilder<any, any, Record<string, unknown>>;
   if (withProfile) {
     // The person's row only when it is in the caller's profile scope (else the columns are null).
     const inProfileScope = scopeCondition(profileScope, 'd');
-    query = query.leftJoin('marts.dim_customers as d', (join) => {
-      const on = join.onRef('d.customer_key', '=', 't.customer_key');
-      return inProfileScope ? on.on(inProfileScope) : on;
-    }).select(contacts.map((c) => sql.ref(`d.${c}`).as(c)));
+    query = query
+      .leftJoin('marts.dim_customers as d', (join) => {
+        const on = join.onRef('d.customer_key', '=', 't.customer_key');
+        return inProfileScope ? on.on(inProfileScope) : on;
+      })
+      .select(contacts.map((c) => sql.ref(`d.${c}`).as(c)));
   }
   query = query.where(sql.ref('t.is_contactable'), '=', true);
   const inScope = scopeCondition(triggers, 't');
@@ -82,16 +87,39 @@ export async function segmentList(db: Kysely<WarehouseDb>, filter: SegmentFilter
   const tables = await catalog(db);
   need(tables, 'marts.customer_value', 'The segment list');
   need(tables, 'marts.dim_customers', 'The segment list (consent and contact tolerance)');
-  const valueCols = present(tables, 'marts.customer_value', readable(values, ['customer_key', 'rfm_segment', 'r_score', 'f_score', 'm_score', 'revenue', 'order_count', 'recency_days', 'predicted_value_365d', 'churn_risk_band']));
+  const valueCols = present(
+    tables,
+    'marts.customer_value',
+    readable(values, [
+      'customer_key',
+      'rfm_segment',
+      'r_score',
+      'f_score',
+      'm_score',
+      'revenue',
+      'order_count',
+      'recency_days',
+      'predicted_value_365d',
+      'churn_risk_band',
+    ]),
+  );
   if (!valueCols.includes('customer_key') || !valueCols.includes('rfm_segment')) {
-    throw new ApiError(503, 'The segment list needs customer_value.customer_key and customer_value.rfm_segment, which this warehouse does not have yet');
+    throw new ApiError(
+      503,
+      'The segment list needs customer_value.customer_key and customer_value.rfm_segment, which this warehouse does not have yet',
+    );
   }
   const contacts = present(tables, 'marts.dim_customers', readable(profiles, ['full_name', ...CONTACT_RAW, ...CONTACT_MASKED]));
   const churn = valueCols.includes('churn_risk_band') ? sql`coalesce(', churn risk ' || v.churn_risk_band, '')` : sql`''`;
-  let query = db.selectFrom('marts.customer_value as v')
+  let query = db
+    .selectFrom('marts.customer_value as v')
     .innerJoin('marts.dim_customers as d', 'd.customer_key', 'v.customer_key')
     .select(valueCols.map((c) => sql.ref(`v.${c}`).as(c)))
-    .select(sql<string>`concat('RFM segment ', v.rfm_segment, ' (R', coalesce(CAST(v.r_score AS VARCHAR), '-'), ' F', coalesce(CAST(v.f_score AS VARCHAR), '-'), ' M', coalesce(CAST(v.m_score AS VARCHAR), '-'), ')', ${churn})`.as('reason'))
+    .select(
+      sql<string>`concat('RFM segment ', v.rfm_segment, ' (R', coalesce(CAST(v.r_score AS VARCHAR), '-'), ' F', coalesce(CAST(v.f_score AS VARCHAR), '-'), ' M', coalesce(CAST(v.m_score AS VARCHAR), '-'), ')', ${churn})`.as(
+        'reason',
+      ),
+    )
     .select(contacts.map((c) => sql.ref(`d.${c}`).as(c))) as unknown as SelectQueryBuilder<any, any, Record<string, unknown>>;
   query = query.where(sql.ref('d.is_contactable'), '=', true).where(sql.ref('v.rfm_segment'), 'is not', null);
   for (const inScope of [scopeCondition(values, 'v'), scopeCondition(profiles, 'd')]) if (inScope) query = query.where(inScope);
@@ -104,8 +132,17 @@ export async function segmentList(db: Kysely<WarehouseDb>, filter: SegmentFilter
 
 /** One page (limit + 1 rows read to know whether there is more). */
 export async function listPage(list: ListQuery, limit: number, offset: number) {
-  const rows = await list.query.limit(limit + 1).offset(offset).execute();
-  return { rows: rows.slice(0, limit) as (Record<string, unknown> & { reason: string })[], limit, offset, has_more: rows.length > limit, withheld: list.withheld };
+  const rows = await list.query
+    .limit(limit + 1)
+    .offset(offset)
+    .execute();
+  return {
+    rows: rows.slice(0, limit) as (Record<string, unknown> & { reason: string })[],
+    limit,
+    offset,
+    has_more: rows.length > limit,
+    withheld: list.withheld,
+  };
 }
 
 function csvField(value: unknown): string {

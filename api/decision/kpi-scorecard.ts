@@ -23,24 +23,129 @@ export interface KpiDefinition {
 }
 
 export const KPIS: readonly KpiDefinition[] = [
-  { id: 'revenue', label_en: 'Net revenue', label_zh: '净收入', measure: 'orders.revenue', timeDimension: 'orders.ordered_at', format: 'currency' },
+  {
+    id: 'revenue',
+    label_en: 'Net revenue',
+    label_zh: '净收入',
+    measure: 'orders.revenue',
+    timeDimension: 'orders.ordered_at',
+    format: 'currency',
+  },
   { id: 'orders', label_en: 'Orders', label_zh: '订单数', measure: 'orders.count', timeDimension: 'orders.ordered_at', format: 'number' },
-  { id: 'buyers', label_en: 'Buyers', label_zh: '购买客户数', measure: 'orders.buyer_count', timeDimension: 'orders.ordered_at', format: 'number' },
-  { id: 'avg_order_value', label_en: 'Average order value', label_zh: '客单价', measure: 'orders.avg_order_value', timeDimension: 'orders.ordered_at', format: 'currency' },
-  { id: 'cancel_refund_share', label_en: 'Cancelled or refunded share', label_zh: '取消/退款占比', measure: 'orders.invalid_order_share', timeDimension: 'orders.ordered_at', format: 'percent' },
+  {
+    id: 'buyers',
+    label_en: 'Buyers',
+    label_zh: '购买客户数',
+    measure: 'orders.buyer_count',
+    timeDimension: 'orders.ordered_at',
+    format: 'number',
+  },
+  {
+    id: 'avg_order_value',
+    label_en: 'Average order value',
+    label_zh: '客单价',
+    measure: 'orders.avg_order_value',
+    timeDimension: 'orders.ordered_at',
+    format: 'currency',
+  },
+  {
+    id: 'cancel_refund_share',
+    label_en: 'Cancelled or refunded share',
+    label_zh: '取消/退款占比',
+    measure: 'orders.invalid_order_share',
+    timeDimension: 'orders.ordered_at',
+    format: 'percent',
+  },
   // KPIs beyond revenue from marts.fct_kpi_periods (dbt's definitions, macros/kpi_definitions.sql).
   // Daily rows re-aggregate exactly over any range of whole days (sums and ratios of sums);
   // retention and repeat rate are defined per calendar month: the months that start in the range.
-  { id: 'repeat_rate', label_en: 'Repeat purchase rate (monthly)', label_zh: '复购率(月)', measure: 'kpi_periods.repeat_rate', timeDimension: 'kpi_periods.period_start', segments: ['kpi_periods.monthly'], format: 'percent' },
-  { id: 'retention_rate', label_en: 'Customer retention (month over month)', label_zh: '客户留存率(环比月)', measure: 'kpi_periods.retention_rate', timeDimension: 'kpi_periods.period_start', segments: ['kpi_periods.monthly'], format: 'percent' },
-  { id: 'new_customers', label_en: 'New customers', label_zh: '新客户数', measure: 'kpi_periods.new_customers', timeDimension: 'kpi_periods.period_start', segments: ['kpi_periods.daily'], format: 'number' },
-  { id: 'customers_at_risk', label_en: 'Customers at high churn risk (as of today)', label_zh: '高流失风险客户数(当前)', measure: 'kpi_periods.customers_at_risk', timeDimension: 'kpi_periods.period_start', segments: ['kpi_periods.daily'], format: 'number' },
-  { id: 'avg_satisfaction', label_en: 'Satisfaction', label_zh: '满意度', measure: 'kpi_periods.satisfaction', timeDimension: 'kpi_periods.period_start', segments: ['kpi_periods.daily'], format: 'score' },
-  { id: 'first_reply_minutes', label_en: 'First reply time (median)', label_zh: '首次响应时长(中位数)', measure: 'service_tickets.median_first_reply_minutes', timeDimension: 'service_tickets.opened_at', format: 'minutes' },
-  { id: 'complaint_rate', label_en: 'Complaints per 1,000 orders', label_zh: '每千单投诉数', measure: 'kpi_periods.complaint_rate_per_1000_orders', timeDimension: 'kpi_periods.period_start', segments: ['kpi_periods.daily'], format: 'number' },
-  { id: 'return_rate', label_en: 'Returns per 1,000 orders', label_zh: '每千单退货数', measure: 'kpi_periods.return_rate_per_1000_orders', timeDimension: 'kpi_periods.period_start', segments: ['kpi_periods.daily'], format: 'number' },
-  { id: 'sentiment_index', label_en: 'Sentiment index', label_zh: '舆情情感指数', measure: 'opinion_daily.sentiment_index', timeDimension: 'opinion_daily.day', format: 'score' },
-  { id: 'negative_share', label_en: 'Negative mention share', label_zh: '负面声量占比', measure: 'opinion_daily.negative_share', timeDimension: 'opinion_daily.day', format: 'percent' },
+  {
+    id: 'repeat_rate',
+    label_en: 'Repeat purchase rate (monthly)',
+    label_zh: '复购率(月)',
+    measure: 'kpi_periods.repeat_rate',
+    timeDimension: 'kpi_periods.period_start',
+    segments: ['kpi_periods.monthly'],
+    format: 'percent',
+  },
+  {
+    id: 'retention_rate',
+    label_en: 'Customer retention (month over month)',
+    label_zh: '客户留存率(环比月)',
+    measure: 'kpi_periods.retention_rate',
+    timeDimension: 'kpi_periods.period_start',
+    segments: ['kpi_periods.monthly'],
+    format: 'percent',
+  },
+  {
+    id: 'new_customers',
+    label_en: 'New customers',
+    label_zh: '新客户数',
+    measure: 'kpi_periods.new_customers',
+    timeDimension: 'kpi_periods.period_start',
+    segments: ['kpi_periods.daily'],
+    format: 'number',
+  },
+  {
+    id: 'customers_at_risk',
+    label_en: 'Customers at high churn risk (as of today)',
+    label_zh: '高流失风险客户数(当前)',
+    measure: 'kpi_periods.customers_at_risk',
+    timeDimension: 'kpi_periods.period_start',
+    segments: ['kpi_periods.daily'],
+    format: 'number',
+  },
+  {
+    id: 'avg_satisfaction',
+    label_en: 'Satisfaction',
+    label_zh: '满意度',
+    measure: 'kpi_periods.satisfaction',
+    timeDimension: 'kpi_periods.period_start',
+    segments: ['kpi_periods.daily'],
+    format: 'score',
+  },
+  {
+    id: 'first_reply_minutes',
+    label_en: 'First reply time (median)',
+    label_zh: '首次响应时长(中位数)',
+    measure: 'service_tickets.median_first_reply_minutes',
+    timeDimension: 'service_tickets.opened_at',
+    format: 'minutes',
+  },
+  {
+    id: 'complaint_rate',
+    label_en: 'Complaints per 1,000 orders',
+    label_zh: '每千单投诉数',
+    measure: 'kpi_periods.complaint_rate_per_1000_orders',
+    timeDimension: 'kpi_periods.period_start',
+    segments: ['kpi_periods.daily'],
+    format: 'number',
+  },
+  {
+    id: 'return_rate',
+    label_en: 'Returns per 1,000 orders',
+    label_zh: '每千单退货数',
+    measure: 'kpi_periods.return_rate_per_1000_orders',
+    timeDimension: 'kpi_periods.period_start',
+    segments: ['kpi_periods.daily'],
+    format: 'number',
+  },
+  {
+    id: 'sentiment_index',
+    label_en: 'Sentiment index',
+    label_zh: '舆情情感指数',
+    measure: 'opinion_daily.sentiment_index',
+    timeDimension: 'opinion_daily.day',
+    format: 'score',
+  },
+  {
+    id: 'negative_share',
+    label_en: 'Negative mention share',
+    label_zh: '负面声量占比',
+    measure: 'opinion_daily.negative_share',
+    timeDimension: 'opinion_daily.day',
+    format: 'percent',
+  },
 ];
 
 const DAY = 86_400_000;
@@ -56,7 +161,12 @@ export function previousPeriod(from: string, to: string): { from: string; to: st
 const toNumber = (value: unknown) => (value === null || value === undefined || value === '' ? null : Number(value));
 
 export async function kpiScorecard(request: Request, context: LoadContext): Promise<Scorecard> {
-  const wanted = request.kpis ? request.kpis.split(',').map((k) => k.trim()).filter(Boolean) : KPIS.map((k) => k.id);
+  const wanted = request.kpis
+    ? request.kpis
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean)
+    : KPIS.map((k) => k.id);
   const unknown = wanted.filter((id) => !KPIS.some((k) => k.id === id));
   if (unknown.length) {
     throw new ValidationError([{ field: 'kpis', reason: `unknown KPI ${unknown.join(', ')}; known: ${KPIS.map((k) => k.id).join(', ')}` }]);
@@ -73,26 +183,39 @@ export async function kpiScorecard(request: Request, context: LoadContext): Prom
   }
   const figures = new Map<string, { current: number | null; previous: number | null }>();
   const missingMart = new Map<string, string>();
-  await Promise.all([...byTime.values()].map(async (kpis) => {
-    const { timeDimension, segments } = kpis[0]!;
-    let result;
-    try {
-      result = await loadRequest({
-        measures: kpis.map((k) => k.measure),
-        timeDimensions: [{ dimension: timeDimension, compareDateRange: [[request.from, request.to], [previous.from, previous.to]] }],
-        ...(segments?.length ? { segments } : {}),
-        timezone: request.timezone,
-      }, context);
-    } catch (error) {
-      // The cube is in the model but this warehouse was built before its mart existed.
-      const table = /Table with name (\S+) does not exist/.exec(String((error as Error).message))?.[1];
-      if (!table) throw error;
-      for (const k of kpis) missingMart.set(k.id, `the published warehouse has no ${table} mart yet`);
-      return;
-    }
-    const [current, before] = result.results.map((r) => r.data[0] ?? {});
-    for (const k of kpis) figures.set(k.id, { current: toNumber(current?.[k.measure]), previous: toNumber(before?.[k.measure]) });
-  }));
+  await Promise.all(
+    [...byTime.values()].map(async (kpis) => {
+      const { timeDimension, segments } = kpis[0]!;
+      let result;
+      try {
+        result = await loadRequest(
+          {
+            measures: kpis.map((k) => k.measure),
+            timeDimensions: [
+              {
+                dimension: timeDimension,
+                compareDateRange: [
+                  [request.from, request.to],
+                  [previous.from, previous.to],
+                ],
+              },
+            ],
+            ...(segments?.length ? { segments } : {}),
+            timezone: request.timezone,
+          },
+          context,
+        );
+      } catch (error) {
+        // The cube is in the model but this warehouse was built before its mart existed.
+        const table = /Table with name (\S+) does not exist/.exec(String((error as Error).message))?.[1];
+        if (!table) throw error;
+        for (const k of kpis) missingMart.set(k.id, `the published warehouse has no ${table} mart yet`);
+        return;
+      }
+      const [current, before] = result.results.map((r) => r.data[0] ?? {});
+      for (const k of kpis) figures.set(k.id, { current: toNumber(current?.[k.measure]), previous: toNumber(before?.[k.measure]) });
+    }),
+  );
   return {
     period: { from: request.from, to: request.to },
     previous_period: previous,
@@ -102,7 +225,16 @@ export async function kpiScorecard(request: Request, context: LoadContext): Prom
       const f = figures.get(k.id);
       const missing = missingMart.get(k.id);
       if (missing) return { ...base, available: false, reason: missing, current: null, previous: null, change: null, change_pct: null };
-      if (!f) return { ...base, available: false, reason: `${members.get(k.measure) ? k.timeDimension : k.measure} is not in the semantic model yet`, current: null, previous: null, change: null, change_pct: null };
+      if (!f)
+        return {
+          ...base,
+          available: false,
+          reason: `${members.get(k.measure) ? k.timeDimension : k.measure} is not in the semantic model yet`,
+          current: null,
+          previous: null,
+          change: null,
+          change_pct: null,
+        };
       const change = f.current !== null && f.previous !== null ? f.current - f.previous : null;
       const changePct = change !== null && f.previous ? change / Math.abs(f.previous) : null;
       return { ...base, available: true, ...f, change, change_pct: changePct };

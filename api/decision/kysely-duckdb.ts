@@ -24,7 +24,10 @@ import type { WarehouseReader } from '../../semantic/warehouse-reader.ts';
  * Read-only: there are no transactions to run.
  */
 class WarehouseConnection implements DatabaseConnection {
-  constructor(private readonly reader: WarehouseReader, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly reader: WarehouseReader,
+    private readonly timeoutMs: number,
+  ) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const rows = await this.reader.query(compiled.sql, [...compiled.parameters], { timeoutMs: this.timeoutMs });
@@ -37,7 +40,10 @@ class WarehouseConnection implements DatabaseConnection {
 }
 
 class WarehouseDriver implements Driver {
-  constructor(private readonly reader: WarehouseReader, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly reader: WarehouseReader,
+    private readonly timeoutMs: number,
+  ) {}
   async init(): Promise<void> {}
   async acquireConnection(): Promise<DatabaseConnection> {
     return new WarehouseConnection(this.reader, this.timeoutMs);
@@ -52,7 +58,10 @@ class WarehouseDriver implements Driver {
 }
 
 export class WarehouseDialect implements Dialect {
-  constructor(private readonly reader: WarehouseReader, private readonly options: { timeoutMs?: number } = {}) {}
+  constructor(
+    private readonly reader: WarehouseReader,
+    private readonly options: { timeoutMs?: number } = {},
+  ) {}
   createDriver(): Driver {
     return new WarehouseDriver(this.reader, this.options.timeoutMs ?? 0);
   }

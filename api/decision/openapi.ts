@@ -44,9 +44,18 @@ export function openApiDocument(routes: readonly RouteDoc[], prefix: string) {
         responses: {
           200: route.produces
             ? { description: 'streamed', content: Object.fromEntries(route.produces.map((t) => [t, { schema: { type: 'string' } }])) }
-            : { description: 'OK', content: { 'application/json': { schema: route.response ? jsonSchema(route.response, 'output') : {} } } },
+            : {
+                description: 'OK',
+                content: { 'application/json': { schema: route.response ? jsonSchema(route.response, 'output') : {} } },
+              },
           400: { description: 'invalid input: each field and the reason', ...error },
-          ...(secured ? { 401: { description: 'no or invalid token', ...error }, 403: { description: 'role not allowed', ...error }, 429: { description: 'request limit per caller reached', ...error } } : {}),
+          ...(secured
+            ? {
+                401: { description: 'no or invalid token', ...error },
+                403: { description: 'role not allowed', ...error },
+                429: { description: 'request limit per caller reached', ...error },
+              }
+            : {}),
           503: { description: 'the warehouse or the mart it needs is not available', ...error },
         },
       },
@@ -54,7 +63,11 @@ export function openApiDocument(routes: readonly RouteDoc[], prefix: string) {
   }
   return {
     openapi: '3.0.3',
-    info: { title: 'Customer-value warehouse: decision-support API', version: '1.0.0', description: 'Customer 360, campaign lists, KPI scorecard and pipeline status. JWT (HS256) with a roles claim.' },
+    info: {
+      title: 'Customer-value warehouse: decision-support API',
+      version: '1.0.0',
+      description: 'Customer 360, campaign lists, KPI scorecard and pipeline status. JWT (HS256) with a roles claim.',
+    },
     components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     paths,
   };

@@ -20,13 +20,28 @@ export async function pipelineStatus(db: Kysely<WarehouseDb>, limit: number, sco
   const tables = await catalog(db);
   const missing = ledger.filter((t) => !tables.has(t));
   if (missing.length) {
-    return { available: false, reason: `the published warehouse has no ${missing.join(', ')} (published by a run before the ledger existed?)`, last_runs: [], sources: [], marts: [] };
+    return {
+      available: false,
+      reason: `the published warehouse has no ${missing.join(', ')} (published by a run before the ledger existed?)`,
+      last_runs: [],
+      sources: [],
+      marts: [],
+    };
   }
   // The ledger is copied into the build just before it is renamed into place, so the run that
   // published this file is in it still marked running (the newest such run): count it as published.
-  const publisher = (await db.selectFrom('ops.pipeline_runs').select('run_id').where('status', '=', 'running')
-    .orderBy('started_at', 'desc').limit(1).executeTakeFirst())?.run_id ?? null;
-  const published = (alias: string) => sql<boolean>`(${sql.ref(`${alias}.published`)} OR ${sql.ref(`${alias}.run_id`)} = ${publisher ?? ''})`;
+  const publisher =
+    (
+      await db
+        .selectFrom('ops.pipeline_runs')
+        .select('run_id')
+        .where('status', '=', 'running')
+        .orderBy('started_at', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+    )?.run_id ?? null;
+  const published = (alias: string) =>
+    sql<boolean>`(${sql.ref(`${alias}.published`)} OR ${sql.ref(`${alias}.run_id`)} = ${publisher ?? ''})`;
   const iso = (column: string) => sql<string>`strftime(${sql.ref(column)}, '%Y-%m-%dT%H:%M:%S.%gZ')`;
   const runs = await db
     .selectFrom('ops.pipeline_runs')
@@ -41,8 +56,11 @@ export async function pipelineStatus(db: Kysely<WarehouseDb>, limit: number, sco
     .innerJoin('ops.pipeline_runs as r', 'r.run_id', 's.run_id')
     .select(sql<string>`replace(s.step_id, 'extract:', '')`.as('name'))
     .select(sql<string>`strftime(max(s.finished_at), '%Y-%m-%dT%H:%M:%S.%gZ')`.as('last_at'))
-    .where('s.kind', '=', 'extract').where('s.status', '=', 'succeeded').where(published('r'))
-    .groupBy(sql`1`).orderBy(sql`1`)
+    .where('s.kind', '=', 'extract')
+    .where('s.status', '=', 'succeeded')
+    .where(published('r'))
+    .groupBy(sql`1`)
+    .orderBy(sql`1`)
     .execute();
   const marts = await db
     .selectFrom('ops.dbt_results as d')
@@ -50,8 +68,11 @@ export async function pipelineStatus(db: Kysely<WarehouseDb>, limit: number, sco
     .innerJoin('ops.pipeline_runs as r', 'r.run_id', 'd.run_id')
     .select(sql<string>`split_part(d.unique_id, '.', 3)`.as('name'))
     .select(sql<string>`strftime(max(coalesce(r.finished_at, s.finished_at)), '%Y-%m-%dT%H:%M:%S.%gZ')`.as('last_at'))
-    .where('d.resource_type', '=', 'model').where('d.status', '=', 'success').where(published('r'))
-    .groupBy(sql`1`).orderBy(sql`1`)
+    .where('d.resource_type', '=', 'model')
+    .where('d.status', '=', 'success')
+    .where(published('r'))
+    .groupBy(sql`1`)
+    .orderBy(sql`1`)
     .execute();
   const age = (at: string | null) => (at ? Math.round(((now - Date.parse(at)) / 3_600_000) * 100) / 100 : null);
   return {

@@ -7,19 +7,28 @@ import { z } from 'zod';
  */
 
 /** A calendar date YYYY-MM-DD that exists (2025-02-30 does not), years 1000-9999. */
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').refine((text) => {
-  const [y, m, d] = text.split('-').map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(y, m - 1, d));
-  return y >= 1000 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
-}, 'is not a calendar date (YYYY-MM-DD, years 1000-9999)');
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine((text) => {
+    const [y, m, d] = text.split('-').map(Number) as [number, number, number];
+    const date = new Date(Date.UTC(y, m - 1, d));
+    return y >= 1000 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+  }, 'is not a calendar date (YYYY-MM-DD, years 1000-9999)');
 /** A whole number written in decimal digits (no 0x10, 1e3 or 16.0), within [min, max]. */
 const wholeNumber = (min: number, max: number) =>
-  z.string().regex(/^-?\d{1,16}$/, `must be a whole number in decimal digits, ${min} to ${max}`)
-    .transform(Number).pipe(z.number().int().min(min).max(max));
+  z
+    .string()
+    .regex(/^-?\d{1,16}$/, `must be a whole number in decimal digits, ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 /** A decimal number (no hex, no exponent beyond what a sum of money needs), within [min, max]. */
 const decimalNumber = (min: number, max: number) =>
-  z.string().regex(/^-?\d{1,15}(\.\d{1,6})?$/, `must be a decimal number, ${min} to ${max}`)
-    .transform(Number).pipe(z.number().min(min).max(max));
+  z
+    .string()
+    .regex(/^-?\d{1,15}(\.\d{1,6})?$/, `must be a decimal number, ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
 const num = z.coerce.number();
 // null first: z.coerce.number() would turn null into 0.
 const nullableNum = z.union([z.null(), num]);
@@ -30,7 +39,10 @@ const shortText = z.string().min(1).max(200);
 
 export const ErrorResponse = z.object({
   error: z.string().describe('what went wrong'),
-  issues: z.array(z.object({ field: z.string(), reason: z.string() })).optional().describe('each invalid field (400 only)'),
+  issues: z
+    .array(z.object({ field: z.string(), reason: z.string() }))
+    .optional()
+    .describe('each invalid field (400 only)'),
 });
 
 // --- pipeline status ---
@@ -38,8 +50,14 @@ export const PipelineStatusQuery = z.strictObject({
   limit: wholeNumber(1, 100).default(10).describe('how many recent runs (1-100)'),
 });
 const RunRow = z.object({
-  run_id: z.string(), command: z.string(), status: z.string(), started_at: z.string(), finished_at: nullableText,
-  seconds: nullableNum, published: z.coerce.boolean(), error: nullableText,
+  run_id: z.string(),
+  command: z.string(),
+  status: z.string(),
+  started_at: z.string(),
+  finished_at: nullableText,
+  seconds: nullableNum,
+  published: z.coerce.boolean(),
+  error: nullableText,
 });
 const FreshnessRow = z.object({ name: z.string(), last_at: nullableText, age_hours: nullableNum });
 export const PipelineStatusResponse = z.object({
@@ -55,10 +73,27 @@ export const PipelineStatusResponse = z.object({
 export const CustomerLookupQuery = z
   .strictObject({
     key: z.string().trim().min(1).max(200).optional().describe('customer_key'),
-    email: z.string().trim().min(3).max(320).optional().describe('e-mail (lower-cased and trimmed before matching); needs a role that may see raw e-mails'),
-    phone: z.string().trim().min(5).max(40).optional().describe('phone (+86/+1, spaces and dashes removed before matching); needs a role that may see raw phones'),
+    email: z
+      .string()
+      .trim()
+      .min(3)
+      .max(320)
+      .optional()
+      .describe('e-mail (lower-cased and trimmed before matching); needs a role that may see raw e-mails'),
+    phone: z
+      .string()
+      .trim()
+      .min(5)
+      .max(40)
+      .optional()
+      .describe('phone (+86/+1, spaces and dashes removed before matching); needs a role that may see raw phones'),
     wechat: z.string().trim().min(1).max(200).optional().describe('WeChat id; needs a role that may see raw WeChat ids'),
-    qq: z.string().trim().regex(/^\d{4,12}$/, 'must be 4-12 digits').optional().describe('QQ number'),
+    qq: z
+      .string()
+      .trim()
+      .regex(/^\d{4,12}$/, 'must be 4-12 digits')
+      .optional()
+      .describe('QQ number'),
     recent: wholeNumber(1, 50).default(10).describe('recent orders, tickets and mentions to return (1-50)'),
   })
   .refine((q) => [q.key, q.email, q.phone, q.wechat, q.qq].filter((v) => v !== undefined).length === 1, {
@@ -78,7 +113,8 @@ export const CustomerLookupResponse = z.object({
   recent_tickets: z.array(Row).nullable(),
   recent_mentions: z.array(Row).nullable(),
   unavailable: z.array(z.string()).describe('parts not in the warehouse yet (mart missing), with the mart named'),
-  withheld: z.array(z.object({ part: z.string(), reason: z.string() }))
+  withheld: z
+    .array(z.object({ part: z.string(), reason: z.string() }))
     .describe("parts the token's scope (brands, regions) cannot be applied to: null in the answer, with the claim named"),
 });
 
@@ -101,7 +137,10 @@ const SegmentFilter = z.strictObject({
 export const ExportFormat = z.strictObject({ format: z.enum(['csv', 'ndjson']).default('ndjson') });
 const page = { limit, offset };
 export const TriggerListQuery = TriggerFilter.extend(page).refine(fromNotAfterTo, { message: 'must not be after to', path: ['from'] });
-export const TriggerExportQuery = TriggerFilter.extend(ExportFormat.shape).refine(fromNotAfterTo, { message: 'must not be after to', path: ['from'] });
+export const TriggerExportQuery = TriggerFilter.extend(ExportFormat.shape).refine(fromNotAfterTo, {
+  message: 'must not be after to',
+  path: ['from'],
+});
 export const SegmentListQuery = SegmentFilter.extend(page);
 export const SegmentExportQuery = SegmentFilter.extend(ExportFormat.shape);
 export const ListPageResponse = z.object({
@@ -109,7 +148,8 @@ export const ListPageResponse = z.object({
   limit: z.number(),
   offset: z.number(),
   has_more: z.boolean(),
-  withheld: z.array(z.object({ columns: z.array(z.string()), reason: z.string() }))
+  withheld: z
+    .array(z.object({ columns: z.array(z.string()), reason: z.string() }))
     .describe("columns left out because the token's scope (brands, regions) cannot be applied to the mart they come from"),
 });
 
@@ -123,9 +163,16 @@ export const ScorecardQuery = z
   })
   .refine((q) => q.from <= q.to, { message: 'must not be after to', path: ['from'] });
 const KpiRow = z.object({
-  id: z.string(), label_en: z.string(), label_zh: z.string(), measure: z.string(), format: z.string(),
-  available: z.boolean(), reason: z.string().optional(),
-  current: nullableNum, previous: nullableNum, change: nullableNum.describe('current - previous'),
+  id: z.string(),
+  label_en: z.string(),
+  label_zh: z.string(),
+  measure: z.string(),
+  format: z.string(),
+  available: z.boolean(),
+  reason: z.string().optional(),
+  current: nullableNum,
+  previous: nullableNum,
+  change: nullableNum.describe('current - previous'),
   change_pct: nullableNum.describe('(current - previous) / |previous|; null when previous is 0 or missing'),
 });
 export const ScorecardResponse = z.object({
@@ -147,8 +194,10 @@ export class ValidationError extends Error {
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
-  throw new ValidationError(result.error.issues.map((issue) => ({
-    field: issue.path.length ? issue.path.join('.') : (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(query)'),
-    reason: issue.message,
-  })));
+  throw new ValidationError(
+    result.error.issues.map((issue) => ({
+      field: issue.path.length ? issue.path.join('.') : issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(query)',
+      reason: issue.message,
+    })),
+  );
 }

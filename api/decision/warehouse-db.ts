@@ -13,17 +13,71 @@ type Num = string | number;
 type Flag = boolean | string;
 
 export interface WarehouseDb {
-  'ops.pipeline_runs': { run_id: Text; command: Text; args: Text; status: Text; started_at: Text; finished_at: Text | null; seconds: Num | null; pid: Num; published: Flag; error: Text | null };
-  'ops.pipeline_steps': { run_id: Text; step_id: Text; kind: Text; status: Text; started_at: Text; finished_at: Text | null; seconds: Num | null; attempts: Num; rows_in: Num | null; rows_out: Num | null; rejects: Num | null; error: Text | null; detail: Text | null };
-  'ops.dbt_results': { run_id: Text; step_id: Text; unique_id: Text; resource_type: Text; status: Text; seconds: Num | null; failures: Num | null; rows_affected: Num | null; message: Text | null };
+  'ops.pipeline_runs': {
+    run_id: Text;
+    command: Text;
+    args: Text;
+    status: Text;
+    started_at: Text;
+    finished_at: Text | null;
+    seconds: Num | null;
+    pid: Num;
+    published: Flag;
+    error: Text | null;
+  };
+  'ops.pipeline_steps': {
+    run_id: Text;
+    step_id: Text;
+    kind: Text;
+    status: Text;
+    started_at: Text;
+    finished_at: Text | null;
+    seconds: Num | null;
+    attempts: Num;
+    rows_in: Num | null;
+    rows_out: Num | null;
+    rejects: Num | null;
+    error: Text | null;
+    detail: Text | null;
+  };
+  'ops.dbt_results': {
+    run_id: Text;
+    step_id: Text;
+    unique_id: Text;
+    resource_type: Text;
+    status: Text;
+    seconds: Num | null;
+    failures: Num | null;
+    rows_affected: Num | null;
+    message: Text | null;
+  };
   'information_schema.columns': { table_schema: Text; table_name: Text; column_name: Text; ordinal_position: Num };
   'marts.dim_customers': Record<string, unknown> & { customer_key: Text };
   'marts.dim_customer_contact_points': { customer_key: Text; point_type: Text; point_value: Text; last_seen_at: Text | null };
-  'marts.customer_value': Record<string, unknown> & { customer_key: Text; rfm_segment: Text | null; churn_risk_band: Text | null; revenue: Num | null };
-  'marts.fct_orders': Record<string, unknown> & { order_id: Text; customer_key: Text; credited_customer_key: Text | null; ordered_at: Text };
+  'marts.customer_value': Record<string, unknown> & {
+    customer_key: Text;
+    rfm_segment: Text | null;
+    churn_risk_band: Text | null;
+    revenue: Num | null;
+  };
+  'marts.fct_orders': Record<string, unknown> & {
+    order_id: Text;
+    customer_key: Text;
+    credited_customer_key: Text | null;
+    ordered_at: Text;
+  };
   'marts.fct_service_tickets': Record<string, unknown> & { ticket_id: Text; customer_key: Text | null; opened_at: Text };
   'marts.fct_opinion_mentions': Record<string, unknown> & { post_id: Text; customer_key: Text | null; published_at: Text };
-  'marts.fct_customer_triggers': Record<string, unknown> & { trigger_date: Text; customer_key: Text; trigger_type: Text; reason: Text; priority: Num | null; suggested_channel: Text | null; brand: Text | null; is_contactable: Flag };
+  'marts.fct_customer_triggers': Record<string, unknown> & {
+    trigger_date: Text;
+    customer_key: Text;
+    trigger_type: Text;
+    reason: Text;
+    priority: Num | null;
+    suggested_channel: Text | null;
+    brand: Text | null;
+    is_contactable: Flag;
+  };
 }
 
 export function warehouseDb(reader: WarehouseReader, timeoutMs = 0): Kysely<WarehouseDb> {
@@ -55,7 +109,9 @@ async function readCatalog(db: Kysely<WarehouseDb>): Promise<Catalog> {
     .selectFrom('information_schema.columns')
     .select(['table_schema', 'table_name', 'column_name'])
     .where('table_schema', 'in', ['marts', 'ops'])
-    .orderBy('table_schema').orderBy('table_name').orderBy('ordinal_position')
+    .orderBy('table_schema')
+    .orderBy('table_name')
+    .orderBy('ordinal_position')
     .execute();
   const tables: Catalog = new Map();
   for (const row of rows) {

@@ -3,7 +3,14 @@ import { tokenFromHeader, verifyToken, type SecurityContext } from '../auth.ts';
 import { accessContextFromClaims, accessContextFromToken, accessControlFor } from '../../semantic/access-control.ts';
 import { BadRequestError } from '../../shared/errors.ts';
 import { checkQueryMembers } from '../../semantic/check-members.ts';
-import { loadRequest, loadTimings, planQuery, serverTimingHeader, type LoadRequestResult, type LoadResponse } from '../../semantic/load-query.ts';
+import {
+  loadRequest,
+  loadTimings,
+  planQuery,
+  serverTimingHeader,
+  type LoadRequestResult,
+  type LoadResponse,
+} from '../../semantic/load-query.ts';
 import { normalizeLoadRequest, parseQueryParam } from '../../semantic/normalize-query.ts';
 import { checkJsonTextDepth, checkJsonValueDepth } from '../../semantic/query-limits.ts';
 import type { ResponseCache } from '../response-cache.ts';
@@ -78,9 +85,10 @@ export const cubeApiRoutes: FastifyPluginAsync<CubeApiRouteOptions> = async (app
     if (typeof query === 'string') checkJsonTextDepth(query);
   });
 
-  const front: FrontCache | undefined = options.cache && options.responseCache
-    ? { cache: options.responseCache, warehouse: options.warehouse, model: options.model, defaultTimezone: options.defaultTimezone }
-    : undefined;
+  const front: FrontCache | undefined =
+    options.cache && options.responseCache
+      ? { cache: options.responseCache, warehouse: options.warehouse, model: options.model, defaultTimezone: options.defaultTimezone }
+      : undefined;
 
   const load = async (request: FastifyRequest, reply: FastifyReply) => {
     const securityContext = securityContextOf(request);
@@ -113,8 +121,18 @@ export const cubeApiRoutes: FastifyPluginAsync<CubeApiRouteOptions> = async (app
       return answer;
     }
     // What a result-cache hit would send: no planning, no warehouse time.
-    const hitHeaders = { 'server-timing': serverTimingHeader({ planMs: 0, warehouseMs: 0, source: timings[0].source }), 'x-crm-cache': 'hit' };
-    return sendAndStore(front, ticket, reply, answer, result.results.map((r) => r.query.timezone), hitHeaders);
+    const hitHeaders = {
+      'server-timing': serverTimingHeader({ planMs: 0, warehouseMs: 0, source: timings[0].source }),
+      'x-crm-cache': 'hit',
+    };
+    return sendAndStore(
+      front,
+      ticket,
+      reply,
+      answer,
+      result.results.map((r) => r.query.timezone),
+      hitHeaders,
+    );
   };
 
   /** Cube's /sql: the SQL its compiler wrote (after access control and rollup routing), per query. */
@@ -122,24 +140,26 @@ export const cubeApiRoutes: FastifyPluginAsync<CubeApiRouteOptions> = async (app
     const params = paramsOf(request);
     const model = await options.model();
     const { queryType, queries } = normalizeLoadRequest(parseQueryParam(params.query), { defaultTimezone: options.defaultTimezone });
-    const bodies = await Promise.all(queries.map(async (query) => {
-      checkQueryMembers(query, model.members);
-      const { main } = await planQuery(model, query, securityContextOf(request), options.warehouse);
-      return {
-        sql: {
-          sql: [main.sql, main.params],
-          order: main.order,
-          aliasNameToMember: main.aliasNameToMember,
-          dataSource: 'default',
-          external: false,
-          // The rollups Cube's matching chose, and the built tables that actually answer (none: the marts).
-          preAggregations: main.preAggregations.map((p) => ({ preAggregationId: p.preAggregationId, tableName: p.tableName })),
-          usedPreAggregations: main.usedPreAggregations,
-          ...(main.preAggregationSkipped ? { preAggregationSkipped: main.preAggregationSkipped } : {}),
-          ...(main.maskedMembers.length ? { maskedMembers: main.maskedMembers } : {}),
-        },
-      };
-    }));
+    const bodies = await Promise.all(
+      queries.map(async (query) => {
+        checkQueryMembers(query, model.members);
+        const { main } = await planQuery(model, query, securityContextOf(request), options.warehouse);
+        return {
+          sql: {
+            sql: [main.sql, main.params],
+            order: main.order,
+            aliasNameToMember: main.aliasNameToMember,
+            dataSource: 'default',
+            external: false,
+            // The rollups Cube's matching chose, and the built tables that actually answer (none: the marts).
+            preAggregations: main.preAggregations.map((p) => ({ preAggregationId: p.preAggregationId, tableName: p.tableName })),
+            usedPreAggregations: main.usedPreAggregations,
+            ...(main.preAggregationSkipped ? { preAggregationSkipped: main.preAggregationSkipped } : {}),
+            ...(main.maskedMembers.length ? { maskedMembers: main.maskedMembers } : {}),
+          },
+        };
+      }),
+    );
     return queryType === 'regularQuery' ? bodies[0] : bodies;
   };
 

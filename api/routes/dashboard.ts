@@ -39,7 +39,9 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRouteOptions> = async 
   app.addHook('onRequest', async (request, reply) => {
     if (!request.url.startsWith('/dashboard/')) return;
     if (!built()) {
-      return reply.code(503).send({ error: `the dashboard is not built (no ${path.join(distDir, 'index.html')}): run \`npm run build:dashboard\`` });
+      return reply
+        .code(503)
+        .send({ error: `the dashboard is not built (no ${path.join(distDir, 'index.html')}): run \`npm run build:dashboard\`` });
     }
   });
 

@@ -9,8 +9,19 @@ import { kpiScorecard } from '../decision/kpi-scorecard.ts';
 import { openApiDocument, type RouteDoc } from '../decision/openapi.ts';
 import { pipelineStatus } from '../decision/pipeline-status.ts';
 import {
-  CustomerLookupQuery, CustomerLookupResponse, ListPageResponse, PipelineStatusQuery, PipelineStatusResponse,
-  ScorecardQuery, ScorecardResponse, SegmentExportQuery, SegmentListQuery, TriggerExportQuery, TriggerListQuery, ValidationError, parseInput,
+  CustomerLookupQuery,
+  CustomerLookupResponse,
+  ListPageResponse,
+  PipelineStatusQuery,
+  PipelineStatusResponse,
+  ScorecardQuery,
+  ScorecardResponse,
+  SegmentExportQuery,
+  SegmentListQuery,
+  TriggerExportQuery,
+  TriggerListQuery,
+  ValidationError,
+  parseInput,
 } from '../decision/schemas.ts';
 import { readScope, type ReadScope } from '../decision/read-scope.ts';
 import { warehouseDb } from '../decision/warehouse-db.ts';
@@ -52,13 +63,63 @@ const READERS: Record<string, readonly Role[]> = {
 
 export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/openapi.json', summary: 'This document', roles: 'public' },
-  { method: 'get', path: '/pipeline/status', summary: 'Last pipeline runs and the freshness of each source and mart', roles: READERS.status!, query: PipelineStatusQuery, response: PipelineStatusResponse },
-  { method: 'get', path: '/customers/lookup', summary: 'Customer 360 by customer key, e-mail, phone, WeChat or QQ id (normalised); contact points masked unless the role may see them', roles: READERS.customer!, query: CustomerLookupQuery, response: CustomerLookupResponse },
-  { method: 'get', path: '/lists/triggers', summary: 'Campaign triggers (retain, follow up, cross-sell, service recovery), contactable customers only, each with its reason', roles: READERS.lists!, query: TriggerListQuery, response: ListPageResponse },
-  { method: 'get', path: '/lists/triggers/export', summary: 'The whole trigger list, streamed as CSV or NDJSON', roles: READERS.lists!, query: TriggerExportQuery, produces: ['text/csv', 'application/x-ndjson'] },
-  { method: 'get', path: '/lists/segments', summary: 'Customers of an RFM segment, contactable only, each with its reason', roles: READERS.lists!, query: SegmentListQuery, response: ListPageResponse },
-  { method: 'get', path: '/lists/segments/export', summary: 'The whole segment list, streamed as CSV or NDJSON', roles: READERS.lists!, query: SegmentExportQuery, produces: ['text/csv', 'application/x-ndjson'] },
-  { method: 'get', path: '/kpis/scorecard', summary: 'KPIs for a period with the previous period and the change, from the semantic layer', roles: READERS.kpis!, query: ScorecardQuery, response: ScorecardResponse },
+  {
+    method: 'get',
+    path: '/pipeline/status',
+    summary: 'Last pipeline runs and the freshness of each source and mart',
+    roles: READERS.status!,
+    query: PipelineStatusQuery,
+    response: PipelineStatusResponse,
+  },
+  {
+    method: 'get',
+    path: '/customers/lookup',
+    summary:
+      'Customer 360 by customer key, e-mail, phone, WeChat or QQ id (normalised); contact points masked unless the role may see them',
+    roles: READERS.customer!,
+    query: CustomerLookupQuery,
+    response: CustomerLookupResponse,
+  },
+  {
+    method: 'get',
+    path: '/lists/triggers',
+    summary: 'Campaign triggers (retain, follow up, cross-sell, service recovery), contactable customers only, each with its reason',
+    roles: READERS.lists!,
+    query: TriggerListQuery,
+    response: ListPageResponse,
+  },
+  {
+    method: 'get',
+    path: '/lists/triggers/export',
+    summary: 'The whole trigger list, streamed as CSV or NDJSON',
+    roles: READERS.lists!,
+    query: TriggerExportQuery,
+    produces: ['text/csv', 'application/x-ndjson'],
+  },
+  {
+    method: 'get',
+    path: '/lists/segments',
+    summary: 'Customers of an RFM segment, contactable only, each with its reason',
+    roles: READERS.lists!,
+    query: SegmentListQuery,
+    response: ListPageResponse,
+  },
+  {
+    method: 'get',
+    path: '/lists/segments/export',
+    summary: 'The whole segment list, streamed as CSV or NDJSON',
+    roles: READERS.lists!,
+    query: SegmentExportQuery,
+    produces: ['text/csv', 'application/x-ndjson'],
+  },
+  {
+    method: 'get',
+    path: '/kpis/scorecard',
+    summary: 'KPIs for a period with the previous period and the change, from the semantic layer',
+    roles: READERS.kpis!,
+    query: ScorecardQuery,
+    response: ScorecardResponse,
+  },
 ];
 
 const callers = new WeakMap<FastifyRequest, Caller>();
@@ -88,7 +149,10 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     keyGenerator: (request) => callers.get(request)?.id ?? request.ip,
     // What this returns is thrown, so the plugin's error handler answers it like every other error.
     errorResponseBuilder: (_request, context) =>
-      new ApiError(429, `Too many requests: the limit is ${context.max} per caller per minute; retry in ${Math.ceil(context.ttl / 1000)} s`) as unknown as object,
+      new ApiError(
+        429,
+        `Too many requests: the limit is ${context.max} per caller per minute; retry in ${Math.ceil(context.ttl / 1000)} s`,
+      ) as unknown as object,
   });
   const callerOf = (request: FastifyRequest, roles: readonly Role[], what: string) => {
     const caller = callers.get(request)!;
@@ -137,9 +201,10 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     });
   }
 
-  const front: FrontCache | undefined = options.cache && options.responseCache
-    ? { cache: options.responseCache, warehouse: options.warehouse, model: options.model, defaultTimezone: options.defaultTimezone }
-    : undefined;
+  const front: FrontCache | undefined =
+    options.cache && options.responseCache
+      ? { cache: options.responseCache, warehouse: options.warehouse, model: options.model, defaultTimezone: options.defaultTimezone }
+      : undefined;
 
   app.get('/kpis/scorecard', async (request, reply) => {
     const caller = callerOf(request, READERS.kpis!, 'The KPI scorecard');
@@ -147,14 +212,16 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     const ticket = front ? await serveFromFront(front, request, reply, caller.access) : undefined;
     if (ticket === true) return reply;
     const query = parseInput(ScorecardQuery, request.query);
-    const answer = ScorecardResponse.parse(await kpiScorecard(query, {
-      model: await options.model(),
-      warehouse: options.warehouse,
-      securityContext: caller.access,
-      defaultTimezone: options.defaultTimezone,
-      ...(options.cache ? { cache: options.cache } : {}),
-      ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
-    }));
+    const answer = ScorecardResponse.parse(
+      await kpiScorecard(query, {
+        model: await options.model(),
+        warehouse: options.warehouse,
+        securityContext: caller.access,
+        defaultTimezone: options.defaultTimezone,
+        ...(options.cache ? { cache: options.cache } : {}),
+        ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
+      }),
+    );
     return front && ticket ? sendAndStore(front, ticket, reply, answer, [query.timezone], {}) : answer;
   });
 };

@@ -36,7 +36,12 @@ export function frontKey(request: FastifyRequest, claims: Record<string, unknown
 }
 
 /** Sends the cached answer when there is a valid one (true), else returns the ticket to store the answer under. */
-export async function serveFromFront(front: FrontCache, request: FastifyRequest, reply: FastifyReply, claims: Record<string, unknown>): Promise<FrontTicket | true> {
+export async function serveFromFront(
+  front: FrontCache,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  claims: Record<string, unknown>,
+): Promise<FrontTicket | true> {
   const started = performance.now();
   const key = frontKey(request, claims, front.defaultTimezone);
   const model = await front.model();
@@ -54,7 +59,14 @@ export async function serveFromFront(front: FrontCache, request: FastifyRequest,
  * a new version was published meanwhile. `hitHeaders` are what a hit sends (x-crm-cache: hit, ...);
  * the entry expires after the cache's TTL or at the end of the day in any of `timezones`.
  */
-export function sendAndStore(front: FrontCache, ticket: FrontTicket, reply: FastifyReply, answer: unknown, timezones: readonly string[], hitHeaders: Record<string, string>): FastifyReply {
+export function sendAndStore(
+  front: FrontCache,
+  ticket: FrontTicket,
+  reply: FastifyReply,
+  answer: unknown,
+  timezones: readonly string[],
+  hitHeaders: Record<string, string>,
+): FastifyReply {
   const body = Buffer.from(JSON.stringify(answer));
   const now = front.cache.now();
   if (ticket.dataVersion !== undefined && front.warehouse.dataVersion() === ticket.dataVersion) {

@@ -5,7 +5,12 @@ import type { BenchDataset } from '../dataset.ts';
 import type { BenchScale } from '../scales.ts';
 import { round, type StageResult } from '../stage-result.ts';
 
-interface StepFigures { id: string; kind: string; seconds: number; status: string }
+interface StepFigures {
+  id: string;
+  kind: string;
+  seconds: number;
+  status: string;
+}
 
 /** Seconds of a run's transform work (dbt selections and steps between them), not its copy/publish. */
 function transformSeconds(summary: unknown): { steps: number; dbt: number; wall: number } {
@@ -23,7 +28,12 @@ function transformSeconds(summary: unknown): { steps: number; dbt: number; wall:
  * of the orders are new or changed. Both go through `crm transform`, i.e. on a copy of the
  * warehouse that is published at the end, as a scheduled run would.
  */
-export async function dbtStage(dataset: BenchDataset, scale: BenchScale, workDir: string, log: (line: string) => void): Promise<StageResult> {
+export async function dbtStage(
+  dataset: BenchDataset,
+  scale: BenchScale,
+  workDir: string,
+  log: (line: string) => void,
+): Promise<StageResult> {
   const warehouse = path.join(workDir, 'dbt', 'crm.duckdb');
   fs.rmSync(path.dirname(warehouse), { recursive: true, force: true });
   const env = { CRM_LOG_LEVEL: 'warn' };
@@ -47,14 +57,27 @@ export async function dbtStage(dataset: BenchDataset, scale: BenchScale, workDir
     met: atTarget ? fullOk && incrementalOk : null,
     rows: [
       { label: 'full build (transform steps)', value: round(full.steps), unit: 's', baseline: 600, ratio: round(full.steps / 600, 3) },
-      { label: 'incremental build (transform steps)', value: round(incremental.steps), unit: 's', baseline: round(full.steps), ratio: round(ratio, 3) },
+      {
+        label: 'incremental build (transform steps)',
+        value: round(incremental.steps),
+        unit: 's',
+        baseline: round(full.steps),
+        ratio: round(ratio, 3),
+      },
       { label: 'of which dbt (full / incremental)', value: round(full.dbt), unit: 's', baseline: round(incremental.dbt) },
-      { label: 'run wall time incl. copy and publish (full / incremental)', value: round(full.wall), unit: 's', baseline: round(incremental.wall) },
+      {
+        label: 'run wall time incl. copy and publish (full / incremental)',
+        value: round(full.wall),
+        unit: 's',
+        baseline: round(incremental.wall),
+      },
       { label: 'extract of every source before the build', value: round(extract.seconds), unit: 's' },
     ],
     notes: [
       `delta: ${String(delta.added)} new and ${String(delta.changed)} changed orders`,
-      atTarget ? `full ${fullOk ? 'meets' : 'misses'} 600 s; incremental ratio ${round(ratio, 3)} ${incrementalOk ? 'meets' : 'misses'} 0.15` : 'the goal is judged at the 10m scale; figures here show the trend',
+      atTarget
+        ? `full ${fullOk ? 'meets' : 'misses'} 600 s; incremental ratio ${round(ratio, 3)} ${incrementalOk ? 'meets' : 'misses'} 0.15`
+        : 'the goal is judged at the 10m scale; figures here show the trend',
     ],
   };
 }

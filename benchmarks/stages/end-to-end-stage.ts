@@ -47,7 +47,9 @@ export async function endToEndStage(dataset: BenchDataset, workDir: string, log:
     }
     if (Number.isNaN(answered)) throw new Error(`the API still answers ${count} orders after the run, expected ${expected}`);
     const baseline = await runWorker('duckdb-read', {
-      files: fs.readdirSync(path.join(staged, 'orders')).map((name) => ({ table: name.replace(/\W/g, '_'), path: path.join(staged, 'orders', name) })),
+      files: fs
+        .readdirSync(path.join(staged, 'orders'))
+        .map((name) => ({ table: name.replace(/\W/g, '_'), path: path.join(staged, 'orders', name) })),
       warehousePath: path.join(workDir, 'e2e', 'baseline.duckdb'),
     });
     return {
@@ -56,7 +58,13 @@ export async function endToEndStage(dataset: BenchDataset, workDir: string, log:
       goal: 'reported, no fixed goal in the issue: the ratio shows what the governed path costs over a bare load',
       met: null,
       rows: [
-        { label: 'landing to answer', value: round(answered), unit: 's', baseline: round(baseline.seconds, 3), ratio: round(answered / baseline.seconds, 1) },
+        {
+          label: 'landing to answer',
+          value: round(answered),
+          unit: 's',
+          baseline: round(baseline.seconds, 3),
+          ratio: round(answered / baseline.seconds, 1),
+        },
         { label: 'of which the crm run (extract, dbt, pre-aggregations, publish)', value: round(run.seconds), unit: 's' },
       ],
       notes: [`${String(delta.added)} new and ${String(delta.changed)} changed orders; the API kept serving during the run`],

@@ -22,7 +22,10 @@ export async function extractStage(dataset: BenchDataset, workDir: string, log: 
     log('writing the NDJSON copy of the order files ...');
     fs.rmSync(ndjsonLanding, { recursive: true, force: true });
     await runWorker('csv-to-ndjson', {
-      files: ORDER_FILES.map((name) => ({ from: path.join(csvLanding, 'orders', `${name}.csv`), to: path.join(ndjsonLanding, 'orders', `${name}.ndjson`) })),
+      files: ORDER_FILES.map((name) => ({
+        from: path.join(csvLanding, 'orders', `${name}.csv`),
+        to: path.join(ndjsonLanding, 'orders', `${name}.ndjson`),
+      })),
     });
     fs.writeFileSync(ndjsonMarker, '');
   }
@@ -30,9 +33,16 @@ export async function extractStage(dataset: BenchDataset, workDir: string, log: 
   const rows: StageResult['rows'] = [];
   let worstRatio = Infinity;
   let peakMB = 0;
-  for (const [format, landing] of [['csv', csvLanding], ['ndjson', ndjsonLanding]] as const) {
+  for (const [format, landing] of [
+    ['csv', csvLanding],
+    ['ndjson', ndjsonLanding],
+  ] as const) {
     log(`extract orders (${format}) with validation and quarantine ...`);
-    const ours = await runWorker('extract', { source: 'orders', landingDir: landing, warehousePath: fresh(workDir, `extract-${format}.duckdb`) });
+    const ours = await runWorker('extract', {
+      source: 'orders',
+      landingDir: landing,
+      warehousePath: fresh(workDir, `extract-${format}.duckdb`),
+    });
     log(`DuckDB ${format === 'csv' ? 'read_csv' : 'read_json'} of the same files ...`);
     const files = ORDER_FILES.map((name) => ({ table: name, path: path.join(landing, 'orders', `${name}.${format}`) }));
     const baseline = await runWorker('duckdb-read', { files, warehousePath: fresh(workDir, `baseline-${format}.duckdb`) });
@@ -41,9 +51,21 @@ export async function extractStage(dataset: BenchDataset, workDir: string, log: 
     worstRatio = Math.min(worstRatio, oursRate / baseRate);
     peakMB = Math.max(peakMB, ours.maxRssMB);
     rows.push(
-      { label: `${format}: records/s (extractor vs DuckDB reader)`, value: Math.round(oursRate), unit: 'records/s', baseline: Math.round(baseRate), ratio: round(oursRate / baseRate, 3) },
+      {
+        label: `${format}: records/s (extractor vs DuckDB reader)`,
+        value: Math.round(oursRate),
+        unit: 'records/s',
+        baseline: Math.round(baseRate),
+        ratio: round(oursRate / baseRate, 3),
+      },
       { label: `${format}: seconds`, value: round(ours.seconds), unit: 's', baseline: round(baseline.seconds) },
-      { label: `${format}: peak memory`, value: ours.maxRssMB, unit: 'MB', baseline: baseline.maxRssMB, ratio: round(ours.maxRssMB / baseline.maxRssMB) },
+      {
+        label: `${format}: peak memory`,
+        value: ours.maxRssMB,
+        unit: 'MB',
+        baseline: baseline.maxRssMB,
+        ratio: round(ours.maxRssMB / baseline.maxRssMB),
+      },
       { label: `${format}: records read / rejected`, value: Number(ours.records), unit: 'records', baseline: Number(baseline.records) },
     );
     if (Number(ours.rejected) > 0) rows.push({ label: `${format}: rejected to quarantine`, value: Number(ours.rejected), unit: 'records' });

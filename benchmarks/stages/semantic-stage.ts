@@ -12,20 +12,35 @@ const TIMEZONE = 'Asia/Shanghai';
 const GOAL_P95_MS = 30;
 const WARM_UP_ROUNDS = 2;
 
-interface Statement { sql: string; params: unknown[] }
-interface Timed<T> { ms: number; body: T }
+interface Statement {
+  sql: string;
+  params: unknown[];
+}
+interface Timed<T> {
+  ms: number;
+  body: T;
+}
 
 /** One timed HTTP POST with a JSON body, the response parsed (what a dashboard waits for). */
 async function post<T>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Timed<T>> {
   const started = performance.now();
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const parsed = (await response.json()) as T & { error?: string };
   const ms = performance.now() - started;
-  if (!response.ok) throw new Error(`POST ${new URL(url).pathname} ${response.status}: ${parsed.error ?? JSON.stringify(parsed).slice(0, 300)}`);
+  if (!response.ok)
+    throw new Error(`POST ${new URL(url).pathname} ${response.status}: ${parsed.error ?? JSON.stringify(parsed).slice(0, 300)}`);
   return { ms, body: parsed };
 }
 
-type LoadBody = { data?: unknown[]; usedPreAggregations?: Record<string, unknown>; results?: { data: unknown[]; usedPreAggregations: Record<string, unknown> }[] };
+type LoadBody = {
+  data?: unknown[];
+  usedPreAggregations?: Record<string, unknown>;
+  results?: { data: unknown[]; usedPreAggregations: Record<string, unknown> }[];
+};
 type SqlBody = { sql: { sql: [string, unknown[]]; usedPreAggregations: Record<string, unknown> } };
 
 const resultsOf = (body: LoadBody) => body.results ?? [{ data: body.data ?? [], usedPreAggregations: body.usedPreAggregations ?? {} }];
@@ -48,7 +63,10 @@ async function sqlOf(api: ApiProcess, query: Record<string, unknown>): Promise<{
   };
 }
 
-interface Mode { id: 'pre' | 'marts' | 'pre-reopen' | 'duckdb-pre' | 'duckdb-marts'; run(query: DashboardQuery): Promise<Timed<number>> }
+interface Mode {
+  id: 'pre' | 'marts' | 'pre-reopen' | 'duckdb-pre' | 'duckdb-marts';
+  run(query: DashboardQuery): Promise<Timed<number>>;
+}
 
 /**
  * Stage 3: the dashboard's query set (benchmarks/dashboard-queries.ts) through POST
@@ -61,7 +79,13 @@ interface Mode { id: 'pre' | 'marts' | 'pre-reopen' | 'duckdb-pre' | 'duckdb-mar
  *   (d) the API of (a) reopening the file for every query, against (a): the cost of a reopen.
  * Each query runs `repeat` times per mode, the modes interleaved so noise hits them alike.
  */
-export async function semanticStage(dataset: BenchDataset, scale: BenchScale, workDir: string, log: (line: string) => void, repeat: number): Promise<StageResult> {
+export async function semanticStage(
+  dataset: BenchDataset,
+  scale: BenchScale,
+  workDir: string,
+  log: (line: string) => void,
+  repeat: number,
+): Promise<StageResult> {
   const warehouse = await servedWarehouse(dataset, workDir, log);
   const withoutRollups = path.join(workDir, 'semantic', 'no-pre-aggregations.duckdb');
   const stripped = await runWorker('strip-pre-aggregations', { from: warehouse, to: withoutRollups });
@@ -99,9 +123,14 @@ export async function semanticStage(dataset: BenchDataset, scale: BenchScale, wo
       rows.set(q.id, byMode);
     };
     const loadVia = (target: ApiProcess, id: Mode['id']) => async (q: DashboardQuery) => {
-      const { ms, body } = await post<LoadBody>(`${target.url}/cubejs-api/v1/load`, { query: { ...q.query, renewQuery: true }, queryType: 'multi' }, auth(target));
+      const { ms, body } = await post<LoadBody>(
+        `${target.url}/cubejs-api/v1/load`,
+        { query: { ...q.query, renewQuery: true }, queryType: 'multi' },
+        auth(target),
+      );
       note(q, id, rowCount(body));
-      if ((id === 'pre' || id === 'pre-reopen') && fromRollups(body) !== planned.get(q.id)!.rollups) throw new Error(`${q.id}: /load and /sql disagree on the rollups used`);
+      if ((id === 'pre' || id === 'pre-reopen') && fromRollups(body) !== planned.get(q.id)!.rollups)
+        throw new Error(`${q.id}: /load and /sql disagree on the rollups used`);
       return { ms, body: rowCount(body) };
     };
     const direct = (side: 'pre' | 'marts', id: Mode['id']) => async (q: DashboardQuery) => {
@@ -118,7 +147,9 @@ export async function semanticStage(dataset: BenchDataset, scale: BenchScale, wo
       { id: 'duckdb-marts', run: direct('marts', 'duckdb-marts') },
     ];
 
-    log(`${queries.length} dashboard queries (as of ${asOf}, ${TIMEZONE}), ${repeat} timed runs each in ${modes.length} modes after ${WARM_UP_ROUNDS} warm-up rounds ...`);
+    log(
+      `${queries.length} dashboard queries (as of ${asOf}, ${TIMEZONE}), ${repeat} timed runs each in ${modes.length} modes after ${WARM_UP_ROUNDS} warm-up rounds ...`,
+    );
     const samples = new Map<string, number[]>(); // `${mode}|${query}` -> ms
     for (let pass = 0; pass < WARM_UP_ROUNDS + repeat; pass++) {
       for (const q of queries) {
@@ -140,7 +171,9 @@ export async function semanticStage(dataset: BenchDataset, scale: BenchScale, wo
     const directPre = { p50: stat('duckdb-pre', 0.5), p95: stat('duckdb-pre', 0.95) };
     const directMarts = { p50: stat('duckdb-marts', 0.5), p95: stat('duckdb-marts', 0.95) };
     const answeredFromRollups = queries.filter((q) => planned.get(q.id)!.rollups).map((q) => q.id);
-    const mismatched = [...rows].filter(([, byMode]) => new Set(byMode.values()).size > 1).map(([id, byMode]) => `${id} (${[...byMode].map(([m, n]) => `${m} ${n}`).join(', ')})`);
+    const mismatched = [...rows]
+      .filter(([, byMode]) => new Set(byMode.values()).size > 1)
+      .map(([id, byMode]) => `${id} (${[...byMode].map(([m, n]) => `${m} ${n}`).join(', ')})`);
     const atTarget = scale.name === '10m';
 
     return {
@@ -149,30 +182,92 @@ export async function semanticStage(dataset: BenchDataset, scale: BenchScale, wo
       goal: `pre-aggregated p95 under ${GOAL_P95_MS} ms at 10 million orders`,
       met: atTarget ? pre.p95 < GOAL_P95_MS : null,
       rows: [
-        { label: 'pre-aggregated: p50 (baseline: DuckDB running the same SQL)', value: pre.p50, unit: 'ms', baseline: directPre.p50, ratio: ratio(pre.p50, directPre.p50) },
-        { label: 'pre-aggregated: p95 (baseline: DuckDB running the same SQL)', value: pre.p95, unit: 'ms', baseline: directPre.p95, ratio: ratio(pre.p95, directPre.p95) },
-        { label: 'no pre-aggregations: p50 (baseline: DuckDB running the same SQL)', value: marts.p50, unit: 'ms', baseline: directMarts.p50, ratio: ratio(marts.p50, directMarts.p50) },
-        { label: 'no pre-aggregations: p95 (baseline: DuckDB running the same SQL)', value: marts.p95, unit: 'ms', baseline: directMarts.p95, ratio: ratio(marts.p95, directMarts.p95) },
-        { label: 'reopening the file for every query: p50 (baseline: pre-aggregated, file kept open)', value: reopened.p50, unit: 'ms', baseline: pre.p50, ratio: ratio(reopened.p50, pre.p50) },
-        { label: 'reopening the file for every query: p95 (baseline: pre-aggregated, file kept open)', value: reopened.p95, unit: 'ms', baseline: pre.p95, ratio: ratio(reopened.p95, pre.p95) },
-        { label: 'p95: pre-aggregated vs no pre-aggregations', value: pre.p95, unit: 'ms', baseline: marts.p95, ratio: ratio(pre.p95, marts.p95) },
+        {
+          label: 'pre-aggregated: p50 (baseline: DuckDB running the same SQL)',
+          value: pre.p50,
+          unit: 'ms',
+          baseline: directPre.p50,
+          ratio: ratio(pre.p50, directPre.p50),
+        },
+        {
+          label: 'pre-aggregated: p95 (baseline: DuckDB running the same SQL)',
+          value: pre.p95,
+          unit: 'ms',
+          baseline: directPre.p95,
+          ratio: ratio(pre.p95, directPre.p95),
+        },
+        {
+          label: 'no pre-aggregations: p50 (baseline: DuckDB running the same SQL)',
+          value: marts.p50,
+          unit: 'ms',
+          baseline: directMarts.p50,
+          ratio: ratio(marts.p50, directMarts.p50),
+        },
+        {
+          label: 'no pre-aggregations: p95 (baseline: DuckDB running the same SQL)',
+          value: marts.p95,
+          unit: 'ms',
+          baseline: directMarts.p95,
+          ratio: ratio(marts.p95, directMarts.p95),
+        },
+        {
+          label: 'reopening the file for every query: p50 (baseline: pre-aggregated, file kept open)',
+          value: reopened.p50,
+          unit: 'ms',
+          baseline: pre.p50,
+          ratio: ratio(reopened.p50, pre.p50),
+        },
+        {
+          label: 'reopening the file for every query: p95 (baseline: pre-aggregated, file kept open)',
+          value: reopened.p95,
+          unit: 'ms',
+          baseline: pre.p95,
+          ratio: ratio(reopened.p95, pre.p95),
+        },
+        {
+          label: 'p95: pre-aggregated vs no pre-aggregations',
+          value: pre.p95,
+          unit: 'ms',
+          baseline: marts.p95,
+          ratio: ratio(pre.p95, marts.p95),
+        },
         ...queries.map((q) => {
           const a = round(percentile(samples.get(`pre|${q.id}`)!, 0.95), 2);
           const b = round(percentile(samples.get(`marts|${q.id}`)!, 0.95), 2);
-          return { label: `${q.id}: p95 pre-aggregated (baseline: no pre-aggregations)${planned.get(q.id)!.rollups ? '' : ' [marts: no rollup matches]'}`, value: a, unit: 'ms', baseline: b, ratio: ratio(a, b) };
+          return {
+            label: `${q.id}: p95 pre-aggregated (baseline: no pre-aggregations)${planned.get(q.id)!.rollups ? '' : ' [marts: no rollup matches]'}`,
+            value: a,
+            unit: 'ms',
+            baseline: b,
+            ratio: ratio(a, b),
+          };
         }),
       ],
       notes: [
         `${queries.length} queries × ${repeat} runs per mode (${all('pre').length} samples each), sequential, as of ${asOf} in ${TIMEZONE}; ${asOfRows.body.data[0]!.n} orders in the marts`,
-        `answered from rollups: ${answeredFromRollups.length} of ${queries.length}${answeredFromRollups.length < queries.length ? ` (from the marts: ${queries.filter((q) => !answeredFromRollups.includes(q.id)).map((q) => q.id).join(', ')})` : ''}`,
+        `answered from rollups: ${answeredFromRollups.length} of ${queries.length}${
+          answeredFromRollups.length < queries.length
+            ? ` (from the marts: ${queries
+                .filter((q) => !answeredFromRollups.includes(q.id))
+                .map((q) => q.id)
+                .join(', ')})`
+            : ''
+        }`,
         'latency is client-side over loopback HTTP (request to parsed JSON); the API and the DuckDB baseline are separate Node processes (Fastify), the baseline keeps one read-only connection open',
         'overhead of the layer = ratio column of the first four rows (JWT, access control, Cube compiling the query, rollup routing, a pooled DuckDB connection and prepared statement per query, Cube row shaping)',
         'the API keeps the warehouse open between queries (CRM_API_IDLE_CLOSE_MS, default 5 minutes); the reopening rows are a third API process told to let go after every query: what the first click after a longer pause costs',
         `p95 per query in ms (pre-aggregated / no pre-aggregations / DuckDB on the pre-aggregated SQL / DuckDB on the marts SQL): ${queries
-          .map((q) => `${q.id} ${(['pre', 'marts', 'duckdb-pre', 'duckdb-marts'] as const).map((m) => round(percentile(samples.get(`${m}|${q.id}`)!, 0.95), 1)).join(' / ')}`)
+          .map(
+            (q) =>
+              `${q.id} ${(['pre', 'marts', 'duckdb-pre', 'duckdb-marts'] as const).map((m) => round(percentile(samples.get(`${m}|${q.id}`)!, 0.95), 1)).join(' / ')}`,
+          )
           .join('; ')}`,
-        mismatched.length ? `row counts differ between modes: ${mismatched.join('; ')}` : 'every mode answered each query with the same number of rows',
-        atTarget ? `pre-aggregated p95 ${pre.p95} ms ${pre.p95 < GOAL_P95_MS ? 'meets' : 'misses'} ${GOAL_P95_MS} ms` : `the goal is judged at the 10m scale; pre-aggregated p95 here: ${pre.p95} ms (goal ${GOAL_P95_MS} ms)`,
+        mismatched.length
+          ? `row counts differ between modes: ${mismatched.join('; ')}`
+          : 'every mode answered each query with the same number of rows',
+        atTarget
+          ? `pre-aggregated p95 ${pre.p95} ms ${pre.p95 < GOAL_P95_MS ? 'meets' : 'misses'} ${GOAL_P95_MS} ms`
+          : `the goal is judged at the 10m scale; pre-aggregated p95 here: ${pre.p95} ms (goal ${GOAL_P95_MS} ms)`,
       ],
     };
   } finally {

@@ -9,7 +9,16 @@ import { round, type StageResult } from '../stage-result.ts';
 const CONNECTIONS = 50;
 const GOAL_RATIO = 0.3;
 
-interface Load { name: string; rps: number; p50: number; p99: number; requests: number; errors: number; non2xx: number; timeouts: number }
+interface Load {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+  timeouts: number;
+}
 
 async function hammer(name: string, url: string, seconds: number, headers: Record<string, string> = {}): Promise<Load> {
   const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers });
@@ -33,21 +42,42 @@ async function hammer(name: string, url: string, seconds: number, headers: Recor
  * the "cached KPI requests" of the goal), and the customer lookup by key (uncached DuckDB reads).
  * benchmarks/api-load.ts is the same measurement as a standalone script over a fixture warehouse.
  */
-export async function throughputStage(dataset: BenchDataset, workDir: string, log: (line: string) => void, seconds: number): Promise<StageResult> {
+export async function throughputStage(
+  dataset: BenchDataset,
+  workDir: string,
+  log: (line: string) => void,
+  seconds: number,
+): Promise<StageResult> {
   const warehouse = await servedWarehouse(dataset, workDir, log);
   // The per-caller rate limit would answer 429s to a load generator using one token.
-  const [api, noop] = await Promise.all([startApiProcess(warehouse, { CRM_API_RATE_LIMIT: String(1e9) }, 'analyst'), startBaselineProcess()]);
+  const [api, noop] = await Promise.all([
+    startApiProcess(warehouse, { CRM_API_RATE_LIMIT: String(1e9) }, 'analyst'),
+    startBaselineProcess(),
+  ]);
   try {
     const headers = { authorization: `Bearer ${api.token}` };
     const post = async (route: string, query: unknown) => {
-      const response = await fetch(`${api.url}${route}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+      const response = await fetch(`${api.url}${route}`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      });
       const body = (await response.json()) as { data: Record<string, unknown>[]; error?: string };
       if (!response.ok) throw new Error(`${route} ${response.status}: ${body.error}`);
       return body.data;
     };
-    const [latest] = await post('/cubejs-api/v1/load', { dimensions: ['orders.ordered_at'], order: { 'orders.ordered_at': 'desc' }, limit: 1, timezone: 'UTC' });
+    const [latest] = await post('/cubejs-api/v1/load', {
+      dimensions: ['orders.ordered_at'],
+      order: { 'orders.ordered_at': 'desc' },
+      limit: 1,
+      timezone: 'UTC',
+    });
     const asOf = String(latest?.['orders.ordered_at'] ?? '').slice(0, 10);
-    const [customer] = await post('/cubejs-api/v1/load', { dimensions: ['customers.customer_key'], segments: ['customers.buyers'], limit: 1 });
+    const [customer] = await post('/cubejs-api/v1/load', {
+      dimensions: ['customers.customer_key'],
+      segments: ['customers.buyers'],
+      limit: 1,
+    });
     const key = String(customer?.['customers.customer_key']);
     const from = new Date(Date.parse(`${asOf}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10);
     const scorecard = `${api.url}/api/v1/kpis/scorecard?from=${from}&to=${asOf}&timezone=Asia/Shanghai&kpis=revenue,orders,buyers,avg_order_value`;
@@ -76,7 +106,13 @@ export async function throughputStage(dataset: BenchDataset, workDir: string, lo
       met: scorecardRatio >= GOAL_RATIO && failures === 0,
       rows: [
         { label: `${base.name}: requests/s`, value: round(base.rps, 0), unit: 'req/s' },
-        ...loads.map((l) => ({ label: `${l.name}: requests/s (baseline: no-op)`, value: round(l.rps, 0), unit: 'req/s', baseline: round(base.rps, 0), ratio: round(l.rps / base.rps, 3) })),
+        ...loads.map((l) => ({
+          label: `${l.name}: requests/s (baseline: no-op)`,
+          value: round(l.rps, 0),
+          unit: 'req/s',
+          baseline: round(base.rps, 0),
+          ratio: round(l.rps / base.rps, 3),
+        })),
         ...loads.flatMap((l) => [
           { label: `${l.name}: latency p50 (baseline: no-op)`, value: l.p50, unit: 'ms', baseline: base.p50 },
           { label: `${l.name}: latency p99 (baseline: no-op)`, value: l.p99, unit: 'ms', baseline: base.p99 },

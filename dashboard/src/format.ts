@@ -40,7 +40,12 @@ export function formatChange(change: number | null): string {
 
 export function formatDay(iso: string): string {
   const d = new Date(`${iso.slice(0, 10)}T00:00:00Z`);
-  return new Intl.DateTimeFormat(locale(), { timeZone: 'UTC', month: 'short', day: 'numeric', year: lang() === 'zh' ? 'numeric' : undefined }).format(d);
+  return new Intl.DateTimeFormat(locale(), {
+    timeZone: 'UTC',
+    month: 'short',
+    day: 'numeric',
+    year: lang() === 'zh' ? 'numeric' : undefined,
+  }).format(d);
 }
 
 export function escapeHtml(text: string): string {

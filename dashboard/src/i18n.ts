@@ -42,16 +42,28 @@ const STRINGS = {
   kpi_at_risk: { en: 'At-risk customers', zh: '流失风险客户' },
   // Panels
   panel_cohort: { en: 'Cohort retention', zh: '同期群留存' },
-  panel_cohort_sub: { en: 'Share of each first-purchase cohort buying again, by months since first order', zh: '各首购月份客户在之后各月的回购比例' },
+  panel_cohort_sub: {
+    en: 'Share of each first-purchase cohort buying again, by months since first order',
+    zh: '各首购月份客户在之后各月的回购比例',
+  },
   panel_rfm: { en: 'RFM segments', zh: 'RFM 客户分层' },
-  panel_rfm_sub: { en: 'Customers active in the period, by segment: count and lifetime revenue', zh: '本期活跃客户按分层统计：人数与累计收入' },
+  panel_rfm_sub: {
+    en: 'Customers active in the period, by segment: count and lifetime revenue',
+    zh: '本期活跃客户按分层统计：人数与累计收入',
+  },
   panel_predicted: { en: 'Predicted customer value', zh: '客户预测价值分布' },
   panel_predicted_sub: { en: 'Customers by predicted 365-day value', zh: '按未来365天预测价值分组的客户数' },
-  panel_predicted_fallback: { en: 'Customers by lifetime revenue (predicted value not in the model yet)', zh: '按累计收入分组的客户数（预测价值尚未进入语义层）' },
+  panel_predicted_fallback: {
+    en: 'Customers by lifetime revenue (predicted value not in the model yet)',
+    zh: '按累计收入分组的客户数（预测价值尚未进入语义层）',
+  },
   panel_service: { en: 'Service quality', zh: '服务质量' },
   panel_service_sub: { en: 'Response times, satisfaction and complaint share over time', zh: '响应时长、满意度与投诉占比趋势' },
   panel_sentiment: { en: 'Public sentiment', zh: '舆情走势' },
-  panel_sentiment_sub: { en: 'Mentions per day; red marks are negative spikes. Click a day to read its mentions.', zh: '每日声量；红色标记为负面高峰。点击某一天查看当日提及。' },
+  panel_sentiment_sub: {
+    en: 'Mentions per day; red marks are negative spikes. Click a day to read its mentions.',
+    zh: '每日声量；红色标记为负面高峰。点击某一天查看当日提及。',
+  },
   panel_mentions: { en: 'Mentions on', zh: '当日提及：' },
   panel_mentions_hint: { en: 'Click a day on the sentiment chart to list its mentions.', zh: '点击舆情图中的某一天以查看当日提及。' },
   customers: { en: 'Customers', zh: '客户数' },

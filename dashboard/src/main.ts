@@ -185,11 +185,20 @@ async function start(): Promise<void> {
   }
   // The newest day with orders anchors the default range (the last 90 days of data).
   const [latest, brandRows] = await Promise.all([
-    load({ measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day' }], order: { 'orders.ordered_at': 'desc' }, limit: 1 }),
+    load({
+      measures: ['orders.count'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day' }],
+      order: { 'orders.ordered_at': 'desc' },
+      limit: 1,
+    }),
     load({ measures: ['orders.count'], dimensions: ['orders.primary_brand'], order: { 'orders.count': 'desc' } }),
   ]);
-  lastDataDay = String((latest.rawData()[0] as Record<string, unknown> | undefined)?.['orders.ordered_at.day'] ?? new Date().toISOString()).slice(0, 10);
-  const brands = (brandRows.rawData() as Record<string, unknown>[]).map((r) => r['orders.primary_brand']).filter((b): b is string => typeof b === 'string' && b !== '');
+  lastDataDay = String(
+    (latest.rawData()[0] as Record<string, unknown> | undefined)?.['orders.ordered_at.day'] ?? new Date().toISOString(),
+  ).slice(0, 10);
+  const brands = (brandRows.rawData() as Record<string, unknown>[])
+    .map((r) => r['orders.primary_brand'])
+    .filter((b): b is string => typeof b === 'string' && b !== '');
   const isDay = (v: string | null): v is string => v !== null && /^\d{4}-\d{2}-\d{2}$/.test(v);
   const from = params.get('from');
   const to = params.get('to');

@@ -42,7 +42,11 @@ export const field = {
   id: (): FieldSpec => ({ schema: z.string().trim().min(1, 'required'), type: 'VARCHAR', sql: sqlRule.requiredText() }),
   text: (): FieldSpec => ({ schema: z.preprocess(emptyToNull, z.string().nullable()), type: 'VARCHAR', sql: sqlRule.text() }),
   requiredText: (): FieldSpec => ({ schema: z.string().trim().min(1, 'required'), type: 'VARCHAR', sql: sqlRule.requiredText() }),
-  oneOf: <const T extends readonly [string, ...string[]]>(values: T): FieldSpec => ({ schema: z.enum(values), type: 'VARCHAR', sql: sqlRule.oneOf(values, false) }),
+  oneOf: <const T extends readonly [string, ...string[]]>(values: T): FieldSpec => ({
+    schema: z.enum(values),
+    type: 'VARCHAR',
+    sql: sqlRule.oneOf(values, false),
+  }),
   optionalOneOf: <const T extends readonly [string, ...string[]]>(values: T): FieldSpec => ({
     schema: z.preprocess(emptyToNull, z.enum(values).nullable()),
     type: 'VARCHAR',
@@ -53,7 +57,11 @@ export const field = {
     type: 'VARCHAR',
     sql: sqlRule.email(z.regexes.email.source, 'not a valid e-mail address'),
   }),
-  timestamp: (): FieldSpec => ({ schema: timestamp, type: 'TIMESTAMPTZ', sql: sqlRule.timestamp(ISO_WITH_ZONE.source, TIMESTAMP_MESSAGES, false) }),
+  timestamp: (): FieldSpec => ({
+    schema: timestamp,
+    type: 'TIMESTAMPTZ',
+    sql: sqlRule.timestamp(ISO_WITH_ZONE.source, TIMESTAMP_MESSAGES, false),
+  }),
   optionalTimestamp: (): FieldSpec => ({
     schema: z.preprocess(emptyToNull, timestamp.nullable()),
     type: 'TIMESTAMPTZ',

@@ -72,7 +72,12 @@ function mergeSummaries(summaries: ExtractSummary[]): ExtractSummary {
     for (const t of summary.tables) {
       const acc = tables.get(t.table);
       if (!acc) {
-        tables.set(t.table, { ...t, unknownFields: { ...t.unknownFields }, missingFields: { ...t.missingFields }, rejectedSamples: [...t.rejectedSamples] });
+        tables.set(t.table, {
+          ...t,
+          unknownFields: { ...t.unknownFields },
+          missingFields: { ...t.missingFields },
+          rejectedSamples: [...t.rejectedSamples],
+        });
         continue;
       }
       for (const k of ['read', 'inserted', 'updated', 'unchanged', 'superseded', 'rejected'] as const) acc[k] += t[k];

@@ -112,7 +112,10 @@ export interface SourceDefinition {
 
 /** A source that cannot be reached or is misconfigured: one line naming the source and cause. */
 export class SourceUnavailableError extends Error {
-  constructor(readonly source: string, reason: string) {
+  constructor(
+    readonly source: string,
+    reason: string,
+  ) {
     super(`${source}: ${reason.replace(/\s*\n\s*/g, ' ')}`);
     this.name = 'SourceUnavailableError';
   }

@@ -97,7 +97,9 @@ export const CONFIGURABLE_SOURCES: Readonly<Record<string, ConfigurableSource>> 
 export function configuredSources(env: NodeJS.ProcessEnv = process.env): SourceDefinition[] {
   return [
     ...SOURCES,
-    ...Object.values(CONFIGURABLE_SOURCES).filter((s) => isConfigured(s, env)).map((s) => s.build(env)),
+    ...Object.values(CONFIGURABLE_SOURCES)
+      .filter((s) => isConfigured(s, env))
+      .map((s) => s.build(env)),
   ];
 }
 

@@ -38,7 +38,8 @@ export interface SqlRule {
 }
 
 /** The characters JavaScript's String.prototype.trim removes (zod's .trim() and Number() use it). */
-const JS_WHITESPACE = ' \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
+const JS_WHITESPACE =
+  ' \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
 
 export const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 /** JavaScript's trim(); the common case (no space at either end) skips the costly character-set trim. */
@@ -56,7 +57,9 @@ const expectedString = (i: SqlInput) => `'Invalid input: expected string, receiv
 export const sqlRule = {
   requiredText: (message = 'required'): SqlRule => ({
     derive: (i) => jsTrim(i.text),
-    issues: (i, d = jsTrim(i.text)) => [`CASE WHEN ${i.kind} IS DISTINCT FROM 'string' THEN ${expectedString(i)} WHEN ${d} = '' THEN ${sqlString(message)} END`],
+    issues: (i, d = jsTrim(i.text)) => [
+      `CASE WHEN ${i.kind} IS DISTINCT FROM 'string' THEN ${expectedString(i)} WHEN ${d} = '' THEN ${sqlString(message)} END`,
+    ],
     value: (i, d = jsTrim(i.text)) => d,
   }),
 
@@ -128,11 +131,11 @@ export const sqlRule = {
         const n = () => d;
         const finite = () => `(${d} IS NOT NULL AND NOT isnan(${d}) AND NOT isinf(${d}))`;
         return [
-        `CASE WHEN ${skip(i)}FALSE THEN NULL WHEN ${n()} IS NULL OR isnan(${n()}) THEN 'Invalid input: expected number, received NaN'
+          `CASE WHEN ${skip(i)}FALSE THEN NULL WHEN ${n()} IS NULL OR isnan(${n()}) THEN 'Invalid input: expected number, received NaN'
               WHEN isinf(${n()}) THEN 'Invalid input: expected number, received ' || CASE WHEN ${n()} > 0 THEN 'Infinity' ELSE '-Infinity' END END`,
-        `CASE WHEN ${skip(i)}NOT ${finite()} THEN NULL WHEN ${n()} <> floor(${n()}) THEN 'Invalid input: expected int, received number' END`,
-        `CASE WHEN ${skip(i)}NOT ${finite()} THEN NULL WHEN ${n()} < ${min} THEN 'Too small: expected number to be >=${min}' END`,
-        `CASE WHEN ${skip(i)}NOT ${finite()} THEN NULL WHEN ${n()} > ${max} THEN 'Too big: expected number to be <=${max}' END`,
+          `CASE WHEN ${skip(i)}NOT ${finite()} THEN NULL WHEN ${n()} <> floor(${n()}) THEN 'Invalid input: expected int, received number' END`,
+          `CASE WHEN ${skip(i)}NOT ${finite()} THEN NULL WHEN ${n()} < ${min} THEN 'Too small: expected number to be >=${min}' END`,
+          `CASE WHEN ${skip(i)}NOT ${finite()} THEN NULL WHEN ${n()} > ${max} THEN 'Too big: expected number to be <=${max}' END`,
         ];
       },
       value: (i, d = number(i)) => `CASE WHEN ${skip(i)}FALSE THEN NULL ELSE TRY_CAST(TRY_CAST(${d} AS BIGINT) AS VARCHAR) END`,

@@ -27,7 +27,10 @@ export async function sendAlert(config: CrmConfig['alerts'], alert: Alert, log: 
   if (config.command) outcomes.push(await runCommandHook(config.command, alert, timeoutMs));
   if (config.webhook) outcomes.push(await postWebhook(config.webhook, alert, timeoutMs));
   for (const o of outcomes) {
-    (o.ok ? log.info.bind(log) : log.error.bind(log))({ event: 'alert_hook', kind: alert.kind, hook: o.hook, ok: o.ok, detail: o.detail }, `alert ${alert.kind} via ${o.hook}: ${o.ok ? 'sent' : o.detail}`);
+    (o.ok ? log.info.bind(log) : log.error.bind(log))(
+      { event: 'alert_hook', kind: alert.kind, hook: o.hook, ok: o.ok, detail: o.detail },
+      `alert ${alert.kind} via ${o.hook}: ${o.ok ? 'sent' : o.detail}`,
+    );
   }
   return outcomes;
 }
@@ -45,9 +48,13 @@ function runCommandHook(command: string, alert: Alert, timeoutMs: number): Promi
     child.stdin.on('error', () => undefined); // a hook that ignores stdin may close it early
     child.stdin.end(JSON.stringify(alert) + '\n');
     child.on('error', (error) => resolve({ hook: 'command', ok: false, detail: `could not start "${command}": ${error.message}` }));
-    child.on('close', (code, signal) => resolve(code === 0
-      ? { hook: 'command', ok: true, detail: 'exit 0' }
-      : { hook: 'command', ok: false, detail: `"${command}" exited ${code ?? signal}: ${stderr.trim().slice(0, 500)}` }));
+    child.on('close', (code, signal) =>
+      resolve(
+        code === 0
+          ? { hook: 'command', ok: true, detail: 'exit 0' }
+          : { hook: 'command', ok: false, detail: `"${command}" exited ${code ?? signal}: ${stderr.trim().slice(0, 500)}` },
+      ),
+    );
   });
 }
 

@@ -12,7 +12,15 @@ function showDeadRuns(runs: RunRecord[], publishedPath: string): RunRecord[] {
   } catch {
     holder = null;
   }
-  return runs.map((r) => (r.status === 'running' && r.runId !== holder ? { ...r, status: 'interrupted', error: r.error ?? 'its process died before finishing (no lock held); the next run records it as interrupted' } : r));
+  return runs.map((r) =>
+    r.status === 'running' && r.runId !== holder
+      ? {
+          ...r,
+          status: 'interrupted',
+          error: r.error ?? 'its process died before finishing (no lock held); the next run records it as interrupted',
+        }
+      : r,
+  );
 }
 
 export interface FreshnessEntry {
@@ -37,7 +45,13 @@ export interface WarehouseStatus {
 
 function entry(name: string, lastAt: string | undefined, maxAgeHours: number, now: number): FreshnessEntry {
   const ageHours = lastAt ? (now - Date.parse(lastAt)) / 3_600_000 : null;
-  return { name, lastAt: lastAt ?? null, ageHours: ageHours === null ? null : Math.round(ageHours * 100) / 100, maxAgeHours, stale: ageHours === null || ageHours > maxAgeHours };
+  return {
+    name,
+    lastAt: lastAt ?? null,
+    ageHours: ageHours === null ? null : Math.round(ageHours * 100) / 100,
+    maxAgeHours,
+    stale: ageHours === null || ageHours > maxAgeHours,
+  };
 }
 
 /** Marts of the published warehouse: tables in a schema whose name ends in "marts". */
@@ -45,9 +59,13 @@ async function publishedMarts(publishedPath: string): Promise<string[]> {
   if (!fs.existsSync(publishedPath)) return [];
   const warehouse = await openWarehouse(publishedPath, { readOnly: true });
   try {
-    return (await warehouse.connection.runAndReadAll(
-      `SELECT DISTINCT table_name FROM information_schema.tables WHERE table_schema LIKE '%marts' ORDER BY 1`,
-    )).getRows().map((r) => String(r[0]));
+    return (
+      await warehouse.connection.runAndReadAll(
+        `SELECT DISTINCT table_name FROM information_schema.tables WHERE table_schema LIKE '%marts' ORDER BY 1`,
+      )
+    )
+      .getRows()
+      .map((r) => String(r[0]));
   } finally {
     warehouse.close();
   }
@@ -58,7 +76,12 @@ async function publishedMarts(publishedPath: string): Promise<string[]> {
  * successful dbt build of it in a published run) against crm.config.json's limits.
  */
 export async function warehouseStatus(options: {
-  publishedPath: string; ledger: RunLedger; config: CrmConfig; sourceNames: string[]; limit?: number; now?: number;
+  publishedPath: string;
+  ledger: RunLedger;
+  config: CrmConfig;
+  sourceNames: string[];
+  limit?: number;
+  now?: number;
 }): Promise<WarehouseStatus> {
   const now = options.now ?? Date.now();
   const freshness = options.config.freshness;
@@ -74,10 +97,29 @@ export async function warehouseStatus(options: {
   const martNames = [...new Set([...marts, ...Object.keys(freshness.marts)])];
   const martEntries = martNames.map((name) => entry(name, builds.get(name), freshness.marts[name] ?? freshness.defaultMaxAgeHours, now));
   const problems = [
-    ...sources.filter((s) => s.stale).map((s) => `source ${s.name} is stale: ${s.lastAt ? `last loaded ${s.ageHours} h ago` : 'never loaded by a published run'} (limit ${s.maxAgeHours} h)`),
-    ...martEntries.filter((m) => m.stale).map((m) => `mart ${m.name} is stale: ${m.lastAt ? `last built ${m.ageHours} h ago` : 'never built by a published run'} (limit ${m.maxAgeHours} h)`),
+    ...sources
+      .filter((s) => s.stale)
+      .map(
+        (s) =>
+          `source ${s.name} is stale: ${s.lastAt ? `last loaded ${s.ageHours} h ago` : 'never loaded by a published run'} (limit ${s.maxAgeHours} h)`,
+      ),
+    ...martEntries
+      .filter((m) => m.stale)
+      .map(
+        (m) =>
+          `mart ${m.name} is stale: ${m.lastAt ? `last built ${m.ageHours} h ago` : 'never built by a published run'} (limit ${m.maxAgeHours} h)`,
+      ),
   ];
   const newest = lastRuns[0];
-  if (newest && (newest.status === 'failed' || newest.status === 'interrupted')) problems.push(`the last run ${newest.runId} ${newest.status}: ${newest.error ?? ''}`.trim());
-  return { warehouse: options.publishedPath, published: fs.existsSync(options.publishedPath), lastRuns, sources, marts: martEntries, unhealthy: problems.length > 0, problems };
+  if (newest && (newest.status === 'failed' || newest.status === 'interrupted'))
+    problems.push(`the last run ${newest.runId} ${newest.status}: ${newest.error ?? ''}`.trim());
+  return {
+    warehouse: options.publishedPath,
+    published: fs.existsSync(options.publishedPath),
+    lastRuns,
+    sources,
+    marts: martEntries,
+    unhealthy: problems.length > 0,
+    problems,
+  };
 }

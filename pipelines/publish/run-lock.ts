@@ -15,8 +15,13 @@ export interface LockHolder {
 /** Another live run holds the warehouse: the CLI exits with EXIT.locked. */
 export class RunLockedError extends Error {
   override name = 'RunLockedError';
-  constructor(readonly holder: LockHolder, lockPath: string) {
-    super(`another run holds the warehouse lock: run ${holder.runId} (${holder.command}, pid ${holder.pid} on ${holder.host}) since ${holder.startedAt}; lock file ${lockPath}. Wait for it, or pass --wait <seconds>.`);
+  constructor(
+    readonly holder: LockHolder,
+    lockPath: string,
+  ) {
+    super(
+      `another run holds the warehouse lock: run ${holder.runId} (${holder.command}, pid ${holder.pid} on ${holder.host}) since ${holder.startedAt}; lock file ${lockPath}. Wait for it, or pass --wait <seconds>.`,
+    );
   }
 }
 
@@ -56,7 +61,13 @@ export async function acquireRunLock(
   options: { waitSeconds?: number; pollMs?: number } = {},
 ): Promise<RunLock> {
   fs.mkdirSync(path.dirname(lockPath), { recursive: true });
-  const holder: LockHolder = { pid: process.pid, runId: who.runId, command: who.command, host: os.hostname(), startedAt: new Date().toISOString() };
+  const holder: LockHolder = {
+    pid: process.pid,
+    runId: who.runId,
+    command: who.command,
+    host: os.hostname(),
+    startedAt: new Date().toISOString(),
+  };
   const deadline = Date.now() + (options.waitSeconds ?? 0) * 1000;
   let staleHolder: LockHolder | null = null;
   for (;;) {
@@ -77,9 +88,10 @@ export async function acquireRunLock(
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const current = readHolder(lockPath);
-    const dead = current === null
-      ? Date.now() - (fs.statSync(lockPath, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 5_000 // unreadable and old
-      : current.host === os.hostname() && !isAlive(current.pid);
+    const dead =
+      current === null
+        ? Date.now() - (fs.statSync(lockPath, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 5_000 // unreadable and old
+        : current.host === os.hostname() && !isAlive(current.pid);
     if (dead) {
       staleHolder = current ?? staleHolder;
       // Rename before deleting so two processes taking over the same stale lock cannot both win:
@@ -99,7 +111,10 @@ export async function acquireRunLock(
       continue;
     }
     if (Date.now() >= deadline) {
-      throw new RunLockedError(current ?? { pid: -1, runId: 'unknown', command: 'unknown', host: 'unknown', startedAt: 'unknown' }, lockPath);
+      throw new RunLockedError(
+        current ?? { pid: -1, runId: 'unknown', command: 'unknown', host: 'unknown', startedAt: 'unknown' },
+        lockPath,
+      );
     }
     await sleep(options.pollMs ?? 500);
   }

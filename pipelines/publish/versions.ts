@@ -75,11 +75,16 @@ function removeRunFolder(layout: WarehouseLayout, build: string): void {
  * Retention: keeps the newest `retention` previous versions, and removes builds left by runs that
  * died (called while holding the run lock, so no build in the folder belongs to a live run).
  */
-export function cleanUp(layout: WarehouseLayout, retention: number, keepBuild?: string): { versionsRemoved: string[]; buildsRemoved: string[] } {
+export function cleanUp(
+  layout: WarehouseLayout,
+  retention: number,
+  keepBuild?: string,
+): { versionsRemoved: string[]; buildsRemoved: string[] } {
   const versionsRemoved: string[] = [];
   const buildsRemoved: string[] = [];
   if (fs.existsSync(layout.versionsDir)) {
-    const versions = fs.readdirSync(layout.versionsDir)
+    const versions = fs
+      .readdirSync(layout.versionsDir)
       .filter((f) => f.endsWith('.duckdb'))
       .map((f) => ({ file: path.join(layout.versionsDir, f) }))
       // Names carry the replacing run's id, which starts with its UTC start time: newest first.
@@ -119,7 +124,10 @@ export interface KeptVersion {
 /** Previous published versions kept for rollback, newest first. */
 export async function listVersions(layout: WarehouseLayout): Promise<KeptVersion[]> {
   if (!fs.existsSync(layout.versionsDir)) return [];
-  const names = fs.readdirSync(layout.versionsDir).filter((f) => f.endsWith('.duckdb')).sort((a, b) => b.localeCompare(a));
+  const names = fs
+    .readdirSync(layout.versionsDir)
+    .filter((f) => f.endsWith('.duckdb'))
+    .sort((a, b) => b.localeCompare(a));
   const versions: KeptVersion[] = [];
   for (const name of names) {
     const file = path.join(layout.versionsDir, name);
@@ -129,8 +137,10 @@ export async function listVersions(layout: WarehouseLayout): Promise<KeptVersion
     try {
       const warehouse = await openWarehouse(file, { readOnly: true });
       try {
-        const rows = (await warehouse.connection.runAndReadAll(`select run_id, command, cast(started_at as varchar) as started_at
-            from ops.pipeline_runs order by started_at desc limit 1`)).getRowObjectsJS() as { run_id: string; command: string; started_at: string }[];
+        const rows = (
+          await warehouse.connection.runAndReadAll(`select run_id, command, cast(started_at as varchar) as started_at
+            from ops.pipeline_runs order by started_at desc limit 1`)
+        ).getRowObjectsJS() as { run_id: string; command: string; started_at: string }[];
         builtBy = rows[0]?.run_id ?? null;
         builtByCommand = rows[0]?.command ?? null;
         builtAt = rows[0]?.started_at ?? null;
@@ -140,7 +150,15 @@ export async function listVersions(layout: WarehouseLayout): Promise<KeptVersion
     } catch {
       // A version without the ledger mirror (older layout) is still a valid rollback target.
     }
-    versions.push({ name, path: file, replacedBy: name.replace(/^replaced-by-/, '').replace(/\.duckdb$/, ''), builtBy, builtByCommand, builtAt, bytes: fs.statSync(file).size });
+    versions.push({
+      name,
+      path: file,
+      replacedBy: name.replace(/^replaced-by-/, '').replace(/\.duckdb$/, ''),
+      builtBy,
+      builtByCommand,
+      builtAt,
+      bytes: fs.statSync(file).size,
+    });
   }
   return versions;
 }

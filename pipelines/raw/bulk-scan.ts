@@ -225,7 +225,10 @@ export function quickHeader(filePath: string): string[] | null {
   try {
     const buf = Buffer.alloc(1 << 16);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    const text = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
+    const text = buf
+      .subarray(0, n)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
     // Blank lines before the header: DuckDB's header option would skip one of them instead.
     if (/^\r?\n/.test(text)) return null;
     const end = text.indexOf('\n');
@@ -320,7 +323,10 @@ function joinLines(parts: Buffer[]): string {
 }
 
 /** SHA-256 and the empty lines (which DuckDB's line reader skips): maps row order to line numbers. */
-export async function scanNdjson(filePath: string, onRecords: (scanned: number) => void): Promise<{ sha256: string; rows: number; events: [number, number][] }> {
+export async function scanNdjson(
+  filePath: string,
+  onRecords: (scanned: number) => void,
+): Promise<{ sha256: string; rows: number; events: [number, number][] }> {
   const hash = crypto.createHash('sha256');
   const fd = fs.openSync(filePath, 'r');
   const buf = Buffer.allocUnsafe(CHUNK);
@@ -371,4 +377,3 @@ export async function scanNdjson(filePath: string, onRecords: (scanned: number) 
   }
   return { sha256: hash.digest('hex'), rows, events };
 }
-

@@ -50,17 +50,22 @@ function step(label: string): void {
 /** With CRM_BULK_TIMING=1: DuckDB's memory by tag (duckdb_memory()), for profiling memory. */
 export async function bulkMemory(connection: DuckDBConnection, label: string): Promise<void> {
   if (!TIMING) return;
-  const rows = (await connection.runAndReadAll(
-    `SELECT tag, memory_usage_bytes // 1048576 AS mb, temporary_storage_bytes // 1048576 AS temp_mb FROM duckdb_memory() WHERE memory_usage_bytes + temporary_storage_bytes > 1048576 ORDER BY 2 DESC`,
-  )).getRows();
-  process.stderr.write(`[bulk] memory ${label}: ${rows.map(([tag, mb, temp]) => `${String(tag)} ${String(mb)} MB (temp ${String(temp)} MB)`).join(', ') || 'under 1 MB per tag'}\n`);
+  const rows = (
+    await connection.runAndReadAll(
+      `SELECT tag, memory_usage_bytes // 1048576 AS mb, temporary_storage_bytes // 1048576 AS temp_mb FROM duckdb_memory() WHERE memory_usage_bytes + temporary_storage_bytes > 1048576 ORDER BY 2 DESC`,
+    )
+  ).getRows();
+  process.stderr.write(
+    `[bulk] memory ${label}: ${rows.map(([tag, mb, temp]) => `${String(tag)} ${String(mb)} MB (temp ${String(temp)} MB)`).join(', ') || 'under 1 MB per tag'}\n`,
+  );
 }
 const NQ = '\u0001\u0002';
 /** Reason markers resolved after the insert: a line that is not JSON (Node words it), a whitespace-only line (dropped). */
 const INVALID_JSON = '\u0001invalid-json';
 const BLANK = '\u0001blank';
 /** The characters JavaScript's String.prototype.trim removes (a whitespace-only NDJSON line is skipped). */
-const JS_WHITESPACE = ' \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
+const JS_WHITESPACE =
+  ' \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
 
 /** Declines a file: the caller loads it with the row path. */
 class Declined extends Error {}
@@ -77,11 +82,16 @@ export async function stageFileInBulk(
 ): Promise<BulkStaged | null> {
   const before = fs.statSync(file.absolute);
   try {
-    const staged = file.format === 'csv'
-      ? await stageCsv(connection, record, file, target, onRecords)
-      : await stageNdjson(connection, record, file, target, onRecords);
+    const staged =
+      file.format === 'csv'
+        ? await stageCsv(connection, record, file, target, onRecords)
+        : await stageNdjson(connection, record, file, target, onRecords);
     const after = fs.statSync(file.absolute);
-    if ((file.knownSha !== undefined && file.knownSha !== staged.sha256) || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+    if (
+      (file.knownSha !== undefined && file.knownSha !== staged.sha256) ||
+      after.size !== before.size ||
+      after.mtimeMs !== before.mtimeMs
+    ) {
       throw new Error(`${file.relative} changed while it was being loaded; the batch is rolled back, re-run when the file is complete`);
     }
     return staged;
@@ -126,7 +136,10 @@ async function assertOrderedInsert(connection: DuckDBConnection, insert: string)
   // One thread reads and inserts in file order without a batch insert (CRM_EXTRACT_THREADS=1).
   const threads = Number((await connection.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]?.[0] ?? 0);
   if (threads === 1) return;
-  const plan = (await connection.runAndReadAll(`EXPLAIN ${insert}`)).getRows().map((row) => String(row[1])).join('\n');
+  const plan = (await connection.runAndReadAll(`EXPLAIN ${insert}`))
+    .getRows()
+    .map((row) => String(row[1]))
+    .join('\n');
   if (!plan.includes('BATCH_INSERT')) throw new Error('bulk stage: the insert would not keep file order (no BATCH_INSERT in its plan)');
 }
 
@@ -200,7 +213,12 @@ async function stageCsv(
   target.lines.addFile(first, scan.events, 1);
   await target.lines.prepare(connection);
 
-  const counts: BulkStageCounts = { read: scan.records + scan.broken.length, rejected: scan.broken.length, unknownFields: {}, missingFields: {} };
+  const counts: BulkStageCounts = {
+    read: scan.records + scan.broken.length,
+    rejected: scan.broken.length,
+    unknownFields: {},
+    missingFields: {},
+  };
   for (const name of indexOf.keys()) if (!(name in record.fields)) counts.unknownFields[name] = scan.records;
   for (const name of fieldNames) if (!indexOf.has(name)) counts.missingFields[name] = scan.records;
 
@@ -210,9 +228,14 @@ async function stageCsv(
     `SELECT s.rowid, ${line}, CAST(s._payload AS INTEGER) FROM ${target.stage} AS s${join} WHERE s._source_file = $1 AND s._reason IS NOT NULL`,
     [file.relative],
   );
-  const wanted = quarantined.getRows().map(([rid, at, extra]) => ({ rid: rid as bigint, line: Number(at), first: Number(at) - Number(extra) }));
+  const wanted = quarantined
+    .getRows()
+    .map(([rid, at, extra]) => ({ rid: rid as bigint, line: Number(at), first: Number(at) - Number(extra) }));
   const texts = wanted.length > 0 ? await readLines(file.absolute, wanted) : new Map<number, string>();
-  await writeFixes(connection, wanted.map((w) => ({ rid: w.rid, reason: null, payload: texts.get(w.line) ?? null })));
+  await writeFixes(
+    connection,
+    wanted.map((w) => ({ rid: w.rid, reason: null, payload: texts.get(w.line) ?? null })),
+  );
   const rejects = await connection.createAppender(target.quarantine.replace(/^temp\.main\./, ''), 'main', 'temp');
   try {
     for (const bad of scan.broken) {
@@ -233,7 +256,10 @@ async function stageCsv(
 }
 
 /** Per staged row (by rowid): a reason or payload that Node supplies for the quarantine. */
-async function writeFixes(connection: DuckDBConnection, fixes: { rid: bigint; reason: string | null; payload: string | null }[]): Promise<void> {
+async function writeFixes(
+  connection: DuckDBConnection,
+  fixes: { rid: bigint; reason: string | null; payload: string | null }[],
+): Promise<void> {
   await connection.run('CREATE OR REPLACE TEMP TABLE _bulk_fix (rid BIGINT, reason VARCHAR, payload VARCHAR)');
   const appender = await connection.createAppender('_bulk_fix', 'main', 'temp');
   try {
@@ -284,7 +310,11 @@ async function stageNdjson(
     ELSE json_extract_string(${v(i)}, '$') END`;
   const input = (name: string): SqlInput => {
     const i = fieldNames.indexOf(name);
-    return { text: `_t${i}`, kind: `_k${i}`, json: `CASE _k${i} WHEN 'string' THEN to_json(_t${i})::VARCHAR WHEN 'null' THEN 'null' ELSE ${v(i)}::VARCHAR END` };
+    return {
+      text: `_t${i}`,
+      kind: `_k${i}`,
+      json: `CASE _k${i} WHEN 'string' THEN to_json(_t${i})::VARCHAR WHEN 'null' THEN 'null' ELSE ${v(i)}::VARCHAR END`,
+    };
   };
   const checks = recordSql(Object.entries(record.fields), input);
   const key = `concat_ws('|', ${record.key.map((k) => `coalesce(_t${fieldNames.indexOf(k)}, '')`).join(', ')})`;
@@ -336,25 +366,32 @@ async function stageNdjson(
   await connection.run(`DELETE FROM ${target.stage} WHERE _source_file = $1 AND _reason = $2`, [file.relative, BLANK]);
 
   const counts: BulkStageCounts = { read: 0, rejected: 0, unknownFields: {}, missingFields: {} };
-  const driftRows = await connection.runAndReadAll(`
+  const driftRows = await connection.runAndReadAll(
+    `
     SELECT d, count(*) FROM (SELECT unnest(string_split(_drift, chr(30))) AS d FROM ${target.stage} WHERE _source_file = $1 AND _drift IS NOT NULL) GROUP BY d`,
-    [file.relative]);
+    [file.relative],
+  );
   for (const [d, n] of driftRows.getRows()) {
     const text = String(d);
     (text.startsWith('u:') ? counts.unknownFields : counts.missingFields)[text.slice(2)] = Number(n);
   }
-  const [read, rejected] = (await connection.runAndReadAll(
-    `SELECT count(*), count(_reason) FROM ${target.stage} WHERE _source_file = $1`, [file.relative],
-  )).getRows()[0]!.map(Number) as [number, number];
+  const [read, rejected] = (
+    await connection.runAndReadAll(`SELECT count(*), count(_reason) FROM ${target.stage} WHERE _source_file = $1`, [file.relative])
+  )
+    .getRows()[0]!
+    .map(Number) as [number, number];
   counts.read = read;
   counts.rejected = rejected;
   step('schema drift');
   // Lines that are not JSON: the row path's reason carries JSON.parse's own message.
-  const invalid = await connection.runAndReadAll(
-    `SELECT rowid, _payload FROM ${target.stage} WHERE _source_file = $1 AND _reason = $2`,
-    [file.relative, INVALID_JSON],
+  const invalid = await connection.runAndReadAll(`SELECT rowid, _payload FROM ${target.stage} WHERE _source_file = $1 AND _reason = $2`, [
+    file.relative,
+    INVALID_JSON,
+  ]);
+  await writeFixes(
+    connection,
+    invalid.getRows().map(([rid, text]) => ({ rid: rid as bigint, reason: jsonParseReason(String(text)), payload: null })),
   );
-  await writeFixes(connection, invalid.getRows().map(([rid, text]) => ({ rid: rid as bigint, reason: jsonParseReason(String(text)), payload: null })));
   await moveRejects(connection, file, target, 'q._payload');
   step('quarantine');
   return { ...counts, sha256: scan.sha256 };

@@ -64,7 +64,7 @@ export async function loadBatch(
   parts: BatchPart[],
   progressOrOptions?: ((recordsRead: number) => void) | LoadOptions,
 ): Promise<BatchSummary> {
-  const options: LoadOptions = typeof progressOrOptions === 'function' ? { onProgress: progressOrOptions } : progressOrOptions ?? {};
+  const options: LoadOptions = typeof progressOrOptions === 'function' ? { onProgress: progressOrOptions } : (progressOrOptions ?? {});
   const { onProgress } = options;
   await ensureRawSchema(connection);
   for (const record of new Set([...parts.map((p) => p.record), ...(options.extraTables ?? [])])) await ensureRawTable(connection, record);
@@ -116,15 +116,25 @@ async function stagePart(
   // Staged in the raw column types: the bulk path writes its checked values typed, the row path's
   // appender casts zod's output text on append. Bulk rows leave _source_line NULL (see StageLines).
   await connection.run(
-    `CREATE OR REPLACE TEMP TABLE ${stage} (${Object.entries(record.fields).map(([n, f]) => `${quoteIdent(n)} ${f.type}`).join(', ')}, _source_file VARCHAR,
+    `CREATE OR REPLACE TEMP TABLE ${stage} (${Object.entries(record.fields)
+      .map(([n, f]) => `${quoteIdent(n)} ${f.type}`)
+      .join(', ')}, _source_file VARCHAR,
       _source_line BIGINT, _reason VARCHAR, _record_key VARCHAR, _payload VARCHAR, _drift VARCHAR)`,
   );
   await connection.run(
     'CREATE OR REPLACE TEMP TABLE _stage_quarantine (location VARCHAR, record_key VARCHAR, reason VARCHAR, payload VARCHAR)',
   );
   const summary: TableLoadSummary = {
-    table: record.table, read: 0, inserted: 0, updated: 0, unchanged: 0, superseded: 0, rejected: 0,
-    unknownFields: {}, missingFields: {}, rejectedSamples: [],
+    table: record.table,
+    read: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    superseded: 0,
+    rejected: 0,
+    unknownFields: {},
+    missingFields: {},
+    rejectedSamples: [],
   };
   if (part.bulk && bulkEnabled(record)) {
     // Bulk path: each file read and validated inside DuckDB; a file it declines takes the row path.
@@ -181,7 +191,7 @@ async function appendRecords(
     for await (const item of records) {
       summary.read += 1;
       if (summary.read % 50_000 === 0) onProgress(summary.read);
-      const reason = item.fields === null ? item.parseError ?? 'unreadable record' : null;
+      const reason = item.fields === null ? (item.parseError ?? 'unreadable record') : null;
       if (item.fields !== null) trackDrift(item.fields, known, summary);
       const parsed = item.fields === null ? null : record.validator.safeParse(item.fields);
       if (parsed === null || !parsed.success) {
@@ -292,7 +302,10 @@ async function upsertStaged(
     const nonKeyFields = fields.map(([n]) => n).filter((n) => !record.key.includes(n));
     const sets = [
       ...nonKeyFields.map((n) => `${quoteIdent(n)} = l.${quoteIdent(n)}`),
-      '_source_file = l._source_file', '_source_line = l._source_line', `_batch_id = ${sqlString(batchId)}`, '_loaded_at = now()',
+      '_source_file = l._source_file',
+      '_source_line = l._source_line',
+      `_batch_id = ${sqlString(batchId)}`,
+      '_loaded_at = now()',
     ];
     await connection.run(`
       UPDATE ${target} AS r SET ${sets.join(', ')}
@@ -348,8 +361,15 @@ async function recordBatch(
   await connection.run(
     `INSERT INTO ${RAW_SCHEMA}._load_batches VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ), now(), $4, $5, $6, $7, $8, $9, $10)`,
     [
-      batchId, source, startedAt, JSON.stringify(tables.map((t) => t.table)),
-      sum((t) => t.read), sum((t) => t.inserted), sum((t) => t.updated), sum((t) => t.unchanged), sum((t) => t.rejected),
+      batchId,
+      source,
+      startedAt,
+      JSON.stringify(tables.map((t) => t.table)),
+      sum((t) => t.read),
+      sum((t) => t.inserted),
+      sum((t) => t.updated),
+      sum((t) => t.unchanged),
+      sum((t) => t.rejected),
       JSON.stringify(drift),
     ],
   );

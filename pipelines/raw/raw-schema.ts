@@ -86,6 +86,7 @@ export async function ensureRawTable(connection: DuckDBConnection, record: Defin
   );
   const have = new Set(existing.getRows().map((r) => String(r[0])));
   for (const [name, f] of Object.entries(record.fields)) {
-    if (!have.has(name)) await connection.run(`ALTER TABLE ${RAW_SCHEMA}.${quoteIdent(record.table)} ADD COLUMN ${quoteIdent(name)} ${f.type}`);
+    if (!have.has(name))
+      await connection.run(`ALTER TABLE ${RAW_SCHEMA}.${quoteIdent(record.table)} ADD COLUMN ${quoteIdent(name)} ${f.type}`);
   }
 }

@@ -25,15 +25,19 @@ async function tableExists(connection: DuckDBConnection, table: string): Promise
 
 export async function readSourceState(connection: DuckDBConnection, source: string): Promise<SourceState> {
   if (!(await tableExists(connection, '_source_state'))) return EMPTY_STATE;
-  const stateRows = (await connection.runAndReadAll(
-    `SELECT state, batch_id, strftime(updated_at, '%Y-%m-%dT%H:%M:%S.%fZ') FROM ${RAW_SCHEMA}._source_state WHERE source = $1`,
-    [source],
-  )).getRows();
-  const fileRows = (await connection.runAndReadAll(
-    `SELECT path, sha256, size_bytes, strftime(modified_at, '%Y-%m-%dT%H:%M:%S.%fZ'), records
+  const stateRows = (
+    await connection.runAndReadAll(
+      `SELECT state, batch_id, strftime(updated_at, '%Y-%m-%dT%H:%M:%S.%fZ') FROM ${RAW_SCHEMA}._source_state WHERE source = $1`,
+      [source],
+    )
+  ).getRows();
+  const fileRows = (
+    await connection.runAndReadAll(
+      `SELECT path, sha256, size_bytes, strftime(modified_at, '%Y-%m-%dT%H:%M:%S.%fZ'), records
      FROM ${RAW_SCHEMA}._file_manifest WHERE source = $1 ORDER BY path`,
-    [source],
-  )).getRows();
+      [source],
+    )
+  ).getRows();
   const files = new Map<string, FileManifestEntry>(
     fileRows.map((r) => [
       String(r[0]),
@@ -88,13 +92,20 @@ export interface SourceStateReport {
 /** Every source with state (or only `source`), for `crm state show`. */
 export async function listSourceStates(connection: DuckDBConnection, source?: string): Promise<SourceStateReport[]> {
   if (!(await tableExists(connection, '_source_state'))) return [];
-  const names = (await connection.runAndReadAll(
-    `SELECT source FROM ${RAW_SCHEMA}._source_state UNION SELECT source FROM ${RAW_SCHEMA}._file_manifest ORDER BY 1`,
-  )).getRows().map((r) => String(r[0])).filter((name) => source === undefined || name === source);
+  const names = (
+    await connection.runAndReadAll(
+      `SELECT source FROM ${RAW_SCHEMA}._source_state UNION SELECT source FROM ${RAW_SCHEMA}._file_manifest ORDER BY 1`,
+    )
+  )
+    .getRows()
+    .map((r) => String(r[0]))
+    .filter((name) => source === undefined || name === source);
   const reports: SourceStateReport[] = [];
   for (const name of names) {
     const state = await readSourceState(connection, name);
-    const kind = (await connection.runAndReadAll(`SELECT kind FROM ${RAW_SCHEMA}._source_state WHERE source = $1`, [name])).getRows()[0]?.[0];
+    const kind = (
+      await connection.runAndReadAll(`SELECT kind FROM ${RAW_SCHEMA}._source_state WHERE source = $1`, [name])
+    ).getRows()[0]?.[0];
     reports.push({
       source: name,
       kind: kind === undefined ? null : String(kind),
@@ -115,8 +126,14 @@ export async function resetSourceState(connection: DuckDBConnection, source: str
   await ensureRawSchema(connection);
   await connection.run('BEGIN TRANSACTION');
   try {
-    const files = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${RAW_SCHEMA}._file_manifest WHERE source = $1`, [source])).getRows()[0]?.[0] ?? 0);
-    const stateRows = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${RAW_SCHEMA}._source_state WHERE source = $1`, [source])).getRows()[0]?.[0] ?? 0);
+    const files = Number(
+      (await connection.runAndReadAll(`SELECT count(*) FROM ${RAW_SCHEMA}._file_manifest WHERE source = $1`, [source])).getRows()[0]?.[0] ??
+        0,
+    );
+    const stateRows = Number(
+      (await connection.runAndReadAll(`SELECT count(*) FROM ${RAW_SCHEMA}._source_state WHERE source = $1`, [source])).getRows()[0]?.[0] ??
+        0,
+    );
     await connection.run(`DELETE FROM ${RAW_SCHEMA}._file_manifest WHERE source = $1`, [source]);
     await connection.run(`DELETE FROM ${RAW_SCHEMA}._source_state WHERE source = $1`, [source]);
     await connection.run('COMMIT');

@@ -76,20 +76,35 @@ export async function executeRun(request: RunRequest): Promise<RunSummary> {
   const started = Date.now();
   const lock = await acquireRunLock(layout.lock, { runId, command: request.command }, { waitSeconds: request.waitSeconds ?? 0 });
   const summary: RunSummary = {
-    runId, command: request.command, status: 'failed', published: false, publishedPath: layout.published,
-    startedAt: new Date(started).toISOString(), seconds: 0, steps: [], error: null, alerts: [], cleanedUp: { versionsRemoved: [], buildsRemoved: [] },
+    runId,
+    command: request.command,
+    status: 'failed',
+    published: false,
+    publishedPath: layout.published,
+    startedAt: new Date(started).toISOString(),
+    seconds: 0,
+    steps: [],
+    error: null,
+    alerts: [],
+    cleanedUp: { versionsRemoved: [], buildsRemoved: [] },
   };
   let build: string | null = null;
   try {
     // Holding the lock, any run still marked running died without finishing (kill -9, crash).
     const orphans = await ledger.runningRuns();
     if (orphans.length > 0) {
-      await ledger.markInterrupted(orphans.map((o) => o.runId), `interrupted: its process (pid ${orphans.map((o) => o.pid).join(', ')}) died before the run finished; nothing of it was published`);
+      await ledger.markInterrupted(
+        orphans.map((o) => o.runId),
+        `interrupted: its process (pid ${orphans.map((o) => o.pid).join(', ')}) died before the run finished; nothing of it was published`,
+      );
       log.warn({ event: 'runs_interrupted', runs: orphans.map((o) => o.runId) }, `marked ${orphans.length} dead run(s) interrupted`);
     }
     summary.cleanedUp = cleanUp(layout, request.config.publish.retention);
     await ledger.startRun({ runId, command: request.command, args: request.args, pid: process.pid });
-    log.info({ event: 'run_started', command: request.command, args: request.args, steps: request.steps.map((s) => s.id) }, `run ${runId} started`);
+    log.info(
+      { event: 'run_started', command: request.command, args: request.args, steps: request.steps.map((s) => s.id) },
+      `run ${runId} started`,
+    );
     build = await prepareBuild(layout, runId);
 
     const partialErrors: string[] = [];
@@ -98,7 +113,18 @@ export async function executeRun(request: RunRequest): Promise<RunSummary> {
       request.steps.map((step) => ({
         title: step.title,
         run: async (report: (progress: string) => void) => {
-          const outcome = await runOneStep(step, { runId, warehousePath: build!, publishedPath: layout.published, landingDir: request.landingDir, log: log.child({ step: step.id }), report }, ledger);
+          const outcome = await runOneStep(
+            step,
+            {
+              runId,
+              warehousePath: build!,
+              publishedPath: layout.published,
+              landingDir: request.landingDir,
+              log: log.child({ step: step.id }),
+              report,
+            },
+            ledger,
+          );
           summary.steps.push(outcome.summary);
           if (outcome.error === undefined) return;
           if (step.onFailure === 'partial') {
@@ -151,42 +177,63 @@ export async function executeRun(request: RunRequest): Promise<RunSummary> {
       log.error({ event: 'ledger_error', err: errorText(error) }, 'could not record the run outcome in the ledger');
     }
     if (summary.status !== 'succeeded') {
-      summary.alerts = await sendAlert(request.config.alerts, {
-        kind: summary.status === 'partial' ? 'run_partial' : 'run_failed',
-        summary: `crm ${request.command}: run ${runId} ${summary.status}${summary.published ? ' (published)' : ' (nothing published)'}: ${summary.error ?? ''}`.slice(0, 2000),
-        runId,
-        at: new Date().toISOString(),
-        details: { status: summary.status, published: summary.published, steps: summary.steps.map(({ output: _o, ...s }) => s) },
-      }, log);
+      summary.alerts = await sendAlert(
+        request.config.alerts,
+        {
+          kind: summary.status === 'partial' ? 'run_partial' : 'run_failed',
+          summary:
+            `crm ${request.command}: run ${runId} ${summary.status}${summary.published ? ' (published)' : ' (nothing published)'}: ${summary.error ?? ''}`.slice(
+              0,
+              2000,
+            ),
+          runId,
+          at: new Date().toISOString(),
+          details: { status: summary.status, published: summary.published, steps: summary.steps.map(({ output: _o, ...s }) => s) },
+        },
+        log,
+      );
     }
     lock.release();
-    log.info({ event: 'run_finished', status: summary.status, published: summary.published, seconds: summary.seconds }, `run ${runId} ${summary.status}`);
+    log.info(
+      { event: 'run_finished', status: summary.status, published: summary.published, seconds: summary.seconds },
+      `run ${runId} ${summary.status}`,
+    );
   }
   return summary;
 }
 
-async function runOneStep(step: PipelineStep, context: Parameters<PipelineStep['run']>[0], ledger: RunLedger): Promise<{ summary: StepSummary; error?: unknown }> {
+async function runOneStep(
+  step: PipelineStep,
+  context: Parameters<PipelineStep['run']>[0],
+  ledger: RunLedger,
+): Promise<{ summary: StepSummary; error?: unknown }> {
   const started = Date.now();
   await ledger.startStep(context.runId, { stepId: step.id, kind: step.kind });
   let attempts = 0;
   let result: StepResult | undefined;
   let failure: unknown;
   try {
-    result = await pRetry(async () => {
-      attempts += 1;
-      return step.run(context);
-    }, {
-      retries: step.retries ?? 0,
-      minTimeout: (step.retryDelaySeconds ?? 1) * 1000,
-      factor: 2,
-      randomize: false,
-      onFailedAttempt: (error) => {
-        if (error.retriesLeft > 0) {
-          context.log.warn({ event: 'step_retry', attempt: error.attemptNumber, retriesLeft: error.retriesLeft, err: error.message }, `${step.id}: attempt ${error.attemptNumber} failed, retrying: ${error.message}`);
-          context.report(`attempt ${error.attemptNumber} failed (${error.message}); retrying`);
-        }
+    result = await pRetry(
+      async () => {
+        attempts += 1;
+        return step.run(context);
       },
-    });
+      {
+        retries: step.retries ?? 0,
+        minTimeout: (step.retryDelaySeconds ?? 1) * 1000,
+        factor: 2,
+        randomize: false,
+        onFailedAttempt: (error) => {
+          if (error.retriesLeft > 0) {
+            context.log.warn(
+              { event: 'step_retry', attempt: error.attemptNumber, retriesLeft: error.retriesLeft, err: error.message },
+              `${step.id}: attempt ${error.attemptNumber} failed, retrying: ${error.message}`,
+            );
+            context.report(`attempt ${error.attemptNumber} failed (${error.message}); retrying`);
+          }
+        },
+      },
+    );
   } catch (error) {
     failure = error;
   }
@@ -194,24 +241,44 @@ async function runOneStep(step: PipelineStep, context: Parameters<PipelineStep['
   const outcome = result ?? partial ?? {};
   const error = failure === undefined ? null : errorText(failure);
   const status: StepStatus = failure !== undefined ? 'failed' : result?.skipped ? 'skipped' : 'succeeded';
-  if (failure !== undefined) context.log.error({ event: 'step_error', attempts, err: error }, `${step.id} failed after ${attempts} attempt(s): ${error}`);
+  if (failure !== undefined)
+    context.log.error({ event: 'step_error', attempts, err: error }, `${step.id} failed after ${attempts} attempt(s): ${error}`);
   if (result?.skipped) context.report(`skipped: ${result.skipped}`);
   await ledger.finishStep(context.runId, step.id, {
-    status, attempts, rowsIn: outcome.rowsIn ?? null, rowsOut: outcome.rowsOut ?? null, rejects: outcome.rejects ?? null,
+    status,
+    attempts,
+    rowsIn: outcome.rowsIn ?? null,
+    rowsOut: outcome.rowsOut ?? null,
+    rejects: outcome.rejects ?? null,
     error: error ?? (result?.skipped ? `skipped: ${result.skipped}` : null),
     ...(outcome.detail !== undefined ? { detail: outcome.detail } : {}),
     ...(outcome.dbtResults ? { dbtResults: outcome.dbtResults } : {}),
   });
   const summary: StepSummary = {
-    id: step.id, kind: step.kind, status, seconds: (Date.now() - started) / 1000, attempts,
-    rowsIn: outcome.rowsIn ?? null, rowsOut: outcome.rowsOut ?? null, rejects: outcome.rejects ?? null,
-    error, skipped: result?.skipped ?? null, ...(outcome.output !== undefined ? { output: outcome.output } : {}),
+    id: step.id,
+    kind: step.kind,
+    status,
+    seconds: (Date.now() - started) / 1000,
+    attempts,
+    rowsIn: outcome.rowsIn ?? null,
+    rowsOut: outcome.rowsOut ?? null,
+    rejects: outcome.rejects ?? null,
+    error,
+    skipped: result?.skipped ?? null,
+    ...(outcome.output !== undefined ? { output: outcome.output } : {}),
   };
   return failure === undefined ? { summary } : { summary, error: failure instanceof StepFailedError ? failure.cause : failure };
 }
 
-async function publishStep(runId: string, build: string, layout: ReturnType<typeof warehouseLayout>, ledger: RunLedger, retention: number,
-  log: ReturnType<typeof runLogger>, summary: RunSummary): Promise<void> {
+async function publishStep(
+  runId: string,
+  build: string,
+  layout: ReturnType<typeof warehouseLayout>,
+  ledger: RunLedger,
+  retention: number,
+  log: ReturnType<typeof runLogger>,
+  summary: RunSummary,
+): Promise<void> {
   const started = Date.now();
   await ledger.startStep(runId, { stepId: 'publish', kind: 'publish' });
   try {
@@ -231,7 +298,18 @@ async function publishStep(runId: string, build: string, layout: ReturnType<type
       buildsRemoved: [...summary.cleanedUp.buildsRemoved, ...after.buildsRemoved],
     };
     await ledger.finishStep(runId, 'publish', { status: 'succeeded', attempts: 1, detail: { ...version, cleanedUp: summary.cleanedUp } });
-    summary.steps.push({ id: 'publish', kind: 'publish', status: 'succeeded', seconds: (Date.now() - started) / 1000, attempts: 1, rowsIn: null, rowsOut: null, rejects: null, error: null, skipped: null });
+    summary.steps.push({
+      id: 'publish',
+      kind: 'publish',
+      status: 'succeeded',
+      seconds: (Date.now() - started) / 1000,
+      attempts: 1,
+      rowsIn: null,
+      rowsOut: null,
+      rejects: null,
+      error: null,
+      skipped: null,
+    });
     log.info({ event: 'published', path: layout.published, previous: version.previous }, `published run ${runId} to ${layout.published}`);
   } catch (error) {
     await ledger.finishStep(runId, 'publish', { status: 'failed', attempts: 1, error: errorText(error) }).catch(() => undefined);

@@ -4,7 +4,15 @@ import { loadConfig, type CrmConfig } from '../../shared/config.ts';
 import type { DbtOutcome } from '../transform/dbt-cli.ts';
 import { resolvePseudonymKey } from '../transform/pseudonym-key.ts';
 import { executeRun, newRunId, type RunSummary } from './execute-run.ts';
-import { clvScoreStep, dbtBuildStep, extractStep, preAggregationsStep, resetStateStep, type PipelineStep, type RollupBuilder } from './steps.ts';
+import {
+  clvScoreStep,
+  dbtBuildStep,
+  extractStep,
+  preAggregationsStep,
+  resetStateStep,
+  type PipelineStep,
+  type RollupBuilder,
+} from './steps.ts';
 
 export { newRunId } from './execute-run.ts';
 
@@ -55,7 +63,9 @@ export function pipelineSteps(options: PipelineOptions, config: CrmConfig): Pipe
   const sources = options.sources ?? configuredSources();
   return [
     ...(options.reextract ?? []).map((name) => resetStateStep(name)),
-    ...sources.map((source) => extractStep(source, { retries: config.extract.retries, retryDelaySeconds: config.extract.retryDelaySeconds })),
+    ...sources.map((source) =>
+      extractStep(source, { retries: config.extract.retries, retryDelaySeconds: config.extract.retryDelaySeconds }),
+    ),
     ...transformSteps({
       ...(options.select ? { select: options.select } : {}),
       ...(options.dbtVars ? { vars: options.dbtVars } : {}),
@@ -83,20 +93,42 @@ export const ML_DOWNSTREAM = 'source:ml+';
  * reads whatever fct_orders the run's copy holds), so `--select customer_value` re-scores and
  * rebuilds customer_value from the published fct_orders.
  */
-export function transformSteps(options: { select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean; refitEveryDays?: number; unitTests?: boolean } = {}): PipelineStep[] {
+export function transformSteps(
+  options: {
+    select?: string[];
+    exclude?: string[];
+    vars?: Record<string, unknown>;
+    fullRefresh?: boolean;
+    refitEveryDays?: number;
+    unitTests?: boolean;
+  } = {},
+): PipelineStep[] {
   const select = options.select?.flatMap((s) => s.split(/\s+/)).filter(Boolean);
   const common = {
-    ...(options.vars ? { vars: options.vars } : {}), ...(options.fullRefresh ? { fullRefresh: true } : {}),
+    ...(options.vars ? { vars: options.vars } : {}),
+    ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.unitTests !== undefined ? { unitTests: options.unitTests } : {}),
   };
   const asOf = options.vars?.['as_of_date'];
   // Titles (the `step` of every log line) name the user's selection, as before the split; the
   // args dbt really ran are in each step's ledger detail.
-  const userArgs = [...(select?.length ? ['--select', ...select] : []), ...(options.exclude?.length ? ['--exclude', ...options.exclude] : []), ...(options.fullRefresh ? ['--full-refresh'] : [])];
+  const userArgs = [
+    ...(select?.length ? ['--select', ...select] : []),
+    ...(options.exclude?.length ? ['--exclude', ...options.exclude] : []),
+    ...(options.fullRefresh ? ['--full-refresh'] : []),
+  ];
   return [
-    dbtBuildStep({ ...common, title: ['dbt', 'build', ...userArgs].join(' '), ...(select?.length ? { select } : {}), exclude: [...(options.exclude ?? []), ML_DOWNSTREAM] }),
+    dbtBuildStep({
+      ...common,
+      title: ['dbt', 'build', ...userArgs].join(' '),
+      ...(select?.length ? { select } : {}),
+      exclude: [...(options.exclude ?? []), ML_DOWNSTREAM],
+    }),
     // config clv.refitEveryDays: score with the last fit until that much new history; --full-refresh always fits.
-    clvScoreStep({ asOf: typeof asOf === 'string' ? asOf : null, reuseFitWithinDays: options.fullRefresh ? 0 : options.refitEveryDays ?? 0 }),
+    clvScoreStep({
+      asOf: typeof asOf === 'string' ? asOf : null,
+      reuseFitWithinDays: options.fullRefresh ? 0 : (options.refitEveryDays ?? 0),
+    }),
     dbtBuildStep({
       ...common,
       id: 'dbt:build:ml',
@@ -108,7 +140,11 @@ export function transformSteps(options: { select?: string[]; exclude?: string[];
 }
 
 /** Runs a list of steps as one ledgered, locked, atomically published run. */
-export async function runSteps(options: PipelineOptions, steps: PipelineStep[], config: CrmConfig = options.config ?? loadConfig()): Promise<RunSummary> {
+export async function runSteps(
+  options: PipelineOptions,
+  steps: PipelineStep[],
+  config: CrmConfig = options.config ?? loadConfig(),
+): Promise<RunSummary> {
   // A run that builds with dbt needs the pseudonym key: refuse before extracting anything rather
   // than at the dbt step (ConfigError: CRM_ENV=production without CRM_PSEUDONYM_KEY, a short key).
   if (steps.some((step) => step.kind === 'dbt')) resolvePseudonymKey();
@@ -140,10 +176,13 @@ export function toPipelineSummary(run: RunSummary): PipelineSummary {
   const extracts = run.steps.filter((s) => s.kind === 'extract' && s.output).map((s) => s.output as BatchSummary);
   // The transform is several dbt builds (before and after the CLV scoring step): count them together.
   const dbtOutcomes = run.steps.filter((s) => s.kind === 'dbt' && s.output).map((s) => s.output as DbtOutcome);
-  const dbtOutcome = dbtOutcomes.length === 0 ? undefined : {
-    elapsedSeconds: dbtOutcomes.reduce((n, o) => n + o.elapsedSeconds, 0),
-    results: dbtOutcomes.flatMap((o) => o.results),
-  };
+  const dbtOutcome =
+    dbtOutcomes.length === 0
+      ? undefined
+      : {
+          elapsedSeconds: dbtOutcomes.reduce((n, o) => n + o.elapsedSeconds, 0),
+          results: dbtOutcomes.flatMap((o) => o.results),
+        };
   const count = (prefix: string) => dbtOutcome?.results.filter((r) => r.uniqueId.startsWith(prefix)).length ?? 0;
   return {
     runId: run.runId,
@@ -153,7 +192,9 @@ export function toPipelineSummary(run: RunSummary): PipelineSummary {
     status: run.status,
     published: run.published,
     extracts,
-    dbt: dbtOutcome ? { elapsedSeconds: dbtOutcome.elapsedSeconds, models: count('model.'), tests: count('test.'), unitTests: count('unit_test.') } : null,
+    dbt: dbtOutcome
+      ? { elapsedSeconds: dbtOutcome.elapsedSeconds, models: count('model.'), tests: count('test.'), unitTests: count('unit_test.') }
+      : null,
     run,
   };
 }

@@ -18,9 +18,14 @@ export async function runSteps<T>(steps: Step<T>[], log: Logger, options: { inte
       const started = Date.now();
       log.info({ step: step.title, event: 'step_started' }, `${step.title}: started`);
       try {
-        results.push(await step.run((progress) => log.info({ step: step.title, event: 'step_progress', progress }, `${step.title}: ${progress}`)));
+        results.push(
+          await step.run((progress) => log.info({ step: step.title, event: 'step_progress', progress }, `${step.title}: ${progress}`)),
+        );
       } catch (error) {
-        log.error({ step: step.title, event: 'step_failed', seconds: (Date.now() - started) / 1000, err: String(error) }, `${step.title}: failed`);
+        log.error(
+          { step: step.title, event: 'step_failed', seconds: (Date.now() - started) / 1000, err: String(error) },
+          `${step.title}: failed`,
+        );
         throw error;
       }
       log.info({ step: step.title, event: 'step_finished', seconds: (Date.now() - started) / 1000 }, `${step.title}: done`);

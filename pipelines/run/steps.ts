@@ -59,7 +59,10 @@ export interface PipelineStep {
 /** Thrown by a step whose failure carries partial results worth keeping in the ledger. */
 export class StepFailedError extends Error {
   override name = 'StepFailedError';
-  constructor(override readonly cause: unknown, readonly result: StepResult) {
+  constructor(
+    override readonly cause: unknown,
+    readonly result: StepResult,
+  ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
 }
@@ -81,9 +84,15 @@ export function extractStep(source: SourceDefinition, options: { retries?: numbe
         onProgress: (read) => context.report(`${read.toLocaleString('en-US')} records read`),
       });
       for (const table of summary.tables) {
-        context.log.info({ event: 'extract_table', source: source.name, ...table, rejectedSamples: undefined }, `${source.name} -> raw.${table.table}`);
+        context.log.info(
+          { event: 'extract_table', source: source.name, ...table, rejectedSamples: undefined },
+          `${source.name} -> raw.${table.table}`,
+        );
         for (const sample of table.rejectedSamples) {
-          context.log.warn({ event: 'record_rejected', source: source.name, table: table.table, ...sample }, `${source.name}: rejected ${sample.location}: ${sample.reason}`);
+          context.log.warn(
+            { event: 'record_rejected', source: source.name, table: table.table, ...sample },
+            `${source.name}: rejected ${sample.location}: ${sample.reason}`,
+          );
         }
       }
       const sum = (pick: (t: (typeof summary.tables)[number]) => number) => summary.tables.reduce((n, t) => n + pick(t), 0);
@@ -118,7 +127,17 @@ export function resetStateStep(sourceName: string): PipelineStep {
   };
 }
 
-export function dbtBuildStep(options: { id?: string; title?: string; select?: string[]; exclude?: string[]; vars?: Record<string, unknown>; fullRefresh?: boolean; unitTests?: boolean } = {}): PipelineStep {
+export function dbtBuildStep(
+  options: {
+    id?: string;
+    title?: string;
+    select?: string[];
+    exclude?: string[];
+    vars?: Record<string, unknown>;
+    fullRefresh?: boolean;
+    unitTests?: boolean;
+  } = {},
+): PipelineStep {
   const args = ['build'];
   if (options.select?.length) args.push('--select', ...options.select);
   if (options.exclude?.length) args.push('--exclude', ...options.exclude);
@@ -135,11 +154,16 @@ export function dbtBuildStep(options: { id?: string; title?: string; select?: st
       let finished = 0;
       const toResult = (results: DbtNodeResult[]): StepResult => ({
         rowsOut: results.filter((r) => r.uniqueId.startsWith('model.')).reduce((n, r) => n + (r.rowsAffected ?? 0), 0),
-        rejects: results.filter((r) => r.uniqueId.startsWith('test.') || r.uniqueId.startsWith('unit_test.')).filter((r) => r.status !== 'pass').length,
+        rejects: results
+          .filter((r) => r.uniqueId.startsWith('test.') || r.uniqueId.startsWith('unit_test.'))
+          .filter((r) => r.status !== 'pass').length,
         dbtResults: results,
         detail: { args, vars: options.vars ?? null },
       });
-      const artifactsDir = path.join(path.dirname(context.publishedPath), `.dbt-${path.basename(context.publishedPath, path.extname(context.publishedPath))}`);
+      const artifactsDir = path.join(
+        path.dirname(context.publishedPath),
+        `.dbt-${path.basename(context.publishedPath, path.extname(context.publishedPath))}`,
+      );
       const targetPath = runTargetPath(artifactsDir, context.runId);
       try {
         const outcome = await runDbt({
@@ -180,16 +204,34 @@ export function clvScoreStep(options: { asOf?: string | null; reuseFitWithinDays
       const warehouse = await openWarehouse(context.warehousePath);
       try {
         const exists = await warehouse.connection.runAndReadAll(
-          "select count(*) from information_schema.tables where table_catalog = current_database() and table_schema = 'marts' and table_name = 'fct_orders'");
+          "select count(*) from information_schema.tables where table_catalog = current_database() and table_schema = 'marts' and table_name = 'fct_orders'",
+        );
         if (Number(exists.getRows()[0]![0]) === 0) return { skipped: 'marts.fct_orders is not built yet: no sales to score' };
         const result = await scoreCustomers(warehouse.connection, {
-          asOf: options.asOf ?? null, runId: context.runId, onProgress: context.report, reuseFitWithinDays: options.reuseFitWithinDays ?? 0,
+          asOf: options.asOf ?? null,
+          runId: context.runId,
+          onProgress: context.report,
+          reuseFitWithinDays: options.reuseFitWithinDays ?? 0,
         });
         const { fit, ...rest } = result;
-        const detail = { ...rest, params: fit ? { bgnbd: fit.purchases.params, gammaGamma: fit.spend.params, bgnbdLogLikelihood: fit.purchases.logLikelihood } : null };
-        if (result.status !== 'fitted') context.log.warn({ event: 'clv_not_fitted', ...detail }, `CLV model not fitted, predictions are null: ${result.reason}`);
-        else context.log.info({ event: 'clv_scored', ...detail }, `CLV: ${result.customers} customers scored in ${result.seconds.total.toFixed(2)}s`);
-        if (result.columnDrift) context.log.warn({ event: 'clv_column_drift', drift: result.columnDrift }, `ml tables replaced with the scorer's columns: ${result.columnDrift}`);
+        const detail = {
+          ...rest,
+          params: fit
+            ? { bgnbd: fit.purchases.params, gammaGamma: fit.spend.params, bgnbdLogLikelihood: fit.purchases.logLikelihood }
+            : null,
+        };
+        if (result.status !== 'fitted')
+          context.log.warn({ event: 'clv_not_fitted', ...detail }, `CLV model not fitted, predictions are null: ${result.reason}`);
+        else
+          context.log.info(
+            { event: 'clv_scored', ...detail },
+            `CLV: ${result.customers} customers scored in ${result.seconds.total.toFixed(2)}s`,
+          );
+        if (result.columnDrift)
+          context.log.warn(
+            { event: 'clv_column_drift', drift: result.columnDrift },
+            `ml tables replaced with the scorer's columns: ${result.columnDrift}`,
+          );
         return { rowsIn: result.customers, rowsOut: result.customers, detail, output: result };
       } finally {
         warehouse.close();

@@ -30,7 +30,9 @@ export function checkSchedules(schedules: ScheduleEntry[]): void {
     try {
       new Cron(s.cron, { paused: true, ...(s.timezone ? { timezone: s.timezone } : {}) }).stop();
     } catch (error) {
-      throw new ScheduleConfigError(`schedule "${s.name}": invalid cron expression "${s.cron}"${s.timezone ? ` or time zone "${s.timezone}"` : ''}: ${(error as Error).message}`);
+      throw new ScheduleConfigError(
+        `schedule "${s.name}": invalid cron expression "${s.cron}"${s.timezone ? ` or time zone "${s.timezone}"` : ''}: ${(error as Error).message}`,
+      );
     }
   }
 }
@@ -52,12 +54,25 @@ export function runJob(schedule: ScheduleEntry, log: Logger, env: NodeJS.Process
       stdio: ['ignore', 'ignore', 'inherit'], // the child's JSON log lines go to our stderr
     });
     const finish = (exitCode: number | null, signal: string | null) => {
-      const outcome: JobOutcome = { schedule: schedule.name, command: schedule.command, startedAt: new Date(started).toISOString(), seconds: (Date.now() - started) / 1000, exitCode, signal };
-      (exitCode === 0 ? log.info.bind(log) : log.warn.bind(log))({ event: 'job_finished', ...outcome }, `schedule ${schedule.name}: crm ${schedule.command.join(' ')} exited ${exitCode ?? signal}`);
+      const outcome: JobOutcome = {
+        schedule: schedule.name,
+        command: schedule.command,
+        startedAt: new Date(started).toISOString(),
+        seconds: (Date.now() - started) / 1000,
+        exitCode,
+        signal,
+      };
+      (exitCode === 0 ? log.info.bind(log) : log.warn.bind(log))(
+        { event: 'job_finished', ...outcome },
+        `schedule ${schedule.name}: crm ${schedule.command.join(' ')} exited ${exitCode ?? signal}`,
+      );
       resolve(outcome);
     };
     child.on('error', (error) => {
-      log.error({ event: 'job_error', schedule: schedule.name, err: error.message }, `schedule ${schedule.name}: could not start: ${error.message}`);
+      log.error(
+        { event: 'job_error', schedule: schedule.name, err: error.message },
+        `schedule ${schedule.name}: could not start: ${error.message}`,
+      );
       finish(null, 'spawn-error');
     });
     child.on('exit', (code, signal) => finish(code, signal));
@@ -75,7 +90,11 @@ export interface SchedulerHandle {
  * tick comes is not started twice (croner's protect); two different schedules that overlap are
  * serialised by the run lock (the second waits up to its --wait or exits 4, logged here).
  */
-export function startScheduler(schedules: ScheduleEntry[], log: Logger, options: { maxJobs?: number; env?: NodeJS.ProcessEnv } = {}): SchedulerHandle {
+export function startScheduler(
+  schedules: ScheduleEntry[],
+  log: Logger,
+  options: { maxJobs?: number; env?: NodeJS.ProcessEnv } = {},
+): SchedulerHandle {
   checkSchedules(schedules);
   const outcomes: JobOutcome[] = [];
   const running = new Set<Promise<JobOutcome>>();
@@ -91,18 +110,30 @@ export function startScheduler(schedules: ScheduleEntry[], log: Logger, options:
     return outcomes;
   };
   for (const schedule of schedules) {
-    crons.push(new Cron(schedule.cron, { protect: true, name: schedule.name, ...(schedule.timezone ? { timezone: schedule.timezone } : {}) }, async () => {
-      if (stopping) return;
-      if (options.maxJobs !== undefined && outcomes.length + running.size >= options.maxJobs) return;
-      log.info({ event: 'job_started', schedule: schedule.name, command: schedule.command }, `schedule ${schedule.name}: crm ${schedule.command.join(' ')}`);
-      const job = runJob(schedule, log, options.env);
-      running.add(job);
-      const outcome = await job;
-      running.delete(job);
-      outcomes.push(outcome);
-      if (options.maxJobs !== undefined && outcomes.length >= options.maxJobs) void stop();
-    }));
+    crons.push(
+      new Cron(
+        schedule.cron,
+        { protect: true, name: schedule.name, ...(schedule.timezone ? { timezone: schedule.timezone } : {}) },
+        async () => {
+          if (stopping) return;
+          if (options.maxJobs !== undefined && outcomes.length + running.size >= options.maxJobs) return;
+          log.info(
+            { event: 'job_started', schedule: schedule.name, command: schedule.command },
+            `schedule ${schedule.name}: crm ${schedule.command.join(' ')}`,
+          );
+          const job = runJob(schedule, log, options.env);
+          running.add(job);
+          const outcome = await job;
+          running.delete(job);
+          outcomes.push(outcome);
+          if (options.maxJobs !== undefined && outcomes.length >= options.maxJobs) void stop();
+        },
+      ),
+    );
   }
-  log.info({ event: 'scheduler_started', schedules: schedules.map((s) => ({ name: s.name, cron: s.cron, next: nextRuns(s, 1)[0] })) }, `scheduler started with ${schedules.length} schedule(s)`);
+  log.info(
+    { event: 'scheduler_started', schedules: schedules.map((s) => ({ name: s.name, cron: s.cron, next: nextRuns(s, 1)[0] })) },
+    `scheduler started with ${schedules.length} schedule(s)`,
+  );
   return { done, stop };
 }

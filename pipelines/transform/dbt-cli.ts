@@ -35,7 +35,11 @@ export interface DbtOutcome {
 
 export class DbtFailedError extends Error {
   override name = 'DbtFailedError';
-  constructor(message: string, readonly failures: DbtNodeResult[], readonly outcome?: DbtOutcome) {
+  constructor(
+    message: string,
+    readonly failures: DbtNodeResult[],
+    readonly outcome?: DbtOutcome,
+  ) {
     super(message);
   }
 }
@@ -62,11 +66,16 @@ export async function runDbt(invocation: DbtInvocation): Promise<DbtOutcome> {
   fs.rmSync(path.join(targetPath, 'run_results.json'), { force: true });
   const args = [
     ...invocation.args,
-    '--project-dir', projectRoot,
-    '--profiles-dir', projectRoot,
-    '--target-path', targetPath,
-    '--log-path', path.join(artifacts, 'logs'),
-    '--log-format', 'json',
+    '--project-dir',
+    projectRoot,
+    '--profiles-dir',
+    projectRoot,
+    '--target-path',
+    targetPath,
+    '--log-path',
+    path.join(artifacts, 'logs'),
+    '--log-format',
+    'json',
   ];
   if (invocation.vars) args.push('--vars', JSON.stringify(invocation.vars));
   const child = spawn(dbtExecutable, args, {
@@ -125,7 +134,10 @@ interface DbtLogEvent {
 
 function parseLogLine(line: string): DbtLogEvent | null {
   try {
-    const parsed = JSON.parse(line) as { info?: { name?: string; level?: string; msg?: string }; data?: { node_info?: DbtLogEvent['nodeInfo'] } };
+    const parsed = JSON.parse(line) as {
+      info?: { name?: string; level?: string; msg?: string };
+      data?: { node_info?: DbtLogEvent['nodeInfo'] };
+    };
     if (!parsed.info) return null;
     return { name: parsed.info.name ?? '', level: parsed.info.level ?? '', msg: parsed.info.msg ?? '', nodeInfo: parsed.data?.node_info };
   } catch {

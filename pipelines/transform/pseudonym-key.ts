@@ -51,7 +51,8 @@ export function devPseudonymKeyPath(env: NodeJS.ProcessEnv = process.env): strin
  */
 export function resolvePseudonymKey(
   env: NodeJS.ProcessEnv = process.env,
-  log: (message: string, details: Record<string, unknown>) => void = (message, details) => logger.warn({ event: 'pseudonym_key', ...details }, message),
+  log: (message: string, details: Record<string, unknown>) => void = (message, details) =>
+    logger.warn({ event: 'pseudonym_key', ...details }, message),
 ): PseudonymKey {
   const fromEnv = envValue(PSEUDONYM_KEY_ENV, env);
   if (fromEnv) return { key: checked(fromEnv, PSEUDONYM_KEY_ENV), source: 'env' };
@@ -64,13 +65,17 @@ export function resolvePseudonymKey(
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (error) {
-      throw new ConfigError(`${PSEUDONYM_KEY_FILE_ENV}=${file}: cannot read the pseudonym key (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ${HOW_TO_SET}`);
+      throw new ConfigError(
+        `${PSEUDONYM_KEY_FILE_ENV}=${file}: cannot read the pseudonym key (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ${HOW_TO_SET}`,
+      );
     }
     return { key: checked(text.trim(), `the file ${file} (${PSEUDONYM_KEY_FILE_ENV})`), source: 'file', path: file };
   }
 
   if (envValue(DEPLOYMENT_ENV, env) === 'production') {
-    throw new ConfigError(`${PSEUDONYM_KEY_ENV} is not set (nor ${PSEUDONYM_KEY_FILE_ENV}) and ${DEPLOYMENT_ENV}=production, where no development key is generated: ${HOW_TO_SET}`);
+    throw new ConfigError(
+      `${PSEUDONYM_KEY_ENV} is not set (nor ${PSEUDONYM_KEY_FILE_ENV}) and ${DEPLOYMENT_ENV}=production, where no development key is generated: ${HOW_TO_SET}`,
+    );
   }
   return developmentKey(devPseudonymKeyPath(env), log);
 }
@@ -110,7 +115,9 @@ function readIfExists(file: string): string | undefined {
 function checked(key: string, origin: string): string {
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes < MIN_PSEUDONYM_KEY_BYTES) {
-    throw new ConfigError(`the pseudonym key from ${origin} is ${bytes} bytes long; ${PSEUDONYM_KEY_ENV} must be at least ${MIN_PSEUDONYM_KEY_BYTES} bytes (generate one with \`openssl rand -hex 32\`)`);
+    throw new ConfigError(
+      `the pseudonym key from ${origin} is ${bytes} bytes long; ${PSEUDONYM_KEY_ENV} must be at least ${MIN_PSEUDONYM_KEY_BYTES} bytes (generate one with \`openssl rand -hex 32\`)`,
+    );
   }
   return key;
 }
@@ -119,6 +126,8 @@ function checked(key: string, origin: string): string {
 function refuseInsideRepository(file: string, variable: string): void {
   const relative = path.relative(projectRoot, file);
   if (!relative.startsWith('..') && !path.isAbsolute(relative)) {
-    throw new ConfigError(`the pseudonym key file ${file} (from ${variable}) is inside the repository ${projectRoot}; keep the key outside it: ${HOW_TO_SET}`);
+    throw new ConfigError(
+      `the pseudonym key file ${file} (from ${variable}) is inside the repository ${projectRoot}; keep the key outside it: ${HOW_TO_SET}`,
+    );
   }
 }

@@ -26,7 +26,9 @@ const tokens: Record<string, string> = {};
 async function call(route: string, token: string, query?: unknown) {
   // /sql as Cube's clients call it: GET with the query in the query string; /load as POST.
   if (route === 'sql') {
-    const response = await fetch(`${api.url}/cubejs-api/v1/sql?query=${encodeURIComponent(JSON.stringify(query))}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${api.url}/cubejs-api/v1/sql?query=${encodeURIComponent(JSON.stringify(query))}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
   const response = await fetch(`${api.url}/cubejs-api/v1/${route}`, {
@@ -80,7 +82,9 @@ describe('access control over HTTP', () => {
   it('a brand-scoped token never sees another brand, and is refused cubes that are not per brand', async () => {
     const brandCubes = cubesWith(fullMeta, /^(brand|primary_brand)$/);
     // The brands of the sample shop, from the source data itself.
-    const brands = (await reader.query('SELECT DISTINCT brand FROM raw.order_items WHERE brand IS NOT NULL ORDER BY 1')).map((r) => String(r.brand));
+    const brands = (await reader.query('SELECT DISTINCT brand FROM raw.order_items WHERE brand IS NOT NULL ORDER BY 1')).map((r) =>
+      String(r.brand),
+    );
     expect(brands.length).toBeGreaterThan(2);
     const scope = brands.slice(0, 2);
     const token = await signDevToken(SECRET, { sub: 'brand', roles: ['executive', 'analyst'], brands: scope });
@@ -90,7 +94,11 @@ describe('access control over HTTP', () => {
       const seen = (scoped.body.data as Record<string, unknown>[]).map((row) => row[dimension]);
       for (const brand of seen) expect(scope, `${cube} leaked brand ${String(brand)}`).toContain(brand);
       // Also when asking for another brand explicitly: nothing comes back.
-      const other = await call('load', token, { measures: [measure], dimensions: [dimension], filters: [{ member: dimension, operator: 'equals', values: [brands[2]!] }] });
+      const other = await call('load', token, {
+        measures: [measure],
+        dimensions: [dimension],
+        filters: [{ member: dimension, operator: 'equals', values: [brands[2]!] }],
+      });
       expect(other.body.data).toEqual([]);
     }
     // Cubes without a brand cannot be scoped: refused with a 403 that says why.
@@ -101,7 +109,11 @@ describe('access control over HTTP', () => {
       const measure = cube.measures[0]!.name;
       const refused = await call('load', token, { measures: [measure] });
       expect(refused.status, cube.name).toBe(403);
-      expect(String(refused.body.error)).toMatch(new RegExp(`the cube '${cube.name}' cannot be scoped by the token's "brands" claim \\(no access policy of it applies to roles \\[executive, analyst\\], brands \\[`));
+      expect(String(refused.body.error)).toMatch(
+        new RegExp(
+          `the cube '${cube.name}' cannot be scoped by the token's "brands" claim \\(no access policy of it applies to roles \\[executive, analyst\\], brands \\[`,
+        ),
+      );
     }
     // /meta shows the scoped token only what it may query.
     const meta = (await call('meta', token)).body as unknown as MetaResponse;
@@ -109,7 +121,9 @@ describe('access control over HTTP', () => {
   });
 
   it('a region-scoped token sees only its cities', async () => {
-    const cities = (await reader.query('SELECT city FROM marts.customer_value WHERE city IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1')).map((r) => String(r.city));
+    const cities = (
+      await reader.query('SELECT city FROM marts.customer_value WHERE city IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1')
+    ).map((r) => String(r.city));
     const scope = cities.slice(0, 1);
     const token = await signDevToken(SECRET, { sub: 'region', roles: ['analyst'], regions: scope });
     const regionCubes = cubesWith(fullMeta, /^(city|ship_city)$/);
@@ -129,7 +143,9 @@ describe('access control over HTTP', () => {
 
   it('an analyst never sees a raw contact point: not in /meta, not in /load, not in /sql', async () => {
     const contactMembers = memberNames(fullMeta).filter((name) => RAW_CONTACT.test(name.split('.')[1]!));
-    const martHasContacts = (await reader.query(`SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'dim_customers'`))[0]!.n !== '0';
+    const martHasContacts =
+      (await reader.query(`SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'dim_customers'`))[0]!
+        .n !== '0';
     // Once dim_customers exists, its cube must expose the contact points to the roles allowed to see them.
     if (martHasContacts) expect(contactMembers.length).toBeGreaterThan(0);
     const analystMeta = (await call('meta', tokens.analyst!)).body as unknown as MetaResponse;
@@ -138,7 +154,10 @@ describe('access control over HTTP', () => {
       const refused = await call('load', tokens.analyst!, { dimensions: [member], limit: 5 });
       expect(refused.status, member).toBe(403);
       expect(String(refused.body.error)).toMatch(new RegExp(`Access denied to member '${member.replace('.', '\\.')}'`));
-      const filtered = await call('load', tokens.analyst!, { measures: [fullMeta.cubes.find((c) => c.name === member.split('.')[0])!.measures[0]!.name], filters: [{ member, operator: 'contains', values: ['@'] }] });
+      const filtered = await call('load', tokens.analyst!, {
+        measures: [fullMeta.cubes.find((c) => c.name === member.split('.')[0])!.measures[0]!.name],
+        filters: [{ member, operator: 'contains', values: ['@'] }],
+      });
       expect(filtered.status, `filter on ${member}`).toBe(403);
       const sql = await call('sql', tokens.analyst!, { dimensions: [member] });
       if (sql.status !== 404) expect(sql.status, `/sql ${member}`).toBe(403);

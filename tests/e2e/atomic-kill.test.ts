@@ -29,15 +29,35 @@ beforeAll(async () => {
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-kill-'));
   landingDir = path.join(workDir, 'landing');
   warehousePath = path.join(workDir, 'wh.duckdb');
-  truth = await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 21, customers: 100, orders: 1_000, malformedRate: 0.01 });
+  truth = await generateSampleData({
+    ...DEFAULT_GENERATE_OPTIONS,
+    outDir: landingDir,
+    seed: 21,
+    customers: 100,
+    orders: 1_000,
+    malformedRate: 0.01,
+  });
   await extractSource(findSource('orders'), { warehousePath, landingDir, batchId: 'first' });
   // A large export lands after the first load.
   const big = new LineWriter(path.join(landingDir, 'orders', 'orders_2026-01.csv'));
   await big.write(ORDER_HEADER.join(','));
   for (let i = 1; i <= BIG_ROWS; i++) {
     const id = `N${String(i).padStart(9, '0')}`;
-    await big.write(csvLine([id, `C${String(1 + (i % 100)).padStart(6, '0')}`, '2026-01-05T10:00:00+08:00', 'paid', 'CNY', '0.00',
-      '2026-01-05T10:00:00+08:00', '王小明', '13800000000', '上海', '南京路 1 号']));
+    await big.write(
+      csvLine([
+        id,
+        `C${String(1 + (i % 100)).padStart(6, '0')}`,
+        '2026-01-05T10:00:00+08:00',
+        'paid',
+        'CNY',
+        '0.00',
+        '2026-01-05T10:00:00+08:00',
+        '王小明',
+        '13800000000',
+        '上海',
+        '南京路 1 号',
+      ]),
+    );
   }
   await big.close();
 });
@@ -53,7 +73,9 @@ async function snapshot() {
       items: await read(`SELECT count(*), sum(hash(order_id, line_no, _batch_id)) FROM raw.order_items`),
       quarantine: await read(`SELECT count(*), sum(hash(location, last_batch_id)) FROM raw._quarantine`),
       batches: await read(`SELECT count(*), string_agg(batch_id, ',' ORDER BY batch_id) FROM raw._load_batches`),
-      manifest: await read(`SELECT count(*), string_agg(path || ':' || sha256 || ':' || batch_id, ',' ORDER BY path) FROM raw._file_manifest`),
+      manifest: await read(
+        `SELECT count(*), string_agg(path || ':' || sha256 || ':' || batch_id, ',' ORDER BY path) FROM raw._file_manifest`,
+      ),
       state: await read(`SELECT count(*), string_agg(batch_id, ',') FROM raw._source_state`),
     };
   } finally {
@@ -62,12 +84,19 @@ async function snapshot() {
 }
 
 /** Runs the extract in a child process and SIGKILLs it once `shouldKill(progress)` says so. */
-function runChild(batchId: string, shouldKill: (read: number) => boolean): Promise<{ killed: boolean; lastProgress: number; output: string }> {
+function runChild(
+  batchId: string,
+  shouldKill: (read: number) => boolean,
+): Promise<{ killed: boolean; lastProgress: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'tests/support/extract-child.ts'), 'orders', landingDir, warehousePath, batchId], {
-      cwd: projectRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(projectRoot, 'tests/support/extract-child.ts'), 'orders', landingDir, warehousePath, batchId],
+      {
+        cwd: projectRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let killed = false;
     let lastProgress = 0;
     let output = '';

@@ -35,7 +35,10 @@ describe('backfill window in the incremental facts', () => {
     }
     // A partial build on a fresh warehouse: 'buildable' leaves out tests that also read marts it does
     // not make (dbt's default, eager, would run a reconciliation test against a missing table).
-    await runDbt({ args: ['build', '--indirect-selection', 'buildable', '--select', '+fct_orders', '+fct_order_items', '+fct_opinion_mentions'], warehousePath });
+    await runDbt({
+      args: ['build', '--indirect-selection', 'buildable', '--select', '+fct_orders', '+fct_order_items', '+fct_opinion_mentions'],
+      warehousePath,
+    });
 
     const query = async (sql: string) => {
       const wh = await openWarehouse(warehousePath);
@@ -48,21 +51,33 @@ describe('backfill window in the incremental facts', () => {
     // Two old valid orders on different days, and one old post: damage their mart rows.
     const [inside, outside] = (await query(`select order_id, cast(order_date as varchar) as day from marts.fct_orders
         where is_valid_sale and order_date < (select max(order_date) - 60 from marts.fct_orders)
-        qualify row_number() over (partition by order_date order by order_id) = 1 order by order_date limit 2`)) as { order_id: string; day: string }[];
+        qualify row_number() over (partition by order_date order by order_id) = 1 order by order_date limit 2`)) as {
+      order_id: string;
+      day: string;
+    }[];
     const [post] = (await query(`select post_id, cast(published_date as varchar) as day from marts.fct_opinion_mentions
-        where published_date < (select max(published_date) - 60 from marts.fct_opinion_mentions) order by post_id limit 1`)) as { post_id: string; day: string }[];
+        where published_date < (select max(published_date) - 60 from marts.fct_opinion_mentions) order by post_id limit 1`)) as {
+      post_id: string;
+      day: string;
+    }[];
     expect(inside && outside && post).toBeTruthy();
-    const counts = async () => (await query(`select (select count(*) from marts.fct_orders) as orders,
-        (select count(*) from marts.fct_order_items) as items, (select count(*) from marts.fct_opinion_mentions) as posts`))[0];
+    const counts = async () =>
+      (
+        await query(`select (select count(*) from marts.fct_orders) as orders,
+        (select count(*) from marts.fct_order_items) as items, (select count(*) from marts.fct_opinion_mentions) as posts`)
+      )[0];
     const before = await counts();
     const damage = `
       update marts.fct_orders set net_revenue = -1 where order_id in (${sqlString(inside!.order_id)}, ${sqlString(outside!.order_id)});
       update marts.fct_order_items set net_line_revenue = -1 where order_id in (${sqlString(inside!.order_id)}, ${sqlString(outside!.order_id)});
       update marts.fct_opinion_mentions set sentiment_label = 'damaged' where post_id = ${sqlString(post!.post_id)};`;
-    const damaged = async () => (await query(`select
+    const damaged = async () =>
+      (
+        await query(`select
         (select list(order_id order by order_id) from marts.fct_orders where net_revenue = -1) as orders,
         (select count(distinct order_id) from marts.fct_order_items where net_line_revenue = -1) as item_orders,
-        (select count(*) from marts.fct_opinion_mentions where sentiment_label = 'damaged') as posts`))[0]!;
+        (select count(*) from marts.fct_opinion_mentions where sentiment_label = 'damaged') as posts`)
+      )[0]!;
     await query(damage);
 
     // `run`, not `build`: the facts' data tests rightly fail on the damaged rows.

@@ -16,7 +16,20 @@ describe('npm run bench', () => {
   it('reports the extract stage beside DuckDB reading the same files, as ratios, in JSON and Markdown', () => {
     const result = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'benchmarks/bench.ts', '--scale', 'smoke', '--stages', 'extract', '--bench-dir', dir, '--markdown-dir', path.join(dir, 'md'), '--json'],
+      [
+        '--import',
+        'tsx',
+        'benchmarks/bench.ts',
+        '--scale',
+        'smoke',
+        '--stages',
+        'extract',
+        '--bench-dir',
+        dir,
+        '--markdown-dir',
+        path.join(dir, 'md'),
+        '--json',
+      ],
       { cwd: projectRoot, encoding: 'utf8' },
     );
     expect(result.status, result.stderr).toBe(0);
@@ -45,11 +58,31 @@ describe('npm run bench', () => {
     const mdDir = path.join(dir, 'md-api');
     fs.mkdirSync(mdDir, { recursive: true });
     // A table from an earlier run of another stage: this run must keep it.
-    fs.writeFileSync(path.join(mdDir, 'smoke.md'), '# Benchmark: smoke\n\nRun 2026-01-01T00:00:00.000Z in 1 s on a test.\n\n## Earlier stage\n\nGoal: kept. Verdict: **met**.\n\n| measure | value |\n\n- kept note\n');
+    fs.writeFileSync(
+      path.join(mdDir, 'smoke.md'),
+      '# Benchmark: smoke\n\nRun 2026-01-01T00:00:00.000Z in 1 s on a test.\n\n## Earlier stage\n\nGoal: kept. Verdict: **met**.\n\n| measure | value |\n\n- kept note\n',
+    );
     const result = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'benchmarks/bench.ts', '--scale', 'smoke', '--stages', 'semantic', 'throughput', '--repeat', '2', '--seconds', '1',
-        '--bench-dir', dir, '--markdown-dir', mdDir, '--json'],
+      [
+        '--import',
+        'tsx',
+        'benchmarks/bench.ts',
+        '--scale',
+        'smoke',
+        '--stages',
+        'semantic',
+        'throughput',
+        '--repeat',
+        '2',
+        '--seconds',
+        '1',
+        '--bench-dir',
+        dir,
+        '--markdown-dir',
+        mdDir,
+        '--json',
+      ],
       { cwd: projectRoot, encoding: 'utf8' },
     );
     expect(result.status, result.stderr).toBe(0);

@@ -17,7 +17,11 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function crm(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'cli/crm.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'cli/crm.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
 }
 
 describe('crm clv backtest', () => {
@@ -30,14 +34,26 @@ describe('crm clv backtest', () => {
     expect(report.model.purchases.mae).toBeLessThan(report.baseline.purchases.mae);
     expect(report.model.revenue.mae).toBeLessThan(report.baseline.revenue.mae);
     const actual = report.actual.purchases;
-    expect(Math.abs(report.model.purchases.totalPredicted - actual)).toBeLessThan(Math.abs(report.baseline.purchases.totalPredicted - actual));
+    expect(Math.abs(report.model.purchases.totalPredicted - actual)).toBeLessThan(
+      Math.abs(report.baseline.purchases.totalPredicted - actual),
+    );
     expect(report.customers).toBeGreaterThan(1_000);
     expect(report.fit.bgnbd.converged).toBe(true);
   }, 120_000);
 
   it('its exit code follows the verdict on another window (early calibration end, 1-day holdout)', () => {
     // Exit 0 exactly when modelBeatsBaseline; 1 otherwise (the verdict here may go either way).
-    const result = crm(['clv', 'backtest', '--landing', path.join(dir, 'landing'), '--calibration-end', '2024-03-01', '--holdout-days', '1', '--json']);
+    const result = crm([
+      'clv',
+      'backtest',
+      '--landing',
+      path.join(dir, 'landing'),
+      '--calibration-end',
+      '2024-03-01',
+      '--holdout-days',
+      '1',
+      '--json',
+    ]);
     const report = JSON.parse(result.stdout);
     expect(result.status).toBe(report.modelBeatsBaseline ? 0 : 1);
   }, 120_000);

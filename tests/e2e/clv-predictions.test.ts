@@ -56,18 +56,25 @@ describe('CLV predictions in the warehouse', () => {
     expect(result.status).toBe('fitted');
     // The empty table dbt's on-run-start hook created has exactly the scorer's columns.
     expect(result.columnDrift).toBeNull();
-    const results = (id: string) => (first.run.steps.find((s) => s.id === id)!.output as { results: { uniqueId: string }[] }).results.map((r) => r.uniqueId);
+    const results = (id: string) =>
+      (first.run.steps.find((s) => s.id === id)!.output as { results: { uniqueId: string }[] }).results.map((r) => r.uniqueId);
     expect(results('dbt:build')).toEqual(expect.arrayContaining(['model.customer_value_warehouse.fct_orders']));
     expect(results('dbt:build')).not.toContain('model.customer_value_warehouse.customer_value');
-    expect(results('dbt:build:ml')).toEqual(expect.arrayContaining(['model.customer_value_warehouse.stg_ml__clv_predictions', 'model.customer_value_warehouse.customer_value']));
+    expect(results('dbt:build:ml')).toEqual(
+      expect.arrayContaining(['model.customer_value_warehouse.stg_ml__clv_predictions', 'model.customer_value_warehouse.customer_value']),
+    );
   });
 
-  it('has one row per customer with a credited valid sale, with the scorer\'s columns', async () => {
-    const buyers = await query('select distinct credited_customer_key as k from marts.fct_orders where is_valid_sale and credited_customer_key is not null order by 1');
+  it("has one row per customer with a credited valid sale, with the scorer's columns", async () => {
+    const buyers = await query(
+      'select distinct credited_customer_key as k from marts.fct_orders where is_valid_sale and credited_customer_key is not null order by 1',
+    );
     const predicted = await query('select customer_key as k from ml.clv_predictions order by 1');
     expect(predicted.map((r) => r.k)).toEqual(buyers.map((r) => r.k));
     expect(buyers.length).toBeGreaterThan(200);
-    const columns = await query("select column_name as c, data_type as t from information_schema.columns where table_schema = 'ml' and table_name = 'clv_predictions' order by ordinal_position");
+    const columns = await query(
+      "select column_name as c, data_type as t from information_schema.columns where table_schema = 'ml' and table_name = 'clv_predictions' order by ordinal_position",
+    );
     expect(columns.map((r) => [r.c, r.t])).toEqual(CLV_PREDICTION_COLUMNS.map(([n, t]) => [n, t]));
   });
 
@@ -90,7 +97,9 @@ describe('CLV predictions in the warehouse', () => {
     for (const [name, value] of Object.entries(refit.purchases.params)) expect(fit.purchases.params[name as 'r'] / value).toBeCloseTo(1, 4);
 
     const byKey = new Map(summary.map((c) => [c.customerKey, c]));
-    const values = new Map((await query('select * from marts.customer_value where order_count > 0')).map((r) => [String(r.customer_key), r]));
+    const values = new Map(
+      (await query('select * from marts.customer_value where order_count > 0')).map((r) => [String(r.customer_key), r]),
+    );
     const sorted = [...summary].sort((a, b) => b.frequency - a.frequency);
     const picks: CustomerSummary[] = [sorted[0]!, sorted[Math.floor(sorted.length / 2)]!, sorted[sorted.length - 1]!, summary[3]!];
     for (const c of picks) {
@@ -127,15 +136,21 @@ describe('CLV predictions in the warehouse', () => {
 
   it('rates a long-lapsed customer below a frequent recent one', async () => {
     const rows = await query('select frequency, recency_days, tenure_days, probability_alive from ml.clv_predictions where frequency > 0');
-    const recentFrequent = rows.filter((r) => (r.tenure_days as number) - (r.recency_days as number) <= 30).sort((a, b) => (b.frequency as number) - (a.frequency as number))[0];
-    const lapsed = rows.filter((r) => (r.tenure_days as number) - (r.recency_days as number) >= 365).sort((a, b) => (b.tenure_days as number) - (b.recency_days as number) - ((a.tenure_days as number) - (a.recency_days as number)))[0];
+    const recentFrequent = rows
+      .filter((r) => (r.tenure_days as number) - (r.recency_days as number) <= 30)
+      .sort((a, b) => (b.frequency as number) - (a.frequency as number))[0];
+    const lapsed = rows
+      .filter((r) => (r.tenure_days as number) - (r.recency_days as number) >= 365)
+      .sort((a, b) => (b.tenure_days as number) - (b.recency_days as number) - ((a.tenure_days as number) - (a.recency_days as number)))[0];
     expect(recentFrequent && lapsed).toBeTruthy();
     expect(lapsed!.probability_alive as number).toBeLessThan(recentFrequent!.probability_alive as number);
     expect(lapsed!.probability_alive as number).toBeLessThan(0.3);
   });
 
   it('a second run replaces the predictions (no duplicates) and appends one fit row', async () => {
-    const before = await query('select customer_key, probability_alive, predicted_value_365d from ml.clv_predictions order by customer_key');
+    const before = await query(
+      'select customer_key, probability_alive, predicted_value_365d from ml.clv_predictions order by customer_key',
+    );
     const second = await runPipeline({ warehousePath, landingDir, interactive: false });
     expect(second.published).toBe(true);
     // A scheduled run leaves dbt's unit tests out (config transform.unitTests, default false).
@@ -143,26 +158,35 @@ describe('CLV predictions in the warehouse', () => {
     expect(second.dbt?.tests).toBeGreaterThan(0);
     const after = await query('select customer_key, probability_alive, predicted_value_365d from ml.clv_predictions order by customer_key');
     expect(after).toEqual(before);
-    const [counts] = await query('select (select count(*) from ml.clv_predictions) as n, (select count(distinct customer_key) from ml.clv_predictions) as k, (select count(*) from marts.customer_value) as cv, (select count(distinct customer_key) from marts.customer_value) as cvk');
+    const [counts] = await query(
+      'select (select count(*) from ml.clv_predictions) as n, (select count(distinct customer_key) from ml.clv_predictions) as k, (select count(*) from marts.customer_value) as cv, (select count(distinct customer_key) from marts.customer_value) as cvk',
+    );
     expect(counts!.n).toBe(counts!.k);
     expect(counts!.cv).toBe(counts!.cvk);
     const fits = await query('select run_id, status, reason from ml.clv_model_fits order by fitted_at');
     expect(fits.map((f) => f.run_id)).toEqual([first.runId, second.runId]);
     // No new history since the first fit (config clv.refitEveryDays, default 7): its fit is reused.
-    expect(fits[1]).toMatchObject({ status: 'fitted', reason: expect.stringMatching(new RegExp(`^reused the fit of run ${first.runId} `)) });
+    expect(fits[1]).toMatchObject({
+      status: 'fitted',
+      reason: expect.stringMatching(new RegExp(`^reused the fit of run ${first.runId} `)),
+    });
   }, 300_000);
 
   it('leaves views that work in the published file, so a partial transform (--select customer_value) builds on them', async () => {
     // DuckDB names a catalog after its file and dbt writes that name into views: builds carry the
     // published file's name (layout.buildPath), or these views would point at a catalog that is gone.
     expect(Number((await query('select count(*) as n from staging.stg_shop__orders'))[0]!.n)).toBeGreaterThan(0);
-    const partial = await runSteps({ warehousePath, landingDir, command: 'transform', interactive: false }, transformSteps({ select: ['customer_value'], fullRefresh: true, refitEveryDays: 7 }));
+    const partial = await runSteps(
+      { warehousePath, landingDir, command: 'transform', interactive: false },
+      transformSteps({ select: ['customer_value'], fullRefresh: true, refitEveryDays: 7 }),
+    );
     expect(partial.error).toBeNull();
     expect(partial.status).toBe('succeeded');
     // --full-refresh fits again even within refitEveryDays.
     const [latest] = await query('select run_id, reason from ml.clv_model_fits order by fitted_at desc limit 1');
     expect(latest).toMatchObject({ run_id: partial.runId, reason: null });
-    expect(Number((await query('select count(*) as n from marts.customer_value where predicted_value_365d is not null'))[0]!.n)).toBeGreaterThan(0);
+    expect(
+      Number((await query('select count(*) as n from marts.customer_value where predicted_value_365d is not null'))[0]!.n),
+    ).toBeGreaterThan(0);
   });
 });
-

@@ -33,7 +33,9 @@ afterAll(async () => {
 
 const MONTHLY = {
   measures: ['orders.count', 'orders.revenue'],
-  timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' as const, dateRange: ['2025-01-01', '2025-03-31'] as [string, string] }],
+  timeDimensions: [
+    { dimension: 'orders.ordered_at', granularity: 'month' as const, dateRange: ['2025-01-01', '2025-03-31'] as [string, string] },
+  ],
   timezone: 'UTC',
 };
 
@@ -41,7 +43,9 @@ describe('@cubejs-client/core against the embedded API', () => {
   it('loads a time series, and the ResultSet helpers pivot it', async () => {
     const resultSet = await client.load(MONTHLY);
     const rows = resultSet.tablePivot();
-    expect(rows.map((row) => [String(row['orders.ordered_at.month']).slice(0, 7), Number(row['orders.count']), Number(row['orders.revenue'])])).toEqual([
+    expect(
+      rows.map((row) => [String(row['orders.ordered_at.month']).slice(0, 7), Number(row['orders.count']), Number(row['orders.revenue'])]),
+    ).toEqual([
       ['2025-01', 3, 170],
       ['2025-02', 4, 145.25],
       ['2025-03', 1, 60],
@@ -54,7 +58,13 @@ describe('@cubejs-client/core against the embedded API', () => {
   });
 
   it('computes totalRow and reads `total` from a total query', async () => {
-    const resultSet = await client.load({ measures: ['orders.count'], dimensions: ['orders.order_status'], total: true, order: { 'orders.order_status': 'asc' }, limit: 2 });
+    const resultSet = await client.load({
+      measures: ['orders.count'],
+      dimensions: ['orders.order_status'],
+      total: true,
+      order: { 'orders.order_status': 'asc' },
+      limit: 2,
+    });
     expect(resultSet.rawData()).toHaveLength(2);
     expect(resultSet.totalRows()).toBe(5); // completed, paid, shipped, cancelled, refunded
     const byStatus = await client.load({ measures: ['orders.count'], dimensions: ['orders.order_status'] });
@@ -66,7 +76,16 @@ describe('@cubejs-client/core against the embedded API', () => {
   it('compares two date ranges: both periods come back, pivoted side by side', async () => {
     const resultSet = await client.load({
       measures: ['orders.count'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day', compareDateRange: [['2025-01-04', '2025-01-31'], ['2025-02-01', '2025-02-28']] }],
+      timeDimensions: [
+        {
+          dimension: 'orders.ordered_at',
+          granularity: 'day',
+          compareDateRange: [
+            ['2025-01-04', '2025-01-31'],
+            ['2025-02-01', '2025-02-28'],
+          ],
+        },
+      ],
       timezone: 'UTC',
     });
     expect(resultSet.pivotQuery()?.queryType).toBe('compareDateRangeQuery');
@@ -100,7 +119,10 @@ describe('@cubejs-client/core against the embedded API', () => {
     expect(single.sql()).toMatch(/FROM\s+marts\.fct_orders|pre_aggregations/i);
     expect(single.rawQuery().sql[1]).toEqual(expect.arrayContaining([expect.stringMatching(/^2025-01-01/)]));
     // A compareDateRange query has one SQL per range, as Cube answers.
-    const compared = await client.sql({ measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', compareDateRange: ['2025-01-01', '2025-02-01'] as never }] });
+    const compared = await client.sql({
+      measures: ['orders.count'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', compareDateRange: ['2025-01-01', '2025-02-01'] as never }],
+    });
     expect(Array.isArray(compared) ? compared.length : 1).toBe(2);
   });
 

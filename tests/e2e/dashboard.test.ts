@@ -47,20 +47,22 @@ const foreignRequests: string[] = [];
 const failedResponses: string[] = [];
 
 function spikePosts(): string {
-  return Array.from({ length: SPIKE_POSTS }, (_, i) =>
-    JSON.stringify({
-      post_id: `SPIKE${String(i + 1).padStart(4, '0')}`,
-      platform: 'weibo',
-      author_handle: `spike_author_${i}`,
-      // 10:00-14:00 in Shanghai: the same calendar day in UTC (opinion_daily's days are UTC days).
-      published_at: `${SPIKE_DAY}T${String(10 + (i % 5)).padStart(2, '0')}:${String(i * 3).padStart(2, '0')}:00+08:00`,
-      lang: 'zh',
-      text: i % 2 ? '质量太差了，退货也很麻烦' : '客服不回复，非常失望',
-      rating: 1,
-      brand: SPIKE_BRAND,
-      product: null,
-    }),
-  ).join('\n') + '\n';
+  return (
+    Array.from({ length: SPIKE_POSTS }, (_, i) =>
+      JSON.stringify({
+        post_id: `SPIKE${String(i + 1).padStart(4, '0')}`,
+        platform: 'weibo',
+        author_handle: `spike_author_${i}`,
+        // 10:00-14:00 in Shanghai: the same calendar day in UTC (opinion_daily's days are UTC days).
+        published_at: `${SPIKE_DAY}T${String(10 + (i % 5)).padStart(2, '0')}:${String(i * 3).padStart(2, '0')}:00+08:00`,
+        lang: 'zh',
+        text: i % 2 ? '质量太差了，退货也很麻烦' : '客服不回复，非常失望',
+        rating: 1,
+        brand: SPIKE_BRAND,
+        product: null,
+      }),
+    ).join('\n') + '\n'
+  );
 }
 
 beforeAll(async () => {
@@ -71,7 +73,14 @@ beforeAll(async () => {
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-dashboard-'));
   const landingDir = path.join(workDir, 'landing');
   const warehousePath = path.join(workDir, 'warehouse', 'crm.duckdb');
-  await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 21, customers: 400, orders: 4_000, malformedRate: 0.005 });
+  await generateSampleData({
+    ...DEFAULT_GENERATE_OPTIONS,
+    outDir: landingDir,
+    seed: 21,
+    customers: 400,
+    orders: 4_000,
+    malformedRate: 0.005,
+  });
   fs.appendFileSync(path.join(landingDir, LANDING_FILES.posts), spikePosts());
   const run = await runPipeline({ warehousePath, landingDir, interactive: false });
   expect(run.published).toBe(true);
@@ -108,9 +117,13 @@ async function renders(): Promise<number> {
 /** Waits until the page finished the render after `previous` (body[data-ready] and a new count). */
 async function waitForRender(previous: number): Promise<void> {
   try {
-    await page.waitForFunction((n) => document.body.dataset.ready === 'true' && Number(document.body.dataset.renders ?? 0) > n, previous, { timeout: 60_000 });
+    await page.waitForFunction((n) => document.body.dataset.ready === 'true' && Number(document.body.dataset.renders ?? 0) > n, previous, {
+      timeout: 60_000,
+    });
   } catch (error) {
-    const state = await page.evaluate(() => `ready=${document.body.dataset.ready} renders=${document.body.dataset.renders}: ${document.body.innerText.slice(0, 400)}`);
+    const state = await page.evaluate(
+      () => `ready=${document.body.dataset.ready} renders=${document.body.dataset.renders}: ${document.body.innerText.slice(0, 400)}`,
+    );
     throw new Error(`the dashboard did not finish rendering (${state}); console errors: ${consoleErrors.join(' | ')}`, { cause: error });
   }
 }
@@ -157,7 +170,13 @@ async function cards(): Promise<Card[]> {
 async function panels(): Promise<Record<string, { state: string; points: number }>> {
   return Object.fromEntries(
     await page.$$eval('section[data-panel]', (elements) =>
-      elements.map((e) => [(e as HTMLElement).dataset.panel!, { state: (e as HTMLElement).dataset.state ?? '', points: Number((e as HTMLElement).dataset.points ?? 0) }] as const),
+      elements.map(
+        (e) =>
+          [
+            (e as HTMLElement).dataset.panel!,
+            { state: (e as HTMLElement).dataset.state ?? '', points: Number((e as HTMLElement).dataset.points ?? 0) },
+          ] as const,
+      ),
     ),
   );
 }
@@ -204,14 +223,19 @@ async function expectCardsEqualApi(): Promise<number> {
     }
     expect({ card: card.id, state: card.state, note: card.note }).toEqual({ card: card.id, state: 'ready', note: card.note });
     expect({ card: card.id, value: Number(card.value) }).toEqual({ card: card.id, value: figures.current });
-    if (figures.previous !== null) expect({ card: card.id, previous: Number(card.previous) }).toEqual({ card: card.id, previous: figures.previous });
+    if (figures.previous !== null)
+      expect({ card: card.id, previous: Number(card.previous) }).toEqual({ card: card.id, previous: figures.previous });
     const shown = displayed(card.text);
-    expect(Math.abs(shown.value - figures.current!), `${card.id} shows "${card.text}" for ${figures.current}`).toBeLessThanOrEqual(shown.tolerance);
+    expect(Math.abs(shown.value - figures.current!), `${card.id} shows "${card.text}" for ${figures.current}`).toBeLessThanOrEqual(
+      shown.tolerance,
+    );
     if (figures.previous !== null && figures.previous !== 0 && figures.current !== null) {
       const change = (figures.current - figures.previous) / Math.abs(figures.previous);
       const shownChange = displayed(card.delta.replace('−', '-').replace(/^.*?([+\-±]?\d)/, '$1'));
       const sign = card.delta.includes('−') ? -1 : 1;
-      expect(Math.abs(sign * Math.abs(shownChange.value) - change), `${card.id} change "${card.delta}" for ${change}`).toBeLessThanOrEqual(shownChange.tolerance);
+      expect(Math.abs(sign * Math.abs(shownChange.value) - change), `${card.id} change "${card.delta}" for ${change}`).toBeLessThanOrEqual(
+        shownChange.tolerance,
+      );
     }
     checked += 1;
   }
@@ -237,7 +261,18 @@ describe('executive dashboard in headless Chromium', () => {
     // The token left the address bar (it stays in the tab's sessionStorage).
     expect(page.url()).not.toContain('token=');
     const all = await cards();
-    expect(all.map((c) => c.id)).toEqual(['revenue', 'orders', 'active_customers', 'repeat_rate', 'avg_order_value', 'satisfaction', 'first_reply', 'sentiment', 'negative_share', 'at_risk']);
+    expect(all.map((c) => c.id)).toEqual([
+      'revenue',
+      'orders',
+      'active_customers',
+      'repeat_rate',
+      'avg_order_value',
+      'satisfaction',
+      'first_reply',
+      'sentiment',
+      'negative_share',
+      'at_risk',
+    ]);
     for (const card of all) {
       expect({ card: card.id, state: card.state }).toEqual({ card: card.id, state: 'ready' });
       expect(card.value).not.toBe('');
@@ -273,7 +308,9 @@ describe('executive dashboard in headless Chromium', () => {
       const el = document.querySelector('section[data-panel="mentions"]');
       return el?.dataset.day === day && el.dataset.state === 'ready';
     }, SPIKE_DAY);
-    const posts = await page.$$eval('section[data-panel="mentions"] tr[data-post]', (rows) => rows.map((r) => (r as HTMLElement).dataset.post));
+    const posts = await page.$$eval('section[data-panel="mentions"] tr[data-post]', (rows) =>
+      rows.map((r) => (r as HTMLElement).dataset.post),
+    );
     for (let i = 1; i <= SPIKE_POSTS; i++) expect(posts).toContain(`SPIKE${String(i).padStart(4, '0')}`);
     // The table lists the day's mentions: as many as the chart counts for that day.
     const query = JSON.parse((await sentiment.getAttribute('data-query'))!);
@@ -293,21 +330,21 @@ describe('executive dashboard in headless Chromium', () => {
     await page.selectOption('select[name="brand"]', SPIKE_BRAND);
     await waitForRender(previous);
     try {
-    expect(new URL(page.url()).searchParams.get('brand')).toBe(SPIKE_BRAND);
-    const after = await cards();
-    const revenue = (list: Card[]) => Number(list.find((c) => c.id === 'revenue')!.value);
-    expect(revenue(after)).toBeGreaterThan(0);
-    expect(revenue(after)).toBeLessThan(revenue(before));
-    for (const id of ['revenue', 'orders', 'satisfaction', 'sentiment']) {
-      const card = after.find((c) => c.id === id)!;
-      expect(JSON.stringify(JSON.parse(card.query).filters ?? [])).toContain(SPIKE_BRAND);
-    }
-    expect(after.filter((c) => c.state === 'ready').length).toBeGreaterThanOrEqual(7);
-    const rfmQuery = JSON.parse((await page.locator('section[data-panel="rfm"]').getAttribute('data-query'))!);
-    expect(JSON.stringify(rfmQuery.filters)).toContain(SPIKE_BRAND);
-    expect(await expectCardsEqualApi()).toBe(10);
-    expect(consoleErrors).toEqual([]);
-    process.stderr.write(`screenshot: ${await screenshot('dashboard-en-brand.png')}\n`);
+      expect(new URL(page.url()).searchParams.get('brand')).toBe(SPIKE_BRAND);
+      const after = await cards();
+      const revenue = (list: Card[]) => Number(list.find((c) => c.id === 'revenue')!.value);
+      expect(revenue(after)).toBeGreaterThan(0);
+      expect(revenue(after)).toBeLessThan(revenue(before));
+      for (const id of ['revenue', 'orders', 'satisfaction', 'sentiment']) {
+        const card = after.find((c) => c.id === id)!;
+        expect(JSON.stringify(JSON.parse(card.query).filters ?? [])).toContain(SPIKE_BRAND);
+      }
+      expect(after.filter((c) => c.state === 'ready').length).toBeGreaterThanOrEqual(7);
+      const rfmQuery = JSON.parse((await page.locator('section[data-panel="rfm"]').getAttribute('data-query'))!);
+      expect(JSON.stringify(rfmQuery.filters)).toContain(SPIKE_BRAND);
+      expect(await expectCardsEqualApi()).toBe(10);
+      expect(consoleErrors).toEqual([]);
+      process.stderr.write(`screenshot: ${await screenshot('dashboard-en-brand.png')}\n`);
     } finally {
       await page.selectOption('select[name="brand"]', '');
       await waitForRender(previous + 1);
@@ -335,7 +372,10 @@ describe('executive dashboard in headless Chromium', () => {
     const typed = await renders();
     await page.click('button[type="submit"]');
     await waitForRender(typed);
-    expect(JSON.parse((await cards())[0]!.query).timeDimensions[0].compareDateRange).toEqual([['2025-07-01', '2025-09-30'], ['2025-03-31', '2025-06-30']]);
+    expect(JSON.parse((await cards())[0]!.query).timeDimensions[0].compareDateRange).toEqual([
+      ['2025-07-01', '2025-09-30'],
+      ['2025-03-31', '2025-06-30'],
+    ]);
     expect(await expectCardsEqualApi()).toBe(10);
     expect(consoleErrors).toEqual([]);
   });

@@ -19,7 +19,9 @@ describe('dbt through the venv CLI', () => {
     for (const source of SOURCES) await extractSource(source, { warehousePath, landingDir, batchId: `t:${source.name}` });
     // Bypass the extractor's validation to put a rating dbt's test must catch.
     const warehouse = await openWarehouse(warehousePath);
-    await warehouse.connection.run(`UPDATE raw.service_tickets SET satisfaction = 9 WHERE ticket_id = (SELECT min(ticket_id) FROM raw.service_tickets)`);
+    await warehouse.connection.run(
+      `UPDATE raw.service_tickets SET satisfaction = 9 WHERE ticket_id = (SELECT min(ticket_id) FROM raw.service_tickets)`,
+    );
     warehouse.close();
 
     const failure = await runDbt({ args: ['build'], warehousePath }).then(

@@ -28,7 +28,18 @@ let childOutput: AsyncIterator<string>;
 beforeAll(async () => {
   const warehousePath = await createDecisionWarehouse(path.join(tmp, 'warehouse.duckdb'), { bulkTriggers: ROWS });
   server = await startApiServer({ warehousePath, jwtSecret: SECRET, port: 0 });
-  child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', path.join(import.meta.dirname, '../support/decision-export-server.ts'), warehousePath, SECRET], { stdio: ['ignore', 'pipe', 'inherit'] });
+  child = spawn(
+    process.execPath,
+    [
+      `--max-old-space-size=${HEAP_MB}`,
+      '--import',
+      'tsx',
+      path.join(import.meta.dirname, '../support/decision-export-server.ts'),
+      warehousePath,
+      SECRET,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   childOutput = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   childUrl = (await childOutput.next()).value as string;
 });
@@ -42,7 +53,9 @@ afterAll(async () => {
 async function download(format: 'csv' | 'ndjson') {
   const token = await signDevToken(SECRET, { sub: 'marketing@example.com', roles: ['marketing'] });
   {
-    const response = await fetch(`${childUrl}/api/v1/lists/triggers/export?format=${format}&brand=BulkBrand`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${childUrl}/api/v1/lists/triggers/export?format=${format}&brand=BulkBrand`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(response.status).toBe(200);
     let bytes = 0;
     let lines = 0;
@@ -61,7 +74,11 @@ async function download(format: 'csv' | 'ndjson') {
 it(`streams a 400,000-row list as NDJSON and CSV from a server with a ${HEAP_MB} MB heap`, async () => {
   const ndjson = await download('ndjson');
   expect(ndjson.lines).toBe(ROWS);
-  expect(JSON.parse(ndjson.first.split('\n')[0]!)).toMatchObject({ trigger_type: 'cross_sell', brand: 'BulkBrand', reason: expect.stringMatching(/^Bought item/) });
+  expect(JSON.parse(ndjson.first.split('\n')[0]!)).toMatchObject({
+    trigger_type: 'cross_sell',
+    brand: 'BulkBrand',
+    reason: expect.stringMatching(/^Bought item/),
+  });
   expect(ndjson.bytes).toBeGreaterThan(60 * 1024 * 1024);
   expect(ndjson.bytes).toBeGreaterThan(HEAP_MB * 1024 * 1024);
 
@@ -70,7 +87,9 @@ it(`streams a 400,000-row list as NDJSON and CSV from a server with a ${HEAP_MB}
   child.kill('SIGTERM');
   const report = JSON.parse((await childOutput.next()).value as string) as { peakHeapUsed: number };
   await once(child, 'exit').catch(() => undefined);
-  console.log(`export: ndjson ${(ndjson.bytes / 1048576).toFixed(1)} MB, csv ${(csv.bytes / 1048576).toFixed(1)} MB; server peak heap ${(report.peakHeapUsed / 1048576).toFixed(1)} MB (cap ${HEAP_MB} MB)`);
+  console.log(
+    `export: ndjson ${(ndjson.bytes / 1048576).toFixed(1)} MB, csv ${(csv.bytes / 1048576).toFixed(1)} MB; server peak heap ${(report.peakHeapUsed / 1048576).toFixed(1)} MB (cap ${HEAP_MB} MB)`,
+  );
   expect(report.peakHeapUsed).toBeLessThan(HEAP_MB * 1024 * 1024);
 });
 

@@ -47,7 +47,11 @@ async function get(url: string, bearer: string): Promise<{ status: number; body:
   return { status: response.status, body: type.startsWith('application/json') ? JSON.parse(text) : text, headers: response.headers };
 }
 
-const ndjson = (text: string): Json[] => text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+const ndjson = (text: string): Json[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 const scopes = () => ({ brand: { brands: [brand] }, region: { regions: cities } });
 
 beforeAll(async () => {
@@ -63,22 +67,35 @@ beforeAll(async () => {
     cityOf.set(String(row.customer_key), row.city === null ? null : String(row.city));
     if (row.email) emailOf.set(String(row.customer_key), String(row.email));
   }
-  for (const row of await reader.query('SELECT order_id, ship_city FROM marts.fct_orders')) shipCityOf.set(String(row.order_id), row.ship_city === null ? null : String(row.ship_city));
+  for (const row of await reader.query('SELECT order_id, ship_city FROM marts.fct_orders'))
+    shipCityOf.set(String(row.order_id), row.ship_city === null ? null : String(row.ship_city));
   // Cities holding about a third of the customers (the generator's cities are nearly unique per
   // person), and the brand with the most triggers: scopes with rows on both sides.
-  const byCity = (await reader.query('SELECT city, count(*) AS n FROM marts.dim_customers WHERE city IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1'))
-    .map((r) => ({ city: String(r.city), n: Number(r.n) }));
+  const byCity = (
+    await reader.query('SELECT city, count(*) AS n FROM marts.dim_customers WHERE city IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1')
+  ).map((r) => ({ city: String(r.city), n: Number(r.n) }));
   cities = [];
   for (let i = 0, covered = 0; i < byCity.length && covered < cityOf.size / 3; i += 1) {
     cities.push(byCity[i]!.city);
     covered += byCity[i]!.n;
   }
-  brand = String((await reader.query('SELECT brand FROM marts.fct_customer_triggers WHERE brand IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1'))[0]!.brand);
+  brand = String(
+    (
+      await reader.query(
+        'SELECT brand FROM marts.fct_customer_triggers WHERE brand IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1',
+      )
+    )[0]!.brand,
+  );
   // Customers with orders, in and out of the cities, each with fewer orders than `recent` returns.
-  const withOrders = (await reader.query(`
+  const withOrders = (
+    await reader.query(`
     SELECT credited_customer_key AS customer_key FROM marts.fct_orders WHERE credited_customer_key IS NOT NULL
-    GROUP BY 1 HAVING count(*) < 40 ORDER BY 1`)).map((r) => String(r.customer_key));
-  keys = [...withOrders.filter((k) => inCities(cityOf.get(k))).slice(0, 8), ...withOrders.filter((k) => !inCities(cityOf.get(k))).slice(0, 6)];
+    GROUP BY 1 HAVING count(*) < 40 ORDER BY 1`)
+  ).map((r) => String(r.customer_key));
+  keys = [
+    ...withOrders.filter((k) => inCities(cityOf.get(k))).slice(0, 8),
+    ...withOrders.filter((k) => !inCities(cityOf.get(k))).slice(0, 6),
+  ];
 }, 300_000);
 
 afterAll(async () => {
@@ -172,8 +189,18 @@ describe('decision API scopes (brands, regions) from the Cube model', () => {
       expect(all.length).toBeGreaterThan(10);
       expect(new Set(all.map((r) => r.brand)).size).toBeGreaterThan(1);
       expectNoRawContacts(all, role);
-      const expected = all.filter((r) => r.brand === brand).map(({ trigger_date, customer_key, trigger_type, priority, suggested_channel, category, brand: b, reason }) =>
-        ({ trigger_date, customer_key, trigger_type, priority, suggested_channel, category, brand: b, reason }));
+      const expected = all
+        .filter((r) => r.brand === brand)
+        .map(({ trigger_date, customer_key, trigger_type, priority, suggested_channel, category, brand: b, reason }) => ({
+          trigger_date,
+          customer_key,
+          trigger_type,
+          priority,
+          suggested_channel,
+          category,
+          brand: b,
+          reason,
+        }));
       expect(expected.length).toBeGreaterThan(0);
       const exported = await get('/lists/triggers/export?format=ndjson', byBrand);
       expect(exported.status, role).toBe(200);
@@ -222,7 +249,10 @@ describe('decision API scopes (brands, regions) from the Cube model', () => {
 
   it('scorecard and pipeline status: unscoped only, scoped tokens refused naming the claim', async () => {
     for (const role of KNOWN_ROLES) {
-      for (const [url, routePath] of [['/kpis/scorecard?from=2025-01-01&to=2025-03-31', '/kpis/scorecard'], ['/pipeline/status', '/pipeline/status']] as const) {
+      for (const [url, routePath] of [
+        ['/kpis/scorecard?from=2025-01-01&to=2025-03-31', '/kpis/scorecard'],
+        ['/pipeline/status', '/pipeline/status'],
+      ] as const) {
         const allowed = rolesOf(routePath).includes(role);
         const open = await get(url, await token(role));
         expect(open.status, `${role} ${url}: ${JSON.stringify(open.body).slice(0, 200)}`).toBe(allowed ? 200 : 403);
@@ -238,7 +268,15 @@ describe('decision API scopes (brands, regions) from the Cube model', () => {
   it("answers as docs/access.md's table says: 403 where it says 403, data elsewhere, for every listed role", async () => {
     const readme = fs.readFileSync(path.join(projectRoot, 'docs', 'access.md'), 'utf8');
     const section = /<!-- access:api:start -->\n([\s\S]*?)\n<!-- access:api:end -->/.exec(readme)![1]!;
-    const rows = section.split('\n').slice(2).map((line) => line.split('|').slice(1, -1).map((c) => c.trim()));
+    const rows = section
+      .split('\n')
+      .slice(2)
+      .map((line) =>
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim()),
+      );
     const sample: Record<string, string> = {
       '/customers/lookup': `/customers/lookup?key=${encodeURIComponent(keys.find((k) => inCities(cityOf.get(k)))!)}`,
       '/lists/triggers': '/lists/triggers',
@@ -251,7 +289,11 @@ describe('decision API scopes (brands, regions) from the Cube model', () => {
       const routePath = /`GET \/api\/v1(\S+)`/.exec(pathCell!)![1]!;
       const url = sample[routePath]!;
       for (const role of roles!.split(', ') as Role[]) {
-        for (const [scope, said] of [[{}, open], [scopes().brand, brands], [scopes().region, regions]] as const) {
+        for (const [scope, said] of [
+          [{}, open],
+          [scopes().brand, brands],
+          [scopes().region, regions],
+        ] as const) {
           const answer = await get(url, await token(role, scope));
           expect(answer.status, `${role} ${url} ${JSON.stringify(scope)}: docs/access.md says "${said}"`).toBe(said === '403' ? 403 : 200);
         }

@@ -50,7 +50,10 @@ async function query(warehousePath: string, sql: string): Promise<unknown[][]> {
 /** A table's rows as JSON text, ordered by key; lineage columns left out unless asked for. */
 async function snapshot(warehousePath: string, table: string, key: readonly string[], withLineage = false): Promise<string[]> {
   const exclude = withLineage ? '' : ` EXCLUDE (${LINEAGE.join(', ')})`;
-  const rows = await query(warehousePath, `SELECT to_json(t)::VARCHAR FROM (SELECT *${exclude} FROM raw.${table}) t ORDER BY ${key.join(', ')}`);
+  const rows = await query(
+    warehousePath,
+    `SELECT to_json(t)::VARCHAR FROM (SELECT *${exclude} FROM raw.${table}) t ORDER BY ${key.join(', ')}`,
+  );
   return rows.map((r) => String(r[0]));
 }
 
@@ -62,7 +65,10 @@ async function firstRow(warehousePath: string, sql: string): Promise<unknown[]> 
 }
 
 async function quarantineKeys(warehousePath: string, source: string): Promise<string[]> {
-  const rows = await query(warehousePath, `SELECT raw_table || ':' || coalesce(record_key, '?') FROM raw._quarantine WHERE source = '${source}' ORDER BY 1`);
+  const rows = await query(
+    warehousePath,
+    `SELECT raw_table || ':' || coalesce(record_key, '?') FROM raw._quarantine WHERE source = '${source}' ORDER BY 1`,
+  );
   return rows.map((r) => String(r[0]));
 }
 
@@ -84,7 +90,14 @@ async function serve(options: Partial<Parameters<typeof startSampleSourceServer>
 beforeAll(async () => {
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-httpsrc-'));
   landingDir = path.join(workDir, 'landing');
-  truth = await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 11, customers: 60, orders: 400, malformedRate: 0.04 });
+  truth = await generateSampleData({
+    ...DEFAULT_GENERATE_OPTIONS,
+    outDir: landingDir,
+    seed: 11,
+    customers: 60,
+    orders: 400,
+    malformedRate: 0.04,
+  });
   referencePath = path.join(workDir, 'reference.duckdb');
   await extractSource(findSource('orders'), { warehousePath: referencePath, landingDir, batchId: 'ref-orders' });
   await extractSource(findSource('opinion_posts'), { warehousePath: referencePath, landingDir, batchId: 'ref-posts' });
@@ -116,7 +129,10 @@ describe('HTTP orders API source', () => {
 
     // Same rows as the file drops: nothing lost, nothing twice, malformed rows quarantined.
     for (const { table, key } of ORDER_TABLES) {
-      const [rows, distinct] = await firstRow(warehousePath, `SELECT count(*)::INT, count(DISTINCT (${key.join(', ')}))::INT FROM raw.${table}`);
+      const [rows, distinct] = await firstRow(
+        warehousePath,
+        `SELECT count(*)::INT, count(DISTINCT (${key.join(', ')}))::INT FROM raw.${table}`,
+      );
       expect(rows, table).toBe(distinct);
       expect(await snapshot(warehousePath, table, key), table).toEqual(await snapshot(referencePath, table, key));
     }
@@ -124,7 +140,10 @@ describe('HTTP orders API source', () => {
     const quarantined = await quarantineKeys(warehousePath, 'orders_http');
     expect(quarantined).toEqual(await quarantineKeys(referencePath, 'orders'));
     for (const orderId of truth.malformed.orders) expect(quarantined).toContain(`orders:${orderId}`);
-    const [location] = await firstRow(warehousePath, `SELECT location FROM raw._quarantine WHERE source = 'orders_http' AND raw_table = 'orders' LIMIT 1`);
+    const [location] = await firstRow(
+      warehousePath,
+      `SELECT location FROM raw._quarantine WHERE source = 'orders_http' AND raw_table = 'orders' LIMIT 1`,
+    );
     expect(String(location)).toMatch(/^GET \/api\/orders\?limit=40(&cursor=[\w-]+)?#\d+$/);
 
     // Re-run: the last page of each resource is asked again (anything new?), nothing changes.
@@ -139,7 +158,8 @@ describe('HTTP orders API source', () => {
     const warehousePath = newWarehouse();
     const source = httpOrdersSource({ name: 'orders_http', baseUrl: `${server.url}/api/`, pagination: 'page', pageSize: 70, fetch: FAST });
     await extractSource(source, { warehousePath, landingDir, batchId: 'p1' });
-    for (const { table, key } of ORDER_TABLES) expect(await snapshot(warehousePath, table, key), table).toEqual(await snapshot(referencePath, table, key));
+    for (const { table, key } of ORDER_TABLES)
+      expect(await snapshot(warehousePath, table, key), table).toEqual(await snapshot(referencePath, table, key));
     expect(server.requests.every((r) => /[?&]page=\d+&per_page=70$/.test(r.url))).toBe(true);
   });
 
@@ -147,7 +167,11 @@ describe('HTTP orders API source', () => {
     const server = await serve();
     const warehousePath = newWarehouse();
     const source = httpOrdersSource({
-      name: 'orders_http', baseUrl: `${server.url}/api`, pageSize: 40, pagesPerBatch: 2, fetch: { ...FAST, retries: 1 },
+      name: 'orders_http',
+      baseUrl: `${server.url}/api`,
+      pageSize: 40,
+      pagesPerBatch: 2,
+      fetch: { ...FAST, retries: 1 },
     });
     // Requests 1-6 answer (3 batches of 2 pages commit), then the server is down.
     server.outage.afterRequests = 6;
@@ -156,11 +180,18 @@ describe('HTTP orders API source', () => {
       /^orders_http: (cannot read|GET) http:\/\/127\.0\.0\.1:\d+\/api\/orders\?limit=40&cursor=\S+(:| failed:) HTTP 503$/,
     );
 
-    const [stateText, batchId] = await firstRow(warehousePath, `SELECT state, batch_id FROM raw._source_state WHERE source = 'orders_http'`);
+    const [stateText, batchId] = await firstRow(
+      warehousePath,
+      `SELECT state, batch_id FROM raw._source_state WHERE source = 'orders_http'`,
+    );
     const state = JSON.parse(String(stateText));
     const committedCursor = Buffer.from('o:240').toString('base64url');
     expect(batchId).toBe('o1#3');
-    expect(state).toMatchObject({ position: 0, pagination: 'cursor', resources: { orders: { next: committedCursor, records: 240, pages: 6 } } });
+    expect(state).toMatchObject({
+      position: 0,
+      pagination: 'cursor',
+      resources: { orders: { next: committedCursor, records: 240, pages: 6 } },
+    });
     const loaded = (await query(warehousePath, `SELECT count(*)::INT FROM raw.orders`))[0]![0] as number;
     expect(loaded).toBeGreaterThan(200);
     expect(loaded).toBeLessThan(truth.counts.orders);
@@ -172,25 +203,34 @@ describe('HTTP orders API source', () => {
     // The first request after the outage asks for the committed cursor, not for page one.
     expect(server.requests[seen]!.url).toBe(`/api/orders?limit=40&cursor=${committedCursor}`);
     expect(server.requests.slice(seen).some((r) => r.url === '/api/orders?limit=40')).toBe(false);
-    for (const { table, key } of ORDER_TABLES) expect(await snapshot(warehousePath, table, key), table).toEqual(await snapshot(referencePath, table, key));
+    for (const { table, key } of ORDER_TABLES)
+      expect(await snapshot(warehousePath, table, key), table).toEqual(await snapshot(referencePath, table, key));
   });
 
   it('an unreachable server, a bad URL or a refused token fail with one line naming the source, and write nothing', async () => {
     const deadPort = await freePort();
     const warehousePath = newWarehouse();
     const attempt = (config: Partial<HttpOrdersConfig>) =>
-      extractSource(httpOrdersSource({ name: 'orders_http', baseUrl: '', fetch: { ...FAST, retries: 1 }, ...config }), { warehousePath, landingDir, batchId: 'x' });
+      extractSource(httpOrdersSource({ name: 'orders_http', baseUrl: '', fetch: { ...FAST, retries: 1 }, ...config }), {
+        warehousePath,
+        landingDir,
+        batchId: 'x',
+      });
 
     const unreachable = await attempt({ baseUrl: `http://127.0.0.1:${deadPort}/api` }).catch((e: unknown) => e);
     expect(unreachable).toBeInstanceOf(SourceUnavailableError);
-    expect((unreachable as Error).message).toMatch(new RegExp(`^orders_http: cannot read http://127\\.0\\.0\\.1:${deadPort}/api/orders\\?limit=500: ECONNREFUSED`));
+    expect((unreachable as Error).message).toMatch(
+      new RegExp(`^orders_http: cannot read http://127\\.0\\.0\\.1:${deadPort}/api/orders\\?limit=500: ECONNREFUSED`),
+    );
     expect((unreachable as Error).message).not.toContain('\n');
 
     await expect(attempt({ baseUrl: 'not a url' })).rejects.toThrow(/^orders_http: bad URL "not a url"/);
     await expect(attempt({ baseUrl: 'ftp://127.0.0.1/api' })).rejects.toThrow(/^orders_http: bad URL .*only http and https/);
 
     const guarded = await serve({ token: 'right-token' });
-    await expect(attempt({ baseUrl: `${guarded.url}/api`, token: 'wrong-token' })).rejects.toThrow(/^orders_http: cannot read .*: HTTP 401 Unauthorized \(check CRM_ORDERS_API_TOKEN\)$/);
+    await expect(attempt({ baseUrl: `${guarded.url}/api`, token: 'wrong-token' })).rejects.toThrow(
+      /^orders_http: cannot read .*: HTTP 401 Unauthorized \(check CRM_ORDERS_API_TOKEN\)$/,
+    );
     expect(fs.existsSync(warehousePath)).toBe(false);
 
     const allowed = await attempt({ baseUrl: `${guarded.url}/api`, token: 'right-token' });
@@ -206,12 +246,17 @@ describe('opinion feed source', () => {
     { name: 'json-api', path: '/api/posts?per_page=20' },
   ];
   /** Columns every feed format carries; url, title and source_feed differ from the file drop's by design. */
-  const POST_COLUMNS = 'post_id, platform, author_handle, published_at, lang, text, rating, brand, product, sentiment_score, sentiment_label, scorer, scorer_version';
+  const POST_COLUMNS =
+    'post_id, platform, author_handle, published_at, lang, text, rating, brand, product, sentiment_score, sentiment_label, scorer, scorer_version';
 
   it('RSS, Atom, JSON Feed and a JSON page API (zh + en) load each post once, scored, with bad items quarantined; a re-run changes nothing', async () => {
     const server = await serve({ misbehave: { rate: 0.6, seed: 2, stallMs: 1_500, retryAfterSeconds: 1 } });
     const warehousePath = newWarehouse();
-    const source = opinionFeedSource({ name: 'opinion_feeds', feeds: FEEDS.map((f) => ({ name: f.name, url: `${server.url}${f.path}` })), fetch: FAST });
+    const source = opinionFeedSource({
+      name: 'opinion_feeds',
+      feeds: FEEDS.map((f) => ({ name: f.name, url: `${server.url}${f.path}` })),
+      fetch: FAST,
+    });
     const first = await extractSource(source, { warehousePath, landingDir, batchId: 'f1' });
     expect(server.requests.some((r) => r.misbehaviour !== null)).toBe(true);
     expect(first.notes).toEqual([
@@ -222,11 +267,20 @@ describe('opinion feed source', () => {
     ]);
 
     // Four feeds carry the same posts: one row per post id, equal to the file drop's, scored.
-    const feedRows = await query(warehousePath, `SELECT to_json(t)::VARCHAR FROM (SELECT ${POST_COLUMNS} FROM raw.opinion_posts) t ORDER BY 1`);
-    const fileRows = await query(referencePath, `SELECT to_json(t)::VARCHAR FROM (SELECT ${POST_COLUMNS} FROM raw.opinion_posts) t ORDER BY 1`);
+    const feedRows = await query(
+      warehousePath,
+      `SELECT to_json(t)::VARCHAR FROM (SELECT ${POST_COLUMNS} FROM raw.opinion_posts) t ORDER BY 1`,
+    );
+    const fileRows = await query(
+      referencePath,
+      `SELECT to_json(t)::VARCHAR FROM (SELECT ${POST_COLUMNS} FROM raw.opinion_posts) t ORDER BY 1`,
+    );
     expect(feedRows).toEqual(fileRows);
     expect(feedRows.length).toBe(truth.counts.posts - truth.malformed.posts.length);
-    const [unscored, langs] = await firstRow(warehousePath, `SELECT count(*) FILTER (WHERE sentiment_label IS NULL OR scorer IS NULL)::INT, string_agg(DISTINCT lang, ',' ORDER BY lang) FROM raw.opinion_posts`);
+    const [unscored, langs] = await firstRow(
+      warehousePath,
+      `SELECT count(*) FILTER (WHERE sentiment_label IS NULL OR scorer IS NULL)::INT, string_agg(DISTINCT lang, ',' ORDER BY lang) FROM raw.opinion_posts`,
+    );
     expect(unscored).toBe(0);
     expect(langs).toBe('en,zh');
     const [feedName, url] = await firstRow(warehousePath, `SELECT source_feed, url FROM raw.opinion_posts ORDER BY post_id LIMIT 1`);
@@ -235,7 +289,10 @@ describe('opinion feed source', () => {
 
     // Each malformed post (no platform) is quarantined once per feed it came through, with its place.
     expect(truth.malformed.posts.length).toBeGreaterThan(0);
-    const rejected = await query(warehousePath, `SELECT record_key, location, reason FROM raw._quarantine WHERE source = 'opinion_feeds' ORDER BY location`);
+    const rejected = await query(
+      warehousePath,
+      `SELECT record_key, location, reason FROM raw._quarantine WHERE source = 'opinion_feeds' ORDER BY location`,
+    );
     expect(rejected.length).toBe(truth.malformed.posts.length * FEEDS.length);
     expect(new Set(rejected.map((r) => String(r[0])))).toEqual(new Set(truth.malformed.posts));
     for (const [key, location, reason] of rejected) {
@@ -247,13 +304,19 @@ describe('opinion feed source', () => {
     const second = await extractSource(source, { warehousePath, landingDir, batchId: 'f2' });
     expect(second.tables[0]).toMatchObject({ inserted: 0, updated: 0 });
     expect(await snapshot(warehousePath, 'opinion_posts', ['post_id'], true)).toEqual(before);
-    expect((await query(warehousePath, `SELECT count(*)::INT FROM raw._quarantine WHERE source = 'opinion_feeds'`))[0]![0]).toBe(rejected.length);
+    expect((await query(warehousePath, `SELECT count(*)::INT FROM raw._quarantine WHERE source = 'opinion_feeds'`))[0]![0]).toBe(
+      rejected.length,
+    );
   });
 
   it('an unreachable feed fails the source with one line naming the feed', async () => {
     const warehousePath = newWarehouse();
     const deadPort = await freePort();
-    const source = opinionFeedSource({ name: 'opinion_feeds', feeds: [{ name: 'brand-reviews', url: `http://127.0.0.1:${deadPort}/reviews.rss` }], fetch: { ...FAST, retries: 1 } });
+    const source = opinionFeedSource({
+      name: 'opinion_feeds',
+      feeds: [{ name: 'brand-reviews', url: `http://127.0.0.1:${deadPort}/reviews.rss` }],
+      fetch: { ...FAST, retries: 1 },
+    });
     await expect(extractSource(source, { warehousePath, landingDir, batchId: 'u1' })).rejects.toThrow(
       new RegExp(`^opinion_feeds: feed brand-reviews: cannot read http://127\\.0\\.0\\.1:${deadPort}/reviews\\.rss: ECONNREFUSED[^\\n]*$`),
     );
@@ -265,33 +328,48 @@ describe('CLI', () => {
   const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
 
   it('`crm serve-sample-sources --port 0 --json` serves the landing folder; `crm extract orders_http opinion_feeds` loads from it; an unreachable API is one stderr line and exit 1', async () => {
-    const child = spawn(tsx, ['cli/crm.ts', 'serve-sample-sources', '--landing', landingDir, '--port', '0', '--json', '--misbehave', '0.3', '--stall-ms', '1000'], {
-      cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      tsx,
+      ['cli/crm.ts', 'serve-sample-sources', '--landing', landingDir, '--port', '0', '--json', '--misbehave', '0.3', '--stall-ms', '1000'],
+      {
+        cwd: projectRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       let out = '';
-      const info = await new Promise<{ url: string; ordersApi: string; feeds: string[]; counts: Record<string, number> }>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          try {
-            resolve(JSON.parse(out));
-          } catch {
-            // not the whole document yet
-          }
-        });
-        child.on('exit', (code) => reject(new Error(`serve-sample-sources exited ${code} before printing its URL`)));
-      });
+      const info = await new Promise<{ url: string; ordersApi: string; feeds: string[]; counts: Record<string, number> }>(
+        (resolve, reject) => {
+          child.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            try {
+              resolve(JSON.parse(out));
+            } catch {
+              // not the whole document yet
+            }
+          });
+          child.on('exit', (code) => reject(new Error(`serve-sample-sources exited ${code} before printing its URL`)));
+        },
+      );
       expect(info.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(info.counts.posts).toBe(truth.counts.posts);
 
       const warehousePath = path.join(workDir, 'cli.duckdb');
       const env = {
-        ...process.env, CI: 'true', CRM_LANDING_DIR: landingDir, CRM_WAREHOUSE_PATH: warehousePath,
-        CRM_ORDERS_API_URL: info.ordersApi, CRM_ORDERS_API_TIMEOUT_MS: '500',
+        ...process.env,
+        CI: 'true',
+        CRM_LANDING_DIR: landingDir,
+        CRM_WAREHOUSE_PATH: warehousePath,
+        CRM_ORDERS_API_URL: info.ordersApi,
+        CRM_ORDERS_API_TIMEOUT_MS: '500',
         CRM_OPINION_FEEDS: `${info.url}/feeds/posts.atom,${info.url}/feeds/posts.json`,
       };
-      const run = spawnSync(tsx, ['cli/crm.ts', 'extract', 'orders_http', 'opinion_feeds', '--json'], { cwd: projectRoot, encoding: 'utf8', env });
+      const run = spawnSync(tsx, ['cli/crm.ts', 'extract', 'orders_http', 'opinion_feeds', '--json'], {
+        cwd: projectRoot,
+        encoding: 'utf8',
+        env,
+      });
       expect(run.status, run.stderr).toBe(0);
       const summary = JSON.parse(run.stdout) as { extracts: { source: string; tables: { table: string; inserted: number }[] }[] };
       expect(summary.extracts.map((e) => e.source)).toEqual(['orders_http', 'opinion_feeds']);
@@ -299,10 +377,14 @@ describe('CLI', () => {
       expect(summary.extracts[1]!.tables[0]!.inserted).toBe(truth.counts.posts - truth.malformed.posts.length);
 
       const down = spawnSync(tsx, ['cli/crm.ts', 'extract', 'orders_http'], {
-        cwd: projectRoot, encoding: 'utf8', env: { ...env, CRM_ORDERS_API_URL: `http://127.0.0.1:${await freePort()}/api`, CRM_ORDERS_API_RETRIES: '0' },
+        cwd: projectRoot,
+        encoding: 'utf8',
+        env: { ...env, CRM_ORDERS_API_URL: `http://127.0.0.1:${await freePort()}/api`, CRM_ORDERS_API_RETRIES: '0' },
       });
       expect(down.status).toBe(1);
-      expect(down.stderr.trim().split('\n').at(-1)).toMatch(/orders_http: cannot read http:\/\/127\.0\.0\.1:\d+\/api\/orders\?limit=500: ECONNREFUSED/);
+      expect(down.stderr.trim().split('\n').at(-1)).toMatch(
+        /orders_http: cannot read http:\/\/127\.0\.0\.1:\d+\/api\/orders\?limit=500: ECONNREFUSED/,
+      );
     } finally {
       child.kill('SIGTERM');
     }

@@ -24,11 +24,23 @@ const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-identity-'));
 const landingDir = path.join(workDir, 'landing');
 const warehousePath = path.join(workDir, 'wh.duckdb');
 
-interface TruthPerson { person_id: string; customer_ids: string[]; handles: string[] }
-interface TruthAccident { order_id: string; account_customer_id: string; actual_customer_id: string }
+interface TruthPerson {
+  person_id: string;
+  customer_ids: string[];
+  handles: string[];
+}
+interface TruthAccident {
+  order_id: string;
+  account_customer_id: string;
+  actual_customer_id: string;
+}
 
 const readNdjson = <T>(file: string): T[] =>
-  fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as T);
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T);
 
 function pairsOf(groups: Iterable<string[]>): Set<string> {
   const pairs = new Set<string>();
@@ -56,7 +68,14 @@ let flagged: { order_id: string; customer_key: string; credited_customer_key: st
 let mentions: { author_handle: string; customer_key: string }[];
 
 beforeAll(async () => {
-  await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 11, customers: 600, orders: 4_000, malformedRate: 0.005 });
+  await generateSampleData({
+    ...DEFAULT_GENERATE_OPTIONS,
+    outDir: landingDir,
+    seed: 11,
+    customers: 600,
+    orders: 4_000,
+    malformedRate: 0.005,
+  });
   for (const source of SOURCES) await extractSource(source, { warehousePath, landingDir, batchId: `t:${source.name}` });
   // A partial build on a fresh warehouse: 'buildable' leaves out tests that also read marts it does
   // not make (dbt's default, eager, would run a reconciliation test against a missing table).
@@ -64,7 +83,9 @@ beforeAll(async () => {
   const warehouse = await openWarehouse(warehousePath, { readOnly: true });
   const rows = async <T>(sql: string) => (await warehouse.connection.runAndReadAll(sql)).getRowObjectsJS() as unknown as T[];
   keys = await rows('select customer_id, customer_key from intermediate.int_identity__customer_keys');
-  flagged = await rows('select order_id, customer_key, credited_customer_key, shipped_to_customer_key from marts.fct_orders where is_accidental');
+  flagged = await rows(
+    'select order_id, customer_key, credited_customer_key, shipped_to_customer_key from marts.fct_orders where is_accidental',
+  );
   mentions = await rows('select author_handle, customer_key from marts.fct_opinion_mentions where customer_key is not null');
   warehouse.close();
 }, 600_000);
@@ -97,7 +118,9 @@ describe('identity resolution against the ground truth', () => {
     // The receiver named on flagged orders is the actual buyer's person.
     const keyOf = new Map(keys.map((k) => [k.customer_id, k.customer_key]));
     const truthById = new Map(accidents.map((a) => [a.order_id, a]));
-    const rightReceiver = flagged.filter((o) => truthById.has(o.order_id) && keyOf.get(truthById.get(o.order_id)!.actual_customer_id) === o.shipped_to_customer_key);
+    const rightReceiver = flagged.filter(
+      (o) => truthById.has(o.order_id) && keyOf.get(truthById.get(o.order_id)!.actual_customer_id) === o.shipped_to_customer_key,
+    );
     expect(rightReceiver.length).toBe(result.truePositives);
   });
 

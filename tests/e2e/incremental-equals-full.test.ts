@@ -59,19 +59,27 @@ describe('incremental marts', () => {
       select min(customer_id) as a, max(customer_id) as b from singles`);
     const [a, b] = [String(pair.a), String(pair.b)];
     const cancelled = String((await one(`select min(order_id) as id from marts.fct_orders where is_valid_sale`)).id);
-    const receiver = String((await one(`
+    const receiver = String(
+      (
+        await one(`
       select min(customer_id) as id from intermediate.int_identity__customer_keys
       where account_count = 1 and customer_id not in (${sqlString(a)}, ${sqlString(b)}) and customer_key <> ${sqlString(String(gift.customer_key))}
-        and customer_id in (select customer_id from raw.customers)`)).id);
+        and customer_id in (select customer_id from raw.customers)`)
+      ).id,
+    );
     // A late update (the shape of the benchmark's delta): an old order refunded one day after its
     // last update, so its updated_at is far older than the lookback; only its load time is new.
     // And a changed line of another old order, its header untouched (lines carry only a load time).
-    const [lateRefund, changedLine] = (await wh.connection.runAndReadAll(`
+    const [lateRefund, changedLine] = (
+      await wh.connection.runAndReadAll(`
       select order_id from marts.fct_orders
       where is_valid_sale and order_id not in (${sqlString(cancelled)}, ${sqlString(giftOrder)})
         and customer_id not in (${sqlString(a)}, ${sqlString(b)}) and order_id > (select max(order_id) from (select order_id from raw.orders order by order_id limit 20))
         and order_date < (select max(order_date) - 30 from marts.fct_orders)
-      order by order_id limit 2`)).getRowObjectsJS().map((r) => String(r.order_id));
+      order by order_id limit 2`)
+    )
+      .getRowObjectsJS()
+      .map((r) => String(r.order_id));
     expect(receiver && lateRefund && changedLine).toBeTruthy();
     await wh.connection.run(`
       insert into raw.customer_versions by name
@@ -102,7 +110,9 @@ describe('incremental marts', () => {
         select * replace ('N' || post_id as post_id, ${LATER} as _loaded_at)
         from raw.opinion_posts where post_id in (select post_id from raw.opinion_posts order by post_id limit 10);
     `);
-    const grossBefore = Number((await one(`select gross_amount from marts.fct_orders where order_id = ${sqlString(changedLine!)}`)).gross_amount);
+    const grossBefore = Number(
+      (await one(`select gross_amount from marts.fct_orders where order_id = ${sqlString(changedLine!)}`)).gross_amount,
+    );
     wh.close();
 
     fs.mkdirSync(path.dirname(full), { recursive: true });
@@ -114,36 +124,70 @@ describe('incremental marts', () => {
     const rows = async (sql: string) => (await check.connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
     await check.connection.run(`attach ${sqlString(full)} as full_refresh (read_only)`);
     // Every marts table, and the intermediate tables (the incremental ones among them).
-    const tables = (await rows(`select table_schema || '.' || table_name as name from information_schema.tables
-        where table_catalog = 'wh' and table_schema in ('marts', 'intermediate') and table_type = 'BASE TABLE' order by 1`)).map((r) => String(r.name));
-    expect(tables).toEqual(expect.arrayContaining(['marts.fct_orders', 'marts.fct_order_items', 'marts.fct_opinion_mentions', 'marts.customer_value',
-      'intermediate.int_orders__item_totals', 'intermediate.int_orders__attribution']));
+    const tables = (
+      await rows(`select table_schema || '.' || table_name as name from information_schema.tables
+        where table_catalog = 'wh' and table_schema in ('marts', 'intermediate') and table_type = 'BASE TABLE' order by 1`)
+    ).map((r) => String(r.name));
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        'marts.fct_orders',
+        'marts.fct_order_items',
+        'marts.fct_opinion_mentions',
+        'marts.customer_value',
+        'intermediate.int_orders__item_totals',
+        'intermediate.int_orders__attribution',
+      ]),
+    );
     const differences: Record<string, { onlyIncremental: number; onlyFull: number; rows: number }> = {};
     for (const table of tables) {
       const [counts] = await rows(`select
           (select count(*) from (select * from wh.${table} except all select * from full_refresh.${table})) as only_incremental,
           (select count(*) from (select * from full_refresh.${table} except all select * from wh.${table})) as only_full,
           (select count(*) from wh.${table}) as n`);
-      differences[table] = { onlyIncremental: Number(counts!.only_incremental), onlyFull: Number(counts!.only_full), rows: Number(counts!.n) };
+      differences[table] = {
+        onlyIncremental: Number(counts!.only_incremental),
+        onlyFull: Number(counts!.only_full),
+        rows: Number(counts!.n),
+      };
     }
     // The changes really reached the incremental tables.
     const [merged] = await rows(`select count(distinct customer_key) as keys, bool_or(order_id like 'N%') as new_orders,
         bool_or(order_id = ${sqlString(cancelled)} and is_cancelled) as cancelled
         from wh.marts.fct_orders where customer_id in (${sqlString(a)}, ${sqlString(b)}) or order_id like 'N%' or order_id = ${sqlString(cancelled)}`);
-    const [mergedKeys] = await rows(`select count(distinct customer_key) as keys from wh.marts.fct_orders where customer_id in (${sqlString(a)}, ${sqlString(b)})`);
-    const [gifted] = await rows(`select is_accidental, shipped_to_customer_key, credited_customer_key from wh.marts.fct_orders where order_id = ${sqlString(giftOrder)}`);
+    const [mergedKeys] = await rows(
+      `select count(distinct customer_key) as keys from wh.marts.fct_orders where customer_id in (${sqlString(a)}, ${sqlString(b)})`,
+    );
+    const [gifted] = await rows(
+      `select is_accidental, shipped_to_customer_key, credited_customer_key from wh.marts.fct_orders where order_id = ${sqlString(giftOrder)}`,
+    );
     const [late] = await rows(`select is_valid_sale, net_revenue from wh.marts.fct_orders where order_id = ${sqlString(lateRefund!)}`);
-    const [lateLines] = await rows(`select sum(net_line_revenue) as revenue from wh.marts.fct_order_items where order_id = ${sqlString(lateRefund!)}`);
+    const [lateLines] = await rows(
+      `select sum(net_line_revenue) as revenue from wh.marts.fct_order_items where order_id = ${sqlString(lateRefund!)}`,
+    );
     const [line] = await rows(`select gross_amount from wh.marts.fct_orders where order_id = ${sqlString(changedLine!)}`);
     // The customer 360's lookup indexes (config `indexes`): one per mart after the incremental run
     // (kept through delete+insert and through rebuilding the table models over an indexed table) and
     // after the full refresh (dropped before the swap, created on the new table), and a lookup uses it.
     const lookupIndexes = await rows(`select database_name || '.' || schema_name || '.' || table_name as name, count(*) as n,
         string_agg(index_name, ',') as index, string_agg(expressions, ',') as columns from duckdb_indexes() where schema_name = 'marts' group by all order by 1`);
-    const expectedIndexes = Object.entries({ customer_value: ['customer_key'], dim_customer_contact_points: ['point_type', 'point_value'],
-      dim_customers: ['customer_key'], fct_opinion_mentions: ['customer_key'], fct_orders: ['credited_customer_key'], fct_service_tickets: ['customer_key'] });
-    expect(lookupIndexes.map((r) => ({ name: r.name, n: Number(r.n), index: r.index, columns: r.columns }))).toEqual(['full_refresh', 'wh'].flatMap((db) =>
-      expectedIndexes.map(([table, columns]) => ({ name: `${db}.marts.${table}`, n: 1, index: `${table}__${columns.join('__')}__idx`, columns: `[${columns.join(', ')}]` }))));
+    const expectedIndexes = Object.entries({
+      customer_value: ['customer_key'],
+      dim_customer_contact_points: ['point_type', 'point_value'],
+      dim_customers: ['customer_key'],
+      fct_opinion_mentions: ['customer_key'],
+      fct_orders: ['credited_customer_key'],
+      fct_service_tickets: ['customer_key'],
+    });
+    expect(lookupIndexes.map((r) => ({ name: r.name, n: Number(r.n), index: r.index, columns: r.columns }))).toEqual(
+      ['full_refresh', 'wh'].flatMap((db) =>
+        expectedIndexes.map(([table, columns]) => ({
+          name: `${db}.marts.${table}`,
+          n: 1,
+          index: `${table}__${columns.join('__')}__idx`,
+          columns: `[${columns.join(', ')}]`,
+        })),
+      ),
+    );
     // Index names are known in advance (macros/indexes.sql), so no dbt thread scans duckdb_indexes(),
     // which DuckDB fails while another thread swaps an indexed table and drops its backup.
     for (const warehouse of [incremental, full]) {
@@ -151,8 +195,14 @@ describe('incremental marts', () => {
       expect(dbtLog).toContain('drop index if exists');
       expect(dbtLog).not.toMatch(/from\s+duckdb_indexes\(\)/i);
     }
-    const plan = (await check.connection.runAndReadAll(`explain analyze select order_id from wh.marts.fct_orders where credited_customer_key = ${sqlString(String(gift.customer_key))}`))
-      .getRows().map((r) => String(r[1])).join('\n');
+    const plan = (
+      await check.connection.runAndReadAll(
+        `explain analyze select order_id from wh.marts.fct_orders where credited_customer_key = ${sqlString(String(gift.customer_key))}`,
+      )
+    )
+      .getRows()
+      .map((r) => String(r[1]))
+      .join('\n');
     expect(plan).toContain('Index Scan');
     check.close();
     expect(gifted).toEqual({ is_accidental: true, shipped_to_customer_key: receiver, credited_customer_key: null });

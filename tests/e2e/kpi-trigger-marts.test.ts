@@ -30,7 +30,11 @@ let triggers: Row[];
 let valueAtRisk: Row | undefined;
 
 const readNdjson = <T>(file: string): T[] =>
-  fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
 const readCsv = (file: string) =>
   parse(fs.readFileSync(path.join(landingDir, file)), { columns: true, relax_column_count: true }) as Record<string, string>[];
 const cents = (amount: string | undefined) => Math.round(Number(amount) * 100);
@@ -53,7 +57,9 @@ beforeAll(async () => {
     new_customers, prev_new_customers, active_customers, retention_rate, is_current_period, avg_predicted_value_365d, customers_at_risk`;
   months = await rows(`select ${kpiColumns} from marts.fct_kpi_periods where period_grain = 'month' order by period_start`);
   weeksAndDays = await rows(`select ${kpiColumns} from marts.fct_kpi_periods where period_grain <> 'month'`);
-  [valueAtRisk] = await rows(`select count(*) filter (where churn_risk_band = 'high') as high, count(*) as customers from marts.customer_value`);
+  [valueAtRisk] = await rows(
+    `select count(*) filter (where churn_risk_band = 'high') as high, count(*) as customers from marts.customer_value`,
+  );
   triggers = await rows(`select strftime(trigger_date, '%Y-%m-%d') as trigger_date, customer_key, trigger_type, priority, suggested_channel,
     reason, is_contactable, not_contactable_reason, evidence_type from marts.fct_customer_triggers`);
   warehouse.close();
@@ -63,14 +69,18 @@ afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
 /** Net revenue (cents), valid orders and new persons per UTC month, from the generated files. */
 function monthlyFromFiles() {
-  const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as { malformed: { orders: string[]; orderItems: string[] } };
+  const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as {
+    malformed: { orders: string[]; orderItems: string[] };
+  };
   const malformedOrders = new Set(truth.malformed.orders);
   const malformedItems = new Set(truth.malformed.orderItems);
   const personOf = new Map<string, string>();
   for (const p of readNdjson<{ person_id: string; customer_ids: string[] }>(path.join(landingDir, '_truth', 'identities.ndjson'))) {
     for (const id of p.customer_ids) personOf.set(id, p.person_id);
   }
-  const accidental = new Set(readNdjson<{ order_id: string }>(path.join(landingDir, '_truth', 'accidental_orders.ndjson')).map((a) => a.order_id));
+  const accidental = new Set(
+    readNdjson<{ order_id: string }>(path.join(landingDir, '_truth', 'accidental_orders.ndjson')).map((a) => a.order_id),
+  );
   const cancelled = new Set(readCsv('orders/cancellations.csv').map((c) => c.order_id));
   // orders.csv and refunds.csv are change logs: each id's newest version counts.
   const newest = (records: Record<string, string>[], key: string) => {
@@ -83,7 +93,8 @@ function monthlyFromFiles() {
   };
   const refundedCents = new Map<string, number>();
   for (const r of newest(readCsv('orders/refunds.csv'), 'refund_id')) {
-    if (r.status === 'approved' || r.status === 'paid') refundedCents.set(r.order_id!, (refundedCents.get(r.order_id!) ?? 0) + cents(r.amount));
+    if (r.status === 'approved' || r.status === 'paid')
+      refundedCents.set(r.order_id!, (refundedCents.get(r.order_id!) ?? 0) + cents(r.amount));
   }
   const grossCents = new Map<string, number>();
   for (const item of readCsv('orders/order_items.csv')) {
@@ -97,7 +108,10 @@ function monthlyFromFiles() {
     const month = new Date(Date.parse(o.ordered_at!)).toISOString().slice(0, 7);
     const entry = byMonth.get(month) ?? { revenueCents: 0, orders: 0, newPersons: 0 };
     entry.orders += 1;
-    entry.revenueCents += Math.max(0, (grossCents.get(o.order_id!) ?? 0) - cents(o.discount_amount) - (refundedCents.get(o.order_id!) ?? 0));
+    entry.revenueCents += Math.max(
+      0,
+      (grossCents.get(o.order_id!) ?? 0) - cents(o.discount_amount) - (refundedCents.get(o.order_id!) ?? 0),
+    );
     byMonth.set(month, entry);
     const person = personOf.get(o.customer_id!);
     if (!person || accidental.has(o.order_id!)) continue;
@@ -135,7 +149,9 @@ describe('fct_kpi_periods against the generated files', () => {
     const previous = months[index - 1]!;
     const previousKey = String(previous.period_start).slice(0, 7);
     const [thisFigures, previousFigures] = [expected.get(busiest)!, expected.get(previousKey)!];
-    console.log(`[kpi] ${busiest}: revenue mart ${month.revenue} files ${thisFigures.revenueCents / 100}, orders ${month.orders}/${thisFigures.orders}, new ${month.new_customers}/${thisFigures.newPersons}; ${previousKey}: revenue ${previous.revenue}/${previousFigures.revenueCents / 100}`);
+    console.log(
+      `[kpi] ${busiest}: revenue mart ${month.revenue} files ${thisFigures.revenueCents / 100}, orders ${month.orders}/${thisFigures.orders}, new ${month.new_customers}/${thisFigures.newPersons}; ${previousKey}: revenue ${previous.revenue}/${previousFigures.revenueCents / 100}`,
+    );
     expect(Math.round(Number(month.revenue) * 100)).toBe(thisFigures.revenueCents);
     expect(num(month.orders)).toBe(thisFigures.orders);
     expect(num(month.new_customers)).toBe(thisFigures.newPersons);
@@ -182,7 +198,9 @@ describe('fct_kpi_periods against the generated files', () => {
 describe('fct_customer_triggers on the generated shop', () => {
   it('has every trigger type, one row per person and type, and a reason naming the evidence on each row', () => {
     const types = new Set(triggers.map((t) => t.trigger_type));
-    console.log(`[triggers] ${triggers.length} rows, ${triggers.filter((t) => t.is_contactable).length} contactable; by type ${JSON.stringify(Object.fromEntries([...types].map((type) => [type, triggers.filter((t) => t.trigger_type === type).length])))}`);
+    console.log(
+      `[triggers] ${triggers.length} rows, ${triggers.filter((t) => t.is_contactable).length} contactable; by type ${JSON.stringify(Object.fromEntries([...types].map((type) => [type, triggers.filter((t) => t.trigger_type === type).length])))}`,
+    );
     expect([...types].sort()).toEqual(['cross_sell', 'follow_up_inquiry', 'retain_valuable_at_risk', 'service_recovery']);
     const keys = triggers.map((t) => `${t.trigger_date}|${t.customer_key}|${t.trigger_type}`);
     expect(new Set(keys).size).toBe(keys.length);
@@ -191,8 +209,10 @@ describe('fct_customer_triggers on the generated shop', () => {
       expect(String(t.reason ?? '').length, `${t.customer_key} ${t.trigger_type}`).toBeGreaterThan(20);
       expect(String(t.reason)).not.toContain('?');
     }
-    for (const t of triggers.filter((x) => x.trigger_type === 'retain_valuable_at_risk')) expect(String(t.reason)).toMatch(/\d+ orders .*last order \d+ days ago/);
-    for (const t of triggers.filter((x) => x.trigger_type === 'follow_up_inquiry')) expect(String(t.reason)).toMatch(/^Pre-sale inquiry \S+ by .* no purchase since$/);
+    for (const t of triggers.filter((x) => x.trigger_type === 'retain_valuable_at_risk'))
+      expect(String(t.reason)).toMatch(/\d+ orders .*last order \d+ days ago/);
+    for (const t of triggers.filter((x) => x.trigger_type === 'follow_up_inquiry'))
+      expect(String(t.reason)).toMatch(/^Pre-sale inquiry \S+ by .* no purchase since$/);
   });
 
   it('contacts nobody without consent on the suggested channel (service recovery: a contact point suffices) and keeps to the tolerance', () => {
@@ -204,7 +224,12 @@ describe('fct_customer_triggers on the generated shop', () => {
       const profile = profileOf(String(t.customer_key));
       expect(profile, String(t.customer_key)).toBeDefined();
       const channel = String(t.suggested_channel);
-      const point = { email: profile!.email, sms: profile!.mobile ?? profile!.phone, phone: profile!.mobile ?? profile!.phone, wechat: profile!.wechat_id }[channel];
+      const point = {
+        email: profile!.email,
+        sms: profile!.mobile ?? profile!.phone,
+        phone: profile!.mobile ?? profile!.phone,
+        wechat: profile!.wechat_id,
+      }[channel];
       expect(point, `${t.customer_key} ${channel}`).toBeTruthy();
       if (t.trigger_type === 'service_recovery') {
         if (t.evidence_type === 'negative_mention') expect(profile!.contact_frequency_tolerance).not.toBe('never');
@@ -216,7 +241,8 @@ describe('fct_customer_triggers on the generated shop', () => {
       perPerson.set(String(t.customer_key), (perPerson.get(String(t.customer_key)) ?? 0) + 1);
     }
     const cap: Record<string, number> = { daily: 3, weekly: 2, monthly: 1 };
-    for (const [key, count] of perPerson) expect(count, key).toBeLessThanOrEqual(cap[String(profileOf(key)!.contact_frequency_tolerance)] ?? 0);
+    for (const [key, count] of perPerson)
+      expect(count, key).toBeLessThanOrEqual(cap[String(profileOf(key)!.contact_frequency_tolerance)] ?? 0);
     for (const t of triggers.filter((x) => x.is_contactable !== true)) {
       expect(t.suggested_channel).toBeNull();
       expect(String(t.not_contactable_reason ?? '')).not.toBe('');

@@ -34,7 +34,14 @@ beforeAll(async () => {
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-e2e-'));
   landingDir = path.join(workDir, 'landing');
   warehousePath = path.join(workDir, 'warehouse', 'crm.duckdb');
-  truth = await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 7, customers: 300, orders: 3_000, malformedRate: 0.01 });
+  truth = await generateSampleData({
+    ...DEFAULT_GENERATE_OPTIONS,
+    outDir: landingDir,
+    seed: 7,
+    customers: 300,
+    orders: 3_000,
+    malformedRate: 0.01,
+  });
   // With dbt's unit tests (scheduled runs leave them out by default, config transform.unitTests).
   firstRun = await runPipeline({ warehousePath, landingDir, interactive: false, unitTests: true });
 });
@@ -91,14 +98,20 @@ describe('pipeline to API, end to end', () => {
     expect(orders.rejected).toBe(truth.malformed.orders.length);
     const warehouse = await openWarehouse(warehousePath, { readOnly: true });
     try {
-      const rows = (await warehouse.connection.runAndReadAll(
-        `SELECT raw_table, record_key FROM raw._quarantine ORDER BY raw_table, record_key`,
-      )).getRows();
-      const quarantined = (table: string) => rows.filter((r) => r[0] === table).map((r) => String(r[1]).split('|').join('#')).sort();
+      const rows = (
+        await warehouse.connection.runAndReadAll(`SELECT raw_table, record_key FROM raw._quarantine ORDER BY raw_table, record_key`)
+      ).getRows();
+      const quarantined = (table: string) =>
+        rows
+          .filter((r) => r[0] === table)
+          .map((r) => String(r[1]).split('|').join('#'))
+          .sort();
       expect(quarantined('orders')).toEqual([...truth.malformed.orders].sort());
       expect(quarantined('order_items')).toEqual([...truth.malformed.orderItems].sort());
       expect(quarantined('service_tickets')).toEqual([...truth.malformed.tickets].sort());
-      const reasons = (await warehouse.connection.runAndReadAll(`SELECT DISTINCT reason FROM raw._quarantine WHERE raw_table = 'orders'`)).getRows().flat();
+      const reasons = (await warehouse.connection.runAndReadAll(`SELECT DISTINCT reason FROM raw._quarantine WHERE raw_table = 'orders'`))
+        .getRows()
+        .flat();
       expect(reasons.join('\n')).toMatch(/customer_id: required|ordered_at: |status: /);
     } finally {
       warehouse.close();
@@ -143,14 +156,22 @@ describe('pipeline to API, end to end', () => {
     const second = await runPipeline({ warehousePath, landingDir, interactive: false });
     for (const extract of second.extracts) {
       for (const table of extract.tables) {
-        expect({ table: table.table, inserted: table.inserted, updated: table.updated }).toEqual({ table: table.table, inserted: 0, updated: 0 });
+        expect({ table: table.table, inserted: table.inserted, updated: table.updated }).toEqual({
+          table: table.table,
+          inserted: 0,
+          updated: 0,
+        });
       }
     }
     const warehouse = await openWarehouse(warehousePath, { readOnly: true });
     try {
-      const counts = (await warehouse.connection.runAndReadAll(
-        `SELECT (SELECT count(*) FROM raw.orders), (SELECT count(*) FROM raw._quarantine), (SELECT count(*) FROM marts.fct_orders)`,
-      )).getRows()[0]!.map(Number);
+      const counts = (
+        await warehouse.connection.runAndReadAll(
+          `SELECT (SELECT count(*) FROM raw.orders), (SELECT count(*) FROM raw._quarantine), (SELECT count(*) FROM marts.fct_orders)`,
+        )
+      )
+        .getRows()[0]!
+        .map(Number);
       const rejectedTotal = Object.values(truth.malformed).reduce((n, keys) => n + keys.length, 0);
       expect(counts).toEqual([truth.counts.orders, rejectedTotal, truth.counts.orders]);
     } finally {
@@ -191,7 +212,13 @@ describe('contact-point pseudonyms: what an analyst reads does not give the cont
   const hmacWith = (key: string) => (value: string) => crypto.createHmac('sha256', key).update(value, 'utf8').digest('hex');
   const WRONG_KEY = crypto.randomBytes(32).toString('hex');
   const ROTATED_KEY = crypto.randomBytes(32).toString('hex');
-  type Profile = { key: string; phoneMasked: string | null; phonePseudonym: string | null; emailMasked: string | null; emailPseudonym: string | null };
+  type Profile = {
+    key: string;
+    phoneMasked: string | null;
+    phonePseudonym: string | null;
+    emailMasked: string | null;
+    emailPseudonym: string | null;
+  };
   let analystRows: Profile[];
   let truth: Map<string, { phone: string | null; email: string | null }>;
 
@@ -219,10 +246,15 @@ describe('contact-point pseudonyms: what an analyst reads does not give the cont
       // The truth the attacker is after, read as marketing (allowed to see raw contact points).
       const marketing = await load('marketing', ['customer_key', 'phone', 'mobile', 'email']);
       expect(marketing.status, marketing.body.error).toBe(200);
-      truth = new Map(marketing.body.data.map((r) => [String(r['customer_profiles.customer_key']), {
-        phone: nationalDigits(r['customer_profiles.mobile'] ?? r['customer_profiles.phone']),
-        email: normalizedEmail(r['customer_profiles.email']),
-      }]));
+      truth = new Map(
+        marketing.body.data.map((r) => [
+          String(r['customer_profiles.customer_key']),
+          {
+            phone: nationalDigits(r['customer_profiles.mobile'] ?? r['customer_profiles.phone']),
+            email: normalizedEmail(r['customer_profiles.email']),
+          },
+        ]),
+      );
     } finally {
       await server.close();
     }
@@ -281,8 +313,10 @@ describe('contact-point pseudonyms: what an analyst reads does not give the cont
         if (fn(guess) === row.emailPseudonym) confirmed[name] += 1;
       }
     }
-    console.info(`pseudonym brute force: ${rows} phones, candidates tried ${JSON.stringify(tried)}, recovered ${JSON.stringify(recovered)}; `
-      + `${emails.length} e-mails guessed right, confirmed ${JSON.stringify(confirmed)}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.info(
+      `pseudonym brute force: ${rows} phones, candidates tried ${JSON.stringify(tried)}, recovered ${JSON.stringify(recovered)}; ` +
+        `${emails.length} e-mails guessed right, confirmed ${JSON.stringify(confirmed)}; ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     expect(tried.unsaltedSha256).toBeGreaterThan(rows * 1_000);
     expect(recovered.unsaltedSha256).toBe(0);
     expect(recovered.hmacWrongKey).toBe(0);
@@ -303,7 +337,11 @@ describe('contact-point pseudonyms: what an analyst reads does not give the cont
     const pseudonyms = async (file: string) => {
       const warehouse = await openWarehouse(file, { readOnly: true });
       try {
-        const rows = (await warehouse.connection.runAndReadAll('SELECT customer_key, phone_masked, phone_pseudonym, email_pseudonym FROM marts.dim_customers ORDER BY customer_key')).getRows();
+        const rows = (
+          await warehouse.connection.runAndReadAll(
+            'SELECT customer_key, phone_masked, phone_pseudonym, email_pseudonym FROM marts.dim_customers ORDER BY customer_key',
+          )
+        ).getRows();
         return rows.map((r) => r.map((v) => (v === null ? null : String(v))));
       } finally {
         warehouse.close();
@@ -316,8 +354,10 @@ describe('contact-point pseudonyms: what an analyst reads does not give the cont
     const keyBytes = [PSEUDONYM_KEY, ROTATED_KEY].map((k) => Buffer.from(k, 'utf8'));
     const scanned = filesUnder(workDir);
     const leaks = scanned.filter((file) => keyBytes.some((key) => fs.readFileSync(file).includes(key)));
-    const sqlOf = (kind: 'compiled' | 'run') => scanned.find((f) => f.includes(`${path.sep}target${path.sep}${kind}${path.sep}`) && f.endsWith(`${path.sep}dim_customers.sql`));
-    for (const kind of ['compiled', 'run'] as const) expect(fs.readFileSync(sqlOf(kind)!, 'utf8'), kind).toContain('crm_pseudonym(cast(profile.phone_normalized as');
+    const sqlOf = (kind: 'compiled' | 'run') =>
+      scanned.find((f) => f.includes(`${path.sep}target${path.sep}${kind}${path.sep}`) && f.endsWith(`${path.sep}dim_customers.sql`));
+    for (const kind of ['compiled', 'run'] as const)
+      expect(fs.readFileSync(sqlOf(kind)!, 'utf8'), kind).toContain('crm_pseudonym(cast(profile.phone_normalized as');
     const dbtLogs = scanned.filter((f) => f.endsWith(`${path.sep}logs${path.sep}dbt.log`));
     expect(dbtLogs.length).toBeGreaterThan(0);
     expect(dbtLogs.some((f) => fs.readFileSync(f, 'utf8').includes('crm_pseudonym('))).toBe(true);
@@ -326,17 +366,28 @@ describe('contact-point pseudonyms: what an analyst reads does not give the cont
     // DuckDB compresses strings, so also ask it: no value, view or macro text holds the key.
     const warehouse = await openWarehouse(warehousePath, { readOnly: true });
     try {
-      const columns = (await warehouse.connection.runAndReadAll(
-        "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE data_type = 'VARCHAR' AND NOT internal AND database_name = current_database()")).getRows();
+      const columns = (
+        await warehouse.connection.runAndReadAll(
+          "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE data_type = 'VARCHAR' AND NOT internal AND database_name = current_database()",
+        )
+      ).getRows();
       expect(columns.length).toBeGreaterThan(50);
       const hits = [];
       for (const [schema, table, column] of columns) {
-        const [[count]] = (await warehouse.connection.runAndReadAll(
-          `SELECT count(*) FROM "${String(schema)}"."${String(table)}" WHERE contains("${String(column)}", $1)`, [PSEUDONYM_KEY])).getRows() as [[bigint]];
+        const [[count]] = (
+          await warehouse.connection.runAndReadAll(
+            `SELECT count(*) FROM "${String(schema)}"."${String(table)}" WHERE contains("${String(column)}", $1)`,
+            [PSEUDONYM_KEY],
+          )
+        ).getRows() as [[bigint]];
         if (Number(count) > 0) hits.push(`${String(schema)}.${String(table)}.${String(column)}`);
       }
-      const [[definitions]] = (await warehouse.connection.runAndReadAll(
-        `SELECT (SELECT count(*) FROM duckdb_views() WHERE contains(sql, $1)) + (SELECT count(*) FROM duckdb_functions() WHERE contains(coalesce(macro_definition, ''), $1))`, [PSEUDONYM_KEY])).getRows() as [[bigint]];
+      const [[definitions]] = (
+        await warehouse.connection.runAndReadAll(
+          `SELECT (SELECT count(*) FROM duckdb_views() WHERE contains(sql, $1)) + (SELECT count(*) FROM duckdb_functions() WHERE contains(coalesce(macro_definition, ''), $1))`,
+          [PSEUDONYM_KEY],
+        )
+      ).getRows() as [[bigint]];
       expect({ hits, definitions: Number(definitions) }).toEqual({ hits: [], definitions: 0 });
     } finally {
       warehouse.close();

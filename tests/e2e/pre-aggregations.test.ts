@@ -42,16 +42,54 @@ function dashboardQueries(range: [string, string]): Record<string, unknown>[] {
       });
     }
     queries.push(
-      { measures: ['orders.revenue', 'orders.units'], dimensions: ['orders.order_status'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone },
-      { measures: ['orders.gross_amount', 'orders.discount_amount', 'orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: range }], timezone },
-      { measures: ['orders.revenue', 'orders.buyer_count', 'orders.valid_order_count'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], order: { 'orders.ordered_at': 'asc' }, timezone },
-      { measures: ['orders.revenue'], filters: [{ member: 'orders.order_status', operator: 'equals', values: ['completed'] }], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'week', dateRange: range }], timezone },
+      {
+        measures: ['orders.revenue', 'orders.units'],
+        dimensions: ['orders.order_status'],
+        timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+        timezone,
+      },
+      {
+        measures: ['orders.gross_amount', 'orders.discount_amount', 'orders.revenue'],
+        timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: range }],
+        timezone,
+      },
+      {
+        measures: ['orders.revenue', 'orders.buyer_count', 'orders.valid_order_count'],
+        timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+        order: { 'orders.ordered_at': 'asc' },
+        timezone,
+      },
+      {
+        measures: ['orders.revenue'],
+        filters: [{ member: 'orders.order_status', operator: 'equals', values: ['completed'] }],
+        timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'week', dateRange: range }],
+        timezone,
+      },
       // Through the executives' view: the view's members map back to the orders rollup.
-      { measures: ['executive_kpis.revenue', 'executive_kpis.avg_order_value'], timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month', dateRange: range }], timezone },
+      {
+        measures: ['executive_kpis.revenue', 'executive_kpis.avg_order_value'],
+        timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month', dateRange: range }],
+        timezone,
+      },
       // Revenue by brand and category, service quality by channel, opinion by platform and brand.
-      { measures: ['order_items.net_revenue', 'order_items.units'], dimensions: ['order_items.brand', 'order_items.category'], timeDimensions: [{ dimension: 'order_items.ordered_at', granularity: 'week', dateRange: range }], timezone },
-      { measures: ['service_tickets.count', 'service_tickets.complaint_share', 'service_tickets.avg_satisfaction'], dimensions: ['service_tickets.channel'], timeDimensions: [{ dimension: 'service_tickets.opened_at', granularity: 'month' }], timezone },
-      { measures: ['opinion_mentions.count', 'opinion_mentions.negative_share', 'opinion_mentions.sentiment_index'], dimensions: ['opinion_mentions.platform', 'opinion_mentions.brand'], timeDimensions: [{ dimension: 'opinion_mentions.published_at', granularity: 'month' }], timezone },
+      {
+        measures: ['order_items.net_revenue', 'order_items.units'],
+        dimensions: ['order_items.brand', 'order_items.category'],
+        timeDimensions: [{ dimension: 'order_items.ordered_at', granularity: 'week', dateRange: range }],
+        timezone,
+      },
+      {
+        measures: ['service_tickets.count', 'service_tickets.complaint_share', 'service_tickets.avg_satisfaction'],
+        dimensions: ['service_tickets.channel'],
+        timeDimensions: [{ dimension: 'service_tickets.opened_at', granularity: 'month' }],
+        timezone,
+      },
+      {
+        measures: ['opinion_mentions.count', 'opinion_mentions.negative_share', 'opinion_mentions.sentiment_index'],
+        dimensions: ['opinion_mentions.platform', 'opinion_mentions.brand'],
+        timeDimensions: [{ dimension: 'opinion_mentions.published_at', granularity: 'month' }],
+        timezone,
+      },
       // Segment distribution (customer value by RFM code).
       { measures: ['customers.count', 'customers.buyer_count', 'customers.total_revenue'], dimensions: ['customers.rfm_score'], timezone },
       { measures: ['customer_value.count', 'customer_value.total_revenue'], dimensions: ['customer_value.r_score'], timezone },
@@ -72,7 +110,13 @@ async function load(query: Record<string, unknown>) {
   const timing = response.headers.get('server-timing') ?? '';
   expect(timing).toMatch(/^plan;dur=[\d.]+, warehouse;dur=[\d.]+;desc="[^"]+"$/);
   const source = /desc="([^"]+)"/.exec(timing)![1]!;
-  expect(source).toBe(Object.keys(body.usedPreAggregations).length ? Object.values(body.usedPreAggregations).map((u) => (u as { preAggregationId: string }).preAggregationId).join(' ') : 'marts');
+  expect(source).toBe(
+    Object.keys(body.usedPreAggregations).length
+      ? Object.values(body.usedPreAggregations)
+          .map((u) => (u as { preAggregationId: string }).preAggregationId)
+          .join(' ')
+      : 'marts',
+  );
   return body;
 }
 
@@ -81,7 +125,9 @@ async function raw(query: Record<string, unknown>) {
   const built = buildSecuredSql(model, normalizeQuery(query), { disablePreAggregations: true });
   expect(built.sql).not.toMatch(/pre_aggregations\./);
   const rows = await reader.query(built.sql, built.params);
-  return rows.map((row) => Object.fromEntries(Object.entries(row).map(([alias, value]) => [built.aliasNameToMember[alias] ?? alias, value])));
+  return rows.map((row) =>
+    Object.fromEntries(Object.entries(row).map(([alias, value]) => [built.aliasNameToMember[alias] ?? alias, value])),
+  );
 }
 
 /** Rows as comparable strings: numbers to 6 decimals (sums of decimals are exact either way), sorted. */
@@ -95,7 +141,10 @@ function canonical(rows: Record<string, unknown>[]): string[] {
           .map((key) => {
             const value = row[key];
             const text = value === null || value === undefined ? null : String(value);
-            return [key.replace(/\.(day|week|month|quarter|year)$/, ''), text !== null && /^-?\d+(\.\d+)?$/.test(text) ? Number(text).toFixed(6) : text?.replace(/Z$/, '')];
+            return [
+              key.replace(/\.(day|week|month|quarter|year)$/, ''),
+              text !== null && /^-?\d+(\.\d+)?$/.test(text) ? Number(text).toFixed(6) : text?.replace(/Z$/, ''),
+            ];
           }),
       ),
     )
@@ -127,13 +176,17 @@ describe('pre-aggregations', () => {
   it('are built by the pipeline for every rollup, time zone and partition', async () => {
     const step = (run as unknown as { steps?: { id: string; status: string }[] }).steps?.find((s) => s.id === 'preaggregations');
     if (step) expect(step.status).toBe('succeeded');
-    const manifest = await reader.query('SELECT pre_aggregation_id, timezone, count(*) AS partitions, sum(row_count) AS rows FROM pre_aggregations._manifest GROUP BY ALL ORDER BY ALL');
-    const expected = rollupsOf(model).flatMap((r) => DEFAULT_PRE_AGGREGATION_TIMEZONES.map((tz) => `${r.id}@${tz}`)).sort();
+    const manifest = await reader.query(
+      'SELECT pre_aggregation_id, timezone, count(*) AS partitions, sum(row_count) AS rows FROM pre_aggregations._manifest GROUP BY ALL ORDER BY ALL',
+    );
+    const expected = rollupsOf(model)
+      .flatMap((r) => DEFAULT_PRE_AGGREGATION_TIMEZONES.map((tz) => `${r.id}@${tz}`))
+      .sort();
     expect(manifest.map((m) => `${m.pre_aggregation_id}@${m.timezone}`).sort()).toEqual(expected);
     for (const m of manifest) expect(Number(m.rows)).toBeGreaterThan(0);
   });
 
-  it('answer every rollup\'s own query, in each zone, equal to the marts', async () => {
+  it("answer every rollup's own query, in each zone, equal to the marts", async () => {
     for (const rollup of rollupsOf(model)) {
       for (const timezone of DEFAULT_PRE_AGGREGATION_TIMEZONES) {
         const query = {
@@ -145,14 +198,19 @@ describe('pre-aggregations', () => {
           limit: 50_000,
         };
         const answer = await load(query);
-        expect(Object.values(answer.usedPreAggregations).map((u) => (u as { preAggregationId: string }).preAggregationId), `${rollup.id} ${timezone}`).toEqual([rollup.id]);
+        expect(
+          Object.values(answer.usedPreAggregations).map((u) => (u as { preAggregationId: string }).preAggregationId),
+          `${rollup.id} ${timezone}`,
+        ).toEqual([rollup.id]);
         expect(canonical(answer.data)).toEqual(canonical(await raw(query)));
       }
     }
   });
 
   it("answer the dashboard's queries from rollups, equal to the marts (warehouse timings logged)", async () => {
-    const bounds = await reader.query(`SELECT strftime(min(ordered_at) + INTERVAL 40 DAY, '%Y-%m-%d') AS lo, strftime(max(ordered_at) - INTERVAL 40 DAY, '%Y-%m-%d') AS hi FROM marts.fct_orders`);
+    const bounds = await reader.query(
+      `SELECT strftime(min(ordered_at) + INTERVAL 40 DAY, '%Y-%m-%d') AS lo, strftime(max(ordered_at) - INTERVAL 40 DAY, '%Y-%m-%d') AS hi FROM marts.fct_orders`,
+    );
     const range: [string, string] = [String(bounds[0]!.lo), String(bounds[0]!.hi)];
     const timings: { pre: number; raw: number }[] = [];
     for (const query of dashboardQueries(range)) {
@@ -164,7 +222,12 @@ describe('pre-aggregations', () => {
 
       // Warehouse time only (same reader, SQL as the API runs it), median of 5: a figure for the report, not an assertion.
       const normalized = normalizeQuery(query);
-      const pre = await resolveSql(model, normalized, {}, manifestLookup((sql, params) => reader.query(sql, params)));
+      const pre = await resolveSql(
+        model,
+        normalized,
+        {},
+        manifestLookup((sql, params) => reader.query(sql, params)),
+      );
       const rawSql = buildSecuredSql(model, normalized, { disablePreAggregations: true });
       const time = async (sql: string, params: unknown[]) => {
         const runs: number[] = [];
@@ -178,7 +241,9 @@ describe('pre-aggregations', () => {
       timings.push({ pre: await time(pre.sql, pre.params), raw: await time(rawSql.sql, rawSql.params) });
     }
     const total = timings.reduce((sum, t) => ({ pre: sum.pre + t.pre, raw: sum.raw + t.raw }), { pre: 0, raw: 0 });
-    console.info(`pre-aggregations: ${timings.length} dashboard queries, median warehouse time summed: rollups ${total.pre.toFixed(1)} ms, marts ${total.raw.toFixed(1)} ms`);
+    console.info(
+      `pre-aggregations: ${timings.length} dashboard queries, median warehouse time summed: rollups ${total.pre.toFixed(1)} ms, marts ${total.raw.toFixed(1)} ms`,
+    );
   });
 
   it("answer the dashboard's panel queries (benchmarks/dashboard-queries.ts) from rollups, equal to the marts", async () => {
@@ -200,30 +265,53 @@ describe('pre-aggregations', () => {
   });
 
   it('read only the partitions the date range needs', async () => {
-    const query = { measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day', dateRange: ['2025-03-01', '2025-03-31'] }], timezone: 'Asia/Shanghai' };
-    const resolved = await resolveSql(model, normalizeQuery(query), {}, manifestLookup((sql, params) => reader.query(sql, params)));
+    const query = {
+      measures: ['orders.revenue'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day', dateRange: ['2025-03-01', '2025-03-31'] }],
+      timezone: 'Asia/Shanghai',
+    };
+    const resolved = await resolveSql(
+      model,
+      normalizeQuery(query),
+      {},
+      manifestLookup((sql, params) => reader.query(sql, params)),
+    );
     const used = Object.values(resolved.usedPreAggregations)[0]!;
     expect(used.partitions.length).toBeLessThanOrEqual(1);
     expect(canonical((await load(query)).data)).toEqual(canonical(await raw(query)));
   });
 
   it('never answer from missing or stale tables: the marts answer instead', async () => {
-    const query = normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'Asia/Shanghai' });
+    const query = normalizeQuery({
+      measures: ['orders.revenue'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+      timezone: 'Asia/Shanghai',
+    });
     const built = buildSecuredSql(model, query);
     expect(built.preAggregations.length).toBe(1);
-    const stale = await planPreAggregations(built.sql, built.preAggregations, async () => [{ partition_table: 'x', range_start: null, range_end: null, structure_hash: 'other' }]);
+    const stale = await planPreAggregations(built.sql, built.preAggregations, async () => [
+      { partition_table: 'x', range_start: null, range_end: null, structure_hash: 'other' },
+    ]);
     expect(stale.sql).toBeUndefined();
     expect(stale.skipped).toMatch(/built from a different model version/);
     const resolved = await resolveSql(model, query, {}, async () => []);
     expect(resolved.sql).toMatch(/FROM\s+marts\.fct_orders/);
     expect(resolved.preAggregationSkipped).toMatch(/is not built for time zone Asia\/Shanghai/);
     // A range that does not cover whole days cannot come from a daily rollup: the marts answer, exactly.
-    const partial = { measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month', dateRange: ['2025-01-01T10:30:00', '2025-03-15T12:00:00'] }], timezone: 'UTC' };
+    const partial = {
+      measures: ['orders.revenue'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month', dateRange: ['2025-01-01T10:30:00', '2025-03-15T12:00:00'] }],
+      timezone: 'UTC',
+    };
     const partialAnswer = await load(partial);
     expect(partialAnswer.usedPreAggregations).toEqual({});
     expect(canonical(partialAnswer.data)).toEqual(canonical(await raw(partial)));
     // A zone nobody built rollups for is answered from the marts.
-    const tokyo = await load({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'Asia/Tokyo' });
+    const tokyo = await load({
+      measures: ['orders.revenue'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+      timezone: 'Asia/Tokyo',
+    });
     expect(tokyo.usedPreAggregations).toEqual({});
   });
 });

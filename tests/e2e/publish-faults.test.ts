@@ -36,7 +36,12 @@ let truth: GroundTruth;
 let api: RunningApiServer;
 let token: string;
 
-interface Answer { at: number; status: number; orders: number | null; error?: string }
+interface Answer {
+  at: number;
+  status: number;
+  orders: number | null;
+  error?: string;
+}
 const answers: Answer[] = [];
 let hammering = true;
 let hammer: Promise<void>;
@@ -47,10 +52,17 @@ async function ask(): Promise<Answer> {
   const at = Date.now();
   try {
     const response = await fetch(`${api.url}/cubejs-api/v1/load`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: token }, body: JSON.stringify({ query: QUERY }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: token },
+      body: JSON.stringify({ query: QUERY }),
     });
     const body = (await response.json()) as { data?: Record<string, string>[]; error?: string };
-    return { at, status: response.status, orders: body.data ? Number(body.data[0]!['orders.valid_order_count']) : null, ...(body.error ? { error: body.error } : {}) };
+    return {
+      at,
+      status: response.status,
+      orders: body.data ? Number(body.data[0]!['orders.valid_order_count']) : null,
+      ...(body.error ? { error: body.error } : {}),
+    };
   } catch (error) {
     return { at, status: 0, orders: null, error: String(error) };
   }
@@ -61,14 +73,30 @@ function identity(): string {
   return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
 }
 
-interface ChildOutcome { code: number | null; killed: boolean; stdout: string; events: Record<string, unknown>[] }
+interface ChildOutcome {
+  code: number | null;
+  killed: boolean;
+  stdout: string;
+  events: Record<string, unknown>[];
+}
 
 /** Runs `crm <args>` as a child; SIGKILLs it when `killWhen` matches one of its JSON log lines. */
-function crm(args: string[], options: { env?: NodeJS.ProcessEnv; killWhen?: (event: Record<string, unknown>) => boolean } = {}): Promise<ChildOutcome> {
+function crm(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; killWhen?: (event: Record<string, unknown>) => boolean } = {},
+): Promise<ChildOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/crm.ts'), ...args], {
       cwd: projectRoot,
-      env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: warehousePath, CRM_LANDING_DIR: landingDir, CRM_CONFIG: configPath, CRM_LOG_LEVEL: 'info', ...options.env },
+      env: {
+        ...process.env,
+        CI: 'true',
+        CRM_WAREHOUSE_PATH: warehousePath,
+        CRM_LANDING_DIR: landingDir,
+        CRM_CONFIG: configPath,
+        CRM_LOG_LEVEL: 'info',
+        ...options.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -93,10 +121,12 @@ function crm(args: string[], options: { env?: NodeJS.ProcessEnv; killWhen?: (eve
 async function rawCounts() {
   const wh = await openWarehouse(warehousePath, { readOnly: true });
   try {
-    const row = (await wh.connection.runAndReadAll(
-      `SELECT (SELECT count(*) FROM raw.orders), (SELECT count(DISTINCT order_id) FROM raw.orders), (SELECT count(*) FROM marts.fct_orders),
+    const row = (
+      await wh.connection.runAndReadAll(
+        `SELECT (SELECT count(*) FROM raw.orders), (SELECT count(DISTINCT order_id) FROM raw.orders), (SELECT count(*) FROM marts.fct_orders),
               (SELECT count(*) FROM raw._quarantine), (SELECT count(DISTINCT location) FROM raw._quarantine)`,
-    )).getRows()[0]!;
+      )
+    ).getRows()[0]!;
     return row.map(Number);
   } finally {
     wh.close();
@@ -109,7 +139,14 @@ beforeAll(async () => {
   warehousePath = path.join(workDir, 'warehouse', 'crm.duckdb');
   configPath = path.join(workDir, 'crm.config.json');
   fs.writeFileSync(configPath, JSON.stringify({ extract: { retries: 1, retryDelaySeconds: 0.2 }, publish: { retention: 2 } }));
-  truth = await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 5, customers: 150, orders: 1_500, malformedRate: 0.01 });
+  truth = await generateSampleData({
+    ...DEFAULT_GENERATE_OPTIONS,
+    outDir: landingDir,
+    seed: 5,
+    customers: 150,
+    orders: 1_500,
+    malformedRate: 0.01,
+  });
   const first = await runPipeline({ warehousePath, landingDir, interactive: false, config: loadConfig(configPath) });
   expect(first.published).toBe(true);
   api = await startApiServer({ warehousePath, jwtSecret: SECRET, port: 0, host: '127.0.0.1' });
@@ -124,8 +161,21 @@ beforeAll(async () => {
   const drop = new LineWriter(path.join(landingDir, 'orders', 'orders_late.csv'));
   await drop.write(ORDER_HEADER.join(','));
   for (let i = 1; i <= NEW_ORDERS; i++) {
-    await drop.write(csvLine([`L${String(i).padStart(9, '0')}`, `C${String(1 + (i % 100)).padStart(6, '0')}`, '2026-01-05T10:00:00+08:00', 'paid', 'CNY', '0.00',
-      '2026-01-05T10:00:00+08:00', '王小明', '13800000000', '上海', '南京路 1 号']));
+    await drop.write(
+      csvLine([
+        `L${String(i).padStart(9, '0')}`,
+        `C${String(1 + (i % 100)).padStart(6, '0')}`,
+        '2026-01-05T10:00:00+08:00',
+        'paid',
+        'CNY',
+        '0.00',
+        '2026-01-05T10:00:00+08:00',
+        '王小明',
+        '13800000000',
+        '上海',
+        '南京路 1 号',
+      ]),
+    );
   }
   await drop.close();
 });
@@ -142,7 +192,7 @@ describe('publishing under faults', () => {
 
   it('a run killed during extract, mid dbt build and during publish leaves the served version untouched; the next run completes without duplicates', async () => {
     // The first answer compiles the Cube model (seconds on 2 busy cores): wait for it.
-    for (const deadline = Date.now() + 120_000; !answers.some((a) => a.status === 200) && Date.now() < deadline; ) await sleep(100);
+    for (const deadline = Date.now() + 120_000; !answers.some((a) => a.status === 200) && Date.now() < deadline;) await sleep(100);
     baselineOrders = answers.at(-1)!.orders!;
     expect(baselineOrders).toBeGreaterThan(0);
     const before = identity();
@@ -151,11 +201,16 @@ describe('publishing under faults', () => {
     expect(duringExtract.killed).toBe(true);
     expect(identity()).toBe(before);
 
-    const midDbt = await crm(['run', '--json'], { killWhen: (e) => e.event === 'step_progress' && e.step === 'dbt build' && String(e.progress).includes('nodes done') });
+    const midDbt = await crm(['run', '--json'], {
+      killWhen: (e) => e.event === 'step_progress' && e.step === 'dbt build' && String(e.progress).includes('nodes done'),
+    });
     expect(midDbt.killed, `${midDbt.stdout}\n${JSON.stringify(midDbt.events.slice(-5))}`).toBe(true);
     expect(identity()).toBe(before);
 
-    const duringPublish = await crm(['run', '--json'], { env: { CRM_FAILPOINTS: 'publish:before-rename' }, killWhen: (e) => e.event === 'failpoint' });
+    const duringPublish = await crm(['run', '--json'], {
+      env: { CRM_FAILPOINTS: 'publish:before-rename' },
+      killWhen: (e) => e.event === 'failpoint',
+    });
     expect(duringPublish.killed, `${duringPublish.stdout}\n${JSON.stringify(duringPublish.events.slice(-5))}`).toBe(true);
     expect(identity()).toBe(before);
     const layout = warehouseLayout(warehousePath);
@@ -168,14 +223,23 @@ describe('publishing under faults', () => {
     const finish = await crm(['run', '--json']);
     const switchEnded = Date.now();
     expect(finish.code, finish.stdout).toBe(0);
-    const summary = JSON.parse(finish.stdout) as { runId: string; status: string; published: boolean; cleanedUp: { buildsRemoved: string[] } };
+    const summary = JSON.parse(finish.stdout) as {
+      runId: string;
+      status: string;
+      published: boolean;
+      cleanedUp: { buildsRemoved: string[] };
+    };
     expect(summary).toMatchObject({ status: 'succeeded', published: true });
     expect(summary.cleanedUp.buildsRemoved).toHaveLength(1); // the build of the run killed during publish (earlier ones went at each next start)
     expect(fs.readdirSync(layout.buildsDir)).toEqual([]);
     expect(identity()).not.toBe(before);
 
     const [rows, distinct, facts] = await rawCounts();
-    expect([rows, distinct, facts]).toEqual([truth.counts.orders + NEW_ORDERS, truth.counts.orders + NEW_ORDERS, truth.counts.orders + NEW_ORDERS]);
+    expect([rows, distinct, facts]).toEqual([
+      truth.counts.orders + NEW_ORDERS,
+      truth.counts.orders + NEW_ORDERS,
+      truth.counts.orders + NEW_ORDERS,
+    ]);
 
     const runs = await new RunLedger(layout.ledger).recentRuns(10);
     expect(runs.map((r) => r.status)).toEqual(['succeeded', 'interrupted', 'interrupted', 'interrupted', 'succeeded']);
@@ -202,13 +266,20 @@ describe('publishing under faults', () => {
 
     const partial = await crm(['run', '--json'], { env });
     expect(partial.code, `crm run exited ${partial.code}: ${partial.stdout}`).toBe(5);
-    const summary = JSON.parse(partial.stdout) as { status: string; published: boolean; error: string; steps: { id: string; status: string; attempts: number; error: string | null }[] };
+    const summary = JSON.parse(partial.stdout) as {
+      status: string;
+      published: boolean;
+      error: string;
+      steps: { id: string; status: string; attempts: number; error: string | null }[];
+    };
     expect(summary).toMatchObject({ status: 'partial', published: false });
     const pg = summary.steps.find((s) => s.id === 'extract:orders_pg')!;
     expect(pg).toMatchObject({ status: 'failed', attempts: 2 });
     expect(pg.error).toContain(`orders_pg: cannot connect to PostgreSQL at postgres://shop:***@127.0.0.1:${port}`);
     expect(pg.error).not.toContain('secret');
-    expect(summary.steps.filter((s) => s.id.startsWith('extract:') && s.id !== 'extract:orders_pg').every((s) => s.status === 'succeeded')).toBe(true);
+    expect(
+      summary.steps.filter((s) => s.id.startsWith('extract:') && s.id !== 'extract:orders_pg').every((s) => s.status === 'succeeded'),
+    ).toBe(true);
     expect(summary.steps.find((s) => s.id === 'dbt:build')?.status).toBe('succeeded');
     expect(identity()).toBe(before);
 
@@ -224,25 +295,37 @@ describe('publishing under faults', () => {
     const before = await rawCounts();
     const backfill = await crm(['backfill', '--from', '2025-01-01', '--to', '2025-12-31', '--reextract', 'orders', '--json']);
     expect(backfill.code, backfill.stdout).toBe(0);
-    const summary = JSON.parse(backfill.stdout) as { runId: string; published: boolean; steps: { id: string; status: string; rowsIn: number | null; rowsOut: number | null }[] };
+    const summary = JSON.parse(backfill.stdout) as {
+      runId: string;
+      published: boolean;
+      steps: { id: string; status: string; rowsIn: number | null; rowsOut: number | null }[];
+    };
     expect(summary.published).toBe(true);
     expect(summary.steps.map((s) => s.id).slice(0, 2)).toEqual(['reset-state:orders', 'extract:profiles']);
     expect(summary.steps.find((s) => s.id === 'reset-state:orders')!.rowsOut).toBeGreaterThan(0);
     expect(summary.steps.find((s) => s.id === 'extract:orders')!.rowsIn).toBeGreaterThanOrEqual(truth.counts.orders + NEW_ORDERS);
     expect(await rawCounts()).toEqual(before); // re-read in full, upserted: nothing doubled
-    const history = JSON.parse((await crm(['history', '--run', summary.runId, '--json'])).stdout) as { run: { command: string; args: string }; steps: { stepId: string; detail: { vars?: unknown } | null }[] };
+    const history = JSON.parse((await crm(['history', '--run', summary.runId, '--json'])).stdout) as {
+      run: { command: string; args: string };
+      steps: { stepId: string; detail: { vars?: unknown } | null }[];
+    };
     expect(history.run.command).toBe('backfill');
-    expect(history.steps.find((s) => s.stepId === 'dbt:build')!.detail!.vars).toEqual({ backfill_from: '2025-01-01', backfill_to: '2025-12-31' });
+    expect(history.steps.find((s) => s.stepId === 'dbt:build')!.detail!.vars).toEqual({
+      backfill_from: '2025-01-01',
+      backfill_to: '2025-12-31',
+    });
   });
 
-  it('a dbt test failure blocks publishing and is reported with the failing test\'s name', async () => {
+  it("a dbt test failure blocks publishing and is reported with the failing test's name", async () => {
     hammering = false;
     await hammer;
     await api.close();
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
     // Put a rating in the published raw data that the extractor would have rejected.
     const wh = await openWarehouse(warehousePath);
-    await wh.connection.run(`UPDATE raw.service_tickets SET satisfaction = 9 WHERE ticket_id = (SELECT min(ticket_id) FROM raw.service_tickets)`);
+    await wh.connection.run(
+      `UPDATE raw.service_tickets SET satisfaction = 9 WHERE ticket_id = (SELECT min(ticket_id) FROM raw.service_tickets)`,
+    );
     wh.close();
     const before = identity();
 
@@ -254,7 +337,9 @@ describe('publishing under faults', () => {
     expect(identity()).toBe(before);
     const history = await crm(['history', '--run', summary.runId, '--json']);
     const dbt = (JSON.parse(history.stdout) as { dbtResults: { uniqueId: string; status: string }[] }).dbtResults;
-    expect(dbt.filter((d) => d.status === 'fail').map((d) => d.uniqueId)).toEqual([expect.stringContaining('value_between_stg_service__tickets_satisfaction')]);
+    expect(dbt.filter((d) => d.status === 'fail').map((d) => d.uniqueId)).toEqual([
+      expect.stringContaining('value_between_stg_service__tickets_satisfaction'),
+    ]);
     expect(dbt.filter((d) => d.status === 'success').length).toBeGreaterThan(0);
   });
 });

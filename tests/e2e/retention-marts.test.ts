@@ -18,7 +18,11 @@ const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-retention-'));
 const landingDir = path.join(workDir, 'landing');
 const warehousePath = path.join(workDir, 'wh.duckdb');
 const readNdjson = <T>(file: string): T[] =>
-  fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
 
 let cohorts: { cohort_month: string; months_since_first: number; cohort_size: number; active_customers: number; retention_rate: number }[];
 let activity: { month: string; active_customers: number; new_customers: number }[];
@@ -28,11 +32,18 @@ beforeAll(async () => {
   for (const source of SOURCES) await extractSource(source, { warehousePath, landingDir, batchId: `t:${source.name}` });
   // A partial build on a fresh warehouse: 'buildable' leaves out tests that also read marts it does
   // not make (dbt's default, eager, would run a reconciliation test against a missing table).
-  await runDbt({ args: ['build', '--indirect-selection', 'buildable', '--select', '+fct_cohort_retention', '+fct_customer_activity_monthly'], warehousePath });
+  await runDbt({
+    args: ['build', '--indirect-selection', 'buildable', '--select', '+fct_cohort_retention', '+fct_customer_activity_monthly'],
+    warehousePath,
+  });
   const warehouse = await openWarehouse(warehousePath, { readOnly: true });
   const rows = async <T>(sql: string) => (await warehouse.connection.runAndReadAll(sql)).getRowObjectsJS() as unknown as T[];
-  cohorts = await rows(`select strftime(cohort_month, '%Y-%m') as cohort_month, months_since_first, cohort_size, active_customers, retention_rate from marts.fct_cohort_retention`);
-  activity = await rows(`select strftime(month, '%Y-%m') as month, active_customers, new_customers from marts.fct_customer_activity_monthly`);
+  cohorts = await rows(
+    `select strftime(cohort_month, '%Y-%m') as cohort_month, months_since_first, cohort_size, active_customers, retention_rate from marts.fct_cohort_retention`,
+  );
+  activity = await rows(
+    `select strftime(month, '%Y-%m') as month, active_customers, new_customers from marts.fct_customer_activity_monthly`,
+  );
   warehouse.close();
 }, 600_000);
 
@@ -43,15 +54,29 @@ function independentFigures() {
   for (const p of readNdjson<{ person_id: string; customer_ids: string[] }>(path.join(landingDir, '_truth', 'identities.ndjson'))) {
     for (const id of p.customer_ids) personOf.set(id, p.person_id);
   }
-  const accidental = new Set(readNdjson<{ order_id: string }>(path.join(landingDir, '_truth', 'accidental_orders.ndjson')).map((a) => a.order_id));
+  const accidental = new Set(
+    readNdjson<{ order_id: string }>(path.join(landingDir, '_truth', 'accidental_orders.ndjson')).map((a) => a.order_id),
+  );
   // A cancellation record voids the sale even when the order row still says completed.
-  const cancelled = new Set((parse(fs.readFileSync(path.join(landingDir, 'orders', 'cancellations.csv')), { columns: true, relax_column_count: true }) as Record<string, string>[]).map((c) => c.order_id));
-  const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as { malformed: { orders: string[] } };
+  const cancelled = new Set(
+    (
+      parse(fs.readFileSync(path.join(landingDir, 'orders', 'cancellations.csv')), { columns: true, relax_column_count: true }) as Record<
+        string,
+        string
+      >[]
+    ).map((c) => c.order_id),
+  );
+  const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as {
+    malformed: { orders: string[] };
+  };
   const malformed = new Set(truth.malformed.orders); // quarantined by the loader: never sales
   // orders.csv is a change log: a later line for the same order (e.g. status refunded) supersedes
   // the earlier one, so keep each order's newest version (by updated_at, then file position).
   const latest = new Map<string, Record<string, string>>();
-  for (const o of parse(fs.readFileSync(path.join(landingDir, 'orders', 'orders.csv')), { columns: true, relax_column_count: true }) as Record<string, string>[]) {
+  for (const o of parse(fs.readFileSync(path.join(landingDir, 'orders', 'orders.csv')), {
+    columns: true,
+    relax_column_count: true,
+  }) as Record<string, string>[]) {
     const seen = latest.get(o.order_id ?? '');
     if (!seen || Date.parse(o.updated_at ?? '') >= Date.parse(seen.updated_at ?? '')) latest.set(o.order_id ?? '', o);
   }
@@ -61,7 +86,15 @@ function independentFigures() {
   for (const o of orders) {
     const at = Date.parse(o.ordered_at ?? '');
     const person = personOf.get(o.customer_id ?? '');
-    if (!['completed', 'paid', 'shipped'].includes(o.status ?? '') || accidental.has(o.order_id ?? '') || cancelled.has(o.order_id) || malformed.has(o.order_id ?? '') || !person || !Number.isFinite(at)) continue;
+    if (
+      !['completed', 'paid', 'shipped'].includes(o.status ?? '') ||
+      accidental.has(o.order_id ?? '') ||
+      cancelled.has(o.order_id) ||
+      malformed.has(o.order_id ?? '') ||
+      !person ||
+      !Number.isFinite(at)
+    )
+      continue;
     const month = new Date(at).toISOString().slice(0, 7); // UTC month
     activeByMonth.set(month, (activeByMonth.get(month) ?? new Set()).add(person));
     const seen = firstMonth.get(person);
@@ -92,7 +125,8 @@ describe('retention marts against the generated files', () => {
       console.log(`[retention] ${month}: mart ${row!.active_customers}, files ${persons.size}`);
       expect(row!.active_customers, `month ${month}`).toBe(persons.size);
     }
-    for (const [month, persons] of activeByMonth) expect(activity.find((a) => a.month === month)?.active_customers, `month ${month}`).toBe(persons.size);
+    for (const [month, persons] of activeByMonth)
+      expect(activity.find((a) => a.month === month)?.active_customers, `month ${month}`).toBe(persons.size);
     const newTotal = activity.reduce((s, a) => s + a.new_customers, 0);
     expect(newTotal).toBe(independentFigures().buyers);
   });
@@ -109,8 +143,11 @@ describe('retention marts against the generated files', () => {
         expected.set(key, { size: sizes.get(first)!, active: (expected.get(key)?.active ?? 0) + 1 });
       }
     }
-    const actual = new Map(cohorts.filter((c) => c.active_customers > 0)
-      .map((c) => [`${c.cohort_month}+${c.months_since_first}`, { size: c.cohort_size, active: c.active_customers }]));
+    const actual = new Map(
+      cohorts
+        .filter((c) => c.active_customers > 0)
+        .map((c) => [`${c.cohort_month}+${c.months_since_first}`, { size: c.cohort_size, active: c.active_customers }]),
+    );
     expect(expected.size).toBeGreaterThan(50);
     expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(expected));
   });

@@ -73,13 +73,15 @@ const KEY_MEASURES: Record<string, string> = {
   'public_opinion.negative_share': 'SELECT avg(CASE WHEN is_negative THEN 1.0 ELSE 0 END) FROM marts.fct_opinion_mentions',
   'executive_kpis.revenue': 'SELECT sum(net_revenue) FROM marts.fct_orders',
   'executive_kpis.buyer_count': 'SELECT count(DISTINCT customer_id) FROM marts.fct_orders WHERE is_valid_sale',
-  'customer_value.avg_revenue_per_buyer': 'SELECT round(sum(revenue) / count(*) FILTER (WHERE order_count > 0), 2) FROM marts.customer_value',
+  'customer_value.avg_revenue_per_buyer':
+    'SELECT round(sum(revenue) / count(*) FILTER (WHERE order_count > 0), 2) FROM marts.customer_value',
   'sales_overview.revenue': 'SELECT sum(net_revenue) FROM marts.fct_orders',
   // Retention: counts add up; rates are ratios of sums over the mart's rows.
   'cohort_retention.cohort_customers': 'SELECT sum(cohort_size) FROM marts.fct_cohort_retention WHERE months_since_first = 0',
   'cohort_retention.active_customers': 'SELECT sum(active_customers) FROM marts.fct_cohort_retention',
   'cohort_retention.retention_rate': 'SELECT sum(active_customers) / sum(cohort_size) FROM marts.fct_cohort_retention',
-  'cohort_retention.month_1_retention_rate': 'SELECT sum(active_customers) / sum(cohort_size) FROM marts.fct_cohort_retention WHERE months_since_first = 1',
+  'cohort_retention.month_1_retention_rate':
+    'SELECT sum(active_customers) / sum(cohort_size) FROM marts.fct_cohort_retention WHERE months_since_first = 1',
   'cohort_retention.revenue': 'SELECT sum(revenue) FROM marts.fct_cohort_retention',
   'customer_activity_monthly.active_customers': 'SELECT sum(active_customers) FROM marts.fct_customer_activity_monthly',
   'customer_activity_monthly.new_customers': 'SELECT sum(new_customers) FROM marts.fct_customer_activity_monthly',
@@ -126,7 +128,14 @@ beforeAll(async () => {
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-measures-'));
   const landingDir = path.join(workDir, 'landing');
   const warehousePath = path.join(workDir, 'warehouse', 'crm.duckdb');
-  await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 3, customers: 200, orders: 1_500, malformedRate: 0.01 });
+  await generateSampleData({
+    ...DEFAULT_GENERATE_OPTIONS,
+    outDir: landingDir,
+    seed: 3,
+    customers: 200,
+    orders: 1_500,
+    malformedRate: 0.01,
+  });
   const run = await runPipeline({ warehousePath, landingDir, interactive: false });
   if (!run.published) throw new Error(`the pipeline did not publish (${run.status}): ${JSON.stringify(run.run?.error ?? null)}`);
   api = await startApiServer({ warehousePath, jwtSecret: SECRET, port: 0 });
@@ -184,12 +193,18 @@ describe('semantic measures', () => {
       const [row] = await load({ measures: [measure] });
       const actual = Number(row![measure]);
       expect(Number.isFinite(expectedValue), `${measure}: expected figure`).toBe(true);
-      expect(Math.abs(actual - expectedValue), `${measure}: API ${actual}, marts ${expectedValue}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(expectedValue)));
+      expect(Math.abs(actual - expectedValue), `${measure}: API ${actual}, marts ${expectedValue}`).toBeLessThanOrEqual(
+        1e-6 * Math.max(1, Math.abs(expectedValue)),
+      );
     }
   });
 
   it('agree by slice: ticket medians by channel, daily-trend rates and volumes by month equal the marts', async () => {
-    const medians = await load({ measures: ['service_tickets.median_first_reply_minutes', 'service_tickets.p90_resolution_minutes'], dimensions: ['service_tickets.channel'], timezone: 'UTC' });
+    const medians = await load({
+      measures: ['service_tickets.median_first_reply_minutes', 'service_tickets.p90_resolution_minutes'],
+      dimensions: ['service_tickets.channel'],
+      timezone: 'UTC',
+    });
     const expectedMedians = await reader.query(
       'SELECT channel, quantile_cont(first_reply_minutes, 0.5) AS median_reply, quantile_cont(resolution_minutes, 0.9) AS p90_resolution FROM marts.fct_service_tickets GROUP BY channel',
     );
@@ -201,7 +216,11 @@ describe('semantic measures', () => {
     }
     // The trend view mixes the day-level rates cube with the channel x category cube: Cube must not fan out.
     const trend = await load({
-      measures: ['service_quality_daily_trend.tickets', 'service_quality_daily_trend.valid_orders', 'service_quality_daily_trend.complaint_rate_per_1000_orders'],
+      measures: [
+        'service_quality_daily_trend.tickets',
+        'service_quality_daily_trend.valid_orders',
+        'service_quality_daily_trend.complaint_rate_per_1000_orders',
+      ],
       timeDimensions: [{ dimension: 'service_quality_daily_trend.day', granularity: 'month' }],
       timezone: 'UTC',
       limit: 50_000,
@@ -222,14 +241,21 @@ describe('semantic measures', () => {
   });
 
   it('agree by slice too: revenue by month and status, from the rollup, equals the marts', async () => {
-    const rows = await load({ measures: ['orders.revenue'], dimensions: ['orders.order_status'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'UTC', limit: 50_000 });
+    const rows = await load({
+      measures: ['orders.revenue'],
+      dimensions: ['orders.order_status'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+      timezone: 'UTC',
+      limit: 50_000,
+    });
     const expected = await reader.query(
       `SELECT order_status, strftime(date_trunc('month', ordered_at), '%Y-%m') AS month, sum(net_revenue) AS revenue FROM marts.fct_orders GROUP BY ALL`,
     );
     const key = (status: unknown, month: unknown) => `${String(status)}|${String(month).slice(0, 7)}`;
     const want = new Map(expected.map((r) => [key(r.order_status, r.month), Number(r.revenue)]));
     expect(rows.length).toBe(want.size);
-    for (const row of rows) expect(Number(row['orders.revenue'])).toBeCloseTo(want.get(key(row['orders.order_status'], row['orders.ordered_at.month']))!, 6);
+    for (const row of rows)
+      expect(Number(row['orders.revenue'])).toBeCloseTo(want.get(key(row['orders.order_status'], row['orders.ordered_at.month']))!, 6);
   });
 
   it("month-1 retention of one cohort, and the heatmap from its rollup, equal the mart's figures", async () => {
@@ -264,7 +290,9 @@ describe('semantic measures', () => {
     });
     const heatmap = (await response.json()) as { data: Record<string, unknown>[]; usedPreAggregations: Record<string, unknown> };
     expect(Object.keys(heatmap.usedPreAggregations).join(' ')).toContain('cohort_retention_cohort_heatmap');
-    const marts = await reader.query(`SELECT strftime(cohort_month, '%Y-%m') AS m, months_since_first AS k, retention_rate AS r FROM marts.fct_cohort_retention`);
+    const marts = await reader.query(
+      `SELECT strftime(cohort_month, '%Y-%m') AS m, months_since_first AS k, retention_rate AS r FROM marts.fct_cohort_retention`,
+    );
     const want = new Map(marts.map((r) => [`${String(r.m)}|${Number(r.k)}`, Number(r.r)]));
     expect(heatmap.data.length).toBe(want.size);
     for (const r of heatmap.data) {
@@ -273,14 +301,19 @@ describe('semantic measures', () => {
     }
   });
 
-  it('RFM segments filter on dbt\'s rfm_segment: segment counts equal the mart', async () => {
+  it("RFM segments filter on dbt's rfm_segment: segment counts equal the mart", async () => {
     const [champions] = await reader.query(`SELECT count(*) AS n FROM marts.customer_value WHERE rfm_segment = 'Champions'`);
     const [row] = await load({ measures: ['customers.count'], segments: ['customers.champions'] });
     expect(Number(row!['customers.count'])).toBe(Number(champions!.n));
     expect(Number(champions!.n)).toBeGreaterThan(0);
     // Every named segment of the seed has a Cube segment, through the view too; together they cover every scored customer.
-    const bySegment = await reader.query(`SELECT rfm_segment, count(*) AS n FROM marts.customer_value WHERE rfm_segment IS NOT NULL GROUP BY 1`);
-    const segments = meta.cubes.find((c) => c.name === 'customer_value')!.segments.map((seg) => seg.name).filter((name) => name !== 'customer_value.buyers');
+    const bySegment = await reader.query(
+      `SELECT rfm_segment, count(*) AS n FROM marts.customer_value WHERE rfm_segment IS NOT NULL GROUP BY 1`,
+    );
+    const segments = meta.cubes
+      .find((c) => c.name === 'customer_value')!
+      .segments.map((seg) => seg.name)
+      .filter((name) => name !== 'customer_value.buyers');
     expect(segments.length).toBe(11);
     let total = 0;
     for (const segment of segments) {
@@ -291,7 +324,17 @@ describe('semantic measures', () => {
   });
 
   it('KPI periods: the monthly segment equals fct_kpi_periods row by row, and revenue equals the orders cube by UTC month', async () => {
-    const measures = ['revenue', 'prev_revenue', 'valid_orders', 'new_customers', 'retention_rate', 'satisfaction', 'complaint_rate_per_1000_orders', 'sentiment_index', 'customers_at_risk'];
+    const measures = [
+      'revenue',
+      'prev_revenue',
+      'valid_orders',
+      'new_customers',
+      'retention_rate',
+      'satisfaction',
+      'complaint_rate_per_1000_orders',
+      'sentiment_index',
+      'customers_at_risk',
+    ];
     const rows = await load({
       measures: measures.map((m) => `kpi_periods.${m}`),
       segments: ['kpi_periods.monthly'],
@@ -299,7 +342,8 @@ describe('semantic measures', () => {
       timezone: 'UTC',
       limit: 50_000,
     });
-    const marts = await reader.query(`SELECT strftime(period_start, '%Y-%m') AS m, revenue, prev_revenue, orders AS valid_orders, new_customers, retention_rate,
+    const marts =
+      await reader.query(`SELECT strftime(period_start, '%Y-%m') AS m, revenue, prev_revenue, orders AS valid_orders, new_customers, retention_rate,
       satisfaction, complaint_rate_per_1000_orders, sentiment_index, customers_at_risk FROM marts.fct_kpi_periods WHERE period_grain = 'month'`);
     expect(rows.length).toBe(marts.length);
     expect(marts.length).toBeGreaterThan(6);
@@ -314,13 +358,21 @@ describe('semantic measures', () => {
         else expect(actual, `${month} ${m}`).toBeCloseTo(expected, 6);
       }
     }
-    const fromOrders = await load({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'UTC', limit: 50_000 });
+    const fromOrders = await load({
+      measures: ['orders.revenue'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+      timezone: 'UTC',
+      limit: 50_000,
+    });
     for (const row of fromOrders) {
       const month = String(row['orders.ordered_at.month']).slice(0, 7);
       expect(Number(byMonth.get(month)?.revenue ?? 0), month).toBeCloseTo(Number(row['orders.revenue']), 2);
     }
     // The executive view exposes the same measure unchanged.
     const [one] = await load({ measures: ['executive_kpis.kpi_periods_revenue'], segments: ['executive_kpis.kpi_periods_monthly'] });
-    expect(Number(one!['executive_kpis.kpi_periods_revenue'])).toBeCloseTo(marts.reduce((sum, r) => sum + Number(r.revenue), 0), 2);
+    expect(Number(one!['executive_kpis.kpi_periods_revenue'])).toBeCloseTo(
+      marts.reduce((sum, r) => sum + Number(r.revenue), 0),
+      2,
+    );
   });
 });

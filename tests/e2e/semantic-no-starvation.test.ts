@@ -25,10 +25,14 @@ let url: string;
 beforeAll(async () => {
   const warehousePath = await createFixtureWarehouse(path.join(tmp, 'warehouse.duckdb'));
   // No caches: every round plans and queries afresh.
-  child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '../support/decision-export-server.ts'), warehousePath, SECRET], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, CRM_API_CACHE_ENTRIES: '0' },
-  });
+  child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, '../support/decision-export-server.ts'), warehousePath, SECRET],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, CRM_API_CACHE_ENTRIES: '0' },
+    },
+  );
   url = (await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next()).value as string;
 });
 
@@ -60,7 +64,8 @@ function largestAllowedQuery() {
 it(`/health answers within ${HEALTH_WITHIN_MS} ms while the largest allowed /load runs`, async () => {
   const token = await signDevToken(SECRET, { sub: 'analyst@example.com', roles: ['analyst'] });
   const body = JSON.stringify({ query: largestAllowedQuery() });
-  const load = () => fetch(`${url}/cubejs-api/v1/load`, { method: 'POST', headers: { authorization: token, 'content-type': 'application/json' }, body });
+  const load = () =>
+    fetch(`${url}/cubejs-api/v1/load`, { method: 'POST', headers: { authorization: token, 'content-type': 'application/json' }, body });
   const warm = await load();
   expect(warm.status, await warm.text()).toBe(200);
 
@@ -84,7 +89,9 @@ it(`/health answers within ${HEALTH_WITHIN_MS} ms while the largest allowed /loa
     const { status, timing } = await answer;
     expect(status).toBe(200);
     worst = Math.max(worst, ...latencies);
-    report.push(`round ${round + 1}: /load ${(performance.now() - started).toFixed(0)} ms (${timing}), /health x${latencies.length} max ${Math.max(...latencies).toFixed(1)} ms`);
+    report.push(
+      `round ${round + 1}: /load ${(performance.now() - started).toFixed(0)} ms (${timing}), /health x${latencies.length} max ${Math.max(...latencies).toFixed(1)} ms`,
+    );
   }
   console.log(`largest allowed query (${(body.length / 1024).toFixed(0)} KB):\n  ${report.join('\n  ')}`);
   expect(worst).toBeLessThan(HEALTH_WITHIN_MS);

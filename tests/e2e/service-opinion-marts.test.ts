@@ -21,7 +21,11 @@ const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-service-opinion-'));
 const landingDir = path.join(workDir, 'landing');
 const warehousePath = path.join(workDir, 'wh.duckdb');
 const readNdjson = <T>(file: string): T[] =>
-  fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
+  fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
 const utcDay = (at: string | Date) => new Date(at).toISOString().slice(0, 10);
 const DAY_MS = 86_400_000;
 
@@ -40,26 +44,64 @@ let angryCustomer: string;
 
 /** Tickets and a post that the generator would not write: a burst and a complaint-then-post case. */
 function injectCases() {
-  const people = readNdjson<{ customer_ids: string[]; handles: string[]; wechat_ids: string[] }>(path.join(landingDir, '_truth', 'identities.ndjson'));
-  const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as { malformed: { customers: string[] } };
+  const people = readNdjson<{ customer_ids: string[]; handles: string[]; wechat_ids: string[] }>(
+    path.join(landingDir, '_truth', 'identities.ndjson'),
+  );
+  const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as {
+    malformed: { customers: string[] };
+  };
   // A one-account person whose handle resolves through their WeChat id (int_identity__handles).
-  const person = people.find((p) => p.customer_ids.length === 1 && p.handles.length === 1 && p.wechat_ids.includes(`wx_${p.handles[0]}`) && !truth.malformed.customers.includes(p.customer_ids[0]!))!;
+  const person = people.find(
+    (p) =>
+      p.customer_ids.length === 1 &&
+      p.handles.length === 1 &&
+      p.wechat_ids.includes(`wx_${p.handles[0]}`) &&
+      !truth.malformed.customers.includes(p.customer_ids[0]!),
+  )!;
   angryCustomer = person.customer_ids[0]!;
   const burst = Array.from({ length: BURST.posts }, (_, i) => ({
-    post_id: `PB${String(i + 1).padStart(7, '0')}`, platform: BURST.platform, author_handle: `burst_${i}`,
-    published_at: `${BURST.day}T${String(9 + (i % 8)).padStart(2, '0')}:00:00+08:00`, lang: 'zh',
-    text: NEGATIVE_TEXT.zh[i % NEGATIVE_TEXT.zh.length], rating: 1, brand: BURST.brand, product: null,
+    post_id: `PB${String(i + 1).padStart(7, '0')}`,
+    platform: BURST.platform,
+    author_handle: `burst_${i}`,
+    published_at: `${BURST.day}T${String(9 + (i % 8)).padStart(2, '0')}:00:00+08:00`,
+    lang: 'zh',
+    text: NEGATIVE_TEXT.zh[i % NEGATIVE_TEXT.zh.length],
+    rating: 1,
+    brand: BURST.brand,
+    product: null,
   }));
   const angryPost = {
-    post_id: ANGRY.postId, platform: 'xiaohongshu', author_handle: person.handles[0], published_at: '2025-04-12T20:00:00+08:00',
-    lang: 'zh', text: NEGATIVE_TEXT.zh[1], rating: 1, brand: 'Yunshang', product: null,
+    post_id: ANGRY.postId,
+    platform: 'xiaohongshu',
+    author_handle: person.handles[0],
+    published_at: '2025-04-12T20:00:00+08:00',
+    lang: 'zh',
+    text: NEGATIVE_TEXT.zh[1],
+    rating: 1,
+    brand: 'Yunshang',
+    product: null,
   };
-  fs.writeFileSync(path.join(landingDir, 'opinion', 'posts_injected.ndjson'), [...burst, angryPost].map((p) => JSON.stringify(p)).join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(landingDir, 'opinion', 'posts_injected.ndjson'),
+    [...burst, angryPost].map((p) => JSON.stringify(p)).join('\n') + '\n',
+  );
   // An open complaint two days before the post (no events: the header is the fallback).
   const ticket = {
-    ticket_id: ANGRY.ticketId, customer_id: angryCustomer, channel: 'wechat', category: 'complaint', subject: '投诉',
-    created_at: '2025-04-10T09:00:00+08:00', first_reply_at: '2025-04-10T09:45:00+08:00', resolved_at: null, status: 'open',
-    satisfaction: null, updated_at: '2025-04-10T09:45:00+08:00', order_id: null, agent_id: 'A001', lang: 'zh', reopened_count: 0,
+    ticket_id: ANGRY.ticketId,
+    customer_id: angryCustomer,
+    channel: 'wechat',
+    category: 'complaint',
+    subject: '投诉',
+    created_at: '2025-04-10T09:00:00+08:00',
+    first_reply_at: '2025-04-10T09:45:00+08:00',
+    resolved_at: null,
+    status: 'open',
+    satisfaction: null,
+    updated_at: '2025-04-10T09:45:00+08:00',
+    order_id: null,
+    agent_id: 'A001',
+    lang: 'zh',
+    reopened_count: 0,
   };
   fs.writeFileSync(path.join(landingDir, 'service', 'tickets_injected.ndjson'), JSON.stringify(ticket) + '\n');
 }
@@ -68,7 +110,17 @@ beforeAll(async () => {
   await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 9, customers: 400, orders: 2_500 });
   injectCases();
   for (const source of SOURCES) await extractSource(source, { warehousePath, landingDir, batchId: `t:${source.name}` });
-  await runDbt({ args: ['build', '--select', '+fct_service_quality_daily', '+fct_service_rates_daily', '+fct_opinion_daily', '+fct_opinion_service_joined'], warehousePath });
+  await runDbt({
+    args: [
+      'build',
+      '--select',
+      '+fct_service_quality_daily',
+      '+fct_service_rates_daily',
+      '+fct_opinion_daily',
+      '+fct_opinion_service_joined',
+    ],
+    warehousePath,
+  });
   const warehouse = await openWarehouse(warehousePath, { readOnly: true });
   const rows = async <T = Row>(sql: string) => (await warehouse.connection.runAndReadAll(sql)).getRowObjectsJS() as unknown as T[];
   quality = await rows(`select strftime(day, '%Y-%m-%d') as day, * exclude (day) from marts.fct_service_quality_daily`);
@@ -81,11 +133,19 @@ beforeAll(async () => {
 
 afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
-interface TicketFacts { day: string; channel: string; category: string; firstReplyMinutes: number | null; resolutionMinutes: number | null }
+interface TicketFacts {
+  day: string;
+  channel: string;
+  category: string;
+  firstReplyMinutes: number | null;
+  resolutionMinutes: number | null;
+}
 
 /** Each loaded ticket's opening day and minutes, from tickets*.ndjson and ticket_events.ndjson. */
 function ticketsFromFiles(): TicketFacts[] {
-  const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as { malformed: { tickets: string[] } };
+  const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as {
+    malformed: { tickets: string[] };
+  };
   const malformed = new Set(truth.malformed.tickets); // quarantined by the loader
   const headers = new Map<string, Record<string, string | null>>();
   for (const file of fs.readdirSync(path.join(landingDir, 'service')).filter((f) => f.startsWith('tickets'))) {
@@ -95,7 +155,9 @@ function ticketsFromFiles(): TicketFacts[] {
     }
   }
   const events = new Map<string, { type: string; at: number }[]>();
-  for (const e of readNdjson<{ ticket_id: string; event_type: string; occurred_at: string }>(path.join(landingDir, 'service', 'ticket_events.ndjson'))) {
+  for (const e of readNdjson<{ ticket_id: string; event_type: string; occurred_at: string }>(
+    path.join(landingDir, 'service', 'ticket_events.ndjson'),
+  )) {
     events.set(e.ticket_id, [...(events.get(e.ticket_id) ?? []), { type: e.event_type, at: Date.parse(e.occurred_at) }]);
   }
   // dbt.datediff(minute) on DuckDB counts minute boundaries crossed.
@@ -110,11 +172,18 @@ function ticketsFromFiles(): TicketFacts[] {
     };
     const opened = at('created', (xs) => Math.min(...xs)) ?? Date.parse(t.created_at!);
     const firstReply = at('first_reply', (xs) => Math.min(...xs)) ?? (t.first_reply_at ? Date.parse(t.first_reply_at) : null);
-    const resolvedEvent = log.filter((e) => e.type === 'resolved' || e.type === 'closed').reduce<number | null>((m, e) => (m === null || e.at > m ? e.at : m), null);
+    const resolvedEvent = log
+      .filter((e) => e.type === 'resolved' || e.type === 'closed')
+      .reduce<number | null>((m, e) => (m === null || e.at > m ? e.at : m), null);
     const reopened = at('reopened', (xs) => Math.max(...xs));
-    const resolved = reopened !== null && (resolvedEvent === null || reopened > resolvedEvent) ? null : resolvedEvent ?? (t.resolved_at ? Date.parse(t.resolved_at) : null);
+    const resolved =
+      reopened !== null && (resolvedEvent === null || reopened > resolvedEvent)
+        ? null
+        : (resolvedEvent ?? (t.resolved_at ? Date.parse(t.resolved_at) : null));
     facts.push({
-      day: utcDay(new Date(opened)), channel: t.channel!, category: t.category!,
+      day: utcDay(new Date(opened)),
+      channel: t.channel!,
+      category: t.category!,
       firstReplyMinutes: firstReply === null ? null : minutes(opened, firstReply),
       resolutionMinutes: resolved === null ? null : minutes(opened, resolved),
     });
@@ -134,18 +203,36 @@ function percentileCont(values: number[], fraction: number): number | null {
 
 /** Valid sales per UTC day from orders.csv (newest version per order), cancellations.csv and the truth's malformed list. */
 function validOrdersPerDay(): Map<string, number> {
-  const cancelled = new Set((parse(fs.readFileSync(path.join(landingDir, 'orders', 'cancellations.csv')), { columns: true, relax_column_count: true }) as Record<string, string>[]).map((c) => c.order_id));
-  const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as { malformed: { orders: string[] } };
+  const cancelled = new Set(
+    (
+      parse(fs.readFileSync(path.join(landingDir, 'orders', 'cancellations.csv')), { columns: true, relax_column_count: true }) as Record<
+        string,
+        string
+      >[]
+    ).map((c) => c.order_id),
+  );
+  const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as {
+    malformed: { orders: string[] };
+  };
   const malformed = new Set(truth.malformed.orders);
   const latest = new Map<string, Record<string, string>>();
-  for (const o of parse(fs.readFileSync(path.join(landingDir, 'orders', 'orders.csv')), { columns: true, relax_column_count: true }) as Record<string, string>[]) {
+  for (const o of parse(fs.readFileSync(path.join(landingDir, 'orders', 'orders.csv')), {
+    columns: true,
+    relax_column_count: true,
+  }) as Record<string, string>[]) {
     const seen = latest.get(o.order_id ?? '');
     if (!seen || Date.parse(o.updated_at ?? '') >= Date.parse(seen.updated_at ?? '')) latest.set(o.order_id ?? '', o);
   }
   const perDay = new Map<string, number>();
   for (const o of latest.values()) {
     const at = Date.parse(o.ordered_at ?? '');
-    if (['cancelled', 'refunded'].includes(o.status ?? '') || cancelled.has(o.order_id) || malformed.has(o.order_id ?? '') || !Number.isFinite(at)) continue;
+    if (
+      ['cancelled', 'refunded'].includes(o.status ?? '') ||
+      cancelled.has(o.order_id) ||
+      malformed.has(o.order_id ?? '') ||
+      !Number.isFinite(at)
+    )
+      continue;
     const day = utcDay(new Date(at));
     perDay.set(day, (perDay.get(day) ?? 0) + 1);
   }
@@ -164,7 +251,9 @@ describe('service quality marts against the generated files', () => {
     expect(expected.size).toBeGreaterThan(100);
     expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(expected));
     const busiest = [...expected.entries()].sort((a, b) => b[1] - a[1])[0]!;
-    console.log(`[service] ${[...expected.values()].reduce((s, n) => s + n, 0)} tickets in ${expected.size} day x channel cells; busiest ${busiest[0]}: ${busiest[1]}`);
+    console.log(
+      `[service] ${[...expected.values()].reduce((s, n) => s + n, 0)} tickets in ${expected.size} day x channel cells; busiest ${busiest[0]}: ${busiest[1]}`,
+    );
   });
 
   it('median and p90 of first reply and resolution minutes match every day x channel x category cell', () => {
@@ -194,7 +283,12 @@ describe('service quality marts against the generated files', () => {
     }
     // The busiest cell, as a figure for the report.
     const [key, tickets] = [...cells.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
-    console.log(`[service] busiest cell ${key}: ${tickets.length} tickets, median first reply ${percentileCont(tickets.map((t) => t.firstReplyMinutes!).filter((m) => m !== null), 0.5)} min (${compared} cells compared)`);
+    console.log(
+      `[service] busiest cell ${key}: ${tickets.length} tickets, median first reply ${percentileCont(
+        tickets.map((t) => t.firstReplyMinutes!).filter((m) => m !== null),
+        0.5,
+      )} min (${compared} cells compared)`,
+    );
   });
 
   it('complaint, return and dispute rates per thousand valid orders match, day by day', () => {
@@ -206,7 +300,11 @@ describe('service quality marts against the generated files', () => {
       const day = String(r.day);
       const valid = orders.get(day) ?? 0;
       expect(Number(r.valid_orders), day).toBe(valid);
-      for (const [column, category] of [['complaint_rate_per_1000_orders', 'complaint'], ['return_rate_per_1000_orders', 'return'], ['dispute_rate_per_1000_orders', 'dispute']] as const) {
+      for (const [column, category] of [
+        ['complaint_rate_per_1000_orders', 'complaint'],
+        ['return_rate_per_1000_orders', 'return'],
+        ['dispute_rate_per_1000_orders', 'dispute'],
+      ] as const) {
         if (valid === 0) expect(r[column], `${day} ${column}`).toBeNull();
         else expect(Number(r[column]), `${day} ${column}`).toBeCloseTo((1000 * count(day, category)) / valid, 9);
       }
@@ -215,7 +313,9 @@ describe('service quality marts against the generated files', () => {
     expect(withOrders).toBe(orders.size); // every day with a valid sale has a row
     const complaints = tickets.filter((t) => t.category === 'complaint').length;
     const validTotal = [...orders.values()].reduce((s, n) => s + n, 0);
-    console.log(`[service] ${complaints} complaints / ${validTotal} valid orders = ${((1000 * complaints) / validTotal).toFixed(2)} per 1,000 over the whole period`);
+    console.log(
+      `[service] ${complaints} complaints / ${validTotal} valid orders = ${((1000 * complaints) / validTotal).toFixed(2)} per 1,000 over the whole period`,
+    );
   });
 });
 
@@ -236,7 +336,12 @@ describe('public opinion marts against raw.opinion_posts', () => {
 
   it('mentions and negative mentions per day x platform x brand match', () => {
     const expected = dailyFromRaw();
-    const actual = new Map(opinion.map((r) => [cellKey(String(r.day), String(r.platform), String(r.brand)), { mentions: Number(r.mentions), negative: Number(r.negative_mentions) }]));
+    const actual = new Map(
+      opinion.map((r) => [
+        cellKey(String(r.day), String(r.platform), String(r.brand)),
+        { mentions: Number(r.mentions), negative: Number(r.negative_mentions) },
+      ]),
+    );
     expect(expected.size).toBeGreaterThan(100);
     expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(expected));
   });
@@ -267,11 +372,17 @@ describe('public opinion marts against raw.opinion_posts', () => {
         if (negative > mean + SPIKE.stddevs * stddev) expectedSpikes.push(`${day}|${name}`);
       }
     }
-    const flagged = opinion.filter((r) => r.is_negative_spike === true).map((r) => cellKey(String(r.day), String(r.platform), String(r.brand)));
+    const flagged = opinion
+      .filter((r) => r.is_negative_spike === true)
+      .map((r) => cellKey(String(r.day), String(r.platform), String(r.brand)));
     expect(flagged.sort()).toEqual(expectedSpikes.sort());
     expect(flagged).toContain(cellKey(BURST.day, BURST.platform, BURST.brand));
-    const row = opinion.find((r) => cellKey(String(r.day), String(r.platform), String(r.brand)) === cellKey(BURST.day, BURST.platform, BURST.brand))!;
-    console.log(`[opinion] burst ${BURST.day} ${BURST.platform} x ${BURST.brand}: ${String(row.negative_mentions)} negative vs baseline mean ${Number(row.baseline_negative_mean).toFixed(3)}, threshold ${Number(row.spike_threshold).toFixed(3)}; ${flagged.length} spike(s) flagged in ${opinion.length} rows`);
+    const row = opinion.find(
+      (r) => cellKey(String(r.day), String(r.platform), String(r.brand)) === cellKey(BURST.day, BURST.platform, BURST.brand),
+    )!;
+    console.log(
+      `[opinion] burst ${BURST.day} ${BURST.platform} x ${BURST.brand}: ${String(row.negative_mentions)} negative vs baseline mean ${Number(row.baseline_negative_mean).toFixed(3)}, threshold ${Number(row.spike_threshold).toFixed(3)}; ${flagged.length} spike(s) flagged in ${opinion.length} rows`,
+    );
   });
 
   it('joins an angry post to the open complaint its author filed two days before', () => {
@@ -291,6 +402,8 @@ describe('public opinion marts against raw.opinion_posts', () => {
     // Every row is a resolved author, one per post, and never an unresolved handle.
     expect(new Set(joined.map((r) => r.post_id)).size).toBe(joined.length);
     for (const r of joined) expect(r.customer_key).not.toBeNull();
-    console.log(`[opinion] ${joined.length} mentions by resolved customers; ${joined.filter((r) => r.is_negative_after_bad_service).length} negative after bad service`);
+    console.log(
+      `[opinion] ${joined.length} mentions by resolved customers; ${joined.filter((r) => r.is_negative_after_bad_service).length} negative after bad service`,
+    );
   });
 });

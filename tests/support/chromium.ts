@@ -21,10 +21,13 @@ const CJK_FONT_FILE = '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc';
 
 function installChromium(): void {
   if (process.getuid?.() !== 0) {
-    throw new Error('Chromium is not installed and installing it needs root (apt-get install -y --no-install-recommends chromium), or set CRM_CHROMIUM_PATH');
+    throw new Error(
+      'Chromium is not installed and installing it needs root (apt-get install -y --no-install-recommends chromium), or set CRM_CHROMIUM_PATH',
+    );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium', CJK_FONT_PACKAGE], { env, stdio: 'inherit' });
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium', CJK_FONT_PACKAGE], { env, stdio: 'inherit' });
   if (install().status !== 0) {
     // A fresh machine may have no package lists yet.
     execFileSync('apt-get', ['update'], { env, stdio: 'inherit' });

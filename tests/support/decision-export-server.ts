@@ -8,7 +8,9 @@ import { buildApiServer } from '../../api/server.ts';
 const [warehousePath, secret] = process.argv.slice(2) as [string, string];
 const app = buildApiServer({ warehousePath, jwtSecret: secret });
 let peak = 0;
-const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().heapUsed); }, 10);
+const timer = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage().heapUsed);
+}, 10);
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address() as { port: number };
 console.log(`http://127.0.0.1:${address.port}`);

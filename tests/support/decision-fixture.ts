@@ -29,9 +29,11 @@ export async function createDecisionWarehouse(filePath: string, options: { bulkT
       ALTER TABLE marts.customer_value ADD COLUMN IF NOT EXISTS predicted_value_365d DECIMAL(18,2);
     `);
     // The shared API fixture keys customer_value by customer_id or (newer) customer_key.
-    const hasId = (await connection.runAndReadAll(
-      `SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = 'customer_value' AND column_name = 'customer_id'`,
-    )).getRows()[0]![0];
+    const hasId = (
+      await connection.runAndReadAll(
+        `SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts' AND table_name = 'customer_value' AND column_name = 'customer_id'`,
+      )
+    ).getRows()[0]![0];
     if (Number(hasId) > 0) await connection.run('UPDATE marts.customer_value SET customer_key = customer_id');
     await connection.run(`
       UPDATE marts.customer_value SET

@@ -133,7 +133,9 @@ async function rows(query: Record<string, unknown>, claims: Record<string, unkno
     const reader = await connection.runAndReadAll(sql, params as never);
     return {
       sql,
-      data: reader.getRowObjectsJson().map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [aliasNameToMember[k] ?? k, v]))),
+      data: reader
+        .getRowObjectsJson()
+        .map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [aliasNameToMember[k] ?? k, v]))),
     };
   } finally {
     connection.closeSync();
@@ -165,7 +167,10 @@ afterAll(() => {
 
 describe('access claims', () => {
   it('reads roles (or the single role claim), brands and regions', () => {
-    expect(ctx({ sub: 'u', roles: ['analyst', 'marketing'], brands: 'acme' })).toMatchObject({ roles: ['analyst', 'marketing'], brands: ['acme'] });
+    expect(ctx({ sub: 'u', roles: ['analyst', 'marketing'], brands: 'acme' })).toMatchObject({
+      roles: ['analyst', 'marketing'],
+      brands: ['acme'],
+    });
     expect(ctx({ role: 'analyst' }).roles).toEqual(['analyst']);
     expect(ctx({ roles: 'analyst' }).roles).toEqual(['analyst']);
     expect(ctx({ roles: ['analyst'], role: 'analyst' }).roles).toEqual(['analyst']);
@@ -192,19 +197,35 @@ describe('access claims', () => {
 
 describe('row-level policies', () => {
   it('lets an unscoped token see every brand', async () => {
-    const { data } = await rows({ measures: ['items.revenue'], dimensions: ['items.brand'], order: { 'items.brand': 'asc' } }, { roles: ['analyst'] });
+    const { data } = await rows(
+      { measures: ['items.revenue'], dimensions: ['items.brand'], order: { 'items.brand': 'asc' } },
+      { roles: ['analyst'] },
+    );
     expect(data.map((r) => r['items.brand'])).toEqual(['acme', 'nova', 'zen']);
   });
 
   it('scopes a brand-scoped token to its brands, also through a view and with its own filters', async () => {
     const claims = { roles: ['analyst'], brands: ['acme', 'zen'] };
     const direct = await rows({ measures: ['items.revenue'], dimensions: ['items.brand'], order: { 'items.brand': 'asc' } }, claims);
-    expect(direct.data).toEqual([{ 'items.brand': 'acme', 'items.revenue': '40.0' }, { 'items.brand': 'zen', 'items.revenue': '20.0' }]);
+    expect(direct.data).toEqual([
+      { 'items.brand': 'acme', 'items.revenue': '40.0' },
+      { 'items.brand': 'zen', 'items.revenue': '20.0' },
+    ]);
     const total = await rows({ measures: ['sales.revenue'] }, claims);
     expect(total.data).toEqual([{ 'sales.revenue': '60.0' }]);
     // An OR in the caller's own filters cannot widen the scope: the policy filter is ANDed on top.
     const widened = await rows(
-      { measures: ['items.revenue'], filters: [{ or: [{ member: 'items.brand', operator: 'equals', values: ['nova'] }, { member: 'items.brand', operator: 'set' }] }] },
+      {
+        measures: ['items.revenue'],
+        filters: [
+          {
+            or: [
+              { member: 'items.brand', operator: 'equals', values: ['nova'] },
+              { member: 'items.brand', operator: 'set' },
+            ],
+          },
+        ],
+      },
       claims,
     );
     expect(widened.data).toEqual([{ 'items.revenue': '60.0' }]);
@@ -226,7 +247,11 @@ describe('row-level policies', () => {
 describe('member-level policies', () => {
   it('refuses raw contact points to an analyst, directly and through a view, with a 403', () => {
     const control = accessControlFor(model);
-    for (const query of [{ dimensions: ['profiles.email'] }, { measures: ['profiles.count'], filters: [{ member: 'profiles.email', operator: 'contains', values: ['@'] }] }, { dimensions: ['sales.profiles_email'] }]) {
+    for (const query of [
+      { dimensions: ['profiles.email'] },
+      { measures: ['profiles.count'], filters: [{ member: 'profiles.email', operator: 'contains', values: ['@'] }] },
+      { dimensions: ['sales.profiles_email'] },
+    ]) {
       let caught: unknown;
       try {
         control.rewriteQuery(normalizeQuery(query), ctx({ roles: ['analyst'] }));
@@ -234,7 +259,9 @@ describe('member-level policies', () => {
         caught = error;
       }
       expect((caught as { statusCode?: number }).statusCode).toBe(403);
-      expect((caught as Error).message).toMatch(/Access denied to member '(profiles|sales)\.(profiles_)?email': the access policy of '(profiles|sales)' does not let this token \(roles \[analyst\]\) query it/);
+      expect((caught as Error).message).toMatch(
+        /Access denied to member '(profiles|sales)\.(profiles_)?email': the access policy of '(profiles|sales)' does not let this token \(roles \[analyst\]\) query it/,
+      );
     }
   });
 
@@ -247,7 +274,10 @@ describe('member-level policies', () => {
   });
 
   it('shows raw contact points to the contact roles', async () => {
-    const { data } = await rows({ dimensions: ['profiles.email', 'profiles.phone'], order: { 'profiles.email': 'asc' } }, { roles: ['analyst', 'marketing'] });
+    const { data } = await rows(
+      { dimensions: ['profiles.email', 'profiles.phone'], order: { 'profiles.email': 'asc' } },
+      { roles: ['analyst', 'marketing'] },
+    );
     expect(data).toEqual([
       { 'profiles.email': 'a@x.cn', 'profiles.phone': '13800000001' },
       { 'profiles.email': 'b@y.cn', 'profiles.phone': '13900000002' },
@@ -259,7 +289,9 @@ describe('member-level policies', () => {
     const names = (claims: Record<string, unknown>) =>
       control.metaFor(model.meta, ctx(claims)).cubes.flatMap((c) => [...c.measures, ...c.dimensions, ...c.segments].map((m) => m.name));
     const analyst = names({ roles: ['analyst'] });
-    expect(analyst).toEqual(expect.arrayContaining(['profiles.email_masked', 'profiles.phone', 'sales.profiles_email_masked', 'items.brand']));
+    expect(analyst).toEqual(
+      expect.arrayContaining(['profiles.email_masked', 'profiles.phone', 'sales.profiles_email_masked', 'items.brand']),
+    );
     expect(analyst).not.toContain('profiles.email');
     expect(analyst).not.toContain('sales.profiles_email');
     expect(names({ roles: ['service_agent'] })).toEqual(expect.arrayContaining(['profiles.email', 'sales.profiles_email']));
@@ -275,13 +307,28 @@ describe("the project's cube/model", () => {
     const project = await compileSemanticModel(cubeModelDir);
     const control = accessControlFor(project);
     expect(control.enabled).toBe(true);
-    const scoped = control.rewriteQuery(normalizeQuery({ measures: ['customers.count'] }), ctx({ roles: ['analyst'], regions: ['Shanghai'] }));
+    const scoped = control.rewriteQuery(
+      normalizeQuery({ measures: ['customers.count'] }),
+      ctx({ roles: ['analyst'], regions: ['Shanghai'] }),
+    );
     expect(scoped.query.filters).toEqual([{ member: 'customers.city', operator: 'equals', values: ['Shanghai'] }]);
     const open = control.rewriteQuery(normalizeQuery({ measures: ['customers.count'] }), ctx({ roles: ['analyst'] }));
     expect(open.query.filters).toEqual([]);
-    const orders = control.rewriteQuery(normalizeQuery({ measures: ['orders.revenue'] }), ctx({ roles: ['executive'], brands: ['acme'], regions: ['Beijing'] }));
-    expect(orders.query.filters).toEqual([{ and: [{ member: 'orders.primary_brand', operator: 'equals', values: ['acme'] }, { member: 'orders.ship_city', operator: 'equals', values: ['Beijing'] }] }]);
+    const orders = control.rewriteQuery(
+      normalizeQuery({ measures: ['orders.revenue'] }),
+      ctx({ roles: ['executive'], brands: ['acme'], regions: ['Beijing'] }),
+    );
+    expect(orders.query.filters).toEqual([
+      {
+        and: [
+          { member: 'orders.primary_brand', operator: 'equals', values: ['acme'] },
+          { member: 'orders.ship_city', operator: 'equals', values: ['Beijing'] },
+        ],
+      },
+    ]);
     // Customers are not per brand: a brand-scoped token is refused them.
-    expect(() => control.rewriteQuery(normalizeQuery({ measures: ['customers.count'] }), ctx({ roles: ['executive'], brands: ['acme'] }))).toThrow(/the cube 'customers' cannot be scoped by the token's "brands" claim/);
+    expect(() =>
+      control.rewriteQuery(normalizeQuery({ measures: ['customers.count'] }), ctx({ roles: ['executive'], brands: ['acme'] })),
+    ).toThrow(/the cube 'customers' cannot be scoped by the token's "brands" claim/);
   });
 });

@@ -17,7 +17,15 @@ const readme = fs.readFileSync(path.join(projectRoot, 'docs', 'access.md'), 'utf
 function table(name: string): string[][] {
   const match = new RegExp(`<!-- access:${name}:start -->\\n([\\s\\S]*?)\\n<!-- access:${name}:end -->`).exec(readme);
   if (!match) throw new Error(`docs/access.md has no access:${name} table`);
-  return match[1]!.split('\n').slice(2).map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
+  return match[1]!
+    .split('\n')
+    .slice(2)
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
 }
 
 let model: SemanticModel;
@@ -40,8 +48,14 @@ function cell(table: string, scope: Partial<AccessContext>): string {
 
 describe('docs/access.md access tables', () => {
   it('list every cube of the model with the rows each scope gives', () => {
-    const evaluator = model.compilers.cubeEvaluator as unknown as { cubeNames(): string[]; cubeFromPath(n: string): { isView?: boolean; sqlTable?: () => string } };
-    const cubes = evaluator.cubeNames().filter((n) => !evaluator.cubeFromPath(n).isView).sort();
+    const evaluator = model.compilers.cubeEvaluator as unknown as {
+      cubeNames(): string[];
+      cubeFromPath(n: string): { isView?: boolean; sqlTable?: () => string };
+    };
+    const cubes = evaluator
+      .cubeNames()
+      .filter((n) => !evaluator.cubeFromPath(n).isView)
+      .sort();
     const rows = table('cubes');
     expect(rows.map((r) => r[0]!.replace(/`/g, '')).sort()).toEqual(cubes);
     for (const [name, mart, open, brands, regions] of rows) {
@@ -72,7 +86,9 @@ describe('docs/access.md access tables', () => {
     expect(rows.map((r) => r[0]!.replace(/`/g, '')).sort()).toEqual([...KNOWN_ROLES].sort());
     for (const [roleCell, what] of rows) {
       const role = roleCell!.replace(/`/g, '') as Role;
-      const raw = ['email', 'phone', 'mobile', 'wechat_id', 'qq_id'].every((c) => access.memberAccess(`customer_profiles.${c}`, { roles: [role] }) === 'visible');
+      const raw = ['email', 'phone', 'mobile', 'wechat_id', 'qq_id'].every(
+        (c) => access.memberAccess(`customer_profiles.${c}`, { roles: [role] }) === 'visible',
+      );
       expect(what!.startsWith('raw'), role).toBe(raw);
     }
   });

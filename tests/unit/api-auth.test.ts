@@ -44,8 +44,12 @@ describe('API tokens', () => {
 
   it('refuses missing, foreign, expired and non-HS256 tokens with a 403 saying why', async () => {
     await expect(verifyToken(undefined, SECRET)).rejects.toThrow("Authorization header isn't set");
-    await expect(verifyToken(await signDevToken('some-other-secret-0123456789'), SECRET)).rejects.toThrow(/Invalid token: signature verification failed/);
-    await expect(verifyToken(await signDevToken(SECRET, {}, { expiresIn: -1 }), SECRET)).rejects.toThrow(/"exp" claim timestamp check failed/);
+    await expect(verifyToken(await signDevToken('some-other-secret-0123456789'), SECRET)).rejects.toThrow(
+      /Invalid token: signature verification failed/,
+    );
+    await expect(verifyToken(await signDevToken(SECRET, {}, { expiresIn: -1 }), SECRET)).rejects.toThrow(
+      /"exp" claim timestamp check failed/,
+    );
     const hs512 = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(SECRET));
     await expect(verifyToken(hs512, SECRET)).rejects.toThrow(/"alg" \(Algorithm\) Header Parameter value not allowed/);
     const error = await verifyToken('junk', SECRET).catch((e: unknown) => e);
@@ -62,4 +66,3 @@ describe('API tokens', () => {
     await expect(verifyToken(token, SECRET)).rejects.toThrow(/"exp" claim timestamp check failed/);
   });
 });
-

@@ -12,7 +12,11 @@ import { buildApiServer } from '../../api/server.ts';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-dashboard-route-'));
 const distDir = path.join(tmp, 'dist');
 // The route never opens the warehouse: a path is enough.
-const app = buildApiServer({ warehousePath: path.join(tmp, 'none.duckdb'), jwtSecret: 'unit-dashboard-secret-0123456789', dashboardDir: distDir });
+const app = buildApiServer({
+  warehousePath: path.join(tmp, 'none.duckdb'),
+  jwtSecret: 'unit-dashboard-secret-0123456789',
+  dashboardDir: distDir,
+});
 
 afterAll(async () => {
   await app.close();
@@ -21,7 +25,10 @@ afterAll(async () => {
 
 function writeBuild(marker: string): void {
   fs.mkdirSync(path.join(distDir, 'assets'), { recursive: true });
-  fs.writeFileSync(path.join(distDir, 'index.html'), `<!doctype html><title>${marker}</title><script type="module" src="/dashboard/assets/app-1.js"></script>`);
+  fs.writeFileSync(
+    path.join(distDir, 'index.html'),
+    `<!doctype html><title>${marker}</title><script type="module" src="/dashboard/assets/app-1.js"></script>`,
+  );
   fs.writeFileSync(path.join(distDir, 'assets', 'app-1.js'), 'console.log(1)');
   fs.writeFileSync(path.join(distDir, '.source-hash'), 'abc\n');
 }

@@ -23,12 +23,20 @@ let api: RunningApiServer;
 let plain: RunningApiServer; // the same API without a front cache: what the answers were before it
 let analyst: string;
 
-const QUERY = { measures: ['orders.count', 'orders.revenue'], dimensions: ['orders.order_status'], order: [['orders.order_status', 'asc']], timezone: 'UTC' };
+const QUERY = {
+  measures: ['orders.count', 'orders.revenue'],
+  dimensions: ['orders.order_status'],
+  order: [['orders.order_status', 'asc']],
+  timezone: 'UTC',
+};
 const loadUrl = (query: unknown) => `/cubejs-api/v1/load?query=${encodeURIComponent(JSON.stringify(query))}`;
 const SCORECARD = '/api/v1/kpis/scorecard?from=2025-02-01&to=2025-02-28&timezone=UTC&kpis=revenue,orders';
 
 async function call(server: RunningApiServer, url: string, token: string, init: RequestInit = {}) {
-  const response = await fetch(`${server.url}${url}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } });
+  const response = await fetch(`${server.url}${url}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) },
+  });
   return { status: response.status, text: await response.text(), headers: response.headers };
 }
 /** Front-cache hits during fn. */
@@ -97,10 +105,12 @@ describe('front cache', () => {
     const renewed = { ...QUERY, renewQuery: true };
     let a!: Awaited<ReturnType<typeof call>>;
     let b!: Awaited<ReturnType<typeof call>>;
-    expect(await frontHits(async () => {
-      a = await call(api, loadUrl(renewed), analyst);
-      b = await call(api, loadUrl(renewed), analyst);
-    })).toBe(0);
+    expect(
+      await frontHits(async () => {
+        a = await call(api, loadUrl(renewed), analyst);
+        b = await call(api, loadUrl(renewed), analyst);
+      }),
+    ).toBe(0);
     expect(a.headers.get('x-crm-cache')).toBe('off');
     expect(b.headers.get('x-crm-cache')).toBe('off');
     // The plain query now answers with the renewed result (the result cache's), not the answer kept before.
@@ -163,7 +173,11 @@ describe('front cache', () => {
 
     // 30 s before midnight in Shanghai (UTC+8), noon-ish in UTC.
     clock = Date.parse('2030-01-02T15:59:30Z');
-    const shanghai = { ...QUERY, timezone: 'Asia/Shanghai', timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: 'last 7 days' }] };
+    const shanghai = {
+      ...QUERY,
+      timezone: 'Asia/Shanghai',
+      timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: 'last 7 days' }],
+    };
     const utc = { ...shanghai, timezone: 'UTC' };
     await call(api, loadUrl(shanghai), analyst);
     await call(api, loadUrl(utc), analyst);

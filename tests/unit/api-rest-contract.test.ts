@@ -36,13 +36,23 @@ async function call(options: InjectOptions) {
   const response = await app.inject({ ...options, headers: { authorization: `Bearer ${token}`, ...options.headers } });
   return { status: response.statusCode, body: response.json() as Body, headers: response.headers };
 }
-const post = (route: string, payload: unknown) => call({ method: 'POST', url: `/cubejs-api/v1/${route}`, payload: payload as InjectOptions['payload'] });
-const get = (route: string, query: unknown) => call({ method: 'GET', url: `/cubejs-api/v1/${route}?query=${encodeURIComponent(JSON.stringify(query))}` });
+const post = (route: string, payload: unknown) =>
+  call({ method: 'POST', url: `/cubejs-api/v1/${route}`, payload: payload as InjectOptions['payload'] });
+const get = (route: string, query: unknown) =>
+  call({ method: 'GET', url: `/cubejs-api/v1/${route}?query=${encodeURIComponent(JSON.stringify(query))}` });
 
 const COUNT_BY_STATUS = { measures: ['orders.count'], dimensions: ['orders.order_status'], order: [['orders.order_status', 'asc']] };
 const COMPARE = {
   measures: ['orders.count'],
-  timeDimensions: [{ dimension: 'orders.ordered_at', compareDateRange: [['2025-01-01', '2025-01-31'], ['2025-02-01', '2025-02-28']] }],
+  timeDimensions: [
+    {
+      dimension: 'orders.ordered_at',
+      compareDateRange: [
+        ['2025-01-01', '2025-01-31'],
+        ['2025-02-01', '2025-02-28'],
+      ],
+    },
+  ],
   timezone: 'UTC',
 };
 
@@ -60,7 +70,19 @@ describe('/load', () => {
     const { status, body } = await post('load', {
       query: {
         ...COUNT_BY_STATUS,
-        filters: [{ or: [{ member: 'orders.order_status', operator: 'equals', values: ['completed'] }, { and: [{ member: 'orders.order_status', operator: 'startsWith', values: ['p'] }, { member: 'orders.item_count', operator: 'gte', values: [1] }] }] }],
+        filters: [
+          {
+            or: [
+              { member: 'orders.order_status', operator: 'equals', values: ['completed'] },
+              {
+                and: [
+                  { member: 'orders.order_status', operator: 'startsWith', values: ['p'] },
+                  { member: 'orders.item_count', operator: 'gte', values: [1] },
+                ],
+              },
+            ],
+          },
+        ],
         limit: 1,
         offset: 1,
         total: true,
@@ -97,11 +119,18 @@ describe('/load', () => {
 
     // Another caller (other claims) never shares the entry.
     const other = await signDevToken(SECRET, { sub: 'someone-else@example.com', role: 'analyst' });
-    const otherCall = await call({ method: 'POST', url: '/cubejs-api/v1/load', payload: { query }, headers: { authorization: `Bearer ${other}` } });
+    const otherCall = await call({
+      method: 'POST',
+      url: '/cubejs-api/v1/load',
+      payload: { query },
+      headers: { authorization: `Bearer ${other}` },
+    });
     expect(otherCall.headers['x-crm-cache']).toBe('miss');
 
     // Publish a new version by rename, as a pipeline run does: the next answer is fresh.
-    const next = await createFixtureWarehouse(path.join(tmp, 'next.duckdb'), { extraOrders: [['o9', 'c4', '2025-03-20 10:00:00', 'completed', true, 1, '10.00', '0.00', '10.00']] });
+    const next = await createFixtureWarehouse(path.join(tmp, 'next.duckdb'), {
+      extraOrders: [['o9', 'c4', '2025-03-20 10:00:00', 'completed', true, 1, '10.00', '0.00', '10.00']],
+    });
     fs.renameSync(next, warehousePath);
     const after = await post('load', { query });
     expect(after.headers['x-crm-cache']).toBe('miss');
@@ -111,12 +140,20 @@ describe('/load', () => {
 
 describe('/sql and /dry-run', () => {
   it("/sql gives Cube's { sql: { sql: [sql, params] } }, one per range when comparing", async () => {
-    const { status, body } = await get('sql', { ...COUNT_BY_STATUS, filters: [{ member: 'orders.order_status', operator: 'equals', values: ['paid'] }] });
+    const { status, body } = await get('sql', {
+      ...COUNT_BY_STATUS,
+      filters: [{ member: 'orders.order_status', operator: 'equals', values: ['paid'] }],
+    });
     expect(status, body.error).toBe(200);
     const [sql, params] = body.sql.sql;
     expect(sql).toMatch(/marts\.fct_orders/);
     expect(params).toEqual(['paid']);
-    expect(body.sql).toMatchObject({ order: [{ id: 'orders.order_status', desc: false }], dataSource: 'default', external: false, preAggregations: [] });
+    expect(body.sql).toMatchObject({
+      order: [{ id: 'orders.order_status', desc: false }],
+      dataSource: 'default',
+      external: false,
+      preAggregations: [],
+    });
     const compared = await post('sql', { query: COMPARE });
     expect(compared.body).toHaveLength(2);
   });
@@ -132,7 +169,11 @@ describe('/sql and /dry-run', () => {
     expect(body.queryOrder).toEqual([{}, {}]); // Cube's default order: none without dimensions or a granularity
     expect(body.pivotQuery.dimensions).toEqual(['compareDateRange']);
     // Relative ranges are resolved in the query's zone, as Cube's dateParser does.
-    const relative = await get('dry-run', { measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day', dateRange: 'last 7 days' }], timezone: 'Asia/Shanghai' });
+    const relative = await get('dry-run', {
+      measures: ['orders.count'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day', dateRange: 'last 7 days' }],
+      timezone: 'Asia/Shanghai',
+    });
     const [start, end] = relative.body.normalizedQueries[0].timeDimensions[0].dateRange;
     expect(start).toMatch(/T00:00:00\.000$/);
     expect(end).toMatch(/T23:59:59\.999$/);
@@ -145,17 +186,99 @@ describe('/sql and /dry-run', () => {
 
 describe('hostile input: a clear 4xx, and the server keeps serving', () => {
   it.each([
-    ['malformed JSON body', { method: 'POST', url: '/cubejs-api/v1/load', payload: '{"query": {', headers: { 'content-type': 'application/json' } }, 400, /JSON/i],
+    [
+      'malformed JSON body',
+      { method: 'POST', url: '/cubejs-api/v1/load', payload: '{"query": {', headers: { 'content-type': 'application/json' } },
+      400,
+      /JSON/i,
+    ],
     ['malformed ?query=', { method: 'GET', url: '/cubejs-api/v1/load?query=%7Bnope' }, 400, /Unable to decode query param as JSON/],
     ['no query', { method: 'GET', url: '/cubejs-api/v1/load' }, 400, /Query param is required/],
-    ['unknown member', { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.nope'] } } }, 400, /orders\.nope/],
-    ['unknown member in /sql', { method: 'POST', url: '/cubejs-api/v1/sql', payload: { query: { measures: ['nope.count'] } } }, 400, /nope/],
-    ['SQL in a member name', { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.count; DROP TABLE x'] } } }, 400, /member name/],
-    ['deep filter nesting', { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.count'], filters: [JSON.parse('{"or":['.repeat(200) + '{"member":"orders.x","operator":"equals","values":["1"]}' + ']}'.repeat(200))] } } }, 400, /nested more than 32 levels deep/],
-    ['filter groups nested 9 deep', { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.count'], filters: [JSON.parse('{"or":['.repeat(9) + '{"member":"orders.x","operator":"equals","values":["1"]}' + ']}'.repeat(9))] } } }, 400, /filter groups are nested more than 8 levels deep/],
-    ['two compareDateRanges', { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', compareDateRange: ['today'] }, { dimension: 'orders.ordered_at', compareDateRange: ['today'] }] }, queryType: 'multi' } }, 400, /only exist for one timeDimension/],
-    ['a bad date range', { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: 'the day after never' }] } } }, 400, /Can't parse date/],
-    ['a huge limit', { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.count'], limit: 1e9 } } }, 400, /limit/],
+    [
+      'unknown member',
+      { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.nope'] } } },
+      400,
+      /orders\.nope/,
+    ],
+    [
+      'unknown member in /sql',
+      { method: 'POST', url: '/cubejs-api/v1/sql', payload: { query: { measures: ['nope.count'] } } },
+      400,
+      /nope/,
+    ],
+    [
+      'SQL in a member name',
+      { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.count; DROP TABLE x'] } } },
+      400,
+      /member name/,
+    ],
+    [
+      'deep filter nesting',
+      {
+        method: 'POST',
+        url: '/cubejs-api/v1/load',
+        payload: {
+          query: {
+            measures: ['orders.count'],
+            filters: [JSON.parse('{"or":['.repeat(200) + '{"member":"orders.x","operator":"equals","values":["1"]}' + ']}'.repeat(200))],
+          },
+        },
+      },
+      400,
+      /nested more than 32 levels deep/,
+    ],
+    [
+      'filter groups nested 9 deep',
+      {
+        method: 'POST',
+        url: '/cubejs-api/v1/load',
+        payload: {
+          query: {
+            measures: ['orders.count'],
+            filters: [JSON.parse('{"or":['.repeat(9) + '{"member":"orders.x","operator":"equals","values":["1"]}' + ']}'.repeat(9))],
+          },
+        },
+      },
+      400,
+      /filter groups are nested more than 8 levels deep/,
+    ],
+    [
+      'two compareDateRanges',
+      {
+        method: 'POST',
+        url: '/cubejs-api/v1/load',
+        payload: {
+          query: {
+            measures: ['orders.count'],
+            timeDimensions: [
+              { dimension: 'orders.ordered_at', compareDateRange: ['today'] },
+              { dimension: 'orders.ordered_at', compareDateRange: ['today'] },
+            ],
+          },
+          queryType: 'multi',
+        },
+      },
+      400,
+      /only exist for one timeDimension/,
+    ],
+    [
+      'a bad date range',
+      {
+        method: 'POST',
+        url: '/cubejs-api/v1/load',
+        payload: {
+          query: { measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: 'the day after never' }] },
+        },
+      },
+      400,
+      /Can't parse date/,
+    ],
+    [
+      'a huge limit',
+      { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.count'], limit: 1e9 } } },
+      400,
+      /limit/,
+    ],
   ] as const)('%s', async (_name, request, status, message) => {
     const { status: got, body } = await call(request as InjectOptions);
     expect(got).toBe(status);
@@ -164,7 +287,11 @@ describe('hostile input: a clear 4xx, and the server keeps serving', () => {
 
   it('a bad token is a 403 on every route', async () => {
     for (const route of ['load', 'sql', 'dry-run', 'meta']) {
-      const response = await app.inject({ method: 'GET', url: `/cubejs-api/v1/${route}?query=%7B%7D`, headers: { authorization: 'Bearer nope' } });
+      const response = await app.inject({
+        method: 'GET',
+        url: `/cubejs-api/v1/${route}?query=%7B%7D`,
+        headers: { authorization: 'Bearer nope' },
+      });
       expect(response.statusCode, route).toBe(403);
       expect(response.json().error).toEqual(expect.any(String));
     }
@@ -180,12 +307,26 @@ describe('query time limit', () => {
     fs.mkdirSync(modelDir, { recursive: true });
     fs.writeFileSync(
       path.join(modelDir, 'slow.yml'),
-      ['cubes:', '  - name: slow', '    sql: SELECT range AS n FROM range(1000000000000)', '    measures:', '      - name: total', '        sql: n', '        type: sum', ''].join('\n'),
+      [
+        'cubes:',
+        '  - name: slow',
+        '    sql: SELECT range AS n FROM range(1000000000000)',
+        '    measures:',
+        '      - name: total',
+        '        sql: n',
+        '        type: sum',
+        '',
+      ].join('\n'),
     );
     const slowApp = buildApiServer({ warehousePath, jwtSecret: SECRET, cubeModelDir: modelDir, queryTimeoutMs: 300 });
     try {
       const started = Date.now();
-      const response = await slowApp.inject({ method: 'POST', url: '/cubejs-api/v1/load', headers: { authorization: `Bearer ${token}` }, payload: { query: { measures: ['slow.total'] } } });
+      const response = await slowApp.inject({
+        method: 'POST',
+        url: '/cubejs-api/v1/load',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { query: { measures: ['slow.total'] } },
+      });
       expect(response.statusCode).toBe(504);
       expect(response.json().error).toMatch(/^Query timeout: the query ran longer than 300 ms/);
       expect(Date.now() - started).toBeLessThan(15_000);
@@ -204,7 +345,7 @@ describe('query time limit', () => {
       await expect(slow).rejects.toBeInstanceOf(QueryTimeoutError);
       await expect(slow).rejects.toMatchObject({ statusCode: 504, message: expect.stringMatching(/Query timeout.*200 ms/) });
       expect(Date.now() - started).toBeLessThan(10_000);
-      expect(await reader.query('SELECT 42 AS answer')).toEqual([{ answer: '42' }]) // numbers come back as strings, as Cube's DuckDB driver gives them;
+      expect(await reader.query('SELECT 42 AS answer')).toEqual([{ answer: '42' }]); // numbers come back as strings, as Cube's DuckDB driver gives them;
     } finally {
       await reader.close();
     }

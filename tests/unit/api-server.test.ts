@@ -53,7 +53,11 @@ describe('GET /health', () => {
     try {
       const response = await server.inject({ method: 'GET', url: '/health' });
       expect(response.statusCode).toBe(503);
-      expect(response.json()).toMatchObject({ status: 'unavailable', warehouse: missing, error: expect.stringContaining(`warehouse file not found: ${missing}`) });
+      expect(response.json()).toMatchObject({
+        status: 'unavailable',
+        warehouse: missing,
+        error: expect.stringContaining(`warehouse file not found: ${missing}`),
+      });
     } finally {
       await server.close();
     }
@@ -80,7 +84,14 @@ describe('GET /cubejs-api/v1/meta', () => {
     const orders = body.cubes.find((c: Body) => c.name === 'orders');
     expect(orders).toMatchObject({ name: 'orders', type: 'cube', title: 'Orders', isVisible: true });
     const revenue = orders.measures.find((m: Body) => m.name === 'orders.revenue');
-    expect(revenue).toMatchObject({ title: 'Orders Revenue', shortTitle: 'Revenue', type: 'number', aggType: 'sum', format: 'currency', isVisible: true });
+    expect(revenue).toMatchObject({
+      title: 'Orders Revenue',
+      shortTitle: 'Revenue',
+      type: 'number',
+      aggType: 'sum',
+      format: 'currency',
+      isVisible: true,
+    });
     expect(revenue.description).toMatch(/Net revenue/);
     expect(orders.dimensions.find((d: Body) => d.name === 'orders.ordered_at')).toMatchObject({ type: 'time', title: 'Orders Ordered at' });
     expect(orders.segments.map((s: Body) => s.name)).toEqual(['orders.valid_sales']);
@@ -139,7 +150,12 @@ describe('POST /cubejs-api/v1/load', () => {
       rowLimit: 10_000,
       queryType: 'regularQuery',
     });
-    expect(body.annotation.measures['orders.revenue']).toMatchObject({ title: 'Orders Revenue', shortTitle: 'Revenue', type: 'number', format: 'currency' });
+    expect(body.annotation.measures['orders.revenue']).toMatchObject({
+      title: 'Orders Revenue',
+      shortTitle: 'Revenue',
+      type: 'number',
+      format: 'currency',
+    });
     expect(body.annotation.timeDimensions['orders.ordered_at.month']).toMatchObject({
       title: 'Orders Ordered at',
       type: 'time',
@@ -157,7 +173,10 @@ describe('POST /cubejs-api/v1/load', () => {
     });
     expect(status).toBe(200);
     expect(body.queryType).toBe('regularQuery');
-    expect(body.pivotQuery).toMatchObject({ measures: ['orders.revenue', 'orders.buyer_count', 'orders.count'], queryType: 'regularQuery' });
+    expect(body.pivotQuery).toMatchObject({
+      measures: ['orders.revenue', 'orders.buyer_count', 'orders.count'],
+      queryType: 'regularQuery',
+    });
     expect(body.results).toHaveLength(1);
     expect(byMonth(body.results[0].data, 'orders.revenue')['2025-02']).toEqual(['170']);
   });
@@ -177,7 +196,12 @@ describe('POST /cubejs-api/v1/load', () => {
       measures: ['orders.revenue', 'orders.count'],
       dimensions: ['customers.city'],
       filters: [
-        { or: [{ member: 'orders.order_status', operator: 'equals', values: ['completed'] }, { member: 'orders.order_status', operator: 'equals', values: ['paid'] }] },
+        {
+          or: [
+            { member: 'orders.order_status', operator: 'equals', values: ['completed'] },
+            { member: 'orders.order_status', operator: 'equals', values: ['paid'] },
+          ],
+        },
         { member: 'customers.city', operator: 'notEquals', values: ['Hangzhou'] },
         { member: 'orders.revenue', operator: 'gt', values: ['100'] },
       ],
@@ -191,7 +215,14 @@ describe('POST /cubejs-api/v1/load', () => {
     const strict = await load({
       measures: ['orders.count'],
       dimensions: ['orders.order_status'],
-      filters: [{ and: [{ member: 'orders.is_valid_sale', operator: 'equals', values: [true] }, { member: 'orders.item_count', operator: 'gte', values: [2] }] }],
+      filters: [
+        {
+          and: [
+            { member: 'orders.is_valid_sale', operator: 'equals', values: [true] },
+            { member: 'orders.item_count', operator: 'gte', values: [2] },
+          ],
+        },
+      ],
       order: [['orders.order_status', 'asc']],
     });
     expect(strict.body.data).toEqual([{ 'orders.order_status': 'completed', 'orders.count': '3' }]);
@@ -217,7 +248,11 @@ describe('POST /cubejs-api/v1/load', () => {
   it('uses segments and views', async () => {
     const segment = await load({ measures: ['orders.count'], segments: ['orders.valid_sales'] });
     expect(segment.body.data).toEqual([{ 'orders.count': '6' }]);
-    const view = await load({ measures: ['sales_overview.revenue'], dimensions: ['sales_overview.customers_rfm_score'], order: { 'sales_overview.customers_rfm_score': 'asc' } });
+    const view = await load({
+      measures: ['sales_overview.revenue'],
+      dimensions: ['sales_overview.customers_rfm_score'],
+      order: { 'sales_overview.customers_rfm_score': 'asc' },
+    });
     expect(view.body.data).toEqual([
       { 'sales_overview.customers_rfm_score': '314', 'sales_overview.revenue': '120' },
       { 'sales_overview.customers_rfm_score': '533', 'sales_overview.revenue': '110' },
@@ -230,7 +265,11 @@ describe('POST /cubejs-api/v1/load', () => {
       dimensions: ['customers.customer_key', 'customers.first_order_at', 'customers.rfm_score'],
       order: { 'customers.customer_key': 'asc' },
     });
-    expect(body.data[0]).toEqual({ 'customers.customer_key': 'c1', 'customers.first_order_at': '2025-01-10T08:00:00.000', 'customers.rfm_score': '555' });
+    expect(body.data[0]).toEqual({
+      'customers.customer_key': 'c1',
+      'customers.first_order_at': '2025-01-10T08:00:00.000',
+      'customers.rfm_score': '555',
+    });
     expect(body.data[3]).toEqual({ 'customers.customer_key': 'c4', 'customers.first_order_at': null, 'customers.rfm_score': null });
   });
 });
@@ -268,7 +307,10 @@ describe('errors', () => {
   it('answers 400 for a member used in the wrong role', async () => {
     const asMeasure = await load({ measures: ['orders.order_status'] });
     expect(asMeasure).toEqual({ status: 400, body: { error: "'orders.order_status' in measures is a dimension, not a measure" } });
-    const notTime = await load({ measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.order_status', granularity: 'month' }] });
+    const notTime = await load({
+      measures: ['orders.count'],
+      timeDimensions: [{ dimension: 'orders.order_status', granularity: 'month' }],
+    });
     expect(notTime.status).toBe(400);
     expect(notTime.body.error).toContain("'orders.order_status' in timeDimensions is a string dimension");
   });
@@ -304,7 +346,12 @@ describe('errors', () => {
     const meta = await call({ method: 'GET', url: '/cubejs-api/v1/meta' });
     expect(meta.status).toBe(403);
     // A bad token is refused before the body is even parsed.
-    const both = await call({ method: 'POST', url: '/cubejs-api/v1/load', headers: { 'content-type': 'application/json' }, payload: '{oops' });
+    const both = await call({
+      method: 'POST',
+      url: '/cubejs-api/v1/load',
+      headers: { 'content-type': 'application/json' },
+      payload: '{oops',
+    });
     expect(both.status).toBe(403);
   });
 
@@ -318,22 +365,41 @@ describe('errors', () => {
   });
 
   it('answers 400 for a filter value the column cannot take, and 500 with a request id only when a mart is missing', async () => {
-    const badValue = await load({ measures: ['orders.count'], filters: [{ member: 'orders.item_count', operator: 'equals', values: ['many'] }] });
-    expect(badValue).toEqual({ status: 400, body: { error: "Invalid value \"many\" at values.0 of the filter on 'orders.item_count': a number dimension takes a finite decimal number" } });
+    const badValue = await load({
+      measures: ['orders.count'],
+      filters: [{ member: 'orders.item_count', operator: 'equals', values: ['many'] }],
+    });
+    expect(badValue).toEqual({
+      status: 400,
+      body: {
+        error: 'Invalid value "many" at values.0 of the filter on \'orders.item_count\': a number dimension takes a finite decimal number',
+      },
+    });
 
     const emptyPath = path.join(tmp, 'empty.duckdb');
     const db = await DuckDBInstance.create(emptyPath);
     db.closeSync();
     // DuckDB's text goes to the log under the request id; the caller gets the id only.
     const logLines: string[] = [];
-    const server = buildApiServer({ warehousePath: emptyPath, jwtSecret: SECRET, logger: { level: 'error', stream: { write: (line: string) => logLines.push(line) } } });
+    const server = buildApiServer({
+      warehousePath: emptyPath,
+      jwtSecret: SECRET,
+      logger: { level: 'error', stream: { write: (line: string) => logLines.push(line) } },
+    });
     try {
-      const response = await server.inject({ method: 'POST', url: '/cubejs-api/v1/load', headers: { authorization: token }, payload: { query: { measures: ['orders.count'] } } });
+      const response = await server.inject({
+        method: 'POST',
+        url: '/cubejs-api/v1/load',
+        headers: { authorization: token },
+        payload: { query: { measures: ['orders.count'] } },
+      });
       expect(response.statusCode).toBe(500);
       const { requestId, error } = response.json() as { requestId: string; error: string };
       expect(error).toBe(`Internal error (request id ${requestId}); the details are in the server log`);
       expect(response.headers['x-request-id']).toBe(requestId);
-      const logged = logLines.map((line) => JSON.parse(line) as { requestId?: string; err?: { message?: string } }).find((entry) => entry.requestId === requestId);
+      const logged = logLines
+        .map((line) => JSON.parse(line) as { requestId?: string; err?: { message?: string } })
+        .find((entry) => entry.requestId === requestId);
       expect(logged?.err?.message).toMatch(/Catalog Error: Table with name "marts.fct_orders" does not exist/);
     } finally {
       await server.close();
@@ -343,7 +409,12 @@ describe('errors', () => {
   it('answers 503 for /load when the warehouse file is missing', async () => {
     const server = buildApiServer({ warehousePath: path.join(tmp, 'gone.duckdb'), jwtSecret: SECRET });
     try {
-      const response = await server.inject({ method: 'POST', url: '/cubejs-api/v1/load', headers: { authorization: token }, payload: { query: { measures: ['orders.count'] } } });
+      const response = await server.inject({
+        method: 'POST',
+        url: '/cubejs-api/v1/load',
+        headers: { authorization: token },
+        payload: { query: { measures: ['orders.count'] } },
+      });
       expect(response.statusCode).toBe(503);
       expect(response.json().error).toContain('warehouse file not found');
     } finally {
@@ -365,7 +436,9 @@ describe('startApiServer', () => {
       const response = await fetch(`${server.url}/cubejs-api/v1/load`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: token },
-        body: JSON.stringify({ query: { measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] } }),
+        body: JSON.stringify({
+          query: { measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] },
+        }),
       });
       expect(response.status).toBe(200);
       const body = (await response.json()) as Body;
@@ -385,6 +458,8 @@ describe('startApiServer', () => {
     const brokenDir = path.join(tmp, 'broken-model');
     fs.mkdirSync(brokenDir, { recursive: true });
     fs.writeFileSync(path.join(brokenDir, 'bad.yml'), 'cubes:\n  - name: bad\n    measures: []\n');
-    await expect(startApiServer({ warehousePath, jwtSecret: SECRET, cubeModelDir: brokenDir, port: 0 })).rejects.toThrow(/Cube model does not compile/);
+    await expect(startApiServer({ warehousePath, jwtSecret: SECRET, cubeModelDir: brokenDir, port: 0 })).rejects.toThrow(
+      /Cube model does not compile/,
+    );
   });
 });

@@ -31,8 +31,13 @@ describe('WarehouseReader', () => {
   it("reads with Cube's DuckDB value conversion: decimals and integers as strings, timestamps as ISO", async () => {
     const reader = new WarehouseReader(warehousePath);
     try {
-      const rows = await reader.query('SELECT order_id, net_revenue, item_count, ordered_at, is_valid_sale FROM marts.fct_orders WHERE order_id = ?', ['o5']);
-      expect(rows).toEqual([{ order_id: 'o5', net_revenue: '120', item_count: '4', ordered_at: '2025-02-20T03:00:00.000Z', is_valid_sale: true }]);
+      const rows = await reader.query(
+        'SELECT order_id, net_revenue, item_count, ordered_at, is_valid_sale FROM marts.fct_orders WHERE order_id = ?',
+        ['o5'],
+      );
+      expect(rows).toEqual([
+        { order_id: 'o5', net_revenue: '120', item_count: '4', ordered_at: '2025-02-20T03:00:00.000Z', is_valid_sale: true },
+      ]);
     } finally {
       await reader.close();
     }
@@ -59,7 +64,9 @@ describe('WarehouseReader', () => {
   it('reads naive timestamps as UTC whatever the session zone of the machine', async () => {
     const reader = new WarehouseReader(warehousePath);
     try {
-      const [row] = await reader.query("SELECT timezone('Asia/Shanghai', ordered_at::timestamptz) AS local FROM marts.fct_orders WHERE order_id = 'o2'");
+      const [row] = await reader.query(
+        "SELECT timezone('Asia/Shanghai', ordered_at::timestamptz) AS local FROM marts.fct_orders WHERE order_id = 'o2'",
+      );
       expect(row).toEqual({ local: '2025-02-01T01:00:00.000Z' });
     } finally {
       await reader.close();
@@ -122,7 +129,9 @@ describe('WarehouseReader', () => {
     const reader = new WarehouseReader(warehousePath);
     try {
       const results = await Promise.all(
-        ['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8'].map((id) => reader.query('SELECT order_id FROM marts.fct_orders WHERE order_id = ?', [id])),
+        ['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8'].map((id) =>
+          reader.query('SELECT order_id FROM marts.fct_orders WHERE order_id = ?', [id]),
+        ),
       );
       expect(results.map((rows) => rows[0]!.order_id)).toEqual(['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8']);
     } finally {
@@ -143,7 +152,9 @@ describe('WarehouseReader', () => {
     const previous = process.env.CRM_API_IDLE_CLOSE_MS;
     try {
       process.env.CRM_API_IDLE_CLOSE_MS = 'soon';
-      await expect(startApiServer({ warehousePath, jwtSecret: 's', port: 0, dashboardDir: false })).rejects.toThrow(/CRM_API_IDLE_CLOSE_MS must be a whole number/);
+      await expect(startApiServer({ warehousePath, jwtSecret: 's', port: 0, dashboardDir: false })).rejects.toThrow(
+        /CRM_API_IDLE_CLOSE_MS must be a whole number/,
+      );
       process.env.CRM_API_IDLE_CLOSE_MS = '50';
       const server = await startApiServer({ warehousePath, jwtSecret: 's', port: 0, dashboardDir: false });
       try {

@@ -41,9 +41,13 @@ describe('benchmarks page', () => {
     const md = benchmarksDoc(mergeLatest(undefined, report('2026-12-04T22:22:35.443Z', [dbt(116), semantic])));
     expect(md.split('\n')[2]).toBe(BENCHMARKS_DOC_HEADER);
     expect(md).toContain('do not edit by hand');
-    expect(md).toContain('| 10m | dbt | full build (transform steps) | 200 s | 600 | 0.333 | full build under 10 minutes, incremental under 15 % of full | **missed** | 2026-12-04 22:22 UTC | 2 × Test CPU, Node v20.0.0 |');
+    expect(md).toContain(
+      '| 10m | dbt | full build (transform steps) | 200 s | 600 | 0.333 | full build under 10 minutes, incremental under 15 % of full | **missed** | 2026-12-04 22:22 UTC | 2 × Test CPU, Node v20.0.0 |',
+    );
     expect(md).toContain('|  |  | incremental build (transform steps) | 116 s | 200 | 0.58 |');
-    expect(md).toContain('| 10m | semantic | pre-aggregated: p95 (baseline: DuckDB running the same SQL) | 14.9 ms | 17.6 | 0.85 | pre-aggregated p95 under 30 ms | **met** |');
+    expect(md).toContain(
+      '| 10m | semantic | pre-aggregated: p95 (baseline: DuckDB running the same SQL) | 14.9 ms | 17.6 | 0.85 | pre-aggregated p95 under 30 ms | **met** |',
+    );
     expect(md).toContain('### 10m: dbt build of all marts');
     expect(md).toContain('| of which dbt (full / incremental) | 150 | s | 80 |  |');
     expect(md).toContain('- delta: 1 % of orders');

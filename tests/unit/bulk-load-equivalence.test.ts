@@ -19,7 +19,8 @@ import { generateSampleData, DEFAULT_GENERATE_OPTIONS } from '../../pipelines/so
 let dir: string;
 let landing: string;
 const TABLES = ['orders', 'order_items', 'order_payments', 'order_refunds', 'order_cancellations'];
-const ORDER_HEADER = 'order_id,customer_id,ordered_at,status,currency,discount_amount,updated_at,ship_name,ship_phone,ship_city,ship_address';
+const ORDER_HEADER =
+  'order_id,customer_id,ordered_at,status,currency,discount_amount,updated_at,ship_name,ship_phone,ship_city,ship_address';
 
 function writeOrders(name: string, text: string | Buffer) {
   fs.writeFileSync(path.join(landing, 'orders', name), text);
@@ -28,88 +29,202 @@ function writeOrders(name: string, text: string | Buffer) {
 function nastyFiles() {
   const BOM = '\ufeff';
   // CSV, LF, BOM: quoted commas, an embedded newline, blank lines, broken rows, bad values, versions.
-  writeOrders('orders_nasty.csv', BOM + [
-    ORDER_HEADER,
-    'N1,C1,2025-02-01T10:00:00+08:00,paid,CNY,0.00,2025-02-01T10:00:00+08:00,"Li, Lei",138,Shanghai,"1 Road, Apt ""7"""',
-    'N2,C1,2025-02-01T10:00:00+08:00,paid,CNY,1.5,2025-02-01T10:00:00Z,Wang,139,Beijing,"line one',
-    'line two"',
-    '',
-    'N3,C2,2025-02-01T10:00:00+0800,shipped,USD, 2.00 ,2025-02-01T11:00:00.123456+08:00,  Zhao  ,1,X,Y',
-    'N4,C2,2025-02-30T10:00:00Z,paid,CNY,0,2025-04-31T10:00:00Z,A,1,X,Y',
-    'N5,C2,2025-02-01T24:00:00Z,paid,CNY,0,2025-02-01T24:00:00Z,A,1,X,Y',
-    'N6,C3,2025-02-01T10:00:00Z,teleported,CNY,0.00,2025-02-01T10:00:00Z,A,1,X,Y',
-    'N7,,31/02/2025 25:61,paid,CNY,-1.00,2025-02-01,A,1,X,Y',
-    'N8,C3,2025-13-01T10:00:00Z,paid,GBP,1.234,not a date,A,1,X,Y',
-    'N9,C3,2025-02-01T10:00:00Z,paid,CNY',
-    'N10,C3,2025-02-01T10:00:00Z,paid,CNY,0.00,2025-02-01T10:00:00Z,A,1,X,Y,extra',
-    '   ,C3,2025-02-01T10:00:00Z,paid,CNY,0.00,2025-02-01T10:00:00Z,A,1,X,Y',
-    ' N11 ,C3,2025-02-01T10:00:00Z,paid,CNY,abc,2025-02-01T10:00:00Z,"multi',
-    'line',
-    'bad",1,X,Y',
-    'N1,C1,2025-02-01T10:00:00+08:00,shipped,CNY,0.00,2025-02-03T10:00:00+08:00,"Li, Lei",138,Shanghai,1 Road',
-    'N1,C1,2025-02-01T10:00:00+08:00,cancelled,CNY,0.00,2025-01-03T10:00:00+08:00,"Li, Lei",138,Shanghai,old version',
-    '',
-    '',
-  ].join('\n') + '\n');
+  writeOrders(
+    'orders_nasty.csv',
+    BOM +
+      [
+        ORDER_HEADER,
+        'N1,C1,2025-02-01T10:00:00+08:00,paid,CNY,0.00,2025-02-01T10:00:00+08:00,"Li, Lei",138,Shanghai,"1 Road, Apt ""7"""',
+        'N2,C1,2025-02-01T10:00:00+08:00,paid,CNY,1.5,2025-02-01T10:00:00Z,Wang,139,Beijing,"line one',
+        'line two"',
+        '',
+        'N3,C2,2025-02-01T10:00:00+0800,shipped,USD, 2.00 ,2025-02-01T11:00:00.123456+08:00,  Zhao  ,1,X,Y',
+        'N4,C2,2025-02-30T10:00:00Z,paid,CNY,0,2025-04-31T10:00:00Z,A,1,X,Y',
+        'N5,C2,2025-02-01T24:00:00Z,paid,CNY,0,2025-02-01T24:00:00Z,A,1,X,Y',
+        'N6,C3,2025-02-01T10:00:00Z,teleported,CNY,0.00,2025-02-01T10:00:00Z,A,1,X,Y',
+        'N7,,31/02/2025 25:61,paid,CNY,-1.00,2025-02-01,A,1,X,Y',
+        'N8,C3,2025-13-01T10:00:00Z,paid,GBP,1.234,not a date,A,1,X,Y',
+        'N9,C3,2025-02-01T10:00:00Z,paid,CNY',
+        'N10,C3,2025-02-01T10:00:00Z,paid,CNY,0.00,2025-02-01T10:00:00Z,A,1,X,Y,extra',
+        '   ,C3,2025-02-01T10:00:00Z,paid,CNY,0.00,2025-02-01T10:00:00Z,A,1,X,Y',
+        ' N11 ,C3,2025-02-01T10:00:00Z,paid,CNY,abc,2025-02-01T10:00:00Z,"multi',
+        'line',
+        'bad",1,X,Y',
+        'N1,C1,2025-02-01T10:00:00+08:00,shipped,CNY,0.00,2025-02-03T10:00:00+08:00,"Li, Lei",138,Shanghai,1 Road',
+        'N1,C1,2025-02-01T10:00:00+08:00,cancelled,CNY,0.00,2025-01-03T10:00:00+08:00,"Li, Lei",138,Shanghai,old version',
+        '',
+        '',
+      ].join('\n') +
+      '\n',
+  );
   // CSV, CRLF, no trailing newline, an embedded LF, an extra column, duplicate keys across files.
-  writeOrders('orders_win.csv', [
-    `${ORDER_HEADER},channel`,
-    'N1,C1,2025-02-01T10:00:00+08:00,completed,CNY,0.00,2025-02-05T10:00:00+08:00,"Li, Lei",138,Shanghai,"a\nb",web',
-    'W1,C9,2025-02-01T10:00:00Z,paid,HKD,3,2025-02-01T10:00:00Z,,,,,app',
-    'W2,C9,2025-02-01T10:00:00Z,paid,EUR,3.1,2025-02-01T10:00:00Z,A,1,X,Y',
-    'W3,C9,2025-02-01T10:00:00Z,paid,EUR,3.10,2025-02-01T10:00:00Z,A,1,X,Y,app',
-  ].join('\r\n'));
+  writeOrders(
+    'orders_win.csv',
+    [
+      `${ORDER_HEADER},channel`,
+      'N1,C1,2025-02-01T10:00:00+08:00,completed,CNY,0.00,2025-02-05T10:00:00+08:00,"Li, Lei",138,Shanghai,"a\nb",web',
+      'W1,C9,2025-02-01T10:00:00Z,paid,HKD,3,2025-02-01T10:00:00Z,,,,,app',
+      'W2,C9,2025-02-01T10:00:00Z,paid,EUR,3.1,2025-02-01T10:00:00Z,A,1,X,Y',
+      'W3,C9,2025-02-01T10:00:00Z,paid,EUR,3.10,2025-02-01T10:00:00Z,A,1,X,Y,app',
+    ].join('\r\n'),
+  );
   // A header missing columns: every row lacks them (schema drift + "(missing)" reasons).
-  writeOrders('payments_short.csv', ['payment_id,order_id,method,amount,status,updated_at', 'P1,N1,alipay,10.00,succeeded,2025-02-01T10:00:00Z', 'P2,N1,cash,1,succeeded,2025-02-01T10:00:00Z'].join('\n') + '\n');
+  writeOrders(
+    'payments_short.csv',
+    [
+      'payment_id,order_id,method,amount,status,updated_at',
+      'P1,N1,alipay,10.00,succeeded,2025-02-01T10:00:00Z',
+      'P2,N1,cash,1,succeeded,2025-02-01T10:00:00Z',
+    ].join('\n') + '\n',
+  );
   writeOrders('refunds_empty.csv', '');
   writeOrders('cancellations_header_only.csv', 'order_id,cancelled_at,cancelled_by,reason,updated_at\n');
-  writeOrders('order_items_nasty.csv', [
-    'order_id,line_no,sku,product_name,category,brand,quantity,unit_price',
-    'N1,1,S1,"Shoe, red",shoes,B,1,10.00',
-    'N1,2,S2,Hat,hats,B, 2 ,5',
-    'N1,3,S3,Hat,hats,B,1e1,5',
-    'N1,4,S4,Hat,hats,B,0,5',
-    'N1,5,S5,Hat,hats,B,1.5,5',
-    'N1,6,,Hat,hats,B,1,5',
-    'N1,0,S7,Hat,hats,B,100001,-5',
-    'N1,x,S8,Hat,hats,B,,5',
-    'N1,1,S1b,"Shoe, blue",shoes,B,2,11.00',
-  ].join('\n') + '\n');
+  writeOrders(
+    'order_items_nasty.csv',
+    [
+      'order_id,line_no,sku,product_name,category,brand,quantity,unit_price',
+      'N1,1,S1,"Shoe, red",shoes,B,1,10.00',
+      'N1,2,S2,Hat,hats,B, 2 ,5',
+      'N1,3,S3,Hat,hats,B,1e1,5',
+      'N1,4,S4,Hat,hats,B,0,5',
+      'N1,5,S5,Hat,hats,B,1.5,5',
+      'N1,6,,Hat,hats,B,1,5',
+      'N1,0,S7,Hat,hats,B,100001,-5',
+      'N1,x,S8,Hat,hats,B,,5',
+      'N1,1,S1b,"Shoe, blue",shoes,B,2,11.00',
+    ].join('\n') + '\n',
+  );
   // NDJSON: BOM, CRLF, blank and whitespace lines, invalid JSON, non-objects, typed values.
-  writeOrders('orders_feed.ndjson', BOM + [
-    JSON.stringify({ order_id: 'J1', customer_id: 'C1', ordered_at: '2025-02-01T10:00:00Z', status: 'paid', currency: 'CNY', discount_amount: 1.5, updated_at: '2025-02-01T10:00:00Z', ship_name: '张三', ship_phone: '138', ship_city: '上海', ship_address: 'a "quoted" road' }),
-    '',
-    '   ',
-    '{"order_id": "J2", broken',
-    '[1, 2]',
-    '"just text"',
-    JSON.stringify({ order_id: 5, customer_id: 'C1', ordered_at: '2025-02-01T10:00:00Z', status: 'paid', currency: 'CNY', discount_amount: '0.00', updated_at: '2025-02-01T10:00:00Z' }),
-    JSON.stringify({ order_id: 'J3', customer_id: null, ordered_at: '2025-02-01T10:00:00Z', status: 'paid', currency: 'CNY', discount_amount: true, updated_at: '2025-02-01T10:00:00Z', ship_name: 7, coupon: 'X' }),
-    JSON.stringify({ order_id: 'J4', customer_id: 'C1', ordered_at: '2025-02-01T10:00:00Z', status: 'paid', currency: 'CNY', discount_amount: '0.00', updated_at: '2025-02-01T10:00:00Z', ship_name: '', ship_city: null }),
-    JSON.stringify({ order_id: 'J1', customer_id: 'C1', ordered_at: '2025-02-01T10:00:00Z', status: 'shipped', currency: 'CNY', discount_amount: '1.50', updated_at: '2025-02-02T10:00:00Z' }),
-    // JSON.parse allows leading whitespace (a tab too) before an object; so does the bulk path.
-    '\t' + JSON.stringify({ order_id: 'J5', customer_id: 'C1', ordered_at: '2025-02-01T10:00:00.5Z', status: 'paid', currency: 'EUR', discount_amount: 2, updated_at: '2025-02-01T10:00:00.123456Z', extra: null }),
-    'null',
-    '42',
-  ].join('\r\n') + '\r\n');
+  writeOrders(
+    'orders_feed.ndjson',
+    BOM +
+      [
+        JSON.stringify({
+          order_id: 'J1',
+          customer_id: 'C1',
+          ordered_at: '2025-02-01T10:00:00Z',
+          status: 'paid',
+          currency: 'CNY',
+          discount_amount: 1.5,
+          updated_at: '2025-02-01T10:00:00Z',
+          ship_name: '张三',
+          ship_phone: '138',
+          ship_city: '上海',
+          ship_address: 'a "quoted" road',
+        }),
+        '',
+        '   ',
+        '{"order_id": "J2", broken',
+        '[1, 2]',
+        '"just text"',
+        JSON.stringify({
+          order_id: 5,
+          customer_id: 'C1',
+          ordered_at: '2025-02-01T10:00:00Z',
+          status: 'paid',
+          currency: 'CNY',
+          discount_amount: '0.00',
+          updated_at: '2025-02-01T10:00:00Z',
+        }),
+        JSON.stringify({
+          order_id: 'J3',
+          customer_id: null,
+          ordered_at: '2025-02-01T10:00:00Z',
+          status: 'paid',
+          currency: 'CNY',
+          discount_amount: true,
+          updated_at: '2025-02-01T10:00:00Z',
+          ship_name: 7,
+          coupon: 'X',
+        }),
+        JSON.stringify({
+          order_id: 'J4',
+          customer_id: 'C1',
+          ordered_at: '2025-02-01T10:00:00Z',
+          status: 'paid',
+          currency: 'CNY',
+          discount_amount: '0.00',
+          updated_at: '2025-02-01T10:00:00Z',
+          ship_name: '',
+          ship_city: null,
+        }),
+        JSON.stringify({
+          order_id: 'J1',
+          customer_id: 'C1',
+          ordered_at: '2025-02-01T10:00:00Z',
+          status: 'shipped',
+          currency: 'CNY',
+          discount_amount: '1.50',
+          updated_at: '2025-02-02T10:00:00Z',
+        }),
+        // JSON.parse allows leading whitespace (a tab too) before an object; so does the bulk path.
+        '\t' +
+          JSON.stringify({
+            order_id: 'J5',
+            customer_id: 'C1',
+            ordered_at: '2025-02-01T10:00:00.5Z',
+            status: 'paid',
+            currency: 'EUR',
+            discount_amount: 2,
+            updated_at: '2025-02-01T10:00:00.123456Z',
+            extra: null,
+          }),
+        'null',
+        '42',
+      ].join('\r\n') +
+      '\r\n',
+  );
   // No quotes and no CR (the fast line scan): a blank line after every record (more line-offset
   // runs than an inline CASE takes), an invalid record among them and a newer version of N3.
-  writeOrders('orders_gaps.csv', [
-    ORDER_HEADER,
-    ...Array.from({ length: 70 }, (_, i) => `G${i},C5,2025-02-01T10:00:00Z,${i === 33 ? 'lost' : 'paid'},CNY,0.00,2025-02-01T10:00:00Z,A,1,X,Y\n`),
-    'N3,C2,2025-02-01T10:00:00+0800,completed,USD,2.00,2025-03-01T11:00:00Z,Zhao,1,X,Y',
-  ].join('\n') + '\n');
+  writeOrders(
+    'orders_gaps.csv',
+    [
+      ORDER_HEADER,
+      ...Array.from(
+        { length: 70 },
+        (_, i) => `G${i},C5,2025-02-01T10:00:00Z,${i === 33 ? 'lost' : 'paid'},CNY,0.00,2025-02-01T10:00:00Z,A,1,X,Y\n`,
+      ),
+      'N3,C2,2025-02-01T10:00:00+0800,completed,USD,2.00,2025-03-01T11:00:00Z,Zhao,1,X,Y',
+    ].join('\n') + '\n',
+  );
   // No quotes: a few blank lines and no broken record (fast scan, inline line offsets).
-  writeOrders('order_items_gaps.csv', ['order_id,line_no,sku,product_name,category,brand,quantity,unit_price', 'G1,1,S1,Hat,hats,B,1,5', '', 'G1,2,S2,Hat,hats,B,x,5', '', '', 'G1,3,S3,Hat,hats,B,2,5'].join('\n'));
+  writeOrders(
+    'order_items_gaps.csv',
+    [
+      'order_id,line_no,sku,product_name,category,brand,quantity,unit_price',
+      'G1,1,S1,Hat,hats,B,1,5',
+      '',
+      'G1,2,S2,Hat,hats,B,x,5',
+      '',
+      '',
+      'G1,3,S3,Hat,hats,B,2,5',
+    ].join('\n'),
+  );
   // No quotes but records with too few and too many columns: DuckDB drops them, so the exact scan numbers the file.
-  writeOrders('payments_broken.csv', ['payment_id,order_id,method,amount,status,paid_at,updated_at', 'Q1,N1,alipay,10.00,succeeded,2025-02-01T10:00:00Z,2025-02-01T10:00:00Z', 'Q2,N1,alipay', '', 'Q3,N1,card,1,succeeded,2025-02-01T10:00:00Z,2025-02-01T10:00:00Z,extra', 'Q4,N1,points,bad,succeeded,2025-02-01T10:00:00Z,2025-02-01T10:00:00Z'].join('\n') + '\n');
+  writeOrders(
+    'payments_broken.csv',
+    [
+      'payment_id,order_id,method,amount,status,paid_at,updated_at',
+      'Q1,N1,alipay,10.00,succeeded,2025-02-01T10:00:00Z,2025-02-01T10:00:00Z',
+      'Q2,N1,alipay',
+      '',
+      'Q3,N1,card,1,succeeded,2025-02-01T10:00:00Z,2025-02-01T10:00:00Z,extra',
+      'Q4,N1,points,bad,succeeded,2025-02-01T10:00:00Z,2025-02-01T10:00:00Z',
+    ].join('\n') + '\n',
+  );
   // A blank line before the header: the bulk path declines it (DuckDB's header option would skip the blank line).
-  writeOrders('cancellations_lead.csv', '\norder_id,cancelled_at,cancelled_by,reason,updated_at\nN1,2025-02-02T10:00:00Z,customer,changed mind,2025-02-02T10:00:00Z\n');
-  fs.writeFileSync(path.join(landing, 'orders', 'order_items_feed.ndjson'), [
-    JSON.stringify({ order_id: 'J1', line_no: 1, sku: 'S', quantity: 2, unit_price: 3.25 }),
-    JSON.stringify({ order_id: 'J1', line_no: '2', sku: 'S', quantity: null, unit_price: '1' }),
-    JSON.stringify({ order_id: 'J1', line_no: 3, sku: 'S', quantity: 1.5, unit_price: 'x' }),
-  ].join('\n') + '\n');
+  writeOrders(
+    'cancellations_lead.csv',
+    '\norder_id,cancelled_at,cancelled_by,reason,updated_at\nN1,2025-02-02T10:00:00Z,customer,changed mind,2025-02-02T10:00:00Z\n',
+  );
+  fs.writeFileSync(
+    path.join(landing, 'orders', 'order_items_feed.ndjson'),
+    [
+      JSON.stringify({ order_id: 'J1', line_no: 1, sku: 'S', quantity: 2, unit_price: 3.25 }),
+      JSON.stringify({ order_id: 'J1', line_no: '2', sku: 'S', quantity: null, unit_price: '1' }),
+      JSON.stringify({ order_id: 'J1', line_no: 3, sku: 'S', quantity: 1.5, unit_price: 'x' }),
+    ].join('\n') + '\n',
+  );
 }
 
 async function load(warehousePath: string, bulk: boolean, batchId: string): Promise<ExtractSummary> {
@@ -188,7 +303,14 @@ describe('bulk load path', () => {
   }, 120_000);
 
   it('re-loads changed files (newer versions) identically', async () => {
-    writeOrders('orders_late.csv', [ORDER_HEADER, 'N2,C1,2025-02-01T10:00:00+08:00,refunded,CNY,1.5,2025-03-01T10:00:00Z,Wang,139,Beijing,new address', 'W9,C9,2025-02-01T10:00:00Z,paid,EUR,3,2025-02-01T10:00:00Z,A,1,X,Y'].join('\n') + '\n');
+    writeOrders(
+      'orders_late.csv',
+      [
+        ORDER_HEADER,
+        'N2,C1,2025-02-01T10:00:00+08:00,refunded,CNY,1.5,2025-03-01T10:00:00Z,Wang,139,Beijing,new address',
+        'W9,C9,2025-02-01T10:00:00Z,paid,EUR,3,2025-02-01T10:00:00Z,A,1,X,Y',
+      ].join('\n') + '\n',
+    );
     fs.appendFileSync(path.join(landing, 'orders', 'order_items_nasty.csv'), 'N1,2,S2,Hat,hats,B,3,5\n');
     const rowSummary = await load(path.join(dir, 'row.duckdb'), false, 'b2');
     const bulkSummary = await load(path.join(dir, 'bulk.duckdb'), true, 'b2');
@@ -213,6 +335,8 @@ describe('bulk load path', () => {
     for (const [location, payload] of differing) {
       expect(payload.replace(/^[\r\n]+/, '').replace(/\r$/, ''), location).toBe(bulkPayloads.get(location));
     }
-    expect(bulkPayloads.get('orders/orders_nasty.csv:17')).toBe(' N11 ,C3,2025-02-01T10:00:00Z,paid,CNY,abc,2025-02-01T10:00:00Z,"multi\nline\nbad",1,X,Y');
+    expect(bulkPayloads.get('orders/orders_nasty.csv:17')).toBe(
+      ' N11 ,C3,2025-02-01T10:00:00Z,paid,CNY,abc,2025-02-01T10:00:00Z,"multi\nline\nbad",1,X,Y',
+    );
   });
 });

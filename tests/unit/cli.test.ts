@@ -9,16 +9,26 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 // No retry delays in unit tests; a schedule that fires every second runs `crm status`.
 const configPath = path.join(tmp, 'crm.config.json');
-fs.writeFileSync(configPath, JSON.stringify({
-  extract: { retries: 1, retryDelaySeconds: 0 },
-  schedules: [{ name: 'every-second', cron: '* * * * * *', command: ['status', '--json', '--no-alert'] }],
-}));
+fs.writeFileSync(
+  configPath,
+  JSON.stringify({
+    extract: { retries: 1, retryDelaySeconds: 0 },
+    schedules: [{ name: 'every-second', cron: '* * * * * *', command: ['status', '--json', '--no-alert'] }],
+  }),
+);
 
 function crm(...args: string[]) {
   const result = spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['cli/crm.ts', ...args], {
     cwd: projectRoot,
     encoding: 'utf8',
-    env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: path.join(tmp, 'wh.duckdb'), CRM_LANDING_DIR: path.join(tmp, 'landing'), CRM_CONFIG: configPath, CRM_LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      CI: 'true',
+      CRM_WAREHOUSE_PATH: path.join(tmp, 'wh.duckdb'),
+      CRM_LANDING_DIR: path.join(tmp, 'landing'),
+      CRM_CONFIG: configPath,
+      CRM_LOG_LEVEL: 'warn',
+    },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -70,21 +80,34 @@ describe('crm CLI', () => {
   it('records runs in the ledger: status and history answer in JSON', () => {
     const status = crm('status', '--json', '--no-alert');
     expect(status.code).toBe(0);
-    const body = JSON.parse(status.stdout) as { lastRuns: { command: string; status: string; published: boolean }[]; sources: { name: string; stale: boolean }[]; unhealthy: boolean };
-    expect(body.lastRuns.slice(0, 2).map((r) => [r.command, r.status, r.published])).toEqual([['extract', 'succeeded', true], ['extract', 'failed', false]]);
+    const body = JSON.parse(status.stdout) as {
+      lastRuns: { command: string; status: string; published: boolean }[];
+      sources: { name: string; stale: boolean }[];
+      unhealthy: boolean;
+    };
+    expect(body.lastRuns.slice(0, 2).map((r) => [r.command, r.status, r.published])).toEqual([
+      ['extract', 'succeeded', true],
+      ['extract', 'failed', false],
+    ]);
     expect(body.sources.find((s) => s.name === 'orders')).toMatchObject({ stale: false });
     expect(body.sources.find((s) => s.name === 'profiles')).toMatchObject({ stale: true, lastAt: null });
     expect(crm('status', '--check', '--no-alert').code).toBe(1); // profiles never loaded
     const history = JSON.parse(crm('history', '--json').stdout) as { runs: { runId: string }[] };
     const detail = crm('history', '--run', history.runs[0]!.runId, '--json');
     const steps = (JSON.parse(detail.stdout) as { steps: { stepId: string; rowsIn: number; status: string }[] }).steps;
-    expect(steps.map((s) => [s.stepId, s.status])).toEqual([['extract:orders', 'succeeded'], ['publish', 'succeeded']]);
+    expect(steps.map((s) => [s.stepId, s.status])).toEqual([
+      ['extract:orders', 'succeeded'],
+      ['publish', 'succeeded'],
+    ]);
     expect(steps[0]!.rowsIn).toBeGreaterThanOrEqual(100);
   });
 
   it('exits 4 with the holder named while another live run holds the lock', () => {
     const lock = path.join(tmp, 'wh.lock');
-    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, runId: 'held-by-test', command: 'run', host: os.hostname(), startedAt: 'now' }));
+    fs.writeFileSync(
+      lock,
+      JSON.stringify({ pid: process.pid, runId: 'held-by-test', command: 'run', host: os.hostname(), startedAt: 'now' }),
+    );
     try {
       const locked = crm('extract', 'orders');
       expect(locked.code).toBe(4);
@@ -102,7 +125,9 @@ describe('crm CLI', () => {
     expect(Date.parse(schedules[0]!.next[1]!) - Date.parse(schedules[0]!.next[0]!)).toBe(1000);
     const ran = crm('schedule', '--max-jobs', '1', '--json');
     expect(ran.code, ran.stderr).toBe(0);
-    expect((JSON.parse(ran.stdout) as { jobs: { schedule: string; exitCode: number }[] }).jobs).toEqual([expect.objectContaining({ schedule: 'every-second', exitCode: 0 })]);
+    expect((JSON.parse(ran.stdout) as { jobs: { schedule: string; exitCode: number }[] }).jobs).toEqual([
+      expect.objectContaining({ schedule: 'every-second', exitCode: 0 }),
+    ]);
     const badConfig = path.join(tmp, 'bad.config.json');
     fs.writeFileSync(badConfig, JSON.stringify({ schedules: [{ name: 'x', cron: 'every tuesday', command: ['run'] }] }));
     const bad = crm('schedule', '--list', '--config', badConfig);
@@ -111,16 +136,28 @@ describe('crm CLI', () => {
   });
 
   it('never interleaves two runs started at once: with --wait the second runs after the first', async () => {
-    const start = () => new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['cli/crm.ts', 'extract', 'orders', '--wait', '60', '--json'], {
-        cwd: projectRoot,
-        env: { ...process.env, CI: 'true', CRM_WAREHOUSE_PATH: path.join(tmp, 'wh.duckdb'), CRM_LANDING_DIR: path.join(tmp, 'landing'), CRM_CONFIG: configPath, CRM_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'ignore'],
+    const start = () =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(
+          path.join(projectRoot, 'node_modules', '.bin', 'tsx'),
+          ['cli/crm.ts', 'extract', 'orders', '--wait', '60', '--json'],
+          {
+            cwd: projectRoot,
+            env: {
+              ...process.env,
+              CI: 'true',
+              CRM_WAREHOUSE_PATH: path.join(tmp, 'wh.duckdb'),
+              CRM_LANDING_DIR: path.join(tmp, 'landing'),
+              CRM_CONFIG: configPath,
+              CRM_LOG_LEVEL: 'warn',
+            },
+            stdio: ['ignore', 'pipe', 'ignore'],
+          },
+        );
+        let stdout = '';
+        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+        child.on('close', (code) => resolve({ code, stdout }));
       });
-      let stdout = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-      child.on('close', (code) => resolve({ code, stdout }));
-    });
     const both = await Promise.all([start(), start()]);
     expect(both.map((r) => r.code)).toEqual([0, 0]);
     const runIds = both.map((r) => (JSON.parse(r.stdout) as { runId: string }).runId);

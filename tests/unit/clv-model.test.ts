@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { bgnbdLogLikelihood, expectedPurchases, fitBgNbd, medianDaysToNextPurchase, probabilityAlive } from '../../pipelines/transform/clv/bgnbd.ts';
+import {
+  bgnbdLogLikelihood,
+  expectedPurchases,
+  fitBgNbd,
+  medianDaysToNextPurchase,
+  probabilityAlive,
+} from '../../pipelines/transform/clv/bgnbd.ts';
 import { expectedSpend, fitGammaGamma } from '../../pipelines/transform/clv/gamma-gamma.ts';
 import { hyp2f1, lnGamma } from '../../pipelines/transform/clv/special-functions.ts';
 import { nelderMead } from '../../pipelines/transform/clv/nelder-mead.ts';
@@ -51,7 +57,15 @@ describe('BG/NBD', () => {
   it('recovers the CDNOW parameters from data drawn from the BG/NBD process itself', () => {
     // The paper's unit is the week; simulate in days (alpha x 7) so whole-day rounding is negligible.
     const inDays = { ...FHL, alpha: FHL.alpha * 7 };
-    const tx = simulateTransactions({ seed: 7, customers: 6_000, bgnbd: inDays, spend: { p: 6.25, q: 3.74, gamma: 15.44 }, startMs: 0, acquisitionDays: 12 * 7, totalDays: 39 * 7 });
+    const tx = simulateTransactions({
+      seed: 7,
+      customers: 6_000,
+      bgnbd: inDays,
+      spend: { p: 6.25, q: 3.74, gamma: 15.44 },
+      startMs: 0,
+      acquisitionDays: 12 * 7,
+      totalDays: 39 * 7,
+    });
     const summary = summarize(tx, 39 * 7 * 86_400_000);
     const fit = fitBgNbd(summary);
     fit.params.alpha /= 7; // back to weeks for the comparison
@@ -73,12 +87,20 @@ describe('BG/NBD', () => {
 describe('Gamma-Gamma', () => {
   it('recovers the published CDNOW spend parameters from simulated data and shrinks toward the mean', () => {
     const truth = { p: 6.25, q: 3.74, gamma: 15.44 };
-    const tx = simulateTransactions({ seed: 11, customers: 8_000, bgnbd: { r: 2, alpha: 40, a: 0.5, b: 5 }, spend: truth, startMs: 0, acquisitionDays: 100, totalDays: 600 });
+    const tx = simulateTransactions({
+      seed: 11,
+      customers: 8_000,
+      bgnbd: { r: 2, alpha: 40, a: 0.5, b: 5 },
+      spend: truth,
+      startMs: 0,
+      acquisitionDays: 100,
+      totalDays: 600,
+    });
     const summary = summarize(tx, 600 * 86_400_000);
     const fit = fitGammaGamma(summary);
     const populationMean = (fit.params.p * fit.params.gamma) / (fit.params.q - 1);
-    expect(populationMean).toBeGreaterThan(0.85 * (truth.p * truth.gamma) / (truth.q - 1));
-    expect(populationMean).toBeLessThan(1.15 * (truth.p * truth.gamma) / (truth.q - 1));
+    expect(populationMean).toBeGreaterThan((0.85 * (truth.p * truth.gamma)) / (truth.q - 1));
+    expect(populationMean).toBeLessThan((1.15 * (truth.p * truth.gamma)) / (truth.q - 1));
     expect(fit.params.p).toBeGreaterThan(truth.p * 0.7);
     expect(fit.params.p).toBeLessThan(truth.p * 1.4);
     const big = expectedSpend(fit.params, { frequency: 1, monetary: 200 });

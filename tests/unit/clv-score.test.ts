@@ -24,7 +24,9 @@ async function makeWarehouse(file: string, sales: Transaction[], extra: string[]
   const warehouse = await openWarehouse(file);
   const c = warehouse.connection;
   await c.run('create schema marts');
-  await c.run('create table marts.fct_orders (order_id varchar, credited_customer_key varchar, ordered_at timestamp, is_valid_sale boolean, net_revenue decimal(18,2))');
+  await c.run(
+    'create table marts.fct_orders (order_id varchar, credited_customer_key varchar, ordered_at timestamp, is_valid_sale boolean, net_revenue decimal(18,2))',
+  );
   await appendSales(c, sales, 'o');
   for (const sql of extra) await c.run(sql);
   return warehouse;
@@ -51,9 +53,16 @@ async function rows(c: DuckDBConnection, sql: string): Promise<Record<string, un
 beforeAll(() => {
   const rand = seededRandom(9);
   transactions = simulateTransactions({
-    seed: 4, customers: 400, bgnbd: { r: 0.8, alpha: 20, a: 0.6, b: 3 }, spend: { p: 6, q: 4, gamma: 200 },
-    startMs: START, acquisitionDays: 360, totalDays: 540,
-  }).map((t) => ({ ...t, at: Math.floor(t.at + rand() * DAY_MS) })).filter((t) => t.at <= END);
+    seed: 4,
+    customers: 400,
+    bgnbd: { r: 0.8, alpha: 20, a: 0.6, b: 3 },
+    spend: { p: 6, q: 4, gamma: 200 },
+    startMs: START,
+    acquisitionDays: 360,
+    totalDays: 540,
+  })
+    .map((t) => ({ ...t, at: Math.floor(t.at + rand() * DAY_MS) }))
+    .filter((t) => t.at <= END);
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -71,7 +80,13 @@ describe('CLV scoring into ml.clv_predictions', () => {
       expect(sql.length).toBeGreaterThan(300);
       for (let i = 0; i < reference.length; i++) {
         const [a, b] = [sql[i]!, reference[i]!];
-        expect({ key: a.customerKey, x: a.frequency, tx: a.recencyDays, T: a.tenureDays, first: a.firstPurchaseAt }).toEqual({ key: b.customerKey, x: b.frequency, tx: b.recencyDays, T: b.tenureDays, first: b.firstPurchaseAt });
+        expect({ key: a.customerKey, x: a.frequency, tx: a.recencyDays, T: a.tenureDays, first: a.firstPurchaseAt }).toEqual({
+          key: b.customerKey,
+          x: b.frequency,
+          tx: b.recencyDays,
+          T: b.tenureDays,
+          first: b.firstPurchaseAt,
+        });
         expect(a.monetary).toBeCloseTo(b.monetary, 6);
         expect(a.averageValue).toBeCloseTo(b.averageValue, 6);
       }
@@ -108,15 +123,23 @@ describe('CLV scoring into ml.clv_predictions', () => {
         const next = row.expected_next_order_at as Date | null;
         expect(next === null ? null : next.getTime()).toBe(expected.expectedNextOrderAt?.getTime() ?? null);
       }
-      const bounds = await rows(c, 'select min(probability_alive) as lo, max(probability_alive) as hi, count(*) filter (where predicted_orders_90d > predicted_orders_365d) as bad from ml.clv_predictions');
+      const bounds = await rows(
+        c,
+        'select min(probability_alive) as lo, max(probability_alive) as hi, count(*) filter (where predicted_orders_90d > predicted_orders_365d) as bad from ml.clv_predictions',
+      );
       expect(bounds[0]).toMatchObject({ bad: 0n });
       expect(bounds[0]!.lo as number).toBeGreaterThanOrEqual(0);
       expect(bounds[0]!.hi as number).toBeLessThanOrEqual(1);
 
       await scoreCustomers(c, { runId: 'run-2' });
-      expect(await rows(c, 'select count(*) as n, count(distinct customer_key) as k from ml.clv_predictions')).toEqual([{ n: BigInt(summary.length), k: BigInt(summary.length) }]);
+      expect(await rows(c, 'select count(*) as n, count(distinct customer_key) as k from ml.clv_predictions')).toEqual([
+        { n: BigInt(summary.length), k: BigInt(summary.length) },
+      ]);
       const fits = await rows(c, 'select run_id, status, bgnbd_r, fit_json from ml.clv_model_fits order by fitted_at');
-      expect(fits.map((f) => [f.run_id, f.status])).toEqual([['run-1', 'fitted'], ['run-2', 'fitted']]);
+      expect(fits.map((f) => [f.run_id, f.status])).toEqual([
+        ['run-1', 'fitted'],
+        ['run-2', 'fitted'],
+      ]);
       expect(JSON.parse(String(fits[0]!.fit_json)).bgnbd.params.r).toBe(fits[0]!.bgnbd_r);
     } finally {
       warehouse.close();
@@ -129,7 +152,10 @@ describe('CLV scoring into ml.clv_predictions', () => {
       const result = await scoreCustomers(warehouse.connection, { maxFitCustomers: 150 });
       expect(result).toMatchObject({ status: 'fitted', fitCustomers: 150 });
       expect(result.fit!.purchases.customers).toBe(150);
-      const [row] = await rows(warehouse.connection, 'select (select count(probability_alive) from ml.clv_predictions) as scored, (select fit_customers from ml.clv_model_fits) as fitted');
+      const [row] = await rows(
+        warehouse.connection,
+        'select (select count(probability_alive) from ml.clv_predictions) as scored, (select fit_customers from ml.clv_model_fits) as fitted',
+      );
       expect(row).toEqual({ scored: BigInt(result.customers), fitted: 150 });
       expect(result.customers).toBeGreaterThan(300);
     } finally {
@@ -137,7 +163,7 @@ describe('CLV scoring into ml.clv_predictions', () => {
     }
   });
 
-  it('reuses the last fit within reuseFitWithinDays of new history (scoring today\'s summary), and fits again past it', async () => {
+  it("reuses the last fit within reuseFitWithinDays of new history (scoring today's summary), and fits again past it", async () => {
     // Data up to 40 days before the end: the first fit. Then 5 more days of orders: reused. Then
     // the rest (40 days after the first fit's calibration end): fitted again.
     const cut = (days: number) => transactions.filter((t) => t.at <= END - days * DAY_MS);
@@ -163,11 +189,18 @@ describe('CLV scoring into ml.clv_predictions', () => {
       const calibrationEnd = Date.parse(second.calibrationEnd!);
       expect(calibrationEnd).toBeGreaterThan(Date.parse(first.calibrationEnd!));
       const summary = summarize(cut(35), calibrationEnd, SHOP_UTC_OFFSET_MINUTES);
-      const written = await rows(c, 'select customer_key, frequency, tenure_days, probability_alive from ml.clv_predictions order by customer_key');
+      const written = await rows(
+        c,
+        'select customer_key, frequency, tenure_days, probability_alive from ml.clv_predictions order by customer_key',
+      );
       expect(written.length).toBe(summary.length);
       for (const i of [0, 50, summary.length - 1]) {
         const expected = predictCustomer(first.fit!, summary[i]!, calibrationEnd);
-        expect(written[i]).toMatchObject({ customer_key: expected.customerKey, frequency: summary[i]!.frequency, tenure_days: summary[i]!.tenureDays });
+        expect(written[i]).toMatchObject({
+          customer_key: expected.customerKey,
+          frequency: summary[i]!.frequency,
+          tenure_days: summary[i]!.tenureDays,
+        });
         expect(written[i]!.probability_alive as number).toBeCloseTo(expected.probabilityAlive, 9);
       }
 
@@ -182,7 +215,10 @@ describe('CLV scoring into ml.clv_predictions', () => {
 
       const fits = await rows(c, 'select run_id, status, reason, fit_customers from ml.clv_model_fits order by fitted_at');
       expect(fits.map((f) => [f.run_id, f.status, f.reason === null ? null : String(f.reason).replace(/\(.*\)/, '(…)')])).toEqual([
-        ['fit-1', 'fitted', null], ['reuse-1', 'fitted', 'reused the fit of run fit-1 (…)'], ['fit-2', 'fitted', null], ['fit-3', 'fitted', null],
+        ['fit-1', 'fitted', null],
+        ['reuse-1', 'fitted', 'reused the fit of run fit-1 (…)'],
+        ['fit-2', 'fitted', null],
+        ['fit-3', 'fitted', null],
       ]);
       expect(fits[1]!.fit_customers).toBe(fits[0]!.fit_customers);
     } finally {
@@ -198,7 +234,9 @@ describe('CLV scoring into ml.clv_predictions', () => {
       const expected = summarize(transactions, Date.UTC(2024, 11, 31), SHOP_UTC_OFFSET_MINUTES);
       const [row] = await rows(warehouse.connection, 'select count(*) as n, max(tenure_days) as t from ml.clv_predictions');
       expect(row).toEqual({ n: BigInt(expected.length), t: Math.max(...expected.map((e) => e.tenureDays)) });
-      await expect(scoreCustomers(warehouse.connection, { asOf: 'yesterday-ish' })).rejects.toThrow(/as_of_date "yesterday-ish" is not a date/);
+      await expect(scoreCustomers(warehouse.connection, { asOf: 'yesterday-ish' })).rejects.toThrow(
+        /as_of_date "yesterday-ish" is not a date/,
+      );
     } finally {
       warehouse.close();
     }
@@ -211,7 +249,10 @@ describe('CLV scoring into ml.clv_predictions', () => {
       const result = await scoreCustomers(warehouse.connection);
       expect(result.status).toBe('not_fitted');
       expect(result.reason).toMatch(/repeat purchase day \(at least 20 needed to fit BG\/NBD\)/);
-      const [row] = await rows(warehouse.connection, 'select count(*) as n, count(probability_alive) as scored, count(frequency) as summarised from ml.clv_predictions');
+      const [row] = await rows(
+        warehouse.connection,
+        'select count(*) as n, count(probability_alive) as scored, count(frequency) as summarised from ml.clv_predictions',
+      );
       expect(row).toEqual({ n: BigInt(result.customers), scored: 0n, summarised: BigInt(result.customers) });
       const [fitRow] = await rows(warehouse.connection, 'select status, reason, bgnbd_r from ml.clv_model_fits');
       expect(fitRow).toEqual({ status: 'not_fitted', reason: result.reason, bgnbd_r: null });
@@ -220,15 +261,20 @@ describe('CLV scoring into ml.clv_predictions', () => {
     }
   });
 
-  it('replaces an ml.clv_predictions whose columns differ from the scorer\'s and says so; no sales writes an empty table', async () => {
-    const warehouse = await makeWarehouse(path.join(tmp, 'drift.duckdb'), [], [
-      'create schema ml', 'create table ml.clv_predictions (customer_key varchar, old_column integer)',
-    ]);
+  it("replaces an ml.clv_predictions whose columns differ from the scorer's and says so; no sales writes an empty table", async () => {
+    const warehouse = await makeWarehouse(
+      path.join(tmp, 'drift.duckdb'),
+      [],
+      ['create schema ml', 'create table ml.clv_predictions (customer_key varchar, old_column integer)'],
+    );
     try {
       const result = await scoreCustomers(warehouse.connection);
       expect(result.status).toBe('no_sales');
       expect(result.columnDrift).toMatch(/ml\.clv_predictions had \(customer_key VARCHAR, old_column INTEGER\)/);
-      const columns = await rows(warehouse.connection, "select column_name from information_schema.columns where table_schema = 'ml' and table_name = 'clv_predictions'");
+      const columns = await rows(
+        warehouse.connection,
+        "select column_name from information_schema.columns where table_schema = 'ml' and table_name = 'clv_predictions'",
+      );
       expect(columns.map((r) => r.column_name)).toContain('probability_alive');
       expect(await rows(warehouse.connection, 'select count(*) as n from ml.clv_predictions')).toEqual([{ n: 0n }]);
     } finally {

@@ -11,7 +11,10 @@ import { projectRoot } from '../../shared/paths.ts';
  * this test, so TypeScript and macros/contact_points.sql cannot disagree on a case either one has.
  */
 const fixture = (name: string) =>
-  parse(fs.readFileSync(path.join(projectRoot, 'tests', 'dbt', 'fixtures', `${name}.csv`)), { columns: true, trim: false }) as Record<string, string>[];
+  parse(fs.readFileSync(path.join(projectRoot, 'tests', 'dbt', 'fixtures', `${name}.csv`)), { columns: true, trim: false }) as Record<
+    string,
+    string
+  >[];
 
 describe('contact-point normalisation shared with dbt', () => {
   it('gives exactly the points the dbt unit test expects, from the same input rows', () => {
@@ -34,9 +37,12 @@ describe('contact-point normalisation shared with dbt', () => {
       add(row.customer_id!, 'qq', row.qq_id!, 'profile');
     }
     for (const row of contacts) {
-      if (['phone', 'email', 'wechat', 'qq'].includes(row.channel!)) add(row.customer_id!, row.channel as ContactPointType, row.contact_point!, 'service_contact');
+      if (['phone', 'email', 'wechat', 'qq'].includes(row.channel!))
+        add(row.customer_id!, row.channel as ContactPointType, row.contact_point!, 'service_contact');
     }
-    const expected = fixture('contact_points_expected').map((r) => [r.customer_id, r.point_type, r.point_value, r.evidence_source].join('|'));
+    const expected = fixture('contact_points_expected').map((r) =>
+      [r.customer_id, r.point_type, r.point_value, r.evidence_source].join('|'),
+    );
     expect(expected.length).toBe(17);
     expect([...seen].sort()).toEqual([...new Set(expected)].sort());
   });

@@ -31,8 +31,16 @@ afterAll(async () => {
 });
 
 async function get(url: string, role?: string, headers: Record<string, string> = {}) {
-  const response = await app.inject({ method: 'GET', url, headers: role ? { authorization: `Bearer ${tokens[role]}`, ...headers } : headers });
-  return { status: response.statusCode, body: String(response.headers['content-type'] ?? '').startsWith('application/json') ? response.json() : response.body, headers: response.headers };
+  const response = await app.inject({
+    method: 'GET',
+    url,
+    headers: role ? { authorization: `Bearer ${tokens[role]}`, ...headers } : headers,
+  });
+  return {
+    status: response.statusCode,
+    body: String(response.headers['content-type'] ?? '').startsWith('application/json') ? response.json() : response.body,
+    headers: response.headers,
+  };
 }
 
 describe('auth, roles and input errors', () => {
@@ -80,14 +88,23 @@ describe('pipeline status', () => {
     expect(body.published_by).toBe('r3');
     const orders = body.sources.find((s: { name: string }) => s.name === 'orders');
     expect(orders.last_at).toBe('2025-03-03T01:01:00.000Z'); // r3 (publishing), not r2 (failed, unpublished)
-    expect(body.sources.find((s: { name: string }) => s.name === 'profiles').last_at).toBe('2025-03-01T00:00:30.000Z'.replace('00:00:30', '01:00:30'));
+    expect(body.sources.find((s: { name: string }) => s.name === 'profiles').last_at).toBe(
+      '2025-03-01T00:00:30.000Z'.replace('00:00:30', '01:00:30'),
+    );
     expect(body.marts.map((m: { name: string }) => m.name)).toEqual(['customer_value', 'fct_orders']);
   });
 });
 
 describe('customer 360', () => {
   it('finds the same person by key, e-mail, phone, WeChat and QQ, normalised', async () => {
-    const queries = ['key=c1', 'email=%20ALICE@example.COM%20', 'phone=%2B86%20138%200013%208000', 'phone=138-0013-8000', 'wechat=alice_wx', 'qq=123456'];
+    const queries = [
+      'key=c1',
+      'email=%20ALICE@example.COM%20',
+      'phone=%2B86%20138%200013%208000',
+      'phone=138-0013-8000',
+      'wechat=alice_wx',
+      'qq=123456',
+    ];
     for (const q of queries) {
       const { status, body } = await get(`/api/v1/customers/lookup?${q}`, 'service_agent');
       expect(status, q).toBe(200);
@@ -159,7 +176,10 @@ describe('campaign lists', () => {
     expect(lines).toHaveLength(4);
     expect(String(csv.body)).toContain('"Bought running shoes, ""quoted, comma"" socks not bought"');
     const ndjson = await get('/api/v1/lists/triggers/export?format=ndjson&brand=Li-Ning', 'marketing');
-    const rows = String(ndjson.body).trim().split('\n').map((l) => JSON.parse(l));
+    const rows = String(ndjson.body)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const page = await get('/api/v1/lists/triggers?brand=Li-Ning', 'marketing');
     expect(rows).toEqual(page.body.rows);
   });
@@ -174,7 +194,10 @@ describe('campaign lists', () => {
 describe('KPI scorecard', () => {
   it('gives each KPI for the period and the previous one, with the change, from the semantic layer', async () => {
     expect(previousPeriod('2025-02-01', '2025-02-28')).toEqual({ from: '2025-01-04', to: '2025-01-31' });
-    const { status, body } = await get('/api/v1/kpis/scorecard?from=2025-02-01&to=2025-02-28&timezone=UTC&kpis=revenue,orders,repeat_rate', 'executive');
+    const { status, body } = await get(
+      '/api/v1/kpis/scorecard?from=2025-02-01&to=2025-02-28&timezone=UTC&kpis=revenue,orders,repeat_rate',
+      'executive',
+    );
     expect(status).toBe(200);
     const revenue = body.kpis.find((k: { id: string }) => k.id === 'revenue');
     // Feb (UTC): o5 120.00 + o7 25.25 (o4 cancelled, o6 refunded); Jan 4-31: o1 90 + o2 50 + o3 30.
@@ -187,10 +210,22 @@ describe('KPI scorecard', () => {
     // kpi_periods is in the model, but the fixture warehouse has no fct_kpi_periods: unavailable, naming the mart.
     expect(pending.reason).toMatch(/has no fct_kpi_periods mart yet/);
     // The same figures as the Cube REST /load for the same range (one source of truth).
-    const load = await app.inject({ method: 'POST', url: '/cubejs-api/v1/load', headers: { authorization: `Bearer ${tokens.executive}` },
-      payload: { query: { measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-02-01', '2025-02-28'] }], timezone: 'UTC' } } });
+    const load = await app.inject({
+      method: 'POST',
+      url: '/cubejs-api/v1/load',
+      headers: { authorization: `Bearer ${tokens.executive}` },
+      payload: {
+        query: {
+          measures: ['orders.revenue'],
+          timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-02-01', '2025-02-28'] }],
+          timezone: 'UTC',
+        },
+      },
+    });
     expect(Number(load.json().data[0]['orders.revenue'])).toBe(revenue.current);
-    expect((await get('/api/v1/kpis/scorecard?from=2025-02-01&to=2025-02-28&kpis=revenue,nps', 'executive')).body.issues[0].field).toBe('kpis');
+    expect((await get('/api/v1/kpis/scorecard?from=2025-02-01&to=2025-02-28&kpis=revenue,nps', 'executive')).body.issues[0].field).toBe(
+      'kpis',
+    );
   });
 });
 
@@ -199,7 +234,9 @@ describe('request limit', () => {
     const limited = await signDevToken(SECRET, { sub: 'busy@example.com', roles: ['engineer'] });
     const statuses: number[] = [];
     for (let i = 0; i < 42; i++) {
-      statuses.push((await app.inject({ method: 'GET', url: '/api/v1/pipeline/status?limit=1', headers: { authorization: limited } })).statusCode);
+      statuses.push(
+        (await app.inject({ method: 'GET', url: '/api/v1/pipeline/status?limit=1', headers: { authorization: limited } })).statusCode,
+      );
     }
     expect(statuses.filter((s) => s === 200).length).toBe(40);
     const last = await app.inject({ method: 'GET', url: '/api/v1/pipeline/status?limit=1', headers: { authorization: limited } });

@@ -22,12 +22,46 @@ let reader: WarehouseReader;
 let warehousePath: string;
 const tokens: string[] = [];
 
-const ENDPOINTS = ['/pipeline/status', '/customers/lookup', '/lists/triggers', '/lists/triggers/export', '/lists/segments', '/lists/segments/export', '/kpis/scorecard', '/openapi.json'];
-const PARAMS = ['key', 'email', 'phone', 'wechat', 'qq', 'recent', 'limit', 'offset', 'trigger_type', 'brand', 'channel', 'from', 'to', 'min_priority',
-  'segment', 'churn_risk_band', 'min_revenue', 'format', 'kpis', 'timezone', '__proto__', 'constructor', 'colour'];
+const ENDPOINTS = [
+  '/pipeline/status',
+  '/customers/lookup',
+  '/lists/triggers',
+  '/lists/triggers/export',
+  '/lists/segments',
+  '/lists/segments/export',
+  '/kpis/scorecard',
+  '/openapi.json',
+];
+const PARAMS = [
+  'key',
+  'email',
+  'phone',
+  'wechat',
+  'qq',
+  'recent',
+  'limit',
+  'offset',
+  'trigger_type',
+  'brand',
+  'channel',
+  'from',
+  'to',
+  'min_priority',
+  'segment',
+  'churn_risk_band',
+  'min_revenue',
+  'format',
+  'kpis',
+  'timezone',
+  '__proto__',
+  'constructor',
+  'colour',
+];
 
 async function rowCounts(): Promise<Record<string, number>> {
-  const tables = await reader.query(`SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema IN ('marts', 'ops') ORDER BY 1`);
+  const tables = await reader.query(
+    `SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema IN ('marts', 'ops') ORDER BY 1`,
+  );
   const counts: Record<string, number> = {};
   for (const { name } of tables) counts[String(name)] = Number((await reader.query(`SELECT count(*) AS n FROM ${String(name)}`))[0]!.n);
   return counts;
@@ -40,8 +74,13 @@ beforeAll(async () => {
   delete process.env.CRM_API_RATE_LIMIT;
   reader = new WarehouseReader(warehousePath, { idleCloseMs: 0 });
   for (const claims of [
-    { roles: ['marketing'] }, { roles: ['analyst'] }, { roles: ['service_agent'], regions: ['Shanghai'] }, { roles: ['marketing'], brands: ['Li-Ning'] },
-    { roles: 'executive' }, { role: 'engineer' }, { roles: ['executive', 'analyst', 'marketing', 'engineer', 'service_agent'] },
+    { roles: ['marketing'] },
+    { roles: ['analyst'] },
+    { roles: ['service_agent'], regions: ['Shanghai'] },
+    { roles: ['marketing'], brands: ['Li-Ning'] },
+    { roles: 'executive' },
+    { role: 'engineer' },
+    { roles: ['executive', 'analyst', 'marketing', 'engineer', 'service_agent'] },
   ]) {
     tokens.push(await signDevToken(SECRET, { sub: JSON.stringify(claims), ...claims }));
   }
@@ -57,9 +96,42 @@ afterAll(async () => {
 const hostileValue = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 30 }),
-  fc.constantFrom('', ' ', '0x10', '1e308', '-1e308', 'NaN', 'Infinity', '-0', '00', '9'.repeat(40), '2025-02-30', '2025-13-01', '0000-00-00', '99999-12-31',
-    '2024-02-29', '2025-01-01T00:00:00Z', "' OR 1=1 --", '"; DROP TABLE marts.dim_customers; --', '%00', '\u0000', '../../etc/passwd', 'csv', 'ndjson', 'xml',
-    'retain_at_risk', 'low', 'Li-Ning', 'c1', 'alice@example.com', '+86 138 0013 8000', 'Asia/Shanghai', 'Mars/Olympus', 'revenue,repeat_rate', 'a'.repeat(5000)),
+  fc.constantFrom(
+    '',
+    ' ',
+    '0x10',
+    '1e308',
+    '-1e308',
+    'NaN',
+    'Infinity',
+    '-0',
+    '00',
+    '9'.repeat(40),
+    '2025-02-30',
+    '2025-13-01',
+    '0000-00-00',
+    '99999-12-31',
+    '2024-02-29',
+    '2025-01-01T00:00:00Z',
+    "' OR 1=1 --",
+    '"; DROP TABLE marts.dim_customers; --',
+    '%00',
+    '\u0000',
+    '../../etc/passwd',
+    'csv',
+    'ndjson',
+    'xml',
+    'retain_at_risk',
+    'low',
+    'Li-Ning',
+    'c1',
+    'alice@example.com',
+    '+86 138 0013 8000',
+    'Asia/Shanghai',
+    'Mars/Olympus',
+    'revenue,repeat_rate',
+    'a'.repeat(5000),
+  ),
   fc.integer().map(String),
   fc.double().map(String),
   fc.date({ min: new Date(-8.64e15), max: new Date(8.64e15), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
@@ -112,7 +184,8 @@ describe('decision API under fuzzed input', () => {
         expect(response.status, `${method} ${endpoint}?${query}: ${body.slice(0, 300)}`).toBeLessThan(500);
         expect(Date.now() - started).toBeLessThan(ANSWER_WITHIN_MS);
         // Errors say what is wrong without the warehouse's own words.
-        if (response.status >= 400 && body) expect(body).not.toMatch(/Binder Error|Conversion Error|Catalog Error|Parser Error|at .*\.ts:\d+/);
+        if (response.status >= 400 && body)
+          expect(body).not.toMatch(/Binder Error|Conversion Error|Catalog Error|Parser Error|at .*\.ts:\d+/);
       }),
       { numRuns: 1500, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), verbose: 1 },
     );

@@ -120,7 +120,14 @@ describe('Authorization header', () => {
     for (const url of ['/api/v1/lists/triggers', LOAD]) {
       expect((await call(url, `Bearer ${marketing}`)).status, url).toBe(200);
       expect((await call(url, marketing)).status, url).toBe(200);
-      for (const header of [`Basic ${marketing}`, `bearer ${marketing}`, `BEARER ${marketing}`, `Token ${marketing}`, `Bearer ${marketing} ${marketing}`, `Bearer\t${marketing}x y`]) {
+      for (const header of [
+        `Basic ${marketing}`,
+        `bearer ${marketing}`,
+        `BEARER ${marketing}`,
+        `Token ${marketing}`,
+        `Bearer ${marketing} ${marketing}`,
+        `Bearer\t${marketing}x y`,
+      ]) {
         const answer = await call(url, header);
         expect(answer.status, `${url} ${header.slice(0, 8)}`).toBe(401);
         expect(answer.body.error).toMatch(/Authorization header must be "Bearer <JWT>"/);
@@ -129,7 +136,10 @@ describe('Authorization header', () => {
   });
 
   it('requires exp by default: a token that would never expire is refused on both doors', async () => {
-    const forever = await new SignJWT({ sub: 'f', roles: ['marketing'] }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(new TextEncoder().encode(SECRET));
+    const forever = await new SignJWT({ sub: 'f', roles: ['marketing'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(SECRET));
     const decision = await call('/api/v1/lists/triggers', `Bearer ${forever}`);
     expect(decision.status).toBe(401);
     expect(decision.body.error).toMatch(/"exp" claim/);
@@ -140,10 +150,18 @@ describe('Authorization header', () => {
 
   it('lets a deployment turn the exp requirement off (CRM_API_REQUIRE_EXP=false)', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'noexp-'));
-    const lax = buildApiServer({ warehousePath: await createDecisionWarehouse(path.join(dir, 'w.duckdb')), jwtSecret: SECRET, requireTokenExpiry: false });
+    const lax = buildApiServer({
+      warehousePath: await createDecisionWarehouse(path.join(dir, 'w.duckdb')),
+      jwtSecret: SECRET,
+      requireTokenExpiry: false,
+    });
     try {
-      const forever = await new SignJWT({ sub: 'f', roles: ['marketing'] }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
-      expect((await lax.inject({ method: 'GET', url: '/api/v1/lists/triggers', headers: { authorization: `Bearer ${forever}` } })).statusCode).toBe(200);
+      const forever = await new SignJWT({ sub: 'f', roles: ['marketing'] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(new TextEncoder().encode(SECRET));
+      expect(
+        (await lax.inject({ method: 'GET', url: '/api/v1/lists/triggers', headers: { authorization: `Bearer ${forever}` } })).statusCode,
+      ).toBe(200);
       expect((await lax.inject({ method: 'GET', url: LOAD, headers: { authorization: `Bearer ${forever}` } })).statusCode).toBe(200);
     } finally {
       await lax.close();

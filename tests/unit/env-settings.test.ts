@@ -13,19 +13,28 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-const FILES = ['api', 'semantic', 'pipelines', 'cli', 'shared', 'dashboard', 'cube'].flatMap(sourceFiles).concat(['profiles.yml', 'dbt_project.yml']);
+const FILES = ['api', 'semantic', 'pipelines', 'cli', 'shared', 'dashboard', 'cube']
+  .flatMap(sourceFiles)
+  .concat(['profiles.yml', 'dbt_project.yml']);
 
 describe('CRM_* environment variables', () => {
   it('every one the code names is listed in shared/env.ts', () => {
     expect(FILES.length).toBeGreaterThan(100);
-    const named = new Set(FILES.flatMap((file) => fs.readFileSync(path.join(projectRoot, file), 'utf8').match(/\bCRM_[A-Z][A-Z0-9_]*/g) ?? []));
+    const named = new Set(
+      FILES.flatMap((file) => fs.readFileSync(path.join(projectRoot, file), 'utf8').match(/\bCRM_[A-Z][A-Z0-9_]*/g) ?? []),
+    );
     expect(named.size).toBeGreaterThan(25);
     expect([...named].filter((name) => !(name in ENV_SETTINGS)).sort()).toEqual([]);
   });
 
   it('only shared/env.ts reads them from process.env', () => {
     const direct = /process\.env\.CRM_|process\.env\[\s*['"]CRM_|\benv\.CRM_[A-Z]/;
-    const readers = FILES.filter((file) => file.endsWith('.ts') && file !== path.join('shared', 'env.ts') && direct.test(fs.readFileSync(path.join(projectRoot, file), 'utf8')));
+    const readers = FILES.filter(
+      (file) =>
+        file.endsWith('.ts') &&
+        file !== path.join('shared', 'env.ts') &&
+        direct.test(fs.readFileSync(path.join(projectRoot, file), 'utf8')),
+    );
     expect(readers).toEqual([]);
   });
 

@@ -24,11 +24,15 @@ beforeEach(() => {
   published = path.join(dir, 'crm.duckdb');
 });
 
-const config = (overrides: Record<string, unknown> = {}): CrmConfig => configSchema.parse({ extract: { retries: 2, retryDelaySeconds: 0 }, ...overrides });
+const config = (overrides: Record<string, unknown> = {}): CrmConfig =>
+  configSchema.parse({ extract: { retries: 2, retryDelaySeconds: 0 }, ...overrides });
 
 /** A step that appends one row to t(value) in the build. */
 const insertStep = (id: string, value: number, onFailure: PipelineStep['onFailure'] = 'fatal'): PipelineStep => ({
-  id, kind: 'test', title: id, onFailure,
+  id,
+  kind: 'test',
+  title: id,
+  onFailure,
   async run(ctx) {
     const wh = await openWarehouse(ctx.warehousePath);
     try {
@@ -42,7 +46,13 @@ const insertStep = (id: string, value: number, onFailure: PipelineStep['onFailur
 });
 const failingStep = (id: string, onFailure: PipelineStep['onFailure'], retries = 0): PipelineStep & { calls: number } => {
   const step = {
-    id, kind: 'extract', title: id, onFailure, retries, retryDelaySeconds: 0, calls: 0,
+    id,
+    kind: 'extract',
+    title: id,
+    onFailure,
+    retries,
+    retryDelaySeconds: 0,
+    calls: 0,
     async run() {
       step.calls += 1;
       throw new Error(`${id}: cannot connect to 127.0.0.1:9 (ECONNREFUSED)`);
@@ -78,13 +88,22 @@ describe('executeRun', () => {
 
     const ledger = new RunLedger(warehouseLayout(published).ledger);
     const runs = await ledger.recentRuns(10);
-    expect(runs.map((r) => [r.runId, r.status, r.published])).toEqual([[second.runId, 'succeeded', true], [first.runId, 'succeeded', true]]);
+    expect(runs.map((r) => [r.runId, r.status, r.published])).toEqual([
+      [second.runId, 'succeeded', true],
+      [first.runId, 'succeeded', true],
+    ]);
     const steps = await ledger.stepsOf(second.runId);
-    expect(steps.map((s) => [s.stepId, s.status, s.rowsIn, s.rowsOut])).toEqual([['a', 'succeeded', 1, 1], ['publish', 'succeeded', null, null]]);
+    expect(steps.map((s) => [s.stepId, s.status, s.rowsIn, s.rowsOut])).toEqual([
+      ['a', 'succeeded', 1, 1],
+      ['publish', 'succeeded', null, null],
+    ]);
     const wh = await openWarehouse(published, { readOnly: true });
     try {
       const mirrored = (await wh.connection.runAndReadAll('SELECT run_id, status FROM ops.pipeline_runs ORDER BY started_at')).getRows();
-      expect(mirrored).toEqual([[first.runId, 'succeeded'], [second.runId, 'running']]);
+      expect(mirrored).toEqual([
+        [first.runId, 'succeeded'],
+        [second.runId, 'running'],
+      ]);
     } finally {
       wh.close();
     }
@@ -103,7 +122,10 @@ describe('executeRun', () => {
     const ledger = new RunLedger(warehouseLayout(published).ledger);
     const [last] = await ledger.recentRuns(1);
     expect(last).toMatchObject({ runId: failed.runId, status: 'failed', published: false });
-    expect((await ledger.stepsOf(failed.runId)).find((s) => s.stepId === 'dbt:build')).toMatchObject({ status: 'failed', error: expect.stringContaining('ECONNREFUSED') });
+    expect((await ledger.stepsOf(failed.runId)).find((s) => s.stepId === 'dbt:build')).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('ECONNREFUSED'),
+    });
     expect(fs.readdirSync(warehouseLayout(published).buildsDir)).toEqual([]);
   });
 
@@ -116,7 +138,10 @@ describe('executeRun', () => {
     expect(partial.steps.find((s) => s.id === 'extract:orders_pg')).toMatchObject({ status: 'failed', attempts: 3 });
     expect(fs.existsSync(published)).toBe(false);
 
-    const published2 = await run([insertStep('extract:files', 1, 'partial'), failingStep('extract:orders_pg', 'partial')], config({ publish: { publishPartial: true } }));
+    const published2 = await run(
+      [insertStep('extract:files', 1, 'partial'), failingStep('extract:orders_pg', 'partial')],
+      config({ publish: { publishPartial: true } }),
+    );
     expect(published2).toMatchObject({ status: 'partial', published: true });
     expect(await values(published)).toEqual([1]);
 
@@ -146,17 +171,24 @@ describe('executeRun', () => {
     const received: unknown[] = [];
     const server = http.createServer((req, res) => {
       let body = '';
-      req.on('data', (c) => (body += c)).on('end', () => {
-        received.push(JSON.parse(body));
-        res.writeHead(204).end();
-      });
+      req
+        .on('data', (c) => (body += c))
+        .on('end', () => {
+          received.push(JSON.parse(body));
+          res.writeHead(204).end();
+        });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const out = path.join(dir, 'alert.json');
-      const cfg = config({ alerts: { command: `cat > '${out}'`, webhook: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook` } });
+      const cfg = config({
+        alerts: { command: `cat > '${out}'`, webhook: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook` },
+      });
       const failed = await run([failingStep('dbt:build', 'fatal')], cfg);
-      expect(failed.alerts.map((a) => [a.hook, a.ok])).toEqual([['command', true], ['webhook', true]]);
+      expect(failed.alerts.map((a) => [a.hook, a.ok])).toEqual([
+        ['command', true],
+        ['webhook', true],
+      ]);
       const viaCommand = JSON.parse(fs.readFileSync(out, 'utf8')) as { kind: string; runId: string; summary: string };
       expect(viaCommand).toMatchObject({ kind: 'run_failed', runId: failed.runId });
       expect(viaCommand.summary).toContain('ECONNREFUSED');

@@ -42,13 +42,37 @@ async function query(sql: string) {
 describe('file-drop source', () => {
   it('matches files by prefix and extension, not by a longer name sharing the prefix', () => {
     const rule = { prefix: 'orders', records: [orderRecord] };
-    expect(['orders.csv', 'orders_2025-06.ndjson', 'orders-part1.jsonl', 'ORDERS.csv'].map((n) => matchesRule(n, rule))).toEqual([true, true, true, false]);
-    expect(['order_items.csv', 'ordersx.csv', 'orders.txt', 'orders.csv.partial'].map((n) => matchesRule(n, rule))).toEqual([false, false, false, false]);
+    expect(['orders.csv', 'orders_2025-06.ndjson', 'orders-part1.jsonl', 'ORDERS.csv'].map((n) => matchesRule(n, rule))).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+    expect(['order_items.csv', 'ordersx.csv', 'orders.txt', 'orders.csv.partial'].map((n) => matchesRule(n, rule))).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('picks up new CSV and NDJSON files once, then skips them while their checksum is unchanged', async () => {
-    write('orders.csv', [HEADER, csvRow('O1', 'paid', '1.00', '2025-02-01T10:00:00+08:00'), csvRow('O2', 'paid', '0.00', '2025-02-01T10:00:00+08:00')]);
-    write('orders_2025-02.ndjson', [JSON.stringify({ order_id: 'O3', customer_id: 'C2', ordered_at: '2025-02-02T10:00:00Z', status: 'shipped', currency: 'CNY', discount_amount: 0, updated_at: '2025-02-02T10:00:00Z' })]);
+    write('orders.csv', [
+      HEADER,
+      csvRow('O1', 'paid', '1.00', '2025-02-01T10:00:00+08:00'),
+      csvRow('O2', 'paid', '0.00', '2025-02-01T10:00:00+08:00'),
+    ]);
+    write('orders_2025-02.ndjson', [
+      JSON.stringify({
+        order_id: 'O3',
+        customer_id: 'C2',
+        ordered_at: '2025-02-02T10:00:00Z',
+        status: 'shipped',
+        currency: 'CNY',
+        discount_amount: 0,
+        updated_at: '2025-02-02T10:00:00Z',
+      }),
+    ]);
     const first = await extract();
     expect(ordersTable(first)).toMatchObject({ read: 3, inserted: 3, rejected: 0 });
     expect(first.state?.files.sort()).toEqual(['orders/orders.csv', 'orders/orders_2025-02.ndjson']);
@@ -63,20 +87,33 @@ describe('file-drop source', () => {
     expect(ordersTable(third)).toMatchObject({ read: 1, inserted: 1 });
     expect(await query(`SELECT count(*)::INT FROM raw.orders`)).toEqual([[4]]);
     expect(await query(`SELECT path, records::INT FROM raw._file_manifest ORDER BY path`)).toEqual([
-      ['orders/orders.csv', 2], ['orders/orders_2025-02.ndjson', 1], ['orders/orders_2025-03.csv', 1],
+      ['orders/orders.csv', 2],
+      ['orders/orders_2025-02.ndjson', 1],
+      ['orders/orders_2025-03.csv', 1],
     ]);
   });
 
   it('reloads a file whose content changed (even at the same size) without double counting', async () => {
-    write('orders.csv', [HEADER, csvRow('O1', 'paid', '1.00', '2025-02-01T10:00:00+08:00'), csvRow('O2', 'paid', '0.00', '2025-02-01T10:00:00+08:00')]);
+    write('orders.csv', [
+      HEADER,
+      csvRow('O1', 'paid', '1.00', '2025-02-01T10:00:00+08:00'),
+      csvRow('O2', 'paid', '0.00', '2025-02-01T10:00:00+08:00'),
+    ]);
     await extract();
     const before = fs.statSync(path.join(landing, 'orders', 'orders.csv')).size;
     // Same byte count, different content: a corrected discount with a newer updated_at.
-    write('orders.csv', [HEADER, csvRow('O1', 'paid', '2.00', '2025-02-09T10:00:00+08:00'), csvRow('O2', 'paid', '0.00', '2025-02-01T10:00:00+08:00')]);
+    write('orders.csv', [
+      HEADER,
+      csvRow('O1', 'paid', '2.00', '2025-02-09T10:00:00+08:00'),
+      csvRow('O2', 'paid', '0.00', '2025-02-01T10:00:00+08:00'),
+    ]);
     expect(fs.statSync(path.join(landing, 'orders', 'orders.csv')).size).toBe(before);
     const reload = await extract();
     expect(ordersTable(reload)).toMatchObject({ read: 2, inserted: 0, updated: 1, unchanged: 1 });
-    expect(await query(`SELECT order_id, discount_amount::VARCHAR FROM raw.orders ORDER BY 1`)).toEqual([['O1', '2.00'], ['O2', '0.00']]);
+    expect(await query(`SELECT order_id, discount_amount::VARCHAR FROM raw.orders ORDER BY 1`)).toEqual([
+      ['O1', '2.00'],
+      ['O2', '0.00'],
+    ]);
     const manifest = await query(`SELECT count(*)::INT, min(batch_id) FROM raw._file_manifest`);
     expect(manifest).toEqual([[1, `b${batch}`]]);
   });
@@ -95,7 +132,13 @@ describe('file-drop source', () => {
   });
 
   it('fails a missing folder with one line naming the source and path, creating no warehouse', async () => {
-    const source = fileDropSource({ name: 'shop_drops', family: 'orders', description: '', folder: 'nowhere', rules: [{ prefix: 'orders', records: [orderRecord] }] });
+    const source = fileDropSource({
+      name: 'shop_drops',
+      family: 'orders',
+      description: '',
+      folder: 'nowhere',
+      rules: [{ prefix: 'orders', records: [orderRecord] }],
+    });
     const attempt = extractSource(source, { warehousePath, landingDir: landing, batchId: 'x' });
     await expect(attempt).rejects.toThrow(SourceUnavailableError);
     await expect(attempt).rejects.toThrow(`shop_drops: landing folder not found: ${path.join(landing, 'nowhere')}`);
@@ -109,7 +152,12 @@ describe('file-drop source', () => {
     try {
       const states = await listSourceStates(wh.connection);
       expect(states).toHaveLength(1);
-      expect(states[0]).toMatchObject({ source: 'orders', kind: 'files', batchId: 'b' + batch, files: [{ path: 'orders/orders.csv', records: 1 }] });
+      expect(states[0]).toMatchObject({
+        source: 'orders',
+        kind: 'files',
+        batchId: 'b' + batch,
+        files: [{ path: 'orders/orders.csv', records: 1 }],
+      });
       expect(await resetSourceState(wh.connection, 'orders')).toEqual({ stateRows: 1, files: 1 });
       expect(await listSourceStates(wh.connection, 'orders')).toEqual([]);
     } finally {
@@ -123,7 +171,8 @@ describe('file-drop source', () => {
   it('adds a column the record gained to a raw table created by an older version', async () => {
     const wh = await openWarehouse(warehousePath);
     try {
-      await wh.connection.run(`CREATE SCHEMA raw; CREATE TABLE raw.orders (order_id VARCHAR PRIMARY KEY, customer_id VARCHAR, ordered_at TIMESTAMPTZ,
+      await wh.connection
+        .run(`CREATE SCHEMA raw; CREATE TABLE raw.orders (order_id VARCHAR PRIMARY KEY, customer_id VARCHAR, ordered_at TIMESTAMPTZ,
         status VARCHAR, currency VARCHAR, discount_amount DECIMAL(18,2), updated_at TIMESTAMPTZ, ship_name VARCHAR, ship_phone VARCHAR,
         ship_city VARCHAR, _source_file VARCHAR, _source_line BIGINT, _batch_id VARCHAR, _loaded_at TIMESTAMPTZ)`);
     } finally {
@@ -133,8 +182,15 @@ describe('file-drop source', () => {
     await extract();
     expect(await query(`SELECT order_id, ship_address FROM raw.orders`)).toEqual([['O1', '1 Road']]);
     // Updates and inserts also work on the older table, which still has its primary key.
-    write('orders.csv', [HEADER, csvRow('O1', 'shipped', '1.00', '2025-02-03T10:00:00+08:00'), csvRow('O2', 'paid', '0.00', '2025-02-03T10:00:00+08:00')]);
+    write('orders.csv', [
+      HEADER,
+      csvRow('O1', 'shipped', '1.00', '2025-02-03T10:00:00+08:00'),
+      csvRow('O2', 'paid', '0.00', '2025-02-03T10:00:00+08:00'),
+    ]);
     expect(ordersTable(await extract())).toMatchObject({ inserted: 1, updated: 1 });
-    expect(await query(`SELECT order_id, status FROM raw.orders ORDER BY 1`)).toEqual([['O1', 'shipped'], ['O2', 'paid']]);
+    expect(await query(`SELECT order_id, status FROM raw.orders ORDER BY 1`)).toEqual([
+      ['O1', 'shipped'],
+      ['O2', 'paid'],
+    ]);
   });
 });

@@ -28,8 +28,18 @@ describe('freshness status', () => {
 
     const config = configSchema.parse({ freshness: { defaultMaxAgeHours: 24, sources: { orders: 1 } } });
     const threeHoursLater = Date.now() + 3 * 3_600_000;
-    const status = await warehouseStatus({ publishedPath: layout.published, ledger, config, sourceNames: ['orders', 'profiles', 'service_tickets'], now: threeHoursLater });
-    expect(status.sources.map((s) => [s.name, s.stale, s.maxAgeHours])).toEqual([['orders', true, 1], ['profiles', false, 24], ['service_tickets', true, 24]]);
+    const status = await warehouseStatus({
+      publishedPath: layout.published,
+      ledger,
+      config,
+      sourceNames: ['orders', 'profiles', 'service_tickets'],
+      now: threeHoursLater,
+    });
+    expect(status.sources.map((s) => [s.name, s.stale, s.maxAgeHours])).toEqual([
+      ['orders', true, 1],
+      ['profiles', false, 24],
+      ['service_tickets', true, 24],
+    ]);
     expect(status.sources[0]!.ageHours).toBeCloseTo(3, 0);
     expect(status.lastRuns[0]).toMatchObject({ runId: 'r2', status: 'interrupted' });
     expect(status.problems).toEqual([
@@ -41,15 +51,21 @@ describe('freshness status', () => {
     const bodies: { kind: string; summary: string }[] = [];
     const server = http.createServer((req, res) => {
       let body = '';
-      req.on('data', (c) => (body += c)).on('end', () => {
-        bodies.push(JSON.parse(body) as { kind: string; summary: string });
-        res.writeHead(200).end('ok');
-      });
+      req
+        .on('data', (c) => (body += c))
+        .on('end', () => {
+          bodies.push(JSON.parse(body) as { kind: string; summary: string });
+          res.writeHead(200).end('ok');
+        });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const alerts = configSchema.parse({ alerts: { webhook: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` } }).alerts;
-      const outcome = await sendAlert(alerts, { kind: 'stale', summary: status.problems.join('; '), at: new Date().toISOString(), details: status }, logger);
+      const outcome = await sendAlert(
+        alerts,
+        { kind: 'stale', summary: status.problems.join('; '), at: new Date().toISOString(), details: status },
+        logger,
+      );
       expect(outcome).toEqual([{ hook: 'webhook', ok: true, detail: 'HTTP 200' }]);
       expect(bodies[0]).toMatchObject({ kind: 'stale', summary: expect.stringContaining('service_tickets is stale') });
     } finally {

@@ -20,8 +20,17 @@ afterEach(() => {
 });
 
 const order = (id: string, status: string, updatedAt: string, extra: Record<string, unknown> = {}) => ({
-  order_id: id, customer_id: 'C1', ordered_at: '2025-01-31T20:00:00+08:00', status, currency: 'CNY',
-  discount_amount: '0.00', updated_at: updatedAt, ship_name: 'A', ship_phone: '1', ship_city: 'X', ...extra,
+  order_id: id,
+  customer_id: 'C1',
+  ordered_at: '2025-01-31T20:00:00+08:00',
+  status,
+  currency: 'CNY',
+  discount_amount: '0.00',
+  updated_at: updatedAt,
+  ship_name: 'A',
+  ship_phone: '1',
+  ship_city: 'X',
+  ...extra,
 });
 
 async function* records(rows: (Record<string, unknown> | null)[], failAfter?: number): AsyncGenerator<SourceRecord> {
@@ -29,7 +38,14 @@ async function* records(rows: (Record<string, unknown> | null)[], failAfter?: nu
   for (const fields of rows) {
     line += 1;
     if (failAfter !== undefined && line - 1 > failAfter) throw new Error('source connection lost');
-    yield { location: `orders.csv:${line}`, file: 'orders.csv', line, fields, rawText: JSON.stringify(fields), parseError: fields ? undefined : 'bad line' };
+    yield {
+      location: `orders.csv:${line}`,
+      file: 'orders.csv',
+      line,
+      fields,
+      rawText: JSON.stringify(fields),
+      parseError: fields ? undefined : 'bad line',
+    };
   }
 }
 
@@ -37,19 +53,23 @@ const query = async (sql: string) => (await warehouse.connection.runAndReadAll(s
 
 describe('loadBatch', () => {
   it('keeps the newest version per key whatever the order of arrival, and quarantines invalid records with reason and payload', async () => {
-    const summary = await loadBatch(warehouse.connection, 'orders', 'b1', [{
-      record: orderRecord,
-      records: records([
-        order('O1', 'refunded', '2025-02-10T00:00:00Z'), // newer version first (out of order)
-        order('O1', 'completed', '2025-02-01T00:00:00Z'),
-        order('O2', 'completed', '2025-02-01T00:00:00Z', { discount_amount: '-3.00' }),
-        order('O3', 'teleported', '2025-02-01T00:00:00Z', { surprise: 1 }),
-        null,
-      ]),
-    }]);
+    const summary = await loadBatch(warehouse.connection, 'orders', 'b1', [
+      {
+        record: orderRecord,
+        records: records([
+          order('O1', 'refunded', '2025-02-10T00:00:00Z'), // newer version first (out of order)
+          order('O1', 'completed', '2025-02-01T00:00:00Z'),
+          order('O2', 'completed', '2025-02-01T00:00:00Z', { discount_amount: '-3.00' }),
+          order('O3', 'teleported', '2025-02-01T00:00:00Z', { surprise: 1 }),
+          null,
+        ]),
+      },
+    ]);
     const table = summary.tables[0]!;
     expect(table).toMatchObject({ read: 5, inserted: 1, superseded: 1, rejected: 3, unknownFields: { surprise: 1 } });
-    expect(await query(`SELECT order_id, status, ordered_at::VARCHAR FROM raw.orders`)).toEqual([['O1', 'refunded', '2025-01-31 12:00:00+00']]);
+    expect(await query(`SELECT order_id, status, ordered_at::VARCHAR FROM raw.orders`)).toEqual([
+      ['O1', 'refunded', '2025-01-31 12:00:00+00'],
+    ]);
     const quarantine = await query(`SELECT location, record_key, reason, payload FROM raw._quarantine ORDER BY location`);
     expect(quarantine.map((r) => r.slice(0, 3))).toEqual([
       ['orders.csv:4', 'O2', 'discount_amount: must not be negative (got "-3.00")'],
@@ -62,8 +82,14 @@ describe('loadBatch', () => {
   it('is idempotent and lets a later batch update only with a newer version', async () => {
     const load = (batch: string, rows: Record<string, unknown>[]) =>
       loadBatch(warehouse.connection, 'orders', batch, [{ record: orderRecord, records: records(rows) }]);
-    await load('b1', [order('O1', 'completed', '2025-02-01T00:00:00Z'), order('O2', 'completed', '2025-02-01T00:00:00Z', { discount_amount: 'x' })]);
-    const again = await load('b2', [order('O1', 'completed', '2025-02-01T00:00:00Z'), order('O2', 'completed', '2025-02-01T00:00:00Z', { discount_amount: 'x' })]);
+    await load('b1', [
+      order('O1', 'completed', '2025-02-01T00:00:00Z'),
+      order('O2', 'completed', '2025-02-01T00:00:00Z', { discount_amount: 'x' }),
+    ]);
+    const again = await load('b2', [
+      order('O1', 'completed', '2025-02-01T00:00:00Z'),
+      order('O2', 'completed', '2025-02-01T00:00:00Z', { discount_amount: 'x' }),
+    ]);
     expect(again.tables[0]).toMatchObject({ inserted: 0, updated: 0, unchanged: 1, rejected: 1 });
     expect(await query(`SELECT count(*)::INT FROM raw._quarantine`)).toEqual([[1]]);
     const stale = await load('b3', [order('O1', 'cancelled', '2025-01-15T00:00:00Z')]);
@@ -75,12 +101,23 @@ describe('loadBatch', () => {
   });
 
   it('commits nothing when the source fails mid-batch', async () => {
-    await loadBatch(warehouse.connection, 'orders', 'b1', [{ record: orderRecord, records: records([order('O1', 'completed', '2025-02-01T00:00:00Z')]) }]);
+    await loadBatch(warehouse.connection, 'orders', 'b1', [
+      { record: orderRecord, records: records([order('O1', 'completed', '2025-02-01T00:00:00Z')]) },
+    ]);
     await expect(
-      loadBatch(warehouse.connection, 'orders', 'b2', [{
-        record: orderRecord,
-        records: records([order('O2', 'completed', '2025-02-01T00:00:00Z'), order('O3', 'x', '2025-02-01T00:00:00Z'), order('O4', 'paid', '2025-02-01T00:00:00Z')], 2),
-      }]),
+      loadBatch(warehouse.connection, 'orders', 'b2', [
+        {
+          record: orderRecord,
+          records: records(
+            [
+              order('O2', 'completed', '2025-02-01T00:00:00Z'),
+              order('O3', 'x', '2025-02-01T00:00:00Z'),
+              order('O4', 'paid', '2025-02-01T00:00:00Z'),
+            ],
+            2,
+          ),
+        },
+      ]),
     ).rejects.toThrow('source connection lost');
     expect(await query(`SELECT order_id FROM raw.orders`)).toEqual([['O1']]);
     expect(await query(`SELECT count(*)::INT FROM raw._quarantine`)).toEqual([[0]]);

@@ -31,11 +31,24 @@ describe('rollup column narrowing', () => {
       { column: 'units', from: 'HUGEINT', to: 'BIGINT' },
       { column: 'amount', from: 'DECIMAL(38,2)', to: 'DECIMAL(18,2)' },
     ]);
-    const types = (await connection.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 't' ORDER BY column_index`)).getRows();
-    expect(Object.fromEntries(types)).toEqual({ day: 'INTEGER', units: 'BIGINT', amount: 'DECIMAL(18,2)', big: 'HUGEINT', big_amount: 'DECIMAL(38,2)', n: 'BIGINT', label: 'VARCHAR' });
+    const types = (
+      await connection.runAndReadAll(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 't' ORDER BY column_index`)
+    ).getRows();
+    expect(Object.fromEntries(types)).toEqual({
+      day: 'INTEGER',
+      units: 'BIGINT',
+      amount: 'DECIMAL(18,2)',
+      big: 'HUGEINT',
+      big_amount: 'DECIMAL(38,2)',
+      n: 'BIGINT',
+      label: 'VARCHAR',
+    });
     expect((await connection.runAndReadAll('SELECT * FROM r.t ORDER BY day')).getRowsJson()).toEqual(before);
     // A sum over a narrowed column is 128-bit again, so answers keep their type.
-    expect((await connection.runAndReadAll('SELECT typeof(sum(units)), typeof(sum(amount)) FROM r.t')).getRows()[0]).toEqual(['HUGEINT', 'DECIMAL(38,2)']);
+    expect((await connection.runAndReadAll('SELECT typeof(sum(units)), typeof(sum(amount)) FROM r.t')).getRows()[0]).toEqual([
+      'HUGEINT',
+      'DECIMAL(38,2)',
+    ]);
     expect(await narrowWideNumberColumns(connection, 'r', 't')).toEqual([]);
     connection.closeSync();
     instance.closeSync();

@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeQuery } from '../../semantic/normalize-query.ts';
 import { buildPreAggregations, partitionRanges } from '../../semantic/pre-aggregations.ts';
 import type { MatchedPreAggregation } from '../../semantic/rollup-descriptions.ts';
-import { manifestLookup, planPreAggregations, resolveSql, versionedManifestLookup, type ManifestRow } from '../../semantic/rollup-routing.ts';
+import {
+  manifestLookup,
+  planPreAggregations,
+  resolveSql,
+  versionedManifestLookup,
+  type ManifestRow,
+} from '../../semantic/rollup-routing.ts';
 import { compileSemanticModel, type SemanticModel } from '../../semantic/semantic-model.ts';
 import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { cubeModelDir } from '../../shared/paths.ts';
@@ -20,8 +26,14 @@ describe('partition ranges', () => {
       ['2025-01-01T00:00:00.000', '2025-01-31T23:59:59.999'],
       ['2025-02-01T00:00:00.000', '2025-02-28T23:59:59.999'],
     ]);
-    expect(partitionRanges('2024-06-01 00:00:00', '2025-01-01 00:00:00', 'year').map((r) => r[0])).toEqual(['2024-01-01T00:00:00.000', '2025-01-01T00:00:00.000']);
-    expect(partitionRanges('2025-01-01T00:00:00', '2025-01-08T00:00:00', 'week')[0]).toEqual(['2024-12-30T00:00:00.000', '2025-01-05T23:59:59.999']);
+    expect(partitionRanges('2024-06-01 00:00:00', '2025-01-01 00:00:00', 'year').map((r) => r[0])).toEqual([
+      '2024-01-01T00:00:00.000',
+      '2025-01-01T00:00:00.000',
+    ]);
+    expect(partitionRanges('2025-01-01T00:00:00', '2025-01-08T00:00:00', 'week')[0]).toEqual([
+      '2024-12-30T00:00:00.000',
+      '2025-01-05T23:59:59.999',
+    ]);
   });
 });
 
@@ -34,8 +46,18 @@ describe('planning a query on built partitions', () => {
     structureHash: 'h1',
   };
   const rows: ManifestRow[] = [
-    { partition_table: 'pre_aggregations."p_2024"', range_start: '2024-01-01T00:00:00.000', range_end: '2024-12-31T23:59:59.999', structure_hash: 'h1' },
-    { partition_table: 'pre_aggregations."p_2025"', range_start: '2025-01-01T00:00:00.000', range_end: '2025-12-31T23:59:59.999', structure_hash: 'h1' },
+    {
+      partition_table: 'pre_aggregations."p_2024"',
+      range_start: '2024-01-01T00:00:00.000',
+      range_end: '2024-12-31T23:59:59.999',
+      structure_hash: 'h1',
+    },
+    {
+      partition_table: 'pre_aggregations."p_2025"',
+      range_start: '2025-01-01T00:00:00.000',
+      range_end: '2025-12-31T23:59:59.999',
+      structure_hash: 'h1',
+    },
   ];
   const sql = 'SELECT sum(x) FROM pre_aggregations.orders_sales_daily AS "orders__sales_daily"';
 
@@ -47,17 +69,22 @@ describe('planning a query on built partitions', () => {
 
   it('unions the partitions of a longer range, and reads all without a range', async () => {
     const plan = await planPreAggregations(sql, [{ ...matched, matchedTimeDimensionDateRange: undefined }], async () => rows);
-    expect(plan.sql).toBe('SELECT sum(x) FROM (SELECT * FROM pre_aggregations."p_2024" UNION ALL SELECT * FROM pre_aggregations."p_2025") AS "orders__sales_daily"');
+    expect(plan.sql).toBe(
+      'SELECT sum(x) FROM (SELECT * FROM pre_aggregations."p_2024" UNION ALL SELECT * FROM pre_aggregations."p_2025") AS "orders__sales_daily"',
+    );
   });
 
   it('remembers the manifest per data version, and asks again for a new version or an empty answer', async () => {
     let version: string | undefined = 'v1';
     let calls = 0;
     let answer: ManifestRow[] = rows;
-    const lookup = versionedManifestLookup(async () => {
-      calls += 1;
-      return answer;
-    }, () => version);
+    const lookup = versionedManifestLookup(
+      async () => {
+        calls += 1;
+        return answer;
+      },
+      () => version,
+    );
     expect(await lookup('orders.sales_daily', 'UTC')).toEqual(rows);
     expect(await lookup('orders.sales_daily', 'UTC')).toEqual(rows);
     expect(calls).toBe(1);
@@ -78,7 +105,10 @@ describe('planning a query on built partitions', () => {
   });
 
   it('gives no plan for missing or stale tables, saying why', async () => {
-    expect(await planPreAggregations(sql, [matched], async () => [])).toEqual({ usedPreAggregations: {}, skipped: 'orders.sales_daily is not built for time zone UTC' });
+    expect(await planPreAggregations(sql, [matched], async () => [])).toEqual({
+      usedPreAggregations: {},
+      skipped: 'orders.sales_daily is not built for time zone UTC',
+    });
     const stale = await planPreAggregations(sql, [matched], async () => rows.map((r) => ({ ...r, structure_hash: 'old' })));
     expect(stale.sql).toBeUndefined();
     expect(stale.skipped).toMatch(/different model version/);
@@ -97,7 +127,8 @@ describe('building and using rollups on the fixture warehouse', () => {
     // The project's orders and customers cubes, the two marts the fixture warehouse holds.
     modelDir = path.join(dir, 'model');
     fs.mkdirSync(modelDir);
-    for (const cube of ['orders', 'customers']) fs.copyFileSync(path.join(cubeModelDir, 'cubes', `${cube}.yml`), path.join(modelDir, `${cube}.yml`));
+    for (const cube of ['orders', 'customers'])
+      fs.copyFileSync(path.join(cubeModelDir, 'cubes', `${cube}.yml`), path.join(modelDir, `${cube}.yml`));
     model = await compileSemanticModel(modelDir);
   });
 
@@ -107,14 +138,24 @@ describe('building and using rollups on the fixture warehouse', () => {
 
   it('builds each rollup per zone and partition, records it, and answers from it like the marts', async () => {
     const { tables } = await buildPreAggregations({ warehousePath, cubeModelDir: modelDir, timezones: ['Asia/Shanghai'] });
-    expect(tables.map((t) => t.preAggregationId).sort()).toEqual(['customers.segment_distribution', 'orders.buyers_monthly', 'orders.sales_daily']);
+    expect(tables.map((t) => t.preAggregationId).sort()).toEqual([
+      'customers.segment_distribution',
+      'orders.buyers_monthly',
+      'orders.sales_daily',
+    ]);
     // Fixture orders span 2025 in Shanghai time: one yearly partition.
     expect(tables.find((t) => t.preAggregationId === 'orders.sales_daily')).toMatchObject({ partitions: 1, rows: 8 });
     {
       // Sums land as 64-bit columns (DuckDB types them 128-bit; those read back far slower).
       const instance = await DuckDBInstance.create(warehousePath, { access_mode: 'READ_ONLY' });
       const connection = await instance.connect();
-      const types = (await connection.runAndReadAll(`SELECT DISTINCT data_type FROM duckdb_columns() WHERE schema_name = 'pre_aggregations' AND table_name <> '_manifest'`)).getRows().map((r) => String(r[0]));
+      const types = (
+        await connection.runAndReadAll(
+          `SELECT DISTINCT data_type FROM duckdb_columns() WHERE schema_name = 'pre_aggregations' AND table_name <> '_manifest'`,
+        )
+      )
+        .getRows()
+        .map((r) => String(r[0]));
       connection.closeSync();
       instance.closeSync();
       expect(types).toContain('DECIMAL(18,2)');
@@ -122,7 +163,11 @@ describe('building and using rollups on the fixture warehouse', () => {
     }
     const reader = new WarehouseReader(warehousePath, { idleCloseMs: 0 });
     try {
-      const query = normalizeQuery({ measures: ['orders.revenue', 'orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }], timezone: 'Asia/Shanghai' });
+      const query = normalizeQuery({
+        measures: ['orders.revenue', 'orders.count'],
+        timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+        timezone: 'Asia/Shanghai',
+      });
       const lookup = manifestLookup((sql, params) => reader.query(sql, params));
       const fromRollup = await resolveSql(model, query, {}, lookup);
       expect(Object.values(fromRollup.usedPreAggregations).map((u) => u.preAggregationId)).toEqual(['orders.sales_daily']);

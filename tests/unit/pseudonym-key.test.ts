@@ -25,21 +25,31 @@ const freshDir = () => fs.mkdtempSync(path.join(tmp, `case-${n++}-`));
 describe('resolvePseudonymKey', () => {
   it('takes CRM_PSEUDONYM_KEY first (surrounding whitespace ignored), even in production', () => {
     const xdg = freshDir();
-    expect(resolvePseudonymKey({ CRM_PSEUDONYM_KEY: ` ${KEY}\n`, CRM_PSEUDONYM_KEY_FILE: '/nonexistent', CRM_ENV: 'production', XDG_CONFIG_HOME: xdg }, quiet))
-      .toEqual({ key: KEY, source: 'env' });
+    expect(
+      resolvePseudonymKey(
+        { CRM_PSEUDONYM_KEY: ` ${KEY}\n`, CRM_PSEUDONYM_KEY_FILE: '/nonexistent', CRM_ENV: 'production', XDG_CONFIG_HOME: xdg },
+        quiet,
+      ),
+    ).toEqual({ key: KEY, source: 'env' });
     expect(fs.readdirSync(xdg)).toEqual([]);
   });
 
   it('else reads the file named by CRM_PSEUDONYM_KEY_FILE (trailing newline of `openssl rand -hex 32 >` dropped)', () => {
     const file = path.join(freshDir(), 'key');
     fs.writeFileSync(file, `${KEY}\n`, { mode: 0o600 });
-    expect(resolvePseudonymKey({ CRM_PSEUDONYM_KEY: '', CRM_PSEUDONYM_KEY_FILE: file, CRM_ENV: 'production' }, quiet)).toEqual({ key: KEY, source: 'file', path: file });
+    expect(resolvePseudonymKey({ CRM_PSEUDONYM_KEY: '', CRM_PSEUDONYM_KEY_FILE: file, CRM_ENV: 'production' }, quiet)).toEqual({
+      key: KEY,
+      source: 'file',
+      path: file,
+    });
   });
 
   it('names the variable when the key file cannot be read', () => {
     const missing = path.join(freshDir(), 'missing.key');
     expect(() => resolvePseudonymKey({ CRM_PSEUDONYM_KEY_FILE: missing }, quiet)).toThrow(ConfigError);
-    expect(() => resolvePseudonymKey({ CRM_PSEUDONYM_KEY_FILE: missing }, quiet)).toThrow(/CRM_PSEUDONYM_KEY_FILE=.*missing\.key: cannot read the pseudonym key \(ENOENT\)/);
+    expect(() => resolvePseudonymKey({ CRM_PSEUDONYM_KEY_FILE: missing }, quiet)).toThrow(
+      /CRM_PSEUDONYM_KEY_FILE=.*missing\.key: cannot read the pseudonym key \(ENOENT\)/,
+    );
   });
 
   it('outside production generates a 32-byte hex development key once at $XDG_CONFIG_HOME/crm-warehouse/pseudonym.key (0600), says where, and reuses it', () => {
@@ -64,7 +74,9 @@ describe('resolvePseudonymKey', () => {
   it('falls back to $HOME/.config without XDG_CONFIG_HOME (or with a relative one), and two machines get two keys', () => {
     const home = freshDir();
     expect(devPseudonymKeyPath({ HOME: home })).toBe(path.join(home, '.config', 'crm-warehouse', 'pseudonym.key'));
-    expect(devPseudonymKeyPath({ HOME: home, XDG_CONFIG_HOME: 'relative/dir' })).toBe(path.join(home, '.config', 'crm-warehouse', 'pseudonym.key'));
+    expect(devPseudonymKeyPath({ HOME: home, XDG_CONFIG_HOME: 'relative/dir' })).toBe(
+      path.join(home, '.config', 'crm-warehouse', 'pseudonym.key'),
+    );
     const a = resolvePseudonymKey({ HOME: home }, quiet);
     const b = resolvePseudonymKey({ HOME: freshDir() }, quiet);
     expect(a.path).toBe(path.join(home, '.config', 'crm-warehouse', 'pseudonym.key'));
@@ -102,7 +114,9 @@ describe('resolvePseudonymKey', () => {
   });
 
   it('refuses a key file inside the repository', () => {
-    expect(() => resolvePseudonymKey({ CRM_PSEUDONYM_KEY_FILE: path.join(projectRoot, 'pseudonym.key') }, quiet)).toThrow(/inside the repository/);
+    expect(() => resolvePseudonymKey({ CRM_PSEUDONYM_KEY_FILE: path.join(projectRoot, 'pseudonym.key') }, quiet)).toThrow(
+      /inside the repository/,
+    );
     expect(() => resolvePseudonymKey({ XDG_CONFIG_HOME: path.join(projectRoot, 'warehouse') }, quiet)).toThrow(/inside the repository/);
     expect(fs.existsSync(path.join(projectRoot, 'warehouse', 'crm-warehouse'))).toBe(false);
   });

@@ -5,7 +5,14 @@ import { describeIssues } from '../../pipelines/extract/record-schema.ts';
 
 describe('record schemas', () => {
   it('normalises timestamps with an offset to UTC and rejects ones without a zone or impossible dates', () => {
-    const base = { order_id: 'O1', customer_id: 'C1', status: 'paid', currency: 'CNY', discount_amount: '0', updated_at: '2025-01-01T00:00:00Z' };
+    const base = {
+      order_id: 'O1',
+      customer_id: 'C1',
+      status: 'paid',
+      currency: 'CNY',
+      discount_amount: '0',
+      updated_at: '2025-01-01T00:00:00Z',
+    };
     const ok = orderRecord.validator.safeParse({ ...base, ordered_at: '2025-02-01T07:30:00+08:00' });
     expect(ok.success && ok.data.ordered_at).toBe('2025-01-31T23:30:00.000Z');
     for (const bad of ['2025-02-01 07:30:00', '31/02/2025 25:61', '2025-02-30T25:00:00Z']) {
@@ -25,8 +32,14 @@ describe('record schemas', () => {
 
   it('reads booleans and empty strings the way CSV and NDJSON exports write them', () => {
     const result = customerRecord.validator.parse({
-      customer_id: 'C1', full_name: '', email: '', phone: '+86 138 0000 0000', signup_at: '2025-01-01T00:00:00+08:00',
-      membership_tier: 'gold', marketing_consent: 'false', updated_at: '2025-01-01T00:00:00+08:00',
+      customer_id: 'C1',
+      full_name: '',
+      email: '',
+      phone: '+86 138 0000 0000',
+      signup_at: '2025-01-01T00:00:00+08:00',
+      membership_tier: 'gold',
+      marketing_consent: 'false',
+      updated_at: '2025-01-01T00:00:00+08:00',
     });
     expect(result).toMatchObject({ full_name: null, email: null, marketing_consent: false });
   });

@@ -4,17 +4,36 @@ import { customerRecord, customerVersionRecord } from '../../pipelines/extract/p
 import { contactRecord, ticketEventRecord } from '../../pipelines/extract/service/ticket-records.ts';
 
 const profile = {
-  customer_id: 'C1', full_name: '王芳', email: 'wf@example.cn', phone: '+86 138 0000 0000', signup_at: '2025-01-01T00:00:00+08:00',
-  membership_tier: 'gold', marketing_consent: 'true', updated_at: '2025-01-01T00:00:00+08:00',
+  customer_id: 'C1',
+  full_name: '王芳',
+  email: 'wf@example.cn',
+  phone: '+86 138 0000 0000',
+  signup_at: '2025-01-01T00:00:00+08:00',
+  membership_tier: 'gold',
+  marketing_consent: 'true',
+  updated_at: '2025-01-01T00:00:00+08:00',
 };
 
 describe('record types: profiles, payments, refunds, cancellations, ticket events and contacts', () => {
   it('reads the subjective facet and consent flags, empty meaning unknown', () => {
     const parsed = customerRecord.validator.parse({
-      ...profile, price_sensitivity: 'high', privacy_tolerance: '', contact_frequency_tolerance: 'weekly', consent_sms: 'false',
-      consent_email: '', points_balance: '1200', income_band: '10k_20k',
+      ...profile,
+      price_sensitivity: 'high',
+      privacy_tolerance: '',
+      contact_frequency_tolerance: 'weekly',
+      consent_sms: 'false',
+      consent_email: '',
+      points_balance: '1200',
+      income_band: '10k_20k',
     });
-    expect(parsed).toMatchObject({ price_sensitivity: 'high', privacy_tolerance: null, contact_frequency_tolerance: 'weekly', consent_sms: false, consent_email: null, points_balance: 1200 });
+    expect(parsed).toMatchObject({
+      price_sensitivity: 'high',
+      privacy_tolerance: null,
+      contact_frequency_tolerance: 'weekly',
+      consent_sms: false,
+      consent_email: null,
+      points_balance: 1200,
+    });
     const bad = customerRecord.validator.safeParse({ ...profile, price_sensitivity: 'extreme', consent_phone: 'maybe' });
     expect(bad.success).toBe(false);
     expect(bad.error!.issues.map((i) => i.path[0]).sort()).toEqual(['consent_phone', 'price_sensitivity']);
@@ -24,10 +43,49 @@ describe('record types: profiles, payments, refunds, cancellations, ticket event
   });
 
   it('validates payments, refunds and cancellations', () => {
-    expect(paymentRecord.validator.safeParse({ payment_id: 'P1', order_id: 'O1', method: 'wechat_pay', amount: '12.50', status: 'succeeded', paid_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z' }).success).toBe(true);
-    expect(paymentRecord.validator.safeParse({ payment_id: 'P1', order_id: 'O1', method: 'bitcoin', amount: '-1', status: 'succeeded', paid_at: 'x', updated_at: '2025-01-01T00:00:00Z' }).error!.issues.map((i) => i.path[0])).toEqual(expect.arrayContaining(['method', 'amount', 'paid_at']));
-    expect(refundRecord.validator.safeParse({ refund_id: 'R1', order_id: 'O1', amount: 5, reason: 'return', status: 'paid', requested_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-02T00:00:00Z' }).success).toBe(true);
-    expect(cancellationRecord.validator.safeParse({ order_id: 'O1', cancelled_at: '2025-01-01T00:00:00Z', cancelled_by: 'nobody', updated_at: '2025-01-01T00:00:00Z' }).success).toBe(false);
+    expect(
+      paymentRecord.validator.safeParse({
+        payment_id: 'P1',
+        order_id: 'O1',
+        method: 'wechat_pay',
+        amount: '12.50',
+        status: 'succeeded',
+        paid_at: '2025-01-01T00:00:00Z',
+        updated_at: '2025-01-01T00:00:00Z',
+      }).success,
+    ).toBe(true);
+    expect(
+      paymentRecord.validator
+        .safeParse({
+          payment_id: 'P1',
+          order_id: 'O1',
+          method: 'bitcoin',
+          amount: '-1',
+          status: 'succeeded',
+          paid_at: 'x',
+          updated_at: '2025-01-01T00:00:00Z',
+        })
+        .error!.issues.map((i) => i.path[0]),
+    ).toEqual(expect.arrayContaining(['method', 'amount', 'paid_at']));
+    expect(
+      refundRecord.validator.safeParse({
+        refund_id: 'R1',
+        order_id: 'O1',
+        amount: 5,
+        reason: 'return',
+        status: 'paid',
+        requested_at: '2025-01-01T00:00:00Z',
+        updated_at: '2025-01-02T00:00:00Z',
+      }).success,
+    ).toBe(true);
+    expect(
+      cancellationRecord.validator.safeParse({
+        order_id: 'O1',
+        cancelled_at: '2025-01-01T00:00:00Z',
+        cancelled_by: 'nobody',
+        updated_at: '2025-01-01T00:00:00Z',
+      }).success,
+    ).toBe(false);
   });
 
   it('validates ticket events and contacts across the five channels', () => {
@@ -35,9 +93,25 @@ describe('record types: profiles, payments, refunds, cancellations, ticket event
     expect(ticketEventRecord.validator.parse(event)).toMatchObject({ event_type: 'reopened', agent_id: null, channel: null });
     expect(ticketEventRecord.validator.safeParse({ ...event, event_type: 'escalated_to_mars' }).success).toBe(false);
     for (const channel of ['phone', 'email', 'web_chat', 'wechat', 'qq']) {
-      const ok = contactRecord.validator.safeParse({ contact_id: 'K1', channel, direction: 'inbound', category: 'complaint', started_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z' });
+      const ok = contactRecord.validator.safeParse({
+        contact_id: 'K1',
+        channel,
+        direction: 'inbound',
+        category: 'complaint',
+        started_at: '2025-01-01T00:00:00Z',
+        updated_at: '2025-01-01T00:00:00Z',
+      });
       expect(ok.success, channel).toBe(true);
     }
-    expect(contactRecord.validator.safeParse({ contact_id: 'K1', channel: 'fax', direction: 'inbound', category: 'complaint', started_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z' }).success).toBe(false);
+    expect(
+      contactRecord.validator.safeParse({
+        contact_id: 'K1',
+        channel: 'fax',
+        direction: 'inbound',
+        category: 'complaint',
+        started_at: '2025-01-01T00:00:00Z',
+        updated_at: '2025-01-01T00:00:00Z',
+      }).success,
+    ).toBe(false);
   });
 });

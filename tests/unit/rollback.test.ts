@@ -27,7 +27,10 @@ function crm(...args: string[]) {
 /** A run whose only step writes a marker, standing in for a pipeline run. */
 async function publishMarker(marker: number): Promise<string> {
   const step: PipelineStep = {
-    id: 'write-marker', kind: 'test', title: 'write marker', onFailure: 'fatal',
+    id: 'write-marker',
+    kind: 'test',
+    title: 'write marker',
+    onFailure: 'fatal',
     async run(context) {
       const wh = await openWarehouse(context.warehousePath);
       await wh.connection.run(`create or replace table marker as select ${marker} as v`);
@@ -35,7 +38,15 @@ async function publishMarker(marker: number): Promise<string> {
       return {};
     },
   };
-  const run = await executeRun({ publishedPath: published, landingDir: tmp, command: 'run', args: [], steps: [step], config: loadConfig(configPath), interactive: false });
+  const run = await executeRun({
+    publishedPath: published,
+    landingDir: tmp,
+    command: 'run',
+    args: [],
+    steps: [step],
+    config: loadConfig(configPath),
+    interactive: false,
+  });
   expect(run.published).toBe(true);
   return run.runId;
 }

@@ -30,7 +30,10 @@ describe('run lock', () => {
   it('takes over the lock of a process that died (kill -9)', async () => {
     const lockPath = path.join(dir, 'b.lock');
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    fs.writeFileSync(lockPath, JSON.stringify({ pid: Number(dead.stdout), runId: 'dead', command: 'run', host: os.hostname(), startedAt: 'then' }));
+    fs.writeFileSync(
+      lockPath,
+      JSON.stringify({ pid: Number(dead.stdout), runId: 'dead', command: 'run', host: os.hostname(), startedAt: 'then' }),
+    );
     const lock = await acquireRunLock(lockPath, { runId: 'alive', command: 'run' });
     expect(lock.staleHolder?.runId).toBe('dead');
     lock.release();

@@ -17,7 +17,11 @@ import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
 let outDir: string;
 let truth: GroundTruth;
 const read = (name: string) => fs.readFileSync(path.join(outDir, name), 'utf8');
-const ndjson = <T>(name: string) => read(name).trim().split('\n').map((l) => JSON.parse(l) as T);
+const ndjson = <T>(name: string) =>
+  read(name)
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as T);
 const csv = (name: string) => parse(read(name), { columns: true }) as Record<string, string>[];
 /** National digits, as the truth file holds them: country code and separators removed. */
 const digits = (phone: string) => {
@@ -79,7 +83,13 @@ describe('sample shop ground truth', () => {
       expect(second!.phone !== first!.phone || second!.email !== first!.email).toBe(true);
     }
     const profile = versions[0]!;
-    for (const field of ['price_sensitivity', 'privacy_tolerance', 'contact_frequency_tolerance', 'preferred_categories', 'consent_email']) {
+    for (const field of [
+      'price_sensitivity',
+      'privacy_tolerance',
+      'contact_frequency_tolerance',
+      'preferred_categories',
+      'consent_email',
+    ]) {
       expect(profile).toHaveProperty(field);
     }
   });
@@ -118,7 +128,9 @@ describe('sample shop ground truth', () => {
     const contacts = ndjson<Record<string, string>>(LANDING_FILES.contacts);
     expect(new Set(tickets.map((t) => t.category)).size).toBe(7);
     expect(new Set(contacts.map((c) => c.channel))).toEqual(new Set(['phone', 'email', 'web_chat', 'wechat', 'qq']));
-    expect(new Set(events.map((e) => e.event_type))).toEqual(new Set(['created', 'first_reply', 'reassigned', 'resolved', 'reopened', 'rated']));
+    expect(new Set(events.map((e) => e.event_type))).toEqual(
+      new Set(['created', 'first_reply', 'reassigned', 'resolved', 'reopened', 'rated']),
+    );
     const created = new Set(events.filter((e) => e.event_type === 'created').map((e) => e.ticket_id));
     expect(created.size).toBe(tickets.length);
     expect(contacts.some((c) => c.ticket_id === null)).toBe(true);
@@ -131,7 +143,8 @@ describe('sample shop ground truth', () => {
     for (const source of SOURCES) await extractSource(source, { warehousePath, landingDir: outDir, batchId: `t:${source.name}` });
     const wh = await openWarehouse(warehousePath);
     try {
-      const count = async (table: string) => Number((await wh.connection.runAndReadAll(`SELECT count(*) FROM raw.${table}`)).getRows()[0]![0]);
+      const count = async (table: string) =>
+        Number((await wh.connection.runAndReadAll(`SELECT count(*) FROM raw.${table}`)).getRows()[0]![0]);
       const bad = truth.malformed;
       expect(await count('customers')).toBe(truth.counts.customers - bad.customers.length);
       expect(await count('customer_versions')).toBe(truth.counts.customerVersions - bad.customers.length);
@@ -142,9 +155,14 @@ describe('sample shop ground truth', () => {
       expect(await count('service_tickets')).toBe(truth.counts.tickets - bad.tickets.length);
       expect(await count('service_ticket_events')).toBe(truth.counts.ticketEvents);
       expect(await count('service_contacts')).toBe(truth.counts.contacts);
-      const quarantined = (await wh.connection.runAndReadAll(`SELECT raw_table, count(*)::INT FROM raw._quarantine GROUP BY 1 ORDER BY 1`)).getRows();
+      const quarantined = (
+        await wh.connection.runAndReadAll(`SELECT raw_table, count(*)::INT FROM raw._quarantine GROUP BY 1 ORDER BY 1`)
+      ).getRows();
       expect(Object.fromEntries(quarantined)).toMatchObject({
-        customers: bad.customers.length, orders: bad.orders.length, order_items: bad.orderItems.length, service_tickets: bad.tickets.length,
+        customers: bad.customers.length,
+        orders: bad.orders.length,
+        order_items: bad.orderItems.length,
+        service_tickets: bad.tickets.length,
       });
     } finally {
       wh.close();

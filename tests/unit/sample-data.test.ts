@@ -13,7 +13,11 @@ async function generate(seed: number) {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-gen-'));
   dirs.push(outDir);
   const truth = await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir, seed, customers: 120, orders: 900, malformedRate: 0.02 });
-  const digest = (name: string) => crypto.createHash('sha256').update(fs.readFileSync(path.join(outDir, name))).digest('hex');
+  const digest = (name: string) =>
+    crypto
+      .createHash('sha256')
+      .update(fs.readFileSync(path.join(outDir, name)))
+      .digest('hex');
   return { outDir, truth, digests: Object.values(LANDING_FILES).map(digest) };
 }
 

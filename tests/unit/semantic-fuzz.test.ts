@@ -44,7 +44,13 @@ beforeAll(async () => {
   // The fixture holds only some columns of the marts: keep the members a plain query answers.
   const model = await loadSemanticModel(path.join(import.meta.dirname, '../../cube/model'));
   const servable = async (kind: 'measures' | 'dimensions', name: string) =>
-    (await fetch(`${api.url}/cubejs-api/v1/load`, { method: 'POST', headers: { authorization: token, 'content-type': 'application/json' }, body: JSON.stringify({ query: { [kind]: [name], limit: 1 } }) })).status === 200;
+    (
+      await fetch(`${api.url}/cubejs-api/v1/load`, {
+        method: 'POST',
+        headers: { authorization: token, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: { [kind]: [name], limit: 1 } }),
+      })
+    ).status === 200;
   measures = [];
   dimensions = [];
   timeDimensions = [];
@@ -67,9 +73,37 @@ afterAll(async () => {
 const hostileValue = fc.oneof(
   fc.string({ maxLength: 30 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
-  fc.constantFrom('', ' ', '0x10', '1e308', '1e400', '-1e308', 'NaN', 'Infinity', '-0', '.5', '5.', '2025-02-30', '2025-13-01', '0000-00-00', '99999-12-31',
-    '2024-02-29', '2025-01-01T00:00:00Z', '2025-01-01T24:00:00', 'true', 'FALSE', 'maybe', "' OR 1=1 --", '"; DROP TABLE marts.fct_orders; --', '\u0000', '%',
-    '_', 'paid', 'c1', 'a'.repeat(1_001)),
+  fc.constantFrom(
+    '',
+    ' ',
+    '0x10',
+    '1e308',
+    '1e400',
+    '-1e308',
+    'NaN',
+    'Infinity',
+    '-0',
+    '.5',
+    '5.',
+    '2025-02-30',
+    '2025-13-01',
+    '0000-00-00',
+    '99999-12-31',
+    '2024-02-29',
+    '2025-01-01T00:00:00Z',
+    '2025-01-01T24:00:00',
+    'true',
+    'FALSE',
+    'maybe',
+    "' OR 1=1 --",
+    '"; DROP TABLE marts.fct_orders; --',
+    '\u0000',
+    '%',
+    '_',
+    'paid',
+    'c1',
+    'a'.repeat(1_001),
+  ),
   fc.integer(),
   fc.double(),
   fc.boolean(),
@@ -78,8 +112,22 @@ const hostileValue = fc.oneof(
 );
 
 const dateRange = fc.oneof(
-  fc.constantFrom('today', 'yesterday', 'this month', 'last 7 days', 'next 1000000 years', 'last 100000 years', 'next 7999 years', 'from 2025-01-01 to today',
-    'from 2025-02-30 to today', 'last 0 days', 'last -1 days', 'next 1e9 days', 'since forever', '2025-01-01'),
+  fc.constantFrom(
+    'today',
+    'yesterday',
+    'this month',
+    'last 7 days',
+    'next 1000000 years',
+    'last 100000 years',
+    'next 7999 years',
+    'from 2025-01-01 to today',
+    'from 2025-02-30 to today',
+    'last 0 days',
+    'last -1 days',
+    'next 1e9 days',
+    'since forever',
+    '2025-01-01',
+  ),
   fc.tuple(hostileValue, hostileValue),
   fc.array(fc.string({ maxLength: 12 }), { maxLength: 3 }),
 );
@@ -89,56 +137,118 @@ describe('semantic API under fuzzed queries', () => {
     expect(measures.length).toBeGreaterThan(3);
     expect(dimensions.length).toBeGreaterThan(5);
     expect(timeDimensions.length).toBeGreaterThan(0);
-    const member = fc.oneof(fc.constantFrom(...measures, ...dimensions), fc.constantFrom('orders.nope', 'nope.count', 'orders', 'orders.ordered_at.month', 'customers.city.day'), fc.string({ maxLength: 20 }));
-    const leaf = fc.record({
-      member,
-      operator: fc.oneof(fc.constantFrom(...FILTER_OPERATORS, 'measureFilter', 'like', '__proto__'), fc.string({ maxLength: 8 })),
-      values: fc.option(fc.array(hostileValue, { maxLength: 4 }), { nil: undefined }),
-    }, { requiredKeys: ['member', 'operator'] });
+    const member = fc.oneof(
+      fc.constantFrom(...measures, ...dimensions),
+      fc.constantFrom('orders.nope', 'nope.count', 'orders', 'orders.ordered_at.month', 'customers.city.day'),
+      fc.string({ maxLength: 20 }),
+    );
+    const leaf = fc.record(
+      {
+        member,
+        operator: fc.oneof(fc.constantFrom(...FILTER_OPERATORS, 'measureFilter', 'like', '__proto__'), fc.string({ maxLength: 8 })),
+        values: fc.option(fc.array(hostileValue, { maxLength: 4 }), { nil: undefined }),
+      },
+      { requiredKeys: ['member', 'operator'] },
+    );
     const { filter } = fc.letrec((tie) => ({
-      filter: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.record({ or: fc.array(tie('filter'), { maxLength: 3 }) }), fc.record({ and: fc.array(tie('filter'), { maxLength: 3 }) })),
+      filter: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        leaf,
+        fc.record({ or: fc.array(tie('filter'), { maxLength: 3 }) }),
+        fc.record({ and: fc.array(tie('filter'), { maxLength: 3 }) }),
+      ),
     }));
-    const query = fc.record({
-      measures: fc.array(member, { maxLength: 4 }),
-      dimensions: fc.array(member, { maxLength: 3 }),
-      filters: fc.array(filter, { maxLength: 3 }),
-      timeDimensions: fc.array(fc.record({
-        dimension: fc.oneof(fc.constantFrom(...timeDimensions), member),
-        granularity: fc.option(fc.constantFrom('day', 'week', 'month', 'quarter', 'year', 'fortnight', 'hour'), { nil: undefined }),
-        dateRange: fc.option(dateRange, { nil: undefined }),
-        compareDateRange: fc.option(fc.array(dateRange, { maxLength: 3 }), { freq: 8, nil: undefined }),
-      }, { requiredKeys: ['dimension'] }), { maxLength: 2 }),
-      order: fc.option(fc.dictionary(member, fc.constantFrom('asc', 'desc', 'sideways'), { maxKeys: 2 }), { nil: undefined }),
-      limit: fc.option(fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, 50_000, 50_001, '10')), { nil: undefined }),
-      offset: fc.option(fc.oneof(fc.integer(), fc.constant(1e300)), { nil: undefined }),
-      timezone: fc.option(fc.constantFrom('UTC', 'Asia/Shanghai', 'Mars/Olympus', '', '+08:00'), { nil: undefined }),
-      total: fc.option(fc.boolean(), { nil: undefined }),
-      ungrouped: fc.option(fc.boolean(), { nil: undefined }),
-    }, { requiredKeys: [] });
+    const query = fc.record(
+      {
+        measures: fc.array(member, { maxLength: 4 }),
+        dimensions: fc.array(member, { maxLength: 3 }),
+        filters: fc.array(filter, { maxLength: 3 }),
+        timeDimensions: fc.array(
+          fc.record(
+            {
+              dimension: fc.oneof(fc.constantFrom(...timeDimensions), member),
+              granularity: fc.option(fc.constantFrom('day', 'week', 'month', 'quarter', 'year', 'fortnight', 'hour'), { nil: undefined }),
+              dateRange: fc.option(dateRange, { nil: undefined }),
+              compareDateRange: fc.option(fc.array(dateRange, { maxLength: 3 }), { freq: 8, nil: undefined }),
+            },
+            { requiredKeys: ['dimension'] },
+          ),
+          { maxLength: 2 },
+        ),
+        order: fc.option(fc.dictionary(member, fc.constantFrom('asc', 'desc', 'sideways'), { maxKeys: 2 }), { nil: undefined }),
+        limit: fc.option(fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, 50_000, 50_001, '10')), { nil: undefined }),
+        offset: fc.option(fc.oneof(fc.integer(), fc.constant(1e300)), { nil: undefined }),
+        timezone: fc.option(fc.constantFrom('UTC', 'Asia/Shanghai', 'Mars/Olympus', '', '+08:00'), { nil: undefined }),
+        total: fc.option(fc.boolean(), { nil: undefined }),
+        ungrouped: fc.option(fc.boolean(), { nil: undefined }),
+      },
+      { requiredKeys: [] },
+    );
     // Queries a client would send, with one hostile part at most, so answers are exercised too.
-    const plausible = fc.record({
-      measures: fc.subarray(measures, { minLength: 1, maxLength: 3 }),
-      dimensions: fc.subarray(dimensions.filter((d) => !timeDimensions.includes(d)), { maxLength: 2 }),
-      filters: fc.array(fc.record({ member: fc.constantFrom(...dimensions), operator: fc.constantFrom('equals', 'notEquals', 'set', 'notSet', 'contains', 'gt'), values: fc.array(hostileValue, { minLength: 1, maxLength: 2 }) }), { maxLength: 2 }),
-      timeDimensions: fc.array(fc.record({ dimension: fc.constantFrom(...timeDimensions), granularity: fc.constantFrom('day', 'month', 'year'), dateRange: dateRange }, { requiredKeys: ['dimension', 'granularity'] }), { maxLength: 1 }),
-      limit: fc.option(fc.integer({ min: -1, max: 60_000 }), { nil: undefined }),
-      timezone: fc.option(fc.constantFrom('UTC', 'Asia/Shanghai', 'Mars/Olympus'), { nil: undefined }),
-    }, { requiredKeys: ['measures'] });
+    const plausible = fc.record(
+      {
+        measures: fc.subarray(measures, { minLength: 1, maxLength: 3 }),
+        dimensions: fc.subarray(
+          dimensions.filter((d) => !timeDimensions.includes(d)),
+          { maxLength: 2 },
+        ),
+        filters: fc.array(
+          fc.record({
+            member: fc.constantFrom(...dimensions),
+            operator: fc.constantFrom('equals', 'notEquals', 'set', 'notSet', 'contains', 'gt'),
+            values: fc.array(hostileValue, { minLength: 1, maxLength: 2 }),
+          }),
+          { maxLength: 2 },
+        ),
+        timeDimensions: fc.array(
+          fc.record(
+            { dimension: fc.constantFrom(...timeDimensions), granularity: fc.constantFrom('day', 'month', 'year'), dateRange: dateRange },
+            { requiredKeys: ['dimension', 'granularity'] },
+          ),
+          { maxLength: 1 },
+        ),
+        limit: fc.option(fc.integer({ min: -1, max: 60_000 }), { nil: undefined }),
+        timezone: fc.option(fc.constantFrom('UTC', 'Asia/Shanghai', 'Mars/Olympus'), { nil: undefined }),
+      },
+      { requiredKeys: ['measures'] },
+    );
     // Raw text too: broken JSON, deep nesting, arrays, the empty query.
     const rawText = fc.oneof(
       { arbitrary: plausible.map((value) => JSON.stringify(value)), weight: 3 },
       { arbitrary: query.map((value) => JSON.stringify(value)), weight: 2 },
-      { arbitrary: fc.constantFrom('', 'null', '[]', '[{"measures":["orders.count"]}]', '{', '{"measures":', `{"measures":["orders.count"],"x":${'['.repeat(5_000)}${']'.repeat(5_000)}}`,
-        `{"measures":["orders.count"],"filters":[${'{"or":['.repeat(40)}${']}'.repeat(40)}]}`, '{"__proto__":{"measures":["orders.count"]}}', '"orders.count"'), weight: 1 },
+      {
+        arbitrary: fc.constantFrom(
+          '',
+          'null',
+          '[]',
+          '[{"measures":["orders.count"]}]',
+          '{',
+          '{"measures":',
+          `{"measures":["orders.count"],"x":${'['.repeat(5_000)}${']'.repeat(5_000)}}`,
+          `{"measures":["orders.count"],"filters":[${'{"or":['.repeat(40)}${']}'.repeat(40)}]}`,
+          '{"__proto__":{"measures":["orders.count"]}}',
+          '"orders.count"',
+        ),
+        weight: 1,
+      },
     );
-    const request = fc.record({ route: fc.constantFrom('load', 'sql', 'dry-run'), method: fc.constantFrom('GET', 'POST'), text: rawText, multi: fc.boolean() });
+    const request = fc.record({
+      route: fc.constantFrom('load', 'sql', 'dry-run'),
+      method: fc.constantFrom('GET', 'POST'),
+      text: rawText,
+      multi: fc.boolean(),
+    });
 
     const before = await rowCounts();
     const statuses = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(request, async ({ route, method, text, multi }) => {
         const started = Date.now();
-        const init: RequestInit = { method, headers: { authorization: token, 'content-type': 'application/json' }, signal: AbortSignal.timeout(ANSWER_WITHIN_MS) };
+        const init: RequestInit = {
+          method,
+          headers: { authorization: token, 'content-type': 'application/json' },
+          signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
+        };
         let target = `${api.url}/cubejs-api/v1/${route}`;
         if (method === 'GET') target += `?${new URLSearchParams({ query: text, ...(multi ? { queryType: 'multi' } : {}) })}`;
         else init.body = `{"query":${text || '""'}${multi ? ',"queryType":"multi"' : ''}}`;
@@ -148,7 +258,9 @@ describe('semantic API under fuzzed queries', () => {
         expect(response.status, `${method} ${route} ${text.slice(0, 400)}: ${body.slice(0, 300)}`).toBeLessThan(500);
         expect(Date.now() - started).toBeLessThan(ANSWER_WITHIN_MS);
         if (response.status >= 400) {
-          expect(body).not.toMatch(/Binder Error|Catalog Error|Parser Error|Maximum call stack|Invalid time value|Path can't be undefined|at .*\.[jt]s:\d+/);
+          expect(body).not.toMatch(
+            /Binder Error|Catalog Error|Parser Error|Maximum call stack|Invalid time value|Path can't be undefined|at .*\.[jt]s:\d+/,
+          );
         }
       }),
       { numRuns: 1_500, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), verbose: 1 },

@@ -39,9 +39,10 @@ const ROUTES = [
 
 /** Sends a query as JSON text (so nesting deeper than JSON.stringify allows can be sent). */
 async function send(method: 'GET' | 'POST', route: string, queryJson: string, extra: Partial<InjectOptions> = {}) {
-  const options: InjectOptions = method === 'GET'
-    ? { method, url: `/cubejs-api/v1/${route}?query=${encodeURIComponent(queryJson)}` }
-    : { method, url: `/cubejs-api/v1/${route}`, payload: `{"query":${queryJson}}`, headers: { 'content-type': 'application/json' } };
+  const options: InjectOptions =
+    method === 'GET'
+      ? { method, url: `/cubejs-api/v1/${route}?query=${encodeURIComponent(queryJson)}` }
+      : { method, url: `/cubejs-api/v1/${route}`, payload: `{"query":${queryJson}}`, headers: { 'content-type': 'application/json' } };
   const response = await app.inject({ ...options, ...extra, headers: { ...options.headers, authorization: token, ...extra.headers } });
   return { status: response.statusCode, body: response.json() as { error?: string; requestId?: string } };
 }
@@ -53,23 +54,90 @@ const nestedText = (depth: number) => '{"and":['.repeat(depth) + q(filter('order
 
 const FINDINGS: [string, string, RegExp][] = [
   ['filters nested 5,000 deep', `{"measures":["orders.count"],"filters":[${nestedText(5_000)}]}`, /nested more than 32 levels deep/],
-  ['any JSON nested 10,000 deep', `{"measures":["orders.count"],"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`, /nested more than 32 levels deep/],
-  ['contains on a time dimension', q({ measures: count, filters: [filter('orders.ordered_at', 'contains', ['2025'])] }), /Operator 'contains' in the filter on 'orders.ordered_at' applies to string members; 'orders.ordered_at' is a time dimension/],
-  ['startsWith on a number dimension', q({ measures: count, filters: [filter('orders.item_count', 'startsWith', ['1'])] }), /'orders.item_count' is a number dimension/],
-  ['notEndsWith on a boolean dimension', q({ measures: count, filters: [filter('orders.is_valid_sale', 'notEndsWith', ['e'])] }), /'orders.is_valid_sale' is a boolean dimension/],
-  ['notContains on a measure', q({ measures: count, filters: [filter('orders.revenue', 'notContains', ['1'])] }), /'orders.revenue' is a number measure/],
-  ['gt on a string dimension', q({ measures: count, filters: [filter('orders.order_status', 'gt', ['a'])] }), /applies to number or time members/],
-  ['inDateRange on a string dimension', q({ measures: count, filters: [filter('orders.order_status', 'inDateRange', ['2025-01-01', '2025-02-01'])] }), /applies to time members/],
-  ['operator measureFilter', q({ measures: count, filters: [filter('orders.count', 'measureFilter')] }), /filters\.0: operator "measureFilter" is not supported/],
-  ['dateRange next 1000000 years', q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: 'next 1000000 years' }] }), /Date out of range: .* years 0001 to 9999/],
-  ['filter value last 100000 years', q({ measures: count, filters: [filter('orders.ordered_at', 'inDateRange', ['last 100000 years'])] }), /Date out of range/],
-  ['a calendar-invalid dateRange', q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-02-30', '2025-03-01'] }] }), /Invalid date '2025-02-30' in dateRange/],
-  ['a calendar-invalid date filter', q({ measures: count, filters: [filter('orders.ordered_at', 'equals', ['2025-02-30'])] }), /Invalid value "2025-02-30" at values.0 of the filter on 'orders.ordered_at'/],
-  ['a number filter of "abc"', q({ measures: count, filters: [filter('orders.item_count', 'equals', ['abc'])] }), /a number dimension takes a finite decimal number/],
+  [
+    'any JSON nested 10,000 deep',
+    `{"measures":["orders.count"],"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+    /nested more than 32 levels deep/,
+  ],
+  [
+    'contains on a time dimension',
+    q({ measures: count, filters: [filter('orders.ordered_at', 'contains', ['2025'])] }),
+    /Operator 'contains' in the filter on 'orders.ordered_at' applies to string members; 'orders.ordered_at' is a time dimension/,
+  ],
+  [
+    'startsWith on a number dimension',
+    q({ measures: count, filters: [filter('orders.item_count', 'startsWith', ['1'])] }),
+    /'orders.item_count' is a number dimension/,
+  ],
+  [
+    'notEndsWith on a boolean dimension',
+    q({ measures: count, filters: [filter('orders.is_valid_sale', 'notEndsWith', ['e'])] }),
+    /'orders.is_valid_sale' is a boolean dimension/,
+  ],
+  [
+    'notContains on a measure',
+    q({ measures: count, filters: [filter('orders.revenue', 'notContains', ['1'])] }),
+    /'orders.revenue' is a number measure/,
+  ],
+  [
+    'gt on a string dimension',
+    q({ measures: count, filters: [filter('orders.order_status', 'gt', ['a'])] }),
+    /applies to number or time members/,
+  ],
+  [
+    'inDateRange on a string dimension',
+    q({ measures: count, filters: [filter('orders.order_status', 'inDateRange', ['2025-01-01', '2025-02-01'])] }),
+    /applies to time members/,
+  ],
+  [
+    'operator measureFilter',
+    q({ measures: count, filters: [filter('orders.count', 'measureFilter')] }),
+    /filters\.0: operator "measureFilter" is not supported/,
+  ],
+  [
+    'dateRange next 1000000 years',
+    q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: 'next 1000000 years' }] }),
+    /Date out of range: .* years 0001 to 9999/,
+  ],
+  [
+    'filter value last 100000 years',
+    q({ measures: count, filters: [filter('orders.ordered_at', 'inDateRange', ['last 100000 years'])] }),
+    /Date out of range/,
+  ],
+  [
+    'a calendar-invalid dateRange',
+    q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-02-30', '2025-03-01'] }] }),
+    /Invalid date '2025-02-30' in dateRange/,
+  ],
+  [
+    'a calendar-invalid date filter',
+    q({ measures: count, filters: [filter('orders.ordered_at', 'equals', ['2025-02-30'])] }),
+    /Invalid value "2025-02-30" at values.0 of the filter on 'orders.ordered_at'/,
+  ],
+  [
+    'a number filter of "abc"',
+    q({ measures: count, filters: [filter('orders.item_count', 'equals', ['abc'])] }),
+    /a number dimension takes a finite decimal number/,
+  ],
   ['a number filter of 1e400', q({ measures: count, filters: [filter('orders.item_count', 'gt', ['1e400'])] }), /Invalid value "1e400"/],
-  ['a number filter in hex', q({ measures: count, filters: [filter('orders.count', 'gt', ['0x10'])] }), /Invalid value "0x10" .* a number measure/],
-  ['a boolean filter of "maybe"', q({ measures: count, filters: [filter('orders.is_valid_sale', 'equals', ['maybe'])] }), /takes true, false, 1 or 0/],
-  ['10,000 filters (799 KB)', q({ measures: count, filters: Array.from({ length: 10_000 }, (_, i) => filter('orders.order_status', 'equals', [`s${i}`.padEnd(16, 'x')])) }), /filters\.100: more than 100 filters/],
+  [
+    'a number filter in hex',
+    q({ measures: count, filters: [filter('orders.count', 'gt', ['0x10'])] }),
+    /Invalid value "0x10" .* a number measure/,
+  ],
+  [
+    'a boolean filter of "maybe"',
+    q({ measures: count, filters: [filter('orders.is_valid_sale', 'equals', ['maybe'])] }),
+    /takes true, false, 1 or 0/,
+  ],
+  [
+    '10,000 filters (799 KB)',
+    q({
+      measures: count,
+      filters: Array.from({ length: 10_000 }, (_, i) => filter('orders.order_status', 'equals', [`s${i}`.padEnd(16, 'x')])),
+    }),
+    /filters\.100: more than 100 filters/,
+  ],
 ];
 
 describe('hostile semantic queries answer 400 naming the field, on every route', () => {
@@ -81,14 +149,23 @@ describe('hostile semantic queries answer 400 naming the field, on every route',
         const { status, body } = await send(method, route, queryJson);
         expect({ route: `${method} ${route}`, status }).toEqual({ route: `${method} ${route}`, status: 400 });
         expect(body.error).toMatch(message);
-        expect(body.error).not.toMatch(/Binder Error|Conversion Error|Catalog Error|Maximum call stack|Invalid time value|Path can't be undefined/);
+        expect(body.error).not.toMatch(
+          /Binder Error|Conversion Error|Catalog Error|Maximum call stack|Invalid time value|Path can't be undefined/,
+        );
       }
     });
   }
 });
 
 describe('query limits: accepted at the limit, refused one past it', () => {
-  const leaves = (n: number, values = 1) => Array.from({ length: n }, (_, i) => filter('orders.order_status', 'notEquals', Array.from({ length: values }, (_, j) => `v${i}-${j}`)));
+  const leaves = (n: number, values = 1) =>
+    Array.from({ length: n }, (_, i) =>
+      filter(
+        'orders.order_status',
+        'notEquals',
+        Array.from({ length: values }, (_, j) => `v${i}-${j}`),
+      ),
+    );
   const nest = (depth: number) => {
     let node: unknown = filter('orders.order_status', 'notEquals', ['x']);
     for (let d = 0; d < depth; d++) node = { [d % 2 ? 'and' : 'or']: [node] };
@@ -96,15 +173,50 @@ describe('query limits: accepted at the limit, refused one past it', () => {
   };
   const CASES: [string, (over: boolean) => unknown, RegExp][] = [
     ['filters', (over) => ({ measures: count, filters: leaves(QUERY_LIMITS.filters + (over ? 1 : 0)) }), /more than 100 filters/],
-    ['filter group depth', (over) => ({ measures: count, filters: [nest(QUERY_LIMITS.filterDepth + (over ? 1 : 0))] }), /filter groups are nested more than 8 levels deep/],
-    ['values per filter', (over) => ({ measures: count, filters: leaves(1, QUERY_LIMITS.valuesPerFilter + (over ? 1 : 0)) }), /filters\.0\.values: 1001 values, more than the 1000/],
-    ['values in the query', (over) => ({ measures: count, filters: [...leaves(5, 1_000), ...leaves(over ? 1 : 0)] }), /filters\.5\.values: more than 5000 filter values/],
-    ['value length', (over) => ({ measures: count, filters: [filter('orders.order_status', 'equals', ['x'.repeat(QUERY_LIMITS.valueLength + (over ? 1 : 0))])] }), /values\.0: 1001 characters, more than 1000/],
-    ['members', (over) => ({ measures: Array.from({ length: QUERY_LIMITS.members + (over ? 1 : 0) }, () => 'orders.count') }), /names 101 members .* more than 100/],
-    ['compareDateRange ranges', (over) => ({
-      measures: count,
-      timeDimensions: [{ dimension: 'orders.ordered_at', compareDateRange: Array.from({ length: QUERY_LIMITS.compareDateRanges + (over ? 1 : 0) }, (_, i) => [`2025-${String((i % 12) + 1).padStart(2, '0')}-01`, `2025-${String((i % 12) + 1).padStart(2, '0')}-02`]) }],
-    }), /compareDateRange has 13 ranges, more than 12/],
+    [
+      'filter group depth',
+      (over) => ({ measures: count, filters: [nest(QUERY_LIMITS.filterDepth + (over ? 1 : 0))] }),
+      /filter groups are nested more than 8 levels deep/,
+    ],
+    [
+      'values per filter',
+      (over) => ({ measures: count, filters: leaves(1, QUERY_LIMITS.valuesPerFilter + (over ? 1 : 0)) }),
+      /filters\.0\.values: 1001 values, more than the 1000/,
+    ],
+    [
+      'values in the query',
+      (over) => ({ measures: count, filters: [...leaves(5, 1_000), ...leaves(over ? 1 : 0)] }),
+      /filters\.5\.values: more than 5000 filter values/,
+    ],
+    [
+      'value length',
+      (over) => ({
+        measures: count,
+        filters: [filter('orders.order_status', 'equals', ['x'.repeat(QUERY_LIMITS.valueLength + (over ? 1 : 0))])],
+      }),
+      /values\.0: 1001 characters, more than 1000/,
+    ],
+    [
+      'members',
+      (over) => ({ measures: Array.from({ length: QUERY_LIMITS.members + (over ? 1 : 0) }, () => 'orders.count') }),
+      /names 101 members .* more than 100/,
+    ],
+    [
+      'compareDateRange ranges',
+      (over) => ({
+        measures: count,
+        timeDimensions: [
+          {
+            dimension: 'orders.ordered_at',
+            compareDateRange: Array.from({ length: QUERY_LIMITS.compareDateRanges + (over ? 1 : 0) }, (_, i) => [
+              `2025-${String((i % 12) + 1).padStart(2, '0')}-01`,
+              `2025-${String((i % 12) + 1).padStart(2, '0')}-02`,
+            ]),
+          },
+        ],
+      }),
+      /compareDateRange has 13 ranges, more than 12/,
+    ],
   ];
   for (const [name, build, message] of CASES) {
     it(name, async () => {
@@ -126,27 +238,48 @@ describe('query limits: accepted at the limit, refused one past it', () => {
       expect(over.body.error).toMatch(/nested more than 32 levels deep/);
     }
     // Brackets inside strings are not nesting.
-    const inString = await send('GET', 'dry-run', q({ measures: count, filters: [filter('orders.order_status', 'equals', ['['.repeat(500)])] }));
+    const inString = await send(
+      'GET',
+      'dry-run',
+      q({ measures: count, filters: [filter('orders.order_status', 'equals', ['['.repeat(500)])] }),
+    );
     expect(inString.status, inString.body.error).toBe(200);
   });
 
   it('dates stay within years 0001-9999; two-digit years are not read as 19xx', async () => {
-    const ok = await send('POST', 'dry-run', q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['0050-01-01', '9999-12-31'] }] }));
+    const ok = await send(
+      'POST',
+      'dry-run',
+      q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['0050-01-01', '9999-12-31'] }] }),
+    );
     expect(ok.status, ok.body.error).toBe(200);
-    const normalized = (ok.body as unknown as { normalizedQueries: { timeDimensions: { dateRange: string[] }[] }[] }).normalizedQueries[0]!.timeDimensions[0]!.dateRange;
+    const normalized = (ok.body as unknown as { normalizedQueries: { timeDimensions: { dateRange: string[] }[] }[] }).normalizedQueries[0]!
+      .timeDimensions[0]!.dateRange;
     expect(normalized).toEqual(['0050-01-01T00:00:00.000', '9999-12-31T23:59:59.999']);
-    const over = await send('POST', 'dry-run', q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-01-01', 'next 8000 years'] }] }));
+    const over = await send(
+      'POST',
+      'dry-run',
+      q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-01-01', 'next 8000 years'] }] }),
+    );
     expect(over.status).toBe(400);
   });
 
   it('valid values of each type are accepted', async () => {
-    const valid = await send('POST', 'load', q({
-      measures: count,
-      filters: [
-        filter('orders.item_count', 'gte', ['1.5e0']), filter('orders.is_valid_sale', 'equals', ['TRUE', '1']), filter('orders.ordered_at', 'gt', ['2025-01-01T00:00:00']),
-        filter('orders.order_status', 'contains', ['a']), filter('orders.count', 'lt', ['-0.5e3', '1000']), filter('orders.item_count', 'set'),
-      ],
-    }));
+    const valid = await send(
+      'POST',
+      'load',
+      q({
+        measures: count,
+        filters: [
+          filter('orders.item_count', 'gte', ['1.5e0']),
+          filter('orders.is_valid_sale', 'equals', ['TRUE', '1']),
+          filter('orders.ordered_at', 'gt', ['2025-01-01T00:00:00']),
+          filter('orders.order_status', 'contains', ['a']),
+          filter('orders.count', 'lt', ['-0.5e3', '1000']),
+          filter('orders.item_count', 'set'),
+        ],
+      }),
+    );
     expect(valid.status, valid.body.error).toBe(200);
   });
 });
@@ -154,10 +287,16 @@ describe('query limits: accepted at the limit, refused one past it', () => {
 describe('internal failures', () => {
   it('answer 500 with a request id only; the warehouse text goes to the log', async () => {
     // The fixture's fct_orders has no primary_brand column: DuckDB fails with a Binder error.
-    for (const { method, route } of [{ method: 'GET', route: 'load' }, { method: 'POST', route: 'load' }] as const) {
+    for (const { method, route } of [
+      { method: 'GET', route: 'load' },
+      { method: 'POST', route: 'load' },
+    ] as const) {
       const { status, body } = await send(method, route, q({ dimensions: ['orders.primary_brand'] }));
       expect(status).toBe(500);
-      expect(body).toEqual({ error: `Internal error (request id ${body.requestId}); the details are in the server log`, requestId: expect.any(String) });
+      expect(body).toEqual({
+        error: `Internal error (request id ${body.requestId}); the details are in the server log`,
+        requestId: expect.any(String),
+      });
     }
   });
 });

@@ -32,7 +32,13 @@ describe('the Cube model in cube/model', () => {
     const orders = model.meta.cubes.find((c) => c.name === 'orders')!;
     expect(orders.type).toBe('cube');
     expect(orders.measures.map((m) => m.name)).toEqual(
-      expect.arrayContaining(['orders.count', 'orders.valid_order_count', 'orders.revenue', 'orders.buyer_count', 'orders.avg_order_value']),
+      expect.arrayContaining([
+        'orders.count',
+        'orders.valid_order_count',
+        'orders.revenue',
+        'orders.buyer_count',
+        'orders.avg_order_value',
+      ]),
     );
     expect(orders.dimensions.map((d) => d.name)).toEqual(
       expect.arrayContaining(['orders.order_id', 'orders.customer_id', 'orders.order_status', 'orders.is_valid_sale', 'orders.ordered_at']),
@@ -57,15 +63,26 @@ describe('the Cube model in cube/model', () => {
   });
 
   it('compiles a query once per deciding claims and options, as Cube caches compiled SQL', () => {
-    const query = normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] });
+    const query = normalizeQuery({
+      measures: ['orders.revenue'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+    });
     const first = buildSecuredSql(model, query, { securityContext: { sub: 'a', role: 'executive', iat: 1 } });
     // Same query and claims (a refreshed token: only iat differs): the compiled SQL is reused.
-    expect(buildSecuredSql(model, normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] }), { securityContext: { sub: 'a', role: 'executive', iat: 2 } })).toBe(first);
+    expect(
+      buildSecuredSql(
+        model,
+        normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] }),
+        { securityContext: { sub: 'a', role: 'executive', iat: 2 } },
+      ),
+    ).toBe(first);
     expect(Object.isFrozen(first)).toBe(true);
     // Another caller, another role, the total query or the marts-only SQL are compiled on their own.
     expect(buildSecuredSql(model, query, { securityContext: { sub: 'b', role: 'executive' } })).not.toBe(first);
     expect(buildSecuredSql(model, query, { securityContext: { sub: 'a', role: 'analyst' } })).not.toBe(first);
-    expect(buildSecuredSql(model, query, { securityContext: { sub: 'a', role: 'executive' }, totalQuery: true }).sql).toMatch(/count\(\*\)/i);
+    expect(buildSecuredSql(model, query, { securityContext: { sub: 'a', role: 'executive' }, totalQuery: true }).sql).toMatch(
+      /count\(\*\)/i,
+    );
     const marts = buildSecuredSql(model, query, { securityContext: { sub: 'a', role: 'executive' }, disablePreAggregations: true });
     expect(marts.preAggregations).toEqual([]);
     expect(marts.sql).not.toBe(first.sql);
@@ -88,9 +105,13 @@ describe('the Cube model in cube/model', () => {
     expect(Object.values(aliasNameToMember).sort()).toEqual(['orders.buyer_count', 'orders.ordered_at.month', 'orders.revenue']);
   });
 
-  it('has one customers segment per named RFM segment of the seed, filtering on dbt\'s column only', () => {
+  it("has one customers segment per named RFM segment of the seed, filtering on dbt's column only", () => {
     const seed = fs.readFileSync(path.join(cubeModelDir, '..', '..', 'seeds', 'rfm_segment_rules.csv'), 'utf8');
-    const names = seed.trim().split('\n').slice(1).map((line) => line.split(',')[0]!);
+    const names = seed
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(',')[0]!);
     expect(names.length).toBeGreaterThan(5);
     const segments = model.meta.cubes.find((c) => c.name === 'customers')!.segments.map((s) => s.name);
     for (const name of names) {
@@ -102,7 +123,8 @@ describe('the Cube model in cube/model', () => {
   });
 
   it('exposes retention rates as ratios of sums, answered from the cohort rollup', () => {
-    const { sql } = buildSecuredSql(model, 
+    const { sql } = buildSecuredSql(
+      model,
       normalizeQuery({
         measures: ['cohort_retention.retention_rate'],
         dimensions: ['cohort_retention.months_since_first'],
@@ -112,16 +134,32 @@ describe('the Cube model in cube/model', () => {
     );
     expect(sql).toContain('1.0 * sum("cohort_retention__active_customers") / NULLIF(sum("cohort_retention__cohort_base"), 0)');
     expect(sql).toContain('pre_aggregations.cohort_retention_cohort_heatmap');
-    const raw = buildSecuredSql(model, normalizeQuery({ measures: ['customer_activity_monthly.repeat_purchase_rate'] }), { disablePreAggregations: true });
+    const raw = buildSecuredSql(model, normalizeQuery({ measures: ['customer_activity_monthly.repeat_purchase_rate'] }), {
+      disablePreAggregations: true,
+    });
     expect(raw.sql).not.toMatch(/avg\([^)]*repeat_purchase_rate/i);
   });
 
   it("exposes the CLV model's columns of customer_value as measures and dimensions, aggregated, never recomputed", () => {
-    const formats = Object.fromEntries(['total_predicted_value_90d', 'total_predicted_value_365d', 'avg_predicted_value_90d', 'avg_predicted_value_365d', 'total_predicted_orders_365d', 'avg_probability_alive', 'at_risk_count']
-      .map((name) => [name, model.members.get(`customers.${name}`)?.config.format]));
+    const formats = Object.fromEntries(
+      [
+        'total_predicted_value_90d',
+        'total_predicted_value_365d',
+        'avg_predicted_value_90d',
+        'avg_predicted_value_365d',
+        'total_predicted_orders_365d',
+        'avg_probability_alive',
+        'at_risk_count',
+      ].map((name) => [name, model.members.get(`customers.${name}`)?.config.format]),
+    );
     expect(formats).toEqual({
-      total_predicted_value_90d: 'currency', total_predicted_value_365d: 'currency', avg_predicted_value_90d: 'currency', avg_predicted_value_365d: 'currency',
-      total_predicted_orders_365d: 'number', avg_probability_alive: 'percent', at_risk_count: 'number',
+      total_predicted_value_90d: 'currency',
+      total_predicted_value_365d: 'currency',
+      avg_predicted_value_90d: 'currency',
+      avg_predicted_value_365d: 'currency',
+      total_predicted_orders_365d: 'number',
+      avg_probability_alive: 'percent',
+      at_risk_count: 'number',
     });
     const query = normalizeQuery({
       measures: ['customers.total_predicted_value_365d', 'customers.avg_probability_alive', 'customers.at_risk_count'],
@@ -131,15 +169,33 @@ describe('the Cube model in cube/model', () => {
     const { sql } = buildSecuredSql(model, query);
     expect(sql).toContain('sum("customers".predicted_value_365d)');
     expect(sql).toContain('avg("customers".probability_alive)');
-    expect(sql).toContain(`count(CASE WHEN ("customers".order_count > 0) AND ("customers".churn_risk_band = 'high') THEN "customers".customer_key END)`);
+    expect(sql).toContain(
+      `count(CASE WHEN ("customers".order_count > 0) AND ("customers".churn_risk_band = 'high') THEN "customers".customer_key END)`,
+    );
     expect(sql).toContain('"customers".churn_risk_band');
     const view = model.meta.cubes.find((c) => c.name === 'customer_value')!;
-    expect(view.measures.map((m) => m.name)).toEqual(expect.arrayContaining(['customer_value.total_predicted_value_365d', 'customer_value.avg_probability_alive', 'customer_value.at_risk_count']));
-    expect(view.dimensions.map((d) => d.name)).toEqual(expect.arrayContaining(['customer_value.churn_risk_band', 'customer_value.probability_alive', 'customer_value.predicted_value_365d', 'customer_value.expected_next_order_at']));
+    expect(view.measures.map((m) => m.name)).toEqual(
+      expect.arrayContaining([
+        'customer_value.total_predicted_value_365d',
+        'customer_value.avg_probability_alive',
+        'customer_value.at_risk_count',
+      ]),
+    );
+    expect(view.dimensions.map((d) => d.name)).toEqual(
+      expect.arrayContaining([
+        'customer_value.churn_risk_band',
+        'customer_value.probability_alive',
+        'customer_value.predicted_value_365d',
+        'customer_value.expected_next_order_at',
+      ]),
+    );
   });
 
   it("turns Cube's own query errors into 400s naming the problem", () => {
-    const query = normalizeQuery({ measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'fortnight' }] });
+    const query = normalizeQuery({
+      measures: ['orders.count'],
+      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'fortnight' }],
+    });
     expect(() => buildSecuredSql(model, query)).toThrow(BadRequestError);
     expect(() => buildSecuredSql(model, query)).toThrow(/Granularity "fortnight" does not exist/);
   });

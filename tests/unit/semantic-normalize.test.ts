@@ -34,7 +34,12 @@ describe('normalizeQuery (Cube REST query rules)', () => {
       dimensions: ['orders.order_status', 'orders.ordered_at.month'],
       filters: [
         { dimension: 'orders.item_count', operator: 'gt', values: [2] },
-        { or: [{ member: 'orders.is_valid_sale', operator: 'equals', values: [true] }, { member: 'orders.currency', operator: 'set' }] },
+        {
+          or: [
+            { member: 'orders.is_valid_sale', operator: 'equals', values: [true] },
+            { member: 'orders.currency', operator: 'set' },
+          ],
+        },
       ],
       order: { 'orders.revenue': 'desc', 'orders.order_status': 'asc' },
       limit: 5,
@@ -45,14 +50,21 @@ describe('normalizeQuery (Cube REST query rules)', () => {
     expect(query.timeDimensions).toEqual([{ dimension: 'orders.ordered_at', granularity: 'month' }]);
     expect(query.filters).toEqual([
       { member: 'orders.item_count', operator: 'gt', values: ['2'] },
-      { or: [{ member: 'orders.is_valid_sale', operator: 'equals', values: ['true'] }, { member: 'orders.currency', operator: 'set' }] },
+      {
+        or: [
+          { member: 'orders.is_valid_sale', operator: 'equals', values: ['true'] },
+          { member: 'orders.currency', operator: 'set' },
+        ],
+      },
     ]);
     expect(query.order).toEqual([
       { id: 'orders.revenue', desc: true },
       { id: 'orders.order_status', desc: false },
     ]);
     expect([query.limit, query.rowLimit, query.offset, query.timezone]).toEqual([5, 5, 10, SHANGHAI]);
-    expect(normalizeQuery({ measures: ['orders.count'], order: [['orders.count', 'asc']] }).order).toEqual([{ id: 'orders.count', desc: false }]);
+    expect(normalizeQuery({ measures: ['orders.count'], order: [['orders.count', 'asc']] }).order).toEqual([
+      { id: 'orders.count', desc: false },
+    ]);
   });
 
   it('rejects malformed queries with a message naming the field', () => {
@@ -63,13 +75,28 @@ describe('normalizeQuery (Cube REST query rules)', () => {
     rejects({ measures: ['orders.count'], colour: 'red' }, /Unrecognized key: "colour"/);
     rejects({ measures: ['orders.count'], order: { 'orders.count': 'up' } }, /order: must be \{"cube\.member": "asc" \| "desc"/);
     rejects({ measures: ['orders.count'], timezone: 'Mars/Olympus' }, /timezone must be a valid IANA time zone, got "Mars\/Olympus"/);
-    rejects({ measures: ['orders.count'], filters: [{ member: 'orders.order_status', operator: 'like', values: ['x'] }] }, /filters\.0: operator "like" is not supported/);
-    rejects({ measures: ['orders.count'], filters: [{ member: 'orders.order_status', operator: 'equals' }] }, /filters\.0: "values" are required/);
-    rejects({ measures: ['orders.count'], filters: [{ or: [{ member: 'orders.x', operator: 'equals', values: [{}] }] }] }, /filters\.0\.or\.0: values\.0 must be/);
+    rejects(
+      { measures: ['orders.count'], filters: [{ member: 'orders.order_status', operator: 'like', values: ['x'] }] },
+      /filters\.0: operator "like" is not supported/,
+    );
+    rejects(
+      { measures: ['orders.count'], filters: [{ member: 'orders.order_status', operator: 'equals' }] },
+      /filters\.0: "values" are required/,
+    );
+    rejects(
+      { measures: ['orders.count'], filters: [{ or: [{ member: 'orders.x', operator: 'equals', values: [{}] }] }] },
+      /filters\.0\.or\.0: values\.0 must be/,
+    );
     rejects([{ measures: ['orders.count'] }], /'blendingQuery' query type is not supported/);
-    rejects({ measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', compareDateRange: [] }] }, /'compareDateRangeQuery'/);
+    rejects(
+      { measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', compareDateRange: [] }] },
+      /'compareDateRangeQuery'/,
+    );
     rejects({ measures: ['orders.count'], responseFormat: 'compact' }, /responseFormat "compact" is not supported/);
-    rejects({ measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-02-30', '2025-03-01'] }] }, /Invalid date '2025-02-30'/);
+    rejects(
+      { measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-02-30', '2025-03-01'] }] },
+      /Invalid date '2025-02-30'/,
+    );
   });
 
   it('parses the query parameter like Cube: JSON text (GET) or an object (POST)', () => {
@@ -82,7 +109,10 @@ describe('normalizeQuery (Cube REST query rules)', () => {
 describe('date ranges in the query time zone', () => {
   it('widens bare dates to whole days and keeps timestamps', () => {
     expect(resolveDateRange(['2025-01-01', '2025-01-31'], SHANGHAI, NOW)).toEqual(['2025-01-01T00:00:00.000', '2025-01-31T23:59:59.999']);
-    expect(resolveDateRange(['2025-01-01T08:00:00', '2025-01-01 09:30'], SHANGHAI, NOW)).toEqual(['2025-01-01T08:00:00.000', '2025-01-01T09:30:00.000']);
+    expect(resolveDateRange(['2025-01-01T08:00:00', '2025-01-01 09:30'], SHANGHAI, NOW)).toEqual([
+      '2025-01-01T08:00:00.000',
+      '2025-01-01T09:30:00.000',
+    ]);
     expect(resolveDateRange(['2025-02-10'], SHANGHAI, NOW)).toEqual(['2025-02-10T00:00:00.000', '2025-02-10T23:59:59.999']);
   });
 
@@ -95,7 +125,10 @@ describe('date ranges in the query time zone', () => {
     expect(parseRelativeDateRange('last 7 days', SHANGHAI, NOW)).toEqual(['2025-03-08T00:00:00.000', '2025-03-14T23:59:59.999']);
     expect(parseRelativeDateRange('last 3 months', SHANGHAI, NOW)).toEqual(['2024-12-01T00:00:00.000', '2025-02-28T23:59:59.999']);
     expect(parseRelativeDateRange('next 2 years', SHANGHAI, NOW)).toEqual(['2026-01-01T00:00:00.000', '2027-12-31T23:59:59.999']);
-    expect(parseRelativeDateRange('from 2025-01-01 to today', SHANGHAI, NOW)).toEqual(['2025-01-01T00:00:00.000', '2025-03-15T23:59:59.999']);
+    expect(parseRelativeDateRange('from 2025-01-01 to today', SHANGHAI, NOW)).toEqual([
+      '2025-01-01T00:00:00.000',
+      '2025-03-15T23:59:59.999',
+    ]);
     expect(() => parseRelativeDateRange('the day after the party', SHANGHAI, NOW)).toThrow(/Can't parse date: 'the day after the party'/);
   });
 
@@ -122,6 +155,12 @@ describe('date ranges in the query time zone', () => {
       { member: 'orders.ordered_at', operator: 'beforeDate', values: ['2025-01-01T00:00:00.000'] },
       { member: 'orders.ordered_at', operator: 'afterDate', values: ['2025-01-01'] },
     ]);
-    rejects({ measures: ['orders.count'], filters: [{ member: 'orders.ordered_at', operator: 'inDateRange', values: ['last week', '2025-01-01'] }] }, /Relative-date strings/);
+    rejects(
+      {
+        measures: ['orders.count'],
+        filters: [{ member: 'orders.ordered_at', operator: 'inDateRange', values: ['last week', '2025-01-01'] }],
+      },
+      /Relative-date strings/,
+    );
   });
 });

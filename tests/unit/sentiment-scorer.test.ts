@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { lexiconScorer, withSentiment } from '../../pipelines/extract/opinion/sentiment/default-scorer.ts';
 import { segmentChinese } from '../../pipelines/extract/opinion/sentiment/chinese-scorer.ts';
-import { labelFor, languageOf, normaliseLexiconSum, type SentimentScorer } from '../../pipelines/extract/opinion/sentiment/sentiment-scorer.ts';
+import {
+  labelFor,
+  languageOf,
+  normaliseLexiconSum,
+  type SentimentScorer,
+} from '../../pipelines/extract/opinion/sentiment/sentiment-scorer.ts';
 import { NEGATIVE_TEXT, POSITIVE_TEXT } from '../../pipelines/sources/sample-data/catalog.ts';
 
 /** The default zh/en lexicon scorer on clear sentences, negation, degree words and contrast. */
@@ -54,7 +59,10 @@ describe('sentiment scorer (zh + en lexicons)', () => {
 
   it('longest match wins: 不错 is not 不 + 错, 快递 is not 快', () => {
     expect(segmentChinese('不错').map((t) => t.text)).toEqual(['不错']);
-    expect(segmentChinese('快递很快').map((t) => [t.text, t.kind])).toEqual([['快递', 'neutral'], ['很快', 'sentiment']]);
+    expect(segmentChinese('快递很快').map((t) => [t.text, t.kind])).toEqual([
+      ['快递', 'neutral'],
+      ['很快', 'sentiment'],
+    ]);
   });
 
   it('labels every sentence the sample generator writes as the generator meant it', () => {

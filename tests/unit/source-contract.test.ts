@@ -18,14 +18,23 @@ beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-contract-')))
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const ROWS = Array.from({ length: 25 }, (_, i) => ({
-  order_id: `O${i + 1}`, customer_id: 'C1', ordered_at: '2025-01-01T00:00:00Z', status: 'paid', currency: 'CNY',
-  discount_amount: '0.00', updated_at: '2025-01-01T00:00:00Z',
+  order_id: `O${i + 1}`,
+  customer_id: 'C1',
+  ordered_at: '2025-01-01T00:00:00Z',
+  status: 'paid',
+  currency: 'CNY',
+  discount_amount: '0.00',
+  updated_at: '2025-01-01T00:00:00Z',
 }));
 
 /** Pages of 4 records, 2 pages per batch; throws when it reaches `failAtPage` (once). */
 function pagedSource(failAtPage: { page: number | null }): SourceDefinition {
   return {
-    name: 'paged_api', family: 'orders', kind: 'http', description: 'test source', records: [orderRecord],
+    name: 'paged_api',
+    family: 'orders',
+    kind: 'http',
+    description: 'test source',
+    records: [orderRecord],
     async open(context) {
       const start = (context.state.cursor as { page: number } | null)?.page ?? 0;
       let page = start;
@@ -37,12 +46,27 @@ function pagedSource(failAtPage: { page: number | null }): SourceDefinition {
             throw new Error(`page ${page}: HTTP 500`);
           }
           const slice = ROWS.slice(page * 4, page * 4 + 4);
-          for (const [i, row] of slice.entries()) yield { location: `GET /orders?page=${page}#${i}`, file: `GET /orders?page=${page}`, line: i + 1, fields: row, rawText: JSON.stringify(row) };
+          for (const [i, row] of slice.entries())
+            yield {
+              location: `GET /orders?page=${page}#${i}`,
+              file: `GET /orders?page=${page}`,
+              line: i + 1,
+              fields: row,
+              rawText: JSON.stringify(row),
+            };
           page += 1;
-          if (slice.length < 4) { done = true; return; }
+          if (slice.length < 4) {
+            done = true;
+            return;
+          }
         }
       }
-      return { parts: [{ record: orderRecord, records: records() }], finish: () => ({ cursor: { page } }), close: async () => undefined, hasMore: () => !done };
+      return {
+        parts: [{ record: orderRecord, records: records() }],
+        finish: () => ({ cursor: { page } }),
+        close: async () => undefined,
+        hasMore: () => !done,
+      };
     },
   };
 }
@@ -60,7 +84,9 @@ describe('source contract', () => {
   it('commits a cursor per batch; after a failure the next run resumes from the last committed batch, without duplicates', async () => {
     const warehousePath = path.join(dir, 'wh.duckdb');
     const failure = { page: 4 as number | null };
-    await expect(extractSource(pagedSource(failure), { warehousePath, landingDir: dir, batchId: 'r1' })).rejects.toThrow('page 4: HTTP 500');
+    await expect(extractSource(pagedSource(failure), { warehousePath, landingDir: dir, batchId: 'r1' })).rejects.toThrow(
+      'page 4: HTTP 500',
+    );
     // Batches r1 (pages 0-1) and r1#2 (pages 2-3) committed; r1#3 rolled back.
     expect(await rows(warehousePath, `SELECT count(*)::INT FROM raw.orders`)).toEqual([[16]]);
     expect(await rows(warehousePath, `SELECT state, batch_id FROM raw._source_state`)).toEqual([['{"page":4}', 'r1#2']]);
@@ -69,7 +95,12 @@ describe('source contract', () => {
     expect(resumed.tables[0]).toMatchObject({ read: 9, inserted: 9 });
     expect(resumed.notes[0]).toBe('2 batches committed');
     expect(await rows(warehousePath, `SELECT count(*)::INT, count(DISTINCT order_id)::INT FROM raw.orders`)).toEqual([[25, 25]]);
-    expect(await rows(warehousePath, `SELECT batch_id FROM raw._load_batches ORDER BY started_at`)).toEqual([['r1'], ['r1#2'], ['r2'], ['r2#2']]);
+    expect(await rows(warehousePath, `SELECT batch_id FROM raw._load_batches ORDER BY started_at`)).toEqual([
+      ['r1'],
+      ['r1#2'],
+      ['r2'],
+      ['r2#2'],
+    ]);
     expect(await rows(warehousePath, `SELECT location FROM raw._quarantine`)).toEqual([]);
   });
 });

@@ -25,7 +25,7 @@ function crmIn(dir: string, ...args: string[]) {
 }
 
 describe('crm state', () => {
-  it('shows each source\'s manifest and cursor, resets one source, and the next extract re-reads it without duplicates', () => {
+  it("shows each source's manifest and cursor, resets one source, and the next extract re-reads it without duplicates", () => {
     expect(crm('state', 'show').code).toBe(2); // no warehouse yet: a usage error naming it
     expect(crm('generate', '--customers', '20', '--orders', '100').code).toBe(0);
     expect(crm('extract', 'orders', 'profiles').code).toBe(0);
@@ -45,7 +45,9 @@ describe('crm state', () => {
     expect(crm('state', 'show', 'orders').stdout.trim()).toBe('orders: no state (never loaded, or reset)');
     expect(JSON.parse(crm('state', 'show', '--json').stdout).sources.map((s: { source: string }) => s.source)).toEqual(['profiles']);
 
-    const again = JSON.parse(crm('extract', 'orders', '--json').stdout) as { extracts: { tables: { table: string; read: number; inserted: number; updated: number }[] }[] };
+    const again = JSON.parse(crm('extract', 'orders', '--json').stdout) as {
+      extracts: { tables: { table: string; read: number; inserted: number; updated: number }[] }[];
+    };
     const orders = again.extracts[0]!.tables.find((t) => t.table === 'orders')!;
     expect(orders.read).toBeGreaterThan(100);
     expect({ inserted: orders.inserted, updated: orders.updated }).toEqual({ inserted: 0, updated: 0 });

@@ -30,7 +30,13 @@ interface CohortMembers {
 }
 
 const COHORT_CANDIDATES: CohortMembers[] = [
-  { cube: 'cohort_retention', cohort: 'cohort_retention.cohort_month', offset: 'cohort_retention.months_since_first', rate: 'cohort_retention.retention_rate', size: 'cohort_retention.cohort_customers' },
+  {
+    cube: 'cohort_retention',
+    cohort: 'cohort_retention.cohort_month',
+    offset: 'cohort_retention.months_since_first',
+    rate: 'cohort_retention.retention_rate',
+    size: 'cohort_retention.cohort_customers',
+  },
 ];
 
 /** Cohorts shown: first-purchase months in the selected range, at least the 12 months ending at `to`. */
@@ -54,10 +60,15 @@ export async function renderCohorts(section: HTMLElement, selection: Selection):
     const rows = (await load(query)).rawData() as Record<string, unknown>[];
     const cohortKey = `${members.cohort}.month`;
     const cohorts = [...new Set(rows.map((r) => String(r[cohortKey]).slice(0, 7)))];
-    const sizes = new Map(rows.filter((r) => members.size && num(r[members.size])).map((r) => [String(r[cohortKey]).slice(0, 7), num(r[members.size!])]));
+    const sizes = new Map(
+      rows.filter((r) => members.size && num(r[members.size])).map((r) => [String(r[cohortKey]).slice(0, 7), num(r[members.size!])]),
+    );
     const offsets = [...new Set(rows.map((r) => Number(r[members.offset])))].filter((o) => Number.isFinite(o)).sort((a, b) => a - b);
     const cells = rows
-      .map((r) => [offsets.indexOf(Number(r[members.offset])), cohorts.indexOf(String(r[cohortKey]).slice(0, 7)), num(r[members.rate])] as const)
+      .map(
+        (r) =>
+          [offsets.indexOf(Number(r[members.offset])), cohorts.indexOf(String(r[cohortKey]).slice(0, 7)), num(r[members.rate])] as const,
+      )
       .filter((c) => c[0] >= 0 && c[2] !== null)
       .map((c) => [c[0], c[1], Math.round(c[2]! * 1000) / 10]);
     if (!cells.length) return setState(section, 'empty');
@@ -69,10 +80,19 @@ export async function renderCohorts(section: HTMLElement, selection: Selection):
         animation: false,
         tooltip: {
           position: 'top',
-          formatter: (p: { value: number[] }) => `${t('cohort')} ${cohorts[p.value[1]!]} · +${offsets[p.value[0]!]} · ${t('retention')} ${p.value[2]}%`,
+          formatter: (p: { value: number[] }) =>
+            `${t('cohort')} ${cohorts[p.value[1]!]} · +${offsets[p.value[0]!]} · ${t('retention')} ${p.value[2]}%`,
         },
         grid: { left: 8, right: 16, top: 8, bottom: 64, containLabel: true },
-        xAxis: { type: 'category', data: offsets.map(String), name: t('monthsSinceFirst'), nameLocation: 'middle', nameGap: 26, splitArea: { show: true }, axisLabel: { color: MUTED } },
+        xAxis: {
+          type: 'category',
+          data: offsets.map(String),
+          name: t('monthsSinceFirst'),
+          nameLocation: 'middle',
+          nameGap: 26,
+          splitArea: { show: true },
+          axisLabel: { color: MUTED },
+        },
         yAxis: {
           type: 'category',
           data: cohorts,
@@ -92,7 +112,13 @@ export async function renderCohorts(section: HTMLElement, selection: Selection):
           text: ['%', ''],
           inRange: { color: ['#eef4ff', '#9cc0ff', '#2f6fed', '#163c8c'] },
         },
-        series: [{ type: 'heatmap', data: cells, label: { show: offsets.length <= 13, fontSize: 9, formatter: (p: { value: number[] }) => `${Math.round(p.value[2]!)}` } }],
+        series: [
+          {
+            type: 'heatmap',
+            data: cells,
+            label: { show: offsets.length <= 13, fontSize: 9, formatter: (p: { value: number[] }) => `${Math.round(p.value[2]!)}` },
+          },
+        ],
       },
       true,
     );
@@ -131,13 +157,25 @@ export async function renderRfm(section: HTMLElement, selection: Selection): Pro
         ],
         yAxis: { type: 'category', data: names, inverse: true, axisLabel: { color: MUTED } },
         series: [
-          { name: t('customers'), type: 'bar', xAxisIndex: 0, data: rows.map((r) => num(r['customers.count'])), label: { show: true, position: 'right', fontSize: 10 }, barGap: '10%' },
+          {
+            name: t('customers'),
+            type: 'bar',
+            xAxisIndex: 0,
+            data: rows.map((r) => num(r['customers.count'])),
+            label: { show: true, position: 'right', fontSize: 10 },
+            barGap: '10%',
+          },
           {
             name: t('lifetimeRevenue'),
             type: 'bar',
             xAxisIndex: 1,
             data: rows.map((r) => num(r['customers.total_revenue'])),
-            label: { show: true, position: 'right', fontSize: 10, formatter: (p: { value: number }) => formatValue(p.value, 'currency', { compact: true }) },
+            label: {
+              show: true,
+              position: 'right',
+              fontSize: 10,
+              formatter: (p: { value: number }) => formatValue(p.value, 'currency', { compact: true }),
+            },
           },
         ],
       },
@@ -185,12 +223,16 @@ export async function renderPredicted(section: HTMLElement, selection: Selection
   section.dataset.query = JSON.stringify(query);
   try {
     const rows = (await load(query)).rawData() as Record<string, unknown>[];
-    const values = rows.map((r) => ({ value: num(r[value]), count: num(r['customers.count']) ?? 0 })).filter((v): v is { value: number; count: number } => v.value !== null);
+    const values = rows
+      .map((r) => ({ value: num(r[value]), count: num(r['customers.count']) ?? 0 }))
+      .filter((v): v is { value: number; count: number } => v.value !== null);
     const buckets = histogram(values);
     if (!buckets.length) return setState(section, 'empty');
     setState(section, 'ready', { points: buckets.length });
     const label = (b: { from: number; to: number }, i: number) =>
-      i === buckets.length - 1 ? `≥ ${formatValue(b.from, 'currency', { compact: true })}` : `${formatValue(b.from, 'currency', { compact: true })}–${formatValue(b.to, 'currency', { compact: true })}`;
+      i === buckets.length - 1
+        ? `≥ ${formatValue(b.from, 'currency', { compact: true })}`
+        : `${formatValue(b.from, 'currency', { compact: true })}–${formatValue(b.to, 'currency', { compact: true })}`;
     chartIn(section.querySelector<HTMLElement>('.chart')!).setOption(
       {
         animation: false,
@@ -198,7 +240,15 @@ export async function renderPredicted(section: HTMLElement, selection: Selection
         grid: { left: 8, right: 8, top: 32, bottom: 8, containLabel: true },
         xAxis: { type: 'category', data: buckets.map(label), axisLabel: { color: MUTED, rotate: 30, fontSize: 10 } },
         yAxis: { type: 'value', name: t('customers'), axisLabel: { color: MUTED } },
-        series: [{ name: t('customers'), type: 'bar', data: buckets.map((b) => b.count), itemStyle: { color: PALETTE[3], borderRadius: [3, 3, 0, 0] }, barCategoryGap: '12%' }],
+        series: [
+          {
+            name: t('customers'),
+            type: 'bar',
+            data: buckets.map((b) => b.count),
+            itemStyle: { color: PALETTE[3], borderRadius: [3, 3, 0, 0] },
+            barCategoryGap: '12%',
+          },
+        ],
       },
       true,
     );

@@ -1,5 +1,17 @@
 import type { Filter, Query } from '@cubejs-client/core';
-import { addDays, brandFilters, has, load, monthRanges, num, pick, previousRange, trendGranularity, withTimezone, type Selection } from '../cube.ts';
+import {
+  addDays,
+  brandFilters,
+  has,
+  load,
+  monthRanges,
+  num,
+  pick,
+  previousRange,
+  trendGranularity,
+  withTimezone,
+  type Selection,
+} from '../cube.ts';
 import { chartIn, BAD, GOOD, PALETTE } from '../charts.ts';
 import { changeOf, escapeHtml, formatChange, formatValue, type Format } from '../format.ts';
 import { t, type StringKey } from '../i18n.ts';
@@ -35,9 +47,24 @@ interface CardDefinition {
 }
 
 export const CARDS: readonly CardDefinition[] = [
-  { id: 'revenue', label: 'kpi_revenue', format: 'currency', sources: [{ measure: 'orders.revenue', time: 'orders.ordered_at', brand: 'orders.primary_brand' }] },
-  { id: 'orders', label: 'kpi_orders', format: 'number', sources: [{ measure: 'orders.valid_order_count', time: 'orders.ordered_at', brand: 'orders.primary_brand' }] },
-  { id: 'active_customers', label: 'kpi_active_customers', format: 'number', sources: [{ measure: 'orders.buyer_count', time: 'orders.ordered_at', brand: 'orders.primary_brand' }] },
+  {
+    id: 'revenue',
+    label: 'kpi_revenue',
+    format: 'currency',
+    sources: [{ measure: 'orders.revenue', time: 'orders.ordered_at', brand: 'orders.primary_brand' }],
+  },
+  {
+    id: 'orders',
+    label: 'kpi_orders',
+    format: 'number',
+    sources: [{ measure: 'orders.valid_order_count', time: 'orders.ordered_at', brand: 'orders.primary_brand' }],
+  },
+  {
+    id: 'active_customers',
+    label: 'kpi_active_customers',
+    format: 'number',
+    sources: [{ measure: 'orders.buyer_count', time: 'orders.ordered_at', brand: 'orders.primary_brand' }],
+  },
   {
     id: 'repeat_rate',
     label: 'kpi_repeat_rate',
@@ -48,7 +75,12 @@ export const CARDS: readonly CardDefinition[] = [
       { measure: 'customer_activity_monthly.repeat_purchase_rate', time: 'customer_activity_monthly.month', brand: null, grain: 'month' },
     ],
   },
-  { id: 'avg_order_value', label: 'kpi_avg_order_value', format: 'currency', sources: [{ measure: 'orders.avg_order_value', time: 'orders.ordered_at', brand: 'orders.primary_brand' }] },
+  {
+    id: 'avg_order_value',
+    label: 'kpi_avg_order_value',
+    format: 'currency',
+    sources: [{ measure: 'orders.avg_order_value', time: 'orders.ordered_at', brand: 'orders.primary_brand' }],
+  },
   {
     id: 'satisfaction',
     label: 'kpi_satisfaction',
@@ -94,7 +126,12 @@ export const CARDS: readonly CardDefinition[] = [
     format: 'number',
     lowerIsBetter: true,
     sources: [
-      { measure: 'customers.count', time: null, brand: null, filters: [{ member: 'customers.churn_risk_band', operator: 'equals', values: ['high'] }] },
+      {
+        measure: 'customers.count',
+        time: null,
+        brand: null,
+        filters: [{ member: 'customers.churn_risk_band', operator: 'equals', values: ['high'] }],
+      },
       // Until churn predictions are in the model: the RFM segment "at risk" (a segment of the model).
       { measure: 'customers.count', time: null, brand: null, segments: ['customers.at_risk'] },
     ],
@@ -112,7 +149,13 @@ let resolved: ResolvedCard[] = [];
 export function createKpiCards(container: HTMLElement): void {
   container.innerHTML = '';
   resolved = CARDS.map((card) => {
-    const source = pick(card.sources, (s) => [s.measure, s.time, s.brand, ...(s.segments ?? []), ...(s.filters ?? []).map((f) => ('member' in f ? f.member : null))]);
+    const source = pick(card.sources, (s) => [
+      s.measure,
+      s.time,
+      s.brand,
+      ...(s.segments ?? []),
+      ...(s.filters ?? []).map((f) => ('member' in f ? f.member : null)),
+    ]);
     const element = document.createElement('article');
     element.className = 'kpi';
     element.dataset.kpi = card.id;
@@ -162,7 +205,13 @@ function trendQuery(sources: Source[], selection: Selection): Query | null {
     ...segmentsOf(first),
     timeDimensions:
       first.grain === 'month'
-        ? [{ dimension: first.time, granularity: 'month', dateRange: [addDays(monthRanges(selection).current[1], -365), monthRanges(selection).current[1]] }]
+        ? [
+            {
+              dimension: first.time,
+              granularity: 'month',
+              dateRange: [addDays(monthRanges(selection).current[1], -365), monthRanges(selection).current[1]],
+            },
+          ]
         : [{ dimension: first.time, granularity: trendGranularity(selection), dateRange: [selection.from, selection.to] }],
     order: { [first.time]: 'asc' },
     ...(filters.length ? { filters } : {}),
@@ -222,8 +271,12 @@ function drawCard(
   element.querySelector('.kpi-value')!.textContent = formatValue(data.value, card.format);
   const change = changeOf(data.value, data.before);
   const delta = element.querySelector<HTMLElement>('.kpi-delta')!;
-  delta.textContent = data.snapshot ? t('snapshot') : change === null ? t('noChange') : `${change > 0 ? '▲' : change < 0 ? '▼' : '■'} ${formatChange(change)}`;
-  const good = change === null || change === 0 ? null : (change > 0) !== Boolean(card.lowerIsBetter);
+  delta.textContent = data.snapshot
+    ? t('snapshot')
+    : change === null
+      ? t('noChange')
+      : `${change > 0 ? '▲' : change < 0 ? '▼' : '■'} ${formatChange(change)}`;
+  const good = change === null || change === 0 ? null : change > 0 !== Boolean(card.lowerIsBetter);
   delta.className = `kpi-delta ${good === null ? '' : good ? 'good' : 'bad'}`;
   element.querySelector('.kpi-prev')!.textContent =
     data.snapshot || data.before === null ? '' : `${t('previous')} ${formatValue(data.before, card.format, { compact: true })}`;
@@ -245,7 +298,17 @@ function drawCard(
         grid: { left: 0, right: 0, top: 4, bottom: 0 },
         xAxis: { type: 'category', show: false, boundaryGap: false, data: data.points.map((_, i) => i) },
         yAxis: { type: 'value', show: false, scale: true },
-        series: [{ type: 'line', data: data.points, smooth: true, connectNulls: true, symbol: 'none', lineStyle: { width: 2, color }, areaStyle: { color, opacity: 0.12 } }],
+        series: [
+          {
+            type: 'line',
+            data: data.points,
+            smooth: true,
+            connectNulls: true,
+            symbol: 'none',
+            lineStyle: { width: 2, color },
+            areaStyle: { color, opacity: 0.12 },
+          },
+        ],
       },
       true,
     );

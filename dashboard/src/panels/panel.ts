@@ -28,7 +28,16 @@ export function setState(section: HTMLElement, state: PanelState, detail: { poin
   const message = section.querySelector<HTMLElement>('.panel-message');
   if (message) {
     const text =
-      detail.message ?? (state === 'loading' ? t('loading') : state === 'empty' ? t('noData') : state === 'unavailable' ? t('notInModel') : state === 'error' ? t('error') : '');
+      detail.message ??
+      (state === 'loading'
+        ? t('loading')
+        : state === 'empty'
+          ? t('noData')
+          : state === 'unavailable'
+            ? t('notInModel')
+            : state === 'error'
+              ? t('error')
+              : '');
     message.textContent = text;
     message.hidden = state === 'ready';
   }

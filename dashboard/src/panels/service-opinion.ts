@@ -1,5 +1,17 @@
 import type { Query } from '@cubejs-client/core';
-import { TIMEZONE, addDays, brandFilters, has, isMeasure, load, num, pick, trendGranularity, withTimezone, type Selection } from '../cube.ts';
+import {
+  TIMEZONE,
+  addDays,
+  brandFilters,
+  has,
+  isMeasure,
+  load,
+  num,
+  pick,
+  trendGranularity,
+  withTimezone,
+  type Selection,
+} from '../cube.ts';
 import { chartIn, BAD, MUTED, PALETTE } from '../charts.ts';
 import { escapeHtml, formatDay, formatValue } from '../format.ts';
 import { t, tValue } from '../i18n.ts';
@@ -65,14 +77,64 @@ export async function renderService(section: HTMLElement, selection: Selection):
         xAxis: { type: 'category', data: x, axisLabel: { color: MUTED, formatter: (v: string) => formatDay(v) } },
         // Minutes on a log axis: first replies take minutes to hours, resolutions days.
         yAxis: [
-          { type: 'log', name: t('minutesLog'), nameTextStyle: { color: MUTED, align: 'left' }, axisLabel: { color: MUTED }, splitLine: { lineStyle: { color: '#eef0f3' } } },
-          { type: 'value', name: t('satisfaction'), min: 1, max: 5, nameTextStyle: { color: MUTED }, axisLabel: { color: MUTED }, splitLine: { show: false } },
-          { type: 'value', name: '%', min: 0, max: 1, offset: 44, position: 'right', axisLabel: { color: MUTED, formatter: (v: number) => `${Math.round(v * 100)}` }, splitLine: { show: false } },
+          {
+            type: 'log',
+            name: t('minutesLog'),
+            nameTextStyle: { color: MUTED, align: 'left' },
+            axisLabel: { color: MUTED },
+            splitLine: { lineStyle: { color: '#eef0f3' } },
+          },
+          {
+            type: 'value',
+            name: t('satisfaction'),
+            min: 1,
+            max: 5,
+            nameTextStyle: { color: MUTED },
+            axisLabel: { color: MUTED },
+            splitLine: { show: false },
+          },
+          {
+            type: 'value',
+            name: '%',
+            min: 0,
+            max: 1,
+            offset: 44,
+            position: 'right',
+            axisLabel: { color: MUTED, formatter: (v: number) => `${Math.round(v * 100)}` },
+            splitLine: { show: false },
+          },
         ],
         series: [
-          { name: t('firstReply'), type: 'line', yAxisIndex: 0, data: line(m.firstReply), smooth: true, connectNulls: true, symbol: 'none' },
-          { name: t('resolution'), type: 'line', yAxisIndex: 0, data: line(m.resolution), smooth: true, connectNulls: true, symbol: 'none', lineStyle: { type: 'dashed' } },
-          { name: t('satisfaction'), type: 'line', yAxisIndex: 1, data: line(m.satisfaction), smooth: true, connectNulls: true, symbol: 'circle', symbolSize: 4, lineStyle: { width: 3 } },
+          {
+            name: t('firstReply'),
+            type: 'line',
+            yAxisIndex: 0,
+            data: line(m.firstReply),
+            smooth: true,
+            connectNulls: true,
+            symbol: 'none',
+          },
+          {
+            name: t('resolution'),
+            type: 'line',
+            yAxisIndex: 0,
+            data: line(m.resolution),
+            smooth: true,
+            connectNulls: true,
+            symbol: 'none',
+            lineStyle: { type: 'dashed' },
+          },
+          {
+            name: t('satisfaction'),
+            type: 'line',
+            yAxisIndex: 1,
+            data: line(m.satisfaction),
+            smooth: true,
+            connectNulls: true,
+            symbol: 'circle',
+            symbolSize: 4,
+            lineStyle: { width: 3 },
+          },
           {
             name: t('complaintShare'),
             type: 'bar',
@@ -105,8 +167,23 @@ interface OpinionMembers {
 }
 
 const OPINION_CANDIDATES: OpinionMembers[] = [
-  { timezone: 'UTC', time: 'opinion_daily.day', brand: 'opinion_daily.brand', count: 'opinion_daily.mentions', negative: 'opinion_daily.negative_mentions', index: 'opinion_daily.sentiment_index', spike: 'opinion_daily.spike_count' },
-  { timezone: TIMEZONE, time: 'opinion_mentions.published_at', brand: 'opinion_mentions.brand', count: 'opinion_mentions.count', negative: 'opinion_mentions.negative_count', index: 'opinion_mentions.sentiment_index' },
+  {
+    timezone: 'UTC',
+    time: 'opinion_daily.day',
+    brand: 'opinion_daily.brand',
+    count: 'opinion_daily.mentions',
+    negative: 'opinion_daily.negative_mentions',
+    index: 'opinion_daily.sentiment_index',
+    spike: 'opinion_daily.spike_count',
+  },
+  {
+    timezone: TIMEZONE,
+    time: 'opinion_mentions.published_at',
+    brand: 'opinion_mentions.brand',
+    count: 'opinion_mentions.count',
+    negative: 'opinion_mentions.negative_count',
+    index: 'opinion_mentions.sentiment_index',
+  },
 ];
 
 let onDayClicked: (day: string) => void = () => {};
@@ -122,12 +199,15 @@ export async function renderSentiment(section: HTMLElement, selection: Selection
     return [];
   }
   const filters = brandFilters(m.brand, selection);
-  const query: Query = withTimezone({
-    measures: [m.count, m.negative, m.index, ...(m.spike && isMeasureLike(m.spike) ? [m.spike] : [])],
-    timeDimensions: [{ dimension: m.time, granularity: 'day', dateRange: [selection.from, selection.to] }],
-    order: { [m.time]: 'asc' },
-    ...(filters.length ? { filters } : {}),
-  }, m.timezone);
+  const query: Query = withTimezone(
+    {
+      measures: [m.count, m.negative, m.index, ...(m.spike && isMeasureLike(m.spike) ? [m.spike] : [])],
+      timeDimensions: [{ dimension: m.time, granularity: 'day', dateRange: [selection.from, selection.to] }],
+      order: { [m.time]: 'asc' },
+      ...(filters.length ? { filters } : {}),
+    },
+    m.timezone,
+  );
   mentionsTimezone = m.timezone;
   // A spike flag that is a dimension is grouped on (one row per day either way).
   if (m.spike && !isMeasureLike(m.spike)) query.dimensions = [m.spike];
@@ -163,7 +243,13 @@ export async function renderSentiment(section: HTMLElement, selection: Selection
           { type: 'value', min: -1, max: 1, axisLabel: { color: MUTED }, splitLine: { show: false } },
         ],
         series: [
-          { name: t('otherMentions'), type: 'bar', stack: 'm', data: rows.map((r) => (num(r[m.count]) ?? 0) - (num(r[m.negative]) ?? 0)), itemStyle: { color: '#c7d7f9' } },
+          {
+            name: t('otherMentions'),
+            type: 'bar',
+            stack: 'm',
+            data: rows.map((r) => (num(r[m.count]) ?? 0) - (num(r[m.negative]) ?? 0)),
+            itemStyle: { color: '#c7d7f9' },
+          },
           {
             name: t('negative'),
             type: 'bar',
@@ -208,9 +294,13 @@ export async function renderSentiment(section: HTMLElement, selection: Selection
     });
     // Where each spike's marker is, for a person's tooltip-less check and the browser test.
     section.dataset.spikeDays = JSON.stringify(spikes.map((i) => days[i]));
-    section.dataset.spikePixels = JSON.stringify(spikes.map((i) => chart.convertToPixel({ xAxisIndex: 0, yAxisIndex: 0 }, [i, num(rows[i]![m.count]) ?? 0])));
+    section.dataset.spikePixels = JSON.stringify(
+      spikes.map((i) => chart.convertToPixel({ xAxisIndex: 0, yAxisIndex: 0 }, [i, num(rows[i]![m.count]) ?? 0])),
+    );
     // The day to open first: the worst spike, else the day with the most negative mentions.
-    const worst = (spikes.length ? spikes : rows.map((_, i) => i)).reduce((a, b) => ((num(rows[b]![m.negative]) ?? 0) > (num(rows[a]![m.negative]) ?? 0) ? b : a));
+    const worst = (spikes.length ? spikes : rows.map((_, i) => i)).reduce((a, b) =>
+      (num(rows[b]![m.negative]) ?? 0) > (num(rows[a]![m.negative]) ?? 0) ? b : a,
+    );
     return [days[worst]!, ...spikes.map((i) => days[i]!)];
   } catch (error) {
     setState(section, 'error', { message: errorText(error) });
@@ -235,15 +325,26 @@ export async function renderMentions(section: HTMLElement, selection: Selection,
     return setState(section, 'empty', { message: t('panel_mentions_hint') });
   }
   if (!has('opinion_mentions.post_id', 'opinion_mentions.published_at')) return setState(section, 'unavailable');
-  const columns = ['opinion_mentions.published_at', 'opinion_mentions.platform', 'opinion_mentions.brand', 'opinion_mentions.product', 'opinion_mentions.sentiment_label', 'opinion_mentions.sentiment_score', 'opinion_mentions.text'].filter((c) => has(c));
+  const columns = [
+    'opinion_mentions.published_at',
+    'opinion_mentions.platform',
+    'opinion_mentions.brand',
+    'opinion_mentions.product',
+    'opinion_mentions.sentiment_label',
+    'opinion_mentions.sentiment_score',
+    'opinion_mentions.text',
+  ].filter((c) => has(c));
   const filters = brandFilters('opinion_mentions.brand', selection);
-  const query: Query = withTimezone({
-    dimensions: ['opinion_mentions.post_id', ...columns.filter((c) => c !== 'opinion_mentions.published_at')],
-    timeDimensions: [{ dimension: 'opinion_mentions.published_at', granularity: 'minute', dateRange: [day, day] }],
-    order: { 'opinion_mentions.sentiment_score': 'asc', 'opinion_mentions.published_at': 'asc' },
-    limit: 100,
-    ...(filters.length ? { filters } : {}),
-  }, mentionsTimezone);
+  const query: Query = withTimezone(
+    {
+      dimensions: ['opinion_mentions.post_id', ...columns.filter((c) => c !== 'opinion_mentions.published_at')],
+      timeDimensions: [{ dimension: 'opinion_mentions.published_at', granularity: 'minute', dateRange: [day, day] }],
+      order: { 'opinion_mentions.sentiment_score': 'asc', 'opinion_mentions.published_at': 'asc' },
+      limit: 100,
+      ...(filters.length ? { filters } : {}),
+    },
+    mentionsTimezone,
+  );
   section.dataset.query = JSON.stringify(query);
   setState(section, 'loading');
   try {
@@ -265,7 +366,8 @@ export async function renderMentions(section: HTMLElement, selection: Selection,
     const cell = (key: string, value: unknown) => {
       if (value === null || value === undefined) return '<td class="muted">–</td>';
       if (key.endsWith('.minute')) return `<td class="nowrap">${escapeHtml(String(value).slice(11, 16))}</td>`;
-      if (key.endsWith('sentiment_label')) return `<td><span class="pill ${escapeHtml(String(value))}">${escapeHtml(tValue('sentiment_', String(value)))}</span></td>`;
+      if (key.endsWith('sentiment_label'))
+        return `<td><span class="pill ${escapeHtml(String(value))}">${escapeHtml(tValue('sentiment_', String(value)))}</span></td>`;
       if (key.endsWith('sentiment_score')) return `<td class="num">${escapeHtml(formatValue(Number(value), 'score'))}</td>`;
       return `<td>${escapeHtml(String(value))}</td>`;
     };

@@ -88,7 +88,10 @@ export function fileDropSource(config: FileDropConfig): SourceDefinition {
         if (code === 'ENOTDIR') throw new SourceUnavailableError(config.name, `landing path is not a folder: ${folder}`);
         throw new SourceUnavailableError(config.name, `cannot read landing folder ${folder}: ${(error as Error).message}`);
       }
-      const names = entries.filter((e) => e.isFile() && !e.name.startsWith('.') && !e.name.endsWith('.partial')).map((e) => e.name).sort();
+      const names = entries
+        .filter((e) => e.isFile() && !e.name.startsWith('.') && !e.name.endsWith('.partial'))
+        .map((e) => e.name)
+        .sort();
       const loaded: FileManifestEntry[] = [];
       let skipped = 0;
       const ignored = names.filter((n) => !config.rules.some((rule) => matchesRule(n, rule)));

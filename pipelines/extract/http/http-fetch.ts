@@ -25,7 +25,11 @@ export const HTTP_DEFAULTS = { timeoutMs: 15_000, retries: 5, minDelayMs: 250, m
 /** A response that could be retried (5xx, 408, 429, timeout, reset, truncated or invalid body). */
 export class HttpAttemptError extends Error {
   override name = 'HttpAttemptError';
-  constructor(message: string, readonly status: number | null = null, readonly retryAfterMs: number | null = null) {
+  constructor(
+    message: string,
+    readonly status: number | null = null,
+    readonly retryAfterMs: number | null = null,
+  ) {
     super(message);
   }
 }
@@ -33,7 +37,10 @@ export class HttpAttemptError extends Error {
 /** A response no retry can fix: 401/403/404 and the like. */
 export class HttpPermanentError extends Error {
   override name = 'HttpPermanentError';
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }
@@ -73,7 +80,13 @@ export async function fetchWithRetries<T>(
       let response: Response;
       let body: string;
       try {
-        response = await fetch(url, { headers: { accept: 'application/json, application/feed+json, application/rss+xml, application/atom+xml, */*;q=0.5', ...o.headers }, signal: AbortSignal.timeout(o.timeoutMs) });
+        response = await fetch(url, {
+          headers: {
+            accept: 'application/json, application/feed+json, application/rss+xml, application/atom+xml, */*;q=0.5',
+            ...o.headers,
+          },
+          signal: AbortSignal.timeout(o.timeoutMs),
+        });
         if (response.status === 429 || response.status === 408 || response.status >= 500) {
           await response.body?.cancel().catch(() => undefined);
           throw new HttpAttemptError(`HTTP ${response.status}`, response.status, parseRetryAfter(response.headers.get('retry-after')));
@@ -101,8 +114,19 @@ export async function fetchWithRetries<T>(
       maxTimeout: o.maxDelayMs,
       randomize: true,
       onFailedAttempt: async (error) => {
-        const retryAfter = error instanceof HttpAttemptError && error.retryAfterMs !== null ? Math.min(error.retryAfterMs, o.maxRetryAfterMs) : 0;
-        o.log?.warn({ event: 'http_retry', url: redactUrl(url), attempt: error.attemptNumber, retriesLeft: error.retriesLeft, retryAfterMs: retryAfter || undefined, err: error.message }, 'HTTP attempt failed');
+        const retryAfter =
+          error instanceof HttpAttemptError && error.retryAfterMs !== null ? Math.min(error.retryAfterMs, o.maxRetryAfterMs) : 0;
+        o.log?.warn(
+          {
+            event: 'http_retry',
+            url: redactUrl(url),
+            attempt: error.attemptNumber,
+            retriesLeft: error.retriesLeft,
+            retryAfterMs: retryAfter || undefined,
+            err: error.message,
+          },
+          'HTTP attempt failed',
+        );
         // The backoff delay follows this wait, so the server's Retry-After is a floor.
         if (retryAfter > 0 && error.retriesLeft > 0) await new Promise((resolve) => setTimeout(resolve, retryAfter));
       },

@@ -80,7 +80,8 @@ export function parsePage(body: string): Page {
     throw new Error(`not valid JSON (${body.length} bytes): ${(error as Error).message}`);
   }
   const parsed = pageSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`unexpected page shape: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'page'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(`unexpected page shape: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'page'}: ${i.message}`).join('; ')}`);
   if (parsed.data.count !== undefined && parsed.data.count !== parsed.data.data.length) {
     throw new Error(`page declares ${parsed.data.count} items but holds ${parsed.data.data.length}`);
   }
@@ -111,7 +112,11 @@ export function httpOrdersSource(config: HttpOrdersConfig): SourceDefinition {
     records: [...new Set(resources.map((r) => r.record))],
     async open(context: SourceContext) {
       const base = checkBaseUrl(config.name, config.baseUrl);
-      const fetchOptions: HttpFetchOptions = { ...config.fetch, headers: { ...config.fetch?.headers, ...headers }, ...(context.log ? { log: context.log } : {}) };
+      const fetchOptions: HttpFetchOptions = {
+        ...config.fetch,
+        headers: { ...config.fetch?.headers, ...headers },
+        ...(context.log ? { log: context.log } : {}),
+      };
       const stored = context.state.cursor as unknown as HttpState | null;
       const state: HttpState =
         stored && stored.baseUrl === shownBase && stored.pagination === pagination
@@ -145,10 +150,13 @@ export function httpOrdersSource(config: HttpOrdersConfig): SourceDefinition {
         const status = error instanceof HttpPermanentError ? error.status : null;
         const resuming = state.resources[firstResource.path]!.next !== null;
         const hint =
-          status === 401 || status === 403 ? ` (check ${HTTP_ORDERS_ENV.token})`
-          : resuming && (status === 400 || status === 404 || status === 410 || status === 422) ? ` (the stored cursor may no longer be valid: \`crm state reset ${config.name}\` re-reads from the start)`
-          : status === 404 ? ' (check the base URL)'
-          : '';
+          status === 401 || status === 403
+            ? ` (check ${HTTP_ORDERS_ENV.token})`
+            : resuming && (status === 400 || status === 404 || status === 410 || status === 422)
+              ? ` (the stored cursor may no longer be valid: \`crm state reset ${config.name}\` re-reads from the start)`
+              : status === 404
+                ? ' (check the base URL)'
+                : '';
         throw new SourceUnavailableError(config.name, `cannot read ${redactUrl(firstUrl.toString())}: ${(error as Error).message}${hint}`);
       }
 
@@ -194,7 +202,8 @@ export function httpOrdersSource(config: HttpOrdersConfig): SourceDefinition {
           }
           progress.pages += 1;
           const { more, next } = advance(page, requested);
-          if (more && next === requested) throw new Error(`${config.name}: ${where} answered the cursor it was asked for; refusing to loop`);
+          if (more && next === requested)
+            throw new Error(`${config.name}: ${where} answered the cursor it was asked for; refusing to loop`);
           progress.next = next;
           if (!more) state.position = index + 1; // this resource is done for the pass
         }
@@ -202,7 +211,7 @@ export function httpOrdersSource(config: HttpOrdersConfig): SourceDefinition {
 
       function advance(page: Page, requested: string | number | null): { more: boolean; next: string | number | null } {
         if (pagination === 'cursor') {
-          const more = page.has_more ?? (page.next_cursor != null);
+          const more = page.has_more ?? page.next_cursor != null;
           // At the end keep a cursor to ask "anything after this?" next run: the server's, or the
           // one that fetched this last page (re-read, upserted as unchanged).
           return { more: more && page.next_cursor != null, next: page.next_cursor ?? requested };
@@ -219,7 +228,11 @@ export function httpOrdersSource(config: HttpOrdersConfig): SourceDefinition {
         close: async () => undefined,
         hasMore: () => state.position < resources.length,
         notes: () => [
-          `${pagesRead} page(s) read: ${Object.entries(read).map(([p, n]) => `${p} ${n}`).join(', ') || 'no records'}`,
+          `${pagesRead} page(s) read: ${
+            Object.entries(read)
+              .map(([p, n]) => `${p} ${n}`)
+              .join(', ') || 'no records'
+          }`,
           state.position < resources.length ? `continuing at ${resources[state.position]!.path}` : 'pass complete',
         ],
       };
@@ -234,7 +247,8 @@ function checkBaseUrl(source: string, baseUrl: string): URL {
   } catch {
     throw new SourceUnavailableError(source, `bad URL "${baseUrl}" (set ${HTTP_ORDERS_ENV.url} to e.g. http://127.0.0.1:4100/api)`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SourceUnavailableError(source, `bad URL "${redactUrl(baseUrl)}": only http and https are supported`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new SourceUnavailableError(source, `bad URL "${redactUrl(baseUrl)}": only http and https are supported`);
   // Resources resolve relative to the base: make sure it ends with a slash so /api + orders = /api/orders.
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url;
@@ -248,7 +262,11 @@ export function httpOrdersSourceFromEnv(name: string, env: NodeJS.ProcessEnv): S
     // Listing sources must not fail on a bad setting; extracting this one reports it (one line).
     const reason = error instanceof SourceUnavailableError ? error.message.slice(name.length + 2) : (error as Error).message;
     return {
-      name, family: 'orders', kind: 'http', description: `misconfigured: ${reason}`, records: SHOP_API_RESOURCES.map((r) => r.record),
+      name,
+      family: 'orders',
+      kind: 'http',
+      description: `misconfigured: ${reason}`,
+      records: SHOP_API_RESOURCES.map((r) => r.record),
       open: async () => {
         throw new SourceUnavailableError(name, reason);
       },
@@ -265,7 +283,8 @@ function buildFromEnv(name: string, env: NodeJS.ProcessEnv): SourceDefinition {
     return value;
   };
   const pagination = envValue(HTTP_ORDERS_ENV.pagination, env) ?? 'cursor';
-  if (pagination !== 'cursor' && pagination !== 'page') throw new SourceUnavailableError(name, `${HTTP_ORDERS_ENV.pagination} must be cursor or page, got "${pagination}"`);
+  if (pagination !== 'cursor' && pagination !== 'page')
+    throw new SourceUnavailableError(name, `${HTTP_ORDERS_ENV.pagination} must be cursor or page, got "${pagination}"`);
   const pageSize = number(HTTP_ORDERS_ENV.pageSize);
   const pagesPerBatch = number(HTTP_ORDERS_ENV.pagesPerBatch);
   const timeoutMs = number(HTTP_ORDERS_ENV.timeoutMs);

@@ -34,7 +34,12 @@ export interface ParsedFeed {
 }
 
 const ARRAY_PATHS = new Set([
-  'rss.channel.item', 'rss.channel.item.category', 'feed.entry', 'feed.entry.category', 'feed.entry.link', 'feed.entry.author',
+  'rss.channel.item',
+  'rss.channel.item.category',
+  'feed.entry',
+  'feed.entry.category',
+  'feed.entry.link',
+  'feed.entry.author',
 ]);
 
 const xml = new XMLParser({
@@ -57,7 +62,13 @@ function textOf(node: unknown): string | undefined {
 }
 
 const stripHtml = (html: string | undefined) =>
-  html === undefined ? undefined : html.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ').replace(/\s+/g, ' ').trim() || undefined;
+  html === undefined
+    ? undefined
+    : html
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/&nbsp;/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim() || undefined;
 
 const CJK = /[\u3400-\u9fff\uf900-\ufaff]/;
 
@@ -190,10 +201,11 @@ function jsonFeedItems(doc: Record<string, unknown>, defaults: FeedDefaults): Fe
 
 /** A plain JSON array of post records, or a page { data|items: [...], next?: url }. */
 function plainJsonItems(doc: unknown, defaults: FeedDefaults): { items: FeedItem[]; next: string | null } {
-  const list = Array.isArray(doc) ? doc : (doc as Record<string, unknown>).data ?? (doc as Record<string, unknown>).items;
+  const list = Array.isArray(doc) ? doc : ((doc as Record<string, unknown>).data ?? (doc as Record<string, unknown>).items);
   if (!Array.isArray(list)) throw new Error('JSON document is neither an array nor a page with "data" or "items"');
   const page = Array.isArray(doc) ? {} : (doc as Record<string, unknown>);
-  if (typeof page.count === 'number' && page.count !== list.length) throw new Error(`page declares ${page.count} items but holds ${list.length}`);
+  if (typeof page.count === 'number' && page.count !== list.length)
+    throw new Error(`page declares ${page.count} items but holds ${list.length}`);
   const items = list.map((item: unknown, index): FeedItem => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
       return { fields: null, rawText: JSON.stringify(item) ?? String(item), parseError: `item ${index} is not a JSON object` };
@@ -223,7 +235,12 @@ export function detectFormat(body: string, contentType: string | null, declared?
 }
 
 /** Parses one fetched document; throws when the document itself is invalid or incomplete. */
-export function parseFeedDocument(body: string, contentType: string | null, defaults: FeedDefaults, declared?: FeedFormat | 'auto'): ParsedFeed {
+export function parseFeedDocument(
+  body: string,
+  contentType: string | null,
+  defaults: FeedDefaults,
+  declared?: FeedFormat | 'auto',
+): ParsedFeed {
   const format = detectFormat(body, contentType, declared);
   if (format === 'json' || format === 'json-feed') {
     let doc: unknown;

@@ -42,10 +42,17 @@ export function parseFeedList(source: string, raw: string): FeedConfig[] {
       throw new SourceUnavailableError(source, `${OPINION_FEEDS_ENV} is not valid JSON: ${(error as Error).message}`);
     }
     const parsed = z.array(feedConfigSchema).min(1).safeParse(json);
-    if (!parsed.success) throw new SourceUnavailableError(source, `${OPINION_FEEDS_ENV}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new SourceUnavailableError(
+        source,
+        `${OPINION_FEEDS_ENV}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     return parsed.data;
   }
-  return text.split(/[\s,]+/).filter(Boolean).map((url) => ({ url }));
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((url) => ({ url }));
 }
 
 interface FeedState {
@@ -86,9 +93,18 @@ export function opinionFeedSource(config: OpinionFeedsConfig): SourceDefinition 
           const pageUrl: string = url;
           let parsed;
           try {
-            parsed = (await fetchWithRetries(pageUrl, (body, response) => parseFeedDocument(body, response.headers.get('content-type'), feed, feed.format), fetchOptions)).value;
+            parsed = (
+              await fetchWithRetries(
+                pageUrl,
+                (body, response) => parseFeedDocument(body, response.headers.get('content-type'), feed, feed.format),
+                fetchOptions,
+              )
+            ).value;
           } catch (error) {
-            throw new SourceUnavailableError(config.name, `feed ${feed.name}: cannot read ${redactUrl(pageUrl)}: ${(error as Error).message}`);
+            throw new SourceUnavailableError(
+              config.name,
+              `feed ${feed.name}: cannot read ${redactUrl(pageUrl)}: ${(error as Error).message}`,
+            );
           }
           const where = new URL(pageUrl);
           documents.push({ file: `GET ${where.pathname}`, location: `GET ${where.pathname}${where.search}`, items: parsed.items });
@@ -133,7 +149,8 @@ function checkUrl(source: string, feed: string, url: string): string {
   } catch {
     throw new SourceUnavailableError(source, `feed ${feed}: bad URL "${url}"`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new SourceUnavailableError(source, `feed ${feed}: bad URL "${redactUrl(url)}": only http and https are supported`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new SourceUnavailableError(source, `feed ${feed}: bad URL "${redactUrl(url)}": only http and https are supported`);
   return parsed.toString();
 }
 
@@ -169,10 +186,19 @@ export function opinionFeedSourceFromEnv(name: string, env: NodeJS.ProcessEnv): 
  * A source whose configuration is wrong: listing sources (crm --help, configuredSources) must not
  * fail because of it; extracting it fails with the one-line reason, before anything is written.
  */
-export function misconfiguredSource(name: string, family: SourceDefinition['family'], kind: SourceDefinition['kind'], error: unknown): SourceDefinition {
+export function misconfiguredSource(
+  name: string,
+  family: SourceDefinition['family'],
+  kind: SourceDefinition['kind'],
+  error: unknown,
+): SourceDefinition {
   const reason = error instanceof SourceUnavailableError ? error.message.slice(name.length + 2) : (error as Error).message;
   return {
-    name, family, kind, description: `misconfigured: ${reason}`, records: [postRecord],
+    name,
+    family,
+    kind,
+    description: `misconfigured: ${reason}`,
+    records: [postRecord],
     open: async () => {
       throw new SourceUnavailableError(name, reason);
     },

@@ -6,7 +6,11 @@ import type { SentimentScorer } from './sentiment/sentiment-scorer.ts';
 /** Columns a post from a file drop never carries (they describe feeds): set to null, not reported as drift. */
 const FEED_ONLY_FIELDS = ['url', 'title'] as const;
 
-async function* scoreRecords(records: AsyncIterable<SourceRecord>, sourceName: string, scorer: SentimentScorer): AsyncGenerator<SourceRecord> {
+async function* scoreRecords(
+  records: AsyncIterable<SourceRecord>,
+  sourceName: string,
+  scorer: SentimentScorer,
+): AsyncGenerator<SourceRecord> {
   for await (const record of records) {
     if (record.fields === null) {
       yield record;

@@ -55,7 +55,10 @@ export async function connectPostgres(source: string, connectionString: string, 
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    throw new SourceUnavailableError(source, `cannot connect to PostgreSQL at ${redactConnectionString(connectionString)}: ${describeConnectError(error)}`);
+    throw new SourceUnavailableError(
+      source,
+      `cannot connect to PostgreSQL at ${redactConnectionString(connectionString)}: ${describeConnectError(error)}`,
+    );
   }
   return client;
 }

@@ -2,13 +2,7 @@ import type pg from 'pg';
 import type { DefinedRecord } from '../record-schema.ts';
 import type { SourceRecord } from '../readers/source-record.ts';
 import { cancellationRecord, orderItemRecord, orderRecord, paymentRecord, refundRecord } from '../orders/order-records.ts';
-import {
-  SourceUnavailableError,
-  type BatchPart,
-  type JsonValue,
-  type SourceContext,
-  type SourceDefinition,
-} from '../source-contract.ts';
+import { SourceUnavailableError, type BatchPart, type JsonValue, type SourceContext, type SourceDefinition } from '../source-contract.ts';
 import { connectPostgres } from './postgres-connection.ts';
 
 /** Environment variable holding the shop database's connection string for the `orders_pg` source. */
@@ -82,11 +76,20 @@ export function postgresOrdersSource(config: PostgresOrdersConfig): SourceDefini
         const next: WatermarkState = { schema, overlapSeconds, tables: {} };
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const parts: BatchPart[] = tables.map((spec) => {
-          const since = previous?.schema === schema ? previous.tables[spec.table]?.watermark ?? null : null;
+          const since = previous?.schema === schema ? (previous.tables[spec.table]?.watermark ?? null) : null;
           next.tables[spec.table] = { watermark: since, rowsRead: 0 };
           return {
             record: spec.record,
-            records: readTable(client, schema, spec, columnsByTable.get(spec.table)!, since, overlapSeconds, pageSize, next.tables[spec.table]!),
+            records: readTable(
+              client,
+              schema,
+              spec,
+              columnsByTable.get(spec.table)!,
+              since,
+              overlapSeconds,
+              pageSize,
+              next.tables[spec.table]!,
+            ),
           };
         });
         return {
@@ -96,7 +99,11 @@ export function postgresOrdersSource(config: PostgresOrdersConfig): SourceDefini
             await client.query('ROLLBACK').catch(() => undefined);
             await client.end().catch(() => undefined);
           },
-          notes: () => tables.map((t) => `${schema}.${t.table}: ${next.tables[t.table]!.rowsRead} rows read, watermark ${next.tables[t.table]!.watermark ?? 'none'}`),
+          notes: () =>
+            tables.map(
+              (t) =>
+                `${schema}.${t.table}: ${next.tables[t.table]!.rowsRead} rows read, watermark ${next.tables[t.table]!.watermark ?? 'none'}`,
+            ),
         };
       } catch (error) {
         await client.end().catch(() => undefined);

@@ -11,9 +11,7 @@ export async function* readCsvRecords(filePath: string, relativeTo: string, opti
   const file = path.relative(relativeTo, filePath).split(path.sep).join('/');
   const input = fs.createReadStream(filePath);
   if (options.onBytes) input.on('data', (chunk) => options.onBytes!(chunk as Buffer));
-  const parser = input.pipe(
-    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, raw: true }),
-  );
+  const parser = input.pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, raw: true }));
   let header: string[] | null = null;
   for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
     const line = row.info.lines;
@@ -25,7 +23,11 @@ export async function* readCsvRecords(filePath: string, relativeTo: string, opti
     const location = `${file}:${line}`;
     if (row.record.length !== header.length) {
       yield {
-        location, file, line, fields: null, rawText,
+        location,
+        file,
+        line,
+        fields: null,
+        rawText,
         parseError: `expected ${header.length} columns, found ${row.record.length}`,
       };
       continue;

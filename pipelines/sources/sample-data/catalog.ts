@@ -36,15 +36,7 @@ export const PRODUCTS: readonly Product[] = BRANDS.flatMap((brand, b) =>
 );
 
 export const TICKET_CHANNELS = ['phone', 'email', 'web_chat', 'wechat', 'qq'] as const;
-export const TICKET_CATEGORIES = [
-  'pre_sale_inquiry',
-  'in_sale',
-  'after_sale',
-  'return',
-  'complaint',
-  'dispute',
-  'praise',
-] as const;
+export const TICKET_CATEGORIES = ['pre_sale_inquiry', 'in_sale', 'after_sale', 'return', 'complaint', 'dispute', 'praise'] as const;
 export const OPINION_PLATFORMS = ['weibo', 'xiaohongshu', 'douyin', 'twitter', 'trustpilot'] as const;
 
 export const POSITIVE_TEXT = {
@@ -53,5 +45,10 @@ export const POSITIVE_TEXT = {
 } as const;
 export const NEGATIVE_TEXT = {
   zh: ['质量太差了，很失望', '客服不回复，体验糟糕', '退货太麻烦了', '发货慢，包装破损'],
-  en: ['Terrible quality, disappointed', 'Support never replied, awful experience', 'Returns are a nightmare', 'Late delivery and damaged parcel'],
+  en: [
+    'Terrible quality, disappointed',
+    'Support never replied, awful experience',
+    'Returns are a nightmare',
+    'Late delivery and damaged parcel',
+  ],
 } as const;

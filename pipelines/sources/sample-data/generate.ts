@@ -54,8 +54,17 @@ export async function generateSampleData(options: GenerateOptions): Promise<Grou
     periodStart: options.periodStart,
     periodEnd: options.periodEnd,
     counts: {
-      customers: 0, customerVersions: 0, orders: 0, orderItems: 0, payments: 0, refunds: 0, cancellations: 0,
-      tickets: 0, ticketEvents: 0, contacts: 0, posts: 0,
+      customers: 0,
+      customerVersions: 0,
+      orders: 0,
+      orderItems: 0,
+      payments: 0,
+      refunds: 0,
+      cancellations: 0,
+      tickets: 0,
+      ticketEvents: 0,
+      contacts: 0,
+      posts: 0,
     },
     malformed: { customers: [], orders: [], orderItems: [], tickets: [], posts: [] },
     identity: { persons: 0, personsWithDuplicateAccounts: 0, accidentalOrders: 0 },
@@ -77,7 +86,13 @@ export async function generateSampleData(options: GenerateOptions): Promise<Grou
     },
     plans,
     rng,
-    { orders: options.orders, malformedRate: options.malformedRate, startMs, endMs, ...(options.onProgress ? { onProgress: options.onProgress } : {}) },
+    {
+      orders: options.orders,
+      malformedRate: options.malformedRate,
+      startMs,
+      endMs,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    },
     truth,
   );
   await writeService(
@@ -107,7 +122,9 @@ async function writeIdentities(filePath: string, plans: CustomerPlan[], truth: G
     if (written.has(first.personId)) continue;
     const accounts = accountsOf.get(first.personId) ?? [first];
     if (accounts.length > 1) written.add(first.personId);
-    const list = (pick: (plan: CustomerPlan) => (string | null | undefined)[]) => [...new Set(accounts.flatMap(pick).filter((v): v is string => Boolean(v)))];
+    const list = (pick: (plan: CustomerPlan) => (string | null | undefined)[]) => [
+      ...new Set(accounts.flatMap(pick).filter((v): v is string => Boolean(v))),
+    ];
     const person: PersonTruth = {
       person_id: first.personId,
       customer_ids: list((p) => [p.id]),

@@ -193,7 +193,12 @@ export async function startSampleSourceServer(options: SampleServerOptions): Pro
     send(200, answer.type, answer.body);
   });
 
-  interface Answer { status: number; type: string; body: string; page?: { data: unknown[]; count: number } & Record<string, unknown> }
+  interface Answer {
+    status: number;
+    type: string;
+    body: string;
+    page?: { data: unknown[]; count: number } & Record<string, unknown>;
+  }
 
   function routeRequest(url: URL): Answer | null {
     const base = `http://${options.host ?? '127.0.0.1'}:${port}`;
@@ -203,7 +208,9 @@ export async function startSampleSourceServer(options: SampleServerOptions): Pro
       const pageNo = clampInt(url.searchParams.get('page'), 1, 1, 1e9);
       const data = filterLang(posts, url).slice((pageNo - 1) * perPage, pageNo * perPage);
       const more = pageNo * perPage < filterLang(posts, url).length;
-      const next = more ? `${base}/api/posts?page=${pageNo + 1}&per_page=${perPage}${url.searchParams.get('lang') ? `&lang=${url.searchParams.get('lang')}` : ''}` : null;
+      const next = more
+        ? `${base}/api/posts?page=${pageNo + 1}&per_page=${perPage}${url.searchParams.get('lang') ? `&lang=${url.searchParams.get('lang')}` : ''}`
+        : null;
       const page = { data, next, count: data.length };
       return { status: 200, type: 'application/json', body: JSON.stringify(page), page };
     }
@@ -226,9 +233,12 @@ export async function startSampleSourceServer(options: SampleServerOptions): Pro
       return { status: 200, type: 'application/json', body: JSON.stringify(page), page };
     }
     const selected = filterLang(posts, url);
-    if (url.pathname === '/feeds/posts.json') return { status: 200, type: 'application/feed+json', body: jsonFeed(selected, base, url.pathname) };
-    if (url.pathname === '/feeds/posts.rss') return { status: 200, type: 'application/rss+xml; charset=utf-8', body: rssFeed(selected, base) };
-    if (url.pathname === '/feeds/posts.atom') return { status: 200, type: 'application/atom+xml; charset=utf-8', body: atomFeed(selected, base, url.pathname) };
+    if (url.pathname === '/feeds/posts.json')
+      return { status: 200, type: 'application/feed+json', body: jsonFeed(selected, base, url.pathname) };
+    if (url.pathname === '/feeds/posts.rss')
+      return { status: 200, type: 'application/rss+xml; charset=utf-8', body: rssFeed(selected, base) };
+    if (url.pathname === '/feeds/posts.atom')
+      return { status: 200, type: 'application/atom+xml; charset=utf-8', body: atomFeed(selected, base, url.pathname) };
     return null;
   }
 

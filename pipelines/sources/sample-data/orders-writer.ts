@@ -12,8 +12,17 @@ const HOUR_MS = 3_600_000;
 const SHOP_OFFSET_MS = 8 * HOUR_MS;
 
 export const ORDER_HEADER = [
-  'order_id', 'customer_id', 'ordered_at', 'status', 'currency', 'discount_amount', 'updated_at',
-  'ship_name', 'ship_phone', 'ship_city', 'ship_address',
+  'order_id',
+  'customer_id',
+  'ordered_at',
+  'status',
+  'currency',
+  'discount_amount',
+  'updated_at',
+  'ship_name',
+  'ship_phone',
+  'ship_city',
+  'ship_address',
 ];
 export const ITEM_HEADER = ['order_id', 'line_no', 'sku', 'product_name', 'category', 'brand', 'quantity', 'unit_price'];
 export const PAYMENT_HEADER = ['payment_id', 'order_id', 'method', 'amount', 'status', 'paid_at', 'updated_at'];
@@ -100,18 +109,32 @@ export async function writeOrders(
         const friend = plans[rng.int(0, plans.length - 1)]!;
         if (friend.personId !== plan.personId) {
           buyer = friend;
-          await accidentalOut.write(JSON.stringify({
-            order_id: orderId, account_customer_id: plan.id, account_person_id: plan.personId,
-            actual_person_id: friend.personId, actual_customer_id: friend.id,
-          }));
+          await accidentalOut.write(
+            JSON.stringify({
+              order_id: orderId,
+              account_customer_id: plan.id,
+              account_person_id: plan.personId,
+              actual_person_id: friend.personId,
+              actual_customer_id: friend.id,
+            }),
+          );
           truth.identity.accidentalOrders += 1;
         }
       }
-      const lineCount = rng.weighted([[1, 55], [2, 28], [3, 12], [4, 5]] as const);
+      const lineCount = rng.weighted([
+        [1, 55],
+        [2, 28],
+        [3, 12],
+        [4, 5],
+      ] as const);
       let grossCents = 0;
       for (let line = 1; line <= lineCount; line++) {
         const product = rng.chance(0.7) ? rng.pick(byCategory.get(rng.pick(buyer.preferredCategories))!) : rng.pick(PRODUCTS);
-        const quantity = rng.weighted([[1, 80], [2, 15], [3, 5]] as const);
+        const quantity = rng.weighted([
+          [1, 80],
+          [2, 15],
+          [3, 5],
+        ] as const);
         grossCents += quantity * product.priceCents;
         await itemsOut.write(
           csvLine([orderId, line, product.sku, product.name, product.category, product.brand, quantity, formatCents(product.priceCents)]),
@@ -129,33 +152,81 @@ export async function writeOrders(
       const status = ageDays < 3 ? 'paid' : ageDays < 10 ? 'shipped' : rng.chance(0.04) ? 'cancelled' : 'completed';
       const row = (rowStatus: string, updatedMs: number) =>
         csvLine([
-          orderId, plan.id, formatShopTimestamp(orderedMs), rowStatus, 'CNY', formatCents(discountCents),
-          formatShopTimestamp(updatedMs), buyer.name, phoneAt(buyer, orderedMs), buyer.city, buyer.address,
+          orderId,
+          plan.id,
+          formatShopTimestamp(orderedMs),
+          rowStatus,
+          'CNY',
+          formatCents(discountCents),
+          formatShopTimestamp(updatedMs),
+          buyer.name,
+          phoneAt(buyer, orderedMs),
+          buyer.city,
+          buyer.address,
         ]);
       const firstUpdateMs = orderedMs + rng.int(0, HOUR_MS);
       const original = row(status, firstUpdateMs);
 
       // Payments: usually one; sometimes a failed attempt first.
-      const method = buyer.locale === 'zh'
-        ? rng.weighted([['alipay', 45], ['wechat_pay', 40], ['unionpay', 10], ['points', 5]] as const)
-        : rng.weighted([['card', 80], ['alipay', 10], ['cash_on_delivery', 10]] as const);
+      const method =
+        buyer.locale === 'zh'
+          ? rng.weighted([
+              ['alipay', 45],
+              ['wechat_pay', 40],
+              ['unionpay', 10],
+              ['points', 5],
+            ] as const)
+          : rng.weighted([
+              ['card', 80],
+              ['alipay', 10],
+              ['cash_on_delivery', 10],
+            ] as const);
       const paidMs = orderedMs + rng.int(10_000, 600_000);
       if (rng.chance(0.03)) {
         paymentSeq += 1;
-        await paymentsOut.write(csvLine([`PAY${String(paymentSeq).padStart(9, '0')}`, orderId, method, formatCents(netCents), 'failed',
-          formatShopTimestamp(paidMs - 60_000), formatShopTimestamp(paidMs - 60_000)]));
+        await paymentsOut.write(
+          csvLine([
+            `PAY${String(paymentSeq).padStart(9, '0')}`,
+            orderId,
+            method,
+            formatCents(netCents),
+            'failed',
+            formatShopTimestamp(paidMs - 60_000),
+            formatShopTimestamp(paidMs - 60_000),
+          ]),
+        );
         truth.counts.payments += 1;
       }
       paymentSeq += 1;
-      await paymentsOut.write(csvLine([`PAY${String(paymentSeq).padStart(9, '0')}`, orderId, method, formatCents(netCents),
-        status === 'cancelled' ? 'reversed' : 'succeeded', formatShopTimestamp(paidMs),
-        formatShopTimestamp(status === 'cancelled' ? firstUpdateMs : paidMs)]));
+      await paymentsOut.write(
+        csvLine([
+          `PAY${String(paymentSeq).padStart(9, '0')}`,
+          orderId,
+          method,
+          formatCents(netCents),
+          status === 'cancelled' ? 'reversed' : 'succeeded',
+          formatShopTimestamp(paidMs),
+          formatShopTimestamp(status === 'cancelled' ? firstUpdateMs : paidMs),
+        ]),
+      );
       truth.counts.payments += 1;
 
       if (status === 'cancelled') {
-        await cancellationsOut.write(csvLine([orderId, formatShopTimestamp(firstUpdateMs), rng.weighted([['customer', 70], ['merchant', 20], ['system', 10]] as const),
-          buyer.locale === 'zh' ? rng.pick(['不想要了', '拍错了', '缺货']) : rng.pick(['changed my mind', 'ordered by mistake', 'out of stock']),
-          formatShopTimestamp(firstUpdateMs)]));
+        await cancellationsOut.write(
+          csvLine([
+            orderId,
+            formatShopTimestamp(firstUpdateMs),
+            rng.weighted([
+              ['customer', 70],
+              ['merchant', 20],
+              ['system', 10],
+            ] as const),
+            buyer.locale === 'zh'
+              ? rng.pick(['不想要了', '拍错了', '缺货'])
+              : rng.pick(['changed my mind', 'ordered by mistake', 'out of stock']),
+            formatShopTimestamp(firstUpdateMs),
+          ]),
+        );
         truth.counts.cancellations += 1;
       }
       if (status === 'completed' && rng.chance(0.04)) {
@@ -163,9 +234,23 @@ export async function writeOrders(
         const refundMs = Math.min(endMs, orderedMs + rng.int(5, 30) * DAY_MS);
         const refund = row('refunded', refundMs);
         refundSeq += 1;
-        await refundsOut.write(csvLine([`R${String(refundSeq).padStart(8, '0')}`, orderId, formatCents(netCents),
-          rng.weighted([['return', 50], ['damaged', 15], ['not_as_described', 20], ['late_delivery', 10], ['dispute', 5]] as const),
-          'paid', formatShopTimestamp(Math.max(firstUpdateMs, refundMs - 2 * DAY_MS)), formatShopTimestamp(refundMs)]));
+        await refundsOut.write(
+          csvLine([
+            `R${String(refundSeq).padStart(8, '0')}`,
+            orderId,
+            formatCents(netCents),
+            rng.weighted([
+              ['return', 50],
+              ['damaged', 15],
+              ['not_as_described', 20],
+              ['late_delivery', 10],
+              ['dispute', 5],
+            ] as const),
+            'paid',
+            formatShopTimestamp(Math.max(firstUpdateMs, refundMs - 2 * DAY_MS)),
+            formatShopTimestamp(refundMs),
+          ]),
+        );
         truth.counts.refunds += 1;
         if (rng.chance(0.5)) {
           await ordersOut.write(refund); // out of order: the newer version comes first
@@ -200,10 +285,23 @@ export async function writeOrders(
         defect === 0 ? '' : plan.id,
         defect === 1 ? '31/02/2025 25:61' : formatShopTimestamp(startMs + rng.next() * (endMs - startMs)),
         defect === 2 ? 'teleported' : 'completed',
-        'CNY', '0.00', formatShopTimestamp(endMs), plan.name, plan.phone, plan.city, plan.address,
+        'CNY',
+        '0.00',
+        formatShopTimestamp(endMs),
+        plan.name,
+        plan.phone,
+        plan.city,
+        plan.address,
       ]),
     );
     truth.malformed.orders.push(orderId);
   }
-  await Promise.all([ordersOut.close(), itemsOut.close(), paymentsOut.close(), refundsOut.close(), cancellationsOut.close(), accidentalOut.close()]);
+  await Promise.all([
+    ordersOut.close(),
+    itemsOut.close(),
+    paymentsOut.close(),
+    refundsOut.close(),
+    cancellationsOut.close(),
+    accidentalOut.close(),
+  ]);
 }

@@ -155,7 +155,11 @@ export function planCustomers(options: PlanOptions, rng: SeededRandom, fakerZh: 
 export function planContactChange(plan: CustomerPlan, rng: SeededRandom, fakerZh: Faker, fakerEn: Faker, endMs: number): void {
   if (plan.malformed || !rng.chance(CONTACT_CHANGE_RATE)) return;
   const atMs = plan.signupMs + (0.2 + 0.7 * rng.next()) * (endMs - plan.signupMs);
-  const what = rng.weighted([['phone', 50], ['email', 30], ['both', 20]] as const);
+  const what = rng.weighted([
+    ['phone', 50],
+    ['email', 30],
+    ['both', 20],
+  ] as const);
   const newDigits = what === 'email' ? null : plan.locale === 'zh' ? chineseMobileDigits(rng) : usDigits(rng);
   const faker = plan.locale === 'zh' ? fakerZh : fakerEn;
   plan.change = {

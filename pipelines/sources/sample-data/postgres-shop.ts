@@ -36,7 +36,9 @@ export function shopSchemaDdl(schema = 'shop', tables: readonly PostgresTableSpe
     columns.push(`PRIMARY KEY (${spec.key.map(quote).join(', ')})`);
     const table = `${quote(schema)}.${quote(spec.table)}`;
     statements.push(`CREATE TABLE IF NOT EXISTS ${table} (${columns.join(', ')})`);
-    statements.push(`CREATE INDEX IF NOT EXISTS ${quote(`${spec.table}_watermark`)} ON ${table} (${[spec.watermark, ...spec.key].map(quote).join(', ')})`);
+    statements.push(
+      `CREATE INDEX IF NOT EXISTS ${quote(`${spec.table}_watermark`)} ON ${table} (${[spec.watermark, ...spec.key].map(quote).join(', ')})`,
+    );
   }
   return statements.join(';\n') + ';';
 }

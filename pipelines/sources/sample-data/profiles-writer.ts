@@ -40,18 +40,44 @@ export async function writeProfiles(
       company: plan.company,
       job_title: plan.jobTitle,
       industry: plan.industry,
-      income_band: rng.chance(0.6) ? rng.weighted([['under_5k', 20], ['5k_10k', 35], ['10k_20k', 25], ['20k_50k', 15], ['over_50k', 5]] as const) : null,
+      income_band: rng.chance(0.6)
+        ? rng.weighted([
+            ['under_5k', 20],
+            ['5k_10k', 35],
+            ['10k_20k', 25],
+            ['20k_50k', 15],
+            ['over_50k', 5],
+          ] as const)
+        : null,
       city: plan.city,
       lang: plan.locale,
       signup_at: formatShopTimestamp(plan.signupMs),
       preferred_categories: plan.preferredCategories.join('|'),
       style_preference: rng.pick(['classic', 'minimalist', 'streetwear', 'business', 'romantic', 'sporty'] as const),
-      price_sensitivity: rng.weighted([['low', 25], ['medium', 50], ['high', 25]] as const),
+      price_sensitivity: rng.weighted([
+        ['low', 25],
+        ['medium', 50],
+        ['high', 25],
+      ] as const),
       brand_affinity: plan.brandAffinity,
-      membership_tier: rng.weighted([['bronze', 50], ['silver', 30], ['gold', 15], ['platinum', 5]] as const),
+      membership_tier: rng.weighted([
+        ['bronze', 50],
+        ['silver', 30],
+        ['gold', 15],
+        ['platinum', 5],
+      ] as const),
       points_balance: Math.floor(rng.exponential(2_000)),
-      privacy_tolerance: rng.weighted([['low', 30], ['medium', 50], ['high', 20]] as const),
-      contact_frequency_tolerance: rng.weighted([['never', 10], ['monthly', 50], ['weekly', 35], ['daily', 5]] as const),
+      privacy_tolerance: rng.weighted([
+        ['low', 30],
+        ['medium', 50],
+        ['high', 20],
+      ] as const),
+      contact_frequency_tolerance: rng.weighted([
+        ['never', 10],
+        ['monthly', 50],
+        ['weekly', 35],
+        ['daily', 5],
+      ] as const),
       marketing_consent: marketingConsent,
       consent_email: consent(),
       consent_sms: consent(),
@@ -81,7 +107,8 @@ export async function writeProfiles(
     truth.counts.customerVersions += 1;
   }
   await later.close();
-  for await (const line of readline.createInterface({ input: fs.createReadStream(laterPath, 'utf8'), crlfDelay: Infinity })) await out.write(line);
+  for await (const line of readline.createInterface({ input: fs.createReadStream(laterPath, 'utf8'), crlfDelay: Infinity }))
+    await out.write(line);
   fs.rmSync(laterPath);
   await out.close();
 }

@@ -46,7 +46,12 @@ export function jsonFeed(posts: SamplePost[], base: string, feedPath: string): s
       language: str(post.lang),
       authors: str(post.author_handle) ? [{ name: String(post.author_handle) }] : undefined,
       tags: categories(post),
-      _crm: { platform: str(post.platform) ?? null, brand: str(post.brand) ?? null, product: str(post.product) ?? null, rating: post.rating ?? null },
+      _crm: {
+        platform: str(post.platform) ?? null,
+        brand: str(post.brand) ?? null,
+        product: str(post.product) ?? null,
+        rating: post.rating ?? null,
+      },
     })),
   });
 }

@@ -66,20 +66,48 @@ export async function writeService(
   let contactSeq = 0;
   const event = async (ticketId: string, type: string, ms: number, agent: string | null, extra: Record<string, unknown> = {}) => {
     eventSeq += 1;
-    await eventsOut.write(JSON.stringify({
-      event_id: `E${String(eventSeq).padStart(9, '0')}`, ticket_id: ticketId, event_type: type, occurred_at: formatShopTimestamp(ms),
-      agent_id: agent, channel: null, satisfaction: null, note: null, ...extra,
-    }));
+    await eventsOut.write(
+      JSON.stringify({
+        event_id: `E${String(eventSeq).padStart(9, '0')}`,
+        ticket_id: ticketId,
+        event_type: type,
+        occurred_at: formatShopTimestamp(ms),
+        agent_id: agent,
+        channel: null,
+        satisfaction: null,
+        note: null,
+        ...extra,
+      }),
+    );
     truth.counts.ticketEvents += 1;
   };
-  const contact = async (plan: CustomerPlan, ticketId: string | null, channel: string, direction: string, category: string, ms: number, agent: string) => {
+  const contact = async (
+    plan: CustomerPlan,
+    ticketId: string | null,
+    channel: string,
+    direction: string,
+    category: string,
+    ms: number,
+    agent: string,
+  ) => {
     contactSeq += 1;
-    await contactsOut.write(JSON.stringify({
-      contact_id: `K${String(contactSeq).padStart(9, '0')}`, ticket_id: ticketId, customer_id: plan.id, channel, direction, category,
-      started_at: formatShopTimestamp(ms), handle_seconds: Math.round(60 + rng.exponential(300)), agent_id: agent,
-      contact_point: contactPoint(plan, channel, ms), lang: plan.locale,
-      summary: SUBJECTS[category as keyof typeof SUBJECTS][plan.locale], updated_at: formatShopTimestamp(ms),
-    }));
+    await contactsOut.write(
+      JSON.stringify({
+        contact_id: `K${String(contactSeq).padStart(9, '0')}`,
+        ticket_id: ticketId,
+        customer_id: plan.id,
+        channel,
+        direction,
+        category,
+        started_at: formatShopTimestamp(ms),
+        handle_seconds: Math.round(60 + rng.exponential(300)),
+        agent_id: agent,
+        contact_point: contactPoint(plan, channel, ms),
+        lang: plan.locale,
+        summary: SUBJECTS[category as keyof typeof SUBJECTS][plan.locale],
+        updated_at: formatShopTimestamp(ms),
+      }),
+    );
     truth.counts.contacts += 1;
   };
   for (const plan of plans) {

@@ -9,7 +9,11 @@ import { fitClv, type ClvFit } from './fit.ts';
 import { predictCustomer } from './predict.ts';
 import { DAY_MS, dayIndex, summarize, type Transaction } from './summary-data.ts';
 
-export interface ErrorStats { mae: number; rmse: number; totalPredicted: number }
+export interface ErrorStats {
+  mae: number;
+  rmse: number;
+  totalPredicted: number;
+}
 export interface BacktestReport {
   calibrationEnd: string;
   holdoutEnd: string;
@@ -27,7 +31,12 @@ export interface BacktestReport {
   modelBeatsBaseline: boolean;
 }
 
-export function runBacktest(transactions: readonly Transaction[], calibrationEnd: number, holdoutDays: number, offsetMinutes = 0): BacktestReport {
+export function runBacktest(
+  transactions: readonly Transaction[],
+  calibrationEnd: number,
+  holdoutDays: number,
+  offsetMinutes = 0,
+): BacktestReport {
   const holdoutEnd = calibrationEnd + holdoutDays * DAY_MS;
   const summary = summarize(transactions, calibrationEnd, offsetMinutes);
   if (summary.length === 0) throw new Error('backtest: no purchases before the calibration end');
@@ -67,7 +76,11 @@ export function runBacktest(transactions: readonly Transaction[], calibrationEnd
     add(base.v, rate * holdoutDays * c.averageValue, revenue);
   }
   const n = summary.length;
-  const stats = (e: { abs: number; sq: number; total: number }): ErrorStats => ({ mae: e.abs / n, rmse: Math.sqrt(e.sq / n), totalPredicted: e.total });
+  const stats = (e: { abs: number; sq: number; total: number }): ErrorStats => ({
+    mae: e.abs / n,
+    rmse: Math.sqrt(e.sq / n),
+    totalPredicted: e.total,
+  });
   const model = { purchases: stats(m.p), revenue: stats(m.v) };
   const baseline = { purchases: stats(base.p), revenue: stats(base.v) };
   return {
@@ -79,7 +92,9 @@ export function runBacktest(transactions: readonly Transaction[], calibrationEnd
     actual: { purchases: actualPurchases, revenue: actualRevenue },
     model,
     baseline,
-    modelBeatsBaseline: model.purchases.mae < baseline.purchases.mae && model.revenue.mae < baseline.revenue.mae
-      && Math.abs(model.purchases.totalPredicted - actualPurchases) < Math.abs(baseline.purchases.totalPredicted - actualPurchases),
+    modelBeatsBaseline:
+      model.purchases.mae < baseline.purchases.mae &&
+      model.revenue.mae < baseline.revenue.mae &&
+      Math.abs(model.purchases.totalPredicted - actualPurchases) < Math.abs(baseline.purchases.totalPredicted - actualPurchases),
   };
 }

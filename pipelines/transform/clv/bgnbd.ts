@@ -8,8 +8,17 @@
 import { hyp2f1, lnGamma } from './special-functions.ts';
 import { nelderMead } from './nelder-mead.ts';
 
-export interface BgNbdParams { r: number; alpha: number; a: number; b: number }
-export interface RfmPoint { frequency: number; recencyDays: number; tenureDays: number }
+export interface BgNbdParams {
+  r: number;
+  alpha: number;
+  a: number;
+  b: number;
+}
+export interface RfmPoint {
+  frequency: number;
+  recencyDays: number;
+  tenureDays: number;
+}
 
 /** Individual log-likelihood, FHL (2005) eq. 6, in the numerically stable form of their note. */
 export function bgnbdLogLikelihood({ r, alpha, a, b }: BgNbdParams, { frequency: x, recencyDays: tx, tenureDays: T }: RfmPoint): number {
@@ -22,7 +31,13 @@ export function bgnbdLogLikelihood({ r, alpha, a, b }: BgNbdParams, { frequency:
   return a1 + a2 + m + Math.log(Math.exp(a3 - m) + Math.exp(a4 - m));
 }
 
-export interface BgNbdFit { params: BgNbdParams; logLikelihood: number; iterations: number; converged: boolean; customers: number }
+export interface BgNbdFit {
+  params: BgNbdParams;
+  logLikelihood: number;
+  iterations: number;
+  converged: boolean;
+  customers: number;
+}
 
 /** Maximum likelihood: Nelder-Mead on the log-parameters (keeps them positive). */
 export function fitBgNbd(data: readonly RfmPoint[], start: BgNbdParams = { r: 1, alpha: 10, a: 1, b: 1 }): BgNbdFit {
@@ -32,7 +47,8 @@ export function fitBgNbd(data: readonly RfmPoint[], start: BgNbdParams = { r: 1,
   for (const p of data) {
     const key = `${p.frequency}|${p.recencyDays}|${p.tenureDays}`;
     const g = groups.get(key);
-    if (g) g.count += 1; else groups.set(key, { point: p, count: 1 });
+    if (g) g.count += 1;
+    else groups.set(key, { point: p, count: 1 });
   }
   const grouped = [...groups.values()];
   const negLL = (v: number[]) => {

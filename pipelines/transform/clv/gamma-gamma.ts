@@ -7,16 +7,36 @@
 import { lnGamma } from './special-functions.ts';
 import { nelderMead } from './nelder-mead.ts';
 
-export interface GammaGammaParams { p: number; q: number; gamma: number }
-export interface SpendPoint { frequency: number; monetary: number }
+export interface GammaGammaParams {
+  p: number;
+  q: number;
+  gamma: number;
+}
+export interface SpendPoint {
+  frequency: number;
+  monetary: number;
+}
 
 /** ln f(m̄_x | x; p, q, γ), Fader & Hardie (2013) eq. 3. */
 export function gammaGammaLogLikelihood({ p, q, gamma }: GammaGammaParams, { frequency: x, monetary: m }: SpendPoint): number {
-  return lnGamma(p * x + q) - lnGamma(p * x) - lnGamma(q) + q * Math.log(gamma)
-    + (p * x - 1) * Math.log(m) + p * x * Math.log(x) - (p * x + q) * Math.log(gamma + x * m);
+  return (
+    lnGamma(p * x + q) -
+    lnGamma(p * x) -
+    lnGamma(q) +
+    q * Math.log(gamma) +
+    (p * x - 1) * Math.log(m) +
+    p * x * Math.log(x) -
+    (p * x + q) * Math.log(gamma + x * m)
+  );
 }
 
-export interface GammaGammaFit { params: GammaGammaParams; logLikelihood: number; iterations: number; converged: boolean; customers: number }
+export interface GammaGammaFit {
+  params: GammaGammaParams;
+  logLikelihood: number;
+  iterations: number;
+  converged: boolean;
+  customers: number;
+}
 
 export function fitGammaGamma(data: readonly SpendPoint[], start: GammaGammaParams = { p: 1, q: 2, gamma: 100 }): GammaGammaFit {
   const usable = data.filter((d) => d.frequency > 0 && d.monetary > 0);

@@ -49,7 +49,10 @@ function run(f: (x: number[]) => number, start: number[], step: number, maxItera
   let iterations = 0;
   const combine = (p: number[], q: number[], t: number) => p.map((pi, i) => pi + t * (q[i]! - pi));
   for (; iterations < maxIterations; iterations++) {
-    const order = values.map((v, i) => [v, i] as const).sort((x, y) => x[0] - y[0]).map(([, i]) => i);
+    const order = values
+      .map((v, i) => [v, i] as const)
+      .sort((x, y) => x[0] - y[0])
+      .map(([, i]) => i);
     simplex = order.map((i) => simplex[i]!);
     values = order.map((i) => values[i]!);
     const spread = Math.abs(values[n]! - values[0]!);
@@ -64,15 +67,23 @@ function run(f: (x: number[]) => number, start: number[], step: number, maxItera
     if (fr < values[0]!) {
       const expanded = combine(centroid, worst, -2);
       const fe = safe(expanded);
-      if (fe < fr) { simplex[n] = expanded; values[n] = fe; } else { simplex[n] = reflected; values[n] = fr; }
+      if (fe < fr) {
+        simplex[n] = expanded;
+        values[n] = fe;
+      } else {
+        simplex[n] = reflected;
+        values[n] = fr;
+      }
     } else if (fr < values[n - 1]!) {
-      simplex[n] = reflected; values[n] = fr;
+      simplex[n] = reflected;
+      values[n] = fr;
     } else {
       const outside = fr < values[n]!;
       const contracted = combine(centroid, worst, outside ? -0.5 : 0.5);
       const fc = safe(contracted);
       if (fc < (outside ? fr : values[n]!)) {
-        simplex[n] = contracted; values[n] = fc;
+        simplex[n] = contracted;
+        values[n] = fc;
       } else {
         for (let i = 1; i <= n; i++) {
           simplex[i] = combine(simplex[0]!, simplex[i]!, 0.5);

@@ -24,7 +24,12 @@ export interface ClvPrediction {
   expectedNextOrderAt: Date | null;
 }
 
-export function predictCustomer(fit: ClvFit, c: CustomerSummary, calibrationEnd: number, horizonsDays: readonly [number, number] = [90, 365]): ClvPrediction {
+export function predictCustomer(
+  fit: ClvFit,
+  c: CustomerSummary,
+  calibrationEnd: number,
+  horizonsDays: readonly [number, number] = [90, 365],
+): ClvPrediction {
   const bg = fit.purchases.params;
   const spend = expectedSpend(fit.spend.params, c);
   const orders90 = expectedPurchases(bg, c, horizonsDays[0]);

@@ -122,7 +122,9 @@ export async function resolveCalibrationEnd(connection: DuckDBConnection, asOf: 
   if (typeof asOf === 'number') return asOf;
   if (typeof asOf === 'string' && asOf.trim() !== '') {
     const text = asOf.trim();
-    const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? text : `${text.replace(' ', 'T')}Z`);
+    const ms = Date.parse(
+      /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? text : `${text.replace(' ', 'T')}Z`,
+    );
     if (!Number.isFinite(ms)) throw new Error(`CLV scoring: as_of_date "${asOf}" is not a date`);
     return ms;
   }
@@ -135,7 +137,11 @@ export async function resolveCalibrationEnd(connection: DuckDBConnection, asOf: 
  * Per-person summary of credited valid sales up to calibrationEnd, computed in DuckDB with the rules
  * of summary-data.ts's summarize() (which stays the reference: the unit test compares them).
  */
-export async function summaryFromWarehouse(connection: DuckDBConnection, calibrationEnd: number, offsetMinutes = SHOP_UTC_OFFSET_MINUTES): Promise<CustomerSummary[]> {
+export async function summaryFromWarehouse(
+  connection: DuckDBConnection,
+  calibrationEnd: number,
+  offsetMinutes = SHOP_UTC_OFFSET_MINUTES,
+): Promise<CustomerSummary[]> {
   const offsetMs = Math.round(offsetMinutes * 60_000);
   const endDay = dayIndex(calibrationEnd, offsetMinutes);
   const reader = await connection.runAndReadAll(`
@@ -187,17 +193,25 @@ function everyKth<T>(items: readonly T[], limit: number): readonly T[] {
 /** Why the model cannot be fitted on this summary, or null when it can be tried. */
 function notFittableReason(summary: readonly CustomerSummary[], minRepeatBuyers: number): string | null {
   const repeat = summary.filter((c) => c.frequency > 0).length;
-  if (repeat < minRepeatBuyers) return `only ${repeat} of ${summary.length} customers have a repeat purchase day (at least ${minRepeatBuyers} needed to fit BG/NBD)`;
-  if (!summary.some((c) => c.frequency > 0 && c.monetary > 0)) return 'no repeat purchase day has a positive value (Gamma-Gamma cannot be fitted)';
+  if (repeat < minRepeatBuyers)
+    return `only ${repeat} of ${summary.length} customers have a repeat purchase day (at least ${minRepeatBuyers} needed to fit BG/NBD)`;
+  if (!summary.some((c) => c.frequency > 0 && c.monetary > 0))
+    return 'no repeat purchase day has a positive value (Gamma-Gamma cannot be fitted)';
   return null;
 }
 
-interface StoredFit { fit: ClvFit; runId: string | null; calibrationEnd: number; fitCustomers: number }
+interface StoredFit {
+  fit: ClvFit;
+  runId: string | null;
+  calibrationEnd: number;
+  fitCustomers: number;
+}
 
 /** The latest real fit of this model and version (a reuse row is never reused again), or null. */
 async function latestFit(connection: DuckDBConnection): Promise<StoredFit | null> {
   const exists = await connection.runAndReadAll(
-    "select count(*) from information_schema.tables where table_catalog = current_database() and table_schema = 'ml' and table_name = 'clv_model_fits'");
+    "select count(*) from information_schema.tables where table_catalog = current_database() and table_schema = 'ml' and table_name = 'clv_model_fits'",
+  );
   if (Number(exists.getRows()[0]![0]) === 0) return null;
   const reader = await connection.runAndReadAll(`
     select fit_json, run_id, epoch_ms(calibration_end), fit_customers from ml.clv_model_fits
@@ -208,7 +222,12 @@ async function latestFit(connection: DuckDBConnection): Promise<StoredFit | null
   if (!row) return null;
   const stored = JSON.parse(String(row[0])) as { bgnbd?: ClvFit['purchases']; gammaGamma?: ClvFit['spend'] };
   if (!stored.bgnbd?.params || !stored.gammaGamma?.params) return null;
-  return { fit: { purchases: stored.bgnbd, spend: stored.gammaGamma }, runId: row[1] === null ? null : String(row[1]), calibrationEnd: Number(row[2]), fitCustomers: Number(row[3] ?? 0) };
+  return {
+    fit: { purchases: stored.bgnbd, spend: stored.gammaGamma },
+    runId: row[1] === null ? null : String(row[1]),
+    calibrationEnd: Number(row[2]),
+    fitCustomers: Number(row[3] ?? 0),
+  };
 }
 
 export async function scoreCustomers(connection: DuckDBConnection, options: ScoreOptions = {}): Promise<ScoreResult> {
@@ -245,17 +264,29 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
     // Parameters move slowly with a few days more history; scoring with them is the cheap part.
     fit = stored.fit;
     fitCustomers = stored.fitCustomers;
-    reusedFit = { runId: stored.runId, calibrationEnd: new Date(stored.calibrationEnd).toISOString(), ageDays: Math.round(storedAgeDays * 100) / 100 };
-    progress(`reusing the CLV fit of run ${stored.runId ?? '(unknown)'} (${reusedFit.ageDays} days of history older; refit after ${reuseWithinDays})`);
+    reusedFit = {
+      runId: stored.runId,
+      calibrationEnd: new Date(stored.calibrationEnd).toISOString(),
+      ageDays: Math.round(storedAgeDays * 100) / 100,
+    };
+    progress(
+      `reusing the CLV fit of run ${stored.runId ?? '(unknown)'} (${reusedFit.ageDays} days of history older; refit after ${reuseWithinDays})`,
+    );
   } else {
     reason = notFittableReason(fitSample, minRepeatBuyers);
     if (reason === null) {
-      progress(`fitting BG/NBD + Gamma-Gamma on ${fitSample.length.toLocaleString('en-US')} customers${fitSample.length < summary.length ? ` (a sample of ${summary.length.toLocaleString('en-US')})` : ''}`);
+      progress(
+        `fitting BG/NBD + Gamma-Gamma on ${fitSample.length.toLocaleString('en-US')} customers${fitSample.length < summary.length ? ` (a sample of ${summary.length.toLocaleString('en-US')})` : ''}`,
+      );
       try {
         fit = fitClv(fitSample);
-        const unconverged = [!fit.purchases.converged ? `BG/NBD (${fit.purchases.iterations} iterations)` : '', !fit.spend.converged ? `Gamma-Gamma (${fit.spend.iterations} iterations)` : ''].filter(Boolean);
+        const unconverged = [
+          !fit.purchases.converged ? `BG/NBD (${fit.purchases.iterations} iterations)` : '',
+          !fit.spend.converged ? `Gamma-Gamma (${fit.spend.iterations} iterations)` : '',
+        ].filter(Boolean);
         if (unconverged.length > 0) reason = `the fit did not converge: ${unconverged.join(', ')}`;
-        else if (![...Object.values(fit.purchases.params), ...Object.values(fit.spend.params)].every((v) => Number.isFinite(v) && v > 0)) reason = `the fit gave invalid parameters: ${JSON.stringify({ ...fit.purchases.params, ...fit.spend.params })}`;
+        else if (![...Object.values(fit.purchases.params), ...Object.values(fit.spend.params)].every((v) => Number.isFinite(v) && v > 0))
+          reason = `the fit gave invalid parameters: ${JSON.stringify({ ...fit.purchases.params, ...fit.spend.params })}`;
       } catch (error) {
         reason = `the fit failed: ${(error as Error).message}`;
       }
@@ -271,9 +302,18 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
     progress(`predicting ${summary.length.toLocaleString('en-US')} customers`);
     for (let i = 0; i < summary.length; i++) {
       const p = predictCustomer(fit!, summary[i]!, calibrationEnd!);
-      const numbers = [p.avgOrderValue, p.predictedOrders90d, p.predictedOrders365d, p.predictedValue90d, p.predictedValue365d, p.probabilityAlive];
+      const numbers = [
+        p.avgOrderValue,
+        p.predictedOrders90d,
+        p.predictedOrders365d,
+        p.predictedValue90d,
+        p.predictedValue365d,
+        p.probabilityAlive,
+      ];
       if (!numbers.every(Number.isFinite) || (p.expectedNextOrderAt !== null && !Number.isFinite(p.expectedNextOrderAt.getTime()))) {
-        throw new Error(`CLV scoring: non-finite prediction for customer ${p.customerKey} (x=${summary[i]!.frequency}, t_x=${summary[i]!.recencyDays}, T=${summary[i]!.tenureDays}, m=${summary[i]!.monetary}): ${JSON.stringify(p)}`);
+        throw new Error(
+          `CLV scoring: non-finite prediction for customer ${p.customerKey} (x=${summary[i]!.frequency}, t_x=${summary[i]!.recencyDays}, T=${summary[i]!.tenureDays}, m=${summary[i]!.monetary}): ${JSON.stringify(p)}`,
+        );
       }
       predictions[i] = p;
     }
@@ -285,17 +325,37 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
   t = performance.now();
   progress(`writing ${summary.length.toLocaleString('en-US')} predictions to ml.clv_predictions`);
   // A reuse row says whose fit it used (reason), so it is never taken for a fit itself.
-  const fitReason = reusedFit ? `reused the fit of run ${reusedFit.runId ?? '(unknown)'} (calibration end ${reusedFit.calibrationEnd}, ${reusedFit.ageDays} days earlier)` : reason;
+  const fitReason = reusedFit
+    ? `reused the fit of run ${reusedFit.runId ?? '(unknown)'} (calibration end ${reusedFit.calibrationEnd}, ${reusedFit.ageDays} days earlier)`
+    : reason;
   const columnDrift = await writePredictions(connection, {
-    summary, predictions, fit, fitCustomers: fit ? fitCustomers : 0, status, reason: fitReason, calibrationEnd, fittedAt: now, runId: options.runId ?? null,
+    summary,
+    predictions,
+    fit,
+    fitCustomers: fit ? fitCustomers : 0,
+    status,
+    reason: fitReason,
+    calibrationEnd,
+    fittedAt: now,
+    runId: options.runId ?? null,
     elapsedSeconds: lap(started),
   });
   seconds.write = lap(t);
   seconds.total = lap(started);
   return {
-    status, reason, customers: summary.length, repeatBuyers, fitCustomers: fit ? fitCustomers : 0, reusedFit,
+    status,
+    reason,
+    customers: summary.length,
+    repeatBuyers,
+    fitCustomers: fit ? fitCustomers : 0,
+    reusedFit,
     calibrationEnd: calibrationEnd === null ? null : new Date(calibrationEnd).toISOString(),
-    fittedAt: now.toISOString(), modelName: CLV_MODEL_NAME, modelVersion: CLV_MODEL_VERSION, fit, columnDrift, seconds,
+    fittedAt: now.toISOString(),
+    modelName: CLV_MODEL_NAME,
+    modelVersion: CLV_MODEL_VERSION,
+    fit,
+    columnDrift,
+    seconds,
   };
 }
 
@@ -313,12 +373,14 @@ interface WriteInput {
 }
 
 const sqlText = (value: string | null) => (value === null ? 'NULL' : `'${value.replace(/'/g, "''")}'`);
-const sqlNumber = (value: number | null | undefined) => (value === null || value === undefined || !Number.isFinite(value) ? 'NULL' : String(value));
+const sqlNumber = (value: number | null | undefined) =>
+  value === null || value === undefined || !Number.isFinite(value) ? 'NULL' : String(value);
 const sqlTimestamp = (ms: number | null) => (ms === null ? 'NULL' : `make_timestamp(${Math.round(ms * 1000)})`);
 
 async function describeColumns(connection: DuckDBConnection, table: string): Promise<string[]> {
   const reader = await connection.runAndReadAll(
-    `select column_name, data_type from information_schema.columns where table_catalog = current_database() and table_schema = 'ml' and table_name = '${table}' order by ordinal_position`);
+    `select column_name, data_type from information_schema.columns where table_catalog = current_database() and table_schema = 'ml' and table_name = '${table}' order by ordinal_position`,
+  );
   return reader.getRows().map(([name, type]) => `${String(name)} ${String(type)}`);
 }
 
@@ -384,7 +446,8 @@ async function writePredictions(connection: DuckDBConnection, input: WriteInput)
       const shared = CLV_MODEL_FIT_COLUMNS.map(([name]) => name).filter((name) => old.includes(name));
       await connection.run('alter table ml.clv_model_fits rename to clv_model_fits_old');
       await connection.run(`create table ${ddl('ml.clv_model_fits', CLV_MODEL_FIT_COLUMNS)}`);
-      if (shared.length > 0) await connection.run(`insert into ml.clv_model_fits (${shared.join(', ')}) select ${shared.join(', ')} from ml.clv_model_fits_old`);
+      if (shared.length > 0)
+        await connection.run(`insert into ml.clv_model_fits (${shared.join(', ')}) select ${shared.join(', ')} from ml.clv_model_fits_old`);
       await connection.run('drop table ml.clv_model_fits_old');
     }
     await connection.run(`create table if not exists ${ddl('ml.clv_model_fits', CLV_MODEL_FIT_COLUMNS)}`);

@@ -57,7 +57,13 @@ export function simulateBgNbdCustomer(rand: () => number, params: BgNbdParams, u
  * `acquisitionDays` from `startMs`, observed until startMs + totalDays. Values follow Gamma-Gamma.
  */
 export function simulateTransactions(options: {
-  seed: number; customers: number; bgnbd: BgNbdParams; spend: GammaGammaParams; startMs: number; acquisitionDays: number; totalDays: number;
+  seed: number;
+  customers: number;
+  bgnbd: BgNbdParams;
+  spend: GammaGammaParams;
+  startMs: number;
+  acquisitionDays: number;
+  totalDays: number;
 }): Transaction[] {
   const rand = seededRandom(options.seed);
   const out: Transaction[] = [];
@@ -66,7 +72,11 @@ export function simulateTransactions(options: {
     const nu = gammaSample(rand, options.spend.q) / options.spend.gamma;
     const customerKey = `S${String(i + 1).padStart(6, '0')}`;
     for (const day of simulateBgNbdCustomer(rand, options.bgnbd, options.totalDays - first)) {
-      out.push({ customerKey, at: options.startMs + (first + day) * DAY_MS, value: Math.round((gammaSample(rand, options.spend.p) / nu) * 100) / 100 });
+      out.push({
+        customerKey,
+        at: options.startMs + (first + day) * DAY_MS,
+        value: Math.round((gammaSample(rand, options.spend.p) / nu) * 100) / 100,
+      });
     }
   }
   return out;

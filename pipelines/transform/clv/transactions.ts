@@ -12,7 +12,8 @@ import type { Transaction } from './summary-data.ts';
 export async function readWarehouseTransactions(connection: DuckDBConnection): Promise<Transaction[]> {
   const reader = await connection.runAndReadAll(
     `select credited_customer_key, epoch_ms(ordered_at) as at_ms, cast(net_revenue as double) as value
-       from marts.fct_orders where is_valid_sale and credited_customer_key is not null`);
+       from marts.fct_orders where is_valid_sale and credited_customer_key is not null`,
+  );
   return reader.getRows().map(([key, at, value]) => ({ customerKey: String(key), at: Number(at), value: Number(value) }));
 }
 
@@ -23,7 +24,12 @@ export async function readWarehouseTransactions(connection: DuckDBConnection): P
  * persons: a customer here is an account (customer_id).
  */
 export function readLandingTransactions(landingDir: string): { transactions: Transaction[]; skipped: number } {
-  const read = (name: string) => parse(fs.readFileSync(path.join(landingDir, 'orders', name)), { columns: true, relax_column_count: true, skip_empty_lines: true }) as Record<string, string>[];
+  const read = (name: string) =>
+    parse(fs.readFileSync(path.join(landingDir, 'orders', name)), {
+      columns: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+    }) as Record<string, string>[];
   const totals = new Map<string, number>();
   for (const item of read('order_items.csv')) {
     const amount = Number(item.quantity) * Number(item.unit_price);
@@ -36,7 +42,10 @@ export function readLandingTransactions(landingDir: string): { transactions: Tra
     const total = totals.get(order.order_id ?? '');
     const discount = Number(order.discount_amount);
     const saleStatus = order.status === 'completed' || order.status === 'paid' || order.status === 'shipped';
-    if (!saleStatus || !order.customer_id || !Number.isFinite(at) || total === undefined || !Number.isFinite(discount)) { skipped += 1; continue; }
+    if (!saleStatus || !order.customer_id || !Number.isFinite(at) || total === undefined || !Number.isFinite(discount)) {
+      skipped += 1;
+      continue;
+    }
     transactions.push({ customerKey: order.customer_id, at, value: Math.max(0, total - discount) });
   }
   return { transactions, skipped };

@@ -25,7 +25,11 @@ export const ZH_LEXICON: ZhLexicon = require('./zh-lexicon.json');
 export const CHINESE_SCORER_VERSION = `${ZH_LEXICON.name}@${ZH_LEXICON.version}`;
 
 type Kind = 'sentiment' | 'negator' | 'degree' | 'neutral' | 'contrast' | 'other';
-interface Token { text: string; kind: Kind; weight: number }
+interface Token {
+  text: string;
+  kind: Kind;
+  weight: number;
+}
 
 const ENTRIES = new Map<string, { kind: Kind; weight: number }>();
 // Order matters where one word is in two lists: sentiment words win over the rest.
@@ -33,7 +37,8 @@ for (const word of ZH_LEXICON.neutral) ENTRIES.set(word, { kind: 'neutral', weig
 for (const word of ZH_LEXICON.contrast) ENTRIES.set(word, { kind: 'contrast', weight: 0 });
 for (const [word, weight] of Object.entries(ZH_LEXICON.degree)) ENTRIES.set(word, { kind: 'degree', weight });
 for (const word of ZH_LEXICON.negators) ENTRIES.set(word, { kind: 'negator', weight: 0 });
-for (const [word, weight] of Object.entries({ ...ZH_LEXICON.positive, ...ZH_LEXICON.negative })) ENTRIES.set(word, { kind: 'sentiment', weight });
+for (const [word, weight] of Object.entries({ ...ZH_LEXICON.positive, ...ZH_LEXICON.negative }))
+  ENTRIES.set(word, { kind: 'sentiment', weight });
 const LONGEST = Math.max(...[...ENTRIES.keys()].map((w) => w.length));
 
 const NEGATION_SCALAR = -0.8;

@@ -49,5 +49,8 @@ export function languageOf(text: string, declared: unknown): SentimentLang {
 
 /** Splits text into clauses at punctuation (Chinese and Latin), so negation never crosses a comma. */
 export function clauses(text: string): string[] {
-  return text.split(/[,.!?;:，。！？；：、\n\r…~～]+/u).map((c) => c.trim()).filter((c) => c.length > 0);
+  return text
+    .split(/[,.!?;:，。！？；：、\n\r…~～]+/u)
+    .map((c) => c.trim())
+    .filter((c) => c.length > 0);
 }
