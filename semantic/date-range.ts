@@ -1,4 +1,5 @@
 import { BadRequestError } from '../shared/errors.ts';
+import { wallClockFormat } from './day-end.ts';
 
 /**
  * Date ranges of a Cube query, resolved the way Cube's API gateway does (query.ts resolveDateRange and
@@ -31,16 +32,7 @@ const MS: Record<'second' | 'minute' | 'hour' | 'day' | 'week', number> = {
  * arithmetic, with no daylight-saving jumps, which is what "start of day in the query's zone" means.
  */
 function wallClockNow(timeZone: string, now: Date): Date {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(now);
+  const parts = wallClockFormat(timeZone).formatToParts(now);
   const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value);
   return new Date(
     Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'), now.getUTCMilliseconds()),

@@ -6,7 +6,8 @@
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 
-function formatFor(timeZone: string): Intl.DateTimeFormat {
+/** The local wall clock (24-hour, to the second) of a time zone, one formatter per zone (building one is costly). */
+export function wallClockFormat(timeZone: string): Intl.DateTimeFormat {
   let format = formats.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', {
@@ -26,7 +27,7 @@ function formatFor(timeZone: string): Intl.DateTimeFormat {
 
 /** Local date (YYYY-MM-DD) and ms since local midnight at an instant. */
 function localClock(ms: number, timeZone: string): { date: string; sinceMidnight: number } {
-  const parts = formatFor(timeZone).formatToParts(ms);
+  const parts = wallClockFormat(timeZone).formatToParts(ms);
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '00';
   const sinceMidnight =
     ((Number(part('hour')) * 60 + Number(part('minute'))) * 60 + Number(part('second'))) * 1000 + (((ms % 1000) + 1000) % 1000);
