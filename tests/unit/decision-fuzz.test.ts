@@ -7,6 +7,7 @@ import { signDevToken } from '../../api/auth.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
 import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { createDecisionWarehouse } from '../support/decision-fixture.ts';
+import { hostileText, rowCounts } from '../support/hostile-input.ts';
 
 /**
  * Property-based fuzzing of the decision API (/api/v1) over real HTTP: hostile parameters and
@@ -58,15 +59,6 @@ const PARAMS = [
   'colour',
 ];
 
-async function rowCounts(): Promise<Record<string, number>> {
-  const tables = await reader.query(
-    `SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema IN ('marts', 'ops') ORDER BY 1`,
-  );
-  const counts: Record<string, number> = {};
-  for (const { name } of tables) counts[String(name)] = Number((await reader.query(`SELECT count(*) AS n FROM ${String(name)}`))[0]!.n);
-  return counts;
-}
-
 beforeAll(async () => {
   warehousePath = await createDecisionWarehouse(path.join(tmp, 'warehouse.duckdb'));
   process.env.CRM_API_RATE_LIMIT = '100000';
@@ -94,43 +86,23 @@ afterAll(async () => {
 
 /** Values an attacker would try in a query string. */
 const hostileValue = fc.oneof(
-  fc.string({ maxLength: 40 }),
-  fc.string({ unit: 'grapheme', maxLength: 30 }),
-  fc.constantFrom(
-    '',
-    ' ',
-    '0x10',
-    '1e308',
-    '-1e308',
-    'NaN',
-    'Infinity',
-    '-0',
-    '00',
-    '9'.repeat(40),
-    '2025-02-30',
-    '2025-13-01',
-    '0000-00-00',
-    '99999-12-31',
-    '2024-02-29',
-    '2025-01-01T00:00:00Z',
-    "' OR 1=1 --",
-    '"; DROP TABLE marts.dim_customers; --',
-    '%00',
-    '\u0000',
-    '../../etc/passwd',
-    'csv',
-    'ndjson',
-    'xml',
-    'retain_at_risk',
-    'low',
-    'Li-Ning',
-    'c1',
-    'alice@example.com',
-    '+86 138 0013 8000',
-    'Asia/Shanghai',
-    'Mars/Olympus',
-    'revenue,repeat_rate',
-    'a'.repeat(5000),
+  hostileText(
+    [
+      'csv',
+      'ndjson',
+      'xml',
+      'retain_at_risk',
+      'low',
+      'Li-Ning',
+      'c1',
+      'alice@example.com',
+      '+86 138 0013 8000',
+      'Asia/Shanghai',
+      'Mars/Olympus',
+      'revenue,repeat_rate',
+      'a'.repeat(5000),
+    ],
+    40,
   ),
   fc.integer().map(String),
   fc.double().map(String),
@@ -167,7 +139,7 @@ function headerFor(auth: Auth): Record<string, string> {
 
 describe('decision API under fuzzed input', () => {
   it('never answers 5xx nor hangs, keeps /health up and the warehouse unchanged', async () => {
-    const before = await rowCounts();
+    const before = await rowCounts(reader, ['marts', 'ops']);
     expect(Object.keys(before).length).toBeGreaterThan(5);
     const statuses = new Map<number, number>();
     await fc.assert(
@@ -195,6 +167,6 @@ describe('decision API under fuzzed input', () => {
     expect([...statuses.keys()].some((s) => s === 400)).toBe(true);
     expect([...statuses.keys()].some((s) => s === 401)).toBe(true);
     expect((await fetch(`${api.url}/health`)).status).toBe(200);
-    expect(await rowCounts()).toEqual(before);
+    expect(await rowCounts(reader, ['marts', 'ops'])).toEqual(before);
   }, 180_000);
 });
