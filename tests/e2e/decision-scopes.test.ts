@@ -7,9 +7,9 @@ import { ROUTES } from '../../api/routes/decision.ts';
 import { KNOWN_ROLES, type Role } from '../../semantic/access-control.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
 import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
-import { projectRoot } from '../../shared/paths.ts';
 import { runPipeline } from '../../cli/pipeline.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
+import { accessDocTable } from '../support/access-doc.ts';
 
 /**
  * The decision API (/api/v1) applies the Cube model's access policies on every endpoint, on a real
@@ -266,17 +266,7 @@ describe('decision API scopes (brands, regions) from the Cube model', () => {
   });
 
   it("answers as docs/access.md's table says: 403 where it says 403, data elsewhere, for every listed role", async () => {
-    const readme = fs.readFileSync(path.join(projectRoot, 'docs', 'access.md'), 'utf8');
-    const section = /<!-- access:api:start -->\n([\s\S]*?)\n<!-- access:api:end -->/.exec(readme)![1]!;
-    const rows = section
-      .split('\n')
-      .slice(2)
-      .map((line) =>
-        line
-          .split('|')
-          .slice(1, -1)
-          .map((c) => c.trim()),
-      );
+    const rows = accessDocTable('api');
     const sample: Record<string, string> = {
       '/customers/lookup': `/customers/lookup?key=${encodeURIComponent(keys.find((k) => inCities(cityOf.get(k)))!)}`,
       '/lists/triggers': '/lists/triggers',

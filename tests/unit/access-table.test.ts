@@ -1,32 +1,17 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../api/routes/decision.ts';
 import { KNOWN_ROLES, accessControlFor, type AccessContext, type Role } from '../../semantic/access-control.ts';
 import { tableScope, type RowPredicate } from '../../semantic/row-scope.ts';
 import { loadSemanticModel, type SemanticModel } from '../../semantic/semantic-model.ts';
-import { cubeModelDir, projectRoot } from '../../shared/paths.ts';
+import { cubeModelDir } from '../../shared/paths.ts';
+import { accessDocTable } from '../support/access-doc.ts';
 
 /**
  * The access tables in docs/access.md say what each role and scope reads; this checks them against the
  * model the API enforces (every cube listed, each cell what the policies give), so the table
  * cannot drift from the rules. Behaviour over HTTP is checked in tests/e2e/decision-scopes.test.ts.
  */
-const readme = fs.readFileSync(path.join(projectRoot, 'docs', 'access.md'), 'utf8');
-
-function table(name: string): string[][] {
-  const match = new RegExp(`<!-- access:${name}:start -->\\n([\\s\\S]*?)\\n<!-- access:${name}:end -->`).exec(readme);
-  if (!match) throw new Error(`docs/access.md has no access:${name} table`);
-  return match[1]!
-    .split('\n')
-    .slice(2)
-    .map((line) =>
-      line
-        .split('|')
-        .slice(1, -1)
-        .map((cell) => cell.trim()),
-    );
-}
+const table = accessDocTable;
 
 let model: SemanticModel;
 beforeAll(async () => {
