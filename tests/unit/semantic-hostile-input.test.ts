@@ -282,6 +282,29 @@ describe('query limits: accepted at the limit, refused one past it', () => {
     );
     expect(valid.status, valid.body.error).toBe(200);
   });
+
+  it('null-only values mean notSet / set (Cube would write IN ()); null on other operators is a 400', async () => {
+    const countWhere = async (operator: string, values: unknown[]) => {
+      const { status, body } = await send(
+        'POST',
+        'load',
+        q({ measures: count, filters: [filter('orders.order_status', operator, values)] }),
+      );
+      expect(status, `${operator} ${JSON.stringify(values)}: ${body.error}`).toBe(200);
+      return Number((body as unknown as { data: Record<string, unknown>[] }).data[0]!['orders.count']);
+    };
+    const all = await countWhere('set', []);
+    expect(all).toBeGreaterThan(0);
+    for (const values of [[null], [null, null]]) {
+      expect(await countWhere('equals', values)).toBe(0);
+      expect(await countWhere('in', values)).toBe(0);
+      expect(await countWhere('notEquals', values)).toBe(all);
+      expect(await countWhere('notIn', values)).toBe(all);
+    }
+    const ordering = await send('POST', 'load', q({ measures: count, filters: [filter('orders.item_count', 'gt', [null])] }));
+    expect(ordering.status).toBe(400);
+    expect(ordering.body.error).toMatch(/values\.0: null is a value of equals, notEquals, in and notIn only/);
+  });
 });
 
 describe('internal failures', () => {
