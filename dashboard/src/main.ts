@@ -1,5 +1,6 @@
 import './style.css';
-import { addDays, connect, load, loadMeta, type Selection } from './cube.ts';
+import { connect, load, loadMeta } from './cube.ts';
+import { BRAND_KEY, LATEST_DAY_KEY, addDays, brandsQuery, defaultSelection, latestDayQuery, type Selection } from './queries.ts';
 import { setLang, t, lang, type Lang, type StringKey } from './i18n.ts';
 import { createKpiCards, renderKpiCards } from './panels/kpis.ts';
 import { renderCohorts, renderPredicted, renderRfm } from './panels/customers.ts';
@@ -184,26 +185,19 @@ async function start(): Promise<void> {
     throw error;
   }
   // The newest day with orders anchors the default range (the last 90 days of data).
-  const [latest, brandRows] = await Promise.all([
-    load({
-      measures: ['orders.count'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day' }],
-      order: { 'orders.ordered_at': 'desc' },
-      limit: 1,
-    }),
-    load({ measures: ['orders.count'], dimensions: ['orders.primary_brand'], order: { 'orders.count': 'desc' } }),
-  ]);
-  lastDataDay = String(
-    (latest.rawData()[0] as Record<string, unknown> | undefined)?.['orders.ordered_at.day'] ?? new Date().toISOString(),
-  ).slice(0, 10);
+  const [latest, brandRows] = await Promise.all([load(latestDayQuery()), load(brandsQuery())]);
+  lastDataDay = String((latest.rawData()[0] as Record<string, unknown> | undefined)?.[LATEST_DAY_KEY] ?? new Date().toISOString()).slice(
+    0,
+    10,
+  );
   const brands = (brandRows.rawData() as Record<string, unknown>[])
-    .map((r) => r['orders.primary_brand'])
+    .map((r) => r[BRAND_KEY])
     .filter((b): b is string => typeof b === 'string' && b !== '');
   const isDay = (v: string | null): v is string => v !== null && /^\d{4}-\d{2}-\d{2}$/.test(v);
   const from = params.get('from');
   const to = params.get('to');
   selection = {
-    from: isDay(from) ? from : addDays(lastDataDay, -89),
+    from: isDay(from) ? from : defaultSelection(lastDataDay).from,
     to: isDay(to) ? to : lastDataDay,
     brand: params.get('brand') && brands.includes(params.get('brand')!) ? params.get('brand') : null,
   };

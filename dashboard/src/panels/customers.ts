@@ -1,74 +1,31 @@
-import type { Query } from '@cubejs-client/core';
-import { addDays, brandFilters, has, load, num, pick, withTimezone, type Selection } from '../cube.ts';
+import { load, members, num } from '../cube.ts';
+import { cohortQuery, predictedQuery, rfmQuery, type Selection } from '../queries.ts';
 import { chartIn, MUTED, PALETTE } from '../charts.ts';
 import { formatValue } from '../format.ts';
 import { t, tValue } from '../i18n.ts';
 import { errorText, setState } from './panel.ts';
 
 /**
- * Customer panels: cohort retention heatmap, RFM segments, predicted value distribution.
- * "Customers active in the period" = customers with an order in the selected range (and brand),
- * through the orders -> customers join of the model.
+ * Customer panels: cohort retention heatmap, RFM segments, predicted value distribution (queries in
+ * queries.ts). "Customers active in the period" = customers with an order in the selected range
+ * (and brand), through the orders -> customers join of the model.
  */
-
-const ORDER_TIME = 'orders.ordered_at';
-const ORDER_BRAND = 'orders.primary_brand';
-
-function activeInPeriod(selection: Selection): Pick<Query, 'timeDimensions' | 'filters'> {
-  const filters = brandFilters(ORDER_BRAND, selection);
-  return { timeDimensions: [{ dimension: ORDER_TIME, dateRange: [selection.from, selection.to] }], ...(filters.length ? { filters } : {}) };
-}
 
 // ---------------------------------------------------------------- cohort retention
 
-interface CohortMembers {
-  cube: string;
-  cohort: string;
-  offset: string;
-  rate: string;
-  size?: string;
-}
-
-const COHORT_CANDIDATES: CohortMembers[] = [
-  {
-    cube: 'cohort_retention',
-    cohort: 'cohort_retention.cohort_month',
-    offset: 'cohort_retention.months_since_first',
-    rate: 'cohort_retention.retention_rate',
-    size: 'cohort_retention.cohort_customers',
-  },
-];
-
-/** Cohorts shown: first-purchase months in the selected range, at least the 12 months ending at `to`. */
-export function cohortRange(selection: Selection): [string, string] {
-  const yearBefore = addDays(selection.to, -365);
-  return [selection.from < yearBefore ? selection.from : yearBefore, selection.to];
-}
-
 export async function renderCohorts(section: HTMLElement, selection: Selection): Promise<void> {
-  const members = pick(COHORT_CANDIDATES, (c) => [c.cohort, c.offset, c.rate]);
-  if (!members) return setState(section, 'unavailable');
-  const query: Query = withTimezone({
-    measures: [members.rate, ...(members.size && has(members.size) ? [members.size] : [])],
-    dimensions: [members.offset],
-    timeDimensions: [{ dimension: members.cohort, granularity: 'month', dateRange: cohortRange(selection) }],
-    order: { [members.cohort]: 'asc', [members.offset]: 'asc' },
-    limit: 5000,
-  });
+  const built = cohortQuery(selection, members());
+  if (!built) return setState(section, 'unavailable');
+  const { members: m, query } = built;
   section.dataset.query = JSON.stringify(query);
   try {
     const rows = (await load(query)).rawData() as Record<string, unknown>[];
-    const cohortKey = `${members.cohort}.month`;
+    const cohortKey = `${m.cohort}.month`;
     const cohorts = [...new Set(rows.map((r) => String(r[cohortKey]).slice(0, 7)))];
-    const sizes = new Map(
-      rows.filter((r) => members.size && num(r[members.size])).map((r) => [String(r[cohortKey]).slice(0, 7), num(r[members.size!])]),
-    );
-    const offsets = [...new Set(rows.map((r) => Number(r[members.offset])))].filter((o) => Number.isFinite(o)).sort((a, b) => a - b);
+    const sizes = new Map(rows.filter((r) => m.size && num(r[m.size])).map((r) => [String(r[cohortKey]).slice(0, 7), num(r[m.size!])]));
+    const offsets = [...new Set(rows.map((r) => Number(r[m.offset])))].filter((o) => Number.isFinite(o)).sort((a, b) => a - b);
     const cells = rows
-      .map(
-        (r) =>
-          [offsets.indexOf(Number(r[members.offset])), cohorts.indexOf(String(r[cohortKey]).slice(0, 7)), num(r[members.rate])] as const,
-      )
+      .map((r) => [offsets.indexOf(Number(r[m.offset])), cohorts.indexOf(String(r[cohortKey]).slice(0, 7)), num(r[m.rate])] as const)
       .filter((c) => c[0] >= 0 && c[2] !== null)
       .map((c) => [c[0], c[1], Math.round(c[2]! * 1000) / 10]);
     if (!cells.length) return setState(section, 'empty');
@@ -130,14 +87,10 @@ export async function renderCohorts(section: HTMLElement, selection: Selection):
 // ---------------------------------------------------------------- RFM segments
 
 export async function renderRfm(section: HTMLElement, selection: Selection): Promise<void> {
-  const segment = pick(['customers.rfm_segment', 'customers.rfm_total'], (m) => [m]);
-  if (!segment || !has('customers.count', 'customers.total_revenue', ORDER_TIME)) return setState(section, 'unavailable');
-  const query: Query = withTimezone({
-    measures: ['customers.count', 'customers.total_revenue'],
-    dimensions: [segment],
-    ...activeInPeriod(selection),
-    order: { 'customers.total_revenue': 'desc' },
-  });
+  const built = rfmQuery(selection, members());
+  if (!built) return setState(section, 'unavailable');
+  const { members: m, query } = built;
+  const segment = m.segment;
   section.dataset.query = JSON.stringify(query);
   try {
     const rows = ((await load(query)).rawData() as Record<string, unknown>[]).filter((r) => r[segment] !== null);
@@ -161,7 +114,7 @@ export async function renderRfm(section: HTMLElement, selection: Selection): Pro
             name: t('customers'),
             type: 'bar',
             xAxisIndex: 0,
-            data: rows.map((r) => num(r['customers.count'])),
+            data: rows.map((r) => num(r[m.count])),
             label: { show: true, position: 'right', fontSize: 10 },
             barGap: '10%',
           },
@@ -169,7 +122,7 @@ export async function renderRfm(section: HTMLElement, selection: Selection): Pro
             name: t('lifetimeRevenue'),
             type: 'bar',
             xAxisIndex: 1,
-            data: rows.map((r) => num(r['customers.total_revenue'])),
+            data: rows.map((r) => num(r[m.revenue])),
             label: {
               show: true,
               position: 'right',
@@ -211,20 +164,20 @@ export function histogram(values: { value: number; count: number }[], buckets = 
 }
 
 export async function renderPredicted(section: HTMLElement, selection: Selection): Promise<void> {
-  const value = pick(['customers.predicted_value_365d', 'customers.revenue'], (m) => [m]);
-  if (!value || !has('customers.count', ORDER_TIME)) return setState(section, 'unavailable');
+  const built = predictedQuery(selection, members());
+  if (!built) return setState(section, 'unavailable');
+  const { members: m, query } = built;
   const sub = section.querySelector<HTMLElement>('.panel-sub');
   if (sub) {
-    sub.dataset.i18n = value.endsWith('predicted_value_365d') ? 'panel_predicted_sub' : 'panel_predicted_fallback';
+    sub.dataset.i18n = m.fallback ? 'panel_predicted_fallback' : 'panel_predicted_sub';
     sub.textContent = t(sub.dataset.i18n as 'panel_predicted_sub');
   }
-  section.dataset.member = value;
-  const query: Query = withTimezone({ measures: ['customers.count'], dimensions: [value], ...activeInPeriod(selection), limit: 50000 });
+  section.dataset.member = m.value;
   section.dataset.query = JSON.stringify(query);
   try {
     const rows = (await load(query)).rawData() as Record<string, unknown>[];
     const values = rows
-      .map((r) => ({ value: num(r[value]), count: num(r['customers.count']) ?? 0 }))
+      .map((r) => ({ value: num(r[m.value]), count: num(r[m.count]) ?? 0 }))
       .filter((v): v is { value: number; count: number } => v.value !== null);
     const buckets = histogram(values);
     if (!buckets.length) return setState(section, 'empty');

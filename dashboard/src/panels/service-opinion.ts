@@ -1,64 +1,27 @@
-import type { Query } from '@cubejs-client/core';
+import { has, load, members, num } from '../cube.ts';
 import {
-  TIMEZONE,
+  MENTION_COLUMNS,
+  MENTION_POST,
+  MENTION_TIME,
   addDays,
-  brandFilters,
-  has,
-  isMeasure,
-  load,
-  num,
-  pick,
-  trendGranularity,
-  withTimezone,
+  mentionsQuery,
+  sentimentQuery,
+  serviceQuery,
   type Selection,
-} from '../cube.ts';
+} from '../queries.ts';
 import { chartIn, BAD, MUTED, PALETTE } from '../charts.ts';
 import { escapeHtml, formatDay, formatValue } from '../format.ts';
 import { t, tValue } from '../i18n.ts';
 import { errorText, setState } from './panel.ts';
 
+// Service quality, the sentiment timeline and a day's mentions (queries in queries.ts).
+
 // ---------------------------------------------------------------- service quality over time
 
-interface ServiceMembers {
-  time: string;
-  brand: string;
-  firstReply: string;
-  resolution: string;
-  satisfaction: string;
-  complaintShare: string;
-}
-
-// service_tickets has the brand and medians over the tickets themselves (correct at any slice).
-const SERVICE_CANDIDATES: ServiceMembers[] = [
-  {
-    time: 'service_tickets.opened_at',
-    brand: 'service_tickets.brand',
-    firstReply: 'service_tickets.median_first_reply_minutes',
-    resolution: 'service_tickets.median_resolution_minutes',
-    satisfaction: 'service_tickets.avg_satisfaction',
-    complaintShare: 'service_tickets.complaint_share',
-  },
-  {
-    time: 'service_tickets.opened_at',
-    brand: 'service_tickets.brand',
-    firstReply: 'service_tickets.avg_first_reply_minutes',
-    resolution: 'service_tickets.avg_resolution_minutes',
-    satisfaction: 'service_tickets.avg_satisfaction',
-    complaintShare: 'service_tickets.complaint_share',
-  },
-];
-
 export async function renderService(section: HTMLElement, selection: Selection): Promise<void> {
-  const m = pick(SERVICE_CANDIDATES, (c) => Object.values(c));
-  if (!m) return setState(section, 'unavailable');
-  const granularity = trendGranularity(selection);
-  const filters = brandFilters(m.brand, selection);
-  const query: Query = withTimezone({
-    measures: [m.firstReply, m.resolution, m.satisfaction, m.complaintShare],
-    timeDimensions: [{ dimension: m.time, granularity, dateRange: [selection.from, selection.to] }],
-    order: { [m.time]: 'asc' },
-    ...(filters.length ? { filters } : {}),
-  });
+  const built = serviceQuery(selection, members());
+  if (!built) return setState(section, 'unavailable');
+  const { members: m, query, granularity } = built;
   section.dataset.query = JSON.stringify(query);
   try {
     const rows = (await load(query)).rawData() as Record<string, unknown>[];
@@ -154,38 +117,6 @@ export async function renderService(section: HTMLElement, selection: Selection):
 
 // ---------------------------------------------------------------- sentiment timeline and mentions
 
-interface OpinionMembers {
-  /** opinion_daily rows are UTC days: query them (and the mentions of a day) in UTC. */
-  timezone: string;
-  time: string;
-  brand: string;
-  count: string;
-  negative: string;
-  index: string;
-  /** Negative-spike flag defined in the model (absent: no spikes marked). */
-  spike?: string;
-}
-
-const OPINION_CANDIDATES: OpinionMembers[] = [
-  {
-    timezone: 'UTC',
-    time: 'opinion_daily.day',
-    brand: 'opinion_daily.brand',
-    count: 'opinion_daily.mentions',
-    negative: 'opinion_daily.negative_mentions',
-    index: 'opinion_daily.sentiment_index',
-    spike: 'opinion_daily.spike_count',
-  },
-  {
-    timezone: TIMEZONE,
-    time: 'opinion_mentions.published_at',
-    brand: 'opinion_mentions.brand',
-    count: 'opinion_mentions.count',
-    negative: 'opinion_mentions.negative_count',
-    index: 'opinion_mentions.sentiment_index',
-  },
-];
-
 let onDayClicked: (day: string) => void = () => {};
 
 export function onSentimentDay(handler: (day: string) => void): void {
@@ -193,24 +124,12 @@ export function onSentimentDay(handler: (day: string) => void): void {
 }
 
 export async function renderSentiment(section: HTMLElement, selection: Selection): Promise<string[]> {
-  const m = pick(OPINION_CANDIDATES, (c) => [c.time, c.brand, c.count, c.negative, c.index, c.spike]);
-  if (!m) {
+  const built = sentimentQuery(selection, members());
+  if (!built) {
     setState(section, 'unavailable');
     return [];
   }
-  const filters = brandFilters(m.brand, selection);
-  const query: Query = withTimezone(
-    {
-      measures: [m.count, m.negative, m.index, ...(m.spike && isMeasureLike(m.spike) ? [m.spike] : [])],
-      timeDimensions: [{ dimension: m.time, granularity: 'day', dateRange: [selection.from, selection.to] }],
-      order: { [m.time]: 'asc' },
-      ...(filters.length ? { filters } : {}),
-    },
-    m.timezone,
-  );
-  mentionsTimezone = m.timezone;
-  // A spike flag that is a dimension is grouped on (one row per day either way).
-  if (m.spike && !isMeasureLike(m.spike)) query.dimensions = [m.spike];
+  const { members: m, query } = built;
   section.dataset.query = JSON.stringify(query);
   try {
     const found = (await load(query)).rawData() as Record<string, unknown>[];
@@ -310,10 +229,6 @@ export async function renderSentiment(section: HTMLElement, selection: Selection
 
 /** A spike flag is true, or a count of flagged rows above 0. */
 const isTrue = (v: unknown) => v === true || v === 'true' || (v !== null && v !== '' && Number(v) > 0);
-let mentionsTimezone = TIMEZONE;
-
-/** A spike flag may be a measure or a dimension of the model. */
-const isMeasureLike = (member: string) => isMeasure(member);
 
 export async function renderMentions(section: HTMLElement, selection: Selection, day: string | null): Promise<void> {
   const title = section.querySelector<HTMLElement>('h2')!;
@@ -324,27 +239,10 @@ export async function renderMentions(section: HTMLElement, selection: Selection,
     table.innerHTML = '';
     return setState(section, 'empty', { message: t('panel_mentions_hint') });
   }
-  if (!has('opinion_mentions.post_id', 'opinion_mentions.published_at')) return setState(section, 'unavailable');
-  const columns = [
-    'opinion_mentions.published_at',
-    'opinion_mentions.platform',
-    'opinion_mentions.brand',
-    'opinion_mentions.product',
-    'opinion_mentions.sentiment_label',
-    'opinion_mentions.sentiment_score',
-    'opinion_mentions.text',
-  ].filter((c) => has(c));
-  const filters = brandFilters('opinion_mentions.brand', selection);
-  const query: Query = withTimezone(
-    {
-      dimensions: ['opinion_mentions.post_id', ...columns.filter((c) => c !== 'opinion_mentions.published_at')],
-      timeDimensions: [{ dimension: 'opinion_mentions.published_at', granularity: 'minute', dateRange: [day, day] }],
-      order: { 'opinion_mentions.sentiment_score': 'asc', 'opinion_mentions.published_at': 'asc' },
-      limit: 100,
-      ...(filters.length ? { filters } : {}),
-    },
-    mentionsTimezone,
-  );
+  const built = mentionsQuery(selection, members(), day);
+  if (!built) return setState(section, 'unavailable');
+  const { query } = built;
+  const mentionsTimezone = built.members.timezone;
   section.dataset.query = JSON.stringify(query);
   setState(section, 'loading');
   try {
@@ -353,16 +251,12 @@ export async function renderMentions(section: HTMLElement, selection: Selection,
       table.innerHTML = '';
       return setState(section, 'empty');
     }
-    const heads: [string, string][] = [
-      ['opinion_mentions.published_at.minute', mentionsTimezone === 'UTC' ? `${t('col_time')} (UTC)` : t('col_time')],
-      ['opinion_mentions.platform', t('col_platform')],
-      ['opinion_mentions.brand', t('col_brand')],
-      ['opinion_mentions.product', t('col_product')],
-      ['opinion_mentions.sentiment_label', t('col_sentiment')],
-      ['opinion_mentions.sentiment_score', t('col_score')],
-      ['opinion_mentions.text', t('col_text')],
-    ];
-    const shown = heads.filter(([key]) => key.endsWith('.minute') || has(key));
+    const heads: [string, string][] = MENTION_COLUMNS.filter((c) => c.member === MENTION_TIME || has(c.member)).map((c) =>
+      c.member === MENTION_TIME
+        ? [`${MENTION_TIME}.minute`, mentionsTimezone === 'UTC' ? `${t('col_time')} (UTC)` : t('col_time')]
+        : [c.member, t(c.label)],
+    );
+    const shown = heads;
     const cell = (key: string, value: unknown) => {
       if (value === null || value === undefined) return '<td class="muted">–</td>';
       if (key.endsWith('.minute')) return `<td class="nowrap">${escapeHtml(String(value).slice(11, 16))}</td>`;
@@ -372,7 +266,7 @@ export async function renderMentions(section: HTMLElement, selection: Selection,
       return `<td>${escapeHtml(String(value))}</td>`;
     };
     table.innerHTML = `<table><thead><tr>${shown.map(([, label]) => `<th>${escapeHtml(label)}</th>`).join('')}</tr></thead>
-      <tbody>${rows.map((r) => `<tr data-post="${escapeHtml(String(r['opinion_mentions.post_id']))}">${shown.map(([key]) => cell(key, r[key])).join('')}</tr>`).join('')}</tbody></table>`;
+      <tbody>${rows.map((r) => `<tr data-post="${escapeHtml(String(r[MENTION_POST]))}">${shown.map(([key]) => cell(key, r[key])).join('')}</tr>`).join('')}</tbody></table>`;
     setState(section, 'ready', { points: rows.length });
   } catch (error) {
     table.innerHTML = '';

@@ -1,0 +1,619 @@
+import type { Filter, Query, TimeDimensionGranularity } from '@cubejs-client/core';
+
+/**
+ * Every Cube query the dashboard sends, as pure functions of the selection (dates, brand) and the
+ * members the model offers (read from /meta). The panels draw what these queries answer; the
+ * semantic-query benchmark (benchmarks/dashboard-queries.ts) and the rollup test
+ * (tests/e2e/pre-aggregations.test.ts) send the same queries for a fixed selection, so a change here
+ * is measured and checked against the rollups. No DOM, no network, only type imports: the browser
+ * bundle and Node import this file alike.
+ *
+ * Each panel names candidate members in order of preference; the first candidate whose members all
+ * exist is used, and a panel without one says "not in the semantic model yet".
+ */
+export const TIMEZONE = 'Asia/Shanghai';
+
+export interface Selection {
+  from: string; // YYYY-MM-DD, inclusive
+  to: string;
+  brand: string | null;
+}
+
+/** What /meta offers: every visible member (and cube) name, and which of them are measures. */
+export interface ModelMembers {
+  names: ReadonlySet<string>;
+  measures: ReadonlySet<string>;
+}
+
+interface MetaLike {
+  cubes: { name: string; measures: { name: string }[]; dimensions: { name: string }[]; segments?: { name: string }[] }[];
+}
+
+/** The member set of a /meta response (Cube's client's or the semantic model's, same shape). */
+export function membersOfMeta(meta: MetaLike): ModelMembers {
+  const names = new Set<string>();
+  const measures = new Set<string>();
+  for (const cube of meta.cubes) {
+    names.add(cube.name);
+    for (const m of cube.measures) measures.add(m.name);
+    for (const m of [...cube.measures, ...cube.dimensions, ...(cube.segments ?? [])]) names.add(m.name);
+  }
+  return { names, measures };
+}
+
+export function hasMembers(members: ModelMembers, ...names: (string | null | undefined)[]): boolean {
+  return names.every((name) => !name || members.names.has(name));
+}
+
+/** The first candidate whose members all exist in the model. */
+export function pickMembers<T>(
+  members: ModelMembers,
+  candidates: readonly T[],
+  namesOf: (candidate: T) => (string | null | undefined)[],
+): T | undefined {
+  return candidates.find((candidate) => hasMembers(members, ...namesOf(candidate)));
+}
+
+// ---------------------------------------------------------------- dates
+
+const DAY = 86_400_000;
+const dayMs = (iso: string) => Date.parse(`${iso}T00:00:00Z`);
+export const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export function addDays(iso: string, days: number): string {
+  return isoDay(dayMs(iso) + days * DAY);
+}
+
+export function daysIn(selection: Selection): number {
+  return Math.round((dayMs(selection.to) - dayMs(selection.from)) / DAY) + 1;
+}
+
+/** The period of the same length that ends the day before `from` (as the API's scorecard does). */
+export function previousRange(selection: Selection): [string, string] {
+  const days = daysIn(selection);
+  return [isoDay(dayMs(selection.from) - days * DAY), isoDay(dayMs(selection.from) - DAY)];
+}
+
+/** The whole months a range touches, and the same number of months before them (monthly marts). */
+export function monthRanges(selection: Selection): { current: [string, string]; previous: [string, string]; months: number } {
+  const [fy, fm] = selection.from.split('-').map(Number) as [number, number];
+  const [ty, tm] = selection.to.split('-').map(Number) as [number, number];
+  const months = (ty - fy) * 12 + (tm - fm) + 1;
+  const monthStart = (y: number, m: number) => isoDay(Date.UTC(y, m - 1, 1));
+  const monthEnd = (y: number, m: number) => isoDay(Date.UTC(y, m, 0));
+  return {
+    current: [monthStart(fy, fm), monthEnd(ty, tm)],
+    previous: [monthStart(fy, fm - months), monthEnd(fy, fm - 1)],
+    months,
+  };
+}
+
+/** Granularity of trend lines: days for six weeks or less, weeks up to ~13 months, then months. */
+export function trendGranularity(selection: Selection): TimeDimensionGranularity {
+  const days = daysIn(selection);
+  return days <= 45 ? 'day' : days <= 400 ? 'week' : 'month';
+}
+
+/** The dashboard's default selection: the 90 days ending on the newest day with orders, all brands. */
+export function defaultSelection(lastDataDay: string, brand: string | null = null): Selection {
+  return { from: addDays(lastDataDay, -89), to: lastDataDay, brand };
+}
+
+export function brandFilters(brandMember: string | null | undefined, selection: Selection): Filter[] {
+  return brandMember && selection.brand ? [{ member: brandMember, operator: 'equals', values: [selection.brand] }] : [];
+}
+
+/** Queries run in the shop's reporting zone unless they name one (daily opinion marts are UTC days). */
+export function withTimezone(query: Query, timezone = TIMEZONE): Query {
+  return { ...query, timezone: query.timezone ?? timezone };
+}
+
+const withFilters = (filters: Filter[]) => (filters.length ? { filters } : {});
+
+// ---------------------------------------------------------------- start: newest day and brands
+
+const ORDER_COUNT = 'orders.count';
+export const ORDER_TIME = 'orders.ordered_at';
+export const ORDER_BRAND = 'orders.primary_brand';
+
+/** The newest day with orders (it anchors the default range). */
+export function latestDayQuery(): Query {
+  return withTimezone({
+    measures: [ORDER_COUNT],
+    timeDimensions: [{ dimension: ORDER_TIME, granularity: 'day' }],
+    order: { [ORDER_TIME]: 'desc' },
+    limit: 1,
+  });
+}
+export const LATEST_DAY_KEY = `${ORDER_TIME}.day`;
+
+/** The brands of the brand filter, most orders first. */
+export function brandsQuery(): Query {
+  return withTimezone({ measures: [ORDER_COUNT], dimensions: [ORDER_BRAND], order: { [ORDER_COUNT]: 'desc' } });
+}
+export const BRAND_KEY = ORDER_BRAND;
+
+// ---------------------------------------------------------------- KPI cards
+
+/**
+ * KPI cards beyond revenue. Each card names candidate sources in order of preference: the
+ * purpose-built cubes when the model has them, else the fact cubes' own measures. Figures come from
+ * one compareDateRange query per (time dimension, brand dimension, filters) group: the selected
+ * period and the previous one of the same length, as Cube answers it; the sparkline from the same
+ * measures by day/week/month.
+ */
+export interface KpiSource {
+  measure: string;
+  /** Time dimension placing the measure in a period; null: a snapshot (no comparison). */
+  time: string | null;
+  /** Dimension the brand filter applies to; null: the measure is for all brands. */
+  brand: string | null;
+  filters?: Filter[];
+  /** Segments of the model the measure is read through. */
+  segments?: string[];
+  /** A monthly mart: the range is widened to the whole months it touches. */
+  grain?: 'month';
+}
+
+export type KpiFormat = 'currency' | 'number' | 'percent' | 'score' | 'minutes';
+
+export interface KpiCard {
+  id: string;
+  /** Key of the card's label in i18n.ts. */
+  label: string;
+  format: KpiFormat;
+  /** True when a fall is good news (response time, complaints, negative share, at-risk). */
+  lowerIsBetter?: boolean;
+  sources: KpiSource[];
+}
+
+export const RFM_AT_RISK_SEGMENT = 'customers.at_risk';
+export const CHURN_RISK_BAND = 'customers.churn_risk_band';
+
+export const KPI_CARDS: readonly KpiCard[] = [
+  {
+    id: 'revenue',
+    label: 'kpi_revenue',
+    format: 'currency',
+    sources: [{ measure: 'orders.revenue', time: ORDER_TIME, brand: ORDER_BRAND }],
+  },
+  {
+    id: 'orders',
+    label: 'kpi_orders',
+    format: 'number',
+    sources: [{ measure: 'orders.valid_order_count', time: ORDER_TIME, brand: ORDER_BRAND }],
+  },
+  {
+    id: 'active_customers',
+    label: 'kpi_active_customers',
+    format: 'number',
+    sources: [{ measure: 'orders.buyer_count', time: ORDER_TIME, brand: ORDER_BRAND }],
+  },
+  {
+    id: 'repeat_rate',
+    label: 'kpi_repeat_rate',
+    format: 'percent',
+    sources: [
+      { measure: 'kpi_periods.repeat_purchase_rate', time: 'kpi_periods.period_start', brand: 'kpi_periods.brand' },
+      { measure: 'customer_activity.repeat_purchase_rate', time: 'customer_activity.month', brand: null, grain: 'month' },
+      { measure: 'customer_activity_monthly.repeat_purchase_rate', time: 'customer_activity_monthly.month', brand: null, grain: 'month' },
+    ],
+  },
+  {
+    id: 'avg_order_value',
+    label: 'kpi_avg_order_value',
+    format: 'currency',
+    sources: [{ measure: 'orders.avg_order_value', time: ORDER_TIME, brand: ORDER_BRAND }],
+  },
+  {
+    id: 'satisfaction',
+    label: 'kpi_satisfaction',
+    format: 'score',
+    // service_tickets first: it has the brand (service_quality_daily is per channel and category only).
+    sources: [
+      { measure: 'service_tickets.avg_satisfaction', time: 'service_tickets.opened_at', brand: 'service_tickets.brand' },
+      { measure: 'service_quality_daily.avg_satisfaction', time: 'service_quality_daily.day', brand: null },
+    ],
+  },
+  {
+    id: 'first_reply',
+    label: 'kpi_first_reply',
+    format: 'minutes',
+    lowerIsBetter: true,
+    sources: [
+      { measure: 'service_tickets.median_first_reply_minutes', time: 'service_tickets.opened_at', brand: 'service_tickets.brand' },
+      { measure: 'service_tickets.avg_first_reply_minutes', time: 'service_tickets.opened_at', brand: 'service_tickets.brand' },
+    ],
+  },
+  {
+    id: 'sentiment',
+    label: 'kpi_sentiment',
+    format: 'score',
+    sources: [
+      { measure: 'opinion_daily.sentiment_index', time: 'opinion_daily.day', brand: 'opinion_daily.brand' },
+      { measure: 'opinion_mentions.sentiment_index', time: 'opinion_mentions.published_at', brand: 'opinion_mentions.brand' },
+    ],
+  },
+  {
+    id: 'negative_share',
+    label: 'kpi_negative_share',
+    format: 'percent',
+    lowerIsBetter: true,
+    sources: [
+      { measure: 'opinion_daily.negative_share', time: 'opinion_daily.day', brand: 'opinion_daily.brand' },
+      { measure: 'opinion_mentions.negative_share', time: 'opinion_mentions.published_at', brand: 'opinion_mentions.brand' },
+    ],
+  },
+  {
+    id: 'at_risk',
+    label: 'kpi_at_risk',
+    format: 'number',
+    lowerIsBetter: true,
+    sources: [
+      { measure: 'customers.count', time: null, brand: null, filters: [{ member: CHURN_RISK_BAND, operator: 'equals', values: ['high'] }] },
+      // Until churn predictions are in the model: the RFM segment "at risk" (a segment of the model).
+      { measure: 'customers.count', time: null, brand: null, segments: [RFM_AT_RISK_SEGMENT] },
+    ],
+  },
+];
+
+/** The source a card reads on this model (undefined: the card says "not in the model"). */
+export function kpiSource(card: KpiCard, members: ModelMembers): KpiSource | undefined {
+  return pickMembers(members, card.sources, (s) => [
+    s.measure,
+    s.time,
+    s.brand,
+    ...(s.segments ?? []),
+    ...(s.filters ?? []).map((f) => ('member' in f ? f.member : null)),
+  ]);
+}
+
+export interface KpiGroup {
+  /** Stable id of the group's queries: kpi_period / kpi_monthly / kpi_snapshot, then the first card's id after the first group of a kind. */
+  id: string;
+  cards: KpiCard[];
+  sources: KpiSource[];
+}
+
+const groupKey = (s: KpiSource) => JSON.stringify([s.time, s.brand, s.filters ?? [], s.segments ?? [], s.grain ?? 'day']);
+
+/** Cards sharing a time dimension, brand dimension, filters and grain: one compare and one trend query each. */
+export function kpiGroups(members: ModelMembers): KpiGroup[] {
+  const groups = new Map<string, { cards: KpiCard[]; sources: KpiSource[] }>();
+  for (const card of KPI_CARDS) {
+    const source = kpiSource(card, members);
+    if (!source) continue;
+    const group = groups.get(groupKey(source)) ?? { cards: [], sources: [] };
+    group.cards.push(card);
+    group.sources.push(source);
+    groups.set(groupKey(source), group);
+  }
+  const seen = new Set<string>();
+  return [...groups.values()].map((group) => {
+    const first = group.sources[0]!;
+    const kind = !first.time ? 'kpi_snapshot' : first.grain === 'month' ? 'kpi_monthly' : 'kpi_period';
+    const id = seen.has(kind) ? `${kind}_${group.cards[0]!.id}` : kind;
+    seen.add(kind);
+    return { id, ...group };
+  });
+}
+
+const segmentsOf = (s: KpiSource) => (s.segments?.length ? { segments: s.segments } : {});
+
+/** The compare query of a group of cards: the selected period against the one before (a snapshot: one query). */
+export function kpiCompareQuery(sources: KpiSource[], selection: Selection): Query {
+  const first = sources[0]!;
+  const filters = [...brandFilters(first.brand, selection), ...(first.filters ?? [])];
+  const measures = [...new Set(sources.map((s) => s.measure))];
+  if (!first.time) return withTimezone({ measures, ...segmentsOf(first), ...withFilters(filters) });
+  const months = monthRanges(selection);
+  return withTimezone({
+    measures,
+    ...segmentsOf(first),
+    timeDimensions: [
+      {
+        dimension: first.time,
+        compareDateRange:
+          first.grain === 'month' ? [months.current, months.previous] : [[selection.from, selection.to], previousRange(selection)],
+      },
+    ],
+    ...withFilters(filters),
+  });
+}
+
+/** The sparkline query of a group (null for a snapshot): by day/week/month, the monthly marts over 12 months. */
+export function kpiTrendQuery(sources: KpiSource[], selection: Selection): Query | null {
+  const first = sources[0]!;
+  if (!first.time) return null;
+  const filters = [...brandFilters(first.brand, selection), ...(first.filters ?? [])];
+  const monthEnd = monthRanges(selection).current[1];
+  return withTimezone({
+    measures: [...new Set(sources.map((s) => s.measure))],
+    ...segmentsOf(first),
+    timeDimensions:
+      first.grain === 'month'
+        ? [{ dimension: first.time, granularity: 'month', dateRange: [addDays(monthEnd, -365), monthEnd] }]
+        : [{ dimension: first.time, granularity: trendGranularity(selection), dateRange: [selection.from, selection.to] }],
+    order: { [first.time]: 'asc' },
+    ...withFilters(filters),
+  });
+}
+
+// ---------------------------------------------------------------- customers: active in the period
+
+/** "Customers active in the period": customers with an order in the range (and brand), through orders -> customers. */
+function activeInPeriod(selection: Selection): Pick<Query, 'timeDimensions' | 'filters'> {
+  return {
+    timeDimensions: [{ dimension: ORDER_TIME, dateRange: [selection.from, selection.to] }],
+    ...withFilters(brandFilters(ORDER_BRAND, selection)),
+  };
+}
+
+// ---------------------------------------------------------------- cohort retention
+
+export interface CohortMembers {
+  cohort: string;
+  offset: string;
+  rate: string;
+  size?: string;
+}
+
+const COHORT_CANDIDATES: CohortMembers[] = [
+  {
+    cohort: 'cohort_retention.cohort_month',
+    offset: 'cohort_retention.months_since_first',
+    rate: 'cohort_retention.retention_rate',
+    size: 'cohort_retention.cohort_customers',
+  },
+];
+
+/** Cohorts shown: first-purchase months in the selected range, at least the 12 months ending at `to`. */
+export function cohortRange(selection: Selection): [string, string] {
+  const yearBefore = addDays(selection.to, -365);
+  return [selection.from < yearBefore ? selection.from : yearBefore, selection.to];
+}
+
+export interface PanelQuery<M> {
+  members: M;
+  query: Query;
+}
+
+/** Retention by first-purchase month and months since (all brands: the cohort mart has none). */
+export function cohortQuery(selection: Selection, members: ModelMembers): PanelQuery<CohortMembers> | null {
+  const m = pickMembers(members, COHORT_CANDIDATES, (c) => [c.cohort, c.offset, c.rate]);
+  if (!m) return null;
+  const size = m.size && hasMembers(members, m.size) ? m.size : undefined;
+  return {
+    members: { ...m, size },
+    query: withTimezone({
+      measures: [m.rate, ...(size ? [size] : [])],
+      dimensions: [m.offset],
+      timeDimensions: [{ dimension: m.cohort, granularity: 'month', dateRange: cohortRange(selection) }],
+      order: { [m.cohort]: 'asc', [m.offset]: 'asc' },
+      limit: 5000,
+    }),
+  };
+}
+
+// ---------------------------------------------------------------- RFM segments
+
+export interface RfmMembers {
+  segment: string;
+  count: string;
+  revenue: string;
+}
+
+/** Customers active in the period and their lifetime revenue, by RFM segment (else by RFM total). */
+export function rfmQuery(selection: Selection, members: ModelMembers): PanelQuery<RfmMembers> | null {
+  const segment = pickMembers(members, ['customers.rfm_segment', 'customers.rfm_total'], (s) => [s]);
+  const m = { segment: segment ?? '', count: 'customers.count', revenue: 'customers.total_revenue' };
+  if (!segment || !hasMembers(members, m.count, m.revenue, ORDER_TIME)) return null;
+  return {
+    members: m,
+    query: withTimezone({
+      measures: [m.count, m.revenue],
+      dimensions: [segment],
+      ...activeInPeriod(selection),
+      order: { [m.revenue]: 'desc' },
+    }),
+  };
+}
+
+// ---------------------------------------------------------------- predicted value
+
+export interface PredictedMembers {
+  value: string;
+  count: string;
+  /** True when the model has no predicted value and lifetime revenue stands in. */
+  fallback: boolean;
+}
+
+/** Customers active in the period by predicted 365-day value (lifetime revenue on a model without it). */
+export function predictedQuery(selection: Selection, members: ModelMembers): PanelQuery<PredictedMembers> | null {
+  const value = pickMembers(members, ['customers.predicted_value_365d', 'customers.revenue'], (v) => [v]);
+  const count = 'customers.count';
+  if (!value || !hasMembers(members, count, ORDER_TIME)) return null;
+  return {
+    members: { value, count, fallback: !value.endsWith('predicted_value_365d') },
+    query: withTimezone({ measures: [count], dimensions: [value], ...activeInPeriod(selection), limit: 50000 }),
+  };
+}
+
+// ---------------------------------------------------------------- service quality over time
+
+export interface ServiceMembers {
+  time: string;
+  brand: string;
+  firstReply: string;
+  resolution: string;
+  satisfaction: string;
+  complaintShare: string;
+}
+
+// service_tickets has the brand and medians over the tickets themselves (correct at any slice).
+const SERVICE_CANDIDATES: ServiceMembers[] = [
+  {
+    time: 'service_tickets.opened_at',
+    brand: 'service_tickets.brand',
+    firstReply: 'service_tickets.median_first_reply_minutes',
+    resolution: 'service_tickets.median_resolution_minutes',
+    satisfaction: 'service_tickets.avg_satisfaction',
+    complaintShare: 'service_tickets.complaint_share',
+  },
+  {
+    time: 'service_tickets.opened_at',
+    brand: 'service_tickets.brand',
+    firstReply: 'service_tickets.avg_first_reply_minutes',
+    resolution: 'service_tickets.avg_resolution_minutes',
+    satisfaction: 'service_tickets.avg_satisfaction',
+    complaintShare: 'service_tickets.complaint_share',
+  },
+];
+
+export function serviceQuery(
+  selection: Selection,
+  members: ModelMembers,
+): (PanelQuery<ServiceMembers> & { granularity: TimeDimensionGranularity }) | null {
+  const m = pickMembers(members, SERVICE_CANDIDATES, (c) => Object.values(c));
+  if (!m) return null;
+  const granularity = trendGranularity(selection);
+  return {
+    members: m,
+    granularity,
+    query: withTimezone({
+      measures: [m.firstReply, m.resolution, m.satisfaction, m.complaintShare],
+      timeDimensions: [{ dimension: m.time, granularity, dateRange: [selection.from, selection.to] }],
+      order: { [m.time]: 'asc' },
+      ...withFilters(brandFilters(m.brand, selection)),
+    }),
+  };
+}
+
+// ---------------------------------------------------------------- sentiment timeline and mentions
+
+export interface OpinionMembers {
+  /** opinion_daily rows are UTC days: query them (and the mentions of a day) in UTC. */
+  timezone: string;
+  time: string;
+  brand: string;
+  count: string;
+  negative: string;
+  index: string;
+  /** Negative-spike flag defined in the model (absent: no spikes marked). */
+  spike?: string;
+}
+
+const OPINION_CANDIDATES: OpinionMembers[] = [
+  {
+    timezone: 'UTC',
+    time: 'opinion_daily.day',
+    brand: 'opinion_daily.brand',
+    count: 'opinion_daily.mentions',
+    negative: 'opinion_daily.negative_mentions',
+    index: 'opinion_daily.sentiment_index',
+    spike: 'opinion_daily.spike_count',
+  },
+  {
+    timezone: TIMEZONE,
+    time: 'opinion_mentions.published_at',
+    brand: 'opinion_mentions.brand',
+    count: 'opinion_mentions.count',
+    negative: 'opinion_mentions.negative_count',
+    index: 'opinion_mentions.sentiment_index',
+  },
+];
+
+const opinionMembers = (members: ModelMembers) =>
+  pickMembers(members, OPINION_CANDIDATES, (c) => [c.time, c.brand, c.count, c.negative, c.index, c.spike]);
+
+/** Mentions, negative mentions and the sentiment index by day, with the spike flag (a measure, or a dimension grouped on). */
+export function sentimentQuery(selection: Selection, members: ModelMembers): PanelQuery<OpinionMembers> | null {
+  const m = opinionMembers(members);
+  if (!m) return null;
+  const spikeIsMeasure = Boolean(m.spike && members.measures.has(m.spike));
+  return {
+    members: m,
+    query: withTimezone(
+      {
+        measures: [m.count, m.negative, m.index, ...(m.spike && spikeIsMeasure ? [m.spike] : [])],
+        ...(m.spike && !spikeIsMeasure ? { dimensions: [m.spike] } : {}),
+        timeDimensions: [{ dimension: m.time, granularity: 'day', dateRange: [selection.from, selection.to] }],
+        order: { [m.time]: 'asc' },
+        ...withFilters(brandFilters(m.brand, selection)),
+      },
+      m.timezone,
+    ),
+  };
+}
+
+export const MENTION_POST = 'opinion_mentions.post_id';
+export const MENTION_TIME = 'opinion_mentions.published_at';
+const MENTION_BRAND = 'opinion_mentions.brand';
+const MENTION_SCORE = 'opinion_mentions.sentiment_score';
+/** The mentions table's columns, in order, with the i18n key of each head (those the model lacks are left out). */
+export const MENTION_COLUMNS = [
+  { member: MENTION_TIME, label: 'col_time' },
+  { member: 'opinion_mentions.platform', label: 'col_platform' },
+  { member: MENTION_BRAND, label: 'col_brand' },
+  { member: 'opinion_mentions.product', label: 'col_product' },
+  { member: 'opinion_mentions.sentiment_label', label: 'col_sentiment' },
+  { member: MENTION_SCORE, label: 'col_score' },
+  { member: 'opinion_mentions.text', label: 'col_text' },
+] as const;
+
+/** One day's mentions, most negative first, in the sentiment timeline's zone (its days are that zone's). */
+export function mentionsQuery(selection: Selection, members: ModelMembers, day: string): PanelQuery<{ timezone: string }> | null {
+  if (!hasMembers(members, MENTION_POST, MENTION_TIME)) return null;
+  const timezone = opinionMembers(members)?.timezone ?? TIMEZONE;
+  const columns = MENTION_COLUMNS.map((c) => c.member).filter((c) => c !== MENTION_TIME && hasMembers(members, c));
+  return {
+    members: { timezone },
+    query: withTimezone(
+      {
+        dimensions: [MENTION_POST, ...columns],
+        timeDimensions: [{ dimension: MENTION_TIME, granularity: 'minute', dateRange: [day, day] }],
+        order: { [MENTION_SCORE]: 'asc', [MENTION_TIME]: 'asc' },
+        limit: 100,
+        ...withFilters(brandFilters(MENTION_BRAND, selection)),
+      },
+      timezone,
+    ),
+  };
+}
+
+// ---------------------------------------------------------------- the whole page
+
+export interface DashboardQuery {
+  /** Stable id: the panel (and the KPI group), e.g. 'kpi_period_compare', 'cohorts'. */
+  id: string;
+  /** The Cube query the page sends to /cubejs-api/v1/load. */
+  query: Query;
+}
+
+/**
+ * Every query the page sends for one selection, in the order it sends them: the start (newest day,
+ * brands), the KPI cards' compare and trend queries, then the panels. The mentions table lists one
+ * day's mentions; the page opens it on the worst negative spike, which depends on the answer, so
+ * the day is a parameter here (default: the selection's last day).
+ */
+export function dashboardQueries(selection: Selection, members: ModelMembers, options: { mentionsDay?: string } = {}): DashboardQuery[] {
+  const queries: DashboardQuery[] = [
+    { id: 'latest_day', query: latestDayQuery() },
+    { id: 'brands', query: brandsQuery() },
+  ];
+  for (const group of kpiGroups(members)) {
+    queries.push({ id: `${group.id}_compare`, query: kpiCompareQuery(group.sources, selection) });
+    const trend = kpiTrendQuery(group.sources, selection);
+    if (trend) queries.push({ id: `${group.id}_trend`, query: trend });
+  }
+  const panels: [string, { query: Query } | null][] = [
+    ['sentiment', sentimentQuery(selection, members)],
+    ['mentions', mentionsQuery(selection, members, options.mentionsDay ?? selection.to)],
+    ['service', serviceQuery(selection, members)],
+    ['cohorts', cohortQuery(selection, members)],
+    ['rfm', rfmQuery(selection, members)],
+    ['predicted', predictedQuery(selection, members)],
+  ];
+  for (const [id, panel] of panels) if (panel) queries.push({ id, query: panel.query });
+  return queries;
+}
