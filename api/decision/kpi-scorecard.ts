@@ -56,7 +56,8 @@ export const KPIS: readonly KpiDefinition[] = [
     timeDimension: 'orders.ordered_at',
     format: 'percent',
   },
-  // KPIs beyond revenue from marts.fct_kpi_periods (dbt's definitions, macros/kpi_definitions.sql).
+  // KPIs beyond revenue: measures of the kpi_periods cube, which defines each ratio once over the
+  // additive parts of marts.fct_kpi_periods (nothing is divided here, see macros/kpi_definitions.sql).
   // Daily rows re-aggregate exactly over any range of whole days (sums and ratios of sums);
   // retention and repeat rate are defined per calendar month: the months that start in the range.
   {

@@ -1,16 +1,25 @@
 -- One definition of active, new and repeat customers: the monthly rows of fct_kpi_periods must equal
 -- fct_customer_activity_monthly. Returns every month where they differ (or one side is missing).
+-- fct_customer_activity_monthly publishes the repeat share, fct_kpi_periods its parts: the repeat
+-- customers must be that share of the month's active persons.
+with kpis as (
+    select * from {{ ref('fct_kpi_periods') }}
+    where period_grain = 'month' and orders > 0
+)
+
 select
     coalesce(kpis.period_start, activity.month) as month,
     kpis.active_customers as kpi_active,
     activity.active_customers as activity_active,
     kpis.new_customers as kpi_new,
-    activity.new_customers as activity_new
-from (select * from {{ ref('fct_kpi_periods') }} where period_grain = 'month' and orders > 0) as kpis
+    activity.new_customers as activity_new,
+    kpis.repeat_customers as kpi_repeat,
+    activity.repeat_purchase_rate * activity.active_customers as activity_repeat
+from kpis
 full outer join {{ ref('fct_customer_activity_monthly') }} as activity
     on kpis.period_start = activity.month
 where kpis.period_start is null
     or activity.month is null
     or kpis.active_customers <> activity.active_customers
     or kpis.new_customers <> activity.new_customers
-    or abs(kpis.repeat_rate - activity.repeat_purchase_rate) > 0.000001
+    or abs(kpis.repeat_customers - activity.repeat_purchase_rate * activity.active_customers) > 0.000001

@@ -1,19 +1,28 @@
 -- Executive KPIs beyond revenue, one row per period_grain ('day', 'week', 'month') x period_start
--- (UTC calendar periods; weeks start on Monday), with the previous period's value (prev_*) and the
--- change (*_change = this period - previous period) beside each KPI.
+-- (UTC calendar periods; weeks start on Monday): the ADDITIVE PARTS of each KPI for the period, and
+-- beside each the same part of the previous period of the same grain (prev_*).
 --
--- Every figure is the one defined elsewhere in the marts, re-aggregated from additive parts:
---   revenue, orders          fct_orders valid sales (net_revenue), accidental orders included (they
---                            are sales, just nobody's customer value), as the orders cube counts them
---   active/new/returning,    persons (credited_customer_key) with a credited valid sale, as
---   repeat rate              fct_customer_activity_monthly (the monthly rows are equal, tested)
---   retention_rate           retained_customers / prev_active_customers: the share of the previous
---                            period's active persons who are active again in this period
---   satisfaction             kpi_satisfaction over fct_service_quality_daily's sums
---   median reply/resolution  percentile over fct_service_tickets opened in the period (medians do
---                            not re-aggregate from daily medians)
---   complaint/return/dispute kpi_rate_per_thousand over fct_service_rates_daily's sums
---   sentiment index          kpi_sentiment_index over fct_opinion_daily's sums
+-- No ratio and no change is computed here: the repeat rate, retention rate, satisfaction, complaint,
+-- return and dispute rates per 1,000 orders, negative share and sentiment index, their previous-period
+-- values and every change (this period - previous) are measures of the kpi_periods cube
+-- (cube/model/cubes/kpi_periods.yml), each defined there once over the sums of these columns
+-- (macros/kpi_definitions.sql says why).
+--
+-- Every part is the one defined elsewhere in the marts, re-aggregated:
+--   revenue, orders            fct_orders valid sales (net_revenue), accidental orders included (they
+--                              are sales, just nobody's customer value), as the orders cube counts
+--                              them; orders is also the denominator of the per-1,000-orders rates
+--   active/new/returning/      persons (credited_customer_key) with a credited valid sale, as
+--   repeat customers           fct_customer_activity_monthly (the monthly rows are equal, tested)
+--   retained_customers,        persons active in the period and in the previous one; the previous
+--   retention_base_customers   period's active persons (null when that period has no row)
+--   tickets, rated_tickets,    fct_service_quality_daily's sums
+--   satisfaction_sum
+--   median reply/resolution    percentile over fct_service_tickets opened in the period (medians do
+--                              not re-aggregate from daily medians: not parts, they stay per row)
+--   complaint/return/dispute   fct_service_rates_daily's sums
+--   mentions, negative_,       fct_opinion_daily's sums
+--   scored_mentions, score sum
 -- A period exists when it has an order, a ticket or a mention. prev_* is null when the previous
 -- period has no row (before the data starts, or a period with no activity at all).
 --
@@ -29,18 +38,20 @@
     ('active_customers', 'integer'),
     ('new_customers', 'integer'),
     ('returning_customers', 'integer'),
-    ('repeat_rate', 'double'),
-    ('retention_rate', 'double'),
+    ('repeat_customers', 'integer'),
+    ('retained_customers', 'integer'),
     ('tickets', 'integer'),
-    ('satisfaction', 'double'),
+    ('rated_tickets', 'integer'),
+    ('satisfaction_sum', 'bigint'),
     ('first_reply_minutes_median', 'double'),
     ('resolution_minutes_median', 'double'),
-    ('complaint_rate_per_1000_orders', 'double'),
-    ('return_rate_per_1000_orders', 'double'),
-    ('dispute_rate_per_1000_orders', 'double'),
+    ('complaint_tickets', 'integer'),
+    ('return_tickets', 'integer'),
+    ('dispute_tickets', 'integer'),
     ('mentions', 'integer'),
-    ('negative_share', 'double'),
-    ('sentiment_index', 'double'),
+    ('negative_mentions', 'integer'),
+    ('scored_mentions', 'integer'),
+    ('sentiment_score_sum', 'double'),
 ] %}
 
 with grains as (
@@ -149,7 +160,6 @@ rates_by_period as (
     select
         grains.period_grain,
         {{ kpi_period_start('grains.period_grain', 'rates.day') }} as period_start,
-        sum(rates.valid_orders) as valid_orders,
         sum(rates.complaint_tickets) as complaint_tickets,
         sum(rates.return_tickets) as return_tickets,
         sum(rates.dispute_tickets) as dispute_tickets
@@ -201,25 +211,18 @@ kpis as (
         coalesce(customers.active_customers, 0) - coalesce(customers.new_customers, 0) as returning_customers,
         coalesce(customers.repeat_customers, 0) as repeat_customers,
         coalesce(customers.retained_customers, 0) as retained_customers,
-        {{ kpi_ratio('customers.repeat_customers', 'customers.active_customers') }} as repeat_rate,
         coalesce(service.tickets, 0) as tickets,
         coalesce(service.rated_tickets, 0) as rated_tickets,
         coalesce(service.satisfaction_sum, 0) as satisfaction_sum,
-        {{ kpi_satisfaction('service.satisfaction_sum', 'service.rated_tickets') }} as satisfaction,
         service_times.first_reply_minutes_median,
         service_times.resolution_minutes_median,
         coalesce(rates.complaint_tickets, 0) as complaint_tickets,
         coalesce(rates.return_tickets, 0) as return_tickets,
         coalesce(rates.dispute_tickets, 0) as dispute_tickets,
-        {{ kpi_rate_per_thousand('rates.complaint_tickets', 'rates.valid_orders') }} as complaint_rate_per_1000_orders,
-        {{ kpi_rate_per_thousand('rates.return_tickets', 'rates.valid_orders') }} as return_rate_per_1000_orders,
-        {{ kpi_rate_per_thousand('rates.dispute_tickets', 'rates.valid_orders') }} as dispute_rate_per_1000_orders,
         coalesce(opinion.mentions, 0) as mentions,
         coalesce(opinion.negative_mentions, 0) as negative_mentions,
         coalesce(opinion.scored_mentions, 0) as scored_mentions,
-        coalesce(opinion.sentiment_score_sum, 0) as sentiment_score_sum,
-        {{ kpi_ratio('opinion.negative_mentions', 'opinion.mentions') }} as negative_share,
-        {{ kpi_sentiment_index('opinion.sentiment_score_sum', 'opinion.scored_mentions') }} as sentiment_index
+        coalesce(opinion.sentiment_score_sum, 0) as sentiment_score_sum
     from periods
     left join sales_by_period as sales
         on periods.period_grain = sales.period_grain and periods.period_start = sales.period_start
@@ -235,27 +238,27 @@ kpis as (
         on periods.period_grain = opinion.period_grain and periods.period_start = opinion.period_start
 ),
 
+-- Each part beside the same part of the previous period; retention_base_customers is the previous
+-- period's active persons (null when that period has no row).
 compared as (
     select
         this_period.*,
         previous_period.period_start as prev_period_start,
-        previous_period.active_customers as prev_active_customers_for_retention,
-        {%- for kpi, _ in compared if kpi != 'retention_rate' %}
+        {%- for kpi, _ in compared %}
         previous_period.{{ kpi }} as prev_{{ kpi }},
         {%- endfor %}
-        case when previous_period.period_start is not null
-                then {{ kpi_ratio('this_period.retained_customers', 'previous_period.active_customers') }}
-        end as retention_rate
+        previous_period.active_customers as retention_base_customers
     from kpis as this_period
     left join kpis as previous_period
         on this_period.period_grain = previous_period.period_grain
         and {{ kpi_previous_period_start('this_period.period_grain', 'this_period.period_start') }} = previous_period.period_start
 ),
 
+-- The previous period's retention base (the persons active two periods back).
 with_prev_retention as (
     select
         compared.*,
-        earlier.retention_rate as prev_retention_rate
+        earlier.retention_base_customers as prev_retention_base_customers
     from compared
     left join compared as earlier
         on compared.period_grain = earlier.period_grain
@@ -279,19 +282,9 @@ select
     {%- for kpi, data_type in compared %}
     cast(with_prev_retention.{{ kpi }} as {{ data_type }}) as {{ kpi }},
     cast(with_prev_retention.prev_{{ kpi }} as {{ data_type }}) as prev_{{ kpi }},
-    cast(with_prev_retention.{{ kpi }} - with_prev_retention.prev_{{ kpi }} as {{ data_type }}) as {{ kpi }}_change,
     {%- endfor %}
-    cast(with_prev_retention.repeat_customers as integer) as repeat_customers,
-    cast(with_prev_retention.retained_customers as integer) as retained_customers,
-    cast(with_prev_retention.prev_active_customers_for_retention as integer) as retention_base_customers,
-    cast(with_prev_retention.rated_tickets as integer) as rated_tickets,
-    cast(with_prev_retention.satisfaction_sum as bigint) as satisfaction_sum,
-    cast(with_prev_retention.complaint_tickets as integer) as complaint_tickets,
-    cast(with_prev_retention.return_tickets as integer) as return_tickets,
-    cast(with_prev_retention.dispute_tickets as integer) as dispute_tickets,
-    cast(with_prev_retention.negative_mentions as integer) as negative_mentions,
-    cast(with_prev_retention.scored_mentions as integer) as scored_mentions,
-    cast(with_prev_retention.sentiment_score_sum as double) as sentiment_score_sum,
+    cast(with_prev_retention.retention_base_customers as integer) as retention_base_customers,
+    cast(with_prev_retention.prev_retention_base_customers as integer) as prev_retention_base_customers,
     cast(
         case
             when with_prev_retention.period_start <= as_of.as_of_date
