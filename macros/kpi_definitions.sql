@@ -1,42 +1,21 @@
 {#-
-  Where each KPI ratio is defined. The choice: the ADDITIVE
-  PARTS live in dbt and the RATIO over any slice is a Cube measure, so rollups stay additive.
-    * dbt (the marts) owns the parts: counts and sums such as valid_orders, complaint_tickets,
-      rated_tickets + satisfaction_sum, scored_mentions + sentiment_score_sum, repeat_customers +
-      active_customers. Every grain and every Cube rollup adds these up.
-    * Cube owns the ratio of those parts for whatever the query groups by: kpi_periods,
-      service_rates_daily, service_quality_daily and opinion_daily define each ratio measure
-      (type: number) as "scale * {numerator} / NULLIF({denominator}, 0)" over their sum measures,
-      never as a mean of stored ratios. Change a ratio's definition there.
-    * The ratio columns the marts also carry (fct_kpi_periods.complaint_rate_per_1000_orders,
-      fct_service_rates_daily.*_rate_per_1000_orders, ...) are the same ratio for the row's own
-      period only: they are contracted outputs that the API, the prev_* / *_change columns and the
-      dbt tests read, and the Cube measures on a single row give the same figure. dbt writes them
-      only through the macros below, one per ratio, so dbt has no second copy of any formula.
-  The macros take additive parts, so a rate over a longer period is the ratio of the summed parts,
-  never a mean of daily ratios. A zero or null denominator gives null (no figure), never 0, like
-  Cube's NULLIF.
+  Where each KPI ratio is defined. The choice: the ADDITIVE PARTS live in dbt and the RATIO over any
+  slice is a Cube measure, defined once, so rollups stay additive and no formula has two copies.
+    * dbt (the marts) owns the parts: counts and sums such as orders / valid_orders,
+      complaint_tickets, rated_tickets + satisfaction_sum, scored_mentions + sentiment_score_sum,
+      repeat_customers + active_customers, retained_customers + retention_base_customers, and in
+      fct_kpi_periods the same parts of the previous period (prev_*). Every grain and every Cube
+      rollup adds these up. The marts store no ratio of them and no change between periods.
+    * Cube owns every ratio of those parts, for whatever the query groups by: kpi_periods (with the
+      previous-period ratios and the changes), service_rates_daily, service_quality_daily and
+      opinion_daily define each ratio measure (type: number) as "scale * {numerator} /
+      NULLIF({denominator}, 0)" over their sum measures, never as a mean of stored ratios: a zero or
+      null denominator gives null (no figure), never 0. Change a ratio's definition there, and read
+      it (API, dashboard, tests) through the semantic layer.
+  What stays computed in dbt is what cannot be a ratio of sums: medians and percentiles (per row),
+  and the negative-spike baseline (mean and standard deviation) the spike flag is decided on.
+  DECISIONLOG.md: "KPI ratios are Cube measures over additive mart columns".
 -#}
-
-{#- numerator / denominator as a double; null when the denominator is 0 or null. -#}
-{% macro kpi_ratio(numerator, denominator) -%}
-    case when {{ denominator }} > 0 then 1.0 * {{ numerator }} / {{ denominator }} end
-{%- endmacro %}
-
-{#- Events per thousand valid orders (complaint, return and dispute rates). -#}
-{% macro kpi_rate_per_thousand(events, valid_orders) -%}
-    case when {{ valid_orders }} > 0 then 1000.0 * {{ events }} / {{ valid_orders }} end
-{%- endmacro %}
-
-{#- Satisfaction: mean 1-5 score of the rated tickets (satisfaction_sum / rated_tickets). -#}
-{% macro kpi_satisfaction(satisfaction_sum, rated_tickets) -%}
-    {{ kpi_ratio(satisfaction_sum, rated_tickets) }}
-{%- endmacro %}
-
-{#- Sentiment index: mean sentiment_score (-1..1) of the scored mentions (score_sum / scored). -#}
-{% macro kpi_sentiment_index(sentiment_score_sum, scored_mentions) -%}
-    {{ kpi_ratio(sentiment_score_sum, scored_mentions) }}
-{%- endmacro %}
 
 {#-
   Start of the period of grain grain_column ('day', 'week' or 'month', a column or literal) that

@@ -3,9 +3,12 @@
 -- spread over dozens, so a day x platform x product series is almost all zeros and no baseline can
 -- be estimated; product detail stays in fct_opinion_mentions (and the opinion_mentions cube).
 --
--- sentiment_index = mean sentiment_score (-1..1) of the scored mentions, the same definition as
--- the opinion_mentions cube; it is carried as sentiment_score_sum / scored_mentions so it can be
--- re-aggregated exactly.
+-- The sentiment index (mean sentiment_score, -1..1, of the scored mentions, the same definition as
+-- the opinion_mentions cube), the negative share and the trailing negative share are measures or
+-- dimensions of the opinion_daily cube over the parts stored here (sentiment_score_sum /
+-- scored_mentions, negative_mentions / mentions, baseline_negative_mentions / baseline_mentions), so
+-- they re-aggregate exactly; no ratio of them is stored. The baseline mean and standard deviation
+-- stay here: the spike flag is computed from them.
 --
 -- Negative spike: the day's negative mentions against the same platform x brand over the
 -- var('opinion_spike_baseline_days') calendar days BEFORE it (the day itself excluded). Days
@@ -113,15 +116,12 @@ select
     cast(negative_mentions as integer) as negative_mentions,
     cast(scored_mentions as integer) as scored_mentions,
     cast(sentiment_score_sum as double) as sentiment_score_sum,
-    cast({{ kpi_sentiment_index('sentiment_score_sum', 'scored_mentions') }} as double) as sentiment_index,
-    cast(1.0 * negative_mentions / mentions as double) as negative_share,
     cast(baseline_days as integer) as baseline_days,
     cast(baseline_mentions as integer) as baseline_mentions,
     cast(baseline_negative_sum as integer) as baseline_negative_mentions,
     cast(baseline_negative_mean as double) as baseline_negative_mean,
     cast(baseline_negative_stddev as double) as baseline_negative_stddev,
     cast(baseline_negative_mean + {{ var('opinion_spike_stddevs', 3) }} * baseline_negative_stddev as double) as spike_threshold,
-    cast({{ kpi_ratio('baseline_negative_sum', 'baseline_mentions') }} as double) as trailing_negative_share,
     coalesce(
         baseline_days >= {{ var('opinion_spike_min_history_days', 7) }}
         and negative_mentions >= {{ var('opinion_spike_min_negative', 3) }}

@@ -4,7 +4,9 @@
 -- resolved_that_day is the exception: tickets (opened on any day) whose final resolution fell on
 -- this UTC day, the team's throughput. Medians and 90th percentiles are exact (percentile_cont)
 -- and only valid at this grain: they cannot be summed or averaged across rows (the Cube model
--- computes them over fct_service_tickets instead); the *_sum and count columns can.
+-- computes them over fct_service_tickets instead); the *_sum and count columns can. Ratios (reopen
+-- rate, average satisfaction, average reply and resolution minutes) are measures of the
+-- service_quality_daily cube over these sums and counts; none is stored here.
 with tickets as (
     select
         ticket_id,
@@ -78,10 +80,8 @@ select
     cast(opened.resolution_minutes_p90 as double) as resolution_minutes_p90,
     cast(coalesce(opened.reopened_tickets, 0) as integer) as reopened_tickets,
     cast(coalesce(opened.reopens, 0) as integer) as reopens,
-    cast({{ kpi_ratio('opened.reopened_tickets', 'opened.tickets') }} as double) as reopen_rate,
     cast(coalesce(opened.rated_tickets, 0) as integer) as rated_tickets,
-    cast(opened.satisfaction_sum as bigint) as satisfaction_sum,
-    cast({{ kpi_satisfaction('opened.satisfaction_sum', 'opened.rated_tickets') }} as double) as avg_satisfaction
+    cast(opened.satisfaction_sum as bigint) as satisfaction_sum
 from grain
 left join opened
     on grain.day = opened.day and grain.channel = opened.channel and grain.category = opened.category

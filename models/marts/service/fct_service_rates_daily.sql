@@ -1,10 +1,11 @@
--- Complaint, return and dispute rates per thousand valid orders, by UTC day. Numerator: tickets of
--- that category OPENED that day (any channel); denominator: valid sales (fct_orders.is_valid_sale)
--- PLACED that day. Service channels have no orders of their own, so these rates exist at day level
--- only (not per channel): a per-channel "rate" would divide by orders that were not that channel's.
--- Over longer periods, rate = 1000 * sum(tickets) / sum(valid_orders), never a mean of daily rates.
--- One row per UTC day with a valid order, a ticket opened or a ticket finally resolved (so every day
--- of fct_service_quality_daily is here too); the rate is null on a day without valid orders.
+-- The parts of the complaint, return and dispute rates per thousand valid orders, by UTC day.
+-- Numerator: tickets of that category OPENED that day (any channel); denominator: valid sales
+-- (fct_orders.is_valid_sale) PLACED that day. Service channels have no orders of their own, so these
+-- rates exist at day level only (not per channel): a per-channel "rate" would divide by orders that
+-- were not that channel's. The rates themselves are measures of the service_rates_daily cube
+-- (1000 * sum(tickets) / sum(valid_orders) over any period, never a mean of daily rates); no rate is
+-- stored here. One row per UTC day with a valid order, a ticket opened or a ticket finally resolved
+-- (so every day of fct_service_quality_daily is here too).
 with orders_daily as (
     select order_date as day, count(*) as valid_orders
     from {{ ref('fct_orders') }}
@@ -57,8 +58,5 @@ select
     cast(tickets as integer) as tickets,
     cast(complaint_tickets as integer) as complaint_tickets,
     cast(return_tickets as integer) as return_tickets,
-    cast(dispute_tickets as integer) as dispute_tickets,
-    cast({{ kpi_rate_per_thousand('complaint_tickets', 'valid_orders') }} as double) as complaint_rate_per_1000_orders,
-    cast({{ kpi_rate_per_thousand('return_tickets', 'valid_orders') }} as double) as return_rate_per_1000_orders,
-    cast({{ kpi_rate_per_thousand('dispute_tickets', 'valid_orders') }} as double) as dispute_rate_per_1000_orders
+    cast(dispute_tickets as integer) as dispute_tickets
 from joined
