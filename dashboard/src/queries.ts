@@ -9,7 +9,9 @@ import type { Filter, Query, TimeDimensionGranularity } from '@cubejs-client/cor
  * bundle and Node import this file alike.
  *
  * Each panel names candidate members in order of preference; the first candidate whose members all
- * exist is used, and a panel without one says "not in the semantic model yet".
+ * exist is used, and a panel without one says "not in the semantic model yet". Members are the
+ * views' (cube/model/views: the public surface; cubes behind them are private) except orders,
+ * customers, service_tickets, opinion_daily and kpi_periods, which are still public cubes.
  */
 export const TIMEZONE = 'Asia/Shanghai';
 
@@ -195,8 +197,7 @@ export const KPI_CARDS: readonly KpiCard[] = [
     format: 'percent',
     sources: [
       { measure: 'kpi_periods.repeat_purchase_rate', time: 'kpi_periods.period_start', brand: 'kpi_periods.brand' },
-      { measure: 'customer_activity.repeat_purchase_rate', time: 'customer_activity.month', brand: null, grain: 'month' },
-      { measure: 'customer_activity_monthly.repeat_purchase_rate', time: 'customer_activity_monthly.month', brand: null, grain: 'month' },
+      { measure: 'customer_value.repeat_purchase_rate', time: 'customer_value.activity_month', brand: null, grain: 'month' },
     ],
   },
   {
@@ -209,10 +210,10 @@ export const KPI_CARDS: readonly KpiCard[] = [
     id: 'satisfaction',
     label: 'kpi_satisfaction',
     format: 'score',
-    // service_tickets first: it has the brand (service_quality_daily is per channel and category only).
+    // service_tickets first: it has the brand (the daily trend is per channel and category only).
     sources: [
       { measure: 'service_tickets.avg_satisfaction', time: 'service_tickets.opened_at', brand: 'service_tickets.brand' },
-      { measure: 'service_quality_daily.avg_satisfaction', time: 'service_quality_daily.day', brand: null },
+      { measure: 'service_quality_daily_trend.avg_satisfaction', time: 'service_quality_daily_trend.day', brand: null },
     ],
   },
   {
@@ -231,7 +232,7 @@ export const KPI_CARDS: readonly KpiCard[] = [
     format: 'score',
     sources: [
       { measure: 'opinion_daily.sentiment_index', time: 'opinion_daily.day', brand: 'opinion_daily.brand' },
-      { measure: 'opinion_mentions.sentiment_index', time: 'opinion_mentions.published_at', brand: 'opinion_mentions.brand' },
+      { measure: 'public_opinion.sentiment_index', time: 'public_opinion.published_at', brand: 'public_opinion.brand' },
     ],
   },
   {
@@ -241,7 +242,7 @@ export const KPI_CARDS: readonly KpiCard[] = [
     lowerIsBetter: true,
     sources: [
       { measure: 'opinion_daily.negative_share', time: 'opinion_daily.day', brand: 'opinion_daily.brand' },
-      { measure: 'opinion_mentions.negative_share', time: 'opinion_mentions.published_at', brand: 'opinion_mentions.brand' },
+      { measure: 'public_opinion.negative_share', time: 'public_opinion.published_at', brand: 'public_opinion.brand' },
     ],
   },
   {
@@ -360,10 +361,10 @@ export interface CohortMembers {
 
 const COHORT_CANDIDATES: CohortMembers[] = [
   {
-    cohort: 'cohort_retention.cohort_month',
-    offset: 'cohort_retention.months_since_first',
-    rate: 'cohort_retention.retention_rate',
-    size: 'cohort_retention.cohort_customers',
+    cohort: 'customer_value.cohort_month',
+    offset: 'customer_value.months_since_first',
+    rate: 'customer_value.retention_rate',
+    size: 'customer_value.cohort_customers',
   },
 ];
 
@@ -492,7 +493,7 @@ export function serviceQuery(
 // ---------------------------------------------------------------- sentiment timeline and mentions
 
 export interface OpinionMembers {
-  /** opinion_daily rows are UTC days: query them (and the mentions of a day) in UTC. */
+  /** Daily opinion rows are UTC days: query them (and the mentions of a day) in UTC. */
   timezone: string;
   time: string;
   brand: string;
@@ -515,11 +516,11 @@ const OPINION_CANDIDATES: OpinionMembers[] = [
   },
   {
     timezone: TIMEZONE,
-    time: 'opinion_mentions.published_at',
-    brand: 'opinion_mentions.brand',
-    count: 'opinion_mentions.count',
-    negative: 'opinion_mentions.negative_count',
-    index: 'opinion_mentions.sentiment_index',
+    time: 'public_opinion.published_at',
+    brand: 'public_opinion.brand',
+    count: 'public_opinion.count',
+    negative: 'public_opinion.negative_count',
+    index: 'public_opinion.sentiment_index',
   },
 ];
 
@@ -546,19 +547,19 @@ export function sentimentQuery(selection: Selection, members: ModelMembers): Pan
   };
 }
 
-export const MENTION_POST = 'opinion_mentions.post_id';
-export const MENTION_TIME = 'opinion_mentions.published_at';
-const MENTION_BRAND = 'opinion_mentions.brand';
-const MENTION_SCORE = 'opinion_mentions.sentiment_score';
+export const MENTION_POST = 'public_opinion.post_id';
+export const MENTION_TIME = 'public_opinion.published_at';
+const MENTION_BRAND = 'public_opinion.brand';
+const MENTION_SCORE = 'public_opinion.sentiment_score';
 /** The mentions table's columns, in order, with the i18n key of each head (those the model lacks are left out). */
 export const MENTION_COLUMNS = [
   { member: MENTION_TIME, label: 'col_time' },
-  { member: 'opinion_mentions.platform', label: 'col_platform' },
+  { member: 'public_opinion.platform', label: 'col_platform' },
   { member: MENTION_BRAND, label: 'col_brand' },
-  { member: 'opinion_mentions.product', label: 'col_product' },
-  { member: 'opinion_mentions.sentiment_label', label: 'col_sentiment' },
+  { member: 'public_opinion.product', label: 'col_product' },
+  { member: 'public_opinion.sentiment_label', label: 'col_sentiment' },
   { member: MENTION_SCORE, label: 'col_score' },
-  { member: 'opinion_mentions.text', label: 'col_text' },
+  { member: 'public_opinion.text', label: 'col_text' },
 ] as const;
 
 /** One day's mentions, most negative first, in the sentiment timeline's zone (its days are that zone's). */

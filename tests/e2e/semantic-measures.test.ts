@@ -62,9 +62,9 @@ const KEY_MEASURES: Record<string, string> = {
   'service_tickets.avg_first_reply_minutes': 'SELECT avg(first_reply_minutes) FROM marts.fct_service_tickets',
   'service_tickets.avg_resolution_minutes': 'SELECT avg(resolution_minutes) FROM marts.fct_service_tickets',
   'service_tickets.avg_satisfaction': 'SELECT avg(satisfaction) FROM marts.fct_service_tickets',
-  'opinion_mentions.count': 'SELECT count(*) FROM marts.fct_opinion_mentions',
-  'opinion_mentions.negative_count': 'SELECT count(*) FROM marts.fct_opinion_mentions WHERE is_negative',
-  'opinion_mentions.sentiment_index': 'SELECT avg(sentiment_score) FROM marts.fct_opinion_mentions',
+  'public_opinion.count': 'SELECT count(*) FROM marts.fct_opinion_mentions',
+  'public_opinion.negative_count': 'SELECT count(*) FROM marts.fct_opinion_mentions WHERE is_negative',
+  'public_opinion.sentiment_index': 'SELECT avg(sentiment_score) FROM marts.fct_opinion_mentions',
   'customer_profiles.count': 'SELECT count(*) FROM marts.dim_customers',
   'customer_profiles.contactable_count': 'SELECT count(*) FROM marts.dim_customers WHERE is_contactable',
   'customer_profiles.total_revenue': 'SELECT sum(revenue) FROM marts.dim_customers',
@@ -77,16 +77,14 @@ const KEY_MEASURES: Record<string, string> = {
     'SELECT round(sum(revenue) / count(*) FILTER (WHERE order_count > 0), 2) FROM marts.customer_value',
   'sales_overview.revenue': 'SELECT sum(net_revenue) FROM marts.fct_orders',
   // Retention: counts add up; rates are ratios of sums over the mart's rows.
-  'cohort_retention.cohort_customers': 'SELECT sum(cohort_size) FROM marts.fct_cohort_retention WHERE months_since_first = 0',
-  'cohort_retention.active_customers': 'SELECT sum(active_customers) FROM marts.fct_cohort_retention',
-  'cohort_retention.retention_rate': 'SELECT sum(active_customers) / sum(cohort_size) FROM marts.fct_cohort_retention',
-  'cohort_retention.month_1_retention_rate':
+  'customer_value.cohort_customers': 'SELECT sum(cohort_size) FROM marts.fct_cohort_retention WHERE months_since_first = 0',
+  'customer_value.retained_customers': 'SELECT sum(active_customers) FROM marts.fct_cohort_retention',
+  'customer_value.month_1_retention_rate':
     'SELECT sum(active_customers) / sum(cohort_size) FROM marts.fct_cohort_retention WHERE months_since_first = 1',
-  'cohort_retention.revenue': 'SELECT sum(revenue) FROM marts.fct_cohort_retention',
-  'customer_activity_monthly.active_customers': 'SELECT sum(active_customers) FROM marts.fct_customer_activity_monthly',
-  'customer_activity_monthly.new_customers': 'SELECT sum(new_customers) FROM marts.fct_customer_activity_monthly',
-  'customer_activity_monthly.returning_customers': 'SELECT sum(returning_customers) FROM marts.fct_customer_activity_monthly',
-  'customer_activity_monthly.repeat_purchase_rate':
+  'customer_value.cohort_revenue': 'SELECT sum(revenue) FROM marts.fct_cohort_retention',
+  'customer_value.monthly_active_customers': 'SELECT sum(active_customers) FROM marts.fct_customer_activity_monthly',
+  'customer_value.returning_customers': 'SELECT sum(returning_customers) FROM marts.fct_customer_activity_monthly',
+  'customer_value.repeat_purchase_rate':
     'SELECT sum(round(repeat_purchase_rate * active_customers)) / sum(active_customers) FROM marts.fct_customer_activity_monthly',
   'customer_value.retention_rate': 'SELECT sum(active_customers) / sum(cohort_size) FROM marts.fct_cohort_retention',
   'customer_value.new_customers': 'SELECT sum(new_customers) FROM marts.fct_customer_activity_monthly',
@@ -96,17 +94,16 @@ const KEY_MEASURES: Record<string, string> = {
   'service_tickets.median_resolution_minutes': 'SELECT quantile_cont(resolution_minutes, 0.5) FROM marts.fct_service_tickets',
   'service_tickets.p90_resolution_minutes': 'SELECT quantile_cont(resolution_minutes, 0.9) FROM marts.fct_service_tickets',
   // The daily marts re-aggregate to the ticket and mention facts they summarise.
-  'service_quality_daily.tickets': 'SELECT count(*) FROM marts.fct_service_tickets',
-  'service_quality_daily.open_tickets': 'SELECT count(*) FROM marts.fct_service_tickets WHERE is_open',
-  'service_quality_daily.resolved_that_day': 'SELECT count(*) FROM marts.fct_service_tickets WHERE resolved_at IS NOT NULL',
-  'service_quality_daily.avg_first_reply_minutes': 'SELECT avg(first_reply_minutes) FROM marts.fct_service_tickets',
-  'service_quality_daily.avg_resolution_minutes': 'SELECT avg(resolution_minutes) FROM marts.fct_service_tickets',
-  'service_quality_daily.avg_satisfaction': 'SELECT avg(satisfaction) FROM marts.fct_service_tickets',
-  'service_quality_daily.reopen_rate': 'SELECT avg(CASE WHEN reopen_count > 0 THEN 1.0 ELSE 0 END) FROM marts.fct_service_tickets',
-  'service_rates_daily.valid_orders': 'SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale',
-  'service_rates_daily.complaint_rate_per_1000_orders':
+  'service_quality_daily_trend.open_tickets': 'SELECT count(*) FROM marts.fct_service_tickets WHERE is_open',
+  'service_quality_daily_trend.resolved_that_day': 'SELECT count(*) FROM marts.fct_service_tickets WHERE resolved_at IS NOT NULL',
+  'service_quality_daily_trend.avg_first_reply_minutes': 'SELECT avg(first_reply_minutes) FROM marts.fct_service_tickets',
+  'service_quality_daily_trend.avg_resolution_minutes': 'SELECT avg(resolution_minutes) FROM marts.fct_service_tickets',
+  'service_quality_daily_trend.avg_satisfaction': 'SELECT avg(satisfaction) FROM marts.fct_service_tickets',
+  'service_quality_daily_trend.reopen_rate': 'SELECT avg(CASE WHEN reopen_count > 0 THEN 1.0 ELSE 0 END) FROM marts.fct_service_tickets',
+  'service_quality_daily_trend.valid_orders': 'SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale',
+  'service_quality_daily_trend.complaint_rate_per_1000_orders':
     "SELECT 1000.0 * (SELECT count(*) FROM marts.fct_service_tickets WHERE category = 'complaint') / (SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale)",
-  'service_rates_daily.return_rate_per_1000_orders':
+  'service_quality_daily_trend.return_rate_per_1000_orders':
     "SELECT 1000.0 * (SELECT count(*) FROM marts.fct_service_tickets WHERE category = 'return') / (SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale)",
   'opinion_daily.mentions': 'SELECT count(*) FROM marts.fct_opinion_mentions',
   'opinion_daily.negative_mentions': 'SELECT count(*) FROM marts.fct_opinion_mentions WHERE is_negative',
@@ -267,12 +264,12 @@ describe('semantic measures', () => {
     expect(cohort, 'a cohort with a month 1').toBeDefined();
     const day = String(cohort!.cohort_month);
     const [row] = await load({
-      measures: ['cohort_retention.month_1_retention_rate', 'cohort_retention.cohort_customers'],
-      timeDimensions: [{ dimension: 'cohort_retention.cohort_month', dateRange: [day, day] }],
+      measures: ['customer_value.month_1_retention_rate', 'customer_value.cohort_customers'],
+      timeDimensions: [{ dimension: 'customer_value.cohort_month', dateRange: [day, day] }],
       timezone: 'UTC',
     });
-    expect(Number(row!['cohort_retention.month_1_retention_rate'])).toBeCloseTo(Number(cohort!.retention_rate), 9);
-    expect(Number(row!['cohort_retention.cohort_customers'])).toBe(Number(cohort!.cohort_size));
+    expect(Number(row!['customer_value.month_1_retention_rate'])).toBeCloseTo(Number(cohort!.retention_rate), 9);
+    expect(Number(row!['customer_value.cohort_customers'])).toBe(Number(cohort!.cohort_size));
 
     // The heatmap: every cohort and month, from the rollup, equals dbt's per-row rate.
     const response = await fetch(`${api.url}/cubejs-api/v1/load`, {
@@ -280,9 +277,9 @@ describe('semantic measures', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({
         query: {
-          measures: ['cohort_retention.retention_rate', 'cohort_retention.active_customers'],
-          dimensions: ['cohort_retention.months_since_first'],
-          timeDimensions: [{ dimension: 'cohort_retention.cohort_month', granularity: 'month' }],
+          measures: ['customer_value.retention_rate', 'customer_value.retained_customers'],
+          dimensions: ['customer_value.months_since_first'],
+          timeDimensions: [{ dimension: 'customer_value.cohort_month', granularity: 'month' }],
           timezone: 'UTC',
           limit: 50_000,
         },
@@ -296,8 +293,8 @@ describe('semantic measures', () => {
     const want = new Map(marts.map((r) => [`${String(r.m)}|${Number(r.k)}`, Number(r.r)]));
     expect(heatmap.data.length).toBe(want.size);
     for (const r of heatmap.data) {
-      const key = `${String(r['cohort_retention.cohort_month.month']).slice(0, 7)}|${Number(r['cohort_retention.months_since_first'])}`;
-      expect(Number(r['cohort_retention.retention_rate']), key).toBeCloseTo(want.get(key)!, 9);
+      const key = `${String(r['customer_value.cohort_month.month']).slice(0, 7)}|${Number(r['customer_value.months_since_first'])}`;
+      expect(Number(r['customer_value.retention_rate']), key).toBeCloseTo(want.get(key)!, 9);
     }
   });
 
