@@ -136,6 +136,7 @@ registerRunCommands(program); // extract, transform, refresh, run, backfill
 (await import('./rollback-command.ts')).registerRollbackCommands(program); // versions, rollback
 (await import('./schedule-command.ts')).registerScheduleCommand(program);
 (await import('./state-command.ts')).registerStateCommand(program);
+(await import('./sources-command.ts')).registerSourcesCommand(program); // sources list, check
 (await import('./seed-postgres-command.ts')).registerSeedPostgresCommand(program);
 (await import('./serve-sample-sources-command.ts')).registerServeSampleSourcesCommand(program);
 (await import('./clv-command.ts')).registerClvCommand(program); // clv backtest

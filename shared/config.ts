@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { projectRoot } from './paths.ts';
 import { feedConfigSchema } from './feed-config.ts';
 import { envValue } from './env.ts';
+import { fileSourceSettingsSchema } from './source-settings.ts';
 
 /**
  * The operations config: `crm.config.json` at the repository root (or $CRM_CONFIG). Every field is
@@ -79,6 +80,8 @@ export const configSchema = z
         refitEveryDays: z.number().int().min(0).default(7),
       })
       .prefault({}),
+    /** Per file source (by name): optional or not, encoding, delimiter, completeness (shared/source-settings.ts). */
+    sources: z.record(z.string(), fileSourceSettingsSchema).default({}),
     opinion: z
       .object({
         /** Feeds the `opinion_feeds` source reads (with any in $CRM_OPINION_FEEDS): { name?, url, format?, platform?, lang?, brand? }. */

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { loadBatch, type BatchSummary, type TableLoadSummary } from '../raw/load-batch.ts';
 import { readSourceState } from '../raw/source-state.ts';
 import { openWarehouse, type WarehouseHandle } from '../raw/warehouse-connection.ts';
-import { EMPTY_STATE, type SourceDefinition } from './source-contract.ts';
+import { ensureRawSchema, ensureRawTable } from '../raw/raw-schema.ts';
+import { EMPTY_STATE, SourceSkippedError, type SourceDefinition } from './source-contract.ts';
 import { envValue } from '../../shared/env.ts';
 
 export interface ExtractOptions {
@@ -18,6 +19,8 @@ export interface ExtractSummary extends BatchSummary {
   kind: SourceDefinition['kind'];
   /** Source notes for the run summary, e.g. files loaded and skipped. */
   notes: string[];
+  /** Set when the source had nothing to read (an absent optional source): nothing was committed. */
+  skipped?: string;
 }
 
 /**
@@ -37,7 +40,17 @@ export async function extractSource(source: SourceDefinition, options: ExtractOp
     for (let chunk = 1; ; chunk++) {
       const batchId = chunk === 1 ? options.batchId : `${options.batchId}#${chunk}`;
       const state = warehouse ? await readSourceState(warehouse.connection, source.name) : EMPTY_STATE;
-      const batch = await source.open({ landingDir: options.landingDir, state, batchId, ...(options.log ? { log: options.log } : {}) });
+      let batch;
+      try {
+        batch = await source.open({ landingDir: options.landingDir, state, batchId, ...(options.log ? { log: options.log } : {}) });
+      } catch (error) {
+        if (!(error instanceof SourceSkippedError) || chunk > 1) throw error;
+        // Its raw tables still exist (empty), so the models over them build for a shop without this source.
+        warehouse ??= await openWarehouse(options.warehousePath);
+        await ensureRawSchema(warehouse.connection);
+        for (const record of source.records) await ensureRawTable(warehouse.connection, record);
+        return { source: source.name, batchId, kind: source.kind, tables: [], notes: [error.reason], skipped: error.reason };
+      }
       let more = false;
       try {
         warehouse ??= await openWarehouse(options.warehousePath);

@@ -59,8 +59,10 @@ export interface BulkFile {
   /** Path relative to the landing folder, '/'-separated (lineage and quarantine locations). */
   relative: string;
   format: 'csv' | 'ndjson';
-  /** Checksum measured before loading (the manifest said same size); a change fails the batch. */
+  /** Checksum measured before loading; a change while loading fails the batch. */
   knownSha?: string;
+  /** Read with the row path only (a declared delimiter, or a file rejected as a whole). */
+  rowOnly?: boolean;
 }
 
 export interface BulkPlan {
@@ -118,6 +120,20 @@ export class SourceUnavailableError extends Error {
   ) {
     super(`${source}: ${reason.replace(/\s*\n\s*/g, ' ')}`);
     this.name = 'SourceUnavailableError';
+  }
+}
+
+/**
+ * An optional source with nothing to read this run (its folder is absent, or its ready marker is not
+ * there yet): the step is skipped and reported, nothing is committed, and the run goes on.
+ */
+export class SourceSkippedError extends Error {
+  constructor(
+    readonly source: string,
+    readonly reason: string,
+  ) {
+    super(`${source}: ${reason}`);
+    this.name = 'SourceSkippedError';
   }
 }
 

@@ -8,59 +8,146 @@ import { OPINION_FEEDS_ENV, opinionFeedSourceFromEnv, opinionFeedsConfigured } f
 import { postgresOrdersSource, POSTGRES_ORDERS_ENV } from './postgres/postgres-orders-source.ts';
 import { HTTP_ORDERS_ENV, httpOrdersSourceFromEnv } from './http/http-orders-source.ts';
 import { SourceUnavailableError, type SourceDefinition } from './source-contract.ts';
+import path from 'node:path';
 import { envValue, type EnvName } from '../../shared/env.ts';
+import { ConfigError, loadConfig, resolveConfigPath } from '../../shared/config.ts';
+import { fileSourceSettingsSchema, type FileSourceSettings } from '../../shared/source-settings.ts';
+import { loadMapping } from './mapped/mapping-schema.ts';
+import { mappedFileSource } from './mapped/mapped-file-source.ts';
 
 export { SourceUnavailableError } from './source-contract.ts';
 export type { SourceDefinition, SourceFamily, SourceKind } from './source-contract.ts';
 
 /**
  * The source registry. The default sources are folders of file drops under the landing folder
- * (what the sample generator writes); a shop points other transports at the same raw tables by
- * configuration (see configuredSources).
+ * (what the sample generator writes); a shop declares how its files are written and whether a
+ * source may be absent in the config's `sources` section, and points other transports at the same
+ * raw tables by configuration (see configuredSources). Only orders are required by default: a shop
+ * without service logs, opinion posts or a profile export still runs, those sources reported as skipped.
  */
-export const SOURCES: readonly SourceDefinition[] = [
-  fileDropSource({
-    name: 'profiles',
-    family: 'profiles',
-    description: 'Customer profiles: basic and subjective facets, consent (CSV/NDJSON drops in profiles/)',
-    folder: 'profiles',
-    rules: [{ prefix: 'customers', records: [customerRecord, customerVersionRecord] }],
-  }),
-  fileDropSource({
-    name: 'orders',
-    family: 'orders',
-    description: 'Orders, items, payments, refunds, cancellations (CSV/NDJSON drops in orders/)',
-    folder: 'orders',
-    rules: [
-      // Plain records: read and validated inside DuckDB (the bulk path, pipelines/raw/bulk-stage.ts).
-      { prefix: 'orders', records: [orderRecord], bulk: true },
-      { prefix: 'order_items', records: [orderItemRecord], bulk: true },
-      { prefix: 'payments', records: [paymentRecord], bulk: true },
-      { prefix: 'refunds', records: [refundRecord], bulk: true },
-      { prefix: 'cancellations', records: [cancellationRecord], bulk: true },
-    ],
-  }),
-  fileDropSource({
-    name: 'service_tickets',
-    family: 'service',
-    description: 'Customer-service tickets, their event history and contacts across channels (drops in service/)',
-    folder: 'service',
-    rules: [
-      { prefix: 'tickets', records: [ticketRecord] },
-      { prefix: 'ticket_events', records: [ticketEventRecord] },
-      { prefix: 'contacts', records: [contactRecord] },
-    ],
-  }),
-  withScoredPosts(
-    fileDropSource({
-      name: 'opinion_posts',
-      family: 'opinion',
-      description: 'Public-opinion posts and reviews (NDJSON drops in opinion/)',
-      folder: 'opinion',
-      rules: [{ prefix: 'posts', records: [postRecord] }],
-    }),
-  ),
-];
+export function fileDropSources(settings: Readonly<Record<string, FileSourceSettings>> = {}): SourceDefinition[] {
+  return [
+    fileDropSource(
+      {
+        name: 'profiles',
+        family: 'profiles',
+        description: 'Customer profiles: basic and subjective facets, consent (CSV/NDJSON drops in profiles/)',
+        folder: 'profiles',
+        rules: [{ prefix: 'customers', records: [customerRecord, customerVersionRecord] }],
+        optionalByDefault: true,
+      },
+      settings['profiles'],
+    ),
+    fileDropSource(
+      {
+        name: 'orders',
+        family: 'orders',
+        description: 'Orders, items, payments, refunds, cancellations (CSV/NDJSON drops in orders/)',
+        folder: 'orders',
+        rules: [
+          // Plain records: read and validated inside DuckDB (the bulk path, pipelines/raw/bulk-stage.ts).
+          { prefix: 'orders', records: [orderRecord], bulk: true },
+          { prefix: 'order_items', records: [orderItemRecord], bulk: true },
+          { prefix: 'payments', records: [paymentRecord], bulk: true },
+          { prefix: 'refunds', records: [refundRecord], bulk: true },
+          { prefix: 'cancellations', records: [cancellationRecord], bulk: true },
+        ],
+      },
+      settings['orders'],
+    ),
+    fileDropSource(
+      {
+        name: 'service_tickets',
+        family: 'service',
+        description: 'Customer-service tickets, their event history and contacts across channels (drops in service/)',
+        folder: 'service',
+        rules: [
+          { prefix: 'tickets', records: [ticketRecord] },
+          { prefix: 'ticket_events', records: [ticketEventRecord] },
+          { prefix: 'contacts', records: [contactRecord] },
+        ],
+        optionalByDefault: true,
+      },
+      settings['service_tickets'],
+    ),
+    withScoredPosts(
+      fileDropSource(
+        {
+          name: 'opinion_posts',
+          family: 'opinion',
+          description: 'Public-opinion posts and reviews (NDJSON drops in opinion/)',
+          folder: 'opinion',
+          rules: [{ prefix: 'posts', records: [postRecord] }],
+          optionalByDefault: true,
+        },
+        settings['opinion_posts'],
+      ),
+    ),
+  ];
+}
+
+/** The file sources with every setting at its default. */
+export const SOURCES: readonly SourceDefinition[] = fileDropSources();
+
+interface DeclaredSources {
+  /** Settings of the built-in file sources. */
+  builtIn: Record<string, FileSourceSettings>;
+  /** Sources the config adds: a folder of the shop's own exports read through a mapping. */
+  mapped: SourceDefinition[];
+}
+
+/** The `sources` section of the config file ($CRM_CONFIG or crm.config.json). */
+function declaredSources(env: NodeJS.ProcessEnv): DeclaredSources {
+  let declared: Record<string, FileSourceSettings>;
+  const configPath = resolveConfigPath(env);
+  try {
+    declared = loadConfig(configPath).sources;
+  } catch (error) {
+    // A config the schema rejects is reported by every command before it runs (exit 2); listing sources still works.
+    if (error instanceof ConfigError) return { builtIn: {}, mapped: [] };
+    throw error;
+  }
+  const known = SOURCES.map((s) => s.name);
+  const builtIn: Record<string, FileSourceSettings> = {};
+  const mapped: SourceDefinition[] = [];
+  for (const [name, settings] of Object.entries(declared)) {
+    if (known.includes(name)) {
+      if (settings.mapping !== undefined || settings.folder !== undefined) {
+        throw new ConfigError(`sources.${name}: a built-in source takes no mapping or folder; add the mapped source under another name`);
+      }
+      builtIn[name] = settings;
+    } else if (settings.mapping !== undefined) {
+      mapped.push(
+        mappedFileSource({
+          name,
+          mapping: loadMapping(settings.mapping, path.dirname(configPath)),
+          folder: settings.folder ?? name,
+          settings,
+        }),
+      );
+    } else {
+      throw new ConfigError(
+        `sources.${name}: not a built-in source (${known.join(', ')}) and no mapping: declare mapping: preset:<name> or a mapping file`,
+      );
+    }
+  }
+  return { builtIn, mapped };
+}
+
+/** A mapped source built from code (tests, `crm sources check --mapping`). */
+export function mappedSource(
+  name: string,
+  mapping: string,
+  options: { folder?: string; baseDir?: string; settings?: Partial<FileSourceSettings> } = {},
+): SourceDefinition {
+  const settings = fileSourceSettingsSchema.parse({ ...options.settings, mapping });
+  return mappedFileSource({
+    name,
+    mapping: loadMapping(mapping, options.baseDir ?? process.cwd()),
+    folder: options.folder ?? name,
+    settings,
+  });
+}
 
 /**
  * Sources that need configuration, by name: each is built from the environment when asked for.
@@ -95,8 +182,10 @@ export const CONFIGURABLE_SOURCES: Readonly<Record<string, ConfigurableSource>> 
 
 /** The default sources plus every configurable one whose environment variable is set. */
 export function configuredSources(env: NodeJS.ProcessEnv = process.env): SourceDefinition[] {
+  const declared = declaredSources(env);
   return [
-    ...SOURCES,
+    ...fileDropSources(declared.builtIn),
+    ...declared.mapped,
     ...Object.values(CONFIGURABLE_SOURCES)
       .filter((s) => isConfigured(s, env))
       .map((s) => s.build(env)),
@@ -104,7 +193,8 @@ export function configuredSources(env: NodeJS.ProcessEnv = process.env): SourceD
 }
 
 export function findSource(name: string, env: NodeJS.ProcessEnv = process.env): SourceDefinition {
-  const source = SOURCES.find((s) => s.name === name);
+  const declared = declaredSources(env);
+  const source = [...fileDropSources(declared.builtIn), ...declared.mapped].find((s) => s.name === name);
   if (source) return source;
   const configurable = CONFIGURABLE_SOURCES[name];
   if (configurable) {

@@ -140,6 +140,10 @@ async function stagePart(
     // Bulk path: each file read and validated inside DuckDB; a file it declines takes the row path.
     summary.bulk = { files: 0, declined: [] };
     for (const file of part.bulk.files) {
+      if (file.rowOnly) {
+        await appendRecords(connection, record, part.bulk.rowRecords(file), summary, (n) => onProgress(n));
+        continue;
+      }
       const readBefore = summary.read;
       const staged = await stageFileInBulk(connection, record, file, { stage, quarantine: 'temp.main._stage_quarantine', lines }, (n) =>
         onProgress(readBefore + n),

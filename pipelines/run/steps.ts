@@ -83,6 +83,13 @@ export function extractStep(source: SourceDefinition, options: { retries?: numbe
         log: context.log,
         onProgress: (read) => context.report(`${read.toLocaleString('en-US')} records read`),
       });
+      if (summary.skipped !== undefined) {
+        context.log.info(
+          { event: 'extract_skipped', source: source.name, reason: summary.skipped },
+          `${source.name}: skipped (${summary.skipped})`,
+        );
+        return { skipped: summary.skipped, detail: { tables: [], notes: summary.notes }, output: summary };
+      }
       for (const table of summary.tables) {
         context.log.info(
           { event: 'extract_table', source: source.name, ...table, rejectedSamples: undefined },

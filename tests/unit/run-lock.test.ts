@@ -48,6 +48,7 @@ describe('crm.config.json', () => {
       alerts: { timeoutSeconds: 10 },
       publish: { retention: 3, publishPartial: false },
       extract: { retries: 2, retryDelaySeconds: 1 },
+      sources: {},
       opinion: { feeds: [] },
       clv: { refitEveryDays: 7 },
       transform: { unitTests: false },

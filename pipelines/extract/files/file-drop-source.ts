@@ -1,11 +1,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { DefinedRecord } from '../record-schema.ts';
 import type { RecordReader, SourceRecord } from '../readers/source-record.ts';
 import { readCsvRecords } from '../readers/csv-records.ts';
 import { readNdjsonRecords } from '../readers/ndjson-records.ts';
+import { inspectFile, type IntakeResult } from './file-intake.ts';
+import { DEFAULT_FILE_SOURCE_SETTINGS, type FileSourceSettings } from '../../../shared/source-settings.ts';
 import {
+  SourceSkippedError,
   SourceUnavailableError,
   type BatchPart,
   type BulkPlan,
@@ -36,6 +40,8 @@ export interface FileDropConfig {
   /** Folder under the landing folder the shop drops exports into. */
   folder: string;
   rules: readonly FileDropRule[];
+  /** Whether the source may be absent when its settings do not say (a shop with only orders has no service/ folder). */
+  optionalByDefault?: boolean;
 }
 
 const READERS: Record<string, RecordReader> = { '.csv': readCsvRecords, '.ndjson': readNdjsonRecords, '.jsonl': readNdjsonRecords };
@@ -59,8 +65,12 @@ interface PlannedFile {
   relative: string;
   sizeBytes: number;
   modifiedAt: string;
-  /** Checksum measured before loading (only when size and mtime matched the manifest). */
+  /** Checksum measured before loading (the manifest's check, then the intake's). */
   knownSha?: string;
+  /** The file the loaders read (the original, or a UTF-8 copy of a file in another encoding). */
+  readPath: string;
+  /** Set when the file cannot be read at all: it is quarantined as one record with this reason. */
+  rejected?: Extract<IntakeResult, { status: 'rejected' }>;
 }
 
 /**
@@ -69,8 +79,9 @@ interface PlannedFile {
  * makes the reload an update, never a second copy. The checksum stored is the one computed while
  * parsing, so a file rewritten during the load fails the batch instead of being half-recorded.
  */
-export function fileDropSource(config: FileDropConfig): SourceDefinition {
+export function fileDropSource(config: FileDropConfig, settings: FileSourceSettings = DEFAULT_FILE_SOURCE_SETTINGS): SourceDefinition {
   const records = [...new Set(config.rules.flatMap((r) => r.records))];
+  const optional = settings.optional ?? config.optionalByDefault ?? false;
   return {
     name: config.name,
     family: config.family,
@@ -84,6 +95,7 @@ export function fileDropSource(config: FileDropConfig): SourceDefinition {
         entries = fs.readdirSync(folder, { withFileTypes: true });
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && optional) throw new SourceSkippedError(config.name, `optional source absent: no folder ${folder}`);
         if (code === 'ENOENT') throw new SourceUnavailableError(config.name, `landing folder not found: ${folder}`);
         if (code === 'ENOTDIR') throw new SourceUnavailableError(config.name, `landing path is not a folder: ${folder}`);
         throw new SourceUnavailableError(config.name, `cannot read landing folder ${folder}: ${(error as Error).message}`);
@@ -92,6 +104,16 @@ export function fileDropSource(config: FileDropConfig): SourceDefinition {
         .filter((e) => e.isFile() && !e.name.startsWith('.') && !e.name.endsWith('.partial'))
         .map((e) => e.name)
         .sort();
+      if (settings.readyMarker !== undefined && !names.includes(settings.readyMarker)) {
+        throw new SourceSkippedError(
+          config.name,
+          `ready marker ${settings.readyMarker} not in ${folder} yet: its files are left for the next run`,
+        );
+      }
+      // With a ready marker the writer has said the export is complete; without one, a missing final newline says it is not.
+      const requireFinalNewline = settings.readyMarker === undefined && settings.requireFinalNewline;
+      let workDir: string | null = null;
+      const intakeNotes: string[] = [];
       const loaded: FileManifestEntry[] = [];
       let skipped = 0;
       const ignored = names.filter((n) => !config.rules.some((rule) => matchesRule(n, rule)));
@@ -102,7 +124,7 @@ export function fileDropSource(config: FileDropConfig): SourceDefinition {
           const absolute = path.join(folder, name);
           const relative = path.relative(context.landingDir, absolute).split(path.sep).join('/');
           const stat = fs.statSync(absolute);
-          const file: PlannedFile = { absolute, relative, sizeBytes: stat.size, modifiedAt: stat.mtime.toISOString() };
+          const file: PlannedFile = { absolute, relative, sizeBytes: stat.size, modifiedAt: stat.mtime.toISOString(), readPath: absolute };
           const previous = context.state.files.get(relative);
           if (previous && previous.sizeBytes === stat.size) {
             // Same size: only the checksum can tell (mtime alone is not trusted either way).
@@ -112,11 +134,32 @@ export function fileDropSource(config: FileDropConfig): SourceDefinition {
               continue;
             }
           }
+          const intake = inspectFile(absolute, {
+            format: path.extname(name).toLowerCase() === '.csv' ? 'csv' : 'ndjson',
+            encoding: settings.encoding,
+            delimiter: settings.delimiter,
+            requireFinalNewline,
+            expectedFields: [...new Set(rule.records.flatMap((r) => Object.keys(r.fields)))],
+            workDir: () => (workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'crm-intake-'))),
+          });
+          if (intake.status === 'deferred') {
+            intakeNotes.push(`left for the next run: ${relative} (${intake.reason})`);
+            continue;
+          }
+          file.knownSha = intake.sha256;
+          if (intake.status === 'rejected') {
+            file.rejected = intake;
+            intakeNotes.push(`rejected as a whole: ${relative}: ${intake.reason}`);
+          } else if (intake.transcoded) {
+            file.readPath = intake.readPath;
+            intakeNotes.push(`${relative} read as ${intake.encoding} (transcoded to UTF-8)`);
+          }
           files.push(file);
         }
         plan.set(rule, files);
       }
 
+      const rejectedFiles = () => [...plan.values()].flat().filter((f) => f.rejected !== undefined).length;
       const manifestDone = new Set<string>();
       const parts: BatchPart[] = [];
       for (const rule of config.rules) {
@@ -124,17 +167,27 @@ export function fileDropSource(config: FileDropConfig): SourceDefinition {
         rule.records.forEach((record, index) => {
           // Only the first table a file feeds records it in the manifest (the others re-read it).
           const manifest = index === 0 ? loaded : null;
-          const part: BatchPart = { record, records: readFiles(files, context.landingDir, manifest, manifestDone) };
-          if (rule.bulk) part.bulk = bulkPlan(files, context.landingDir, manifest, manifestDone);
+          const read = {
+            landingDir: context.landingDir,
+            manifest,
+            done: manifestDone,
+            delimiter: settings.delimiter,
+            reportRejected: index === 0,
+          };
+          const part: BatchPart = { record, records: readFiles(files, read) };
+          if (rule.bulk) part.bulk = bulkPlan(files, read);
           parts.push(part);
         });
       }
       return {
         parts,
         finish: () => ({ files: loaded }),
-        close: async () => undefined,
+        close: async () => {
+          if (workDir !== null) fs.rmSync(workDir, { recursive: true, force: true });
+        },
         notes: () => [
-          `${loaded.length} file(s) loaded${skipped > 0 ? `, ${skipped} unchanged file(s) skipped` : ''}`,
+          `${loaded.length - rejectedFiles()} file(s) loaded${rejectedFiles() > 0 ? `, ${rejectedFiles()} rejected as a whole` : ''}${skipped > 0 ? `, ${skipped} unchanged file(s) skipped` : ''}`,
+          ...intakeNotes,
           ...(ignored.length > 0 ? [`ignored (no rule matches): ${ignored.join(', ')}`] : []),
         ],
       };
@@ -142,47 +195,79 @@ export function fileDropSource(config: FileDropConfig): SourceDefinition {
   };
 }
 
-async function* readFiles(
-  files: PlannedFile[],
-  landingDir: string,
-  manifest: FileManifestEntry[] | null,
-  done: Set<string>,
-): AsyncGenerator<SourceRecord> {
-  for (const file of files) {
-    const read = READERS[path.extname(file.absolute).toLowerCase()]!;
-    const hash = crypto.createHash('sha256');
-    let count = 0;
-    for await (const record of read(file.absolute, landingDir, { onBytes: (chunk) => hash.update(chunk) })) {
-      count += 1;
-      yield record;
-    }
-    const sha256 = hash.digest('hex');
-    if (file.knownSha !== undefined && file.knownSha !== sha256) {
-      throw new Error(`${file.relative} changed while it was being loaded; the batch is rolled back, re-run when the file is complete`);
-    }
-    if (manifest && !done.has(file.relative)) {
-      done.add(file.relative);
-      manifest.push({ path: file.relative, sha256, sizeBytes: file.sizeBytes, modifiedAt: file.modifiedAt, records: count });
-    }
+interface ReadContext {
+  landingDir: string;
+  /** Where loaded files are recorded (null: another table's part records this file). */
+  manifest: FileManifestEntry[] | null;
+  done: Set<string>;
+  delimiter: string;
+  /** The part that quarantines a rejected file (the first table the file feeds; the others skip it). */
+  reportRejected: boolean;
+}
+
+function record(file: PlannedFile, read: ReadContext, sha256: string, records: number): void {
+  if (read.manifest && !read.done.has(file.relative)) {
+    read.done.add(file.relative);
+    read.manifest.push({ path: file.relative, sha256, sizeBytes: file.sizeBytes, modifiedAt: file.modifiedAt, records });
   }
 }
 
-function bulkPlan(files: PlannedFile[], landingDir: string, manifest: FileManifestEntry[] | null, done: Set<string>): BulkPlan {
+/** A file that cannot be read, as the one record the quarantine keeps: its bytes are described, never decoded. */
+function rejectedFileRecord(file: PlannedFile): SourceRecord {
+  const rejected = file.rejected!;
+  return {
+    location: file.relative,
+    file: file.relative,
+    line: 0,
+    fields: null,
+    rawText: `(file not loaded: ${rejected.sizeBytes} bytes, sha256 ${rejected.sha256}, first bytes hex ${rejected.headHex})`,
+    parseError: `file rejected: ${rejected.reason}`,
+  };
+}
+
+async function* readFiles(files: PlannedFile[], read: ReadContext): AsyncGenerator<SourceRecord> {
+  for (const file of files) {
+    if (file.rejected) {
+      if (read.reportRejected) yield rejectedFileRecord(file);
+      record(file, read, file.rejected.sha256, 0);
+      continue;
+    }
+    const reader = READERS[path.extname(file.absolute).toLowerCase()]!;
+    // The checksum is the original file's; a transcoded copy is checked against the intake's reading instead.
+    const hash = file.readPath === file.absolute ? crypto.createHash('sha256') : null;
+    let count = 0;
+    const options = {
+      displayPath: file.relative,
+      delimiter: read.delimiter,
+      ...(hash ? { onBytes: (chunk: Buffer) => hash.update(chunk) } : {}),
+    };
+    for await (const item of reader(file.readPath, read.landingDir, options)) {
+      count += 1;
+      yield item;
+    }
+    const sha256 = hash ? hash.digest('hex') : file.knownSha!;
+    if (file.knownSha !== undefined && file.knownSha !== sha256) {
+      throw new Error(`${file.relative} changed while it was being loaded; the batch is rolled back, re-run when the file is complete`);
+    }
+    record(file, read, sha256, count);
+  }
+}
+
+function bulkPlan(files: PlannedFile[], read: ReadContext): BulkPlan {
   const planned = new Map<string, PlannedFile>(files.map((f) => [f.relative, f]));
   return {
     files: files.map((f) => ({
-      absolute: f.absolute,
+      absolute: f.readPath,
       relative: f.relative,
       format: path.extname(f.absolute).toLowerCase() === '.csv' ? 'csv' : 'ndjson',
-      ...(f.knownSha !== undefined ? { knownSha: f.knownSha } : {}),
+      // The bulk scan checksums what it reads: a transcoded copy is not the original, so no comparison.
+      ...(f.knownSha !== undefined && f.readPath === f.absolute ? { knownSha: f.knownSha } : {}),
+      ...(f.rejected !== undefined || read.delimiter !== ',' ? { rowOnly: true } : {}),
     })),
-    rowRecords: (file) => readFiles([planned.get(file.relative)!], landingDir, manifest, done),
+    rowRecords: (file) => readFiles([planned.get(file.relative)!], read),
     loaded(file, sha256, records) {
       const f = planned.get(file.relative)!;
-      if (manifest && !done.has(f.relative)) {
-        done.add(f.relative);
-        manifest.push({ path: f.relative, sha256, sizeBytes: f.sizeBytes, modifiedAt: f.modifiedAt, records });
-      }
+      record(f, read, f.readPath === f.absolute ? sha256 : f.knownSha!, records);
     },
   };
 }

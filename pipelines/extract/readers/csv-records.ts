@@ -8,10 +8,12 @@ import type { ReadOptions, SourceRecord } from './source-record.ts';
  * parseError instead of failing the whole file, so one broken line never blocks the rest.
  */
 export async function* readCsvRecords(filePath: string, relativeTo: string, options: ReadOptions = {}): AsyncGenerator<SourceRecord> {
-  const file = path.relative(relativeTo, filePath).split(path.sep).join('/');
+  const file = options.displayPath ?? path.relative(relativeTo, filePath).split(path.sep).join('/');
   const input = fs.createReadStream(filePath);
   if (options.onBytes) input.on('data', (chunk) => options.onBytes!(chunk as Buffer));
-  const parser = input.pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, raw: true }));
+  const parser = input.pipe(
+    parse({ bom: true, delimiter: options.delimiter ?? ',', relax_column_count: true, skip_empty_lines: true, info: true, raw: true }),
+  );
   let header: string[] | null = null;
   for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
     const line = row.info.lines;

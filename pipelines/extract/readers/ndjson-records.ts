@@ -5,7 +5,7 @@ import type { ReadOptions, SourceRecord } from './source-record.ts';
 
 /** Streams an NDJSON file a line at a time; a line that is not a JSON object is returned with parseError. */
 export async function* readNdjsonRecords(filePath: string, relativeTo: string, options: ReadOptions = {}): AsyncGenerator<SourceRecord> {
-  const file = path.relative(relativeTo, filePath).split(path.sep).join('/');
+  const file = options.displayPath ?? path.relative(relativeTo, filePath).split(path.sep).join('/');
   const input = fs.createReadStream(filePath);
   if (options.onBytes) input.on('data', (chunk) => options.onBytes!(chunk as Buffer));
   // readline decodes UTF-8 itself (multi-byte characters split across chunks stay whole).

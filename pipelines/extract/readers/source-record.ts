@@ -14,6 +14,10 @@ export interface SourceRecord {
 export interface ReadOptions {
   /** Sees every byte of the file as it is read (the file-drop source checksums while parsing). */
   onBytes?: (chunk: Buffer) => void;
+  /** The file's path relative to the landing folder when `filePath` is a transcoded copy of it. */
+  displayPath?: string;
+  /** CSV field delimiter (default ','). */
+  delimiter?: string;
 }
 
 export type RecordReader = (filePath: string, relativeTo: string, options?: ReadOptions) => AsyncIterable<SourceRecord>;

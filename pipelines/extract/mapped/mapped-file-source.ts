@@ -1,0 +1,322 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { parse as parseCsv } from 'csv-parse';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { inspectFile } from '../files/file-intake.ts';
+import { cancellationRecord, orderItemRecord, orderRecord, paymentRecord, refundRecord } from '../orders/order-records.ts';
+import type { DefinedRecord } from '../record-schema.ts';
+import type { SourceRecord } from '../readers/source-record.ts';
+import {
+  SourceSkippedError,
+  SourceUnavailableError,
+  type BatchPart,
+  type FileManifestEntry,
+  type SourceContext,
+  type SourceDefinition,
+} from '../source-contract.ts';
+import { fieldSql, quoteName } from './mapping-sql.ts';
+import type { MappedTable, SourceMapping } from './mapping-schema.ts';
+import type { FileSourceSettings } from '../../../shared/source-settings.ts';
+
+/**
+ * A folder of one shop's exports read through a source mapping. Each file is parsed once (csv-parse,
+ * or whitespace-separated columns) into an in-memory DuckDB table of text columns with its line
+ * numbers; each canonical record the mapping declares is one SELECT of the mapping's SQL expressions
+ * over it; the rows that come out are validated by the canonical record's own rules like any other
+ * source's, so every rejected row is quarantined with file, line, field and reason. The mapping's SQL
+ * runs in a DuckDB that can read nothing but the staged file (external access is switched off).
+ */
+
+const RECORDS: Record<MappedTable, DefinedRecord> = {
+  orders: orderRecord,
+  order_items: orderItemRecord,
+  order_payments: paymentRecord,
+  order_refunds: refundRecord,
+  order_cancellations: cancellationRecord,
+};
+
+export interface MappedSourceConfig {
+  name: string;
+  mapping: SourceMapping;
+  /** Folder under the landing folder (default: the source's name). */
+  folder: string;
+  settings: FileSourceSettings;
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 'i');
+}
+
+interface StagedFile {
+  relative: string;
+  sizeBytes: number;
+  modifiedAt: string;
+  sha256: string;
+  table: string | null;
+  /** Lines that could not be split into the header's columns (quarantined by the first record). */
+  broken: SourceRecord[];
+  rejected?: string;
+  records: number;
+}
+
+export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
+  const { mapping, settings } = config;
+  const tables = Object.keys(mapping.records) as MappedTable[];
+  const records = tables.map((t) => RECORDS[t]);
+  const patterns = mapping.match.map(globToRegExp);
+  const delimiter = mapping.format.delimiter;
+  return {
+    name: config.name,
+    family: 'orders',
+    kind: 'files',
+    description: `${mapping.description || mapping.name} (mapping ${mapping.name}; drops in ${config.folder}/)`,
+    records,
+    async open(context: SourceContext) {
+      const folder = path.join(context.landingDir, config.folder);
+      if (!fs.existsSync(folder)) {
+        if (settings.optional) throw new SourceSkippedError(config.name, `optional source absent: no folder ${folder}`);
+        throw new SourceUnavailableError(config.name, `landing folder not found: ${folder}`);
+      }
+      const names = fs
+        .readdirSync(folder, { withFileTypes: true })
+        .filter((e) => e.isFile() && !e.name.startsWith('.') && patterns.some((p) => p.test(e.name)))
+        .map((e) => e.name)
+        .sort();
+      if (settings.readyMarker !== undefined && !fs.existsSync(path.join(folder, settings.readyMarker))) {
+        throw new SourceSkippedError(
+          config.name,
+          `ready marker ${settings.readyMarker} not in ${folder} yet: its files are left for the next run`,
+        );
+      }
+      const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+      const connection = await instance.connect();
+      let workDir: string | null = null;
+      const notes: string[] = [];
+      const staged: StagedFile[] = [];
+      let unchanged = 0;
+      try {
+        for (const name of names) {
+          const absolute = path.join(folder, name);
+          const relative = path.relative(context.landingDir, absolute).split(path.sep).join('/');
+          const stat = fs.statSync(absolute);
+          const intake = inspectFile(absolute, {
+            format: mapping.format.type === 'ndjson' ? 'ndjson' : 'csv',
+            encoding: settings.encoding !== 'auto' ? settings.encoding : mapping.format.encoding,
+            delimiter: delimiter === 'whitespace' ? ' ' : delimiter,
+            requireFinalNewline: settings.readyMarker === undefined && settings.requireFinalNewline,
+            expectedFields: [],
+            workDir: () => (workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'crm-intake-'))),
+          });
+          if (intake.status === 'deferred') {
+            notes.push(`left for the next run: ${relative} (${intake.reason})`);
+            continue;
+          }
+          const previous = context.state.files.get(relative);
+          if (previous && previous.sha256 === intake.sha256) {
+            unchanged += 1;
+            continue;
+          }
+          const file: StagedFile = {
+            relative,
+            sizeBytes: stat.size,
+            modifiedAt: stat.mtime.toISOString(),
+            sha256: intake.sha256,
+            table: null,
+            broken: [],
+            records: 0,
+          };
+          staged.push(file);
+          if (intake.status === 'rejected') {
+            file.rejected = intake.reason;
+            notes.push(`rejected as a whole: ${relative}: ${intake.reason}`);
+            continue;
+          }
+          if (intake.transcoded) notes.push(`${relative} read as ${intake.encoding} (transcoded to UTF-8)`);
+          file.table = `src_${staged.length}`;
+          const problem = await stageFile(connection, intake.readPath, file, mapping);
+          if (problem === null) {
+            for (const table of tables) {
+              const error = await mappingError(connection, file.table, mapping, table);
+              if (error !== null) {
+                file.rejected = error;
+                break;
+              }
+            }
+          } else file.rejected = problem;
+          if (file.rejected !== undefined) notes.push(`rejected as a whole: ${relative}: ${file.rejected}`);
+        }
+        // Nothing outside the staged tables is readable by the mapping's SQL from here on.
+        await connection.run('SET enable_external_access = false');
+        await connection.run('SET lock_configuration = true');
+      } catch (error) {
+        connection.closeSync();
+        instance.closeSync();
+        if (workDir !== null) fs.rmSync(workDir, { recursive: true, force: true });
+        throw error;
+      }
+
+      const loaded: FileManifestEntry[] = [];
+      const parts: BatchPart[] = tables.map((table, index) => ({
+        record: RECORDS[table],
+        records: mappedRecords(connection, mapping, table, staged, index === 0),
+      }));
+      return {
+        parts,
+        finish: () => {
+          for (const f of staged) {
+            loaded.push({ path: f.relative, sha256: f.sha256, sizeBytes: f.sizeBytes, modifiedAt: f.modifiedAt, records: f.records });
+          }
+          return { files: loaded };
+        },
+        close: async () => {
+          connection.closeSync();
+          instance.closeSync();
+          if (workDir !== null) fs.rmSync(workDir, { recursive: true, force: true });
+        },
+        notes: () => [
+          `${staged.filter((f) => f.rejected === undefined).length} file(s) loaded through mapping ${mapping.name}${unchanged > 0 ? `, ${unchanged} unchanged file(s) skipped` : ''}`,
+          ...notes,
+        ],
+      };
+    },
+  };
+}
+
+/** Splits a file into rows of text columns, staged with their line numbers and raw text; returns why it cannot be, or null. */
+async function stageFile(connection: DuckDBConnection, readPath: string, file: StagedFile, mapping: SourceMapping): Promise<string | null> {
+  const { format } = mapping;
+  let header: string[] | null = format.header ? null : (format.columns ?? null);
+  if (header === null && !format.header) return 'the mapping declares header: false but no columns';
+  let appender: Awaited<ReturnType<DuckDBConnection['createAppender']>> | null = null;
+  const table = file.table!;
+  const open = async (names: string[]) => {
+    const columns = names.map((n) => `${quoteName(n)} VARCHAR`).join(', ');
+    await connection.run(`CREATE TABLE ${table} (_line BIGINT, _raw VARCHAR, ${columns})`);
+    appender = await connection.createAppender(table);
+  };
+  const add = async (line: number, raw: string, values: string[]) => {
+    if (header === null) {
+      const names = format.columns ?? values.map((v) => v.trim());
+      header = uniqueNames(names);
+      await open(header);
+      return;
+    }
+    if (appender === null) await open(header);
+    if (values.length !== header.length) {
+      file.broken.push({
+        location: `${file.relative}:${line}`,
+        file: file.relative,
+        line,
+        fields: null,
+        rawText: raw,
+        parseError: `expected ${header.length} columns, found ${values.length}`,
+      });
+      return;
+    }
+    file.records += 1;
+    appender!.appendBigInt(BigInt(line));
+    appender!.appendVarchar(raw);
+    for (const v of values) appender!.appendVarchar(v);
+    appender!.endRow();
+  };
+  if (format.type === 'ndjson') return 'ndjson files are not yet supported by mappings (map a delimited export)';
+  if (format.delimiter === 'whitespace') {
+    const lines = readline.createInterface({ input: fs.createReadStream(readPath), crlfDelay: Infinity });
+    let line = 0;
+    for await (const text of lines) {
+      line += 1;
+      const body = (line === 1 ? text.replace(/^\uFEFF/, '') : text).trim();
+      if (body === '') continue;
+      await add(line, text, body.split(/\s+/));
+    }
+  } else {
+    const parser = fs
+      .createReadStream(readPath)
+      .pipe(parseCsv({ bom: true, delimiter: format.delimiter, relax_column_count: true, skip_empty_lines: true, info: true, raw: true }));
+    for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
+      await add(row.info.lines, row.raw.replace(/\r?\n$/, ''), row.record);
+    }
+  }
+  if (header === null) return null; // an empty file
+  if (appender === null) await open(header);
+  (appender as unknown as { closeSync(): void }).closeSync();
+  return null;
+}
+
+function uniqueNames(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((raw) => {
+    const name = raw === '' ? 'column' : raw;
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return n === 1 ? name : `${name}_${n}`;
+  });
+}
+
+function selectSql(table: string, mapping: SourceMapping, target: MappedTable): string {
+  const spec = mapping.records[target]!;
+  const fields = Object.entries(spec.fields).map(([name, value]) => `CAST((${fieldSql(value, mapping)}) AS VARCHAR) AS ${quoteName(name)}`);
+  return `SELECT _line, _raw, ${fields.join(', ')} FROM ${table}${spec.where ? ` WHERE (${spec.where})` : ''} ORDER BY _line`;
+}
+
+/** The mapping's SQL against this file's columns, planned but not run: DuckDB's message when it does not fit. */
+async function mappingError(
+  connection: DuckDBConnection,
+  table: string,
+  mapping: SourceMapping,
+  target: MappedTable,
+): Promise<string | null> {
+  try {
+    await connection.run(`EXPLAIN ${selectSql(table, mapping, target)}`);
+    return null;
+  } catch (error) {
+    return `mapping ${mapping.name} does not fit this file (${target}): ${(error as Error).message.split('\n')[0]}`;
+  }
+}
+
+async function* mappedRecords(
+  connection: DuckDBConnection,
+  mapping: SourceMapping,
+  target: MappedTable,
+  files: StagedFile[],
+  reportRejected: boolean,
+): AsyncGenerator<SourceRecord> {
+  const names = Object.keys(mapping.records[target]!.fields);
+  for (const file of files) {
+    if (file.rejected !== undefined) {
+      if (reportRejected) {
+        yield {
+          location: file.relative,
+          file: file.relative,
+          line: 0,
+          fields: null,
+          rawText: `(file not loaded: ${file.sizeBytes} bytes, sha256 ${file.sha256})`,
+          parseError: `file rejected: ${file.rejected}`,
+        };
+      }
+      continue;
+    }
+    if (reportRejected) yield* file.broken;
+    if (file.table === null) continue;
+    const result = await connection.stream(selectSql(file.table, mapping, target));
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      for (const row of chunk.getRows()) {
+        const line = Number(row[0]);
+        const fields: Record<string, unknown> = {};
+        names.forEach((name, i) => {
+          const value = row[i + 2];
+          if (value !== null && value !== undefined) fields[name] = String(value);
+        });
+        yield { location: `${file.relative}:${line}`, file: file.relative, line, fields, rawText: String(row[1]) };
+      }
+    }
+  }
+}

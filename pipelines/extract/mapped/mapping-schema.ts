@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { FILE_ENCODINGS } from '../../../shared/source-settings.ts';
+import { ConfigError } from '../../../shared/config.ts';
+
+/**
+ * A source mapping: how one shop's export becomes the canonical records (docs/bring-your-own-data.md).
+ * Written in YAML by a data engineer (or picked from the presets beside this file), checked by this
+ * schema; `crm sources schema` prints it as JSON Schema for editors. Field values are DuckDB SQL
+ * expressions over the file's columns, so the mapping is data, not converter code.
+ */
+
+/** A canonical field's value: a SQL expression over the file's columns, a constant, or a timestamp parsed from local time. */
+const fieldValueSchema = z.union([
+  z.string().min(1).describe('DuckDB SQL expression over the columns of the file (quote names with spaces: "Created at")'),
+  z
+    .object({ const: z.union([z.string(), z.number(), z.boolean(), z.null()]) })
+    .strict()
+    .describe('the same value on every record'),
+  z
+    .object({
+      timestamp: z.string().min(1).describe('SQL expression giving the text of a date or time'),
+      format: z.string().min(1).optional().describe('strptime format, e.g. %Y%m%d or %d/%m/%Y %H:%M (default: ISO 8601)'),
+      timezone: z.string().min(1).optional().describe("IANA zone of times without an offset (default: the mapping's format.timezone)"),
+    })
+    .strict()
+    .describe('a date or time; naive local times are read in the time zone and stored as UTC instants'),
+]);
+
+const recordMappingSchema = z
+  .object({
+    /** SQL condition: only rows for which it is true become this record (e.g. quantity < 0 for returns). */
+    where: z.string().min(1).optional(),
+    fields: z.record(z.string().min(1), fieldValueSchema),
+  })
+  .strict();
+
+export const MAPPED_RECORD_TABLES = ['orders', 'order_items', 'order_payments', 'order_refunds', 'order_cancellations'] as const;
+
+export const mappingSchema = z
+  .object({
+    $schema: z.string().optional(),
+    name: z.string().min(1),
+    description: z.string().default(''),
+    /** File-name patterns in the source's folder (* and ? wildcards), e.g. ["*.csv", "orders_*.txt"]. */
+    match: z.array(z.string().min(1)).min(1).default(['*.csv']),
+    format: z
+      .object({
+        type: z.enum(['delimited', 'ndjson']).default('delimited'),
+        /** One character, or "whitespace" for columns separated by runs of spaces or tabs (fixed-width logs). */
+        delimiter: z.union([z.string().length(1), z.literal('whitespace')]).default(','),
+        /** Whether the first non-blank line names the columns. */
+        header: z.boolean().default(true),
+        /** Column names, in order, for files without a header (or to rename a header's columns). */
+        columns: z.array(z.string().min(1)).optional(),
+        encoding: z.enum(FILE_ENCODINGS).default('auto'),
+        /** IANA zone of timestamps without an offset. */
+        timezone: z.string().min(1).default('UTC'),
+      })
+      .strict()
+      .prefault({}),
+    /** One entry per canonical record this file produces (an order-lines export gives orders, order_items and refunds). */
+    records: z.partialRecord(z.enum(MAPPED_RECORD_TABLES), recordMappingSchema),
+  })
+  .strict();
+
+export type SourceMapping = z.infer<typeof mappingSchema>;
+export type FieldValue = z.infer<typeof fieldValueSchema>;
+export type MappedTable = (typeof MAPPED_RECORD_TABLES)[number];
+
+export const PRESETS_DIR = path.join(path.dirname(new URL(import.meta.url).pathname), 'presets');
+
+/** The shipped presets by name (file stem of presets/*.yml). */
+export function presetNames(): string[] {
+  return fs
+    .readdirSync(PRESETS_DIR)
+    .filter((f) => f.endsWith('.yml'))
+    .map((f) => f.slice(0, -4))
+    .sort();
+}
+
+/** A mapping that cannot be used: a configuration error (exit 2), named by file and key. */
+export class MappingError extends ConfigError {
+  override name = 'MappingError';
+}
+
+/** Reads a mapping: `preset:<name>` or a path to a YAML/JSON file. */
+export function loadMapping(reference: string, baseDir: string): SourceMapping {
+  const file = reference.startsWith('preset:')
+    ? path.join(PRESETS_DIR, `${reference.slice('preset:'.length)}.yml`)
+    : path.resolve(baseDir, reference);
+  if (!fs.existsSync(file)) {
+    const hint = reference.startsWith('preset:') ? ` (presets: ${presetNames().join(', ')})` : '';
+    throw new MappingError(`mapping ${reference} not found: ${file}${hint}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new MappingError(`${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const parsed = mappingSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new MappingError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  if (Object.keys(parsed.data.records).length === 0) throw new MappingError(`${file}: records: maps no canonical record`);
+  return parsed.data;
+}
+
+/** The mapping file's JSON Schema (for editors: `# yaml-language-server: $schema=...`). */
+export function mappingJsonSchema(): unknown {
+  return z.toJSONSchema(mappingSchema, { io: 'input' });
+}
