@@ -9,6 +9,8 @@ import { configuredSources, findSource } from '../pipelines/extract/sources.ts';
 import { extractSource, type ExtractSummary } from '../pipelines/extract/run-extract.ts';
 import { SourceUnavailableError } from '../pipelines/extract/source-contract.ts';
 import { openWarehouse } from '../pipelines/raw/warehouse-connection.ts';
+import { inferMapping } from '../pipelines/extract/mapped/infer-mapping.ts';
+import { MAPPING_SCHEMA_FILE, mappingJsonSchema, presetNames } from '../pipelines/extract/mapped/mapping-schema.ts';
 
 /**
  * `crm sources`: what the configured sources are, and what a source would load right now. `check`
@@ -36,6 +38,34 @@ export function registerSourcesCommand(program: Command): void {
           .map((s) => `${s.name.padEnd(16)} ${s.kind.padEnd(8)} ${s.description}\n${' '.repeat(26)}-> raw.${s.tables.join(', raw.')}`)
           .join('\n'),
       );
+    });
+
+  sources
+    .command('infer')
+    .description(
+      'Propose a draft mapping for an export from its header and sample rows: encoding, delimiter, column types and date formats, likely canonical fields. Prints YAML to edit (or --json).',
+    )
+    .argument('<file>', 'an export file (CSV, TSV, whitespace-separated log; any supported encoding)')
+    .addOption(jsonOption())
+    .action((file: string, opts: { json?: boolean }) => {
+      if (!fs.existsSync(file)) throw new UsageError(`file not found: ${file}`);
+      const inferred = inferMapping(path.resolve(file));
+      if (opts.json) printResult(true, inferred, () => '');
+      else process.stdout.write(inferred.draft.endsWith('\n') ? inferred.draft : `${inferred.draft}\n`);
+    });
+
+  sources
+    .command('schema')
+    .description(
+      `Print the JSON Schema of mapping files (for editors), or write it with --write (${path.relative(process.cwd(), MAPPING_SCHEMA_FILE)}). Presets: ${presetNames().join(', ')}.`,
+    )
+    .option('--write', 'write the schema file instead of printing it')
+    .action((opts: { write?: boolean }) => {
+      const text = JSON.stringify(mappingJsonSchema(), null, 2) + '\n';
+      if (opts.write) {
+        fs.mkdirSync(path.dirname(MAPPING_SCHEMA_FILE), { recursive: true });
+        fs.writeFileSync(MAPPING_SCHEMA_FILE, text);
+      } else process.stdout.write(text);
     });
 
   sources

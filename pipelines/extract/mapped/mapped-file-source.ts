@@ -94,7 +94,12 @@ export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
           `ready marker ${settings.readyMarker} not in ${folder} yet: its files are left for the next run`,
         );
       }
-      const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+      // The mapping's SQL can read nothing but the staged files (the appender needs no file access).
+      const instance = await DuckDBInstance.create(':memory:', {
+        threads: '1',
+        enable_external_access: 'false',
+        lock_configuration: 'true',
+      });
       const connection = await instance.connect();
       let workDir: string | null = null;
       const notes: string[] = [];
@@ -142,7 +147,7 @@ export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
           const problem = await stageFile(connection, intake.readPath, file, mapping);
           if (problem === null) {
             for (const table of tables) {
-              const error = await mappingError(connection, file.table, mapping, table);
+              const error = await runMapping(connection, file.table, mapping, table);
               if (error !== null) {
                 file.rejected = error;
                 break;
@@ -151,9 +156,6 @@ export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
           } else file.rejected = problem;
           if (file.rejected !== undefined) notes.push(`rejected as a whole: ${relative}: ${file.rejected}`);
         }
-        // Nothing outside the staged tables is readable by the mapping's SQL from here on.
-        await connection.run('SET enable_external_access = false');
-        await connection.run('SET lock_configuration = true');
       } catch (error) {
         connection.closeSync();
         instance.closeSync();
@@ -265,15 +267,19 @@ function selectSql(table: string, mapping: SourceMapping, target: MappedTable): 
   return `SELECT _line, _raw, ${fields.join(', ')} FROM ${table}${spec.where ? ` WHERE (${spec.where})` : ''} ORDER BY _line`;
 }
 
-/** The mapping's SQL against this file's columns, planned but not run: DuckDB's message when it does not fit. */
-async function mappingError(
+/**
+ * Runs the mapping's SQL for one record over one file into a table of its own, before the load
+ * starts: a mapping that does not fit the file (a column it lacks, a cast that fails) rejects the
+ * file as a whole with DuckDB's reason instead of failing the source mid-load.
+ */
+async function runMapping(
   connection: DuckDBConnection,
   table: string,
   mapping: SourceMapping,
   target: MappedTable,
 ): Promise<string | null> {
   try {
-    await connection.run(`EXPLAIN ${selectSql(table, mapping, target)}`);
+    await connection.run(`CREATE TABLE ${table}_${target} AS ${selectSql(table, mapping, target)}`);
     return null;
   } catch (error) {
     return `mapping ${mapping.name} does not fit this file (${target}): ${(error as Error).message.split('\n')[0]}`;
@@ -304,7 +310,7 @@ async function* mappedRecords(
     }
     if (reportRejected) yield* file.broken;
     if (file.table === null) continue;
-    const result = await connection.stream(selectSql(file.table, mapping, target));
+    const result = await connection.stream(`SELECT * FROM ${file.table}_${target} ORDER BY _line`);
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FILE_ENCODINGS } from '../../../shared/source-settings.ts';
 import { ConfigError } from '../../../shared/config.ts';
+import { projectRoot } from '../../../shared/paths.ts';
 
 /**
  * A source mapping: how one shop's export becomes the canonical records (docs/bring-your-own-data.md).
@@ -71,6 +72,8 @@ export type FieldValue = z.infer<typeof fieldValueSchema>;
 export type MappedTable = (typeof MAPPED_RECORD_TABLES)[number];
 
 export const PRESETS_DIR = path.join(path.dirname(new URL(import.meta.url).pathname), 'presets');
+/** The mapping file's JSON Schema in the repository (`crm sources schema` writes it; a test keeps it current). */
+export const MAPPING_SCHEMA_FILE = path.join(projectRoot, 'schemas', 'source-mapping.schema.json');
 
 /** The shipped presets by name (file stem of presets/*.yml). */
 export function presetNames(): string[] {

@@ -1,0 +1,190 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { extractSource } from '../../pipelines/extract/run-extract.ts';
+import { mappedSource } from '../../pipelines/extract/sources.ts';
+import { inferMapping } from '../../pipelines/extract/mapped/infer-mapping.ts';
+import {
+  MAPPING_SCHEMA_FILE,
+  MappingError,
+  loadMapping,
+  mappingJsonSchema,
+  mappingSchema,
+  presetNames,
+} from '../../pipelines/extract/mapped/mapping-schema.ts';
+import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
+
+/** Source mappings: the schema, the SQL they run, what they quarantine, and the draft `crm sources infer` writes. */
+
+let dir: string;
+let landing: string;
+let warehousePath: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-mapping-'));
+  landing = path.join(dir, 'landing');
+  warehousePath = path.join(dir, 'wh.duckdb');
+  fs.mkdirSync(path.join(landing, 'shop'), { recursive: true });
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function query(sql: string) {
+  const wh = await openWarehouse(warehousePath);
+  try {
+    return (await wh.connection.runAndReadAll(sql)).getRows();
+  } finally {
+    wh.close();
+  }
+}
+
+const writeMapping = (yaml: string) => {
+  const file = path.join(dir, 'shop.yml');
+  fs.writeFileSync(file, yaml);
+  return file;
+};
+
+const ORDER_LINES = `
+name: shop
+match: ["export*.csv"]
+format: { delimiter: ";", timezone: Europe/Berlin }
+records:
+  orders:
+    where: "Qty <> ''"
+    fields:
+      order_id: '"Order No"'
+      customer_id: "nullif(trim(Customer), '')"
+      ordered_at: { timestamp: '"Order Date"', format: "%d.%m.%Y %H:%M" }
+      updated_at: { timestamp: '"Order Date"', format: "%d.%m.%Y %H:%M" }
+      status: { const: completed }
+      currency: { const: EUR }
+      discount_amount: { const: "0" }
+  order_items:
+    fields:
+      order_id: '"Order No"'
+      line_no: 'row_number() OVER (PARTITION BY "Order No" ORDER BY _line)'
+      sku: SKU
+      quantity: Qty
+      unit_price: "replace(Price, ',', '.')"
+`;
+
+describe('mapped sources', () => {
+  it('maps a ;-delimited export with local times and decimal commas into orders and lines; bad rows are quarantined with file, line and reason', async () => {
+    fs.writeFileSync(
+      path.join(landing, 'shop', 'export_2025.csv'),
+      [
+        'Order No;Customer;Order Date;SKU;Qty;Price',
+        'A1;c-7;01.03.2025 23:30;S1;2;4,50',
+        'A1;c-7;01.03.2025 23:30;S2;1;10,00',
+        'A2;c-8;31.02.2025 10:00;S1;1;4,50',
+        'A3;c-8;02.03.2025 09:15;S9;x;1,00',
+        'A4;c-9;02.03.2025 09:15',
+      ].join('\n') + '\n',
+    );
+    const source = mappedSource('shop', writeMapping(ORDER_LINES));
+    const summary = await extractSource(source, { warehousePath, landingDir: landing, batchId: 'm1' });
+    expect(summary.notes[0]).toBe('1 file(s) loaded through mapping shop');
+    expect(
+      await query(
+        `SELECT order_id, customer_id, strftime(ordered_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M'), currency FROM raw.orders ORDER BY 1`,
+      ),
+    ).toEqual([
+      ['A1', 'c-7', '2025-03-01 22:30', 'EUR'],
+      ['A3', 'c-8', '2025-03-02 08:15', 'EUR'],
+    ]);
+    expect(
+      await query(
+        `SELECT order_id, line_no::INT, sku, quantity::INT, unit_price::DECIMAL(18, 2)::VARCHAR FROM raw.order_items ORDER BY 1, 2`,
+      ),
+    ).toEqual([
+      ['A1', 1, 'S1', 2, '4.50'],
+      ['A1', 2, 'S2', 1, '10.00'],
+      ['A2', 1, 'S1', 1, '4.50'],
+    ]);
+    const quarantine = await query(`SELECT raw_table, location, reason FROM raw._quarantine ORDER BY location, raw_table`);
+    expect(quarantine.map((r) => [r[0], r[1]])).toEqual([
+      ['orders', 'shop/export_2025.csv:4'],
+      ['order_items', 'shop/export_2025.csv:5'],
+      ['orders', 'shop/export_2025.csv:6'],
+    ]);
+    expect(String(quarantine[0]![2])).toContain('ordered_at');
+    expect(String(quarantine[0]![2])).toContain('31.02.2025 10:00'); // the value the file held, not a null
+    expect(String(quarantine[1]![2])).toContain('quantity');
+    expect(String(quarantine[2]![2])).toBe('expected 6 columns, found 3');
+    // Re-running reads nothing new and adds nothing.
+    const again = await extractSource(source, { warehousePath, landingDir: landing, batchId: 'm2' });
+    expect(again.notes[0]).toBe('0 file(s) loaded through mapping shop, 1 unchanged file(s) skipped');
+    expect(await query(`SELECT count(*)::INT FROM raw._quarantine`)).toEqual([[3]]);
+  });
+
+  it("a mapping whose SQL does not fit the file rejects that file as a whole, naming the record and DuckDB's reason", async () => {
+    fs.writeFileSync(path.join(landing, 'shop', 'export_1.csv'), 'Order;Customer\nA1;c\n');
+    const source = mappedSource('shop', writeMapping(ORDER_LINES));
+    const summary = await extractSource(source, { warehousePath, landingDir: landing, batchId: 'm1' });
+    const [[location, reason]] = (await query(`SELECT location, reason FROM raw._quarantine`)) as [[string, string]];
+    expect(location).toBe('shop/export_1.csv');
+    expect(reason).toMatch(/^file rejected: mapping shop does not fit this file \(orders\): Binder Error: .*Qty/);
+    expect(summary.tables.find((t) => t.table === 'orders')).toMatchObject({ read: 1, rejected: 1 });
+  });
+
+  it("the mapping's SQL cannot read files or the network", async () => {
+    fs.writeFileSync(
+      path.join(landing, 'shop', 'export_1.csv'),
+      'Order No;Customer;Order Date;SKU;Qty;Price\nA1;c;01.03.2025 10:00;S;1;1,00\n',
+    );
+    const mapping = ORDER_LINES.replace(
+      `customer_id: "nullif(trim(Customer), '')"`,
+      `customer_id: "(SELECT count(*) FROM read_text('/etc/hostname'))"`,
+    );
+    const summary = await extractSource(mappedSource('shop', writeMapping(mapping)), { warehousePath, landingDir: landing, batchId: 'm1' });
+    expect(summary.tables.find((t) => t.table === 'orders')).toMatchObject({ rejected: 1 });
+    const [[reason]] = (await query(`SELECT reason FROM raw._quarantine`)) as [[string]];
+    expect(reason).toMatch(/Permission Error|disabled/);
+  });
+
+  it('checks mapping files by the schema, naming file and key; presets all load; the JSON Schema file is current', () => {
+    const bad = writeMapping('name: x\nrecords: { orders: { fields: { order_id: 7 } } }\nformat: { delimiter: ";;" }\n');
+    expect(() => loadMapping(bad, dir)).toThrow(MappingError);
+    expect(() => loadMapping(bad, dir)).toThrow(/shop\.yml: .*format\.delimiter/);
+    expect(() => loadMapping('preset:nope', dir)).toThrow(/presets: .*cdnow/);
+    expect(presetNames()).toContain('cdnow');
+    for (const name of presetNames()) expect(mappingSchema.parse(loadMapping(`preset:${name}`, dir)).name).toBe(name);
+    expect(JSON.parse(fs.readFileSync(MAPPING_SCHEMA_FILE, 'utf8'))).toEqual(JSON.parse(JSON.stringify(mappingJsonSchema())));
+  });
+});
+
+describe('crm sources infer', () => {
+  it('drafts a mapping from a Chinese seller export in GB18030: encoding, delimiter, date format and fields', () => {
+    // 订单编号,买家会员名,订单创建时间,宝贝数量 / T1001,小王,2025-03-01 10:15:00,2 (GB18030 bytes)
+    const header = Buffer.from('b6a9b5a5b1e0bac52cc2f2bcd2bbe1d4b1c3fb2cb6a9b5a5b4b4bda8cab1bce42cb1a6b1b4cafdc1bf0a', 'hex');
+    const rows = Buffer.from('T1001,\xd0\xa1\xcd\xf5,2025-03-01 10:15:00,2\nT1002,\xd0\xa1\xc0\xee,2025-03-02 11:00:00,1\n', 'latin1');
+    const file = path.join(dir, 'ExportOrderList202503.csv');
+    fs.writeFileSync(file, Buffer.concat([header, rows]));
+    const inferred = inferMapping(file);
+    expect(inferred).toMatchObject({ encoding: 'gb18030', delimiter: ',', header: true, rows: 2 });
+    expect(inferred.columns.map((c) => [c.name, c.type, c.field ?? null])).toEqual([
+      ['订单编号', 'text', 'order_id'],
+      ['买家会员名', 'text', 'customer_id'],
+      ['订单创建时间', 'timestamp', 'ordered_at'],
+      ['宝贝数量', 'integer', 'quantity'],
+    ]);
+    const draft = parseYaml(inferred.draft) as { match: string[]; records: { orders: { fields: Record<string, unknown> } } };
+    expect(draft.match).toEqual(['ExportOrderList*.csv']);
+    expect(draft.records.orders.fields['ordered_at']).toEqual({ timestamp: '"订单创建时间"', format: '%Y-%m-%d %H:%M:%S' });
+    expect(() => mappingSchema.parse(draft)).not.toThrow();
+  });
+
+  it('finds a whitespace-separated log without a header and says which required fields it could not find', () => {
+    const file = path.join(dir, 'log.txt');
+    fs.writeFileSync(file, ' 00001 19970101  1   11.77\n 00002 19970112  1   12.00\n 00003 19970102  2   20.76\n');
+    const inferred = inferMapping(file);
+    expect(inferred).toMatchObject({ delimiter: 'whitespace', header: false, rows: 3 });
+    expect(inferred.columns.map((c) => [c.type, c.format ?? null])).toEqual([
+      ['integer', null],
+      ['date', '%Y%m%d'],
+      ['integer', null],
+      ['decimal', null],
+    ]);
+    expect(inferred.draft).toContain('# Required and not found (write an expression for each): order_id, customer_id, ordered_at');
+  });
+});
