@@ -1,4 +1,5 @@
--- Order lines rolled up to one row per order: how many items, their gross amount, and the brand
+-- Order lines rolled up to one row per order: how many items, their gross amount (the exact line
+-- amounts summed, then rounded to cents), and the brand
 -- and category with the largest line amount (ties broken by name, deterministic).
 -- Incremental (delete+insert on order_id): an order is rolled up again when one of its lines was
 -- loaded (inserted or changed) since the last build, and during a backfill when it was ordered in
@@ -32,7 +33,9 @@ totals as (
         count(*) as line_count,
         -- Typed as the marts use them: sums would widen to 128-bit integers, slower to scan and join.
         cast(sum(quantity) as {{ dbt.type_bigint() }}) as item_count,
-        cast(sum(line_amount) as decimal(18, 2)) as gross_amount,
+        -- The rounding rule (docs/dbt-models.md): exact line amounts are summed first, and only the
+        -- order total is rounded to cents (half away from zero); with 2-decimal prices nothing rounds.
+        cast(round(sum(line_amount), 2) as decimal(18, 2)) as gross_amount,
         max(loaded_at) as items_loaded_at
     from items
     group by order_id

@@ -5,7 +5,7 @@ import { sqlRule, type SqlRule } from './sql-checks.ts';
  * One definition per record type gives both the zod validator and the raw table's columns, so the
  * validation rules and the warehouse types cannot drift apart.
  */
-export type RawColumnType = 'VARCHAR' | 'INTEGER' | 'DECIMAL(18,2)' | 'TIMESTAMPTZ' | 'BOOLEAN' | 'DOUBLE';
+export type RawColumnType = 'VARCHAR' | 'INTEGER' | 'DECIMAL(18,2)' | 'DECIMAL(18,4)' | 'TIMESTAMPTZ' | 'BOOLEAN' | 'DOUBLE';
 
 export interface FieldSpec {
   schema: z.ZodType<string | number | boolean | null>;
@@ -23,6 +23,9 @@ const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|
 const TIMESTAMP_MESSAGES = { format: 'expected an ISO 8601 timestamp with a time zone', real: 'not a real date and time' };
 const MONEY_PATTERN = /^-?\d{1,15}(\.\d{1,2})?$/;
 const MONEY_MESSAGE = 'expected an amount with at most 2 decimals';
+// Unit prices: up to 4 decimals (real shops sell at 0.001), 14 integer digits so DECIMAL(18,4) holds any.
+const PRICE_PATTERN = /^-?\d{1,14}(\.\d{1,4})?$/;
+const PRICE_MESSAGE = 'expected a price with at most 4 decimals';
 const NEGATIVE_MESSAGE = 'must not be negative';
 
 const timestamp = z
@@ -32,10 +35,13 @@ const timestamp = z
   // Normalised to UTC so DuckDB, Spark or any engine reads the same instant.
   .transform((text) => new Date(text).toISOString());
 
-const money = z
-  .union([z.string(), z.number()])
-  .transform((value) => String(value).trim())
-  .pipe(z.string().regex(MONEY_PATTERN, MONEY_MESSAGE));
+const decimalText = (pattern: RegExp, message: string) =>
+  z
+    .union([z.string(), z.number()])
+    .transform((value) => String(value).trim())
+    .pipe(z.string().regex(pattern, message));
+const money = decimalText(MONEY_PATTERN, MONEY_MESSAGE);
+const price = decimalText(PRICE_PATTERN, PRICE_MESSAGE);
 
 /** Field builders: each returns the zod rule and the column type it loads into. */
 export const field = {
@@ -72,6 +78,15 @@ export const field = {
     schema: money.refine((text) => !text.startsWith('-'), NEGATIVE_MESSAGE),
     type: 'DECIMAL(18,2)',
     sql: sqlRule.money(MONEY_PATTERN.source, MONEY_MESSAGE, NEGATIVE_MESSAGE),
+  }),
+  /**
+   * A non-negative unit price with up to 4 decimals, stored exactly (DECIMAL(18,4)); amounts are
+   * rounded to cents only where they are summed into money (docs/dbt-models.md, rounding rule).
+   */
+  price: (): FieldSpec => ({
+    schema: price.refine((text) => !text.startsWith('-'), NEGATIVE_MESSAGE),
+    type: 'DECIMAL(18,4)',
+    sql: sqlRule.price(PRICE_PATTERN.source, PRICE_MESSAGE, NEGATIVE_MESSAGE),
   }),
   integer: (min: number, max: number): FieldSpec => ({
     schema: z.coerce.number().int().min(min).max(max),

@@ -117,6 +117,9 @@ export const sqlRule = {
     value: (i, d = jsTrim(i.text)) => d,
   }),
 
+  /** field.price(): the money rule with the price pattern (up to 4 decimals); the same checks and value. */
+  price: (pattern: string, message: string, negativeMessage: string | false): SqlRule => sqlRule.money(pattern, message, negativeMessage),
+
   integer: (min: number, max: number, optional: boolean): SqlRule => {
     // z.coerce.number(): JavaScript's Number() of the value.
     const number = (i: SqlInput) => `(CASE ${i.kind}

@@ -79,14 +79,24 @@ export async function ensureRawTable(connection: DuckDBConnection, record: Defin
   // source tests check it. Tables created by older versions keep their key; loading works with both.
   await connection.run(`CREATE TABLE IF NOT EXISTS ${RAW_SCHEMA}.${quoteIdent(record.table)} (${columns.join(', ')})`);
   // Additive schema evolution: a column added to the record definition is added to an existing
-  // raw table (nullable), so older warehouses keep loading. Columns are never dropped or retyped.
+  // raw table (nullable), so older warehouses keep loading. Columns are never dropped; the only
+  // retype is a lossless widening (WIDENINGS), so a value the new rule accepts is not rounded away.
   const existing = await connection.runAndReadAll(
-    `SELECT column_name FROM information_schema.columns WHERE table_schema = '${RAW_SCHEMA}' AND table_name = $1`,
+    `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = '${RAW_SCHEMA}' AND table_name = $1`,
     [record.table],
   );
-  const have = new Set(existing.getRows().map((r) => String(r[0])));
+  const have = new Map(existing.getRows().map((r) => [String(r[0]), String(r[1])]));
   for (const [name, f] of Object.entries(record.fields)) {
-    if (!have.has(name))
-      await connection.run(`ALTER TABLE ${RAW_SCHEMA}.${quoteIdent(record.table)} ADD COLUMN ${quoteIdent(name)} ${f.type}`);
+    const table = `${RAW_SCHEMA}.${quoteIdent(record.table)}`;
+    const type = have.get(name);
+    if (type === undefined) await connection.run(`ALTER TABLE ${table} ADD COLUMN ${quoteIdent(name)} ${f.type}`);
+    else if (WIDENINGS[f.type]?.includes(type))
+      await connection.run(`ALTER TABLE ${table} ALTER COLUMN ${quoteIdent(name)} TYPE ${f.type}`);
   }
 }
+
+/**
+ * Column types an existing raw column may be widened from without losing a value: unit prices went
+ * from 2 to 4 decimals (issue 25). DECIMAL(18,4) holds 14 integer digits; the price rule allows 14.
+ */
+const WIDENINGS: Partial<Record<string, readonly string[]>> = { 'DECIMAL(18,4)': ['DECIMAL(18,2)'] };

@@ -98,6 +98,10 @@ function nastyFiles() {
       'N1,0,S7,Hat,hats,B,100001,-5',
       'N1,x,S8,Hat,hats,B,,5',
       'N1,1,S1b,"Shoe, blue",shoes,B,2,11.00',
+      // Unit prices keep up to 4 decimals (a real 0.001 price); a fifth decimal is rejected.
+      'N1,7,S9,Pin,pins,B,1000,0.001',
+      'N1,8,S10,Pin,pins,B,3,0.1234',
+      'N1,9,S11,Pin,pins,B,1,0.00001',
     ].join('\n') + '\n',
   );
   // NDJSON: BOM, CRLF, blank and whitespace lines, invalid JSON, non-objects, typed values.
@@ -229,6 +233,7 @@ function nastyFiles() {
       JSON.stringify({ order_id: 'J1', line_no: 1, sku: 'S', quantity: 2, unit_price: 3.25 }),
       JSON.stringify({ order_id: 'J1', line_no: '2', sku: 'S', quantity: null, unit_price: '1' }),
       JSON.stringify({ order_id: 'J1', line_no: 3, sku: 'S', quantity: 1.5, unit_price: 'x' }),
+      JSON.stringify({ order_id: 'J1', line_no: 4, sku: 'S', quantity: 7, unit_price: 0.001 }),
     ].join('\n') + '\n',
   );
 }
@@ -289,6 +294,19 @@ describe('bulk load path', () => {
     for (const table of TABLES) expect(bulk.tables[table], table).toEqual(row.tables[table]);
     expect(bulk.quarantine).toEqual(row.quarantine);
     expect(bulk.manifest).toEqual(row.manifest);
+    // A 0.001 unit price (CSV text and JSON number) is stored exactly on both paths; 5 decimals are rejected.
+    for (const loaded of [row, bulk]) {
+      const prices = (loaded.tables.order_items as unknown[][])
+        .filter(([order, line]) => (order === 'N1' && Number(line) >= 7) || (order === 'J1' && Number(line) === 4))
+        .map(([order, line, , , , , quantity, price]) => [order, Number(line), Number(quantity), String(price)]);
+      expect(prices).toEqual([
+        ['J1', 4, 7, '0.0010'],
+        ['N1', 7, 1000, '0.0010'],
+        ['N1', 8, 3, '0.1234'],
+      ]);
+      const fifth = (loaded.quarantine as unknown[][]).filter(([, , location]) => String(location).endsWith('order_items_nasty.csv:13'));
+      expect(fifth.map((q) => q[4])).toEqual(['unit_price: expected a price with at most 4 decimals (got "0.00001")']);
+    }
     // With one DuckDB thread (CRM_EXTRACT_THREADS=1, less memory) the insert is not a batch insert
     // but keeps file order all the same: the same rows, lines and quarantine.
     process.env[EXTRACT_THREADS_ENV] = '1';

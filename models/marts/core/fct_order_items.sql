@@ -38,8 +38,8 @@ select
     items.category,
     items.brand,
     cast(items.quantity as integer) as quantity,
-    cast(items.unit_price as decimal(18, 2)) as unit_price,
-    cast(items.line_amount as decimal(18, 2)) as line_amount,
+    cast(items.unit_price as decimal(18, 4)) as unit_price,
+    cast(items.line_amount as decimal(18, 4)) as line_amount,
     cast(
         case
             when not orders.is_valid_sale or orders.gross_amount = 0 then 0

@@ -10,8 +10,10 @@ select
     category,
     brand,
     quantity,
-    unit_price,
-    cast(quantity * unit_price as decimal(18, 2)) as line_amount,
+    cast(unit_price as decimal(18, 4)) as unit_price,
+    -- Exact: a 4-decimal price times a whole quantity has at most 4 decimals. Money is rounded to
+    -- cents only where lines are summed into an order total (int_orders__item_totals).
+    cast(quantity * unit_price as decimal(18, 4)) as line_amount,
     -- When the loader last inserted or changed the line (raw lineage): lines carry no business
     -- timestamp, so this is what tells a changed line.
     {{ utc_timestamp('_loaded_at') }} as loaded_at

@@ -33,7 +33,7 @@ export const orderItemRecord = defineRecord({
     category: field.text(),
     brand: field.text(),
     quantity: field.integer(1, 100_000),
-    unit_price: field.nonNegativeMoney(),
+    unit_price: field.price(),
   },
 });
 

@@ -18,6 +18,7 @@ const PG_TYPES: Record<RawColumnType, string> = {
   VARCHAR: 'text',
   INTEGER: 'integer',
   'DECIMAL(18,2)': 'numeric(18,2)',
+  'DECIMAL(18,4)': 'numeric(18,4)',
   TIMESTAMPTZ: 'timestamptz',
   BOOLEAN: 'boolean',
   DOUBLE: 'double precision',
