@@ -148,7 +148,7 @@ describe('mapped sources', () => {
     expect(() => loadMapping(bad, dir)).toThrow(/shop\.yml: .*format\.delimiter/);
     expect(() => loadMapping('preset:nope', dir)).toThrow(/presets: .*cdnow/);
     expect(presetNames()).toContain('cdnow');
-    for (const name of presetNames()) expect(mappingSchema.parse(loadMapping(`preset:${name}`, dir)).name).toBe(name);
+    for (const name of presetNames()) expect(loadMapping(`preset:${name}`, dir).name).toBe(name);
     expect(JSON.parse(fs.readFileSync(MAPPING_SCHEMA_FILE, 'utf8'))).toEqual(JSON.parse(JSON.stringify(mappingJsonSchema())));
   });
 });

@@ -17,7 +17,7 @@ import {
   type SourceDefinition,
 } from '../source-contract.ts';
 import { fieldSql, quoteName } from './mapping-sql.ts';
-import type { MappedTable, SourceMapping } from './mapping-schema.ts';
+import { MAPPED_RECORD_TABLES, type LoadedMapping, type MappedTable, type SourceMapping } from './mapping-schema.ts';
 import type { FileSourceSettings } from '../../../shared/source-settings.ts';
 
 /**
@@ -39,7 +39,7 @@ const RECORDS: Record<MappedTable, DefinedRecord> = {
 
 export interface MappedSourceConfig {
   name: string;
-  mapping: SourceMapping;
+  mapping: LoadedMapping;
   /** Folder under the landing folder (default: the source's name). */
   folder: string;
   settings: FileSourceSettings;
@@ -59,6 +59,9 @@ interface StagedFile {
   modifiedAt: string;
   sha256: string;
   table: string | null;
+  /** The kind of file of the mapping it matched, and the first record it feeds (which reports a rejection). */
+  kind: SourceMapping;
+  firstTable: MappedTable;
   /** Lines that could not be split into the header's columns (quarantined by the first record). */
   broken: SourceRecord[];
   rejected?: string;
@@ -67,10 +70,10 @@ interface StagedFile {
 
 export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
   const { mapping, settings } = config;
-  const tables = Object.keys(mapping.records) as MappedTable[];
+  const tables = MAPPED_RECORD_TABLES.filter((t) => mapping.kinds.some((k) => k.records[t] !== undefined));
   const records = tables.map((t) => RECORDS[t]);
-  const patterns = mapping.match.map(globToRegExp);
-  const delimiter = mapping.format.delimiter;
+  const kinds = mapping.kinds.map((kind) => ({ kind, patterns: kind.match.map(globToRegExp) }));
+  const kindOf = (fileName: string) => kinds.find((k) => k.patterns.some((p) => p.test(fileName)))?.kind;
   return {
     name: config.name,
     family: 'orders',
@@ -85,7 +88,7 @@ export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
       }
       const names = fs
         .readdirSync(folder, { withFileTypes: true })
-        .filter((e) => e.isFile() && !e.name.startsWith('.') && patterns.some((p) => p.test(e.name)))
+        .filter((e) => e.isFile() && !e.name.startsWith('.') && kindOf(e.name) !== undefined)
         .map((e) => e.name)
         .sort();
       if (settings.readyMarker !== undefined && !fs.existsSync(path.join(folder, settings.readyMarker))) {
@@ -110,10 +113,11 @@ export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
           const absolute = path.join(folder, name);
           const relative = path.relative(context.landingDir, absolute).split(path.sep).join('/');
           const stat = fs.statSync(absolute);
+          const kind = kindOf(name)!;
           const intake = inspectFile(absolute, {
-            format: mapping.format.type === 'ndjson' ? 'ndjson' : 'csv',
-            encoding: settings.encoding !== 'auto' ? settings.encoding : mapping.format.encoding,
-            delimiter: delimiter === 'whitespace' ? ' ' : delimiter,
+            format: kind.format.type === 'ndjson' ? 'ndjson' : 'csv',
+            encoding: settings.encoding !== 'auto' ? settings.encoding : kind.format.encoding,
+            delimiter: kind.format.delimiter === 'whitespace' ? ' ' : kind.format.delimiter,
             requireFinalNewline: settings.readyMarker === undefined && settings.requireFinalNewline,
             expectedFields: [],
             workDir: () => (workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'crm-intake-'))),
@@ -133,6 +137,8 @@ export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
             modifiedAt: stat.mtime.toISOString(),
             sha256: intake.sha256,
             table: null,
+            kind,
+            firstTable: MAPPED_RECORD_TABLES.find((t) => kind.records[t] !== undefined)!,
             broken: [],
             records: 0,
           };
@@ -144,10 +150,10 @@ export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
           }
           if (intake.transcoded) notes.push(`${relative} read as ${intake.encoding} (transcoded to UTF-8)`);
           file.table = `src_${staged.length}`;
-          const problem = await stageFile(connection, intake.readPath, file, mapping);
+          const problem = await stageFile(connection, intake.readPath, file, kind);
           if (problem === null) {
-            for (const table of tables) {
-              const error = await runMapping(connection, file.table, mapping, table);
+            for (const table of MAPPED_RECORD_TABLES.filter((t) => kind.records[t] !== undefined)) {
+              const error = await runMapping(connection, file.table, kind, table);
               if (error !== null) {
                 file.rejected = error;
                 break;
@@ -164,10 +170,7 @@ export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
       }
 
       const loaded: FileManifestEntry[] = [];
-      const parts: BatchPart[] = tables.map((table, index) => ({
-        record: RECORDS[table],
-        records: mappedRecords(connection, mapping, table, staged, index === 0),
-      }));
+      const parts: BatchPart[] = tables.map((table) => ({ record: RECORDS[table], records: mappedRecords(connection, table, staged) }));
       return {
         parts,
         finish: () => {
@@ -286,15 +289,13 @@ async function runMapping(
   }
 }
 
-async function* mappedRecords(
-  connection: DuckDBConnection,
-  mapping: SourceMapping,
-  target: MappedTable,
-  files: StagedFile[],
-  reportRejected: boolean,
-): AsyncGenerator<SourceRecord> {
-  const names = Object.keys(mapping.records[target]!.fields);
+async function* mappedRecords(connection: DuckDBConnection, target: MappedTable, files: StagedFile[]): AsyncGenerator<SourceRecord> {
   for (const file of files) {
+    const spec = file.kind.records[target];
+    if (spec === undefined) continue;
+    const names = Object.keys(spec.fields);
+    // A rejected file and its broken lines are reported once, by the first record its kind feeds.
+    const reportRejected = target === file.firstTable;
     if (file.rejected !== undefined) {
       if (reportRejected) {
         yield {

@@ -40,34 +40,54 @@ const recordMappingSchema = z
 
 export const MAPPED_RECORD_TABLES = ['orders', 'order_items', 'order_payments', 'order_refunds', 'order_cancellations'] as const;
 
+/** One kind of file in the source's folder and the canonical records it produces. */
+const fileKindShape = {
+  /** File-name patterns in the source's folder (* and ? wildcards), e.g. ["*.csv", "orders_*.txt"]. */
+  match: z.array(z.string().min(1)).min(1).default(['*.csv']),
+  format: z
+    .object({
+      type: z.enum(['delimited', 'ndjson']).default('delimited'),
+      /** One character, or "whitespace" for columns separated by runs of spaces or tabs (fixed-width logs). */
+      delimiter: z.union([z.string().length(1), z.literal('whitespace')]).default(','),
+      /** Whether the first non-blank line names the columns. */
+      header: z.boolean().default(true),
+      /** Column names, in order, for files without a header (or to rename a header's columns). */
+      columns: z.array(z.string().min(1)).optional(),
+      encoding: z.enum(FILE_ENCODINGS).default('auto'),
+      /** IANA zone of timestamps without an offset. */
+      timezone: z.string().min(1).default('UTC'),
+    })
+    .strict()
+    .prefault({}),
+  /** One entry per canonical record this file produces (an order-lines export gives orders, order_items and refunds). */
+  records: z.partialRecord(z.enum(MAPPED_RECORD_TABLES), recordMappingSchema),
+};
+const fileKindSchema = z.object(fileKindShape).strict();
+
 export const mappingSchema = z
   .object({
     $schema: z.string().optional(),
     name: z.string().min(1),
     description: z.string().default(''),
-    /** File-name patterns in the source's folder (* and ? wildcards), e.g. ["*.csv", "orders_*.txt"]. */
-    match: z.array(z.string().min(1)).min(1).default(['*.csv']),
-    format: z
-      .object({
-        type: z.enum(['delimited', 'ndjson']).default('delimited'),
-        /** One character, or "whitespace" for columns separated by runs of spaces or tabs (fixed-width logs). */
-        delimiter: z.union([z.string().length(1), z.literal('whitespace')]).default(','),
-        /** Whether the first non-blank line names the columns. */
-        header: z.boolean().default(true),
-        /** Column names, in order, for files without a header (or to rename a header's columns). */
-        columns: z.array(z.string().min(1)).optional(),
-        encoding: z.enum(FILE_ENCODINGS).default('auto'),
-        /** IANA zone of timestamps without an offset. */
-        timezone: z.string().min(1).default('UTC'),
-      })
-      .strict()
-      .prefault({}),
-    /** One entry per canonical record this file produces (an order-lines export gives orders, order_items and refunds). */
-    records: z.partialRecord(z.enum(MAPPED_RECORD_TABLES), recordMappingSchema),
+    match: fileKindShape.match.optional(),
+    format: fileKindShape.format.optional(),
+    records: fileKindShape.records.optional(),
+    /** Several kinds of file in one folder (a seller centre's order report and its item report), each with its own match, format and records. */
+    files: z.array(fileKindSchema).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((m) => (m.files === undefined) !== (m.records === undefined), {
+    message: 'declare records (one kind of file) or files (several kinds), not both',
+  });
 
-export type SourceMapping = z.infer<typeof mappingSchema>;
+/** One kind of file of a mapping, with the mapping's name (for messages). */
+export type SourceMapping = z.infer<typeof fileKindSchema> & { name: string; description: string };
+/** A mapping file as loaded: its kinds of file, tried in order for each file name. */
+export interface LoadedMapping {
+  name: string;
+  description: string;
+  kinds: SourceMapping[];
+}
 export type FieldValue = z.infer<typeof fieldValueSchema>;
 export type MappedTable = (typeof MAPPED_RECORD_TABLES)[number];
 
@@ -90,7 +110,7 @@ export class MappingError extends ConfigError {
 }
 
 /** Reads a mapping: `preset:<name>` or a path to a YAML/JSON file. */
-export function loadMapping(reference: string, baseDir: string): SourceMapping {
+export function loadMapping(reference: string, baseDir: string): LoadedMapping {
   const file = reference.startsWith('preset:')
     ? path.join(PRESETS_DIR, `${reference.slice('preset:'.length)}.yml`)
     : path.resolve(baseDir, reference);
@@ -108,8 +128,15 @@ export function loadMapping(reference: string, baseDir: string): SourceMapping {
   if (!parsed.success) {
     throw new MappingError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
-  if (Object.keys(parsed.data.records).length === 0) throw new MappingError(`${file}: records: maps no canonical record`);
-  return parsed.data;
+  const { name, description } = parsed.data;
+  const kinds = (
+    parsed.data.files ?? [fileKindSchema.parse({ match: parsed.data.match, format: parsed.data.format, records: parsed.data.records })]
+  ).map((kind) => ({ ...kind, name, description }));
+  kinds.forEach((kind, i) => {
+    if (Object.keys(kind.records).length === 0)
+      throw new MappingError(`${file}: ${parsed.data.files ? `files.${i}.` : ''}records: maps no canonical record`);
+  });
+  return { name, description, kinds };
 }
 
 /** The mapping file's JSON Schema (for editors: `# yaml-language-server: $schema=...`). */
