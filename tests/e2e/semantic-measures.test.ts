@@ -84,8 +84,7 @@ const KEY_MEASURES: Record<string, string> = {
   'customer_value.cohort_revenue': 'SELECT sum(revenue) FROM marts.fct_cohort_retention',
   'customer_value.monthly_active_customers': 'SELECT sum(active_customers) FROM marts.fct_customer_activity_monthly',
   'customer_value.returning_customers': 'SELECT sum(returning_customers) FROM marts.fct_customer_activity_monthly',
-  'customer_value.repeat_purchase_rate':
-    'SELECT sum(round(repeat_purchase_rate * active_customers)) / sum(active_customers) FROM marts.fct_customer_activity_monthly',
+  'customer_value.repeat_purchase_rate': 'SELECT sum(repeat_customers) / sum(active_customers) FROM marts.fct_customer_activity_monthly',
   'customer_value.retention_rate': 'SELECT sum(active_customers) / sum(cohort_size) FROM marts.fct_cohort_retention',
   'customer_value.new_customers': 'SELECT sum(new_customers) FROM marts.fct_customer_activity_monthly',
   // Service and opinion: percentiles over tickets (Cube's PERCENTILE_CONT against DuckDB's own quantile_cont).
@@ -258,7 +257,7 @@ describe('semantic measures', () => {
   it("month-1 retention of one cohort, and the heatmap from its rollup, equal the mart's figures", async () => {
     // The largest cohort whose month 1 is observed, and its month-1 rate as dbt computed it.
     const [cohort] = await reader.query(
-      `SELECT strftime(cohort_month, '%Y-%m-%d') AS cohort_month, retention_rate, active_customers, cohort_size
+      `SELECT strftime(cohort_month, '%Y-%m-%d') AS cohort_month, active_customers / cohort_size AS retention_rate, active_customers, cohort_size
        FROM marts.fct_cohort_retention WHERE months_since_first = 1 ORDER BY cohort_size DESC, cohort_month LIMIT 1`,
     );
     expect(cohort, 'a cohort with a month 1').toBeDefined();
@@ -288,7 +287,7 @@ describe('semantic measures', () => {
     const heatmap = (await response.json()) as { data: Record<string, unknown>[]; usedPreAggregations: Record<string, unknown> };
     expect(Object.keys(heatmap.usedPreAggregations).join(' ')).toContain('cohort_retention_cohort_heatmap');
     const marts = await reader.query(
-      `SELECT strftime(cohort_month, '%Y-%m') AS m, months_since_first AS k, retention_rate AS r FROM marts.fct_cohort_retention`,
+      `SELECT strftime(cohort_month, '%Y-%m') AS m, months_since_first AS k, active_customers / cohort_size AS r FROM marts.fct_cohort_retention`,
     );
     const want = new Map(marts.map((r) => [`${String(r.m)}|${Number(r.k)}`, Number(r.r)]));
     expect(heatmap.data.length).toBe(want.size);

@@ -1,6 +1,7 @@
 -- Monthly acquisition cohorts (month of a person's first credited valid sale) and how many of them
--- buy again in each later month. Months with no buyer still appear (retention 0) up to the last
--- month with any sale.
+-- buy again in each later month. Months with no buyer still appear (active_customers 0) up to the
+-- last month with any sale. Only additive parts are stored: the retention rate (active_customers /
+-- cohort_size) is the cohort_retention cube's measure, a ratio of sums over the rows of a slice.
 with sales as (
     select
         credited_customer_key as customer_key,
@@ -54,7 +55,6 @@ select
     cast({{ dbt.datediff('grid.cohort_month', 'grid.month', 'month') }} as integer) as months_since_first,
     cast(grid.cohort_size as integer) as cohort_size,
     cast(coalesce(activity.active_customers, 0) as integer) as active_customers,
-    cast(coalesce(activity.active_customers, 0) * 1.0 / grid.cohort_size as double) as retention_rate,
     cast(coalesce(activity.revenue, 0) as decimal(18, 2)) as revenue
 from grid
 left join activity

@@ -1,4 +1,6 @@
 -- Buying activity by calendar month (UTC), persons (customer_key), credited valid sales only.
+-- Only additive parts are stored: the repeat purchase rate (repeat_customers / active_customers) is
+-- the customer_activity_monthly cube's measure, a ratio of sums over the months of a slice.
 with sales as (
     select
         credited_customer_key as customer_key,
@@ -55,7 +57,7 @@ select
     cast(customers.active_customers as integer) as active_customers,
     cast(customers.new_customers as integer) as new_customers,
     cast(customers.active_customers - customers.new_customers as integer) as returning_customers,
-    cast(customers.repeat_customers * 1.0 / customers.active_customers as double) as repeat_purchase_rate,
+    cast(customers.repeat_customers as integer) as repeat_customers,
     -- Rounded: a parallel floating-point sum is not associative, so unrounded averages can differ in
     -- the last bits between two builds of the same data.
     cast(round(gaps.avg_days_between_orders, 6) as double) as avg_days_between_orders,
