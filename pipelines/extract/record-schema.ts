@@ -28,6 +28,22 @@ const PRICE_PATTERN = /^-?\d{1,14}(\.\d{1,4})?$/;
 const PRICE_MESSAGE = 'expected a price with at most 4 decimals';
 const NEGATIVE_MESSAGE = 'must not be negative';
 
+/**
+ * ISO 4217 currency codes in use (list one, 2025: funds and precious-metal codes included, the
+ * testing code XTS and "no currency" XXX left out). Upper case, exactly three letters.
+ */
+export const ISO_4217_CURRENCIES: readonly string[] = (
+  'AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD ' +
+  'CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL ' +
+  'GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD ' +
+  'KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO ' +
+  'NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD ' +
+  'SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV ' +
+  'WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG'
+).split(' ');
+const CURRENCY_MESSAGE = 'not an ISO 4217 currency code (three capital letters, e.g. CNY, USD, GBP)';
+const CURRENCY_SET = new Set(ISO_4217_CURRENCIES);
+
 const timestamp = z
   .string()
   .regex(ISO_WITH_ZONE, TIMESTAMP_MESSAGES.format)
@@ -57,6 +73,12 @@ export const field = {
     schema: z.preprocess(emptyToNull, z.enum(values).nullable()),
     type: 'VARCHAR',
     sql: sqlRule.oneOf(values, true),
+  }),
+  /** An ISO 4217 currency code (ISO_4217_CURRENCIES); anything else is rejected with CURRENCY_MESSAGE. */
+  currency: (): FieldSpec => ({
+    schema: z.string().refine((code) => CURRENCY_SET.has(code), CURRENCY_MESSAGE),
+    type: 'VARCHAR',
+    sql: sqlRule.listed(ISO_4217_CURRENCIES, CURRENCY_MESSAGE),
   }),
   email: (): FieldSpec => ({
     schema: z.preprocess(emptyToNull, z.email('not a valid e-mail address').nullable()),

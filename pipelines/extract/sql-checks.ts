@@ -78,6 +78,14 @@ export const sqlRule = {
     };
   },
 
+  /** A string from a long list (z.string().refine(in list)): one message instead of naming every value. */
+  listed: (values: readonly string[], message: string): SqlRule => ({
+    issues: (i) => [
+      `CASE WHEN ${i.kind} IS DISTINCT FROM 'string' THEN ${expectedString(i)} WHEN NOT ${inList(i.text, values)} THEN ${sqlString(message)} END`,
+    ],
+    value: (i) => i.text,
+  }),
+
   email: (pattern: string, message: string): SqlRule => ({
     issues: (i) => [
       `CASE WHEN ${isEmpty(i)} THEN NULL WHEN ${i.kind} <> 'string' THEN ${expectedString(i)} WHEN NOT regexp_full_match(${i.text}, ${sqlString(pattern)}) THEN ${sqlString(message)} END`,

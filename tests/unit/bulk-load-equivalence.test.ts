@@ -72,6 +72,10 @@ function nastyFiles() {
       'W1,C9,2025-02-01T10:00:00Z,paid,HKD,3,2025-02-01T10:00:00Z,,,,,app',
       'W2,C9,2025-02-01T10:00:00Z,paid,EUR,3.1,2025-02-01T10:00:00Z,A,1,X,Y',
       'W3,C9,2025-02-01T10:00:00Z,paid,EUR,3.10,2025-02-01T10:00:00Z,A,1,X,Y,app',
+      // Any ISO 4217 code (a UK shop in pounds); an unknown or lower-case code is rejected with one reason.
+      'W4,C9,2025-02-01T10:00:00Z,paid,GBP,0,2025-02-01T10:00:00Z,A,1,X,Y,app',
+      'W5,C9,2025-02-01T10:00:00Z,paid,gbp,0,2025-02-01T10:00:00Z,A,1,X,Y,app',
+      'W6,C9,2025-02-01T10:00:00Z,paid,RMB,0,2025-02-01T10:00:00Z,A,1,X,Y,app',
     ].join('\r\n'),
   );
   // A header missing columns: every row lacks them (schema drift + "(missing)" reasons).
@@ -306,6 +310,19 @@ describe('bulk load path', () => {
       ]);
       const fifth = (loaded.quarantine as unknown[][]).filter(([, , location]) => String(location).endsWith('order_items_nasty.csv:13'));
       expect(fifth.map((q) => q[4])).toEqual(['unit_price: expected a price with at most 4 decimals (got "0.00001")']);
+    }
+    for (const loaded of [row, bulk]) {
+      const currencies = (loaded.tables.orders as unknown[][]).filter(([id]) => String(id).startsWith('W')).map((r) => [r[0], r[4]]);
+      expect(currencies).toEqual([
+        ['W1', 'HKD'],
+        ['W3', 'EUR'],
+        ['W4', 'GBP'],
+      ]);
+      const unknown = (loaded.quarantine as unknown[][]).filter(([, , , key]) => key === 'W5' || key === 'W6').map((q) => q[4]);
+      expect(unknown).toEqual([
+        'currency: not an ISO 4217 currency code (three capital letters, e.g. CNY, USD, GBP) (got "gbp")',
+        'currency: not an ISO 4217 currency code (three capital letters, e.g. CNY, USD, GBP) (got "RMB")',
+      ]);
     }
     // With one DuckDB thread (CRM_EXTRACT_THREADS=1, less memory) the insert is not a batch insert
     // but keeps file order all the same: the same rows, lines and quarantine.

@@ -2,6 +2,11 @@
 -- Cancelled and refunded orders are not sales and earn nothing; effective (approved/paid) partial
 -- refunds reduce the revenue of a valid sale. Every revenue figure downstream sums net_revenue,
 -- and customer figures sum it by credited_customer_key (accidental transactions excluded).
+-- Amounts are in the order's currency; beside them gross_amount_reporting and net_revenue_reporting
+-- state the same in the reporting currency (var('reporting_currency')), each rounded to cents from
+-- the order-currency amount x fx_rate (int_orders__fx, seeds/fx_rates.csv). An order whose currency
+-- has no rate on its date has has_fx_rate = false and null reporting amounts: flagged (warning test
+-- fct_orders_have_an_fx_rate), never summed as if it were in the reporting currency.
 -- Incremental (delete+insert on order_id): the ids of the orders to rebuild are picked first, from
 -- each input's own watermarks, and only those orders are joined:
 --   * business time within the lookback (var('incremental_lookback_days')) of the latest
@@ -9,7 +14,9 @@
 --     the account holder's or receiver's cluster (int_orders__attribution.identity_updated_at);
 --   * load time after the latest source_loaded_at built: the header, its lines or its
 --     refunds/cancellation were loaded since (late updates with old business timestamps);
---   * during a backfill, ordered in the window.
+--   * during a backfill, ordered in the window;
+--   * the order's rate to the reporting currency changed (seeds/fx_rates.csv edited) or the
+--     reporting currency itself changed: its reporting amounts are converted again.
 -- The index serves the API's customer 360 point lookups (see macros/indexes.sql).
 {{ config(
     materialized='incremental',
@@ -18,6 +25,8 @@
     on_schema_change='fail',
     indexes=[{'columns': ['credited_customer_key']}]
 ) }}
+
+{%- set reporting_currency = var('reporting_currency', 'CNY') %}
 
 {% if is_incremental() %}
 with changed_orders as (
@@ -39,6 +48,16 @@ with changed_orders as (
     select order_id
     from {{ ref('int_orders__attribution') }}
     where identity_updated_at > {{ incremental_cutoff('source_updated_at') }}
+    union
+    select order_id
+    from {{ this }}
+    where reporting_currency <> '{{ reporting_currency }}'
+    union
+    select previous.order_id
+    from {{ this }} as previous
+    inner join {{ ref('int_orders__fx') }} as fx on previous.order_id = fx.order_id
+    where previous.currency <> '{{ reporting_currency }}'
+        and coalesce(previous.fx_rate, -1) <> coalesce(fx.fx_rate, -1)
 ),
 
 orders as (
@@ -63,6 +82,10 @@ attribution as (
     select * from {{ ref('int_orders__attribution') }}
 ),
 
+fx as (
+    select * from {{ ref('int_orders__fx') }}
+),
+
 classified as (
     select
         orders.order_id,
@@ -81,6 +104,8 @@ classified as (
         orders.discount_amount,
         coalesce(money.refunded_amount, 0) as refunded_amount,
         orders.currency,
+        coalesce(fx.reporting_currency, '{{ reporting_currency }}') as reporting_currency,
+        case when orders.currency = '{{ reporting_currency }}' then 1 else fx.fx_rate end as fx_rate,
         orders.ship_city,
         item_totals.primary_brand,
         item_totals.primary_category,
@@ -94,6 +119,7 @@ classified as (
     left join item_totals on orders.order_id = item_totals.order_id
     left join money on orders.order_id = money.order_id
     left join attribution on orders.order_id = attribution.order_id
+    left join fx on orders.order_id = fx.order_id
 ),
 
 final as (
@@ -122,6 +148,9 @@ final as (
             end as decimal(18, 2)
         ) as net_revenue,
         currency,
+        reporting_currency,
+        cast(fx_rate as decimal(18, 8)) as fx_rate,
+        fx_rate is not null as has_fx_rate,
         ship_city,
         primary_brand,
         primary_category,
@@ -140,4 +169,10 @@ final as (
     from classified
 )
 
-select * from final
+select
+    final.*,
+    -- The reporting-currency amounts: the order-currency amount x fx_rate, rounded to cents (null
+    -- without a rate; identical to the order-currency amount when the order is in the reporting currency).
+    cast(round(final.gross_amount * final.fx_rate, 2) as decimal(18, 2)) as gross_amount_reporting,
+    cast(round(final.net_revenue * final.fx_rate, 2) as decimal(18, 2)) as net_revenue_reporting
+from final

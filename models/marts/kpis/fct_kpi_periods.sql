@@ -9,9 +9,12 @@
 -- (macros/kpi_definitions.sql says why).
 --
 -- Every part is the one defined elsewhere in the marts, re-aggregated:
---   revenue, orders            fct_orders valid sales (net_revenue), accidental orders included (they
---                              are sales, just nobody's customer value), as the orders cube counts
---                              them; orders is also the denominator of the per-1,000-orders rates
+--   revenue, orders            fct_orders valid sales, accidental orders included (they are sales,
+--                              just nobody's customer value), as the orders cube counts them; revenue
+--                              in the reporting currency (net_revenue_reporting; an order without an
+--                              fx rate counts as an order but adds no revenue, and is counted in
+--                              orders_without_fx_rate); orders is also the denominator of the
+--                              per-1,000-orders rates
 --   active/new/returning/      persons (credited_customer_key) with a credited valid sale, as
 --   repeat customers           fct_customer_activity_monthly (the monthly rows are equal, tested)
 --   retained_customers,        persons active in the period and in the previous one; the previous
@@ -64,7 +67,7 @@ with grains as (
 ),
 
 orders as (
-    select order_id, order_date, credited_customer_key, ordered_at, net_revenue
+    select order_id, order_date, credited_customer_key, ordered_at, net_revenue_reporting, has_fx_rate
     from {{ ref('fct_orders') }}
     where is_valid_sale and order_date is not null
 ),
@@ -92,8 +95,9 @@ sales_by_period as (
     select
         grains.period_grain,
         {{ kpi_period_start('grains.period_grain', 'orders.order_date') }} as period_start,
-        sum(orders.net_revenue) as revenue,
-        count(*) as orders
+        coalesce(sum(orders.net_revenue_reporting), 0) as revenue,
+        count(*) as orders,
+        sum(case when orders.has_fx_rate then 0 else 1 end) as orders_without_fx_rate
     from orders
     cross join grains
     group by grains.period_grain, {{ kpi_period_start('grains.period_grain', 'orders.order_date') }}
@@ -206,6 +210,7 @@ kpis as (
         periods.period_start,
         coalesce(sales.revenue, 0) as revenue,
         coalesce(sales.orders, 0) as orders,
+        coalesce(sales.orders_without_fx_rate, 0) as orders_without_fx_rate,
         coalesce(customers.active_customers, 0) as active_customers,
         coalesce(customers.new_customers, 0) as new_customers,
         coalesce(customers.active_customers, 0) - coalesce(customers.new_customers, 0) as returning_customers,
@@ -283,6 +288,7 @@ select
     cast(with_prev_retention.{{ kpi }} as {{ data_type }}) as {{ kpi }},
     cast(with_prev_retention.prev_{{ kpi }} as {{ data_type }}) as prev_{{ kpi }},
     {%- endfor %}
+    cast(with_prev_retention.orders_without_fx_rate as integer) as orders_without_fx_rate,
     cast(with_prev_retention.retention_base_customers as integer) as retention_base_customers,
     cast(with_prev_retention.prev_retention_base_customers as integer) as prev_retention_base_customers,
     cast(

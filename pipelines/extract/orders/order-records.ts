@@ -10,7 +10,8 @@ export const orderRecord = defineRecord({
     customer_id: field.id(),
     ordered_at: field.timestamp(),
     status: field.oneOf(['paid', 'shipped', 'completed', 'cancelled', 'refunded']),
-    currency: field.oneOf(['CNY', 'USD', 'EUR', 'HKD']),
+    // Any ISO 4217 code; dbt converts amounts to the reporting currency (seeds/fx_rates.csv).
+    currency: field.currency(),
     discount_amount: field.nonNegativeMoney(),
     updated_at: field.timestamp(),
     // Shipping contact: who receives the parcel. It differs from the account holder when someone
