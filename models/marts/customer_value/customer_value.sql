@@ -2,7 +2,10 @@
 -- or orders: how much they bought, when, and their RFM scores. Only credited orders count:
 -- accidental transactions (fct_orders.credited_customer_key null) are nobody's value. Name, city
 -- and signup come from the profile of the key account (the cluster's smallest customer_id).
--- Scores use cume_dist so tied customers get the same score (ntile would split ties).
+-- R, F and M scores (1-5) follow the method the seed rfm_scoring sets per metric (macros/rfm.sql):
+-- shipped, frequency by fixed bins (1, 2, 3-4, 5-9, 10+ orders) and recency and monetary by quintile
+-- of their distinct values, so equal values share a score and every score stays reachable however
+-- many customers tie (cume_dist gave every one-time buyer F = 4 once more than 20 % ordered once).
 -- Predicted value and churn risk come from the CLV model (BG/NBD + Gamma-Gamma) that the pipeline's
 -- clv:score step fits in TypeScript and writes to ml.clv_predictions just before this model builds;
 -- they are null for customers without a valid sale, and for everyone before any scoring ran.
@@ -53,22 +56,38 @@ base as (
     cross join as_of
 ),
 
+-- One row per customer with a valid sale: the population the scores are relative to.
+buyers as (
+    select customer_key, recency_days, order_count, revenue from base
+    where order_count > 0
+),
+
+scoring as (
+    select * from {{ ref('rfm_scoring') }}
+),
+
+recency_scores as (
+    {{- rfm_metric_score('buyers', 'scoring', 'recency', 'recency_days', higher_is_better=false) }}
+),
+
+frequency_scores as (
+    {{- rfm_metric_score('buyers', 'scoring', 'frequency', 'order_count') }}
+),
+
+monetary_scores as (
+    {{- rfm_metric_score('buyers', 'scoring', 'monetary', 'revenue') }}
+),
+
 scored as (
     select
         base.*,
-        case when order_count > 0 then ceiling(5 * cume_dist() over (
-                    partition by case when order_count > 0 then 1 else 0 end order by recency_days desc
-                ))
-        end as r_score,
-        case when order_count > 0 then ceiling(5 * cume_dist() over (
-                    partition by case when order_count > 0 then 1 else 0 end order by order_count
-                ))
-        end as f_score,
-        case when order_count > 0 then ceiling(5 * cume_dist() over (
-                    partition by case when order_count > 0 then 1 else 0 end order by revenue
-                ))
-        end as m_score
+        recency_scores.score as r_score,
+        frequency_scores.score as f_score,
+        monetary_scores.score as m_score
     from base
+    left join recency_scores on base.customer_key = recency_scores.customer_key
+    left join frequency_scores on base.customer_key = frequency_scores.customer_key
+    left join monetary_scores on base.customer_key = monetary_scores.customer_key
 ),
 
 predictions as (
