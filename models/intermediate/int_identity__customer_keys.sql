@@ -12,7 +12,8 @@ with accounts as (
     union
     select customer_id from {{ ref('stg_shop__customer_versions') }}
     union
-    select customer_id from {{ ref('stg_shop__orders') }}
+    -- Guest orders (no customer_id) are no account: no person is invented for them.
+    select customer_id from {{ ref('stg_shop__orders') }} where customer_id is not null
     union
     select customer_id from {{ ref('stg_service__tickets') }} where customer_id is not null
 ),

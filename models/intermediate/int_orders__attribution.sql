@@ -4,6 +4,8 @@
 -- Such orders are not credited to the account holder: credited_customer_key is null and
 -- shipped_to_customer_key names the person the parcel went to (not credited to them either: they
 -- did not pay under their own account; analysts can still see who it was).
+-- A guest order (no customer_id) has no customer_key and no credited_customer_key, and is never
+-- accidental: its ship phone does not make it anyone's (shipping contacts are not identity evidence).
 --
 -- Incremental (delete+insert on order_id). The outcome of an order depends on its header (account,
 -- ship phone), on the person of its account holder and on the persons owning its ship phone, so an

@@ -76,6 +76,8 @@ function nastyFiles() {
       'W4,C9,2025-02-01T10:00:00Z,paid,GBP,0,2025-02-01T10:00:00Z,A,1,X,Y,app',
       'W5,C9,2025-02-01T10:00:00Z,paid,gbp,0,2025-02-01T10:00:00Z,A,1,X,Y,app',
       'W6,C9,2025-02-01T10:00:00Z,paid,RMB,0,2025-02-01T10:00:00Z,A,1,X,Y,app',
+      // Guest checkouts: no customer_id (empty) is a valid order.
+      'W7,,2025-02-01T10:00:00Z,paid,CNY,0,2025-02-01T10:00:00Z,A,1,X,Y,app',
     ].join('\r\n'),
   );
   // A header missing columns: every row lacks them (schema drift + "(missing)" reasons).
@@ -317,7 +319,10 @@ describe('bulk load path', () => {
         ['W1', 'HKD'],
         ['W3', 'EUR'],
         ['W4', 'GBP'],
+        ['W7', 'CNY'],
       ]);
+      const guests = (loaded.tables.orders as unknown[][]).filter(([id]) => id === 'W7').map((r) => r[1]);
+      expect(guests).toEqual([null]);
       const unknown = (loaded.quarantine as unknown[][]).filter(([, , , key]) => key === 'W5' || key === 'W6').map((q) => q[4]);
       expect(unknown).toEqual([
         'currency: not an ISO 4217 currency code (three capital letters, e.g. CNY, USD, GBP) (got "gbp")',

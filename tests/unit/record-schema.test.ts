@@ -21,13 +21,44 @@ describe('record schemas', () => {
     }
   });
 
-  it('accepts amounts with at most two decimals and explains every failing field with its value', () => {
-    const result = orderItemRecord.validator.safeParse({ order_id: 'O1', line_no: '1', sku: 'S', quantity: 'two', unit_price: '1.999' });
+  it('accepts amounts with at most two decimals, prices with at most four, and explains every failing field with its value', () => {
+    const result = orderItemRecord.validator.safeParse({ order_id: 'O1', line_no: '1', sku: 'S', quantity: 'two', unit_price: '1.99999' });
     expect(result.success).toBe(false);
-    const reason = describeIssues(result.error!, { quantity: 'two', unit_price: '1.999' });
+    const reason = describeIssues(result.error!, { quantity: 'two', unit_price: '1.99999' });
     expect(reason).toContain('quantity:');
     expect(reason).toContain('(got "two")');
-    expect(reason).toContain('unit_price: expected an amount with at most 2 decimals (got "1.999")');
+    expect(reason).toContain('unit_price: expected a price with at most 4 decimals (got "1.99999")');
+    const price = orderItemRecord.validator.safeParse({ order_id: 'O1', line_no: '1', sku: 'S', quantity: '1000', unit_price: '0.001' });
+    expect(price.success && price.data.unit_price).toBe('0.001');
+    const base = {
+      order_id: 'O1',
+      customer_id: 'C1',
+      ordered_at: '2025-01-01T00:00:00Z',
+      status: 'paid',
+      currency: 'CNY',
+      updated_at: '2025-01-01T00:00:00Z',
+    };
+    const discount = orderRecord.validator.safeParse({ ...base, discount_amount: '1.999' });
+    expect(discount.success).toBe(false);
+    expect(describeIssues(discount.error!, { discount_amount: '1.999' })).toBe(
+      'discount_amount: expected an amount with at most 2 decimals (got "1.999")',
+    );
+  });
+
+  it('takes any ISO 4217 currency and a missing customer_id as a guest checkout', () => {
+    const base = {
+      order_id: 'O1',
+      ordered_at: '2025-01-01T00:00:00Z',
+      status: 'paid',
+      discount_amount: '0',
+      updated_at: '2025-01-01T00:00:00Z',
+    };
+    const gbp = orderRecord.validator.safeParse({ ...base, customer_id: '', currency: 'GBP' });
+    expect(gbp.success && [gbp.data.customer_id, gbp.data.currency]).toEqual([null, 'GBP']);
+    const rmb = orderRecord.validator.safeParse({ ...base, customer_id: 'C1', currency: 'RMB' });
+    expect(describeIssues(rmb.error!, { currency: 'RMB' })).toBe(
+      'currency: not an ISO 4217 currency code (three capital letters, e.g. CNY, USD, GBP) (got "RMB")',
+    );
   });
 
   it('reads booleans and empty strings the way CSV and NDJSON exports write them', () => {

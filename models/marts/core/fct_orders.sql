@@ -90,6 +90,7 @@ classified as (
     select
         orders.order_id,
         orders.customer_id,
+        orders.customer_id is null as is_guest_order,
         attribution.customer_key,
         attribution.credited_customer_key,
         coalesce(attribution.is_accidental, false) as is_accidental,
@@ -126,6 +127,9 @@ final as (
     select
         order_id,
         customer_id,
+        -- A guest checkout: no account, so no person (customer_key and credited_customer_key null).
+        -- It is a sale (revenue, order counts) but no customer figure counts it.
+        is_guest_order,
         coalesce(customer_key, customer_id) as customer_key,
         case when is_accidental then null else coalesce(credited_customer_key, customer_key, customer_id) end as credited_customer_key,
         is_accidental,

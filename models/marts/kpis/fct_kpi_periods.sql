@@ -15,6 +15,8 @@
 --                              fx rate counts as an order but adds no revenue, and is counted in
 --                              orders_without_fx_rate); orders is also the denominator of the
 --                              per-1,000-orders rates
+--   guest_orders, guest_revenue guest checkouts (fct_orders.is_guest_order) among those orders and
+--                              that revenue: included in revenue and orders, never in a customer count
 --   active/new/returning/      persons (credited_customer_key) with a credited valid sale, as
 --   repeat customers           fct_customer_activity_monthly (the monthly rows are equal, tested)
 --   retained_customers,        persons active in the period and in the previous one; the previous
@@ -67,7 +69,7 @@ with grains as (
 ),
 
 orders as (
-    select order_id, order_date, credited_customer_key, ordered_at, net_revenue_reporting, has_fx_rate
+    select order_id, order_date, credited_customer_key, ordered_at, net_revenue_reporting, has_fx_rate, is_guest_order
     from {{ ref('fct_orders') }}
     where is_valid_sale and order_date is not null
 ),
@@ -97,7 +99,9 @@ sales_by_period as (
         {{ kpi_period_start('grains.period_grain', 'orders.order_date') }} as period_start,
         coalesce(sum(orders.net_revenue_reporting), 0) as revenue,
         count(*) as orders,
-        sum(case when orders.has_fx_rate then 0 else 1 end) as orders_without_fx_rate
+        sum(case when orders.has_fx_rate then 0 else 1 end) as orders_without_fx_rate,
+        sum(case when orders.is_guest_order then 1 else 0 end) as guest_orders,
+        coalesce(sum(case when orders.is_guest_order then orders.net_revenue_reporting end), 0) as guest_revenue
     from orders
     cross join grains
     group by grains.period_grain, {{ kpi_period_start('grains.period_grain', 'orders.order_date') }}
@@ -211,6 +215,8 @@ kpis as (
         coalesce(sales.revenue, 0) as revenue,
         coalesce(sales.orders, 0) as orders,
         coalesce(sales.orders_without_fx_rate, 0) as orders_without_fx_rate,
+        coalesce(sales.guest_orders, 0) as guest_orders,
+        coalesce(sales.guest_revenue, 0) as guest_revenue,
         coalesce(customers.active_customers, 0) as active_customers,
         coalesce(customers.new_customers, 0) as new_customers,
         coalesce(customers.active_customers, 0) - coalesce(customers.new_customers, 0) as returning_customers,
@@ -289,6 +295,8 @@ select
     cast(with_prev_retention.prev_{{ kpi }} as {{ data_type }}) as prev_{{ kpi }},
     {%- endfor %}
     cast(with_prev_retention.orders_without_fx_rate as integer) as orders_without_fx_rate,
+    cast(with_prev_retention.guest_orders as integer) as guest_orders,
+    cast(with_prev_retention.guest_revenue as decimal(18, 2)) as guest_revenue,
     cast(with_prev_retention.retention_base_customers as integer) as retention_base_customers,
     cast(with_prev_retention.prev_retention_base_customers as integer) as prev_retention_base_customers,
     cast(

@@ -4,7 +4,9 @@ with source as (
 
 select
     order_id,
-    customer_id,
+    -- Null for a guest checkout (no account; an empty or blank id in the export is a guest too).
+    nullif(trim(customer_id), '') as customer_id,
+    nullif(trim(customer_id), '') is null as is_guest_order,
     {{ utc_timestamp('ordered_at') }} as ordered_at,
     status as order_status,
     currency,

@@ -7,7 +7,8 @@ export const orderRecord = defineRecord({
   version: 'updated_at',
   fields: {
     order_id: field.id(),
-    customer_id: field.id(),
+    // Null or empty: a guest checkout (no account). dbt gives a guest order no person (no customer_key).
+    customer_id: field.text(),
     ordered_at: field.timestamp(),
     status: field.oneOf(['paid', 'shipped', 'completed', 'cancelled', 'refunded']),
     // Any ISO 4217 code; dbt converts amounts to the reporting currency (seeds/fx_rates.csv).

@@ -282,10 +282,11 @@ export async function writeOrders(
     await ordersOut.write(
       csvLine([
         orderId,
-        defect === 0 ? '' : plan.id,
+        plan.id,
         defect === 1 ? '31/02/2025 25:61' : formatShopTimestamp(startMs + rng.next() * (endMs - startMs)),
         defect === 2 ? 'teleported' : 'completed',
-        'CNY',
+        // An empty customer_id is a valid guest checkout now, so this junk row's defect is its currency.
+        defect === 0 ? 'RMB' : 'CNY',
         '0.00',
         formatShopTimestamp(endMs),
         plan.name,
