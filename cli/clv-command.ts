@@ -4,7 +4,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { EXIT, ExitCodeError, UsageError } from './exit-codes.ts';
 import { printResult } from './output.ts';
 import { openWarehouse } from '../pipelines/raw/warehouse-connection.ts';
-import { runBacktest, type BacktestReport } from '../pipelines/transform/clv/backtest.ts';
+import { runBacktest, type BacktestReport, type ErrorStats } from '../pipelines/transform/clv/backtest.ts';
+import { REPEAT_MODELS } from '../pipelines/transform/clv/repeat-models.ts';
 import { readLandingTransactions, readWarehouseTransactions } from '../pipelines/transform/clv/transactions.ts';
 import { DAY_MS, SHOP_UTC_OFFSET_MINUTES as SHOP_OFFSET_MINUTES, type Transaction } from '../pipelines/transform/clv/summary-data.ts';
 import { warehouseOption } from './options.ts';
@@ -69,15 +70,21 @@ async function readWarehouse(file: string): Promise<Transaction[]> {
 
 function describe(r: BacktestReport): string {
   const f = (n: number, d = 3) => n.toFixed(d);
-  const bg = r.fit.bgnbd.params;
   const gg = r.fit.gammaGamma.params;
+  const row = (label: string, e: { purchases: ErrorStats; revenue: ErrorStats }) =>
+    `${label.padEnd(17)}${f(e.purchases.mae)} / ${f(e.purchases.rmse)} / ${f(e.purchases.totalPredicted, 1)}      ${f(e.revenue.mae, 2)} / ${f(e.revenue.rmse, 2)} / ${f(e.revenue.totalPredicted, 2)}`;
   return [
     `calibration to ${r.calibrationEnd}, holdout ${r.holdoutDays} days to ${r.holdoutEnd}, ${r.customers} customers`,
-    `BG/NBD (days): r=${f(bg.r)} alpha=${f(bg.alpha)} a=${f(bg.a)} b=${f(bg.b)} (LL ${f(r.fit.bgnbd.logLikelihood, 1)}); Gamma-Gamma: p=${f(gg.p)} q=${f(gg.q)} gamma=${f(gg.gamma)}`,
+    ...r.candidates.map((c) => {
+      const p = c.fit.params;
+      return `${REPEAT_MODELS[c.model].title} (days): r=${f(p.r)} alpha=${f(p.alpha)} a=${f(p.a)} b=${f(p.b)} (LL ${f(c.fit.logLikelihood, 1)})`;
+    }),
+    `Gamma-Gamma: p=${f(gg.p)} q=${f(gg.q)} gamma=${f(gg.gamma)}`,
     `actual holdout: ${r.actual.purchases} purchase days, revenue ${f(r.actual.revenue, 2)}`,
     `                 purchases MAE / RMSE / total      revenue MAE / RMSE / total`,
-    `model            ${f(r.model.purchases.mae)} / ${f(r.model.purchases.rmse)} / ${f(r.model.purchases.totalPredicted, 1)}      ${f(r.model.revenue.mae, 2)} / ${f(r.model.revenue.rmse, 2)} / ${f(r.model.revenue.totalPredicted, 2)}`,
-    `naive baseline   ${f(r.baseline.purchases.mae)} / ${f(r.baseline.purchases.rmse)} / ${f(r.baseline.purchases.totalPredicted, 1)}      ${f(r.baseline.revenue.mae, 2)} / ${f(r.baseline.revenue.rmse, 2)} / ${f(r.baseline.revenue.totalPredicted, 2)}`,
+    ...r.candidates.map((c) => row(`${c.model}${c.model === r.chosen ? ' (chosen)' : ''}`, c)),
+    row('naive baseline', r.baseline),
+    `chosen: ${r.chosen} (lowest holdout purchase MAE among the models that beat the baseline)`,
     r.modelBeatsBaseline ? 'model beats the baseline' : 'MODEL DOES NOT BEAT THE BASELINE',
   ].join('\n');
 }

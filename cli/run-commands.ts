@@ -168,6 +168,7 @@ export function registerRunCommands(program: Command): void {
             ...(opts.exclude ? { exclude: opts.exclude } : {}),
             ...(opts.fullRefresh ? { fullRefresh: true } : {}),
             refitEveryDays: config.clv.refitEveryDays,
+            clvModel: config.clv.model,
             unitTests: opts.unitTests ?? config.transform.unitTests,
           }),
       );

@@ -78,6 +78,11 @@ export const configSchema = z
          * A --full-refresh or a backfill always fits.
          */
         refitEveryDays: z.number().int().min(0).default(7),
+        /**
+         * The repeat-purchase model: 'auto' backtests BG/NBD and MBG/NBD on the shop's own history and
+         * keeps the one the holdout favours; 'bgnbd' or 'mbgnbd' pins one.
+         */
+        model: z.enum(['auto', 'bgnbd', 'mbgnbd']).default('auto'),
       })
       .prefault({}),
     /** Per file source (by name): optional or not, encoding, delimiter, completeness (shared/source-settings.ts). */

@@ -71,6 +71,7 @@ export function pipelineSteps(options: PipelineOptions, config: CrmConfig): Pipe
       ...(options.dbtVars ? { vars: options.dbtVars } : {}),
       // A backfill rewrites history: the CLV model is fitted again on it.
       refitEveryDays: options.dbtVars?.['backfill_from'] !== undefined ? 0 : config.clv.refitEveryDays,
+      clvModel: config.clv.model,
       unitTests: options.unitTests ?? config.transform.unitTests,
     }),
     ...(options.rollups ? [preAggregationsStep(options.rollups)] : []),
@@ -100,6 +101,8 @@ export function transformSteps(
     vars?: Record<string, unknown>;
     fullRefresh?: boolean;
     refitEveryDays?: number;
+    /** config clv.model: 'auto' or a pinned repeat-purchase model. */
+    clvModel?: 'auto' | 'bgnbd' | 'mbgnbd';
     unitTests?: boolean;
   } = {},
 ): PipelineStep[] {
@@ -128,6 +131,7 @@ export function transformSteps(
     clvScoreStep({
       asOf: typeof asOf === 'string' ? asOf : null,
       reuseFitWithinDays: options.fullRefresh ? 0 : (options.refitEveryDays ?? 0),
+      ...(options.clvModel ? { model: options.clvModel } : {}),
     }),
     dbtBuildStep({
       ...common,

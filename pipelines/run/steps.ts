@@ -201,11 +201,13 @@ export function dbtBuildStep(
  * reason) while marts.fct_orders does not exist; a model that cannot be fitted writes null
  * predictions and the reason, logged as a warning and kept in the step's detail.
  */
-export function clvScoreStep(options: { asOf?: string | null; reuseFitWithinDays?: number } = {}): PipelineStep {
+export function clvScoreStep(
+  options: { asOf?: string | null; reuseFitWithinDays?: number; model?: 'auto' | 'bgnbd' | 'mbgnbd' } = {},
+): PipelineStep {
   return {
     id: 'clv:score',
     kind: 'model',
-    title: 'score customers (CLV: BG/NBD + Gamma-Gamma)',
+    title: 'score customers (CLV: repeat-purchase model + Gamma-Gamma)',
     onFailure: 'fatal',
     async run(context) {
       const warehouse = await openWarehouse(context.warehousePath);
@@ -219,12 +221,18 @@ export function clvScoreStep(options: { asOf?: string | null; reuseFitWithinDays
           runId: context.runId,
           onProgress: context.report,
           reuseFitWithinDays: options.reuseFitWithinDays ?? 0,
+          ...(options.model ? { model: options.model } : {}),
         });
         const { fit, ...rest } = result;
         const detail = {
           ...rest,
           params: fit
-            ? { bgnbd: fit.purchases.params, gammaGamma: fit.spend.params, bgnbdLogLikelihood: fit.purchases.logLikelihood }
+            ? {
+                model: fit.model,
+                bgnbd: fit.purchases.params,
+                gammaGamma: fit.spend.params,
+                bgnbdLogLikelihood: fit.purchases.logLikelihood,
+              }
             : null,
         };
         if (result.status !== 'fitted')

@@ -7,6 +7,7 @@ import { runSteps, transformSteps, type PipelineSummary } from '../../pipelines/
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
 import { fitClv, type ClvFit } from '../../pipelines/transform/clv/fit.ts';
+import type { RepeatModelKind } from '../../pipelines/transform/clv/repeat-models.ts';
 import { predictCustomer } from '../../pipelines/transform/clv/predict.ts';
 import { CLV_PREDICTION_COLUMNS, type ScoreResult } from '../../pipelines/transform/clv/score-customers.ts';
 import { SHOP_UTC_OFFSET_MINUTES, summarize, type CustomerSummary } from '../../pipelines/transform/clv/summary-data.ts';
@@ -80,7 +81,11 @@ describe('CLV predictions in the warehouse', () => {
 
   it("customer_value's predictions equal an independent predictCustomer() with the recorded fit", async () => {
     const [fitRow] = await query('select * from ml.clv_model_fits');
+    // The pipeline backtests the model family and records the model it chose in the fit's name.
+    const model = String(fitRow!.model_name).replace(/_gamma_gamma$/, '') as RepeatModelKind;
+    expect(['bgnbd', 'mbgnbd']).toContain(model);
     const fit = {
+      model,
       purchases: { params: { r: fitRow!.bgnbd_r, alpha: fitRow!.bgnbd_alpha, a: fitRow!.bgnbd_a, b: fitRow!.bgnbd_b } },
       spend: { params: { p: fitRow!.gamma_gamma_p, q: fitRow!.gamma_gamma_q, gamma: fitRow!.gamma_gamma_gamma } },
     } as unknown as ClvFit;
@@ -93,7 +98,7 @@ describe('CLV predictions in the warehouse', () => {
     const transactions = await readWarehouseTransactions(warehouse.connection).finally(() => warehouse.close());
     const summary = summarize(transactions, calibrationEnd, SHOP_UTC_OFFSET_MINUTES);
     // Refitting on that summary gives the recorded parameters.
-    const refit = fitClv(summary);
+    const refit = fitClv(summary, model);
     for (const [name, value] of Object.entries(refit.purchases.params)) expect(fit.purchases.params[name as 'r'] / value).toBeCloseTo(1, 4);
 
     const byKey = new Map(summary.map((c) => [c.customerKey, c]));

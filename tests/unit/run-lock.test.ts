@@ -50,7 +50,7 @@ describe('crm.config.json', () => {
       extract: { retries: 2, retryDelaySeconds: 1 },
       sources: {},
       opinion: { feeds: [] },
-      clv: { refitEveryDays: 7 },
+      clv: { refitEveryDays: 7, model: 'auto' },
       transform: { unitTests: false },
     });
     expect(loadConfig(path.join(dir, 'absent.json')).publish.retention).toBe(3);

@@ -6,6 +6,7 @@
  * customers it has not met). A purchase is a purchase day, as in the fit.
  */
 import { fitClv, type ClvFit } from './fit.ts';
+import { REPEAT_MODEL_NAMES, type RepeatModelKind } from './repeat-models.ts';
 import { predictCustomer } from './predict.ts';
 import { DAY_MS, dayIndex, summarize, type Transaction } from './summary-data.ts';
 
@@ -14,12 +15,29 @@ export interface ErrorStats {
   rmse: number;
   totalPredicted: number;
 }
+/** One candidate model's fit and holdout errors. */
+export interface CandidateReport {
+  model: RepeatModelKind;
+  fit: ClvFit['purchases'];
+  purchases: ErrorStats;
+  revenue: ErrorStats;
+  beatsBaseline: boolean;
+}
+
 export interface BacktestReport {
   calibrationEnd: string;
   holdoutEnd: string;
   holdoutDays: number;
   customers: number;
-  fit: { bgnbd: ClvFit['purchases']; gammaGamma: ClvFit['spend'] };
+  /** Every candidate model, in the order fitted. */
+  candidates: CandidateReport[];
+  /**
+   * The model the shop's history favours: among the candidates that beat the naive baseline, the
+   * lowest per-customer MAE of holdout purchases; when none beats it, the lowest MAE all the same.
+   */
+  chosen: RepeatModelKind;
+  /** The chosen model's fit (bgnbd holds whichever repeat-purchase model was chosen). */
+  fit: { model: RepeatModelKind; bgnbd: ClvFit['purchases']; gammaGamma: ClvFit['spend'] };
   actual: { purchases: number; revenue: number };
   model: { purchases: ErrorStats; revenue: ErrorStats };
   baseline: { purchases: ErrorStats; revenue: ErrorStats };
@@ -36,11 +54,12 @@ export function runBacktest(
   calibrationEnd: number,
   holdoutDays: number,
   offsetMinutes = 0,
+  models: readonly RepeatModelKind[] = REPEAT_MODEL_NAMES,
 ): BacktestReport {
   const holdoutEnd = calibrationEnd + holdoutDays * DAY_MS;
   const summary = summarize(transactions, calibrationEnd, offsetMinutes);
   if (summary.length === 0) throw new Error('backtest: no purchases before the calibration end');
-  const fit = fitClv(summary);
+  if (models.length === 0) throw new Error('backtest: no candidate model');
   const calEndDay = dayIndex(calibrationEnd, offsetMinutes);
   const holdout = new Map<string, { days: Set<number>; revenue: number }>();
   for (const t of transactions) {
@@ -53,7 +72,8 @@ export function runBacktest(
     holdout.set(t.customerKey, h);
   }
   const errors = () => ({ abs: 0, sq: 0, total: 0 });
-  const m = { p: errors(), v: errors() };
+  const fits = models.map((model) => fitClv(summary, model));
+  const m = fits.map(() => ({ p: errors(), v: errors() }));
   const base = { p: errors(), v: errors() };
   const add = (e: { abs: number; sq: number; total: number }, predicted: number, actual: number) => {
     e.abs += Math.abs(predicted - actual);
@@ -68,9 +88,11 @@ export function runBacktest(
     const revenue = h?.revenue ?? 0;
     actualPurchases += purchases;
     actualRevenue += revenue;
-    const prediction = predictCustomer(fit, c, calibrationEnd, [holdoutDays, holdoutDays]);
-    add(m.p, prediction.predictedOrders90d, purchases);
-    add(m.v, prediction.predictedValue90d, revenue);
+    fits.forEach((fit, i) => {
+      const prediction = predictCustomer(fit, c, calibrationEnd, [holdoutDays, holdoutDays]);
+      add(m[i]!.p, prediction.predictedOrders90d, purchases);
+      add(m[i]!.v, prediction.predictedValue90d, revenue);
+    });
     const rate = c.tenureDays > 0 ? c.frequency / c.tenureDays : 0;
     add(base.p, rate * holdoutDays, purchases);
     add(base.v, rate * holdoutDays * c.averageValue, revenue);
@@ -81,20 +103,35 @@ export function runBacktest(
     rmse: Math.sqrt(e.sq / n),
     totalPredicted: e.total,
   });
-  const model = { purchases: stats(m.p), revenue: stats(m.v) };
   const baseline = { purchases: stats(base.p), revenue: stats(base.v) };
+  const candidates: CandidateReport[] = fits.map((fit, i) => {
+    const purchases = stats(m[i]!.p);
+    const revenue = stats(m[i]!.v);
+    return {
+      model: fit.model,
+      fit: fit.purchases,
+      purchases,
+      revenue,
+      beatsBaseline:
+        purchases.mae < baseline.purchases.mae &&
+        revenue.mae < baseline.revenue.mae &&
+        Math.abs(purchases.totalPredicted - actualPurchases) < Math.abs(baseline.purchases.totalPredicted - actualPurchases),
+    };
+  });
+  const pool = candidates.some((c) => c.beatsBaseline) ? candidates.filter((c) => c.beatsBaseline) : candidates;
+  const best = pool.reduce((a, b) => (b.purchases.mae < a.purchases.mae ? b : a));
+  const chosenFit = fits[candidates.indexOf(best)]!;
   return {
     calibrationEnd: new Date(calibrationEnd).toISOString(),
     holdoutEnd: new Date(holdoutEnd).toISOString(),
     holdoutDays,
     customers: n,
-    fit: { bgnbd: fit.purchases, gammaGamma: fit.spend },
+    candidates,
+    chosen: best.model,
+    fit: { model: best.model, bgnbd: chosenFit.purchases, gammaGamma: chosenFit.spend },
     actual: { purchases: actualPurchases, revenue: actualRevenue },
-    model,
+    model: { purchases: best.purchases, revenue: best.revenue },
     baseline,
-    modelBeatsBaseline:
-      model.purchases.mae < baseline.purchases.mae &&
-      model.revenue.mae < baseline.revenue.mae &&
-      Math.abs(model.purchases.totalPredicted - actualPurchases) < Math.abs(baseline.purchases.totalPredicted - actualPurchases),
+    modelBeatsBaseline: best.beatsBaseline,
   };
 }

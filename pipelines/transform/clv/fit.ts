@@ -1,16 +1,21 @@
-/** Fits both models on a calibration summary: BG/NBD for purchases, Gamma-Gamma for spend. */
-import { fitBgNbd, type BgNbdFit } from './bgnbd.ts';
+/** Fits a repeat-purchase model (BG/NBD or MBG/NBD) for purchases and Gamma-Gamma for spend on a calibration summary. */
+import type { BgNbdFit } from './bgnbd.ts';
 import { fitGammaGamma, type GammaGammaFit } from './gamma-gamma.ts';
+import { REPEAT_MODELS, type RepeatModelKind } from './repeat-models.ts';
 import type { CustomerSummary } from './summary-data.ts';
 
-export const CLV_MODEL_NAME = 'bgnbd_gamma_gamma';
+/** The model's name in ml.clv_model_fits and ml.customer_predictions: the purchase model, then the spend model. */
+export const clvModelName = (model: RepeatModelKind) => `${model}_gamma_gamma`;
+export const CLV_MODEL_NAME = clvModelName('bgnbd');
 export const CLV_MODEL_VERSION = '1';
 
 export interface ClvFit {
+  /** Which repeat-purchase model `purchases` holds (a fit stored before the family existed is BG/NBD). */
+  model: RepeatModelKind;
   purchases: BgNbdFit;
   spend: GammaGammaFit;
 }
 
-export function fitClv(summary: readonly CustomerSummary[]): ClvFit {
-  return { purchases: fitBgNbd(summary), spend: fitGammaGamma(summary) };
+export function fitClv(summary: readonly CustomerSummary[], model: RepeatModelKind = 'bgnbd'): ClvFit {
+  return { model, purchases: REPEAT_MODELS[model].fit(summary), spend: fitGammaGamma(summary) };
 }

@@ -1,11 +1,11 @@
 /**
  * Per-customer predictions from a fitted model. Predicted value over a horizon =
- * E[purchases in the horizon] (BG/NBD) × E[value per purchase] (Gamma-Gamma): the two models are
+ * E[purchases in the horizon] (the fit's repeat-purchase model) × E[value per purchase] (Gamma-Gamma): the two models are
  * independent by assumption (Fader-Hardie-Lee 2005, JMR), so the expectation factorises.
  * Undiscounted; the purchase counted is a purchase day (see summary-data.ts).
  */
-import { expectedPurchases, medianDaysToNextPurchase, probabilityAlive } from './bgnbd.ts';
 import { expectedSpend } from './gamma-gamma.ts';
+import { REPEAT_MODELS } from './repeat-models.ts';
 import type { ClvFit } from './fit.ts';
 import { DAY_MS, type CustomerSummary } from './summary-data.ts';
 
@@ -31,10 +31,11 @@ export function predictCustomer(
   horizonsDays: readonly [number, number] = [90, 365],
 ): ClvPrediction {
   const bg = fit.purchases.params;
+  const model = REPEAT_MODELS[fit.model];
   const spend = expectedSpend(fit.spend.params, c);
-  const orders90 = expectedPurchases(bg, c, horizonsDays[0]);
-  const orders365 = expectedPurchases(bg, c, horizonsDays[1]);
-  const next = medianDaysToNextPurchase(bg, c);
+  const orders90 = model.expectedPurchases(bg, c, horizonsDays[0]);
+  const orders365 = model.expectedPurchases(bg, c, horizonsDays[1]);
+  const next = model.medianDaysToNextPurchase(bg, c);
   return {
     customerKey: c.customerKey,
     frequency: c.frequency,
@@ -43,7 +44,7 @@ export function predictCustomer(
     avgOrderValue: spend,
     predictedOrders90d: orders90,
     predictedOrders365d: orders365,
-    probabilityAlive: probabilityAlive(bg, c),
+    probabilityAlive: model.probabilityAlive(bg, c),
     predictedValue90d: orders90 * spend,
     predictedValue365d: orders365 * spend,
     expectedNextOrderAt: next === null ? null : new Date(calibrationEnd + Math.round(next * DAY_MS)),

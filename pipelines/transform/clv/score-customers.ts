@@ -20,7 +20,10 @@
  *   A non-finite prediction from a fitted model is a bug, not data: it throws, naming the customer.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { CLV_MODEL_NAME, CLV_MODEL_VERSION, fitClv, type ClvFit } from './fit.ts';
+import { CLV_MODEL_VERSION, clvModelName, fitClv, type ClvFit } from './fit.ts';
+import { runBacktest } from './backtest.ts';
+import { readWarehouseTransactions } from './transactions.ts';
+import { REPEAT_MODEL_NAMES, REPEAT_MODELS, type RepeatModelKind } from './repeat-models.ts';
 import { predictCustomer, type ClvPrediction } from './predict.ts';
 import { DAY_MS, dayIndex, SHOP_UTC_OFFSET_MINUTES, type CustomerSummary } from './summary-data.ts';
 
@@ -48,6 +51,11 @@ export interface ScoreOptions {
    * absent: always fit. Predictions still cover every customer with today's summary.
    */
   reuseFitWithinDays?: number;
+  /**
+   * The repeat-purchase model: 'auto' (default) backtests every model on the shop's own history
+   * (the last quarter of it, 28 to 180 days, held out) and fits the one it favours; or a pinned one.
+   */
+  model?: 'auto' | RepeatModelKind;
   /** Progress callback (the pipeline's task list / structured log). */
   onProgress?: (message: string) => void;
   now?: () => Date;
@@ -216,18 +224,57 @@ async function latestFit(connection: DuckDBConnection): Promise<StoredFit | null
   const reader = await connection.runAndReadAll(`
     select fit_json, run_id, epoch_ms(calibration_end), fit_customers from ml.clv_model_fits
      where status = 'fitted' and reason is null and fit_json is not null and calibration_end is not null
-       and model_name = ${sqlText(CLV_MODEL_NAME)} and model_version = ${sqlText(CLV_MODEL_VERSION)}
+       and model_name in (${REPEAT_MODEL_NAMES.map((m) => sqlText(clvModelName(m))).join(', ')}) and model_version = ${sqlText(CLV_MODEL_VERSION)}
      order by fitted_at desc limit 1`);
   const row = reader.getRows()[0];
   if (!row) return null;
-  const stored = JSON.parse(String(row[0])) as { bgnbd?: ClvFit['purchases']; gammaGamma?: ClvFit['spend'] };
+  const stored = JSON.parse(String(row[0])) as { model?: RepeatModelKind; bgnbd?: ClvFit['purchases']; gammaGamma?: ClvFit['spend'] };
   if (!stored.bgnbd?.params || !stored.gammaGamma?.params) return null;
   return {
-    fit: { purchases: stored.bgnbd, spend: stored.gammaGamma },
+    // (fits stored before the model family existed are BG/NBD)
+    fit: {
+      model: stored.model && stored.model in REPEAT_MODELS ? stored.model : 'bgnbd',
+      purchases: stored.bgnbd,
+      spend: stored.gammaGamma,
+    },
     runId: row[1] === null ? null : String(row[1]),
     calibrationEnd: Number(row[2]),
     fitCustomers: Number(row[3] ?? 0),
   };
+}
+
+/**
+ * The model the shop's own history favours: every model is fitted on the history before a holdout
+ * (the last quarter of the history, 28 to 180 days) and the backtest's choice is kept (backtest.ts:
+ * the lowest holdout purchase MAE among the models that beat the naive baseline). A history too
+ * short for a holdout keeps BG/NBD, and says so.
+ */
+async function chooseModel(
+  connection: DuckDBConnection,
+  calibrationEnd: number,
+  offsetMinutes: number,
+  progress: (m: string) => void,
+): Promise<RepeatModelKind> {
+  const transactions = await readWarehouseTransactions(connection);
+  const first = transactions.reduce((m, t) => Math.min(m, t.at), Number.POSITIVE_INFINITY);
+  const historyDays = (calibrationEnd - first) / DAY_MS;
+  const holdoutDays = Math.min(180, Math.max(28, Math.round(historyDays / 4)));
+  if (!(historyDays >= holdoutDays * 2)) {
+    progress(`history of ${Math.floor(historyDays)} days is too short to backtest the models: BG/NBD`);
+    return 'bgnbd';
+  }
+  // The holdout starts at a shop-day boundary, so no purchase day is split between the two windows.
+  const holdoutStart = (dayIndex(calibrationEnd, offsetMinutes) - holdoutDays + 1) * DAY_MS - Math.round(offsetMinutes * 60_000) - 1;
+  try {
+    const report = runBacktest(transactions, holdoutStart, holdoutDays, offsetMinutes);
+    progress(
+      `model choice by a ${holdoutDays}-day holdout: ${report.candidates.map((c) => `${c.model} MAE ${c.purchases.mae.toFixed(3)}`).join(', ')}, baseline ${report.baseline.purchases.mae.toFixed(3)}: ${report.chosen}`,
+    );
+    return report.chosen;
+  } catch (error) {
+    progress(`the model backtest failed (${(error as Error).message}): BG/NBD`);
+    return 'bgnbd';
+  }
 }
 
 export async function scoreCustomers(connection: DuckDBConnection, options: ScoreOptions = {}): Promise<ScoreResult> {
@@ -260,7 +307,12 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
   if (summary.length === 0) {
     status = 'no_sales';
     reason = 'no credited valid sale in marts.fct_orders up to the as-of moment: nothing to score';
-  } else if (stored && storedAgeDays >= 0 && storedAgeDays <= reuseWithinDays) {
+  } else if (
+    stored &&
+    storedAgeDays >= 0 &&
+    storedAgeDays <= reuseWithinDays &&
+    (options.model === undefined || options.model === 'auto' || options.model === stored.fit.model)
+  ) {
     // Parameters move slowly with a few days more history; scoring with them is the cheap part.
     fit = stored.fit;
     fitCustomers = stored.fitCustomers;
@@ -275,13 +327,17 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
   } else {
     reason = notFittableReason(fitSample, minRepeatBuyers);
     if (reason === null) {
-      progress(
-        `fitting BG/NBD + Gamma-Gamma on ${fitSample.length.toLocaleString('en-US')} customers${fitSample.length < summary.length ? ` (a sample of ${summary.length.toLocaleString('en-US')})` : ''}`,
-      );
       try {
-        fit = fitClv(fitSample);
+        const model =
+          options.model && options.model !== 'auto'
+            ? options.model
+            : await chooseModel(connection, calibrationEnd!, offsetMinutes, progress);
+        progress(
+          `fitting ${REPEAT_MODELS[model].title} + Gamma-Gamma on ${fitSample.length.toLocaleString('en-US')} customers${fitSample.length < summary.length ? ` (a sample of ${summary.length.toLocaleString('en-US')})` : ''}`,
+        );
+        fit = fitClv(fitSample, model);
         const unconverged = [
-          !fit.purchases.converged ? `BG/NBD (${fit.purchases.iterations} iterations)` : '',
+          !fit.purchases.converged ? `${fit.model} (${fit.purchases.iterations} iterations)` : '',
           !fit.spend.converged ? `Gamma-Gamma (${fit.spend.iterations} iterations)` : '',
         ].filter(Boolean);
         if (unconverged.length > 0) reason = `the fit did not converge: ${unconverged.join(', ')}`;
@@ -351,7 +407,7 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
     reusedFit,
     calibrationEnd: calibrationEnd === null ? null : new Date(calibrationEnd).toISOString(),
     fittedAt: now.toISOString(),
-    modelName: CLV_MODEL_NAME,
+    modelName: clvModelName(fit?.model ?? 'bgnbd'),
     modelVersion: CLV_MODEL_VERSION,
     fit,
     columnDrift,
@@ -425,6 +481,7 @@ async function writePredictions(connection: DuckDBConnection, input: WriteInput)
   }
 
   const fittedAt = input.fittedAt.getTime();
+  const modelName = clvModelName(input.fit?.model ?? 'bgnbd');
   const bg = input.fit?.purchases.params;
   const gg = input.fit?.spend.params;
   await connection.run('BEGIN TRANSACTION');
@@ -435,7 +492,7 @@ async function writePredictions(connection: DuckDBConnection, input: WriteInput)
     // Replace, not truncate: the table then always has exactly the columns above.
     await connection.run(`create or replace table ${ddl('ml.clv_predictions', CLV_PREDICTION_COLUMNS)}`);
     await connection.run(`insert into ml.clv_predictions
-      select customer_key, ${sqlText(CLV_MODEL_NAME)}, ${sqlText(CLV_MODEL_VERSION)}, ${sqlTimestamp(fittedAt)}, ${sqlTimestamp(input.calibrationEnd)},
+      select customer_key, ${sqlText(modelName)}, ${sqlText(CLV_MODEL_VERSION)}, ${sqlTimestamp(fittedAt)}, ${sqlTimestamp(input.calibrationEnd)},
              frequency, recency_days, tenure_days, avg_order_value, predicted_orders_90d, predicted_orders_365d,
              predicted_value_90d, predicted_value_365d, probability_alive,
              case when expected_next_order_ms is null then null else make_timestamp(expected_next_order_ms * 1000) end
@@ -452,11 +509,11 @@ async function writePredictions(connection: DuckDBConnection, input: WriteInput)
     }
     await connection.run(`create table if not exists ${ddl('ml.clv_model_fits', CLV_MODEL_FIT_COLUMNS)}`);
     await connection.run(`insert into ml.clv_model_fits values (
-      ${sqlText(input.runId)}, ${sqlText(CLV_MODEL_NAME)}, ${sqlText(CLV_MODEL_VERSION)}, ${sqlTimestamp(fittedAt)}, ${sqlTimestamp(input.calibrationEnd)},
+      ${sqlText(input.runId)}, ${sqlText(modelName)}, ${sqlText(CLV_MODEL_VERSION)}, ${sqlTimestamp(fittedAt)}, ${sqlTimestamp(input.calibrationEnd)},
       ${sqlText(input.status)}, ${sqlText(input.reason)}, ${input.summary.length}, ${input.summary.filter((c) => c.frequency > 0).length}, ${input.fitCustomers},
       ${sqlNumber(bg?.r)}, ${sqlNumber(bg?.alpha)}, ${sqlNumber(bg?.a)}, ${sqlNumber(bg?.b)},
       ${sqlNumber(gg?.p)}, ${sqlNumber(gg?.q)}, ${sqlNumber(gg?.gamma)},
-      ${sqlText(input.fit ? JSON.stringify({ bgnbd: input.fit.purchases, gammaGamma: input.fit.spend }) : null)}, ${sqlNumber(input.elapsedSeconds)})`);
+      ${sqlText(input.fit ? JSON.stringify({ model: input.fit.model, bgnbd: input.fit.purchases, gammaGamma: input.fit.spend }) : null)}, ${sqlNumber(input.elapsedSeconds)})`);
     await connection.run('COMMIT');
     return [predictionsDrift, fitsDrift].filter(Boolean).join('; ') || null;
   } catch (error) {

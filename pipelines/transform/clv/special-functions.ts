@@ -37,3 +37,20 @@ export function hyp2f1(a: number, b: number, c: number, z: number): number {
   }
   throw new Error(`hyp2f1(${a}, ${b}; ${c}; ${z}) did not converge`);
 }
+
+/**
+ * Digamma ψ(x) = d/dx ln Γ(x) for x > 0: the recurrence ψ(x) = ψ(x + 1) − 1/x up to x ≥ 10, then
+ * the asymptotic series ln x − 1/(2x) − Σ B₂ₖ/(2k x²ᵏ) (absolute error below 1e-15 there). The
+ * likelihood gradients of the repeat-purchase models are sums of these.
+ */
+export function digamma(x: number): number {
+  if (!(x > 0)) throw new RangeError(`digamma: x must be > 0, got ${x}`);
+  let result = 0;
+  while (x < 10) {
+    result -= 1 / x;
+    x += 1;
+  }
+  const inv = 1 / x;
+  const inv2 = inv * inv;
+  return result + Math.log(x) - 0.5 * inv - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))));
+}
