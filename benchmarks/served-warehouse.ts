@@ -8,16 +8,26 @@ import { cubeModelDir } from '../shared/paths.ts';
 import { runCrm } from './child-process.ts';
 import type { BenchDataset } from './dataset.ts';
 
-/** Marts the dashboard's queries read (benchmarks/dashboard-queries.ts). */
-const SERVED_MARTS = [
-  'fct_orders',
-  'fct_order_items',
-  'customer_value',
-  'fct_service_tickets',
-  'fct_opinion_mentions',
-  'fct_cohort_retention',
-  'fct_customer_activity_monthly',
-];
+type CompiledModel = Awaited<ReturnType<typeof compileSemanticModel>>;
+
+/**
+ * Marts the API stages read: the sql_table of every cube of cube/model (the dashboard's queries,
+ * the KPI scorecard and the lookup read them through the views), so the list cannot fall behind
+ * the model (a hand-written one lacked fct_opinion_daily, fct_kpi_periods and the service marts).
+ */
+export function servedMarts(model: CompiledModel): string[] {
+  const evaluator = model.compilers.cubeEvaluator as unknown as {
+    cubeNames(): string[];
+    cubeFromPath(name: string): { isView?: boolean; sqlTable?: () => string };
+  };
+  const marts = new Set<string>();
+  for (const name of evaluator.cubeNames()) {
+    const cube = evaluator.cubeFromPath(name);
+    const table = !cube.isView && typeof cube.sqlTable === 'function' ? cube.sqlTable().trim() : '';
+    if (table.startsWith('marts.')) marts.add(table.slice('marts.'.length));
+  }
+  return [...marts].sort();
+}
 
 /** The rows of one statement on a DuckDB file opened read-only for it. */
 async function readOnce(file: string, sql: string): Promise<Record<string, unknown>[]> {
@@ -32,10 +42,10 @@ async function readOnce(file: string, sql: string): Promise<Record<string, unkno
   }
 }
 
-async function missingMarts(warehouse: string): Promise<string[]> {
+async function missingMarts(warehouse: string, model: CompiledModel): Promise<string[]> {
   const rows = await readOnce(warehouse, `SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'`);
   const present = new Set(rows.map((r) => String(r.table_name)));
-  return SERVED_MARTS.filter((name) => !present.has(name));
+  return servedMarts(model).filter((name) => !present.has(name));
 }
 
 /**
@@ -44,7 +54,7 @@ async function missingMarts(warehouse: string): Promise<string[]> {
  * one, `crm transform` alone does not), and the manifest holds every rollup and zone of the model
  * with the structure hash the model gives it now. Then a refresh would rebuild the same tables.
  */
-async function rollupsCurrent(warehouse: string): Promise<boolean> {
+async function rollupsCurrent(warehouse: string, model: CompiledModel): Promise<boolean> {
   const { ledger } = warehouseLayout(warehouse);
   if (!fs.existsSync(ledger)) return false;
   const last = await readOnce(
@@ -58,7 +68,6 @@ async function rollupsCurrent(warehouse: string): Promise<boolean> {
     () => [],
   );
   const built = new Set(manifest.map((m) => `${String(m.pre_aggregation_id)}@${String(m.timezone)}#${String(m.structure_hash)}`));
-  const model = await compileSemanticModel(cubeModelDir);
   return rollupsOf(model).every((rollup) =>
     DEFAULT_PRE_AGGREGATION_TIMEZONES.every((zone) => built.has(`${rollup.id}@${zone}#${rollupStructureHash(model, rollup.id, zone)}`)),
   );
@@ -80,12 +89,13 @@ export async function servedWarehouse(dataset: BenchDataset, workDir: string, lo
     await runCrm(['run', '--landing', dataset.landingDir, '--warehouse', warehouse], env);
     return warehouse; // the run built its pre-aggregations
   }
-  const missing = await missingMarts(warehouse);
+  const model = await compileSemanticModel(cubeModelDir);
+  const missing = await missingMarts(warehouse, model);
   if (missing.length) {
     log(`the dbt stage warehouse has no ${missing.join(', ')}: crm transform ...`);
     await runCrm(['transform', '--warehouse', warehouse], env);
   }
-  if (await rollupsCurrent(warehouse)) {
+  if (await rollupsCurrent(warehouse, model)) {
     log('the pre-aggregations of the dbt stage warehouse match its marts and the current model: no refresh');
     return warehouse;
   }

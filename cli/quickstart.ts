@@ -18,9 +18,9 @@ export interface QuickstartOptions {
 
 /** The month-by-month KPI the quick start prints, asked of the API as any client would. */
 export const QUICKSTART_QUERY = {
-  measures: ['orders.revenue', 'orders.buyer_count', 'orders.valid_order_count'],
-  timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
-  order: { 'orders.ordered_at': 'asc' },
+  measures: ['executive_kpis.revenue', 'executive_kpis.buyer_count', 'executive_kpis.valid_order_count'],
+  timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month' }],
+  order: { 'executive_kpis.ordered_at': 'asc' },
   timezone: 'Asia/Shanghai',
 } as const;
 
@@ -73,10 +73,10 @@ export async function runQuickstart(options: QuickstartOptions): Promise<void> {
   }
   say('    month      revenue (CNY)  buyers  orders');
   for (const row of body.data) {
-    const month = String(row['orders.ordered_at.month']).slice(0, 7);
-    const revenue = Number(row['orders.revenue']).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    const month = String(row['executive_kpis.ordered_at.month']).slice(0, 7);
+    const revenue = Number(row['executive_kpis.revenue']).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     say(
-      `    ${month}  ${revenue.padStart(14)}  ${String(row['orders.buyer_count']).padStart(6)}  ${String(row['orders.valid_order_count']).padStart(6)}`,
+      `    ${month}  ${revenue.padStart(14)}  ${String(row['executive_kpis.buyer_count']).padStart(6)}  ${String(row['executive_kpis.valid_order_count']).padStart(6)}`,
     );
   }
   if (!options.serve) {

@@ -17,10 +17,7 @@ export function checkQueryMembers(query: NormalizedQuery, index: MemberIndex): v
     if (found.kind !== kind) {
       throw new BadRequestError(`'${name}' in ${where} is a ${found.kind}, not a ${kind}`);
     }
-    if (!found.config.isVisible) {
-      // Cube's wording (transformData), so clients that match on it keep working.
-      throw new BadRequestError(`You requested hidden member: '${name}'. Please make it visible using \`shown: true\`.`);
-    }
+    if (!found.config.isVisible) throw hiddenMember(name);
     return found;
   };
 
@@ -42,7 +39,18 @@ export function checkQueryMembers(query: NormalizedQuery, index: MemberIndex): v
     const found = index.get(base);
     const known = found && found.kind !== 'segment' && (parts.length === 2 || found.config.type === 'time');
     if (!known) throw new BadRequestError(`Unknown member '${id}' in order: order by a measure, a dimension or 'cube.time.granularity'`);
+    if (found && !found.config.isVisible) throw hiddenMember(base);
   }
+}
+
+/**
+ * A member that is not public (a private cube's, or one marked `public: false`): in measures,
+ * dimensions, segments, time dimensions, filters and order alike, so a private cube cannot be
+ * reached over REST by filtering or ordering on it either. Cube's wording (transformData), so
+ * clients that match on it keep working. Row-level filters are added after this check.
+ */
+function hiddenMember(name: string): BadRequestError {
+  return new BadRequestError(`You requested hidden member: '${name}'. Please make it visible using \`shown: true\`.`);
 }
 
 function checkFilters(filters: QueryFilter[], index: MemberIndex): void {
@@ -54,6 +62,7 @@ function checkFilters(filters: QueryFilter[], index: MemberIndex): void {
     const found = index.get(filter.member);
     if (!found) throw new BadRequestError(unknownMemberMessage(filter.member, 'dimension', 'filters', index, 'measure or dimension'));
     if (found.kind === 'segment') throw new BadRequestError(`'${filter.member}' in filters is a segment: list it under segments`);
+    if (!found.config.isVisible) throw hiddenMember(filter.member);
     checkOperatorAndValues(filter, found.config.type, found.kind);
   }
 }

@@ -6,10 +6,12 @@ type Scorecard = z.input<typeof ScorecardResponse>;
 type Request = z.output<typeof ScorecardQuery>;
 
 /**
- * The KPIs the scorecard offers: each is a measure of the Cube model with the time dimension that
- * places it in a period. The figures come from Cube's compiler (one compareDateRange query per time
- * dimension, run in-process through the /load path), never from SQL written here. KPIs whose cube
- * is not in the model yet answer `available: false` naming the member.
+ * The KPIs the scorecard offers: each is a member of the executive_kpis view (the public surface;
+ * the cubes behind it are private) with the view's time dimension that places it in a period. The
+ * figures come from Cube's compiler (one compareDateRange query per time dimension, run in-process
+ * through the /load path, so the same member checks and access policies as a REST caller), never
+ * from SQL written here. KPIs whose member is not in the model yet answer `available: false`
+ * naming the member.
  */
 export interface KpiDefinition {
   id: string;
@@ -17,7 +19,7 @@ export interface KpiDefinition {
   label_zh: string;
   measure: string;
   timeDimension: string;
-  /** Cube segments the query needs (kpi_periods holds every day three times: pick one grain). */
+  /** Segments the query needs (kpi_periods holds every day three times: pick one grain). */
   segments?: string[];
   format: 'currency' | 'number' | 'percent' | 'minutes' | 'score';
 }
@@ -27,36 +29,43 @@ export const KPIS: readonly KpiDefinition[] = [
     id: 'revenue',
     label_en: 'Net revenue',
     label_zh: '净收入',
-    measure: 'orders.revenue',
-    timeDimension: 'orders.ordered_at',
+    measure: 'executive_kpis.revenue',
+    timeDimension: 'executive_kpis.ordered_at',
     format: 'currency',
   },
-  { id: 'orders', label_en: 'Orders', label_zh: '订单数', measure: 'orders.count', timeDimension: 'orders.ordered_at', format: 'number' },
+  {
+    id: 'orders',
+    label_en: 'Orders',
+    label_zh: '订单数',
+    measure: 'executive_kpis.count',
+    timeDimension: 'executive_kpis.ordered_at',
+    format: 'number',
+  },
   {
     id: 'buyers',
     label_en: 'Buyers',
     label_zh: '购买客户数',
-    measure: 'orders.buyer_count',
-    timeDimension: 'orders.ordered_at',
+    measure: 'executive_kpis.buyer_count',
+    timeDimension: 'executive_kpis.ordered_at',
     format: 'number',
   },
   {
     id: 'avg_order_value',
     label_en: 'Average order value',
     label_zh: '客单价',
-    measure: 'orders.avg_order_value',
-    timeDimension: 'orders.ordered_at',
+    measure: 'executive_kpis.avg_order_value',
+    timeDimension: 'executive_kpis.ordered_at',
     format: 'currency',
   },
   {
     id: 'cancel_refund_share',
     label_en: 'Cancelled or refunded share',
     label_zh: '取消/退款占比',
-    measure: 'orders.invalid_order_share',
-    timeDimension: 'orders.ordered_at',
+    measure: 'executive_kpis.invalid_order_share',
+    timeDimension: 'executive_kpis.ordered_at',
     format: 'percent',
   },
-  // KPIs beyond revenue: measures of the kpi_periods cube, which defines each ratio once over the
+  // KPIs beyond revenue: executive_kpis' kpi_periods_* members, the kpi_periods cube's, which defines each ratio once over the
   // additive parts of marts.fct_kpi_periods (nothing is divided here, see macros/kpi_definitions.sql).
   // Daily rows re-aggregate exactly over any range of whole days (sums and ratios of sums);
   // retention and repeat rate are defined per calendar month: the months that start in the range.
@@ -64,87 +73,87 @@ export const KPIS: readonly KpiDefinition[] = [
     id: 'repeat_rate',
     label_en: 'Repeat purchase rate (monthly)',
     label_zh: '复购率(月)',
-    measure: 'kpi_periods.repeat_rate',
-    timeDimension: 'kpi_periods.period_start',
-    segments: ['kpi_periods.monthly'],
+    measure: 'executive_kpis.kpi_periods_repeat_rate',
+    timeDimension: 'executive_kpis.kpi_periods_period_start',
+    segments: ['executive_kpis.kpi_periods_monthly'],
     format: 'percent',
   },
   {
     id: 'retention_rate',
     label_en: 'Customer retention (month over month)',
     label_zh: '客户留存率(环比月)',
-    measure: 'kpi_periods.retention_rate',
-    timeDimension: 'kpi_periods.period_start',
-    segments: ['kpi_periods.monthly'],
+    measure: 'executive_kpis.kpi_periods_retention_rate',
+    timeDimension: 'executive_kpis.kpi_periods_period_start',
+    segments: ['executive_kpis.kpi_periods_monthly'],
     format: 'percent',
   },
   {
     id: 'new_customers',
     label_en: 'New customers',
     label_zh: '新客户数',
-    measure: 'kpi_periods.new_customers',
-    timeDimension: 'kpi_periods.period_start',
-    segments: ['kpi_periods.daily'],
+    measure: 'executive_kpis.kpi_periods_new_customers',
+    timeDimension: 'executive_kpis.kpi_periods_period_start',
+    segments: ['executive_kpis.kpi_periods_daily'],
     format: 'number',
   },
   {
     id: 'customers_at_risk',
     label_en: 'Customers at high churn risk (as of today)',
     label_zh: '高流失风险客户数(当前)',
-    measure: 'kpi_periods.customers_at_risk',
-    timeDimension: 'kpi_periods.period_start',
-    segments: ['kpi_periods.daily'],
+    measure: 'executive_kpis.kpi_periods_customers_at_risk',
+    timeDimension: 'executive_kpis.kpi_periods_period_start',
+    segments: ['executive_kpis.kpi_periods_daily'],
     format: 'number',
   },
   {
     id: 'avg_satisfaction',
     label_en: 'Satisfaction',
     label_zh: '满意度',
-    measure: 'kpi_periods.satisfaction',
-    timeDimension: 'kpi_periods.period_start',
-    segments: ['kpi_periods.daily'],
+    measure: 'executive_kpis.kpi_periods_satisfaction',
+    timeDimension: 'executive_kpis.kpi_periods_period_start',
+    segments: ['executive_kpis.kpi_periods_daily'],
     format: 'score',
   },
   {
     id: 'first_reply_minutes',
     label_en: 'First reply time (median)',
     label_zh: '首次响应时长(中位数)',
-    measure: 'service_tickets.median_first_reply_minutes',
-    timeDimension: 'service_tickets.opened_at',
+    measure: 'executive_kpis.service_tickets_median_first_reply_minutes',
+    timeDimension: 'executive_kpis.service_tickets_opened_at',
     format: 'minutes',
   },
   {
     id: 'complaint_rate',
     label_en: 'Complaints per 1,000 orders',
     label_zh: '每千单投诉数',
-    measure: 'kpi_periods.complaint_rate_per_1000_orders',
-    timeDimension: 'kpi_periods.period_start',
-    segments: ['kpi_periods.daily'],
+    measure: 'executive_kpis.kpi_periods_complaint_rate_per_1000_orders',
+    timeDimension: 'executive_kpis.kpi_periods_period_start',
+    segments: ['executive_kpis.kpi_periods_daily'],
     format: 'number',
   },
   {
     id: 'return_rate',
     label_en: 'Returns per 1,000 orders',
     label_zh: '每千单退货数',
-    measure: 'kpi_periods.return_rate_per_1000_orders',
-    timeDimension: 'kpi_periods.period_start',
-    segments: ['kpi_periods.daily'],
+    measure: 'executive_kpis.kpi_periods_return_rate_per_1000_orders',
+    timeDimension: 'executive_kpis.kpi_periods_period_start',
+    segments: ['executive_kpis.kpi_periods_daily'],
     format: 'number',
   },
   {
     id: 'sentiment_index',
     label_en: 'Sentiment index',
     label_zh: '舆情情感指数',
-    measure: 'opinion_daily.sentiment_index',
-    timeDimension: 'opinion_daily.day',
+    measure: 'executive_kpis.opinion_daily_sentiment_index',
+    timeDimension: 'executive_kpis.opinion_daily_day',
     format: 'score',
   },
   {
     id: 'negative_share',
     label_en: 'Negative mention share',
     label_zh: '负面声量占比',
-    measure: 'opinion_daily.negative_share',
-    timeDimension: 'opinion_daily.day',
+    measure: 'executive_kpis.opinion_daily_negative_share',
+    timeDimension: 'executive_kpis.opinion_daily_day',
     format: 'percent',
   },
 ];

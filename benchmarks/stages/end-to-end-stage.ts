@@ -5,7 +5,7 @@ import { runCrm, runWorker } from '../child-process.ts';
 import type { BenchDataset } from '../dataset.ts';
 import { round, type StageResult } from '../stage-result.ts';
 
-const ORDER_COUNT_QUERY = { measures: ['orders.count'] };
+const ORDER_COUNT_QUERY = { measures: ['executive_kpis.count'] };
 
 /**
  * Stage 5: new orders land in the landing folder -> one scheduled `crm run` (extract, dbt build,
@@ -29,7 +29,7 @@ export async function endToEndStage(dataset: BenchDataset, workDir: string, log:
 
   const api = await startApiProcess(warehouse);
   try {
-    const before = Number((await loadQuery(api, ORDER_COUNT_QUERY)).data[0]?.['orders.count']);
+    const before = Number((await loadQuery(api, ORDER_COUNT_QUERY)).data[0]?.['executive_kpis.count']);
     const expected = before + Number(delta.added);
     log(`landing ${String(delta.added)} new orders; the API answers ${before} orders now ...`);
     const landedAt = performance.now();
@@ -38,7 +38,7 @@ export async function endToEndStage(dataset: BenchDataset, workDir: string, log:
     let answered = NaN;
     let count = before;
     for (let attempt = 0; attempt < 200; attempt++) {
-      count = Number((await loadQuery(api, ORDER_COUNT_QUERY)).data[0]?.['orders.count']);
+      count = Number((await loadQuery(api, ORDER_COUNT_QUERY)).data[0]?.['executive_kpis.count']);
       if (count === expected) {
         answered = (performance.now() - landedAt) / 1000;
         break;

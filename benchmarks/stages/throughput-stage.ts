@@ -67,18 +67,18 @@ export async function throughputStage(
       return body.data;
     };
     const [latest] = await post('/cubejs-api/v1/load', {
-      dimensions: ['orders.ordered_at'],
-      order: { 'orders.ordered_at': 'desc' },
+      dimensions: ['executive_kpis.ordered_at'],
+      order: { 'executive_kpis.ordered_at': 'desc' },
       limit: 1,
       timezone: 'UTC',
     });
-    const asOf = String(latest?.['orders.ordered_at'] ?? '').slice(0, 10);
+    const asOf = String(latest?.['executive_kpis.ordered_at'] ?? '').slice(0, 10);
     const [customer] = await post('/cubejs-api/v1/load', {
-      dimensions: ['customers.customer_key'],
-      segments: ['customers.buyers'],
+      dimensions: ['customer_value.customer_key'],
+      segments: ['customer_value.buyers'],
       limit: 1,
     });
-    const key = String(customer?.['customers.customer_key']);
+    const key = String(customer?.['customer_value.customer_key']);
     const from = new Date(Date.parse(`${asOf}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10);
     const scorecard = `${api.url}/api/v1/kpis/scorecard?from=${from}&to=${asOf}&timezone=Asia/Shanghai&kpis=revenue,orders,buyers,avg_order_value`;
     const kpiQuery = dashboardQueries({ asOf }).find((q) => q.id === 'kpi_monthly_compare')!.query;

@@ -9,9 +9,8 @@ import type { Filter, Query, TimeDimensionGranularity } from '@cubejs-client/cor
  * bundle and Node import this file alike.
  *
  * Each panel names candidate members in order of preference; the first candidate whose members all
- * exist is used, and a panel without one says "not in the semantic model yet". Members are the
- * views' (cube/model/views: the public surface; cubes behind them are private) except orders,
- * customers, service_tickets, opinion_daily and kpi_periods, which are still public cubes.
+ * exist is used, and a panel without one says "not in the semantic model yet". Every member is a
+ * view's (cube/model/views: the public surface; the cubes behind them are private).
  */
 export const TIMEZONE = 'Asia/Shanghai';
 
@@ -114,9 +113,13 @@ const withFilters = (filters: Filter[]) => (filters.length ? { filters } : {});
 
 // ---------------------------------------------------------------- start: newest day and brands
 
-const ORDER_COUNT = 'orders.count';
-export const ORDER_TIME = 'orders.ordered_at';
-export const ORDER_BRAND = 'orders.primary_brand';
+// Views are the public surface (the cubes behind them are private): sales figures from executive_kpis.
+const ORDER_COUNT = 'executive_kpis.count';
+export const ORDER_TIME = 'executive_kpis.ordered_at';
+export const ORDER_BRAND = 'executive_kpis.primary_brand';
+/** Customers who ordered in the period (and of the brand): customer_value's order time and brand. */
+export const CUSTOMER_ORDER_TIME = 'customer_value.ordered_at';
+export const CUSTOMER_ORDER_BRAND = 'customer_value.primary_brand';
 
 /** The newest day with orders (it anchors the default range). */
 export function latestDayQuery(): Query {
@@ -169,50 +172,47 @@ export interface KpiCard {
   sources: KpiSource[];
 }
 
-export const RFM_AT_RISK_SEGMENT = 'customers.at_risk';
-export const CHURN_RISK_BAND = 'customers.churn_risk_band';
+export const RFM_AT_RISK_SEGMENT = 'customer_value.at_risk';
+export const CHURN_RISK_BAND = 'customer_value.churn_risk_band';
 
 export const KPI_CARDS: readonly KpiCard[] = [
   {
     id: 'revenue',
     label: 'kpi_revenue',
     format: 'currency',
-    sources: [{ measure: 'orders.revenue', time: ORDER_TIME, brand: ORDER_BRAND }],
+    sources: [{ measure: 'executive_kpis.revenue', time: ORDER_TIME, brand: ORDER_BRAND }],
   },
   {
     id: 'orders',
     label: 'kpi_orders',
     format: 'number',
-    sources: [{ measure: 'orders.valid_order_count', time: ORDER_TIME, brand: ORDER_BRAND }],
+    sources: [{ measure: 'executive_kpis.valid_order_count', time: ORDER_TIME, brand: ORDER_BRAND }],
   },
   {
     id: 'active_customers',
     label: 'kpi_active_customers',
     format: 'number',
-    sources: [{ measure: 'orders.buyer_count', time: ORDER_TIME, brand: ORDER_BRAND }],
+    sources: [{ measure: 'executive_kpis.buyer_count', time: ORDER_TIME, brand: ORDER_BRAND }],
   },
   {
     id: 'repeat_rate',
     label: 'kpi_repeat_rate',
     format: 'percent',
-    sources: [
-      { measure: 'kpi_periods.repeat_purchase_rate', time: 'kpi_periods.period_start', brand: 'kpi_periods.brand' },
-      { measure: 'customer_value.repeat_purchase_rate', time: 'customer_value.activity_month', brand: null, grain: 'month' },
-    ],
+    sources: [{ measure: 'customer_value.repeat_purchase_rate', time: 'customer_value.activity_month', brand: null, grain: 'month' }],
   },
   {
     id: 'avg_order_value',
     label: 'kpi_avg_order_value',
     format: 'currency',
-    sources: [{ measure: 'orders.avg_order_value', time: ORDER_TIME, brand: ORDER_BRAND }],
+    sources: [{ measure: 'executive_kpis.avg_order_value', time: ORDER_TIME, brand: ORDER_BRAND }],
   },
   {
     id: 'satisfaction',
     label: 'kpi_satisfaction',
     format: 'score',
-    // service_tickets first: it has the brand (the daily trend is per channel and category only).
+    // service_quality (ticket grain) first: it has the brand (the daily trend is per channel and category only).
     sources: [
-      { measure: 'service_tickets.avg_satisfaction', time: 'service_tickets.opened_at', brand: 'service_tickets.brand' },
+      { measure: 'service_quality.avg_satisfaction', time: 'service_quality.opened_at', brand: 'service_quality.brand' },
       { measure: 'service_quality_daily_trend.avg_satisfaction', time: 'service_quality_daily_trend.day', brand: null },
     ],
   },
@@ -222,8 +222,8 @@ export const KPI_CARDS: readonly KpiCard[] = [
     format: 'minutes',
     lowerIsBetter: true,
     sources: [
-      { measure: 'service_tickets.median_first_reply_minutes', time: 'service_tickets.opened_at', brand: 'service_tickets.brand' },
-      { measure: 'service_tickets.avg_first_reply_minutes', time: 'service_tickets.opened_at', brand: 'service_tickets.brand' },
+      { measure: 'service_quality.median_first_reply_minutes', time: 'service_quality.opened_at', brand: 'service_quality.brand' },
+      { measure: 'service_quality.avg_first_reply_minutes', time: 'service_quality.opened_at', brand: 'service_quality.brand' },
     ],
   },
   {
@@ -231,7 +231,7 @@ export const KPI_CARDS: readonly KpiCard[] = [
     label: 'kpi_sentiment',
     format: 'score',
     sources: [
-      { measure: 'opinion_daily.sentiment_index', time: 'opinion_daily.day', brand: 'opinion_daily.brand' },
+      { measure: 'public_opinion_daily.sentiment_index', time: 'public_opinion_daily.day', brand: 'public_opinion_daily.brand' },
       { measure: 'public_opinion.sentiment_index', time: 'public_opinion.published_at', brand: 'public_opinion.brand' },
     ],
   },
@@ -241,7 +241,7 @@ export const KPI_CARDS: readonly KpiCard[] = [
     format: 'percent',
     lowerIsBetter: true,
     sources: [
-      { measure: 'opinion_daily.negative_share', time: 'opinion_daily.day', brand: 'opinion_daily.brand' },
+      { measure: 'public_opinion_daily.negative_share', time: 'public_opinion_daily.day', brand: 'public_opinion_daily.brand' },
       { measure: 'public_opinion.negative_share', time: 'public_opinion.published_at', brand: 'public_opinion.brand' },
     ],
   },
@@ -251,9 +251,14 @@ export const KPI_CARDS: readonly KpiCard[] = [
     format: 'number',
     lowerIsBetter: true,
     sources: [
-      { measure: 'customers.count', time: null, brand: null, filters: [{ member: CHURN_RISK_BAND, operator: 'equals', values: ['high'] }] },
+      {
+        measure: 'customer_value.count',
+        time: null,
+        brand: null,
+        filters: [{ member: CHURN_RISK_BAND, operator: 'equals', values: ['high'] }],
+      },
       // Until churn predictions are in the model: the RFM segment "at risk" (a segment of the model).
-      { measure: 'customers.count', time: null, brand: null, segments: [RFM_AT_RISK_SEGMENT] },
+      { measure: 'customer_value.count', time: null, brand: null, segments: [RFM_AT_RISK_SEGMENT] },
     ],
   },
 ];
@@ -342,11 +347,11 @@ export function kpiTrendQuery(sources: KpiSource[], selection: Selection): Query
 
 // ---------------------------------------------------------------- customers: active in the period
 
-/** "Customers active in the period": customers with an order in the range (and brand), through orders -> customers. */
+/** "Customers active in the period": customers with an order in the range (and brand), customer_value's ordered_at and primary_brand (orders -> customers). */
 function activeInPeriod(selection: Selection): Pick<Query, 'timeDimensions' | 'filters'> {
   return {
-    timeDimensions: [{ dimension: ORDER_TIME, dateRange: [selection.from, selection.to] }],
-    ...withFilters(brandFilters(ORDER_BRAND, selection)),
+    timeDimensions: [{ dimension: CUSTOMER_ORDER_TIME, dateRange: [selection.from, selection.to] }],
+    ...withFilters(brandFilters(CUSTOMER_ORDER_BRAND, selection)),
   };
 }
 
@@ -406,9 +411,9 @@ export interface RfmMembers {
 
 /** Customers active in the period and their lifetime revenue, by RFM segment (else by RFM total). */
 export function rfmQuery(selection: Selection, members: ModelMembers): PanelQuery<RfmMembers> | null {
-  const segment = pickMembers(members, ['customers.rfm_segment', 'customers.rfm_total'], (s) => [s]);
-  const m = { segment: segment ?? '', count: 'customers.count', revenue: 'customers.total_revenue' };
-  if (!segment || !hasMembers(members, m.count, m.revenue, ORDER_TIME)) return null;
+  const segment = pickMembers(members, ['customer_value.rfm_segment', 'customer_value.rfm_total'], (s) => [s]);
+  const m = { segment: segment ?? '', count: 'customer_value.count', revenue: 'customer_value.total_revenue' };
+  if (!segment || !hasMembers(members, m.count, m.revenue, CUSTOMER_ORDER_TIME, CUSTOMER_ORDER_BRAND)) return null;
   return {
     members: m,
     query: withTimezone({
@@ -431,9 +436,9 @@ export interface PredictedMembers {
 
 /** Customers active in the period by predicted 365-day value (lifetime revenue on a model without it). */
 export function predictedQuery(selection: Selection, members: ModelMembers): PanelQuery<PredictedMembers> | null {
-  const value = pickMembers(members, ['customers.predicted_value_365d', 'customers.revenue'], (v) => [v]);
-  const count = 'customers.count';
-  if (!value || !hasMembers(members, count, ORDER_TIME)) return null;
+  const value = pickMembers(members, ['customer_value.predicted_value_365d', 'customer_value.revenue'], (v) => [v]);
+  const count = 'customer_value.count';
+  if (!value || !hasMembers(members, count, CUSTOMER_ORDER_TIME, CUSTOMER_ORDER_BRAND)) return null;
   return {
     members: { value, count, fallback: !value.endsWith('predicted_value_365d') },
     query: withTimezone({ measures: [count], dimensions: [value], ...activeInPeriod(selection), limit: 50000 }),
@@ -451,23 +456,23 @@ export interface ServiceMembers {
   complaintShare: string;
 }
 
-// service_tickets has the brand and medians over the tickets themselves (correct at any slice).
+// service_quality (service_tickets) has the brand and medians over the tickets themselves (correct at any slice).
 const SERVICE_CANDIDATES: ServiceMembers[] = [
   {
-    time: 'service_tickets.opened_at',
-    brand: 'service_tickets.brand',
-    firstReply: 'service_tickets.median_first_reply_minutes',
-    resolution: 'service_tickets.median_resolution_minutes',
-    satisfaction: 'service_tickets.avg_satisfaction',
-    complaintShare: 'service_tickets.complaint_share',
+    time: 'service_quality.opened_at',
+    brand: 'service_quality.brand',
+    firstReply: 'service_quality.median_first_reply_minutes',
+    resolution: 'service_quality.median_resolution_minutes',
+    satisfaction: 'service_quality.avg_satisfaction',
+    complaintShare: 'service_quality.complaint_share',
   },
   {
-    time: 'service_tickets.opened_at',
-    brand: 'service_tickets.brand',
-    firstReply: 'service_tickets.avg_first_reply_minutes',
-    resolution: 'service_tickets.avg_resolution_minutes',
-    satisfaction: 'service_tickets.avg_satisfaction',
-    complaintShare: 'service_tickets.complaint_share',
+    time: 'service_quality.opened_at',
+    brand: 'service_quality.brand',
+    firstReply: 'service_quality.avg_first_reply_minutes',
+    resolution: 'service_quality.avg_resolution_minutes',
+    satisfaction: 'service_quality.avg_satisfaction',
+    complaintShare: 'service_quality.complaint_share',
   },
 ];
 
@@ -507,12 +512,12 @@ export interface OpinionMembers {
 const OPINION_CANDIDATES: OpinionMembers[] = [
   {
     timezone: 'UTC',
-    time: 'opinion_daily.day',
-    brand: 'opinion_daily.brand',
-    count: 'opinion_daily.mentions',
-    negative: 'opinion_daily.negative_mentions',
-    index: 'opinion_daily.sentiment_index',
-    spike: 'opinion_daily.spike_count',
+    time: 'public_opinion_daily.day',
+    brand: 'public_opinion_daily.brand',
+    count: 'public_opinion_daily.mentions',
+    negative: 'public_opinion_daily.negative_mentions',
+    index: 'public_opinion_daily.sentiment_index',
+    spike: 'public_opinion_daily.spike_count',
   },
   {
     timezone: TIMEZONE,

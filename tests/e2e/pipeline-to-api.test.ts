@@ -128,9 +128,9 @@ describe('pipeline to API, end to end', () => {
       headers: { 'content-type': 'application/json', authorization: token },
       body: JSON.stringify({
         query: {
-          measures: ['orders.revenue', 'orders.buyer_count'],
-          timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
-          order: { 'orders.ordered_at': 'asc' },
+          measures: ['executive_kpis.revenue', 'executive_kpis.buyer_count'],
+          timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month' }],
+          order: { 'executive_kpis.ordered_at': 'asc' },
           timezone: TIMEZONE,
         },
       }),
@@ -139,8 +139,8 @@ describe('pipeline to API, end to end', () => {
     const body = (await response.json()) as { data: Record<string, string | number>[] };
     const actual = new Map(
       body.data.map((row) => [
-        String(row['orders.ordered_at.month']).slice(0, 7),
-        { revenueCents: cents(String(row['orders.revenue'])), buyers: Number(row['orders.buyer_count']) },
+        String(row['executive_kpis.ordered_at.month']).slice(0, 7),
+        { revenueCents: cents(String(row['executive_kpis.revenue'])), buyers: Number(row['executive_kpis.buyer_count']) },
       ]),
     );
     const expected = expectedMonthlyFigures();
@@ -226,33 +226,60 @@ describe('contact-point pseudonyms: what an analyst reads does not give the cont
   it('an analyst reads masks and pseudonyms over /cubejs-api/v1/load, never the raw values; the phone mask shows the last four digits only', async () => {
     const server = await startApiServer({ warehousePath, jwtSecret: SECRET, port: 0, host: '127.0.0.1' });
     try {
-      const load = async (role: string, dimensions: string[]) => {
+      // Contact points are read through the customer_contacts view (customer_profiles is private):
+      // the view keeps the cube's policies, so masking and row scopes hold through it.
+      const load = async (role: string, dimensions: string[], scope: { regions?: string[] } = {}, view = 'customer_contacts') => {
         const response = await fetch(`${server.url}/cubejs-api/v1/load`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: await signDevToken(SECRET, { sub: role, role }) },
-          body: JSON.stringify({ query: { dimensions: dimensions.map((d) => `customer_profiles.${d}`), limit: 50_000 } }),
+          headers: { 'content-type': 'application/json', authorization: await signDevToken(SECRET, { sub: role, role, ...scope }) },
+          body: JSON.stringify({ query: { dimensions: dimensions.map((d) => `${view}.${d}`), limit: 50_000 } }),
         });
         return { status: response.status, body: (await response.json()) as { data: Record<string, unknown>[]; error?: string } };
       };
       const analyst = await load('analyst', ['customer_key', 'phone_masked', 'phone_pseudonym', 'email_masked', 'email_pseudonym']);
       expect(analyst.status, analyst.body.error).toBe(200);
       analystRows = analyst.body.data.map((r) => ({
-        key: String(r['customer_profiles.customer_key']),
-        phoneMasked: r['customer_profiles.phone_masked'] as string | null,
-        phonePseudonym: r['customer_profiles.phone_pseudonym'] as string | null,
-        emailMasked: r['customer_profiles.email_masked'] as string | null,
-        emailPseudonym: r['customer_profiles.email_pseudonym'] as string | null,
+        key: String(r['customer_contacts.customer_key']),
+        phoneMasked: r['customer_contacts.phone_masked'] as string | null,
+        phonePseudonym: r['customer_contacts.phone_pseudonym'] as string | null,
+        emailMasked: r['customer_contacts.email_masked'] as string | null,
+        emailPseudonym: r['customer_contacts.email_pseudonym'] as string | null,
       }));
-      for (const raw of ['phone', 'mobile', 'email']) expect((await load('analyst', ['customer_key', raw])).status, raw).toBe(403);
+      for (const raw of ['phone', 'mobile', 'email']) {
+        const refused = await load('analyst', ['customer_key', raw]);
+        expect(refused.status, raw).toBe(403);
+        expect(refused.body.error).toContain(`'customer_profiles.${raw}'`); // the cube's policy, applied through the view
+      }
+      // The cube itself is not the public surface: its members are a 400, for every role.
+      const direct = await load('marketing', ['customer_key', 'phone'], {}, 'customer_profiles');
+      expect(direct.status).toBe(400);
+      expect(direct.body.error).toMatch(/hidden member/);
       // The truth the attacker is after, read as marketing (allowed to see raw contact points).
-      const marketing = await load('marketing', ['customer_key', 'phone', 'mobile', 'email']);
+      const marketing = await load('marketing', ['customer_key', 'city', 'phone', 'mobile', 'email']);
       expect(marketing.status, marketing.body.error).toBe(200);
+      // A regions scope holds through the view: a marketing token of one city gets exactly that
+      // city's people, with their raw contact points; an analyst of that city, the masks only.
+      const city = String(marketing.body.data.find((r) => r['customer_contacts.city'])!['customer_contacts.city']);
+      const ofCity = marketing.body.data.filter((r) => r['customer_contacts.city'] === city);
+      const scoped = await load('marketing', ['customer_key', 'city', 'phone', 'mobile', 'email'], { regions: [city] });
+      expect(scoped.status, scoped.body.error).toBe(200);
+      expect(ofCity.length).toBeGreaterThan(0);
+      expect(ofCity.length).toBeLessThan(marketing.body.data.length);
+      const sortedKeys = (rows: Record<string, unknown>[]) => rows.map((r) => String(r['customer_contacts.customer_key'])).sort();
+      expect(sortedKeys(scoped.body.data)).toEqual(sortedKeys(ofCity));
+      expect(scoped.body.data.map((r) => r['customer_contacts.email']).sort()).toEqual(
+        ofCity.map((r) => r['customer_contacts.email']).sort(),
+      );
+      const scopedAnalyst = await load('analyst', ['customer_key', 'phone_masked'], { regions: [city] });
+      expect(scopedAnalyst.status, scopedAnalyst.body.error).toBe(200);
+      expect(sortedKeys(scopedAnalyst.body.data)).toEqual(sortedKeys(ofCity));
+      expect((await load('analyst', ['customer_key', 'email'], { regions: [city] })).status).toBe(403);
       truth = new Map(
         marketing.body.data.map((r) => [
-          String(r['customer_profiles.customer_key']),
+          String(r['customer_contacts.customer_key']),
           {
-            phone: nationalDigits(r['customer_profiles.mobile'] ?? r['customer_profiles.phone']),
-            email: normalizedEmail(r['customer_profiles.email']),
+            phone: nationalDigits(r['customer_contacts.mobile'] ?? r['customer_contacts.phone']),
+            email: normalizedEmail(r['customer_contacts.email']),
           },
         ]),
       );

@@ -48,33 +48,39 @@ function rollupShapedQueries(range: [string, string]): Record<string, unknown>[]
   for (const timezone of DEFAULT_PRE_AGGREGATION_TIMEZONES) {
     for (const granularity of ['day', 'week', 'month', 'quarter']) {
       queries.push({
-        measures: ['orders.revenue', 'orders.valid_order_count', 'orders.count', 'orders.avg_order_value', 'orders.invalid_order_share'],
-        timeDimensions: [{ dimension: 'orders.ordered_at', granularity, dateRange: range }],
+        measures: [
+          'executive_kpis.revenue',
+          'executive_kpis.valid_order_count',
+          'executive_kpis.count',
+          'executive_kpis.avg_order_value',
+          'executive_kpis.invalid_order_share',
+        ],
+        timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity, dateRange: range }],
         timezone,
       });
     }
     queries.push(
       {
-        measures: ['orders.revenue', 'orders.units'],
-        dimensions: ['orders.order_status'],
-        timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+        measures: ['executive_kpis.revenue', 'executive_kpis.units'],
+        dimensions: ['executive_kpis.order_status'],
+        timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month' }],
         timezone,
       },
       {
-        measures: ['orders.gross_amount', 'orders.discount_amount', 'orders.revenue'],
-        timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: range }],
+        measures: ['executive_kpis.gross_amount', 'executive_kpis.discount_amount', 'executive_kpis.revenue'],
+        timeDimensions: [{ dimension: 'executive_kpis.ordered_at', dateRange: range }],
         timezone,
       },
       {
-        measures: ['orders.revenue', 'orders.buyer_count', 'orders.valid_order_count'],
-        timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
-        order: { 'orders.ordered_at': 'asc' },
+        measures: ['executive_kpis.revenue', 'executive_kpis.buyer_count', 'executive_kpis.valid_order_count'],
+        timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month' }],
+        order: { 'executive_kpis.ordered_at': 'asc' },
         timezone,
       },
       {
-        measures: ['orders.revenue'],
-        filters: [{ member: 'orders.order_status', operator: 'equals', values: ['completed'] }],
-        timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'week', dateRange: range }],
+        measures: ['executive_kpis.revenue'],
+        filters: [{ member: 'executive_kpis.order_status', operator: 'equals', values: ['completed'] }],
+        timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'week', dateRange: range }],
         timezone,
       },
       // Through the executives' view: the view's members map back to the orders rollup.
@@ -85,15 +91,15 @@ function rollupShapedQueries(range: [string, string]): Record<string, unknown>[]
       },
       // Revenue by brand and category, service quality by channel, opinion by platform and brand.
       {
-        measures: ['order_items.net_revenue', 'order_items.units'],
-        dimensions: ['order_items.brand', 'order_items.category'],
-        timeDimensions: [{ dimension: 'order_items.ordered_at', granularity: 'week', dateRange: range }],
+        measures: ['product_sales.net_revenue', 'product_sales.units'],
+        dimensions: ['product_sales.brand', 'product_sales.category'],
+        timeDimensions: [{ dimension: 'product_sales.ordered_at', granularity: 'week', dateRange: range }],
         timezone,
       },
       {
-        measures: ['service_tickets.count', 'service_tickets.complaint_share', 'service_tickets.avg_satisfaction'],
-        dimensions: ['service_tickets.channel'],
-        timeDimensions: [{ dimension: 'service_tickets.opened_at', granularity: 'month' }],
+        measures: ['service_quality.count', 'service_quality.complaint_share', 'service_quality.avg_satisfaction'],
+        dimensions: ['service_quality.channel'],
+        timeDimensions: [{ dimension: 'service_quality.opened_at', granularity: 'month' }],
         timezone,
       },
       {
@@ -103,7 +109,11 @@ function rollupShapedQueries(range: [string, string]): Record<string, unknown>[]
         timezone,
       },
       // Segment distribution (customer value by RFM code).
-      { measures: ['customers.count', 'customers.buyer_count', 'customers.total_revenue'], dimensions: ['customers.rfm_score'], timezone },
+      {
+        measures: ['customer_value.count', 'customer_value.buyer_count', 'customer_value.total_revenue'],
+        dimensions: ['customer_value.rfm_score'],
+        timezone,
+      },
       { measures: ['customer_value.count', 'customer_value.total_revenue'], dimensions: ['customer_value.r_score'], timezone },
     );
   }
@@ -342,8 +352,8 @@ describe('pre-aggregations', () => {
 
   it('read only the partitions the date range needs', async () => {
     const query = {
-      measures: ['orders.revenue'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day', dateRange: ['2025-03-01', '2025-03-31'] }],
+      measures: ['executive_kpis.revenue'],
+      timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'day', dateRange: ['2025-03-01', '2025-03-31'] }],
       timezone: 'Asia/Shanghai',
     };
     const resolved = await resolveSql(
@@ -359,8 +369,8 @@ describe('pre-aggregations', () => {
 
   it('never answer from missing or stale tables: the marts answer instead', async () => {
     const query = normalizeQuery({
-      measures: ['orders.revenue'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+      measures: ['executive_kpis.revenue'],
+      timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month' }],
       timezone: 'Asia/Shanghai',
     });
     const built = buildSecuredSql(model, query);
@@ -375,8 +385,10 @@ describe('pre-aggregations', () => {
     expect(resolved.preAggregationSkipped).toMatch(/is not built for time zone Asia\/Shanghai/);
     // A range that does not cover whole days cannot come from a daily rollup: the marts answer, exactly.
     const partial = {
-      measures: ['orders.revenue'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month', dateRange: ['2025-01-01T10:30:00', '2025-03-15T12:00:00'] }],
+      measures: ['executive_kpis.revenue'],
+      timeDimensions: [
+        { dimension: 'executive_kpis.ordered_at', granularity: 'month', dateRange: ['2025-01-01T10:30:00', '2025-03-15T12:00:00'] },
+      ],
       timezone: 'UTC',
     };
     const partialAnswer = await load(partial);
@@ -384,8 +396,8 @@ describe('pre-aggregations', () => {
     expect(canonical(partialAnswer.data)).toEqual(canonical(await raw(partial)));
     // A zone nobody built rollups for is answered from the marts.
     const tokyo = await load({
-      measures: ['orders.revenue'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+      measures: ['executive_kpis.revenue'],
+      timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month' }],
       timezone: 'Asia/Tokyo',
     });
     expect(tokyo.usedPreAggregations).toEqual({});

@@ -34,45 +34,42 @@ async function load(query: Record<string, unknown>) {
 
 /** A measure's expected value over the whole warehouse, as SQL on the marts (one value). */
 const KEY_MEASURES: Record<string, string> = {
-  'orders.count': 'SELECT count(*) FROM marts.fct_orders',
-  'orders.valid_order_count': 'SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale',
-  'orders.revenue': 'SELECT sum(net_revenue) FROM marts.fct_orders',
-  'orders.gross_amount': 'SELECT sum(gross_amount) FROM marts.fct_orders',
-  'orders.discount_amount': 'SELECT sum(discount_amount) FROM marts.fct_orders',
-  'orders.units': 'SELECT sum(item_count) FROM marts.fct_orders',
-  'orders.buyer_count': 'SELECT count(DISTINCT customer_id) FROM marts.fct_orders WHERE is_valid_sale',
-  'orders.avg_order_value': 'SELECT round(sum(net_revenue) / count(*) FILTER (WHERE is_valid_sale), 2) FROM marts.fct_orders',
-  'customers.count': 'SELECT count(*) FROM marts.customer_value',
-  'customers.buyer_count': 'SELECT count(*) FROM marts.customer_value WHERE order_count > 0',
-  'customers.total_revenue': 'SELECT sum(revenue) FROM marts.customer_value',
-  'customers.total_orders': 'SELECT sum(order_count) FROM marts.customer_value',
-  'customers.avg_recency_days': 'SELECT avg(recency_days) FROM marts.customer_value',
-  'customers.avg_rfm_total': 'SELECT avg(rfm_total) FROM marts.customer_value',
+  'executive_kpis.count': 'SELECT count(*) FROM marts.fct_orders',
+  'executive_kpis.valid_order_count': 'SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale',
+  'executive_kpis.revenue': 'SELECT sum(net_revenue) FROM marts.fct_orders',
+  'executive_kpis.gross_amount': 'SELECT sum(gross_amount) FROM marts.fct_orders',
+  'executive_kpis.discount_amount': 'SELECT sum(discount_amount) FROM marts.fct_orders',
+  'executive_kpis.units': 'SELECT sum(item_count) FROM marts.fct_orders',
+  'executive_kpis.buyer_count': 'SELECT count(DISTINCT customer_id) FROM marts.fct_orders WHERE is_valid_sale',
+  'executive_kpis.avg_order_value': 'SELECT round(sum(net_revenue) / count(*) FILTER (WHERE is_valid_sale), 2) FROM marts.fct_orders',
+  'customer_value.count': 'SELECT count(*) FROM marts.customer_value',
+  'customer_value.buyer_count': 'SELECT count(*) FROM marts.customer_value WHERE order_count > 0',
+  'customer_value.total_revenue': 'SELECT sum(revenue) FROM marts.customer_value',
+  'customer_value.total_orders': 'SELECT sum(order_count) FROM marts.customer_value',
+  'customer_value.avg_recency_days': 'SELECT avg(recency_days) FROM marts.customer_value',
+  'customer_value.avg_rfm_total': 'SELECT avg(rfm_total) FROM marts.customer_value',
   // The CLV model's columns (ml.clv_predictions via dbt): aggregated, never recomputed by Cube.
-  'customers.total_predicted_value_365d': 'SELECT sum(predicted_value_365d) FROM marts.customer_value',
-  'customers.avg_predicted_value_90d': 'SELECT avg(predicted_value_90d) FROM marts.customer_value',
-  'customers.avg_probability_alive': 'SELECT avg(probability_alive) FROM marts.customer_value',
-  'customers.at_risk_count': "SELECT count(*) FROM marts.customer_value WHERE order_count > 0 AND churn_risk_band = 'high'",
+  'customer_value.total_predicted_value_365d': 'SELECT sum(predicted_value_365d) FROM marts.customer_value',
+  'customer_value.avg_predicted_value_90d': 'SELECT avg(predicted_value_90d) FROM marts.customer_value',
+  'customer_value.avg_probability_alive': 'SELECT avg(probability_alive) FROM marts.customer_value',
+  'customer_value.at_risk_count': "SELECT count(*) FROM marts.customer_value WHERE order_count > 0 AND churn_risk_band = 'high'",
   'customer_value.total_predicted_value_90d': 'SELECT sum(predicted_value_90d) FROM marts.customer_value',
-  'order_items.net_revenue': 'SELECT sum(net_line_revenue) FROM marts.fct_order_items',
-  'order_items.units': 'SELECT sum(quantity) FROM marts.fct_order_items',
-  'order_items.line_count': 'SELECT count(*) FROM marts.fct_order_items',
-  'service_tickets.count': 'SELECT count(*) FROM marts.fct_service_tickets',
-  'service_tickets.complaint_count': "SELECT count(*) FROM marts.fct_service_tickets WHERE category IN ('complaint', 'dispute')",
-  'service_tickets.avg_first_reply_minutes': 'SELECT avg(first_reply_minutes) FROM marts.fct_service_tickets',
-  'service_tickets.avg_resolution_minutes': 'SELECT avg(resolution_minutes) FROM marts.fct_service_tickets',
-  'service_tickets.avg_satisfaction': 'SELECT avg(satisfaction) FROM marts.fct_service_tickets',
+  'product_sales.net_revenue': 'SELECT sum(net_line_revenue) FROM marts.fct_order_items',
+  'product_sales.units': 'SELECT sum(quantity) FROM marts.fct_order_items',
+  'product_sales.line_count': 'SELECT count(*) FROM marts.fct_order_items',
+  'service_quality.count': 'SELECT count(*) FROM marts.fct_service_tickets',
+  'service_quality.complaint_count': "SELECT count(*) FROM marts.fct_service_tickets WHERE category IN ('complaint', 'dispute')",
+  'service_quality.avg_first_reply_minutes': 'SELECT avg(first_reply_minutes) FROM marts.fct_service_tickets',
+  'service_quality.avg_resolution_minutes': 'SELECT avg(resolution_minutes) FROM marts.fct_service_tickets',
+  'service_quality.avg_satisfaction': 'SELECT avg(satisfaction) FROM marts.fct_service_tickets',
   'public_opinion.count': 'SELECT count(*) FROM marts.fct_opinion_mentions',
   'public_opinion.negative_count': 'SELECT count(*) FROM marts.fct_opinion_mentions WHERE is_negative',
   'public_opinion.sentiment_index': 'SELECT avg(sentiment_score) FROM marts.fct_opinion_mentions',
-  'customer_profiles.count': 'SELECT count(*) FROM marts.dim_customers',
-  'customer_profiles.contactable_count': 'SELECT count(*) FROM marts.dim_customers WHERE is_contactable',
-  'customer_profiles.total_revenue': 'SELECT sum(revenue) FROM marts.dim_customers',
+  'customer_contacts.count': 'SELECT count(*) FROM marts.dim_customers',
+  'customer_contacts.contactable_count': 'SELECT count(*) FROM marts.dim_customers WHERE is_contactable',
+  'customer_contacts.total_revenue': 'SELECT sum(revenue) FROM marts.dim_customers',
   // Views expose the cubes' measures unchanged: the same number everywhere.
-  'service_quality.avg_satisfaction': 'SELECT avg(satisfaction) FROM marts.fct_service_tickets',
   'public_opinion.negative_share': 'SELECT avg(CASE WHEN is_negative THEN 1.0 ELSE 0 END) FROM marts.fct_opinion_mentions',
-  'executive_kpis.revenue': 'SELECT sum(net_revenue) FROM marts.fct_orders',
-  'executive_kpis.buyer_count': 'SELECT count(DISTINCT customer_id) FROM marts.fct_orders WHERE is_valid_sale',
   'customer_value.avg_revenue_per_buyer':
     'SELECT round(sum(revenue) / count(*) FILTER (WHERE order_count > 0), 2) FROM marts.customer_value',
   'sales_overview.revenue': 'SELECT sum(net_revenue) FROM marts.fct_orders',
@@ -88,10 +85,10 @@ const KEY_MEASURES: Record<string, string> = {
   'customer_value.retention_rate': 'SELECT sum(active_customers) / sum(cohort_size) FROM marts.fct_cohort_retention',
   'customer_value.new_customers': 'SELECT sum(new_customers) FROM marts.fct_customer_activity_monthly',
   // Service and opinion: percentiles over tickets (Cube's PERCENTILE_CONT against DuckDB's own quantile_cont).
-  'service_tickets.median_first_reply_minutes': 'SELECT quantile_cont(first_reply_minutes, 0.5) FROM marts.fct_service_tickets',
-  'service_tickets.p90_first_reply_minutes': 'SELECT quantile_cont(first_reply_minutes, 0.9) FROM marts.fct_service_tickets',
-  'service_tickets.median_resolution_minutes': 'SELECT quantile_cont(resolution_minutes, 0.5) FROM marts.fct_service_tickets',
-  'service_tickets.p90_resolution_minutes': 'SELECT quantile_cont(resolution_minutes, 0.9) FROM marts.fct_service_tickets',
+  'service_quality.median_first_reply_minutes': 'SELECT quantile_cont(first_reply_minutes, 0.5) FROM marts.fct_service_tickets',
+  'service_quality.p90_first_reply_minutes': 'SELECT quantile_cont(first_reply_minutes, 0.9) FROM marts.fct_service_tickets',
+  'service_quality.median_resolution_minutes': 'SELECT quantile_cont(resolution_minutes, 0.5) FROM marts.fct_service_tickets',
+  'service_quality.p90_resolution_minutes': 'SELECT quantile_cont(resolution_minutes, 0.9) FROM marts.fct_service_tickets',
   // The daily marts re-aggregate to the ticket and mention facts they summarise.
   'service_quality_daily_trend.open_tickets': 'SELECT count(*) FROM marts.fct_service_tickets WHERE is_open',
   'service_quality_daily_trend.resolved_that_day': 'SELECT count(*) FROM marts.fct_service_tickets WHERE resolved_at IS NOT NULL',
@@ -104,19 +101,17 @@ const KEY_MEASURES: Record<string, string> = {
     "SELECT 1000.0 * (SELECT count(*) FROM marts.fct_service_tickets WHERE category = 'complaint') / (SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale)",
   'service_quality_daily_trend.return_rate_per_1000_orders':
     "SELECT 1000.0 * (SELECT count(*) FROM marts.fct_service_tickets WHERE category = 'return') / (SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale)",
-  'opinion_daily.mentions': 'SELECT count(*) FROM marts.fct_opinion_mentions',
-  'opinion_daily.negative_mentions': 'SELECT count(*) FROM marts.fct_opinion_mentions WHERE is_negative',
-  'opinion_daily.sentiment_index': 'SELECT avg(sentiment_score) FROM marts.fct_opinion_mentions',
-  'opinion_daily.spike_count': 'SELECT count(*) FROM marts.fct_opinion_daily WHERE is_negative_spike',
-  'service_quality.median_resolution_minutes': 'SELECT quantile_cont(resolution_minutes, 0.5) FROM marts.fct_service_tickets',
+  'public_opinion_daily.mentions': 'SELECT count(*) FROM marts.fct_opinion_mentions',
+  'public_opinion_daily.negative_mentions': 'SELECT count(*) FROM marts.fct_opinion_mentions WHERE is_negative',
+  'public_opinion_daily.sentiment_index': 'SELECT avg(sentiment_score) FROM marts.fct_opinion_mentions',
+  'public_opinion_daily.spike_count': 'SELECT count(*) FROM marts.fct_opinion_daily WHERE is_negative_spike',
   'service_quality_daily_trend.tickets': 'SELECT count(*) FROM marts.fct_service_tickets',
   'service_quality_daily_trend.dispute_rate_per_1000_orders':
     "SELECT 1000.0 * (SELECT count(*) FROM marts.fct_service_tickets WHERE category = 'dispute') / (SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale)",
   'public_opinion_daily.negative_share': 'SELECT avg(CASE WHEN is_negative THEN 1.0 ELSE 0 END) FROM marts.fct_opinion_mentions',
   // Triggers: dbt decides who is on a list and who may be contacted; the campaign_lists view shows contactable rows only.
-  'customer_triggers.count': 'SELECT count(*) FROM marts.fct_customer_triggers',
-  'customer_triggers.contactable_count': 'SELECT count(*) FROM marts.fct_customer_triggers WHERE is_contactable',
-  'customer_triggers.customer_count': 'SELECT count(DISTINCT customer_key) FROM marts.fct_customer_triggers',
+  // (All triggers, contactable or not, are internal by design: no view exposes customer_triggers' own counts.)
+  'campaign_lists.customer_count': 'SELECT count(DISTINCT customer_key) FROM marts.fct_customer_triggers WHERE is_contactable',
   'campaign_lists.count': 'SELECT count(*) FROM marts.fct_customer_triggers WHERE is_contactable',
 };
 
@@ -197,8 +192,8 @@ describe('semantic measures', () => {
 
   it('agree by slice: ticket medians by channel, daily-trend rates and volumes by month equal the marts', async () => {
     const medians = await load({
-      measures: ['service_tickets.median_first_reply_minutes', 'service_tickets.p90_resolution_minutes'],
-      dimensions: ['service_tickets.channel'],
+      measures: ['service_quality.median_first_reply_minutes', 'service_quality.p90_resolution_minutes'],
+      dimensions: ['service_quality.channel'],
       timezone: 'UTC',
     });
     const expectedMedians = await reader.query(
@@ -206,9 +201,9 @@ describe('semantic measures', () => {
     );
     expect(medians.length).toBe(expectedMedians.length);
     for (const want of expectedMedians) {
-      const row = medians.find((r) => r['service_tickets.channel'] === want.channel)!;
-      expect(Number(row['service_tickets.median_first_reply_minutes'])).toBeCloseTo(Number(want.median_reply), 6);
-      expect(Number(row['service_tickets.p90_resolution_minutes'])).toBeCloseTo(Number(want.p90_resolution), 6);
+      const row = medians.find((r) => r['service_quality.channel'] === want.channel)!;
+      expect(Number(row['service_quality.median_first_reply_minutes'])).toBeCloseTo(Number(want.median_reply), 6);
+      expect(Number(row['service_quality.p90_resolution_minutes'])).toBeCloseTo(Number(want.p90_resolution), 6);
     }
     // The trend view mixes the day-level rates cube with the channel x category cube: Cube must not fan out.
     const trend = await load({
@@ -238,9 +233,9 @@ describe('semantic measures', () => {
 
   it('agree by slice too: revenue by month and status, from the rollup, equals the marts', async () => {
     const rows = await load({
-      measures: ['orders.revenue'],
-      dimensions: ['orders.order_status'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+      measures: ['executive_kpis.revenue'],
+      dimensions: ['executive_kpis.order_status'],
+      timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month' }],
       timezone: 'UTC',
       limit: 50_000,
     });
@@ -251,7 +246,10 @@ describe('semantic measures', () => {
     const want = new Map(expected.map((r) => [key(r.order_status, r.month), Number(r.revenue)]));
     expect(rows.length).toBe(want.size);
     for (const row of rows)
-      expect(Number(row['orders.revenue'])).toBeCloseTo(want.get(key(row['orders.order_status'], row['orders.ordered_at.month']))!, 6);
+      expect(Number(row['executive_kpis.revenue'])).toBeCloseTo(
+        want.get(key(row['executive_kpis.order_status'], row['executive_kpis.ordered_at.month']))!,
+        6,
+      );
   });
 
   it("month-1 retention of one cohort, and the heatmap from its rollup, equal the mart's figures", async () => {
@@ -299,8 +297,8 @@ describe('semantic measures', () => {
 
   it("RFM segments filter on dbt's rfm_segment: segment counts equal the mart", async () => {
     const [champions] = await reader.query(`SELECT count(*) AS n FROM marts.customer_value WHERE rfm_segment = 'Champions'`);
-    const [row] = await load({ measures: ['customers.count'], segments: ['customers.champions'] });
-    expect(Number(row!['customers.count'])).toBe(Number(champions!.n));
+    const [row] = await load({ measures: ['customer_value.count'], segments: ['customer_value.champions'] });
+    expect(Number(row!['customer_value.count'])).toBe(Number(champions!.n));
     expect(Number(champions!.n)).toBeGreaterThan(0);
     // Every named segment of the seed has a Cube segment, through the view too; together they cover every scored customer.
     const bySegment = await reader.query(
@@ -332,9 +330,9 @@ describe('semantic measures', () => {
       'customers_at_risk',
     ];
     const rows = await load({
-      measures: measures.map((m) => `kpi_periods.${m}`),
-      segments: ['kpi_periods.monthly'],
-      timeDimensions: [{ dimension: 'kpi_periods.period_start', granularity: 'month' }],
+      measures: measures.map((m) => `executive_kpis.kpi_periods_${m}`),
+      segments: ['executive_kpis.kpi_periods_monthly'],
+      timeDimensions: [{ dimension: 'executive_kpis.kpi_periods_period_start', granularity: 'month' }],
       timezone: 'UTC',
       limit: 50_000,
     });
@@ -348,25 +346,25 @@ describe('semantic measures', () => {
     expect(marts.length).toBeGreaterThan(6);
     const byMonth = new Map(marts.map((r) => [String(r.m), r]));
     for (const row of rows) {
-      const month = String(row['kpi_periods.period_start.month']).slice(0, 7);
+      const month = String(row['executive_kpis.kpi_periods_period_start.month']).slice(0, 7);
       const want = byMonth.get(month)!;
       for (const m of measures) {
         const expected = want[m] === null || want[m] === undefined ? null : Number(want[m]);
-        const actual = row[`kpi_periods.${m}`] === null ? null : Number(row[`kpi_periods.${m}`]);
+        const actual = row[`executive_kpis.kpi_periods_${m}`] === null ? null : Number(row[`executive_kpis.kpi_periods_${m}`]);
         if (expected === null) expect(actual, `${month} ${m}`).toBeNull();
         else expect(actual, `${month} ${m}`).toBeCloseTo(expected, 6);
       }
     }
     const fromOrders = await load({
-      measures: ['orders.revenue'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+      measures: ['executive_kpis.revenue'],
+      timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month' }],
       timezone: 'UTC',
       limit: 50_000,
     });
     expect(fromOrders.length).toBeGreaterThan(6);
     for (const row of fromOrders) {
-      const month = String(row['orders.ordered_at.month']).slice(0, 7);
-      expect(Number(byMonth.get(month)?.revenue ?? 0), month).toBeCloseTo(Number(row['orders.revenue']), 2);
+      const month = String(row['executive_kpis.ordered_at.month']).slice(0, 7);
+      expect(Number(byMonth.get(month)?.revenue ?? 0), month).toBeCloseTo(Number(row['executive_kpis.revenue']), 2);
     }
     // The executive view exposes the same measure unchanged.
     const [one] = await load({ measures: ['executive_kpis.kpi_periods_revenue'], segments: ['executive_kpis.kpi_periods_monthly'] });
