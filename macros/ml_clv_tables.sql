@@ -27,6 +27,7 @@
         predicted_value_90d double,
         predicted_value_365d double,
         probability_alive double,
+        probability_purchase_90d double,
         expected_next_order_at timestamp
     )
 {%- endmacro %}

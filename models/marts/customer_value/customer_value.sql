@@ -11,8 +11,8 @@
 -- they are null for customers without a valid sale, and for everyone before any scoring ran.
 -- The index serves the API's customer 360 point lookups (see macros/indexes.sql).
 {{ config(indexes=[{'columns': ['customer_key']}]) }}
-{%- set churn_high_below = var('churn_high_below_probability_alive', 0.3) %}
-{%- set churn_medium_below = var('churn_medium_below_probability_alive', 0.6) %}
+{%- set churn_high_below = var('churn_high_below_purchase_probability', 0.1) %}
+{%- set churn_medium_below = var('churn_medium_below_purchase_probability', 0.25) %}
 
 with profiles as (
     select customer_id as customer_key, full_name, city, signup_at from {{ ref('stg_shop__customers') }}
@@ -133,11 +133,13 @@ select
     cast(round(predictions.predicted_value_90d, 2) as decimal(18, 2)) as predicted_value_90d,
     cast(round(predictions.predicted_value_365d, 2) as decimal(18, 2)) as predicted_value_365d,
     cast(predictions.probability_alive as double) as probability_alive,
-    cast(1 - predictions.probability_alive as double) as churn_risk,
+    cast(predictions.probability_purchase_90d as double) as probability_purchase_90d,
+    -- Churn risk: the chance of NOT buying in the next 90 days (docs/concepts.md, churn risk).
+    cast(1 - predictions.probability_purchase_90d as double) as churn_risk,
     case
-        when predictions.probability_alive is null then null
-        when predictions.probability_alive < {{ churn_high_below }} then 'high'
-        when predictions.probability_alive < {{ churn_medium_below }} then 'medium'
+        when predictions.probability_purchase_90d is null then null
+        when predictions.probability_purchase_90d < {{ churn_high_below }} then 'high'
+        when predictions.probability_purchase_90d < {{ churn_medium_below }} then 'medium'
         else 'low'
     end as churn_risk_band,
     cast(predictions.expected_next_order_at as timestamp) as expected_next_order_at

@@ -18,5 +18,6 @@ select
     predicted_value_90d,
     predicted_value_365d,
     probability_alive,
+    probability_purchase_90d,
     expected_next_order_at
 from source

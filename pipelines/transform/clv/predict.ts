@@ -18,6 +18,8 @@ export interface ClvPrediction {
   predictedOrders90d: number;
   predictedOrders365d: number;
   probabilityAlive: number;
+  /** P(at least one purchase in the next 90 days): what churn risk is 1 minus (docs/concepts.md). */
+  probabilityPurchase90d: number;
   predictedValue90d: number;
   predictedValue365d: number;
   /** Median date of the next purchase (null when P(alive) ≤ 0.5). */
@@ -36,6 +38,7 @@ export function predictCustomer(
   const orders90 = model.expectedPurchases(bg, c, horizonsDays[0]);
   const orders365 = model.expectedPurchases(bg, c, horizonsDays[1]);
   const next = model.medianDaysToNextPurchase(bg, c);
+  const alive = model.probabilityAlive(bg, c);
   return {
     customerKey: c.customerKey,
     frequency: c.frequency,
@@ -44,9 +47,26 @@ export function predictCustomer(
     avgOrderValue: spend,
     predictedOrders90d: orders90,
     predictedOrders365d: orders365,
-    probabilityAlive: model.probabilityAlive(bg, c),
+    probabilityAlive: alive,
+    probabilityPurchase90d: probabilityPurchaseWithin(bg, c, alive, 90),
     predictedValue90d: orders90 * spend,
     predictedValue365d: orders365 * spend,
     expectedNextOrderAt: next === null ? null : new Date(calibrationEnd + Math.round(next * DAY_MS)),
   };
+}
+
+/**
+ * P(at least one purchase within `days` after T | x, t_x, T). In BG/NBD and MBG/NBD alike a customer
+ * alive at T buys again for sure, with λ | data ~ Gamma(r+x, α+T), so the probability is
+ * P(alive) · [1 − ((α+T)/(α+T+days))^(r+x)]. It ranks customers by risk better than P(alive) alone: a
+ * frequent buyer long absent has a low P(alive) yet often returns; a one-time buyer's P(alive) can
+ * stay middling while their purchase rate, and so their chance of buying soon, is low.
+ */
+export function probabilityPurchaseWithin(
+  params: { r: number; alpha: number },
+  c: { frequency: number; tenureDays: number },
+  alive: number,
+  days: number,
+): number {
+  return alive * (1 - Math.pow((params.alpha + c.tenureDays) / (params.alpha + c.tenureDays + days), params.r + c.frequency));
 }

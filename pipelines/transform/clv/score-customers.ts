@@ -96,6 +96,7 @@ export const CLV_PREDICTION_COLUMNS: readonly (readonly [name: string, type: str
   ['predicted_value_90d', 'DOUBLE'],
   ['predicted_value_365d', 'DOUBLE'],
   ['probability_alive', 'DOUBLE'],
+  ['probability_purchase_90d', 'DOUBLE'],
   ['expected_next_order_at', 'TIMESTAMP'],
 ];
 
@@ -451,7 +452,7 @@ async function driftOf(connection: DuckDBConnection, table: string, columns: typ
 async function writePredictions(connection: DuckDBConnection, input: WriteInput): Promise<string | null> {
   await connection.run(`create or replace temp table _clv_scores (customer_key VARCHAR, frequency INTEGER, recency_days INTEGER, tenure_days INTEGER,
     avg_order_value DOUBLE, predicted_orders_90d DOUBLE, predicted_orders_365d DOUBLE, predicted_value_90d DOUBLE, predicted_value_365d DOUBLE,
-    probability_alive DOUBLE, expected_next_order_ms BIGINT)`);
+    probability_alive DOUBLE, probability_purchase_90d DOUBLE, expected_next_order_ms BIGINT)`);
   const appender = await connection.createAppender('_clv_scores', 'main', 'temp');
   try {
     for (let i = 0; i < input.summary.length; i++) {
@@ -468,10 +469,11 @@ async function writePredictions(connection: DuckDBConnection, input: WriteInput)
         appender.appendDouble(p.predictedValue90d);
         appender.appendDouble(p.predictedValue365d);
         appender.appendDouble(p.probabilityAlive);
+        appender.appendDouble(p.probabilityPurchase90d);
         if (p.expectedNextOrderAt === null) appender.appendNull();
         else appender.appendBigInt(BigInt(p.expectedNextOrderAt.getTime()));
       } else {
-        for (let k = 0; k < 7; k++) appender.appendNull();
+        for (let k = 0; k < 8; k++) appender.appendNull();
       }
       appender.endRow();
     }
@@ -494,7 +496,7 @@ async function writePredictions(connection: DuckDBConnection, input: WriteInput)
     await connection.run(`insert into ml.clv_predictions
       select customer_key, ${sqlText(modelName)}, ${sqlText(CLV_MODEL_VERSION)}, ${sqlTimestamp(fittedAt)}, ${sqlTimestamp(input.calibrationEnd)},
              frequency, recency_days, tenure_days, avg_order_value, predicted_orders_90d, predicted_orders_365d,
-             predicted_value_90d, predicted_value_365d, probability_alive,
+             predicted_value_90d, predicted_value_365d, probability_alive, probability_purchase_90d,
              case when expected_next_order_ms is null then null else make_timestamp(expected_next_order_ms * 1000) end
         from temp.main._clv_scores order by customer_key`);
     if (fitsDrift !== null) {
