@@ -105,7 +105,9 @@ describe('access control over HTTP', () => {
     // Cubes without a brand cannot be scoped: refused with a 403 that says why.
     const unscopable = fullMeta.cubes.filter((c) => c.type === 'cube' && !brandCubes.some((b) => b.cube === c.name));
     expect(unscopable.map((c) => c.name)).toEqual(expect.arrayContaining(['customers']));
-    expect(brandCubes.map((c) => c.cube)).toEqual(expect.arrayContaining(['orders', 'order_items', 'service_tickets', 'opinion_mentions']));
+    // The other per-brand cubes are private (views are the public surface); their scoping through
+    // views is checked by pre-aggregations.test.ts (public_opinion) and decision-scopes.test.ts.
+    expect(brandCubes.map((c) => c.cube)).toEqual(expect.arrayContaining(['orders']));
     for (const cube of unscopable) {
       const measure = cube.measures[0]!.name;
       const refused = await call('load', token, { measures: [measure] });
@@ -128,7 +130,7 @@ describe('access control over HTTP', () => {
     const scope = cities.slice(0, 1);
     const token = await signDevToken(SECRET, { sub: 'region', roles: ['analyst'], regions: scope });
     const regionCubes = cubesWith(fullMeta, /^(city|ship_city)$/);
-    expect(regionCubes.map((c) => c.cube)).toEqual(expect.arrayContaining(['customers', 'orders', 'order_items']));
+    expect(regionCubes.map((c) => c.cube)).toEqual(expect.arrayContaining(['customers', 'orders']));
     for (const { cube, dimension, measure } of regionCubes) {
       const scoped = await call('load', token, { measures: [measure], dimensions: [dimension], limit: 50_000 });
       expect(scoped.status, `${cube}: ${JSON.stringify(scoped.body.error)}`).toBe(200);
@@ -154,7 +156,8 @@ describe('access control over HTTP', () => {
       expect(memberNames(analystMeta)).not.toContain(member);
       const refused = await call('load', tokens.analyst!, { dimensions: [member], limit: 5 });
       expect(refused.status, member).toBe(403);
-      expect(String(refused.body.error)).toMatch(new RegExp(`Access denied to member '${member.replace('.', '\\.')}'`));
+      // A view member is refused naming the cube member behind it (the cube's policy decides).
+      expect(String(refused.body.error)).toMatch(new RegExp(`Access denied to member '[a-z_]+\\.${member.split('.')[1]!}'`));
       const filtered = await call('load', tokens.analyst!, {
         measures: [fullMeta.cubes.find((c) => c.name === member.split('.')[0])!.measures[0]!.name],
         filters: [{ member, operator: 'contains', values: ['@'] }],
