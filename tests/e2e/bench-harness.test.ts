@@ -103,7 +103,11 @@ describe('npm run bench', () => {
     expect(reopened.value).toBeGreaterThan(0);
     expect(reopened.baseline).toBe(semantic!.rows.find((r) => r.label.startsWith('pre-aggregated: p95'))!.value);
     const fromRollups = /answered from rollups: (\d+) of (\d+)/.exec(semantic!.notes.join('\n'))!;
-    expect(Number(fromRollups[1])).toBeGreaterThanOrEqual(Number(fromRollups[2]) - 1);
+    // The benchmark runs the dashboard's own query set (dashboard/src/queries.ts): today only the
+    // latest-day and monthly-compare queries are rollup-shaped (DASHBOARD_FROM_ROLLUPS in
+    // tests/e2e/pre-aggregations.test.ts, which checks each one); the rest read the marts.
+    expect(Number(fromRollups[2])).toBeGreaterThanOrEqual(10);
+    expect(Number(fromRollups[1])).toBeGreaterThanOrEqual(2);
     expect(semantic!.notes).toContain('every mode answered each query with the same number of rows');
 
     expect(throughput!.stage).toBe('throughput');

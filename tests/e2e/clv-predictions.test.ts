@@ -112,7 +112,7 @@ describe('CLV predictions in the warehouse', () => {
       const row = values.get(c.customerKey)!;
       expect(row, c.customerKey).toBeDefined();
       expect(row.probability_alive as number).toBeCloseTo(expected.probabilityAlive, 9);
-      expect(row.churn_risk as number).toBeCloseTo(1 - expected.probabilityAlive, 9);
+      expect(row.churn_risk as number).toBeCloseTo(1 - expected.probabilityPurchase90d, 9);
       expect(row.predicted_orders_90d as number).toBeCloseTo(expected.predictedOrders90d, 9);
       expect(row.predicted_orders_365d as number).toBeCloseTo(expected.predictedOrders365d, 9);
       expect(Number(row.predicted_value_90d)).toBeCloseTo(expected.predictedValue90d, 2);
@@ -122,15 +122,15 @@ describe('CLV predictions in the warehouse', () => {
     }
   });
 
-  it('keeps probability_alive in [0, 1], bands by the thresholds (0.3 / 0.6), and nulls for customers without a valid sale', async () => {
+  it('keeps probability_alive in [0, 1], churn risk 1 - P(purchase in 90 days) banded by the thresholds (0.1 / 0.25), and nulls for customers without a valid sale', async () => {
     const [check] = await query(`select
         count(*) filter (where order_count > 0) as buyers,
         count(*) filter (where order_count > 0 and probability_alive is not null) as scored,
         count(*) filter (where order_count = 0) as non_buyers,
         count(*) filter (where order_count = 0 and (probability_alive is not null or churn_risk_band is not null or predicted_value_365d is not null or expected_next_order_at is not null)) as non_buyers_with_predictions,
         count(*) filter (where probability_alive < 0 or probability_alive > 1) as out_of_range,
-        count(*) filter (where abs(churn_risk - (1 - probability_alive)) > 1e-12) as bad_risk,
-        count(*) filter (where churn_risk_band is distinct from case when probability_alive is null then null when probability_alive < 0.3 then 'high' when probability_alive < 0.6 then 'medium' else 'low' end) as bad_band,
+        count(*) filter (where abs(churn_risk - (1 - probability_purchase_90d)) > 1e-12) as bad_risk,
+        count(*) filter (where churn_risk_band is distinct from case when probability_purchase_90d is null then null when probability_purchase_90d < 0.1 then 'high' when probability_purchase_90d < 0.25 then 'medium' else 'low' end) as bad_band,
         count(distinct churn_risk_band) as bands
       from marts.customer_value`);
     expect(check).toMatchObject({ non_buyers_with_predictions: 0n, out_of_range: 0n, bad_risk: 0n, bad_band: 0n });
