@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { fileDropSources, findSource } from '../../pipelines/extract/sources.ts';
 import { headerProblem, inspectFile } from '../../pipelines/extract/files/file-intake.ts';
-import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
+import { queryWarehouse } from '../support/warehouse-query.ts';
 import type { FileSourceSettings } from '../../shared/source-settings.ts';
 import { fileSourceSettingsSchema } from '../../shared/source-settings.ts';
 import { projectRoot } from '../../shared/paths.ts';
@@ -69,14 +69,7 @@ async function extract(settings: Record<string, FileSourceSettings> = {}) {
 }
 const settings = (value: Record<string, unknown>) => ({ orders: fileSourceSettingsSchema.parse(value) });
 
-async function query(sql: string) {
-  const wh = await openWarehouse(warehousePath);
-  try {
-    return (await wh.connection.runAndReadAll(sql)).getRows();
-  } finally {
-    wh.close();
-  }
-}
+const query = (sql: string) => queryWarehouse(warehousePath, sql);
 
 describe('file intake: encodings', () => {
   it('loads a GB18030 export beside a UTF-8 one with the Chinese text intact, and keeps the original checksum', async () => {

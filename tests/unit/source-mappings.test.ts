@@ -14,7 +14,7 @@ import {
   mappingSchema,
   presetNames,
 } from '../../pipelines/extract/mapped/mapping-schema.ts';
-import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
+import { queryWarehouse } from '../support/warehouse-query.ts';
 
 /** Source mappings: the schema, the SQL they run, what they quarantine, and the draft `crm sources infer` writes. */
 
@@ -29,14 +29,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function query(sql: string) {
-  const wh = await openWarehouse(warehousePath);
-  try {
-    return (await wh.connection.runAndReadAll(sql)).getRows();
-  } finally {
-    wh.close();
-  }
-}
+const query = (sql: string) => queryWarehouse(warehousePath, sql);
 
 const writeMapping = (yaml: string) => {
   const file = path.join(dir, 'shop.yml');

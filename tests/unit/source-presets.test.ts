@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { mappedSource } from '../../pipelines/extract/sources.ts';
-import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
+import { queryWarehouse } from '../support/warehouse-query.ts';
 
 /**
  * Each preset against a file the test writes in that platform's exact export shape (its published
@@ -22,14 +22,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function query(sql: string) {
-  const wh = await openWarehouse(warehousePath);
-  try {
-    return (await wh.connection.runAndReadAll(sql)).getRows();
-  } finally {
-    wh.close();
-  }
-}
+const query = (sql: string) => queryWarehouse(warehousePath, sql);
 
 const csvCell = (value: string) => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
