@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fitBgNbdNelderMead, fitRepeatModel } from '../../pipelines/transform/clv/bgnbd.ts';
-import { mbgExpectedPurchases, mbgProbabilityAlive } from '../../pipelines/transform/clv/mbgnbd.ts';
+import { mbgExpectedPurchases, mbgMedianDaysToNextPurchase, mbgProbabilityAlive } from '../../pipelines/transform/clv/mbgnbd.ts';
+import { probabilityPurchaseWithin } from '../../pipelines/transform/clv/predict.ts';
 import { groupSummary, repeatLogLikelihood } from '../../pipelines/transform/clv/repeat-likelihood.ts';
 import { runBacktest } from '../../pipelines/transform/clv/backtest.ts';
 import { digamma, lnGamma } from '../../pipelines/transform/clv/special-functions.ts';
@@ -108,6 +109,18 @@ describe.skipIf(summaryFile === null)('CDNOW sample: BG/NBD and MBG/NBD against 
     expect(mbgExpectedPurchases(MBG_REFERENCE.params, oneTime, 39)).toBeCloseTo(MBG_REFERENCE.expected39OneTimeBuyer, 7);
     // The point of the model: a one-time buyer is not alive for sure (BG/NBD says 1).
     expect(mbgProbabilityAlive(fit.params, oneTime)).toBeLessThan(0.5);
+  });
+});
+
+describe('probability of a purchase within a horizon (churn risk is 1 minus it)', () => {
+  it('is 1/2 at the median time to the next purchase, below P(alive), and grows with the horizon', () => {
+    const params = { r: 0.5248, alpha: 6.183, a: 0.8914, b: 1.614 };
+    const c = { frequency: 4, recencyDays: 36, tenureDays: 38 };
+    const alive = mbgProbabilityAlive(params, c);
+    const median = mbgMedianDaysToNextPurchase(params, c)!;
+    expect(probabilityPurchaseWithin(params, c, alive, median)).toBeCloseTo(0.5, 10);
+    expect(probabilityPurchaseWithin(params, c, alive, 13)).toBeLessThan(probabilityPurchaseWithin(params, c, alive, 52));
+    expect(probabilityPurchaseWithin(params, c, alive, 52)).toBeLessThan(alive);
   });
 });
 
