@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { cubeModelDir } from '../shared/paths.ts';
 import { ApiConfigError, startApiServer } from '../api/server.ts';
 import { envValue } from '../shared/env.ts';
+import { ConfigError, loadConfig } from '../shared/config.ts';
 import { warehouseOption } from './options.ts';
 
 /**
@@ -27,7 +28,9 @@ const program = new Command('crm-api')
   .option('--host <host>', 'interface to bind', '127.0.0.1')
   .addOption(warehouseOption('DuckDB warehouse file'))
   .option('--model-dir <path>', 'Cube model folder', cubeModelDir)
-  .addOption(new Option('--timezone <tz>', 'time zone of queries that name none').env('CRM_DEFAULT_TIMEZONE').default('UTC'))
+  .addOption(
+    new Option('--timezone <tz>', 'time zone of queries that name none (default: config shop.timezone)').env('CRM_DEFAULT_TIMEZONE'),
+  )
   .addHelpText(
     'after',
     `
@@ -52,7 +55,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_CONFIG; // --help exits 0
     throw error;
   }
-  const opts = program.opts<{ port: number; host: string; warehouse: string; modelDir: string; timezone: string }>();
+  const opts = program.opts<{ port: number; host: string; warehouse: string; modelDir: string; timezone?: string }>();
   const fail = (message: string, code: number) => {
     process.stderr.write(`crm-api: ${message}\n`);
     return code;
@@ -68,7 +71,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       warehousePath,
       cubeModelDir: path.resolve(opts.modelDir),
       jwtSecret: secret,
-      defaultTimezone: opts.timezone,
+      defaultTimezone: opts.timezone ?? loadConfig().shop.timezone,
       port: opts.port,
       host: opts.host,
       logger: { level: envValue('CRM_LOG_LEVEL') ?? 'info', stream: process.stderr },
@@ -85,7 +88,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     return undefined; // keep serving
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return fail(message, error instanceof ApiConfigError ? EXIT_CONFIG : EXIT_RUNTIME);
+    return fail(message, error instanceof ApiConfigError || error instanceof ConfigError ? EXIT_CONFIG : EXIT_RUNTIME);
   }
 }
 

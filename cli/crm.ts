@@ -12,7 +12,7 @@ import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../pipelines/sourc
 import { SourceUnavailableError } from '../pipelines/extract/sources.ts';
 import { DbtFailedError } from '../pipelines/transform/dbt-cli.ts';
 import { RunLockedError } from '../pipelines/publish/run-lock.ts';
-import { ConfigError } from '../shared/config.ts';
+import { ConfigError, loadConfig } from '../shared/config.ts';
 import { registerRunCommands } from './run-commands.ts';
 import { PythonSetupError, ensurePythonVenv } from '../pipelines/transform/python-venv.ts';
 import { resolveLandingDir } from '../shared/paths.ts';
@@ -123,6 +123,8 @@ program
     const server = await startApiServer({
       warehousePath: path.resolve(opts.warehouse),
       jwtSecret: secret,
+      // Queries that name no zone are read in the shop's (config shop.timezone).
+      defaultTimezone: loadConfig().shop.timezone,
       port: opts.port,
       host: opts.host,
     });
@@ -140,6 +142,7 @@ registerRunCommands(program); // extract, transform, refresh, run, backfill
 (await import('./seed-postgres-command.ts')).registerSeedPostgresCommand(program);
 (await import('./serve-sample-sources-command.ts')).registerServeSampleSourcesCommand(program);
 (await import('./clv-command.ts')).registerClvCommand(program); // clv backtest
+(await import('./config-command.ts')).registerConfigCommand(program); // config show, schema
 
 async function main(): Promise<number> {
   try {

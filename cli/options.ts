@@ -11,9 +11,9 @@ export const landingOption = () =>
   new Option('--landing <dir>', 'folder the extractors read').default(resolveLandingDir(), '$CRM_LANDING_DIR or data/landing');
 export const jsonOption = () => new Option('--json', 'print the result as one JSON document on stdout');
 export const configOption = () =>
-  new Option('--config <file>', 'operations config (schedules, freshness, alerts, publish, retries)').default(
+  new Option('--config <file>', 'project config (shop, sources, schedules, freshness, alerts, publish, retries)').default(
     resolveConfigPath(),
-    '$CRM_CONFIG or crm.config.json',
+    '$CRM_CONFIG, else crm.config.yml or crm.config.json',
   );
 export const waitOption = () =>
   new Option('--wait <seconds>', 'wait this long for a running run to finish instead of exiting 4').argParser(seconds).default(0);

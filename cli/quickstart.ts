@@ -7,6 +7,7 @@ import { ensurePythonVenv } from '../pipelines/transform/python-venv.ts';
 import { logger } from '../shared/logger.ts';
 import { runPipeline } from './pipeline.ts';
 import { envValue } from '../shared/env.ts';
+import { loadConfig } from '../shared/config.ts';
 
 export interface QuickstartOptions {
   warehousePath: string;
@@ -16,13 +17,15 @@ export interface QuickstartOptions {
   port: number;
 }
 
-/** The month-by-month KPI the quick start prints, asked of the API as any client would. */
-export const QUICKSTART_QUERY = {
-  measures: ['executive_kpis.revenue', 'executive_kpis.buyer_count', 'executive_kpis.valid_order_count'],
-  timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month' }],
-  order: { 'executive_kpis.ordered_at': 'asc' },
-  timezone: 'Asia/Shanghai',
-} as const;
+/** The month-by-month KPI the quick start prints, asked of the API as any client would, in the shop's zone. */
+export function quickstartQuery(timezone: string) {
+  return {
+    measures: ['executive_kpis.revenue', 'executive_kpis.buyer_count', 'executive_kpis.valid_order_count'],
+    timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'month' }],
+    order: { 'executive_kpis.ordered_at': 'asc' },
+    timezone,
+  };
+}
 
 /**
  * What a newcomer runs first: the whole journey on the embedded default, ending with a semantic
@@ -58,13 +61,20 @@ export async function runQuickstart(options: QuickstartOptions): Promise<void> {
   const { startApiServer } = await import('../api/server.ts');
   const { signDevToken } = await import('../api/auth.ts');
   const secret = envValue('CRM_API_SECRET') ?? crypto.randomBytes(32).toString('hex');
-  const server = await startApiServer({ warehousePath: options.warehousePath, jwtSecret: secret, port: options.port, host: '127.0.0.1' });
+  const timezone = loadConfig().shop.timezone;
+  const server = await startApiServer({
+    warehousePath: options.warehousePath,
+    jwtSecret: secret,
+    port: options.port,
+    host: '127.0.0.1',
+    defaultTimezone: timezone,
+  });
   const token = await signDevToken(secret, { sub: 'quickstart', role: 'analyst' });
-  say(`4/4 API at ${server.url}; asking it for revenue and buyers by month (Cube query, Asia/Shanghai):`);
+  say(`4/4 API at ${server.url}; asking it for revenue and buyers by month (Cube query, ${timezone}, config shop.timezone):`);
   const response = await fetch(`${server.url}/cubejs-api/v1/load`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: QUICKSTART_QUERY }),
+    body: JSON.stringify({ query: quickstartQuery(timezone) }),
   });
   const body = (await response.json()) as { data?: Record<string, string | number | null>[]; error?: string };
   if (!response.ok || !body.data) {

@@ -170,6 +170,7 @@ export function registerRunCommands(program: Command): void {
             refitEveryDays: config.clv.refitEveryDays,
             clvModel: config.clv.model,
             unitTests: opts.unitTests ?? config.transform.unitTests,
+            shop: config.shop,
           }),
       );
     });
@@ -183,7 +184,7 @@ export function registerRunCommands(program: Command): void {
     .addOption(waitOption())
     .addOption(jsonOption())
     .action(async (opts: RunCommandOptions) => {
-      await execute('refresh', [], opts, () => refreshSteps());
+      await execute('refresh', [], opts, (config) => refreshSteps(config));
     });
 
   program

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { projectRoot } from './paths.ts';
 import { feedConfigSchema } from './feed-config.ts';
@@ -7,10 +8,29 @@ import { envValue } from './env.ts';
 import { fileSourceSettingsSchema } from './source-settings.ts';
 
 /**
- * The operations config: `crm.config.json` at the repository root (or $CRM_CONFIG). Every field is
- * optional; the defaults below are the documented ones (docs/configuration.md).
+ * The project config: `crm.config.yml` at the repository root (`crm.config.json` is read when there
+ * is no YAML file), or the file $CRM_CONFIG names. Every field is optional; the defaults below are
+ * the documented ones (docs/configuration.md). `crm config schema --write` writes the JSON Schema
+ * editors validate it with (schemas/crm-config.schema.json).
  */
 export const CONFIG_ENV = 'CRM_CONFIG';
+export const CONFIG_FILES = ['crm.config.yml', 'crm.config.yaml', 'crm.config.json'] as const;
+export const CONFIG_SCHEMA_FILE = path.join(projectRoot, 'schemas', 'crm-config.schema.json');
+
+/** An IANA zone name Node's Intl knows (Asia/Shanghai, Europe/London, UTC). */
+const timeZoneName = z
+  .string()
+  .min(1)
+  .refine(isKnownTimeZone, { message: 'not an IANA time zone name (e.g. Asia/Shanghai, Europe/London, UTC)' });
+
+export function isKnownTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const hours = z.number().positive();
 
@@ -26,6 +46,26 @@ const scheduleSchema = z.object({
 
 export const configSchema = z
   .object({
+    /** Editors' hint (`$schema: ./schemas/crm-config.schema.json`); not read. */
+    $schema: z.string().optional(),
+    shop: z
+      .object({
+        /**
+         * The shop's time zone: where its days begin (daily marts, KPI days, the CLV model's shop
+         * days), the API's default zone and the dashboard's. Naive timestamps of a source are read in
+         * the source's own `format.timezone`, not in this one.
+         */
+        timezone: timeZoneName
+          .default('Asia/Shanghai')
+          .describe("The shop's IANA time zone: where its days begin (KPI days, CLV shop days, the API's and dashboard's default)."),
+        /** ISO 4217 code every amount is also reported in (seeds/fx_rates.csv converts to it). */
+        reportingCurrency: z
+          .string()
+          .regex(/^[A-Z]{3}$/, 'an ISO 4217 code in capitals, e.g. CNY, USD, GBP')
+          .default('CNY')
+          .describe('ISO 4217 code every amount is also reported in, converted with seeds/fx_rates.csv.'),
+      })
+      .prefault({}),
     schedules: z.array(scheduleSchema).default([]),
     freshness: z
       .object({
@@ -103,19 +143,24 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** $CRM_CONFIG, else the first of CONFIG_FILES at the repository root that exists, else crm.config.yml. */
 export function resolveConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   const configured = envValue(CONFIG_ENV, env);
-  return path.resolve(projectRoot, configured && configured.trim() !== '' ? configured : 'crm.config.json');
+  if (configured && configured.trim() !== '') return path.resolve(projectRoot, configured);
+  const found = CONFIG_FILES.map((name) => path.join(projectRoot, name)).find((file) => fs.existsSync(file));
+  return found ?? path.join(projectRoot, CONFIG_FILES[0]);
 }
 
-/** Reads and validates the config; a missing file means every default. */
+/** Reads and validates the config (YAML, or JSON for a .json file); a missing file means every default. */
 export function loadConfig(filePath: string = resolveConfigPath()): CrmConfig {
   if (!fs.existsSync(filePath)) return configSchema.parse({});
   let raw: unknown;
+  const isJson = filePath.endsWith('.json');
   try {
-    raw = JSON.parse(fs.readFileSync(filePath, 'utf8'));
+    const text = fs.readFileSync(filePath, 'utf8');
+    raw = isJson ? JSON.parse(text) : (parseYaml(text) ?? {});
   } catch (error) {
-    throw new ConfigError(`${filePath}: not valid JSON: ${(error as Error).message}`);
+    throw new ConfigError(`${filePath}: not valid ${isJson ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
@@ -123,4 +168,9 @@ export function loadConfig(filePath: string = resolveConfigPath()): CrmConfig {
     throw new ConfigError(`${filePath}: ${problems}`);
   }
   return parsed.data;
+}
+
+/** The JSON Schema of the config file, generated from configSchema (what a user writes: defaults optional). */
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: 'input' }) as Record<string, unknown>;
 }

@@ -3,7 +3,8 @@ import { loadRequest, type LoadContext } from '../../semantic/load-query.ts';
 import { ValidationError, type ScorecardQuery, type ScorecardResponse } from './schemas.ts';
 
 type Scorecard = z.input<typeof ScorecardResponse>;
-type Request = z.output<typeof ScorecardQuery>;
+/** The query with its time zone resolved (the caller's, else the server's default). */
+type Request = z.output<typeof ScorecardQuery> & { timezone: string };
 
 /**
  * The KPIs the scorecard offers: each is a member of the executive_kpis view (the public surface;

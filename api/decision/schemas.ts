@@ -159,7 +159,7 @@ export const ScorecardQuery = z
     from: isoDate.describe('first day of the period'),
     to: isoDate.describe('last day of the period (inclusive)'),
     kpis: z.string().max(2000).optional().describe('comma-separated KPI ids (default: all)'),
-    timezone: z.string().max(64).default('Asia/Shanghai'),
+    timezone: z.string().max(64).optional().describe("IANA zone the days are read in (default: the server's, config shop.timezone)"),
   })
   .refine((q) => q.from <= q.to, { message: 'must not be after to', path: ['from'] });
 const KpiRow = z.object({

@@ -211,7 +211,8 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     // After the role check and the rate limit: the answer as sent before to these claims, if still valid.
     const ticket = front ? await serveFromFront(front, request, reply, caller.access) : undefined;
     if (ticket === true) return reply;
-    const query = parseInput(ScorecardQuery, request.query);
+    const asked = parseInput(ScorecardQuery, request.query);
+    const query = { ...asked, timezone: asked.timezone ?? options.defaultTimezone };
     const answer = ScorecardResponse.parse(
       await kpiScorecard(query, {
         model: await options.model(),

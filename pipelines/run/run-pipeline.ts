@@ -73,6 +73,7 @@ export function pipelineSteps(options: PipelineOptions, config: CrmConfig): Pipe
       refitEveryDays: options.dbtVars?.['backfill_from'] !== undefined ? 0 : config.clv.refitEveryDays,
       clvModel: config.clv.model,
       unitTests: options.unitTests ?? config.transform.unitTests,
+      shop: config.shop,
     }),
     ...(options.rollups ? [preAggregationsStep(options.rollups)] : []),
   ];
@@ -102,13 +103,16 @@ export function transformSteps(
     fullRefresh?: boolean;
     refitEveryDays?: number;
     /** config clv.model: 'auto' or a pinned repeat-purchase model. */
-    clvModel?: 'auto' | 'bgnbd' | 'mbgnbd';
+    clvModel?: CrmConfig['clv']['model'];
     unitTests?: boolean;
+    /** config shop: its time zone and reporting currency reach dbt as vars (a caller's vars win). */
+    shop?: CrmConfig['shop'];
   } = {},
 ): PipelineStep[] {
   const select = options.select?.flatMap((s) => s.split(/\s+/)).filter(Boolean);
+  const vars = { ...(options.shop ? shopDbtVars(options.shop) : {}), ...options.vars };
   const common = {
-    ...(options.vars ? { vars: options.vars } : {}),
+    ...(Object.keys(vars).length > 0 ? { vars } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.unitTests !== undefined ? { unitTests: options.unitTests } : {}),
   };
@@ -141,6 +145,11 @@ export function transformSteps(
       ...(options.exclude?.length ? { exclude: options.exclude } : {}),
     }),
   ];
+}
+
+/** The dbt vars config `shop` sets: reporting_currency and shop_timezone (dbt_project.yml has the same defaults). */
+export function shopDbtVars(shop: CrmConfig['shop']): Record<string, string> {
+  return { reporting_currency: shop.reportingCurrency, shop_timezone: shop.timezone };
 }
 
 /** Runs a list of steps as one ledgered, locked, atomically published run. */
