@@ -8,6 +8,8 @@ with refunds as (
         max(updated_at) as refunds_updated_at,
         max(loaded_at) as refunds_loaded_at
     from {{ ref('stg_shop__order_refunds') }}
+    -- Credit notes that name no order are no order's money (fct_order_refunds books them).
+    where order_id is not null
     group by order_id
 ),
 

@@ -78,7 +78,19 @@ export const field = {
   currency: (): FieldSpec => ({
     schema: z.string().refine((code) => CURRENCY_SET.has(code), CURRENCY_MESSAGE),
     type: 'VARCHAR',
-    sql: sqlRule.listed(ISO_4217_CURRENCIES, CURRENCY_MESSAGE),
+    sql: sqlRule.listed(ISO_4217_CURRENCIES, CURRENCY_MESSAGE, false),
+  }),
+  /** field.currency(), or empty (null): a record that may take its currency from elsewhere (a refund from its order). */
+  optionalCurrency: (): FieldSpec => ({
+    schema: z.preprocess(
+      emptyToNull,
+      z
+        .string()
+        .refine((code) => CURRENCY_SET.has(code), CURRENCY_MESSAGE)
+        .nullable(),
+    ),
+    type: 'VARCHAR',
+    sql: sqlRule.listed(ISO_4217_CURRENCIES, CURRENCY_MESSAGE, true),
   }),
   email: (): FieldSpec => ({
     schema: z.preprocess(emptyToNull, z.email('not a valid e-mail address').nullable()),

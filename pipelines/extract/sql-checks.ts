@@ -78,12 +78,12 @@ export const sqlRule = {
     };
   },
 
-  /** A string from a long list (z.string().refine(in list)): one message instead of naming every value. */
-  listed: (values: readonly string[], message: string): SqlRule => ({
+  /** A string from a long list (z.string().refine(in list)): one message instead of naming every value; optional: empty is null. */
+  listed: (values: readonly string[], message: string, optional: boolean): SqlRule => ({
     issues: (i) => [
-      `CASE WHEN ${i.kind} IS DISTINCT FROM 'string' THEN ${expectedString(i)} WHEN NOT ${inList(i.text, values)} THEN ${sqlString(message)} END`,
+      `CASE WHEN ${optional ? `${isEmpty(i)} THEN NULL WHEN ` : ''}${i.kind} IS DISTINCT FROM 'string' THEN ${expectedString(i)} WHEN NOT ${inList(i.text, values)} THEN ${sqlString(message)} END`,
     ],
-    value: (i) => i.text,
+    value: (i) => (optional ? `nullif(${i.text}, '')` : i.text),
   }),
 
   email: (pattern: string, message: string): SqlRule => ({

@@ -42,6 +42,7 @@ const num = (value: unknown) => (value === null || value === undefined ? null : 
 
 beforeAll(async () => {
   await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 5, customers: 600, orders: 4_000 });
+  addPartialRefund();
   for (const source of SOURCES) await extractSource(source, { warehousePath, landingDir, batchId: `t:${source.name}` });
   await runDbt({ args: ['build', '--exclude', 'source:ml+'], warehousePath, vars });
   const scoring = await openWarehouse(warehousePath);
@@ -67,7 +68,33 @@ beforeAll(async () => {
 
 afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
-/** Net revenue (cents), valid orders and new persons per UTC month, from the generated files. */
+/**
+ * The generator refunds whole orders (their status becomes refunded); a partial refund of a valid
+ * sale, paid 40 days after the order, checks that a refund is booked in the month the money moved.
+ */
+function addPartialRefund() {
+  const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as {
+    malformed: { orders: string[] };
+  };
+  const excluded = new Set([
+    ...truth.malformed.orders,
+    ...readCsv('orders/refunds.csv').map((r) => r.order_id),
+    ...readCsv('orders/cancellations.csv').map((c) => c.order_id),
+  ]);
+  const orders = readCsv('orders/orders.csv');
+  // An order every version of which is completed: a valid sale whatever version wins.
+  const order = orders.find(
+    (o) => !excluded.has(o.order_id) && orders.every((other) => other.order_id !== o.order_id || other.status === 'completed'),
+  )!;
+  const paidAt = new Date(Date.parse(order.ordered_at!) + 40 * 86_400_000).toISOString();
+  fs.appendFileSync(path.join(landingDir, 'orders', 'refunds.csv'), `RPARTIAL,${order.order_id},1.25,damaged,paid,${paidAt},${paidAt}\n`);
+}
+
+/**
+ * Net revenue (cents), valid orders and new persons per UTC month, from the generated files: sales
+ * (items gross - discount) in the month they were placed, effective refunds of valid sales in the
+ * month the money moved (the files state no refunded_at: a paid refund's updated_at).
+ */
 function monthlyFromFiles() {
   const truth = JSON.parse(fs.readFileSync(path.join(landingDir, '_truth', 'ground_truth.json'), 'utf8')) as {
     malformed: { orders: string[]; orderItems: string[] };
@@ -91,11 +118,7 @@ function monthlyFromFiles() {
     }
     return [...latest.values()];
   };
-  const refundedCents = new Map<string, number>();
-  for (const r of newest(readCsv('orders/refunds.csv'), 'refund_id')) {
-    if (r.status === 'approved' || r.status === 'paid')
-      refundedCents.set(r.order_id!, (refundedCents.get(r.order_id!) ?? 0) + cents(r.amount));
-  }
+  const effectiveRefunds = newest(readCsv('orders/refunds.csv'), 'refund_id').filter((r) => r.status === 'approved' || r.status === 'paid');
   const grossCents = new Map<string, number>();
   for (const item of readCsv('orders/order_items.csv')) {
     if (malformedItems.has(`${item.order_id}#${item.line_no}`)) continue;
@@ -103,22 +126,30 @@ function monthlyFromFiles() {
   }
   const byMonth = new Map<string, { revenueCents: number; orders: number; newPersons: number }>();
   const firstMonth = new Map<string, string>();
+  const validSales = new Set<string>();
+  const monthOf = (timestamp: string) => new Date(Date.parse(timestamp)).toISOString().slice(0, 7);
+  const entryOf = (month: string) => {
+    const entry = byMonth.get(month) ?? { revenueCents: 0, orders: 0, newPersons: 0 };
+    byMonth.set(month, entry);
+    return entry;
+  };
   for (const o of newest(readCsv('orders/orders.csv'), 'order_id')) {
     if (malformedOrders.has(o.order_id!) || o.status === 'cancelled' || o.status === 'refunded' || cancelled.has(o.order_id!)) continue;
-    const month = new Date(Date.parse(o.ordered_at!)).toISOString().slice(0, 7);
-    const entry = byMonth.get(month) ?? { revenueCents: 0, orders: 0, newPersons: 0 };
+    validSales.add(o.order_id!);
+    const month = monthOf(o.ordered_at!);
+    const entry = entryOf(month);
     entry.orders += 1;
-    entry.revenueCents += Math.max(
-      0,
-      (grossCents.get(o.order_id!) ?? 0) - cents(o.discount_amount) - (refundedCents.get(o.order_id!) ?? 0),
-    );
-    byMonth.set(month, entry);
+    entry.revenueCents += Math.max(0, (grossCents.get(o.order_id!) ?? 0) - cents(o.discount_amount));
     const person = personOf.get(o.customer_id!);
     if (!person || accidental.has(o.order_id!)) continue;
     const seen = firstMonth.get(person);
     if (seen === undefined || month < seen) firstMonth.set(person, month);
   }
   for (const month of firstMonth.values()) byMonth.get(month)!.newPersons += 1;
+  // A refund of a cancelled or refunded order is not counted again (that order earns nothing).
+  const counted = effectiveRefunds.filter((r) => validSales.has(r.order_id!));
+  expect(counted.map((r) => r.refund_id)).toContain('RPARTIAL');
+  for (const r of counted) entryOf(monthOf(r.updated_at!)).revenueCents -= cents(r.amount);
   return byMonth;
 }
 

@@ -90,6 +90,19 @@ function nastyFiles() {
     ].join('\n') + '\n',
   );
   writeOrders('refunds_empty.csv', '');
+  // Credit notes that name no order (their own customer and currency), a refund of an order line
+  // without a currency or a refund date (both taken from elsewhere in dbt), and bad values.
+  writeOrders(
+    'refunds_credit_notes.csv',
+    [
+      'refund_id,order_id,customer_id,line_no,sku,amount,currency,reason,status,requested_at,refunded_at,updated_at',
+      'CN1,,17850,,,12.50,GBP,return,paid,2025-02-01T10:00:00Z,2025-02-02T10:00:00+08:00,2025-02-02T10:00:00Z',
+      'CN2,,,,,0.10,GBP,other,paid,2025-02-01T10:00:00Z,2025-02-01T10:00:00Z,2025-02-01T10:00:00Z',
+      'R1,N1,,2,S2,5.00,,return,paid,2025-02-01T10:00:00Z,,2025-02-03T10:00:00Z',
+      'CN3,,17850,,,1.00,gbp,return,paid,2025-02-01T10:00:00Z,2025-02-01T10:00:00Z,2025-02-01T10:00:00Z',
+      'CN4,,17850,0,,1.00,GBP,return,paid,2025-02-01T10:00:00Z,yesterday,2025-02-01T10:00:00Z',
+    ].join('\n') + '\n',
+  );
   writeOrders('cancellations_header_only.csv', 'order_id,cancelled_at,cancelled_by,reason,updated_at\n');
   writeOrders(
     'order_items_nasty.csv',
@@ -293,7 +306,7 @@ describe('bulk load path', () => {
     expect(bulkSummary.tables.map((t) => [t.table, t.bulk?.declined])).toEqual(
       TABLES.map((t) => [t, t === 'order_cancellations' ? ['orders/cancellations_lead.csv'] : []]),
     );
-    expect(bulkSummary.tables.reduce((n, t) => n + (t.bulk?.files ?? 0), 0)).toBe(16);
+    expect(bulkSummary.tables.reduce((n, t) => n + (t.bulk?.files ?? 0), 0)).toBe(17);
     expect(rowSummary.tables.every((t) => t.bulk === undefined)).toBe(true);
     const row = await snapshot(path.join(dir, 'row.duckdb'));
     const bulk = await snapshot(path.join(dir, 'bulk.duckdb'));
@@ -320,6 +333,20 @@ describe('bulk load path', () => {
         ['W3', 'EUR'],
         ['W4', 'GBP'],
         ['W7', 'CNY'],
+      ]);
+      // Refunds: order_id, customer_id, line_no, sku, currency and refunded_at are optional.
+      const refunds = (loaded.tables.order_refunds as unknown[][])
+        .filter(([id]) => ['CN1', 'CN2', 'R1'].includes(String(id)))
+        .map((r) => [r[0], r[1], r[2], r[3] === null ? null : Number(r[3]), r[4], String(r[5]), r[6], r[10] === null ? null : 'dated']);
+      expect(refunds).toEqual([
+        ['CN1', null, '17850', null, null, '12.50', 'GBP', 'dated'],
+        ['CN2', null, null, null, null, '0.10', 'GBP', 'dated'],
+        ['R1', 'N1', null, 2, 'S2', '5.00', null, null],
+      ]);
+      const badRefunds = (loaded.quarantine as unknown[][]).filter(([, , , key]) => key === 'CN3' || key === 'CN4').map((q) => q[4]);
+      expect(badRefunds).toEqual([
+        'currency: not an ISO 4217 currency code (three capital letters, e.g. CNY, USD, GBP) (got "gbp")',
+        'line_no: Too small: expected number to be >=1 (got "0"); refunded_at: expected an ISO 8601 timestamp with a time zone (got "yesterday"); refunded_at: not a real date and time (got "yesterday")',
       ]);
       const guests = (loaded.tables.orders as unknown[][]).filter(([id]) => id === 'W7').map((r) => r[1]);
       expect(guests).toEqual([null]);

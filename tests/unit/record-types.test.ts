@@ -78,6 +78,39 @@ describe('record types: profiles, payments, refunds, cancellations, ticket event
         updated_at: '2025-01-02T00:00:00Z',
       }).success,
     ).toBe(true);
+    // A credit note naming no order: its own customer, currency and date of money movement.
+    const creditNote = refundRecord.validator.safeParse({
+      refund_id: 'C536379',
+      order_id: '',
+      customer_id: '14527',
+      amount: '27.50',
+      currency: 'GBP',
+      reason: 'return',
+      status: 'paid',
+      requested_at: '2010-12-01T09:41:00Z',
+      refunded_at: '2010-12-01T09:41:00Z',
+      updated_at: '2010-12-01T09:41:00Z',
+    });
+    expect(creditNote.success && [creditNote.data.order_id, creditNote.data.currency, creditNote.data.refunded_at]).toEqual([
+      null,
+      'GBP',
+      '2010-12-01T09:41:00.000Z',
+    ]);
+    expect(
+      refundRecord.validator
+        .safeParse({
+          refund_id: 'R2',
+          amount: '1.00',
+          currency: 'pounds',
+          line_no: '0',
+          reason: 'return',
+          status: 'paid',
+          requested_at: '2025-01-01T00:00:00Z',
+          refunded_at: '2025-01-01',
+          updated_at: '2025-01-01T00:00:00Z',
+        })
+        .error!.issues.map((i) => i.path[0]),
+    ).toEqual(['line_no', 'currency', 'refunded_at']);
     expect(
       cancellationRecord.validator.safeParse({
         order_id: 'O1',

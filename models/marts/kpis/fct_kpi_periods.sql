@@ -9,14 +9,25 @@
 -- (macros/kpi_definitions.sql says why).
 --
 -- Every part is the one defined elsewhere in the marts, re-aggregated:
---   revenue, orders            fct_orders valid sales, accidental orders included (they are sales,
---                              just nobody's customer value), as the orders cube counts them; revenue
---                              in the reporting currency (net_revenue_reporting; an order without an
---                              fx rate counts as an order but adds no revenue, and is counted in
---                              orders_without_fx_rate); orders is also the denominator of the
+--   gross_sales, orders        fct_orders valid sales PLACED in the period (by order date), accidental
+--                              orders included (they are sales, just nobody's customer value), as the
+--                              orders cube counts them: items gross - order discount (never below 0)
+--                              per order, in the reporting currency at the order's rate; an order
+--                              without an fx rate counts as an order but adds no money, and is counted
+--                              in orders_without_fx_rate; orders is also the denominator of the
 --                              per-1,000-orders rates
+--   refunds, credit_notes      fct_order_refunds that count in sales (effective refunds of valid sales
+--                              and credit notes naming no order) PAID in the period (by refund date,
+--                              when the money moved), in the reporting currency; credit_notes is the
+--                              part naming no order; refunds_without_fx_rate those left out unconverted
+--   revenue                    gross_sales - refunds: net of what was sold and what was paid back in
+--                              the period; no floor, a period with more refunds than sales is negative
+--                              (fct_orders.net_revenue, by order date and floored at 0 per order, is
+--                              the per-order view; summed over all periods the two differ only by
+--                              those floors; DECISIONLOG.md, docs/dbt-models.md)
 --   guest_orders, guest_revenue guest checkouts (fct_orders.is_guest_order) among those orders and
---                              that revenue: included in revenue and orders, never in a customer count
+--                              their part of revenue (guest sales - refunds of guest orders and credit
+--                              notes naming no customer): never in a customer count
 --   active/new/returning/      persons (credited_customer_key) with a credited valid sale, as
 --   repeat customers           fct_customer_activity_monthly (the monthly rows are equal, tested)
 --   retained_customers,        persons active in the period and in the previous one; the previous
@@ -28,7 +39,7 @@
 --   complaint/return/dispute   fct_service_rates_daily's sums
 --   mentions, negative_,       fct_opinion_daily's sums
 --   scored_mentions, score sum
--- A period exists when it has an order, a ticket or a mention. prev_* is null when the previous
+-- A period exists when it has an order, a refund, a ticket or a mention. prev_* is null when the previous
 -- period has no row (before the data starts, or a period with no activity at all).
 --
 -- Average predicted value and customers at risk come from customer_value, which is scored once, as
@@ -39,6 +50,8 @@
 {%- set as_of_date = var('as_of_date', none) %}
 {%- set compared = [
     ('revenue', 'decimal(18, 2)'),
+    ('gross_sales', 'decimal(18, 2)'),
+    ('refunds', 'decimal(18, 2)'),
     ('orders', 'integer'),
     ('active_customers', 'integer'),
     ('new_customers', 'integer'),
@@ -69,9 +82,18 @@ with grains as (
 ),
 
 orders as (
-    select order_id, order_date, credited_customer_key, ordered_at, net_revenue_reporting, has_fx_rate, is_guest_order
+    select
+        order_id, order_date, credited_customer_key, ordered_at, has_fx_rate, is_guest_order,
+        -- What the order sold after its checkout discount, in the reporting currency (null without a rate).
+        round(greatest(gross_amount - discount_amount, 0) * fx_rate, 2) as sales_reporting
     from {{ ref('fct_orders') }}
     where is_valid_sale and order_date is not null
+),
+
+refunds as (
+    select refund_date, is_credit_note, is_guest_refund, has_fx_rate, amount_reporting
+    from {{ ref('fct_order_refunds') }}
+    where counts_in_sales and refund_date is not null
 ),
 
 as_of as (
@@ -97,14 +119,27 @@ sales_by_period as (
     select
         grains.period_grain,
         {{ kpi_period_start('grains.period_grain', 'orders.order_date') }} as period_start,
-        coalesce(sum(orders.net_revenue_reporting), 0) as revenue,
+        coalesce(sum(orders.sales_reporting), 0) as gross_sales,
         count(*) as orders,
         sum(case when orders.has_fx_rate then 0 else 1 end) as orders_without_fx_rate,
         sum(case when orders.is_guest_order then 1 else 0 end) as guest_orders,
-        coalesce(sum(case when orders.is_guest_order then orders.net_revenue_reporting end), 0) as guest_revenue
+        coalesce(sum(case when orders.is_guest_order then orders.sales_reporting end), 0) as guest_sales
     from orders
     cross join grains
     group by grains.period_grain, {{ kpi_period_start('grains.period_grain', 'orders.order_date') }}
+),
+
+refunds_by_period as (
+    select
+        grains.period_grain,
+        {{ kpi_period_start('grains.period_grain', 'refunds.refund_date') }} as period_start,
+        coalesce(sum(refunds.amount_reporting), 0) as refunds,
+        coalesce(sum(case when refunds.is_credit_note then refunds.amount_reporting end), 0) as credit_notes,
+        sum(case when refunds.has_fx_rate then 0 else 1 end) as refunds_without_fx_rate,
+        coalesce(sum(case when refunds.is_guest_refund then refunds.amount_reporting end), 0) as guest_refunds
+    from refunds
+    cross join grains
+    group by grains.period_grain, {{ kpi_period_start('grains.period_grain', 'refunds.refund_date') }}
 ),
 
 person_periods as (
@@ -194,6 +229,8 @@ opinion_by_period as (
 periods as (
     select period_grain, period_start from sales_by_period
     union
+    select period_grain, period_start from refunds_by_period
+    union
     select period_grain, period_start from service_by_period
     union
     select period_grain, period_start from opinion_by_period
@@ -212,11 +249,15 @@ kpis as (
     select
         periods.period_grain,
         periods.period_start,
-        coalesce(sales.revenue, 0) as revenue,
+        coalesce(sales.gross_sales, 0) - coalesce(refunds.refunds, 0) as revenue,
+        coalesce(sales.gross_sales, 0) as gross_sales,
+        coalesce(refunds.refunds, 0) as refunds,
+        coalesce(refunds.credit_notes, 0) as credit_notes,
+        coalesce(refunds.refunds_without_fx_rate, 0) as refunds_without_fx_rate,
         coalesce(sales.orders, 0) as orders,
         coalesce(sales.orders_without_fx_rate, 0) as orders_without_fx_rate,
         coalesce(sales.guest_orders, 0) as guest_orders,
-        coalesce(sales.guest_revenue, 0) as guest_revenue,
+        coalesce(sales.guest_sales, 0) - coalesce(refunds.guest_refunds, 0) as guest_revenue,
         coalesce(customers.active_customers, 0) as active_customers,
         coalesce(customers.new_customers, 0) as new_customers,
         coalesce(customers.active_customers, 0) - coalesce(customers.new_customers, 0) as returning_customers,
@@ -237,6 +278,8 @@ kpis as (
     from periods
     left join sales_by_period as sales
         on periods.period_grain = sales.period_grain and periods.period_start = sales.period_start
+    left join refunds_by_period as refunds
+        on periods.period_grain = refunds.period_grain and periods.period_start = refunds.period_start
     left join customers_by_period as customers
         on periods.period_grain = customers.period_grain and periods.period_start = customers.period_start
     left join service_by_period as service
@@ -295,6 +338,8 @@ select
     cast(with_prev_retention.prev_{{ kpi }} as {{ data_type }}) as prev_{{ kpi }},
     {%- endfor %}
     cast(with_prev_retention.orders_without_fx_rate as integer) as orders_without_fx_rate,
+    cast(with_prev_retention.credit_notes as decimal(18, 2)) as credit_notes,
+    cast(with_prev_retention.refunds_without_fx_rate as integer) as refunds_without_fx_rate,
     cast(with_prev_retention.guest_orders as integer) as guest_orders,
     cast(with_prev_retention.guest_revenue as decimal(18, 2)) as guest_revenue,
     cast(with_prev_retention.retention_base_customers as integer) as retention_base_customers,

@@ -55,18 +55,35 @@ export const paymentRecord = defineRecord({
   },
 });
 
-/** A refund: money returned after a sale (a return, a complaint, a dispute). */
+/**
+ * A refund or credit note: money returned after a sale (a return, a complaint, a dispute). Most
+ * name the order they refund; a credit note may name none (an export whose returns are invoices of
+ * their own), and then names the customer it was issued to, if any, and its currency. A refund is
+ * booked when the money moved: refunded_at, else (an effective refund from a source that does not
+ * state it) its updated_at (docs/dbt-models.md, refunds).
+ */
 export const refundRecord = defineRecord({
   table: 'order_refunds',
   key: ['refund_id'],
   version: 'updated_at',
   fields: {
     refund_id: field.id(),
-    order_id: field.id(),
+    // Empty: a credit note that names no order (it still reduces sales in the period it was paid).
+    order_id: field.text(),
+    // The credit note's customer when no order is named (ignored for customer figures when an order is).
+    customer_id: field.text(),
+    // The refunded order line, when the source says which (line_no of the order, or its SKU).
+    line_no: field.optionalInteger(1, 10_000),
+    sku: field.text(),
     amount: field.nonNegativeMoney(),
+    // Empty: the order's currency (a credit note without an order and without a currency has no
+    // rate to the reporting currency and is flagged, never summed as if it were in it).
+    currency: field.optionalCurrency(),
     reason: field.oneOf(['return', 'damaged', 'not_as_described', 'late_delivery', 'dispute', 'other']),
     status: field.oneOf(['requested', 'approved', 'rejected', 'paid']),
     requested_at: field.timestamp(),
+    // When the money moved back to the customer (the refund's booking date).
+    refunded_at: field.optionalTimestamp(),
     updated_at: field.timestamp(),
   },
 });
