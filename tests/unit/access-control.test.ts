@@ -303,19 +303,20 @@ describe('member-level policies', () => {
 });
 
 describe("the project's cube/model", () => {
-  it('compiles its access policies: customers by region, orders by primary brand and ship-to city', async () => {
+  it('compiles its access policies: customers by region, orders by primary brand and ship-to city, through the views', async () => {
     const project = await compileSemanticModel(cubeModelDir);
     const control = accessControlFor(project);
     expect(control.enabled).toBe(true);
+    // The cubes are private; their views keep the cubes' row-level filters (on the cube members behind them).
     const scoped = control.rewriteQuery(
-      normalizeQuery({ measures: ['customers.count'] }),
+      normalizeQuery({ measures: ['customer_value.count'] }),
       ctx({ roles: ['analyst'], regions: ['Shanghai'] }),
     );
     expect(scoped.query.filters).toEqual([{ member: 'customers.city', operator: 'equals', values: ['Shanghai'] }]);
-    const open = control.rewriteQuery(normalizeQuery({ measures: ['customers.count'] }), ctx({ roles: ['analyst'] }));
+    const open = control.rewriteQuery(normalizeQuery({ measures: ['customer_value.count'] }), ctx({ roles: ['analyst'] }));
     expect(open.query.filters).toEqual([]);
     const orders = control.rewriteQuery(
-      normalizeQuery({ measures: ['orders.revenue'] }),
+      normalizeQuery({ measures: ['sales_overview.revenue'] }),
       ctx({ roles: ['executive'], brands: ['acme'], regions: ['Beijing'] }),
     );
     expect(orders.query.filters).toEqual([
@@ -326,9 +327,33 @@ describe("the project's cube/model", () => {
         ],
       },
     ]);
-    // Customers are not per brand: a brand-scoped token is refused them.
+    const executive = control.rewriteQuery(
+      normalizeQuery({ measures: ['executive_kpis.revenue'] }),
+      ctx({ roles: ['executive'], brands: ['acme'] }),
+    );
+    expect(executive.query.filters).toEqual([{ member: 'orders.primary_brand', operator: 'equals', values: ['acme'] }]);
+    // Orders sliced by the customer's city: both cubes' filters, ANDed.
+    const joined = control.rewriteQuery(
+      normalizeQuery({ measures: ['sales_overview.revenue'], dimensions: ['sales_overview.customers_city'] }),
+      ctx({ roles: ['analyst'], regions: ['Beijing'] }),
+    );
+    expect(joined.query.filters).toEqual([
+      {
+        and: [
+          { member: 'orders.ship_city', operator: 'equals', values: ['Beijing'] },
+          { member: 'customers.city', operator: 'equals', values: ['Beijing'] },
+        ],
+      },
+    ]);
+    // Customers are not per brand: a brand-scoped token is refused them, through either view.
     expect(() =>
-      control.rewriteQuery(normalizeQuery({ measures: ['customers.count'] }), ctx({ roles: ['executive'], brands: ['acme'] })),
+      control.rewriteQuery(normalizeQuery({ measures: ['customer_value.count'] }), ctx({ roles: ['executive'], brands: ['acme'] })),
+    ).toThrow(/the cube 'customers' cannot be scoped by the token's "brands" claim/);
+    expect(() =>
+      control.rewriteQuery(
+        normalizeQuery({ measures: ['sales_overview.revenue'], dimensions: ['sales_overview.customers_rfm_score'] }),
+        ctx({ roles: ['executive'], brands: ['acme'] }),
+      ),
     ).toThrow(/the cube 'customers' cannot be scoped by the token's "brands" claim/);
   });
 });

@@ -24,9 +24,9 @@ let plain: RunningApiServer; // the same API without a front cache: what the ans
 let analyst: string;
 
 const QUERY = {
-  measures: ['orders.count', 'orders.revenue'],
-  dimensions: ['orders.order_status'],
-  order: [['orders.order_status', 'asc']],
+  measures: ['sales_overview.count', 'sales_overview.revenue'],
+  dimensions: ['sales_overview.order_status'],
+  order: [['sales_overview.order_status', 'asc']],
   timezone: 'UTC',
 };
 const loadUrl = (query: unknown) => `/cubejs-api/v1/load?query=${encodeURIComponent(JSON.stringify(query))}`;
@@ -176,7 +176,7 @@ describe('front cache', () => {
     const shanghai = {
       ...QUERY,
       timezone: 'Asia/Shanghai',
-      timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: 'last 7 days' }],
+      timeDimensions: [{ dimension: 'sales_overview.ordered_at', dateRange: 'last 7 days' }],
     };
     const utc = { ...shanghai, timezone: 'UTC' };
     await call(api, loadUrl(shanghai), analyst);

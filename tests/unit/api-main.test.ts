@@ -66,12 +66,12 @@ describe('cli/api-main.ts', () => {
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
       const response = await fetch(
-        `${url}/cubejs-api/v1/load?query=${encodeURIComponent(JSON.stringify({ measures: ['orders.valid_order_count'] }))}`,
+        `${url}/cubejs-api/v1/load?query=${encodeURIComponent(JSON.stringify({ measures: ['sales_overview.valid_order_count'] }))}`,
         {
           headers: { authorization: `Bearer ${await signDevToken(SECRET, { roles: ['analyst'] })}` },
         },
       );
-      expect(((await response.json()) as { data: unknown[] }).data).toEqual([{ 'orders.valid_order_count': '6' }]);
+      expect(((await response.json()) as { data: unknown[] }).data).toEqual([{ 'sales_overview.valid_order_count': '6' }]);
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -41,12 +41,16 @@ const post = (route: string, payload: unknown) =>
 const get = (route: string, query: unknown) =>
   call({ method: 'GET', url: `/cubejs-api/v1/${route}?query=${encodeURIComponent(JSON.stringify(query))}` });
 
-const COUNT_BY_STATUS = { measures: ['orders.count'], dimensions: ['orders.order_status'], order: [['orders.order_status', 'asc']] };
+const COUNT_BY_STATUS = {
+  measures: ['sales_overview.count'],
+  dimensions: ['sales_overview.order_status'],
+  order: [['sales_overview.order_status', 'asc']],
+};
 const COMPARE = {
-  measures: ['orders.count'],
+  measures: ['sales_overview.count'],
   timeDimensions: [
     {
-      dimension: 'orders.ordered_at',
+      dimension: 'sales_overview.ordered_at',
       compareDateRange: [
         ['2025-01-01', '2025-01-31'],
         ['2025-02-01', '2025-02-28'],
@@ -63,7 +67,7 @@ describe('/load', () => {
     expect(viaGet.status).toBe(200);
     expect(viaGet.body.data).toEqual(viaPost.body.data);
     expect(viaGet.body).toMatchObject({ dataSource: 'default', dbType: 'duckdb', external: false, slowQuery: false, total: null });
-    expect(viaGet.body.query.order).toEqual([{ id: 'orders.order_status', desc: false }]);
+    expect(viaGet.body.query.order).toEqual([{ id: 'sales_overview.order_status', desc: false }]);
   });
 
   it('nests and/or filters and pages with limit, offset and total', async () => {
@@ -73,11 +77,11 @@ describe('/load', () => {
         filters: [
           {
             or: [
-              { member: 'orders.order_status', operator: 'equals', values: ['completed'] },
+              { member: 'sales_overview.order_status', operator: 'equals', values: ['completed'] },
               {
                 and: [
-                  { member: 'orders.order_status', operator: 'startsWith', values: ['p'] },
-                  { member: 'orders.item_count', operator: 'gte', values: [1] },
+                  { member: 'sales_overview.order_status', operator: 'startsWith', values: ['p'] },
+                  { member: 'sales_overview.item_count', operator: 'gte', values: [1] },
                 ],
               },
             ],
@@ -90,7 +94,7 @@ describe('/load', () => {
     });
     expect(status, body.error).toBe(200);
     expect(body.total).toBe(2); // completed, paid
-    expect(body.data).toEqual([{ 'orders.order_status': 'paid', 'orders.count': '1' }]);
+    expect(body.data).toEqual([{ 'sales_overview.order_status': 'paid', 'sales_overview.count': '1' }]);
   });
 
   it('compareDateRange: one result per period for a multi client, a 400 for a single-result client', async () => {
@@ -98,7 +102,7 @@ describe('/load', () => {
     expect(multi.status, multi.body.error).toBe(200);
     expect(multi.body.queryType).toBe('compareDateRangeQuery');
     expect(multi.body.results).toHaveLength(2);
-    expect(multi.body.results.map((r: Body) => r.data[0]['orders.count'])).toEqual(['3', '4']);
+    expect(multi.body.results.map((r: Body) => r.data[0]['sales_overview.count'])).toEqual(['3', '4']);
     expect(multi.body.results[1].data[0].compareDateRange).toBe('2025-02-01T00:00:00.000 - 2025-02-28T23:59:59.999');
     expect(multi.body.pivotQuery).toMatchObject({ queryType: 'compareDateRangeQuery', dimensions: ['compareDateRange'] });
     const single = await post('load', { query: COMPARE });
@@ -107,7 +111,7 @@ describe('/load', () => {
   });
 
   it('caches per query and security context, and drops the cache when a new warehouse is published', async () => {
-    const query = { measures: ['orders.count'], dimensions: ['orders.currency'] };
+    const query = { measures: ['sales_overview.count'], dimensions: ['sales_overview.currency'] };
     const first = await post('load', { query });
     expect(first.headers['x-crm-cache']).toBe('miss');
     const second = await post('load', { query });
@@ -134,7 +138,7 @@ describe('/load', () => {
     fs.renameSync(next, warehousePath);
     const after = await post('load', { query });
     expect(after.headers['x-crm-cache']).toBe('miss');
-    expect(after.body.data).toEqual([{ 'orders.currency': 'CNY', 'orders.count': '9' }]);
+    expect(after.body.data).toEqual([{ 'sales_overview.currency': 'CNY', 'sales_overview.count': '9' }]);
   });
 });
 
@@ -142,14 +146,14 @@ describe('/sql and /dry-run', () => {
   it("/sql gives Cube's { sql: { sql: [sql, params] } }, one per range when comparing", async () => {
     const { status, body } = await get('sql', {
       ...COUNT_BY_STATUS,
-      filters: [{ member: 'orders.order_status', operator: 'equals', values: ['paid'] }],
+      filters: [{ member: 'sales_overview.order_status', operator: 'equals', values: ['paid'] }],
     });
     expect(status, body.error).toBe(200);
     const [sql, params] = body.sql.sql;
     expect(sql).toMatch(/marts\.fct_orders/);
     expect(params).toEqual(['paid']);
     expect(body.sql).toMatchObject({
-      order: [{ id: 'orders.order_status', desc: false }],
+      order: [{ id: 'sales_overview.order_status', desc: false }],
       dataSource: 'default',
       external: false,
       preAggregations: [],
@@ -170,17 +174,17 @@ describe('/sql and /dry-run', () => {
     expect(body.pivotQuery.dimensions).toEqual(['compareDateRange']);
     // Relative ranges are resolved in the query's zone, as Cube's dateParser does.
     const relative = await get('dry-run', {
-      measures: ['orders.count'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day', dateRange: 'last 7 days' }],
+      measures: ['sales_overview.count'],
+      timeDimensions: [{ dimension: 'sales_overview.ordered_at', granularity: 'day', dateRange: 'last 7 days' }],
       timezone: 'Asia/Shanghai',
     });
     const [start, end] = relative.body.normalizedQueries[0].timeDimensions[0].dateRange;
     expect(start).toMatch(/T00:00:00\.000$/);
     expect(end).toMatch(/T23:59:59\.999$/);
     expect((Date.parse(`${end}Z`) + 1 - Date.parse(`${start}Z`)) / 86_400_000).toBe(7);
-    expect(relative.body.queryOrder).toEqual([{ 'orders.ordered_at': 'asc' }]);
-    const ordered = await post('dry-run', { query: { measures: ['orders.count'], dimensions: ['orders.order_status'] } });
-    expect(ordered.body.queryOrder).toEqual([{ 'orders.count': 'desc' }]);
+    expect(relative.body.queryOrder).toEqual([{ 'sales_overview.ordered_at': 'asc' }]);
+    const ordered = await post('dry-run', { query: { measures: ['sales_overview.count'], dimensions: ['sales_overview.order_status'] } });
+    expect(ordered.body.queryOrder).toEqual([{ 'sales_overview.count': 'desc' }]);
   });
 });
 
@@ -196,9 +200,21 @@ describe('hostile input: a clear 4xx, and the server keeps serving', () => {
     ['no query', { method: 'GET', url: '/cubejs-api/v1/load' }, 400, /Query param is required/],
     [
       'unknown member',
-      { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.nope'] } } },
+      { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['sales_overview.nope'] } } },
       400,
-      /orders\.nope/,
+      /sales_overview\.nope/,
+    ],
+    [
+      "a private cube's member",
+      { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.count'] } } },
+      400,
+      /^You requested hidden member: 'orders\.count'/,
+    ],
+    [
+      "a private cube's member in /sql",
+      { method: 'POST', url: '/cubejs-api/v1/sql', payload: { query: { measures: ['customers.count'] } } },
+      400,
+      /^You requested hidden member: 'customers\.count'/,
     ],
     [
       'unknown member in /sql',
@@ -208,7 +224,7 @@ describe('hostile input: a clear 4xx, and the server keeps serving', () => {
     ],
     [
       'SQL in a member name',
-      { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.count; DROP TABLE x'] } } },
+      { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['sales_overview.count; DROP TABLE x'] } } },
       400,
       /member name/,
     ],
@@ -219,8 +235,10 @@ describe('hostile input: a clear 4xx, and the server keeps serving', () => {
         url: '/cubejs-api/v1/load',
         payload: {
           query: {
-            measures: ['orders.count'],
-            filters: [JSON.parse('{"or":['.repeat(200) + '{"member":"orders.x","operator":"equals","values":["1"]}' + ']}'.repeat(200))],
+            measures: ['sales_overview.count'],
+            filters: [
+              JSON.parse('{"or":['.repeat(200) + '{"member":"sales_overview.x","operator":"equals","values":["1"]}' + ']}'.repeat(200)),
+            ],
           },
         },
       },
@@ -234,8 +252,10 @@ describe('hostile input: a clear 4xx, and the server keeps serving', () => {
         url: '/cubejs-api/v1/load',
         payload: {
           query: {
-            measures: ['orders.count'],
-            filters: [JSON.parse('{"or":['.repeat(9) + '{"member":"orders.x","operator":"equals","values":["1"]}' + ']}'.repeat(9))],
+            measures: ['sales_overview.count'],
+            filters: [
+              JSON.parse('{"or":['.repeat(9) + '{"member":"sales_overview.x","operator":"equals","values":["1"]}' + ']}'.repeat(9)),
+            ],
           },
         },
       },
@@ -249,10 +269,10 @@ describe('hostile input: a clear 4xx, and the server keeps serving', () => {
         url: '/cubejs-api/v1/load',
         payload: {
           query: {
-            measures: ['orders.count'],
+            measures: ['sales_overview.count'],
             timeDimensions: [
-              { dimension: 'orders.ordered_at', compareDateRange: ['today'] },
-              { dimension: 'orders.ordered_at', compareDateRange: ['today'] },
+              { dimension: 'sales_overview.ordered_at', compareDateRange: ['today'] },
+              { dimension: 'sales_overview.ordered_at', compareDateRange: ['today'] },
             ],
           },
           queryType: 'multi',
@@ -267,7 +287,10 @@ describe('hostile input: a clear 4xx, and the server keeps serving', () => {
         method: 'POST',
         url: '/cubejs-api/v1/load',
         payload: {
-          query: { measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: 'the day after never' }] },
+          query: {
+            measures: ['sales_overview.count'],
+            timeDimensions: [{ dimension: 'sales_overview.ordered_at', dateRange: 'the day after never' }],
+          },
         },
       },
       400,
@@ -275,7 +298,7 @@ describe('hostile input: a clear 4xx, and the server keeps serving', () => {
     ],
     [
       'a huge limit',
-      { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['orders.count'], limit: 1e9 } } },
+      { method: 'POST', url: '/cubejs-api/v1/load', payload: { query: { measures: ['sales_overview.count'], limit: 1e9 } } },
       400,
       /limit/,
     ],
@@ -295,7 +318,7 @@ describe('hostile input: a clear 4xx, and the server keeps serving', () => {
       expect(response.statusCode, route).toBe(403);
       expect(response.json().error).toEqual(expect.any(String));
     }
-    const alive = await post('load', { query: { measures: ['orders.count'] } });
+    const alive = await post('load', { query: { measures: ['sales_overview.count'] } });
     expect(alive.status).toBe(200);
   });
 });

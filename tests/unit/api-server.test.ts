@@ -37,14 +37,18 @@ const load = (query: unknown, headers: Record<string, string> = { authorization:
 
 /** Rows keyed by month, with the measures asked for. */
 function byMonth(data: Body[], ...measures: string[]) {
-  return Object.fromEntries(data.map((row) => [String(row['orders.ordered_at.month']).slice(0, 7), measures.map((m) => row[m])]));
+  return Object.fromEntries(data.map((row) => [String(row['sales_overview.ordered_at.month']).slice(0, 7), measures.map((m) => row[m])]));
 }
 
 describe('GET /health', () => {
   it('answers 200 with the warehouse and the compiled cubes', async () => {
     const { status, body } = await call({ method: 'GET', url: '/health' });
     expect(status).toBe(200);
-    expect(body).toMatchObject({ status: 'ok', warehouse: warehousePath, cubes: expect.arrayContaining(['orders', 'customers']) });
+    expect(body).toMatchObject({
+      status: 'ok',
+      warehouse: warehousePath,
+      cubes: expect.arrayContaining(['sales_overview', 'customer_value']),
+    });
   });
 
   it('answers 503 naming the file when the warehouse is missing', async () => {
@@ -78,14 +82,14 @@ describe('GET /health', () => {
 });
 
 describe('GET /cubejs-api/v1/meta', () => {
-  it("lists the cubes and their members in Cube's /meta shape", async () => {
+  it("lists the views and their members in Cube's /meta shape, and no cube: every cube is private", async () => {
     const { status, body } = await call({ method: 'GET', url: '/cubejs-api/v1/meta', headers: { authorization: token } });
     expect(status).toBe(200);
-    const orders = body.cubes.find((c: Body) => c.name === 'orders');
-    expect(orders).toMatchObject({ name: 'orders', type: 'cube', title: 'Orders', isVisible: true });
-    const revenue = orders.measures.find((m: Body) => m.name === 'orders.revenue');
+    const orders = body.cubes.find((c: Body) => c.name === 'sales_overview');
+    expect(orders).toMatchObject({ name: 'sales_overview', type: 'view', title: 'Sales overview', isVisible: true });
+    const revenue = orders.measures.find((m: Body) => m.name === 'sales_overview.revenue');
     expect(revenue).toMatchObject({
-      title: 'Orders Revenue',
+      title: 'Sales overview Revenue',
       shortTitle: 'Revenue',
       type: 'number',
       aggType: 'sum',
@@ -93,9 +97,16 @@ describe('GET /cubejs-api/v1/meta', () => {
       isVisible: true,
     });
     expect(revenue.description).toMatch(/Net revenue/);
-    expect(orders.dimensions.find((d: Body) => d.name === 'orders.ordered_at')).toMatchObject({ type: 'time', title: 'Orders Ordered at' });
-    expect(orders.segments.map((s: Body) => s.name)).toEqual(['orders.valid_sales']);
-    expect(body.cubes.map((c: Body) => c.name)).toEqual(expect.arrayContaining(['customers', 'orders', 'sales_overview']));
+    expect(orders.dimensions.find((d: Body) => d.name === 'sales_overview.ordered_at')).toMatchObject({
+      type: 'time',
+      title: 'Sales overview Ordered at',
+    });
+    expect(orders.segments.map((s: Body) => s.name)).toEqual(['sales_overview.valid_sales']);
+    const names = body.cubes.map((c: Body) => c.name);
+    expect(names).toEqual(expect.arrayContaining(['customer_value', 'executive_kpis', 'sales_overview']));
+    expect(names).not.toContain('orders');
+    expect(names).not.toContain('customers');
+    expect(body.cubes.map((c: Body) => c.type)).toEqual(body.cubes.map(() => 'view'));
   });
 
   it('lists only views with ?onlyViews=true', async () => {
@@ -107,9 +118,9 @@ describe('GET /cubejs-api/v1/meta', () => {
 
 describe('POST /cubejs-api/v1/load', () => {
   const monthly = (timezone: string) => ({
-    measures: ['orders.revenue', 'orders.buyer_count', 'orders.count'],
-    timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
-    order: { 'orders.ordered_at': 'asc' },
+    measures: ['sales_overview.revenue', 'sales_overview.buyer_count', 'sales_overview.count'],
+    timeDimensions: [{ dimension: 'sales_overview.ordered_at', granularity: 'month' }],
+    order: { 'sales_overview.ordered_at': 'asc' },
     timezone,
   });
 
@@ -118,19 +129,19 @@ describe('POST /cubejs-api/v1/load', () => {
     expect(status).toBe(200);
     // January: o1 90 + o3 30 (c1). February: o2 50 (c2, 01:00 on Feb 1 local), o4 cancelled, o5 120 (c3).
     // March: o7 25.25 (c1, midnight Mar 1 local), o6 refunded, o8 60 (c2). Decimals come back as Cube's driver renders them.
-    expect(byMonth(body.data, 'orders.revenue', 'orders.buyer_count', 'orders.count')).toEqual({
+    expect(byMonth(body.data, 'sales_overview.revenue', 'sales_overview.buyer_count', 'sales_overview.count')).toEqual({
       '2025-01': ['120', '1', '2'],
       '2025-02': ['170', '2', '3'],
       '2025-03': ['85.25', '2', '3'],
     });
-    expect(body.data[0]['orders.ordered_at.month']).toBe('2025-01-01T00:00:00.000');
+    expect(body.data[0]['sales_overview.ordered_at.month']).toBe('2025-01-01T00:00:00.000');
     // Cube also repeats the value under the bare dimension name for older clients.
-    expect(body.data[0]['orders.ordered_at']).toBe('2025-01-01T00:00:00.000');
+    expect(body.data[0]['sales_overview.ordered_at']).toBe('2025-01-01T00:00:00.000');
   });
 
   it('answers different months in UTC: the time zone decides which month an order falls in', async () => {
     const { body } = await load(monthly('UTC'));
-    expect(byMonth(body.data, 'orders.revenue', 'orders.buyer_count', 'orders.count')).toEqual({
+    expect(byMonth(body.data, 'sales_overview.revenue', 'sales_overview.buyer_count', 'sales_overview.count')).toEqual({
       '2025-01': ['170', '2', '3'],
       '2025-02': ['145.25', '2', '4'],
       '2025-03': ['60', '1', '1'],
@@ -142,22 +153,22 @@ describe('POST /cubejs-api/v1/load', () => {
     expect(body).toMatchObject({ dataSource: 'default', dbType: 'duckdb', external: false, slowQuery: false, total: null });
     expect(Date.parse(body.lastRefreshTime)).not.toBeNaN();
     expect(body.query).toMatchObject({
-      measures: ['orders.revenue', 'orders.buyer_count', 'orders.count'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
-      order: [{ id: 'orders.ordered_at', desc: false }],
+      measures: ['sales_overview.revenue', 'sales_overview.buyer_count', 'sales_overview.count'],
+      timeDimensions: [{ dimension: 'sales_overview.ordered_at', granularity: 'month' }],
+      order: [{ id: 'sales_overview.ordered_at', desc: false }],
       timezone: 'Asia/Shanghai',
       limit: 10_000,
       rowLimit: 10_000,
       queryType: 'regularQuery',
     });
-    expect(body.annotation.measures['orders.revenue']).toMatchObject({
-      title: 'Orders Revenue',
+    expect(body.annotation.measures['sales_overview.revenue']).toMatchObject({
+      title: 'Sales overview Revenue',
       shortTitle: 'Revenue',
       type: 'number',
       format: 'currency',
     });
-    expect(body.annotation.timeDimensions['orders.ordered_at.month']).toMatchObject({
-      title: 'Orders Ordered at',
+    expect(body.annotation.timeDimensions['sales_overview.ordered_at.month']).toMatchObject({
+      title: 'Sales overview Ordered at',
       type: 'time',
       granularity: { name: 'month', type: 'built-in', title: 'Month', interval: '1 month' },
     });
@@ -174,80 +185,80 @@ describe('POST /cubejs-api/v1/load', () => {
     expect(status).toBe(200);
     expect(body.queryType).toBe('regularQuery');
     expect(body.pivotQuery).toMatchObject({
-      measures: ['orders.revenue', 'orders.buyer_count', 'orders.count'],
+      measures: ['sales_overview.revenue', 'sales_overview.buyer_count', 'sales_overview.count'],
       queryType: 'regularQuery',
     });
     expect(body.results).toHaveLength(1);
-    expect(byMonth(body.results[0].data, 'orders.revenue')['2025-02']).toEqual(['170']);
+    expect(byMonth(body.results[0].data, 'sales_overview.revenue')['2025-02']).toEqual(['170']);
   });
 
   it('applies a date range in the query time zone', async () => {
     const { body } = await load({
-      measures: ['orders.revenue', 'orders.count'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-02-01', '2025-02-28'] }],
+      measures: ['sales_overview.revenue', 'sales_overview.count'],
+      timeDimensions: [{ dimension: 'sales_overview.ordered_at', dateRange: ['2025-02-01', '2025-02-28'] }],
       timezone: 'Asia/Shanghai',
     });
     // Shanghai February: o2, o4, o5 (o7 and o6 already belong to March there).
-    expect(body.data).toEqual([{ 'orders.revenue': '170', 'orders.count': '3' }]);
+    expect(body.data).toEqual([{ 'sales_overview.revenue': '170', 'sales_overview.count': '3' }]);
   });
 
   it('filters with and/or groups, on dimensions of a joined cube and on measures', async () => {
     const { body } = await load({
-      measures: ['orders.revenue', 'orders.count'],
-      dimensions: ['customers.city'],
+      measures: ['sales_overview.revenue', 'sales_overview.count'],
+      dimensions: ['sales_overview.customers_city'],
       filters: [
         {
           or: [
-            { member: 'orders.order_status', operator: 'equals', values: ['completed'] },
-            { member: 'orders.order_status', operator: 'equals', values: ['paid'] },
+            { member: 'sales_overview.order_status', operator: 'equals', values: ['completed'] },
+            { member: 'sales_overview.order_status', operator: 'equals', values: ['paid'] },
           ],
         },
-        { member: 'customers.city', operator: 'notEquals', values: ['Hangzhou'] },
-        { member: 'orders.revenue', operator: 'gt', values: ['100'] },
+        { member: 'sales_overview.customers_city', operator: 'notEquals', values: ['Hangzhou'] },
+        { member: 'sales_overview.revenue', operator: 'gt', values: ['100'] },
       ],
-      order: { 'customers.city': 'asc' },
+      order: { 'sales_overview.customers_city': 'asc' },
     });
     // completed or paid: o1 90, o5 120, o7 25.25 (Shanghai); o2 50, o8 60 (Beijing: 110). Revenue > 100 keeps both.
     expect(body.data).toEqual([
-      { 'customers.city': 'Beijing', 'orders.revenue': '110', 'orders.count': '2' },
-      { 'customers.city': 'Shanghai', 'orders.revenue': '235.25', 'orders.count': '3' },
+      { 'sales_overview.customers_city': 'Beijing', 'sales_overview.revenue': '110', 'sales_overview.count': '2' },
+      { 'sales_overview.customers_city': 'Shanghai', 'sales_overview.revenue': '235.25', 'sales_overview.count': '3' },
     ]);
     const strict = await load({
-      measures: ['orders.count'],
-      dimensions: ['orders.order_status'],
+      measures: ['sales_overview.count'],
+      dimensions: ['sales_overview.order_status'],
       filters: [
         {
           and: [
-            { member: 'orders.is_valid_sale', operator: 'equals', values: [true] },
-            { member: 'orders.item_count', operator: 'gte', values: [2] },
+            { member: 'sales_overview.is_valid_sale', operator: 'equals', values: [true] },
+            { member: 'sales_overview.item_count', operator: 'gte', values: [2] },
           ],
         },
       ],
-      order: [['orders.order_status', 'asc']],
+      order: [['sales_overview.order_status', 'asc']],
     });
-    expect(strict.body.data).toEqual([{ 'orders.order_status': 'completed', 'orders.count': '3' }]);
+    expect(strict.body.data).toEqual([{ 'sales_overview.order_status': 'completed', 'sales_overview.count': '3' }]);
   });
 
   it('orders, limits and offsets rows, and reports the total on request', async () => {
     const { body } = await load({
-      dimensions: ['customers.customer_name'],
-      measures: ['customers.total_revenue'],
-      order: { 'customers.total_revenue': 'desc' },
+      dimensions: ['customer_value.customer_key'],
+      measures: ['customer_value.total_revenue'],
+      order: { 'customer_value.total_revenue': 'desc' },
       limit: 2,
       offset: 1,
       total: true,
     });
-    // Revenue: Alice 145.25, Carol 120, Bob 110, Dan 0 -> skip Alice, take Carol and Bob.
+    // Revenue: c1 (Alice) 145.25, c3 (Carol) 120, c2 (Bob) 110, c4 (Dan) 0 -> skip c1, take c3 and c2.
     expect(body.data).toEqual([
-      { 'customers.customer_name': 'Carol', 'customers.total_revenue': '120' },
-      { 'customers.customer_name': 'Bob', 'customers.total_revenue': '110' },
+      { 'customer_value.customer_key': 'c3', 'customer_value.total_revenue': '120' },
+      { 'customer_value.customer_key': 'c2', 'customer_value.total_revenue': '110' },
     ]);
     expect(body.total).toBe(4);
   });
 
   it('uses segments and views', async () => {
-    const segment = await load({ measures: ['orders.count'], segments: ['orders.valid_sales'] });
-    expect(segment.body.data).toEqual([{ 'orders.count': '6' }]);
+    const segment = await load({ measures: ['sales_overview.count'], segments: ['sales_overview.valid_sales'] });
+    expect(segment.body.data).toEqual([{ 'sales_overview.count': '6' }]);
     const view = await load({
       measures: ['sales_overview.revenue'],
       dimensions: ['sales_overview.customers_rfm_score'],
@@ -262,24 +273,28 @@ describe('POST /cubejs-api/v1/load', () => {
 
   it('returns raw time dimensions and nulls as Cube does', async () => {
     const { body } = await load({
-      dimensions: ['customers.customer_key', 'customers.first_order_at', 'customers.rfm_score'],
-      order: { 'customers.customer_key': 'asc' },
+      dimensions: ['customer_value.customer_key', 'customer_value.first_order_at', 'customer_value.rfm_score'],
+      order: { 'customer_value.customer_key': 'asc' },
     });
     expect(body.data[0]).toEqual({
-      'customers.customer_key': 'c1',
-      'customers.first_order_at': '2025-01-10T08:00:00.000',
-      'customers.rfm_score': '555',
+      'customer_value.customer_key': 'c1',
+      'customer_value.first_order_at': '2025-01-10T08:00:00.000',
+      'customer_value.rfm_score': '555',
     });
-    expect(body.data[3]).toEqual({ 'customers.customer_key': 'c4', 'customers.first_order_at': null, 'customers.rfm_score': null });
+    expect(body.data[3]).toEqual({
+      'customer_value.customer_key': 'c4',
+      'customer_value.first_order_at': null,
+      'customer_value.rfm_score': null,
+    });
   });
 });
 
 describe('GET /cubejs-api/v1/load', () => {
   it('takes the query as JSON in the query string', async () => {
-    const query = encodeURIComponent(JSON.stringify({ measures: ['customers.count'], segments: ['customers.buyers'] }));
+    const query = encodeURIComponent(JSON.stringify({ measures: ['customer_value.count'], segments: ['customer_value.buyers'] }));
     const { status, body } = await call({ method: 'GET', url: `/cubejs-api/v1/load?query=${query}`, headers: { authorization: token } });
     expect(status).toBe(200);
-    expect(body.data).toEqual([{ 'customers.count': '3' }]);
+    expect(body.data).toEqual([{ 'customer_value.count': '3' }]);
   });
 
   it('answers 400 for a query string that is not JSON, or no query at all', async () => {
@@ -293,37 +308,62 @@ describe('GET /cubejs-api/v1/load', () => {
 
 describe('errors', () => {
   it('answers 400 naming an unknown member, wherever it appears', async () => {
-    const measure = await load({ measures: ['orders.lifetime_value'] });
+    const measure = await load({ measures: ['sales_overview.lifetime_value'] });
     expect(measure.status).toBe(400);
-    expect(measure.body.error).toContain("Unknown member 'orders.lifetime_value' in measures");
+    expect(measure.body.error).toContain("Unknown member 'sales_overview.lifetime_value' in measures");
     const cube = await load({ measures: ['refunds.count'] });
     expect(cube.body.error).toBe("Unknown member 'refunds.count' in measures: there is no cube or view named 'refunds'");
-    const filter = await load({ measures: ['orders.count'], filters: [{ member: 'orders.colour', operator: 'equals', values: ['red'] }] });
-    expect([filter.status, filter.body.error]).toEqual([400, expect.stringContaining("'orders.colour' in filters")]);
-    const order = await load({ measures: ['orders.count'], order: { 'orders.colour': 'asc' } });
-    expect([order.status, order.body.error]).toEqual([400, expect.stringContaining("'orders.colour' in order")]);
+    const filter = await load({
+      measures: ['sales_overview.count'],
+      filters: [{ member: 'sales_overview.colour', operator: 'equals', values: ['red'] }],
+    });
+    expect([filter.status, filter.body.error]).toEqual([400, expect.stringContaining("'sales_overview.colour' in filters")]);
+    const order = await load({ measures: ['sales_overview.count'], order: { 'sales_overview.colour': 'asc' } });
+    expect([order.status, order.body.error]).toEqual([400, expect.stringContaining("'sales_overview.colour' in order")]);
   });
 
   it('answers 400 for a member used in the wrong role', async () => {
-    const asMeasure = await load({ measures: ['orders.order_status'] });
-    expect(asMeasure).toEqual({ status: 400, body: { error: "'orders.order_status' in measures is a dimension, not a measure" } });
+    const asMeasure = await load({ measures: ['sales_overview.order_status'] });
+    expect(asMeasure).toEqual({ status: 400, body: { error: "'sales_overview.order_status' in measures is a dimension, not a measure" } });
     const notTime = await load({
-      measures: ['orders.count'],
-      timeDimensions: [{ dimension: 'orders.order_status', granularity: 'month' }],
+      measures: ['sales_overview.count'],
+      timeDimensions: [{ dimension: 'sales_overview.order_status', granularity: 'month' }],
     });
     expect(notTime.status).toBe(400);
-    expect(notTime.body.error).toContain("'orders.order_status' in timeDimensions is a string dimension");
+    expect(notTime.body.error).toContain("'sales_overview.order_status' in timeDimensions is a string dimension");
+  });
+
+  it('answers 400 naming the member for the private orders and customers cubes, wherever it appears', async () => {
+    const hidden = (member: string) => ({
+      status: 400,
+      body: { error: `You requested hidden member: '${member}'. Please make it visible using \`shown: true\`.` },
+    });
+    const count = ['sales_overview.count'];
+    expect(await load({ measures: ['orders.count'] })).toEqual(hidden('orders.count'));
+    expect(await load({ measures: ['customers.total_revenue'] })).toEqual(hidden('customers.total_revenue'));
+    expect(await load({ measures: count, dimensions: ['customers.city'] })).toEqual(hidden('customers.city'));
+    expect(await load({ measures: count, segments: ['orders.valid_sales'] })).toEqual(hidden('orders.valid_sales'));
+    expect(await load({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] })).toEqual(
+      hidden('orders.ordered_at'),
+    );
+    expect(await load({ measures: count, filters: [{ member: 'orders.ship_city', operator: 'equals', values: ['Shanghai'] }] })).toEqual(
+      hidden('orders.ship_city'),
+    );
+    expect(await load({ measures: count, order: { 'customers.customer_name': 'asc' } })).toEqual(hidden('customers.customer_name'));
+    // Every role alike: an executive's token is refused the same way.
+    const executive = await signDevToken(SECRET, { sub: 'ceo@example.com', role: 'executive' });
+    expect(await load({ measures: ['orders.revenue'] }, { authorization: executive })).toEqual(hidden('orders.revenue'));
   });
 
   it('answers 400 for an invalid query and for a body that is not JSON', async () => {
-    const invalid = await load({ measures: 'orders.count' });
+    const invalid = await load({ measures: 'sales_overview.count' });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error).toMatch(/^Invalid query format: measures: /);
     const malformed = await call({
       method: 'POST',
       url: '/cubejs-api/v1/load',
       headers: { authorization: token, 'content-type': 'application/json' },
-      payload: '{"query": {"measures": ["orders.count"]',
+      payload: '{"query": {"measures": ["sales_overview.count"]',
     });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error).toMatch(/not valid JSON/);
@@ -332,7 +372,7 @@ describe('errors', () => {
   });
 
   it('answers 403 without a token, with a bad one, and with one signed by another secret', async () => {
-    const query = { measures: ['orders.count'] };
+    const query = { measures: ['sales_overview.count'] };
     expect(await load(query, {})).toEqual({ status: 403, body: { error: "Authorization header isn't set" } });
     const garbage = await load(query, { authorization: 'Bearer not-a-jwt' });
     expect(garbage.status).toBe(403);
@@ -360,19 +400,20 @@ describe('errors', () => {
       status: 404,
       body: { error: 'Not found: GET /cubejs-api/v1/nothing-here' },
     });
-    const after = await load({ measures: ['orders.count'] });
-    expect(after).toMatchObject({ status: 200, body: { data: [{ 'orders.count': '8' }] } });
+    const after = await load({ measures: ['sales_overview.count'] });
+    expect(after).toMatchObject({ status: 200, body: { data: [{ 'sales_overview.count': '8' }] } });
   });
 
   it('answers 400 for a filter value the column cannot take, and 500 with a request id only when a mart is missing', async () => {
     const badValue = await load({
-      measures: ['orders.count'],
-      filters: [{ member: 'orders.item_count', operator: 'equals', values: ['many'] }],
+      measures: ['sales_overview.count'],
+      filters: [{ member: 'sales_overview.item_count', operator: 'equals', values: ['many'] }],
     });
     expect(badValue).toEqual({
       status: 400,
       body: {
-        error: 'Invalid value "many" at values.0 of the filter on \'orders.item_count\': a number dimension takes a finite decimal number',
+        error:
+          'Invalid value "many" at values.0 of the filter on \'sales_overview.item_count\': a number dimension takes a finite decimal number',
       },
     });
 
@@ -391,7 +432,7 @@ describe('errors', () => {
         method: 'POST',
         url: '/cubejs-api/v1/load',
         headers: { authorization: token },
-        payload: { query: { measures: ['orders.count'] } },
+        payload: { query: { measures: ['sales_overview.count'] } },
       });
       expect(response.statusCode).toBe(500);
       const { requestId, error } = response.json() as { requestId: string; error: string };
@@ -413,7 +454,7 @@ describe('errors', () => {
         method: 'POST',
         url: '/cubejs-api/v1/load',
         headers: { authorization: token },
-        payload: { query: { measures: ['orders.count'] } },
+        payload: { query: { measures: ['sales_overview.count'] } },
       });
       expect(response.statusCode).toBe(503);
       expect(response.json().error).toContain('warehouse file not found');
@@ -437,14 +478,17 @@ describe('startApiServer', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: token },
         body: JSON.stringify({
-          query: { measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] },
+          query: {
+            measures: ['sales_overview.revenue'],
+            timeDimensions: [{ dimension: 'sales_overview.ordered_at', granularity: 'month' }],
+          },
         }),
       });
       expect(response.status).toBe(200);
       const body = (await response.json()) as Body;
       // The server's default time zone applies to a query without one.
       expect(body.query.timezone).toBe('Asia/Shanghai');
-      expect(byMonth(body.data, 'orders.revenue')).toEqual({ '2025-01': ['120'], '2025-02': ['170'], '2025-03': ['85.25'] });
+      expect(byMonth(body.data, 'sales_overview.revenue')).toEqual({ '2025-01': ['120'], '2025-02': ['170'], '2025-03': ['85.25'] });
       // The reader can be told to let go of the file (e.g. after a publish); the next request reopens it.
       await server.warehouse.reopen();
       expect((await fetch(`${server.url}/health`)).status).toBe(200);

@@ -216,13 +216,13 @@ describe('KPI scorecard', () => {
       headers: { authorization: `Bearer ${tokens.executive}` },
       payload: {
         query: {
-          measures: ['orders.revenue'],
-          timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-02-01', '2025-02-28'] }],
+          measures: ['executive_kpis.revenue'],
+          timeDimensions: [{ dimension: 'executive_kpis.ordered_at', dateRange: ['2025-02-01', '2025-02-28'] }],
           timezone: 'UTC',
         },
       },
     });
-    expect(Number(load.json().data[0]['orders.revenue'])).toBe(revenue.current);
+    expect(Number(load.json().data[0]['executive_kpis.revenue'])).toBe(revenue.current);
     expect((await get('/api/v1/kpis/scorecard?from=2025-02-01&to=2025-02-28&kpis=revenue,nps', 'executive')).body.issues[0].field).toBe(
       'kpis',
     );

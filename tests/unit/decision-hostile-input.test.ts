@@ -38,7 +38,7 @@ async function call(url: string, authorization?: string, method: 'GET' | 'POST' 
 }
 
 const fields = (body: { issues?: { field: string }[] }) => (body.issues ?? []).map((i) => i.field);
-const LOAD = `/cubejs-api/v1/load?query=${encodeURIComponent(JSON.stringify({ measures: ['orders.count'] }))}`;
+const LOAD = `/cubejs-api/v1/load?query=${encodeURIComponent(JSON.stringify({ measures: ['sales_overview.count'] }))}`;
 const META = '/cubejs-api/v1/meta';
 
 describe('decision API parameters', () => {

@@ -124,11 +124,13 @@ describe('building and using rollups on the fixture warehouse', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pre-aggregations-'));
     warehousePath = await createFixtureWarehouse(path.join(dir, 'crm.duckdb'));
-    // The project's orders and customers cubes, the two marts the fixture warehouse holds.
+    // The project's orders and customers cubes, the two marts the fixture warehouse holds, and the
+    // sales_overview view over them (the cubes are private: queries name the view's members).
     modelDir = path.join(dir, 'model');
     fs.mkdirSync(modelDir);
     for (const cube of ['orders', 'customers'])
       fs.copyFileSync(path.join(cubeModelDir, 'cubes', `${cube}.yml`), path.join(modelDir, `${cube}.yml`));
+    fs.copyFileSync(path.join(cubeModelDir, 'views', 'sales_overview.yml'), path.join(modelDir, 'sales_overview.yml'));
     model = await compileSemanticModel(modelDir);
   });
 
@@ -164,8 +166,8 @@ describe('building and using rollups on the fixture warehouse', () => {
     const reader = new WarehouseReader(warehousePath, { idleCloseMs: 0 });
     try {
       const query = normalizeQuery({
-        measures: ['orders.revenue', 'orders.count'],
-        timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+        measures: ['sales_overview.revenue', 'sales_overview.count'],
+        timeDimensions: [{ dimension: 'sales_overview.ordered_at', granularity: 'month' }],
         timezone: 'Asia/Shanghai',
       });
       const lookup = manifestLookup((sql, params) => reader.query(sql, params));
@@ -175,7 +177,11 @@ describe('building and using rollups on the fixture warehouse', () => {
       const rows = async (built: { sql: string; params: unknown[] }) => JSON.stringify(await reader.query(built.sql, built.params));
       expect(await rows(fromRollup)).toBe(await rows(fromMarts));
       // Months in Shanghai time: 2025-01 90+30, 2025-02 50+120, 2025-03 25.25+0+60 (see api-fixture.ts).
-      expect((await reader.query(fromRollup.sql, fromRollup.params)).map((r) => r.orders__revenue)).toEqual(['120', '170', '85.25']);
+      expect((await reader.query(fromRollup.sql, fromRollup.params)).map((r) => r.sales_overview__revenue)).toEqual([
+        '120',
+        '170',
+        '85.25',
+      ]);
       // UTC was not built: that query reads the marts.
       const utc = await resolveSql(model, { ...query, timezone: 'UTC' }, {}, lookup);
       expect(utc.usedPreAggregations).toEqual({});

@@ -48,93 +48,102 @@ async function send(method: 'GET' | 'POST', route: string, queryJson: string, ex
 }
 
 const q = (query: unknown) => JSON.stringify(query);
-const count = ['orders.count'];
+const count = ['sales_overview.count'];
 const filter = (member: string, operator: string, values?: unknown[]) => ({ member, operator, ...(values ? { values } : {}) });
-const nestedText = (depth: number) => '{"and":['.repeat(depth) + q(filter('orders.order_status', 'equals', ['paid'])) + ']}'.repeat(depth);
+const nestedText = (depth: number) =>
+  '{"and":['.repeat(depth) + q(filter('sales_overview.order_status', 'equals', ['paid'])) + ']}'.repeat(depth);
 
 const FINDINGS: [string, string, RegExp][] = [
-  ['filters nested 5,000 deep', `{"measures":["orders.count"],"filters":[${nestedText(5_000)}]}`, /nested more than 32 levels deep/],
+  [
+    'filters nested 5,000 deep',
+    `{"measures":["sales_overview.count"],"filters":[${nestedText(5_000)}]}`,
+    /nested more than 32 levels deep/,
+  ],
   [
     'any JSON nested 10,000 deep',
-    `{"measures":["orders.count"],"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+    `{"measures":["sales_overview.count"],"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
     /nested more than 32 levels deep/,
   ],
   [
     'contains on a time dimension',
-    q({ measures: count, filters: [filter('orders.ordered_at', 'contains', ['2025'])] }),
-    /Operator 'contains' in the filter on 'orders.ordered_at' applies to string members; 'orders.ordered_at' is a time dimension/,
+    q({ measures: count, filters: [filter('sales_overview.ordered_at', 'contains', ['2025'])] }),
+    /Operator 'contains' in the filter on 'sales_overview.ordered_at' applies to string members; 'sales_overview.ordered_at' is a time dimension/,
   ],
   [
     'startsWith on a number dimension',
-    q({ measures: count, filters: [filter('orders.item_count', 'startsWith', ['1'])] }),
-    /'orders.item_count' is a number dimension/,
+    q({ measures: count, filters: [filter('sales_overview.item_count', 'startsWith', ['1'])] }),
+    /'sales_overview.item_count' is a number dimension/,
   ],
   [
     'notEndsWith on a boolean dimension',
-    q({ measures: count, filters: [filter('orders.is_valid_sale', 'notEndsWith', ['e'])] }),
-    /'orders.is_valid_sale' is a boolean dimension/,
+    q({ measures: count, filters: [filter('sales_overview.is_valid_sale', 'notEndsWith', ['e'])] }),
+    /'sales_overview.is_valid_sale' is a boolean dimension/,
   ],
   [
     'notContains on a measure',
-    q({ measures: count, filters: [filter('orders.revenue', 'notContains', ['1'])] }),
-    /'orders.revenue' is a number measure/,
+    q({ measures: count, filters: [filter('sales_overview.revenue', 'notContains', ['1'])] }),
+    /'sales_overview.revenue' is a number measure/,
   ],
   [
     'gt on a string dimension',
-    q({ measures: count, filters: [filter('orders.order_status', 'gt', ['a'])] }),
+    q({ measures: count, filters: [filter('sales_overview.order_status', 'gt', ['a'])] }),
     /applies to number or time members/,
   ],
   [
     'inDateRange on a string dimension',
-    q({ measures: count, filters: [filter('orders.order_status', 'inDateRange', ['2025-01-01', '2025-02-01'])] }),
+    q({ measures: count, filters: [filter('sales_overview.order_status', 'inDateRange', ['2025-01-01', '2025-02-01'])] }),
     /applies to time members/,
   ],
   [
     'operator measureFilter',
-    q({ measures: count, filters: [filter('orders.count', 'measureFilter')] }),
+    q({ measures: count, filters: [filter('sales_overview.count', 'measureFilter')] }),
     /filters\.0: operator "measureFilter" is not supported/,
   ],
   [
     'dateRange next 1000000 years',
-    q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: 'next 1000000 years' }] }),
+    q({ measures: count, timeDimensions: [{ dimension: 'sales_overview.ordered_at', dateRange: 'next 1000000 years' }] }),
     /Date out of range: .* years 0001 to 9999/,
   ],
   [
     'filter value last 100000 years',
-    q({ measures: count, filters: [filter('orders.ordered_at', 'inDateRange', ['last 100000 years'])] }),
+    q({ measures: count, filters: [filter('sales_overview.ordered_at', 'inDateRange', ['last 100000 years'])] }),
     /Date out of range/,
   ],
   [
     'a calendar-invalid dateRange',
-    q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-02-30', '2025-03-01'] }] }),
+    q({ measures: count, timeDimensions: [{ dimension: 'sales_overview.ordered_at', dateRange: ['2025-02-30', '2025-03-01'] }] }),
     /Invalid date '2025-02-30' in dateRange/,
   ],
   [
     'a calendar-invalid date filter',
-    q({ measures: count, filters: [filter('orders.ordered_at', 'equals', ['2025-02-30'])] }),
-    /Invalid value "2025-02-30" at values.0 of the filter on 'orders.ordered_at'/,
+    q({ measures: count, filters: [filter('sales_overview.ordered_at', 'equals', ['2025-02-30'])] }),
+    /Invalid value "2025-02-30" at values.0 of the filter on 'sales_overview.ordered_at'/,
   ],
   [
     'a number filter of "abc"',
-    q({ measures: count, filters: [filter('orders.item_count', 'equals', ['abc'])] }),
+    q({ measures: count, filters: [filter('sales_overview.item_count', 'equals', ['abc'])] }),
     /a number dimension takes a finite decimal number/,
   ],
-  ['a number filter of 1e400', q({ measures: count, filters: [filter('orders.item_count', 'gt', ['1e400'])] }), /Invalid value "1e400"/],
+  [
+    'a number filter of 1e400',
+    q({ measures: count, filters: [filter('sales_overview.item_count', 'gt', ['1e400'])] }),
+    /Invalid value "1e400"/,
+  ],
   [
     'a number filter in hex',
-    q({ measures: count, filters: [filter('orders.count', 'gt', ['0x10'])] }),
+    q({ measures: count, filters: [filter('sales_overview.count', 'gt', ['0x10'])] }),
     /Invalid value "0x10" .* a number measure/,
   ],
   [
     'a boolean filter of "maybe"',
-    q({ measures: count, filters: [filter('orders.is_valid_sale', 'equals', ['maybe'])] }),
+    q({ measures: count, filters: [filter('sales_overview.is_valid_sale', 'equals', ['maybe'])] }),
     /takes true, false, 1 or 0/,
   ],
   [
     '10,000 filters (799 KB)',
     q({
       measures: count,
-      filters: Array.from({ length: 10_000 }, (_, i) => filter('orders.order_status', 'equals', [`s${i}`.padEnd(16, 'x')])),
+      filters: Array.from({ length: 10_000 }, (_, i) => filter('sales_overview.order_status', 'equals', [`s${i}`.padEnd(16, 'x')])),
     }),
     /filters\.100: more than 100 filters/,
   ],
@@ -161,13 +170,13 @@ describe('query limits: accepted at the limit, refused one past it', () => {
   const leaves = (n: number, values = 1) =>
     Array.from({ length: n }, (_, i) =>
       filter(
-        'orders.order_status',
+        'sales_overview.order_status',
         'notEquals',
         Array.from({ length: values }, (_, j) => `v${i}-${j}`),
       ),
     );
   const nest = (depth: number) => {
-    let node: unknown = filter('orders.order_status', 'notEquals', ['x']);
+    let node: unknown = filter('sales_overview.order_status', 'notEquals', ['x']);
     for (let d = 0; d < depth; d++) node = { [d % 2 ? 'and' : 'or']: [node] };
     return node;
   };
@@ -192,13 +201,13 @@ describe('query limits: accepted at the limit, refused one past it', () => {
       'value length',
       (over) => ({
         measures: count,
-        filters: [filter('orders.order_status', 'equals', ['x'.repeat(QUERY_LIMITS.valueLength + (over ? 1 : 0))])],
+        filters: [filter('sales_overview.order_status', 'equals', ['x'.repeat(QUERY_LIMITS.valueLength + (over ? 1 : 0))])],
       }),
       /values\.0: 1001 characters, more than 1000/,
     ],
     [
       'members',
-      (over) => ({ measures: Array.from({ length: QUERY_LIMITS.members + (over ? 1 : 0) }, () => 'orders.count') }),
+      (over) => ({ measures: Array.from({ length: QUERY_LIMITS.members + (over ? 1 : 0) }, () => 'sales_overview.count') }),
       /names 101 members .* more than 100/,
     ],
     [
@@ -207,7 +216,7 @@ describe('query limits: accepted at the limit, refused one past it', () => {
         measures: count,
         timeDimensions: [
           {
-            dimension: 'orders.ordered_at',
+            dimension: 'sales_overview.ordered_at',
             compareDateRange: Array.from({ length: QUERY_LIMITS.compareDateRanges + (over ? 1 : 0) }, (_, i) => [
               `2025-${String((i % 12) + 1).padStart(2, '0')}-01`,
               `2025-${String((i % 12) + 1).padStart(2, '0')}-02`,
@@ -232,16 +241,16 @@ describe('query limits: accepted at the limit, refused one past it', () => {
     const nestedArray = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
     // The query object itself is one level; "x" holds the rest. Depth passes, the unknown key is then refused.
     for (const method of ['GET', 'POST'] as const) {
-      const at = await send(method, 'dry-run', `{"measures":["orders.count"],"x":${nestedArray(method === 'GET' ? 31 : 30)}}`);
+      const at = await send(method, 'dry-run', `{"measures":["sales_overview.count"],"x":${nestedArray(method === 'GET' ? 31 : 30)}}`);
       expect(at.body.error).toMatch(/Unrecognized key: "x"/);
-      const over = await send(method, 'dry-run', `{"measures":["orders.count"],"x":${nestedArray(method === 'GET' ? 32 : 31)}}`);
+      const over = await send(method, 'dry-run', `{"measures":["sales_overview.count"],"x":${nestedArray(method === 'GET' ? 32 : 31)}}`);
       expect(over.body.error).toMatch(/nested more than 32 levels deep/);
     }
     // Brackets inside strings are not nesting.
     const inString = await send(
       'GET',
       'dry-run',
-      q({ measures: count, filters: [filter('orders.order_status', 'equals', ['['.repeat(500)])] }),
+      q({ measures: count, filters: [filter('sales_overview.order_status', 'equals', ['['.repeat(500)])] }),
     );
     expect(inString.status, inString.body.error).toBe(200);
   });
@@ -250,7 +259,7 @@ describe('query limits: accepted at the limit, refused one past it', () => {
     const ok = await send(
       'POST',
       'dry-run',
-      q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['0050-01-01', '9999-12-31'] }] }),
+      q({ measures: count, timeDimensions: [{ dimension: 'sales_overview.ordered_at', dateRange: ['0050-01-01', '9999-12-31'] }] }),
     );
     expect(ok.status, ok.body.error).toBe(200);
     const normalized = (ok.body as unknown as { normalizedQueries: { timeDimensions: { dateRange: string[] }[] }[] }).normalizedQueries[0]!
@@ -259,7 +268,7 @@ describe('query limits: accepted at the limit, refused one past it', () => {
     const over = await send(
       'POST',
       'dry-run',
-      q({ measures: count, timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-01-01', 'next 8000 years'] }] }),
+      q({ measures: count, timeDimensions: [{ dimension: 'sales_overview.ordered_at', dateRange: ['2025-01-01', 'next 8000 years'] }] }),
     );
     expect(over.status).toBe(400);
   });
@@ -271,12 +280,12 @@ describe('query limits: accepted at the limit, refused one past it', () => {
       q({
         measures: count,
         filters: [
-          filter('orders.item_count', 'gte', ['1.5e0']),
-          filter('orders.is_valid_sale', 'equals', ['TRUE', '1']),
-          filter('orders.ordered_at', 'gt', ['2025-01-01T00:00:00']),
-          filter('orders.order_status', 'contains', ['a']),
-          filter('orders.count', 'lt', ['-0.5e3', '1000']),
-          filter('orders.item_count', 'set'),
+          filter('sales_overview.item_count', 'gte', ['1.5e0']),
+          filter('sales_overview.is_valid_sale', 'equals', ['TRUE', '1']),
+          filter('sales_overview.ordered_at', 'gt', ['2025-01-01T00:00:00']),
+          filter('sales_overview.order_status', 'contains', ['a']),
+          filter('sales_overview.count', 'lt', ['-0.5e3', '1000']),
+          filter('sales_overview.item_count', 'set'),
         ],
       }),
     );
@@ -288,10 +297,10 @@ describe('query limits: accepted at the limit, refused one past it', () => {
       const { status, body } = await send(
         'POST',
         'load',
-        q({ measures: count, filters: [filter('orders.order_status', operator, values)] }),
+        q({ measures: count, filters: [filter('sales_overview.order_status', operator, values)] }),
       );
       expect(status, `${operator} ${JSON.stringify(values)}: ${body.error}`).toBe(200);
-      return Number((body as unknown as { data: Record<string, unknown>[] }).data[0]!['orders.count']);
+      return Number((body as unknown as { data: Record<string, unknown>[] }).data[0]!['sales_overview.count']);
     };
     const all = await countWhere('set', []);
     expect(all).toBeGreaterThan(0);
@@ -301,7 +310,7 @@ describe('query limits: accepted at the limit, refused one past it', () => {
       expect(await countWhere('notEquals', values)).toBe(all);
       expect(await countWhere('notIn', values)).toBe(all);
     }
-    const ordering = await send('POST', 'load', q({ measures: count, filters: [filter('orders.item_count', 'gt', [null])] }));
+    const ordering = await send('POST', 'load', q({ measures: count, filters: [filter('sales_overview.item_count', 'gt', [null])] }));
     expect(ordering.status).toBe(400);
     expect(ordering.body.error).toMatch(/values\.0: null is a value of equals, notEquals, in and notIn only/);
   });
@@ -314,7 +323,7 @@ describe('internal failures', () => {
       { method: 'GET', route: 'load' },
       { method: 'POST', route: 'load' },
     ] as const) {
-      const { status, body } = await send(method, route, q({ dimensions: ['orders.primary_brand'] }));
+      const { status, body } = await send(method, route, q({ dimensions: ['sales_overview.primary_brand'] }));
       expect(status).toBe(500);
       expect(body).toEqual({
         error: `Internal error (request id ${body.requestId}); the details are in the server log`,

@@ -27,29 +27,91 @@ function writeModel(name: string, files: Record<string, string>): string {
 }
 
 describe('the Cube model in cube/model', () => {
-  it('compiles into the orders and customers cubes and the sales_overview view', () => {
-    expect(model.cubeNames).toEqual(expect.arrayContaining(['customers', 'orders', 'sales_overview']));
-    const orders = model.meta.cubes.find((c) => c.name === 'orders')!;
-    expect(orders.type).toBe('cube');
-    expect(orders.measures.map((m) => m.name)).toEqual(
+  it('compiles the orders and customers cubes as private, reached through the sales_overview, customer_value and executive_kpis views', () => {
+    // Every cube is private: /meta lists views only, and the cubes' members are indexed but not visible.
+    expect(model.meta.cubes.map((c) => c.type)).toEqual(model.meta.cubes.map(() => 'view'));
+    expect(model.cubeNames).toEqual(expect.arrayContaining(['sales_overview', 'customer_value', 'executive_kpis']));
+    expect(model.cubeNames).not.toContain('orders');
+    expect(model.cubeNames).not.toContain('customers');
+    for (const member of [
+      'orders.count',
+      'orders.revenue',
+      'orders.ordered_at',
+      'orders.valid_sales',
+      'customers.count',
+      'customers.city',
+    ]) {
+      expect({ member, visible: model.members.get(member)?.config.isVisible }).toEqual({ member, visible: false });
+    }
+    const view = model.meta.cubes.find((c) => c.name === 'sales_overview')!;
+    expect(view.type).toBe('view');
+    expect(view.measures.map((m) => m.name)).toEqual(
       expect.arrayContaining([
-        'orders.count',
-        'orders.valid_order_count',
-        'orders.revenue',
-        'orders.buyer_count',
-        'orders.avg_order_value',
+        'sales_overview.count',
+        'sales_overview.valid_order_count',
+        'sales_overview.revenue',
+        'sales_overview.buyer_count',
+        'sales_overview.avg_order_value',
       ]),
     );
-    expect(orders.dimensions.map((d) => d.name)).toEqual(
-      expect.arrayContaining(['orders.order_id', 'orders.customer_id', 'orders.order_status', 'orders.is_valid_sale', 'orders.ordered_at']),
+    expect(view.dimensions.map((d) => d.name)).toEqual(
+      expect.arrayContaining([
+        'sales_overview.order_id',
+        'sales_overview.customer_id',
+        'sales_overview.order_status',
+        'sales_overview.is_valid_sale',
+        'sales_overview.ordered_at',
+        'sales_overview.customers_city',
+      ]),
     );
-    expect(orders.dimensions.find((d) => d.name === 'orders.ordered_at')!.type).toBe('time');
-    expect(orders.segments.map((s) => s.name)).toEqual(['orders.valid_sales']);
-    expect(model.meta.cubes.find((c) => c.name === 'sales_overview')!.type).toBe('view');
+    expect(view.dimensions.find((d) => d.name === 'sales_overview.ordered_at')!.type).toBe('time');
+    expect(view.segments.map((s) => s.name)).toEqual(['sales_overview.valid_sales']);
+    // Drilling into an order measure lists the view's own members.
+    expect(view.measures.find((m) => m.name === 'sales_overview.revenue')!.drillMembers).toEqual([
+      'sales_overview.order_id',
+      'sales_overview.customer_id',
+      'sales_overview.ordered_at',
+      'sales_overview.order_status',
+      'sales_overview.net_revenue',
+    ]);
+  });
+
+  it("reaches every orders and customers member through a view, but the customer's name (customer_contacts.full_name serves it)", () => {
+    const evaluator = model.compilers.cubeEvaluator as unknown as {
+      cubeNames(): string[];
+      cubeFromPath(name: string): {
+        isView?: boolean;
+        includedMembers?: { memberPath: string }[];
+        measures?: object;
+        dimensions?: object;
+        segments?: object;
+      };
+    };
+    const exposed = new Set(
+      evaluator
+        .cubeNames()
+        .map((name) => evaluator.cubeFromPath(name))
+        .filter((cube) => cube.isView)
+        .flatMap((cube) => (cube.includedMembers ?? []).map((m) => m.memberPath)),
+    );
+    const unreachable = ['orders', 'customers'].flatMap((name) => {
+      const cube = evaluator.cubeFromPath(name);
+      return [cube.measures, cube.dimensions, cube.segments].flatMap((members) =>
+        Object.keys(members ?? {})
+          .map((member) => `${name}.${member}`)
+          .filter((member) => !exposed.has(member)),
+      );
+    });
+    expect(unreachable).toEqual(['customers.customer_name']);
   });
 
   it('gives every member a description and every measure a currency, percent or number format', () => {
-    for (const cube of model.meta.cubes) {
+    // Every cube and view as compiled, the private cubes too (/meta lists only what is visible).
+    const compiled = (model.compilers.metaTransformer.cubes as unknown as { config: (typeof model.meta.cubes)[number] }[]).map(
+      (c) => c.config,
+    );
+    expect(compiled.map((c) => c.name)).toEqual(expect.arrayContaining(['orders', 'customers', 'sales_overview']));
+    for (const cube of compiled) {
       for (const member of [...cube.measures, ...cube.dimensions, ...cube.segments]) {
         expect({ member: member.name, described: typeof member.description === 'string' && member.description.length > 10 }).toEqual({
           member: member.name,
@@ -58,21 +120,31 @@ describe('the Cube model in cube/model', () => {
       }
       for (const measure of cube.measures) expect(['currency', 'percent', 'number']).toContain(measure.format);
     }
-    const revenue = model.members.get('orders.revenue')!.config;
-    expect(revenue).toMatchObject({ format: 'currency', type: 'number', aggType: 'sum', title: 'Orders Revenue', shortTitle: 'Revenue' });
+    const revenue = model.members.get('sales_overview.revenue')!.config;
+    expect(revenue).toMatchObject({
+      format: 'currency',
+      type: 'number',
+      aggType: 'sum',
+      title: 'Sales overview Revenue',
+      shortTitle: 'Revenue',
+      description: model.members.get('orders.revenue')!.config.description,
+    });
   });
 
   it('compiles a query once per deciding claims and options, as Cube caches compiled SQL', () => {
     const query = normalizeQuery({
-      measures: ['orders.revenue'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }],
+      measures: ['sales_overview.revenue'],
+      timeDimensions: [{ dimension: 'sales_overview.ordered_at', granularity: 'month' }],
     });
     const first = buildSecuredSql(model, query, { securityContext: { sub: 'a', role: 'executive', iat: 1 } });
     // Same query and claims (a refreshed token: only iat differs): the compiled SQL is reused.
     expect(
       buildSecuredSql(
         model,
-        normalizeQuery({ measures: ['orders.revenue'], timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month' }] }),
+        normalizeQuery({
+          measures: ['sales_overview.revenue'],
+          timeDimensions: [{ dimension: 'sales_overview.ordered_at', granularity: 'month' }],
+        }),
         { securityContext: { sub: 'a', role: 'executive', iat: 2 } },
       ),
     ).toBe(first);
@@ -90,9 +162,9 @@ describe('the Cube model in cube/model', () => {
 
   it('exposes the dbt columns without re-deriving them: SQL comes from Cube with the DuckDB dialect', () => {
     const query = normalizeQuery({
-      measures: ['orders.revenue', 'orders.buyer_count'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'month', dateRange: ['2025-01-01', '2025-03-31'] }],
-      filters: [{ member: 'customers.city', operator: 'equals', values: ['Shanghai'] }],
+      measures: ['sales_overview.revenue', 'sales_overview.buyer_count'],
+      timeDimensions: [{ dimension: 'sales_overview.ordered_at', granularity: 'month', dateRange: ['2025-01-01', '2025-03-31'] }],
+      filters: [{ member: 'sales_overview.customers_city', operator: 'equals', values: ['Shanghai'] }],
       timezone: 'Asia/Shanghai',
     });
     const { sql, params, aliasNameToMember } = buildSecuredSql(model, query);
@@ -102,10 +174,14 @@ describe('the Cube model in cube/model', () => {
     expect(sql).toContain('LEFT JOIN marts.customer_value AS "customers" ON "orders".customer_key = "customers".customer_key');
     // The date range is local to Shanghai: its UTC bounds start eight hours earlier.
     expect(params).toEqual(['2024-12-31T16:00:00.000Z', '2025-03-31T15:59:59.999Z', 'Shanghai']);
-    expect(Object.values(aliasNameToMember).sort()).toEqual(['orders.buyer_count', 'orders.ordered_at.month', 'orders.revenue']);
+    expect(Object.values(aliasNameToMember).sort()).toEqual([
+      'sales_overview.buyer_count',
+      'sales_overview.ordered_at.month',
+      'sales_overview.revenue',
+    ]);
   });
 
-  it("has one customers segment per named RFM segment of the seed, filtering on dbt's column only", () => {
+  it("has one customers segment per named RFM segment of the seed, in customer_value, filtering on dbt's column only", () => {
     const seed = fs.readFileSync(path.join(cubeModelDir, '..', '..', 'seeds', 'rfm_segment_rules.csv'), 'utf8');
     const names = seed
       .trim()
@@ -113,11 +189,11 @@ describe('the Cube model in cube/model', () => {
       .slice(1)
       .map((line) => line.split(',')[0]!);
     expect(names.length).toBeGreaterThan(5);
-    const segments = model.meta.cubes.find((c) => c.name === 'customers')!.segments.map((s) => s.name);
+    const segments = model.meta.cubes.find((c) => c.name === 'customer_value')!.segments.map((s) => s.name);
     for (const name of names) {
-      const segment = `customers.${name.toLowerCase().replace(/'/g, '').replace(/ /g, '_')}`;
+      const segment = `customer_value.${name.toLowerCase().replace(/'/g, '').replace(/ /g, '_')}`;
       expect(segments).toContain(segment);
-      const { sql } = buildSecuredSql(model, normalizeQuery({ measures: ['customers.count'], segments: [segment] }));
+      const { sql } = buildSecuredSql(model, normalizeQuery({ measures: ['customer_value.count'], segments: [segment] }));
       expect(sql).toContain(`("customers".rfm_segment = '${name.replace(/'/g, "''")}')`);
     }
   });
@@ -150,7 +226,7 @@ describe('the Cube model in cube/model', () => {
         'total_predicted_orders_365d',
         'avg_probability_alive',
         'at_risk_count',
-      ].map((name) => [name, model.members.get(`customers.${name}`)?.config.format]),
+      ].map((name) => [name, model.members.get(`customer_value.${name}`)?.config.format]),
     );
     expect(formats).toEqual({
       total_predicted_value_90d: 'currency',
@@ -162,8 +238,8 @@ describe('the Cube model in cube/model', () => {
       at_risk_count: 'number',
     });
     const query = normalizeQuery({
-      measures: ['customers.total_predicted_value_365d', 'customers.avg_probability_alive', 'customers.at_risk_count'],
-      dimensions: ['customers.churn_risk_band'],
+      measures: ['customer_value.total_predicted_value_365d', 'customer_value.avg_probability_alive', 'customer_value.at_risk_count'],
+      dimensions: ['customer_value.churn_risk_band'],
       timezone: 'UTC',
     });
     const { sql } = buildSecuredSql(model, query);
@@ -193,15 +269,15 @@ describe('the Cube model in cube/model', () => {
 
   it("turns Cube's own query errors into 400s naming the problem", () => {
     const query = normalizeQuery({
-      measures: ['orders.count'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'fortnight' }],
+      measures: ['sales_overview.count'],
+      timeDimensions: [{ dimension: 'sales_overview.ordered_at', granularity: 'fortnight' }],
     });
     expect(() => buildSecuredSql(model, query)).toThrow(BadRequestError);
     expect(() => buildSecuredSql(model, query)).toThrow(/Granularity "fortnight" does not exist/);
   });
 
   it('builds the count(*) query Cube uses for total: true', () => {
-    const query = normalizeQuery({ dimensions: ['customers.city'], measures: ['customers.count'], limit: 1, total: true });
+    const query = normalizeQuery({ dimensions: ['customer_value.city'], measures: ['customer_value.count'], limit: 1, total: true });
     const total = buildSecuredSql(model, query, { totalQuery: true });
     expect(total.sql).toMatch(/^select count\(\*\) "total_count" from/);
     expect(total.sql).not.toMatch(/LIMIT 1\b/);

@@ -14,8 +14,8 @@ function rejects(query: unknown, message: RegExp) {
 
 describe('normalizeQuery (Cube REST query rules)', () => {
   it("applies Cube's defaults and echoes the query in Cube's normalised shape", () => {
-    expect(normalizeQuery({ measures: ['orders.count'] })).toEqual({
-      measures: ['orders.count'],
+    expect(normalizeQuery({ measures: ['sales_overview.count'] })).toEqual({
+      measures: ['sales_overview.count'],
       dimensions: [],
       segments: [],
       timeDimensions: [],
@@ -25,82 +25,91 @@ describe('normalizeQuery (Cube REST query rules)', () => {
       timezone: 'UTC',
       queryType: 'regularQuery',
     });
-    expect(normalizeQuery({ measures: ['orders.count'] }, { defaultTimezone: SHANGHAI }).timezone).toBe(SHANGHAI);
+    expect(normalizeQuery({ measures: ['sales_overview.count'] }, { defaultTimezone: SHANGHAI }).timezone).toBe(SHANGHAI);
   });
 
   it('normalises order, filters and "cube.time.granularity" dimensions the way Cube does', () => {
     const query = normalizeQuery({
-      measures: ['orders.revenue'],
-      dimensions: ['orders.order_status', 'orders.ordered_at.month'],
+      measures: ['sales_overview.revenue'],
+      dimensions: ['sales_overview.order_status', 'sales_overview.ordered_at.month'],
       filters: [
-        { dimension: 'orders.item_count', operator: 'gt', values: [2] },
+        { dimension: 'sales_overview.item_count', operator: 'gt', values: [2] },
         {
           or: [
-            { member: 'orders.is_valid_sale', operator: 'equals', values: [true] },
-            { member: 'orders.currency', operator: 'set' },
+            { member: 'sales_overview.is_valid_sale', operator: 'equals', values: [true] },
+            { member: 'sales_overview.currency', operator: 'set' },
           ],
         },
       ],
-      order: { 'orders.revenue': 'desc', 'orders.order_status': 'asc' },
+      order: { 'sales_overview.revenue': 'desc', 'sales_overview.order_status': 'asc' },
       limit: 5,
       offset: 10,
       timezone: 'asia/shanghai',
     });
-    expect(query.dimensions).toEqual(['orders.order_status']);
-    expect(query.timeDimensions).toEqual([{ dimension: 'orders.ordered_at', granularity: 'month' }]);
+    expect(query.dimensions).toEqual(['sales_overview.order_status']);
+    expect(query.timeDimensions).toEqual([{ dimension: 'sales_overview.ordered_at', granularity: 'month' }]);
     expect(query.filters).toEqual([
-      { member: 'orders.item_count', operator: 'gt', values: ['2'] },
+      { member: 'sales_overview.item_count', operator: 'gt', values: ['2'] },
       {
         or: [
-          { member: 'orders.is_valid_sale', operator: 'equals', values: ['true'] },
-          { member: 'orders.currency', operator: 'set' },
+          { member: 'sales_overview.is_valid_sale', operator: 'equals', values: ['true'] },
+          { member: 'sales_overview.currency', operator: 'set' },
         ],
       },
     ]);
     expect(query.order).toEqual([
-      { id: 'orders.revenue', desc: true },
-      { id: 'orders.order_status', desc: false },
+      { id: 'sales_overview.revenue', desc: true },
+      { id: 'sales_overview.order_status', desc: false },
     ]);
     expect([query.limit, query.rowLimit, query.offset, query.timezone]).toEqual([5, 5, 10, SHANGHAI]);
-    expect(normalizeQuery({ measures: ['orders.count'], order: [['orders.count', 'asc']] }).order).toEqual([
-      { id: 'orders.count', desc: false },
+    expect(normalizeQuery({ measures: ['sales_overview.count'], order: [['sales_overview.count', 'asc']] }).order).toEqual([
+      { id: 'sales_overview.count', desc: false },
     ]);
   });
 
   it('rejects malformed queries with a message naming the field', () => {
     rejects({}, /Query should contain either measures, dimensions or timeDimensions with granularities/);
     rejects({ measures: ['revenue'] }, /measures\.0: must be a member name like "cube\.member"/);
-    rejects({ measures: ['orders.count'], limit: 50_001 }, /limit 50001 is above the maximum of 50000/);
-    rejects({ measures: ['orders.count'], limit: 2.5 }, /limit: /);
-    rejects({ measures: ['orders.count'], colour: 'red' }, /Unrecognized key: "colour"/);
-    rejects({ measures: ['orders.count'], order: { 'orders.count': 'up' } }, /order: must be \{"cube\.member": "asc" \| "desc"/);
-    rejects({ measures: ['orders.count'], timezone: 'Mars/Olympus' }, /timezone must be a valid IANA time zone, got "Mars\/Olympus"/);
+    rejects({ measures: ['sales_overview.count'], limit: 50_001 }, /limit 50001 is above the maximum of 50000/);
+    rejects({ measures: ['sales_overview.count'], limit: 2.5 }, /limit: /);
+    rejects({ measures: ['sales_overview.count'], colour: 'red' }, /Unrecognized key: "colour"/);
     rejects(
-      { measures: ['orders.count'], filters: [{ member: 'orders.order_status', operator: 'like', values: ['x'] }] },
+      { measures: ['sales_overview.count'], order: { 'sales_overview.count': 'up' } },
+      /order: must be \{"cube\.member": "asc" \| "desc"/,
+    );
+    rejects(
+      { measures: ['sales_overview.count'], timezone: 'Mars/Olympus' },
+      /timezone must be a valid IANA time zone, got "Mars\/Olympus"/,
+    );
+    rejects(
+      { measures: ['sales_overview.count'], filters: [{ member: 'sales_overview.order_status', operator: 'like', values: ['x'] }] },
       /filters\.0: operator "like" is not supported/,
     );
     rejects(
-      { measures: ['orders.count'], filters: [{ member: 'orders.order_status', operator: 'equals' }] },
+      { measures: ['sales_overview.count'], filters: [{ member: 'sales_overview.order_status', operator: 'equals' }] },
       /filters\.0: "values" are required/,
     );
     rejects(
-      { measures: ['orders.count'], filters: [{ or: [{ member: 'orders.x', operator: 'equals', values: [{}] }] }] },
+      { measures: ['sales_overview.count'], filters: [{ or: [{ member: 'sales_overview.x', operator: 'equals', values: [{}] }] }] },
       /filters\.0\.or\.0: values\.0 must be/,
     );
-    rejects([{ measures: ['orders.count'] }], /'blendingQuery' query type is not supported/);
+    rejects([{ measures: ['sales_overview.count'] }], /'blendingQuery' query type is not supported/);
     rejects(
-      { measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', compareDateRange: [] }] },
+      { measures: ['sales_overview.count'], timeDimensions: [{ dimension: 'sales_overview.ordered_at', compareDateRange: [] }] },
       /'compareDateRangeQuery'/,
     );
-    rejects({ measures: ['orders.count'], responseFormat: 'compact' }, /responseFormat "compact" is not supported/);
+    rejects({ measures: ['sales_overview.count'], responseFormat: 'compact' }, /responseFormat "compact" is not supported/);
     rejects(
-      { measures: ['orders.count'], timeDimensions: [{ dimension: 'orders.ordered_at', dateRange: ['2025-02-30', '2025-03-01'] }] },
+      {
+        measures: ['sales_overview.count'],
+        timeDimensions: [{ dimension: 'sales_overview.ordered_at', dateRange: ['2025-02-30', '2025-03-01'] }],
+      },
       /Invalid date '2025-02-30'/,
     );
   });
 
   it('parses the query parameter like Cube: JSON text (GET) or an object (POST)', () => {
-    expect(parseQueryParam('{"measures":["orders.count"]}')).toEqual({ measures: ['orders.count'] });
+    expect(parseQueryParam('{"measures":["sales_overview.count"]}')).toEqual({ measures: ['sales_overview.count'] });
     expect(() => parseQueryParam('{"measures":')).toThrow(/Unable to decode query param as JSON/);
     expect(() => parseQueryParam(undefined)).toThrow(/Query param is required/);
   });
@@ -140,25 +149,25 @@ describe('date ranges in the query time zone', () => {
   it('resolves relative values in date filters too', () => {
     const query = normalizeQuery(
       {
-        measures: ['orders.count'],
+        measures: ['sales_overview.count'],
         filters: [
-          { member: 'orders.ordered_at', operator: 'inDateRange', values: ['last month'] },
-          { member: 'orders.ordered_at', operator: 'beforeDate', values: ['this year'] },
-          { member: 'orders.ordered_at', operator: 'afterDate', values: ['2025-01-01'] },
+          { member: 'sales_overview.ordered_at', operator: 'inDateRange', values: ['last month'] },
+          { member: 'sales_overview.ordered_at', operator: 'beforeDate', values: ['this year'] },
+          { member: 'sales_overview.ordered_at', operator: 'afterDate', values: ['2025-01-01'] },
         ],
         timezone: SHANGHAI,
       },
       { now: NOW },
     );
     expect(query.filters).toEqual([
-      { member: 'orders.ordered_at', operator: 'inDateRange', values: ['2025-02-01T00:00:00.000', '2025-02-28T23:59:59.999'] },
-      { member: 'orders.ordered_at', operator: 'beforeDate', values: ['2025-01-01T00:00:00.000'] },
-      { member: 'orders.ordered_at', operator: 'afterDate', values: ['2025-01-01'] },
+      { member: 'sales_overview.ordered_at', operator: 'inDateRange', values: ['2025-02-01T00:00:00.000', '2025-02-28T23:59:59.999'] },
+      { member: 'sales_overview.ordered_at', operator: 'beforeDate', values: ['2025-01-01T00:00:00.000'] },
+      { member: 'sales_overview.ordered_at', operator: 'afterDate', values: ['2025-01-01'] },
     ]);
     rejects(
       {
-        measures: ['orders.count'],
-        filters: [{ member: 'orders.ordered_at', operator: 'inDateRange', values: ['last week', '2025-01-01'] }],
+        measures: ['sales_overview.count'],
+        filters: [{ member: 'sales_overview.ordered_at', operator: 'inDateRange', values: ['last week', '2025-01-01'] }],
       },
       /Relative-date strings/,
     );
