@@ -135,6 +135,8 @@ function monthlyFromFiles() {
   };
   for (const o of newest(readCsv('orders/orders.csv'), 'order_id')) {
     if (malformedOrders.has(o.order_id!) || o.status === 'cancelled' || o.status === 'refunded' || cancelled.has(o.order_id!)) continue;
+    // An order none of whose lines loaded (all malformed) sold nothing: no sale, no order.
+    if (!grossCents.has(o.order_id!)) continue;
     validSales.add(o.order_id!);
     const month = monthOf(o.ordered_at!);
     const entry = entryOf(month);

@@ -89,6 +89,18 @@ function nastyFiles() {
       'P2,N1,cash,1,succeeded,2025-02-01T10:00:00Z',
     ].join('\n') + '\n',
   );
+  // Typed lines: only product lines are sales; an unknown type is rejected.
+  writeOrders(
+    'order_items_typed.csv',
+    [
+      'order_id,line_no,sku,product_name,category,brand,quantity,unit_price,line_type',
+      'T1,1,S1,Mug,home,B,2,3.50,product',
+      'T1,2,POST,Postage,,,1,18.00,shipping',
+      'T1,3,M,Manual,,,1,1.25,adjustment',
+      'T1,4,S2,Mug,home,B,1,3.50,',
+      'T1,5,X,Gift wrap,,,1,1.00,postage',
+    ].join('\n') + '\n',
+  );
   writeOrders('refunds_empty.csv', '');
   // Credit notes that name no order (their own customer and currency), a refund of an order line
   // without a currency or a refund date (both taken from elsewhere in dbt), and bad values.
@@ -306,7 +318,7 @@ describe('bulk load path', () => {
     expect(bulkSummary.tables.map((t) => [t.table, t.bulk?.declined])).toEqual(
       TABLES.map((t) => [t, t === 'order_cancellations' ? ['orders/cancellations_lead.csv'] : []]),
     );
-    expect(bulkSummary.tables.reduce((n, t) => n + (t.bulk?.files ?? 0), 0)).toBe(17);
+    expect(bulkSummary.tables.reduce((n, t) => n + (t.bulk?.files ?? 0), 0)).toBe(18);
     expect(rowSummary.tables.every((t) => t.bulk === undefined)).toBe(true);
     const row = await snapshot(path.join(dir, 'row.duckdb'));
     const bulk = await snapshot(path.join(dir, 'bulk.duckdb'));
@@ -333,6 +345,17 @@ describe('bulk load path', () => {
         ['W3', 'EUR'],
         ['W4', 'GBP'],
         ['W7', 'CNY'],
+      ]);
+      const lineTypes = (loaded.tables.order_items as unknown[][]).filter(([order]) => order === 'T1').map((r) => [Number(r[1]), r[8]]);
+      expect(lineTypes).toEqual([
+        [1, 'product'],
+        [2, 'shipping'],
+        [3, 'adjustment'],
+        [4, null],
+      ]);
+      const badType = (loaded.quarantine as unknown[][]).filter(([, , location]) => String(location).endsWith('order_items_typed.csv:6'));
+      expect(badType.map((q) => q[4])).toEqual([
+        'line_type: Invalid option: expected one of "product"|"shipping"|"fee"|"discount"|"adjustment" (got "postage")',
       ]);
       // Refunds: order_id, customer_id, line_no, sku, currency and refunded_at are optional.
       const refunds = (loaded.tables.order_refunds as unknown[][])

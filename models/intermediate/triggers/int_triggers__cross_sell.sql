@@ -24,7 +24,7 @@ person_items as (
         items.brand
     from {{ ref('fct_order_items') }} as items
     inner join credited_sales on items.order_id = credited_sales.order_id
-    where items.category is not null
+    where items.category is not null and items.line_type = 'product'
 ),
 
 person_categories as (

@@ -11,7 +11,7 @@ with person_items as (
         items.net_line_revenue
     from {{ ref('fct_order_items') }} as items
     inner join {{ ref('int_triggers__credited_sales') }} as credited_sales on items.order_id = credited_sales.order_id
-    where items.category is not null
+    where items.category is not null and items.line_type = 'product'
 ),
 
 top_brand as (

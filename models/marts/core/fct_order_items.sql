@@ -1,5 +1,6 @@
 -- One row per order line, with the order's net revenue allocated to lines pro rata to their gross
--- amount (discounts and refunds spread by line value); 0 when the order is not a valid sale.
+-- amount (discounts and refunds spread by line value); 0 when the order is not a valid sale and on
+-- lines that are not product lines (shipping, fee, discount, adjustment: kept, never revenue).
 -- Incremental on the order's watermarks: the lines of an order are rebuilt when its
 -- fct_orders.source_updated_at is within the lookback of the latest one built here, when its
 -- source_loaded_at (header, lines, refunds) is later than the latest one built here, or during a
@@ -40,9 +41,10 @@ select
     cast(items.quantity as integer) as quantity,
     cast(items.unit_price as decimal(18, 4)) as unit_price,
     cast(items.line_amount as decimal(18, 4)) as line_amount,
+    items.line_type,
     cast(
         case
-            when not orders.is_valid_sale or orders.gross_amount = 0 then 0
+            when not orders.is_valid_sale or not items.is_product_line or orders.gross_amount = 0 then 0
             else orders.net_revenue * items.line_amount / orders.gross_amount
         end as decimal(18, 2)
     ) as net_line_revenue,

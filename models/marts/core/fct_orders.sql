@@ -1,7 +1,11 @@
 -- One row per order with its revenue as the business counts it, and who it is credited to.
 -- Cancelled and refunded orders are not sales and earn nothing; effective (approved/paid) partial
--- refunds reduce the revenue of a valid sale. Every revenue figure downstream sums net_revenue,
--- and customer figures sum it by credited_customer_key (accidental transactions excluded).
+-- refunds reduce the revenue of a valid sale. An order without a valid product line (every line
+-- quarantined, none sent, or only shipping/fee/discount/adjustment lines) is not a sale either
+-- (has_no_valid_lines): it sold nothing, so it is no order in any count. Only product lines make
+-- gross_amount and item_count; the other lines are kept beside them (other_line_count,
+-- other_amount). Every revenue figure downstream sums net_revenue, and customer figures sum it by
+-- credited_customer_key (accidental transactions excluded).
 -- Amounts are in the order's currency; beside them gross_amount_reporting and net_revenue_reporting
 -- state the same in the reporting currency (var('reporting_currency')), each rounded to cents from
 -- the order-currency amount x fx_rate (int_orders__fx, seeds/fx_rates.csv). An order whose currency
@@ -99,8 +103,13 @@ classified as (
         orders.ordered_at,
         orders.order_status,
         orders.order_status = 'cancelled' or coalesce(money.has_cancellation, false) as is_cancelled,
-        orders.order_status not in ('cancelled', 'refunded') and not coalesce(money.has_cancellation, false) as is_valid_sale,
+        coalesce(item_totals.product_line_count, 0) = 0 as has_no_valid_lines,
+        orders.order_status not in ('cancelled', 'refunded')
+        and not coalesce(money.has_cancellation, false)
+        and coalesce(item_totals.product_line_count, 0) > 0 as is_valid_sale,
         coalesce(item_totals.item_count, 0) as item_count,
+        coalesce(item_totals.other_line_count, 0) as other_line_count,
+        coalesce(item_totals.other_amount, 0) as other_amount,
         coalesce(item_totals.gross_amount, 0) as gross_amount,
         orders.discount_amount,
         coalesce(money.refunded_amount, 0) as refunded_amount,
@@ -140,7 +149,10 @@ final as (
         order_status,
         is_valid_sale,
         is_cancelled,
+        has_no_valid_lines,
         cast(item_count as integer) as item_count,
+        cast(other_line_count as integer) as other_line_count,
+        cast(other_amount as decimal(18, 2)) as other_amount,
         cast(gross_amount as decimal(18, 2)) as gross_amount,
         cast(discount_amount as decimal(18, 2)) as discount_amount,
         cast(refunded_amount as decimal(18, 2)) as refunded_amount,

@@ -24,6 +24,9 @@ export const orderRecord = defineRecord({
   },
 });
 
+/** The kinds of order line (order_items.line_type); only `product` lines are sales. */
+export const ORDER_LINE_TYPES = ['product', 'shipping', 'fee', 'discount', 'adjustment'] as const;
+
 export const orderItemRecord = defineRecord({
   table: 'order_items',
   key: ['order_id', 'line_no'],
@@ -36,6 +39,10 @@ export const orderItemRecord = defineRecord({
     brand: field.text(),
     quantity: field.integer(1, 100_000),
     unit_price: field.price(),
+    // What the line is: only product lines are sales. Shipping, fees, discounts and adjustments
+    // (postage, bank charges, manual corrections) are kept and counted, but out of revenue and item
+    // counts. Empty: product.
+    line_type: field.optionalOneOf(ORDER_LINE_TYPES),
   },
 });
 
