@@ -5,17 +5,19 @@ import { EXIT, ExitCodeError, UsageError } from './exit-codes.ts';
 import { printResult } from './output.ts';
 import { openWarehouse } from '../pipelines/raw/warehouse-connection.ts';
 import { runBacktest, type BacktestReport, type ErrorStats } from '../pipelines/transform/clv/backtest.ts';
+import { isParetoParams } from '../pipelines/transform/clv/model-types.ts';
 import { REPEAT_MODELS } from '../pipelines/transform/clv/repeat-models.ts';
 import { readLandingTransactions, readWarehouseTransactions } from '../pipelines/transform/clv/transactions.ts';
 import { DAY_MS, SHOP_UTC_OFFSET_MINUTES as SHOP_OFFSET_MINUTES, type Transaction } from '../pipelines/transform/clv/summary-data.ts';
 import { warehouseOption } from './options.ts';
 
 /**
- * `crm clv backtest`: fit BG/NBD + Gamma-Gamma on a calibration window, predict the holdout and
- * compare with what happened, beside the naive baseline. Exit 1 when the model does not beat it.
+ * `crm clv backtest`: fit every repeat-purchase model (BG/NBD, MBG/NBD, Pareto/NBD) + Gamma-Gamma on
+ * a calibration window, predict the holdout and compare with what happened, beside the naive
+ * baseline; prints each model, the baseline and the choice. Exit 1 when the chosen model does not beat it.
  */
 export function registerClvCommand(program: Command): void {
-  const clv = program.command('clv').description('Customer lifetime value model (BG/NBD + Gamma-Gamma).');
+  const clv = program.command('clv').description('Customer lifetime value models (BG/NBD, MBG/NBD, Pareto/NBD + Gamma-Gamma).');
   clv
     .command('backtest')
     .description(
@@ -72,16 +74,17 @@ function describe(r: BacktestReport): string {
   const f = (n: number, d = 3) => n.toFixed(d);
   const gg = r.fit.gammaGamma.params;
   const row = (label: string, e: { purchases: ErrorStats; revenue: ErrorStats }) =>
-    `${label.padEnd(17)}${f(e.purchases.mae)} / ${f(e.purchases.rmse)} / ${f(e.purchases.totalPredicted, 1)}      ${f(e.revenue.mae, 2)} / ${f(e.revenue.rmse, 2)} / ${f(e.revenue.totalPredicted, 2)}`;
+    `${label.padEnd(21)}${f(e.purchases.mae)} / ${f(e.purchases.rmse)} / ${f(e.purchases.totalPredicted, 1)}      ${f(e.revenue.mae, 2)} / ${f(e.revenue.rmse, 2)} / ${f(e.revenue.totalPredicted, 2)}`;
   return [
     `calibration to ${r.calibrationEnd}, holdout ${r.holdoutDays} days to ${r.holdoutEnd}, ${r.customers} customers`,
     ...r.candidates.map((c) => {
       const p = c.fit.params;
-      return `${REPEAT_MODELS[c.model].title} (days): r=${f(p.r)} alpha=${f(p.alpha)} a=${f(p.a)} b=${f(p.b)} (LL ${f(c.fit.logLikelihood, 1)})`;
+      const rest = isParetoParams(p) ? `s=${f(p.s)} beta=${f(p.beta)}` : `a=${f(p.a)} b=${f(p.b)}`;
+      return `${REPEAT_MODELS[c.model].title} (days): r=${f(p.r)} alpha=${f(p.alpha)} ${rest} (LL ${f(c.fit.logLikelihood, 1)})`;
     }),
     `Gamma-Gamma: p=${f(gg.p)} q=${f(gg.q)} gamma=${f(gg.gamma)}`,
     `actual holdout: ${r.actual.purchases} purchase days, revenue ${f(r.actual.revenue, 2)}`,
-    `                 purchases MAE / RMSE / total      revenue MAE / RMSE / total`,
+    `${''.padEnd(21)}purchases MAE / RMSE / total      revenue MAE / RMSE / total`,
     ...r.candidates.map((c) => row(`${c.model}${c.model === r.chosen ? ' (chosen)' : ''}`, c)),
     row('naive baseline', r.baseline),
     `chosen: ${r.chosen} (lowest holdout purchase MAE among the models that beat the baseline)`,

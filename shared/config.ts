@@ -119,10 +119,10 @@ export const configSchema = z
          */
         refitEveryDays: z.number().int().min(0).default(7),
         /**
-         * The repeat-purchase model: 'auto' backtests BG/NBD and MBG/NBD on the shop's own history and
-         * keeps the one the holdout favours; 'bgnbd' or 'mbgnbd' pins one.
+         * The repeat-purchase model: 'auto' backtests BG/NBD, MBG/NBD and Pareto/NBD on the shop's own
+         * history and keeps the one the holdout favours; 'bgnbd', 'mbgnbd' or 'paretonbd' pins one.
          */
-        model: z.enum(['auto', 'bgnbd', 'mbgnbd']).default('auto'),
+        model: z.enum(['auto', 'bgnbd', 'mbgnbd', 'paretonbd']).default('auto'),
       })
       .prefault({}),
     /** Per file source (by name): optional or not, encoding, delimiter, completeness (shared/source-settings.ts). */

@@ -202,7 +202,7 @@ export function dbtBuildStep(
  * predictions and the reason, logged as a warning and kept in the step's detail.
  */
 export function clvScoreStep(
-  options: { asOf?: string | null; reuseFitWithinDays?: number; model?: 'auto' | 'bgnbd' | 'mbgnbd' } = {},
+  options: { asOf?: string | null; reuseFitWithinDays?: number; model?: 'auto' | 'bgnbd' | 'mbgnbd' | 'paretonbd' } = {},
 ): PipelineStep {
   return {
     id: 'clv:score',

@@ -83,10 +83,14 @@ describe('CLV predictions in the warehouse', () => {
     const [fitRow] = await query('select * from ml.clv_model_fits');
     // The pipeline backtests the model family and records the model it chose in the fit's name.
     const model = String(fitRow!.model_name).replace(/_gamma_gamma$/, '') as RepeatModelKind;
-    expect(['bgnbd', 'mbgnbd']).toContain(model);
+    expect(['bgnbd', 'mbgnbd', 'paretonbd']).toContain(model);
+    // The columns hold r and alpha of every model (a, b of the beta-geometric ones); fit_json the whole parameters.
+    const stored = JSON.parse(String(fitRow!.fit_json)) as { bgnbd: ClvFit['purchases'] };
+    expect(stored.bgnbd.params.r).toBe(fitRow!.bgnbd_r);
+    expect(stored.bgnbd.params.alpha).toBe(fitRow!.bgnbd_alpha);
     const fit = {
       model,
-      purchases: { params: { r: fitRow!.bgnbd_r, alpha: fitRow!.bgnbd_alpha, a: fitRow!.bgnbd_a, b: fitRow!.bgnbd_b } },
+      purchases: { params: stored.bgnbd.params },
       spend: { params: { p: fitRow!.gamma_gamma_p, q: fitRow!.gamma_gamma_q, gamma: fitRow!.gamma_gamma_gamma } },
     } as unknown as ClvFit;
     const calibrationEnd = (fitRow!.calibration_end as Date).getTime();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWarehouse, type WarehouseHandle } from '../../pipelines/raw/warehouse-connection.ts';
-import { fitClv } from '../../pipelines/transform/clv/fit.ts';
+import { clvModelName, fitClv } from '../../pipelines/transform/clv/fit.ts';
 import { predictCustomer } from '../../pipelines/transform/clv/predict.ts';
 import { scoreCustomers, summaryFromWarehouse } from '../../pipelines/transform/clv/score-customers.ts';
 import { seededRandom, simulateTransactions } from '../../pipelines/transform/clv/simulate.ts';
@@ -105,8 +105,8 @@ describe('CLV scoring into ml.clv_predictions', () => {
       const calibrationEnd = Date.parse(first.calibrationEnd!);
       expect(calibrationEnd).toBe(Math.max(...transactions.map((t) => t.at)));
       const summary = summarize(transactions, calibrationEnd, SHOP_UTC_OFFSET_MINUTES);
-      const fit = fitClv(summary);
-      // The fit on the DuckDB summary equals the fit on summarize()'s.
+      // The model the backtest chose, fitted on summarize()'s summary, equals the fit on the DuckDB summary.
+      const fit = fitClv(summary, first.fit!.model);
       for (const [k, v] of Object.entries(fit.purchases.params)) expect(first.fit!.purchases.params[k as 'r']).toBeCloseTo(v, 4);
 
       const written = await rows(c, 'select * from ml.clv_predictions order by customer_key');
@@ -119,7 +119,7 @@ describe('CLV scoring into ml.clv_predictions', () => {
         expect(row.probability_alive as number).toBeCloseTo(expected.probabilityAlive, 9);
         expect(row.predicted_orders_365d as number).toBeCloseTo(expected.predictedOrders365d, 9);
         expect(row.predicted_value_90d as number).toBeCloseTo(expected.predictedValue90d, 6);
-        expect(row.model_name).toBe('bgnbd_gamma_gamma');
+        expect(row.model_name).toBe(clvModelName(first.fit!.model));
         const next = row.expected_next_order_at as Date | null;
         expect(next === null ? null : next.getTime()).toBe(expected.expectedNextOrderAt?.getTime() ?? null);
       }

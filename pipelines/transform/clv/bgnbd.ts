@@ -8,7 +8,7 @@
 import { hyp2f1, lnGamma } from './special-functions.ts';
 import { nelderMead } from './nelder-mead.ts';
 import { bfgs } from './bfgs.ts';
-import { groupSummary, repeatLogLikelihood, type RepeatModelKind } from './repeat-likelihood.ts';
+import { groupSummary, repeatLogLikelihood, type BetaGeometricKind } from './repeat-likelihood.ts';
 import type { BgNbdParams, RfmPoint } from './model-types.ts';
 
 export type { BgNbdParams, RfmPoint } from './model-types.ts';
@@ -39,7 +39,7 @@ export interface BgNbdFit {
  * cannot tell them apart. Nelder-Mead from the BFGS optimum confirms it when BFGS stops early.
  */
 export function fitRepeatModel(
-  kind: RepeatModelKind,
+  kind: BetaGeometricKind,
   data: readonly RfmPoint[],
   start: BgNbdParams = { r: 1, alpha: 10, a: 1, b: 1 },
 ): BgNbdFit {

@@ -1,7 +1,6 @@
-/** Fits a repeat-purchase model (BG/NBD or MBG/NBD) for purchases and Gamma-Gamma for spend on a calibration summary. */
-import type { BgNbdFit } from './bgnbd.ts';
+/** Fits a repeat-purchase model (BG/NBD, MBG/NBD or Pareto/NBD) for purchases and Gamma-Gamma for spend on a calibration summary. */
 import { fitGammaGamma, type GammaGammaFit } from './gamma-gamma.ts';
-import { REPEAT_MODELS, type RepeatModelKind } from './repeat-models.ts';
+import { REPEAT_MODELS, type RepeatFit, type RepeatModelKind } from './repeat-models.ts';
 import type { CustomerSummary } from './summary-data.ts';
 
 /** The model's name in ml.clv_model_fits and ml.customer_predictions: the purchase model, then the spend model. */
@@ -12,7 +11,7 @@ export const CLV_MODEL_VERSION = '1';
 export interface ClvFit {
   /** Which repeat-purchase model `purchases` holds (a fit stored before the family existed is BG/NBD). */
   model: RepeatModelKind;
-  purchases: BgNbdFit;
+  purchases: RepeatFit;
   spend: GammaGammaFit;
 }
 

@@ -12,3 +12,16 @@ export interface RfmPoint {
   recencyDays: number;
   tenureDays: number;
 }
+
+/** Parameters of Pareto/NBD: Gamma(r, α) purchase rates λ and Gamma(s, β) drop-out rates μ (days). */
+export interface ParetoNbdParams {
+  r: number;
+  alpha: number;
+  s: number;
+  beta: number;
+}
+
+/** Either family's parameters; `s` in it says Pareto/NBD. */
+export type RepeatParams = BgNbdParams | ParetoNbdParams;
+
+export const isParetoParams = (params: RepeatParams): params is ParetoNbdParams => 's' in params;

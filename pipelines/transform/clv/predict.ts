@@ -2,7 +2,11 @@
  * Per-customer predictions from a fitted model. Predicted value over a horizon =
  * E[purchases in the horizon] (the fit's repeat-purchase model) × E[value per purchase] (Gamma-Gamma): the two models are
  * independent by assumption (Fader-Hardie-Lee 2005, JMR), so the expectation factorises.
- * Undiscounted; the purchase counted is a purchase day (see summary-data.ts).
+ * Undiscounted; the purchase counted is a purchase day (see summary-data.ts). P(a purchase within 90
+ * days), what churn risk is 1 minus, is each model's own (repeat-models.ts): it ranks customers by
+ * risk better than P(alive) alone: a frequent buyer long absent has a low P(alive) yet often returns;
+ * a one-time buyer's P(alive) can stay middling while their purchase rate, and so their chance of
+ * buying soon, is low.
  */
 import { expectedSpend } from './gamma-gamma.ts';
 import { REPEAT_MODELS } from './repeat-models.ts';
@@ -32,13 +36,13 @@ export function predictCustomer(
   calibrationEnd: number,
   horizonsDays: readonly [number, number] = [90, 365],
 ): ClvPrediction {
-  const bg = fit.purchases.params;
+  const params = fit.purchases.params;
   const model = REPEAT_MODELS[fit.model];
   const spend = expectedSpend(fit.spend.params, c);
-  const orders90 = model.expectedPurchases(bg, c, horizonsDays[0]);
-  const orders365 = model.expectedPurchases(bg, c, horizonsDays[1]);
-  const next = model.medianDaysToNextPurchase(bg, c);
-  const alive = model.probabilityAlive(bg, c);
+  const orders90 = model.expectedPurchases(params, c, horizonsDays[0]);
+  const orders365 = model.expectedPurchases(params, c, horizonsDays[1]);
+  const next = model.medianDaysToNextPurchase(params, c);
+  const alive = model.probabilityAlive(params, c);
   return {
     customerKey: c.customerKey,
     frequency: c.frequency,
@@ -48,25 +52,9 @@ export function predictCustomer(
     predictedOrders90d: orders90,
     predictedOrders365d: orders365,
     probabilityAlive: alive,
-    probabilityPurchase90d: probabilityPurchaseWithin(bg, c, alive, 90),
+    probabilityPurchase90d: model.probabilityPurchaseWithin(params, c, 90),
     predictedValue90d: orders90 * spend,
     predictedValue365d: orders365 * spend,
     expectedNextOrderAt: next === null ? null : new Date(calibrationEnd + Math.round(next * DAY_MS)),
   };
-}
-
-/**
- * P(at least one purchase within `days` after T | x, t_x, T). In BG/NBD and MBG/NBD alike a customer
- * alive at T buys again for sure, with λ | data ~ Gamma(r+x, α+T), so the probability is
- * P(alive) · [1 − ((α+T)/(α+T+days))^(r+x)]. It ranks customers by risk better than P(alive) alone: a
- * frequent buyer long absent has a low P(alive) yet often returns; a one-time buyer's P(alive) can
- * stay middling while their purchase rate, and so their chance of buying soon, is low.
- */
-export function probabilityPurchaseWithin(
-  params: { r: number; alpha: number },
-  c: { frequency: number; tenureDays: number },
-  alive: number,
-  days: number,
-): number {
-  return alive * (1 - Math.pow((params.alpha + c.tenureDays) / (params.alpha + c.tenureDays + days), params.r + c.frequency));
 }

@@ -10,7 +10,8 @@
 import { digamma, lnGamma } from './special-functions.ts';
 import type { BgNbdParams, RfmPoint } from './model-types.ts';
 
-export type RepeatModelKind = 'bgnbd' | 'mbgnbd';
+/** The beta-geometric members of the family (Pareto/NBD has its own likelihood, pareto-likelihood.ts). */
+export type BetaGeometricKind = 'bgnbd' | 'mbgnbd';
 
 export interface GroupedSummary {
   x: Int32Array;
@@ -57,7 +58,7 @@ export function groupSummary(data: readonly RfmPoint[]): GroupedSummary {
 
 /** Sum of the log-likelihood and its gradient with respect to (r, α, a, b). */
 export function repeatLogLikelihood(
-  kind: RepeatModelKind,
+  kind: BetaGeometricKind,
   { r, alpha, a, b }: BgNbdParams,
   data: GroupedSummary,
 ): { value: number; gradient: [number, number, number, number] } {

@@ -513,7 +513,7 @@ async function writePredictions(connection: DuckDBConnection, input: WriteInput)
     await connection.run(`insert into ml.clv_model_fits values (
       ${sqlText(input.runId)}, ${sqlText(modelName)}, ${sqlText(CLV_MODEL_VERSION)}, ${sqlTimestamp(fittedAt)}, ${sqlTimestamp(input.calibrationEnd)},
       ${sqlText(input.status)}, ${sqlText(input.reason)}, ${input.summary.length}, ${input.summary.filter((c) => c.frequency > 0).length}, ${input.fitCustomers},
-      ${sqlNumber(bg?.r)}, ${sqlNumber(bg?.alpha)}, ${sqlNumber(bg?.a)}, ${sqlNumber(bg?.b)},
+      ${sqlNumber(bg?.r)}, ${sqlNumber(bg?.alpha)}, ${sqlNumber(bg && 'a' in bg ? bg.a : null)}, ${sqlNumber(bg && 'b' in bg ? bg.b : null)},
       ${sqlNumber(gg?.p)}, ${sqlNumber(gg?.q)}, ${sqlNumber(gg?.gamma)},
       ${sqlText(input.fit ? JSON.stringify({ model: input.fit.model, bgnbd: input.fit.purchases, gammaGamma: input.fit.spend }) : null)}, ${sqlNumber(input.elapsedSeconds)})`);
     await connection.run('COMMIT');

@@ -54,3 +54,37 @@ export function digamma(x: number): number {
   const inv2 = inv * inv;
   return result + Math.log(x) - 0.5 * inv - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))));
 }
+
+/**
+ * 2F1(a, b; c; z) for 0 <= z < 1 with its derivatives in a, b and c, from the same power series:
+ * the n-th term's derivative in a is the term times Σ_{k<n} 1/(a+k) (likewise b, and minus for c).
+ * For a, b, c > 0 every term is positive, so the sums converge with the function itself.
+ */
+export function hyp2f1WithDerivatives(a: number, b: number, c: number, z: number): { value: number; da: number; db: number; dc: number } {
+  if (!(z >= 0 && z < 1)) throw new RangeError(`hyp2f1: z must be in [0, 1), got ${z}`);
+  let term = 1;
+  let value = 1;
+  let sa = 0;
+  let sb = 0;
+  let sc = 0;
+  let da = 0;
+  let db = 0;
+  let dc = 0;
+  for (let n = 0; n < 2_000_000; n++) {
+    sa += 1 / (a + n);
+    sb += 1 / (b + n);
+    sc += 1 / (c + n);
+    term *= (((a + n) * (b + n)) / ((c + n) * (n + 1))) * z;
+    value += term;
+    da += term * sa;
+    db += term * sb;
+    dc -= term * sc;
+    if (
+      Math.abs(term) <= 1e-15 * Math.abs(value) &&
+      Math.abs(term * sa) <= 1e-15 * Math.abs(da) &&
+      Math.abs(term * sb) <= 1e-15 * Math.abs(db)
+    )
+      return { value, da, db, dc };
+  }
+  throw new Error(`hyp2f1(${a}, ${b}; ${c}; ${z}) did not converge`);
+}

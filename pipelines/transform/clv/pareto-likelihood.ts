@@ -1,0 +1,227 @@
+/**
+ * The Pareto/NBD log-likelihood (Schmittlein, Morrison & Colombo 1987) summed over customers grouped
+ * by (x, t_x, T), in the form of Fader, Hardie & Shang's note ("Deriving an expression for
+ * P(X(t) = x) under the Pareto/NBD model", and Fader & Hardie 2005, note 009, eq. 18-20):
+ *   L = Γ(r+x) α^r β^s / Γ(r) · [ (α+T)^−(r+x) (β+T)^−s + s · I ],
+ *   I = ∫_{t_x}^{T} (α+y)^−(r+x) (β+y)^−(s+1) dy = J(t_x) − J(T),
+ * where J(y), the integral from y to infinity, is one Gauss hypergeometric 2F1 (lnTailIntegral).
+ * Everything is in logs: (α+T)^(r+x) overflows for a frequent buyer long before the likelihood does.
+ *
+ * Gradient: analytic (paretoLogLikelihood; the tests hold it to central differences). ∂ ln J/∂r
+ * and ∂ ln J/∂s move the 2F1's parameters: their series is summed beside the 2F1's own. J depends on (x, y) only, so each evaluation computes the 2F1s once per distinct (x, t_x) and
+ * (x, T) pair, far fewer than the (x, t_x, T) groups; the per-group work is a few logs.
+ */
+import { digamma, hyp2f1, hyp2f1WithDerivatives, lnGamma } from './special-functions.ts';
+import type { ParetoNbdParams } from './model-types.ts';
+import type { GroupedSummary } from './repeat-likelihood.ts';
+
+/**
+ * ln ∫_y^∞ (a0+u)^−p (b0+u)^−q du for p, q > 0, p+q > 1. With M = max(a0, b0), d = |a0 − b0|,
+ * K = p+q−1 and v = (M+y)/(M+u) it is (M+y)^−K / K · 2F1(K, q or p; K+1; d/(M+y)), the 2F1's
+ * second parameter being the exponent of the smaller base (the series is then in a z in [0, 1)).
+ * Returns NaN when a0 and b0 are more than 10⁴ apart (z > 0.9999, where the series needs millions of
+ * terms): only an optimiser's wild trial step gets there, and its line search then steps back.
+ */
+export function lnTailIntegral(p: number, q: number, a0: number, b0: number, y: number): number {
+  const M = Math.max(a0, b0);
+  const z = Math.abs(a0 - b0) / (M + y);
+  if (!(z <= 0.9999)) return NaN;
+  const K = p + q - 1;
+  return -K * Math.log(M + y) - Math.log(K) + Math.log(hyp2f1(K, a0 >= b0 ? q : p, K + 1, z));
+}
+
+/** lnTailIntegral and its derivatives in p and q (from the 2F1's derivatives in its parameters). */
+export function lnTailIntegralWithDerivatives(
+  p: number,
+  q: number,
+  a0: number,
+  b0: number,
+  y: number,
+): { value: number; dp: number; dq: number } {
+  const M = Math.max(a0, b0);
+  const z = Math.abs(a0 - b0) / (M + y);
+  if (!(z <= 0.9999)) return { value: NaN, dp: NaN, dq: NaN };
+  const K = p + q - 1;
+  const second = a0 >= b0 ? 'q' : 'p';
+  const F = hyp2f1WithDerivatives(K, second === 'q' ? q : p, K + 1, z);
+  const lnBase = Math.log(M + y);
+  // K moves both the 2F1's first and third parameters; the second is q or p.
+  const common = -lnBase - 1 / K + (F.da + F.dc) / F.value;
+  return {
+    value: -K * lnBase - Math.log(K) + Math.log(F.value),
+    dp: common + (second === 'p' ? F.db / F.value : 0),
+    dq: common + (second === 'q' ? F.db / F.value : 0),
+  };
+}
+
+/** ln(e^a − e^b) for a ≥ b (−Infinity when equal). */
+const logSubExp = (a: number, b: number) => a + Math.log1p(-Math.exp(b - a));
+const logAddExp = (a: number, b: number) => {
+  const m = Math.max(a, b);
+  return m === -Infinity ? m : m + Math.log(Math.exp(a - m) + Math.exp(b - m));
+};
+
+/** The groups' distinct (x, t_x) and (x, T) pairs, computed once per data set, reused by every evaluation. */
+export interface ParetoPairs {
+  x: Int32Array;
+  y: Float64Array;
+  /** For group i: the pair index of its (x, t_x) and of its (x, T). */
+  atTx: Int32Array;
+  atT: Int32Array;
+  /** The distinct tenures T, and for group i the index of its T (ln(α+T), ln(β+T) once per T). */
+  tenures: Float64Array;
+  atTenure: Int32Array;
+}
+
+export function paretoPairs(data: GroupedSummary): ParetoPairs {
+  const index = new Map<string, number>();
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const pair = (x: number, y: number) => {
+    const key = `${x}|${y}`;
+    let at = index.get(key);
+    if (at === undefined) {
+      at = xs.length;
+      index.set(key, at);
+      xs.push(x);
+      ys.push(y);
+    }
+    return at;
+  };
+  const n = data.x.length;
+  const atTx = new Int32Array(n);
+  const atT = new Int32Array(n);
+  const tenureIndex = new Map<number, number>();
+  const atTenure = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    atTx[i] = pair(data.x[i]!, data.tx[i]!);
+    atT[i] = pair(data.x[i]!, data.T[i]!);
+    let at = tenureIndex.get(data.T[i]!);
+    if (at === undefined) tenureIndex.set(data.T[i]!, (at = tenureIndex.size));
+    atTenure[i] = at;
+  }
+  return { x: Int32Array.from(xs), y: Float64Array.from(ys), atTx, atT, tenures: Float64Array.from(tenureIndex.keys()), atTenure };
+}
+
+/** Individual log-likelihood terms need ln J(x, y) = lnTailIntegral(r+x, s+1, α, β, y). */
+const lnJ = ({ r, alpha, s, beta }: ParetoNbdParams, x: number, y: number) => lnTailIntegral(r + x, s + 1, alpha, beta, y);
+
+/** ln L of one customer (x, t_x, T). */
+export function paretoIndividualLogLikelihood(params: ParetoNbdParams, x: number, tx: number, T: number): number {
+  const { r, alpha, s, beta } = params;
+  const a1 = lnGamma(r + x) - lnGamma(r) + r * Math.log(alpha) + s * Math.log(beta);
+  const t1 = -(r + x) * Math.log(alpha + T) - s * Math.log(beta + T);
+  if (!(tx < T)) return a1 + t1;
+  return a1 + logAddExp(t1, Math.log(s) + logSubExp(lnJ(params, x, tx), lnJ(params, x, T)));
+}
+
+/** Sum over the groups of count · ln L (NaN when a 2F1 is out of reach, see lnTailIntegral). */
+export function paretoLogLikelihoodValue(params: ParetoNbdParams, data: GroupedSummary, pairs: ParetoPairs): number {
+  const { r, alpha, s, beta } = params;
+  const lnJs = new Float64Array(pairs.x.length);
+  for (let k = 0; k < pairs.x.length; k++) lnJs[k] = lnJ(params, pairs.x[k]!, pairs.y[k]!);
+  const lgRx = new Float64Array(data.maxX + 1).fill(NaN);
+  const lgR = lnGamma(r);
+  const lnS = Math.log(s);
+  const constant = -lgR + r * Math.log(alpha) + s * Math.log(beta);
+  let value = 0;
+  for (let i = 0; i < data.x.length; i++) {
+    const x = data.x[i]!;
+    const T = data.T[i]!;
+    let lg = lgRx[x]!;
+    if (Number.isNaN(lg)) lg = lgRx[x] = lnGamma(r + x);
+    const t1 = -(r + x) * Math.log(alpha + T) - s * Math.log(beta + T);
+    const tail = data.tx[i]! < T ? logAddExp(t1, lnS + logSubExp(lnJs[pairs.atTx[i]!]!, lnJs[pairs.atT[i]!]!)) : t1;
+    value += data.count[i]! * (lg + constant + tail);
+  }
+  return value;
+}
+
+/**
+ * The sum and its analytic gradient with respect to (r, α, s, β): per (x, y) pair, ∂ ln J/∂α and
+ * ∂ ln J/∂β are ratios of two more tail integrals, ∂ ln J/∂r and ∂ ln J/∂s come from the 2F1's
+ * derivatives in its parameters (summed with its series); per group, the chain rule.
+ */
+export function paretoLogLikelihood(
+  params: ParetoNbdParams,
+  data: GroupedSummary,
+  pairs: ParetoPairs,
+): { value: number; gradient: [number, number, number, number] } {
+  const { r, alpha, s, beta } = params;
+  const nPairs = pairs.x.length;
+  const lnJs = new Float64Array(nPairs);
+  const dJr = new Float64Array(nPairs);
+  const dJalpha = new Float64Array(nPairs);
+  const dJs = new Float64Array(nPairs);
+  const dJbeta = new Float64Array(nPairs);
+  for (let k = 0; k < nPairs; k++) {
+    const p = r + pairs.x[k]!;
+    const q = s + 1;
+    const y = pairs.y[k]!;
+    const J = lnTailIntegralWithDerivatives(p, q, alpha, beta, y);
+    lnJs[k] = J.value;
+    dJr[k] = J.dp;
+    dJs[k] = J.dq;
+    // ∂/∂α of ∫ (α+u)^−p (β+u)^−q du is −p ∫ (α+u)^−(p+1) (β+u)^−q du: one more tail integral.
+    dJalpha[k] = -p * Math.exp(lnTailIntegral(p + 1, q, alpha, beta, y) - J.value);
+    dJbeta[k] = -q * Math.exp(lnTailIntegral(p, q + 1, alpha, beta, y) - J.value);
+  }
+  const lgRx = new Float64Array(data.maxX + 1).fill(NaN);
+  const psiRx = new Float64Array(data.maxX + 1);
+  const lgR = lnGamma(r);
+  const psiR = digamma(r);
+  const lnAlpha = Math.log(alpha);
+  const lnBeta = Math.log(beta);
+  const lnS = Math.log(s);
+  const constant = -lgR + r * lnAlpha + s * lnBeta;
+  const lnAlphaT = pairs.tenures.map((T) => Math.log(alpha + T));
+  const lnBetaT = pairs.tenures.map((T) => Math.log(beta + T));
+  let value = 0;
+  let gr = 0;
+  let ga = 0;
+  let gs = 0;
+  let gb = 0;
+  for (let i = 0; i < data.x.length; i++) {
+    const x = data.x[i]!;
+    const T = data.T[i]!;
+    const c = data.count[i]!;
+    let lg = lgRx[x]!;
+    if (Number.isNaN(lg)) {
+      lg = lgRx[x] = lnGamma(r + x);
+      psiRx[x] = digamma(r + x);
+    }
+    const lnAT = lnAlphaT[pairs.atTenure[i]!]!;
+    const lnBT = lnBetaT[pairs.atTenure[i]!]!;
+    const t1 = -(r + x) * lnAT - s * lnBT;
+    // ∂ t1 and, weighted by the share w2 of the second term, ∂ t2 = ∂ (ln s + ln I).
+    let d2r = 0;
+    let d2a = 0;
+    let d2s = 0;
+    let d2b = 0;
+    let w2 = 0;
+    let tail = t1;
+    if (data.tx[i]! < T) {
+      const k1 = pairs.atTx[i]!;
+      const k2 = pairs.atT[i]!;
+      const q = Math.exp(lnJs[k2]! - lnJs[k1]!);
+      const lnI = lnJs[k1]! + Math.log1p(-q);
+      const t2 = lnS + lnI;
+      const m = Math.max(t1, t2);
+      tail = m + Math.log(Math.exp(t1 - m) + Math.exp(t2 - m));
+      w2 = Math.exp(t2 - tail);
+      // ∂ ln I = (∂ ln J(t_x) − q ∂ ln J(T)) / (1 − q)
+      const inv = 1 / (1 - q);
+      d2r = (dJr[k1]! - q * dJr[k2]!) * inv;
+      d2a = (dJalpha[k1]! - q * dJalpha[k2]!) * inv;
+      d2s = 1 / s + (dJs[k1]! - q * dJs[k2]!) * inv;
+      d2b = (dJbeta[k1]! - q * dJbeta[k2]!) * inv;
+    }
+    const w1 = 1 - w2;
+    value += c * (lg + constant + tail);
+    gr += c * (psiRx[x]! - psiR + lnAlpha + w1 * -lnAT + w2 * d2r);
+    ga += c * (r / alpha + w1 * (-(r + x) / (alpha + T)) + w2 * d2a);
+    gs += c * (lnBeta + w1 * -lnBT + w2 * d2s);
+    gb += c * (s / beta + w1 * (-s / (beta + T)) + w2 * d2b);
+  }
+  return { value, gradient: [gr, ga, gs, gb] };
+}
