@@ -2,9 +2,11 @@
 -- fct_customer_activity_monthly. Returns every month where they differ (or one side is missing).
 -- Both marts store the repeat customers (the numerator of their cubes' repeat rates), which must be
 -- equal too.
+-- Months with an active person only: a month of guest checkouts alone (orders, no person) or of
+-- refunds alone has no activity row, rightly.
 with kpis as (
     select * from {{ ref('fct_kpi_periods') }}
-    where period_grain = 'month' and orders > 0
+    where period_grain = 'month' and active_customers > 0
 )
 
 select

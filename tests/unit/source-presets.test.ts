@@ -333,3 +333,75 @@ describe('preset: taobao (seller-centre order and item reports, GB18030)', () =>
     expect(String(rejected[0]![1])).toContain('等待买家付款');
   });
 });
+
+/** The UCI Online Retail columns, in the data set's order. */
+const ORDER_LINES_COLUMNS = ['InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country'];
+
+describe('preset: order-lines (an Online Retail style export)', () => {
+  it('one order per invoice, every line an item typed by stock code, C invoices as credit notes naming no order, guests, London wall time', async () => {
+    const rows = [
+      ['536365', '85123A', 'WHITE HANGING HEART T-LIGHT HOLDER', '6', '12/1/2010 8:26', '2.55', '17850.0', 'United Kingdom'],
+      ['536365', '71053', 'WHITE METAL LANTERN', '6', '12/1/2010 8:26', '3.39', '17850.0', 'United Kingdom'],
+      ['536365', 'POST', 'POSTAGE', '1', '12/1/2010 8:26', '18', '17850.0', 'United Kingdom'],
+      // A guest (no CustomerID) in British Summer Time: 08:28 in London is 07:28 UTC.
+      ['536366', '22633', 'HAND WARMER UNION JACK', '6', '6/1/2011 8:28', '1.85', '', 'United Kingdom'],
+      ['536367', 'PADS', 'PADS TO MATCH ALL CUSHIONS', '1', '12/1/2010 8:34', '0.001', '13047.0', 'United Kingdom'],
+      // Cancellations: invoices of their own with negative quantities, naming no original invoice.
+      ['C536379', 'D', 'Discount', '-1', '12/1/2010 9:41', '27.5', '14527.0', 'United Kingdom'],
+      ['C536383', '35004C', 'SET OF 3 COLOURED  FLYING DUCKS', '-1', '12/1/2010 9:49', '4.65', '15311.0', 'United Kingdom'],
+      ['C536383', '22556', 'PLASTERS IN TIN CIRCUS PARADE, SMALL', '-12', '12/1/2010 9:49', '1.65', '15311.0', 'United Kingdom'],
+      // A stock write-off (negative quantity on an ordinary invoice) and a bad-debt adjustment
+      // (negative price): quarantined, so these two invoices are orders without a valid line.
+      ['536368', '22960', 'JAM MAKING SET WITH JARS', '-2', '12/1/2010 8:34', '4.25', '13047.0', 'United Kingdom'],
+      ['A563185', 'B', 'Adjust bad debt', '1', '8/12/2011 14:50', '-11062.06', '', 'United Kingdom'],
+    ];
+    fs.mkdirSync(path.join(landing, 'retail'), { recursive: true });
+    fs.writeFileSync(
+      path.join(landing, 'retail', 'Online Retail.csv'),
+      [ORDER_LINES_COLUMNS.join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\r\n') + '\r\n',
+    );
+    const summary = await extractSource(mappedSource('retail', 'preset:order-lines'), {
+      warehousePath,
+      landingDir: landing,
+      batchId: 'r1',
+    });
+    expect(summary.notes[0]).toBe('1 file(s) loaded through mapping order-lines');
+    // One order per invoice (not one per line); ids 17850.0 read as 17850; guests have no customer.
+    expect(
+      await query(
+        `SELECT order_id, customer_id, status, currency, strftime(ordered_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') FROM raw.orders ORDER BY 1`,
+      ),
+    ).toEqual([
+      ['536365', '17850', 'completed', 'GBP', '2010-12-01 08:26'],
+      ['536366', null, 'completed', 'GBP', '2011-06-01 07:28'],
+      ['536367', '13047', 'completed', 'GBP', '2010-12-01 08:34'],
+      ['536368', '13047', 'completed', 'GBP', '2010-12-01 08:34'],
+      ['A563185', null, 'completed', 'GBP', '2011-08-12 13:50'],
+    ]);
+    expect(summary.tables.find((t) => t.table === 'orders')).toMatchObject({ read: 5, inserted: 5, superseded: 0 });
+    expect(
+      await query(`SELECT order_id, line_no::INT, sku, quantity::INT, unit_price::VARCHAR, line_type FROM raw.order_items ORDER BY 1, 2`),
+    ).toEqual([
+      ['536365', 1, '85123A', 6, '2.5500', 'product'],
+      ['536365', 2, '71053', 6, '3.3900', 'product'],
+      ['536365', 3, 'POST', 1, '18.0000', 'shipping'],
+      ['536366', 1, '22633', 6, '1.8500', 'product'],
+      ['536367', 1, 'PADS', 1, '0.0010', 'product'],
+    ]);
+    // Credit notes: no order, their own customer, GBP, dated at their invoice date, -(quantity x price).
+    expect(
+      await query(
+        `SELECT refund_id, order_id, customer_id, sku, amount::VARCHAR, currency, reason, status, strftime(refunded_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') FROM raw.order_refunds ORDER BY 1`,
+      ),
+    ).toEqual([
+      ['C536379-1', null, '14527', 'D', '27.50', 'GBP', 'other', 'paid', '2010-12-01 09:41'],
+      ['C536383-1', null, '15311', '35004C', '4.65', 'GBP', 'return', 'paid', '2010-12-01 09:49'],
+      ['C536383-2', null, '15311', '22556', '19.80', 'GBP', 'return', 'paid', '2010-12-01 09:49'],
+    ]);
+    const rejected = await query(`SELECT location, raw_table, reason FROM raw._quarantine ORDER BY 1`);
+    expect(rejected).toEqual([
+      ['retail/Online Retail.csv:10', 'order_items', 'quantity: Too small: expected number to be >=1 (got "-2")'],
+      ['retail/Online Retail.csv:11', 'order_items', 'unit_price: must not be negative (got "-11062.06")'],
+    ]);
+  });
+});

@@ -267,7 +267,10 @@ function uniqueNames(names: string[]): string[] {
 function selectSql(table: string, mapping: SourceMapping, target: MappedTable): string {
   const spec = mapping.records[target]!;
   const fields = Object.entries(spec.fields).map(([name, value]) => `CAST((${fieldSql(value, mapping)}) AS VARCHAR) AS ${quoteName(name)}`);
-  return `SELECT _line, _raw, ${fields.join(', ')} FROM ${table}${spec.where ? ` WHERE (${spec.where})` : ''} ORDER BY _line`;
+  const where = spec.where ? ` WHERE (${spec.where})` : '';
+  // QUALIFY runs after the fields' own window functions, so they still see every kept row.
+  const onePer = spec.one_per ? ` QUALIFY row_number() OVER (PARTITION BY (${spec.one_per}) ORDER BY _line) = 1` : '';
+  return `SELECT _line, _raw, ${fields.join(', ')} FROM ${table}${where}${onePer} ORDER BY _line`;
 }
 
 /**

@@ -34,6 +34,12 @@ const recordMappingSchema = z
   .object({
     /** SQL condition: only rows for which it is true become this record (e.g. quantity < 0 for returns). */
     where: z.string().min(1).optional(),
+    /**
+     * SQL expression: only the first row (in file order) of each of its values becomes this record,
+     * e.g. one order per invoice of an order-lines export ("InvoiceNo"). Fields may use window
+     * functions over all the rows the where keeps (a sum over the invoice's lines).
+     */
+    one_per: z.string().min(1).optional(),
     fields: z.record(z.string().min(1), fieldValueSchema),
   })
   .strict();
