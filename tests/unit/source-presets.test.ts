@@ -343,6 +343,7 @@ describe('preset: order-lines (an Online Retail style export)', () => {
       ['536365', '85123A', 'WHITE HANGING HEART T-LIGHT HOLDER', '6', '12/1/2010 8:26', '2.55', '17850.0', 'United Kingdom'],
       ['536365', '71053', 'WHITE METAL LANTERN', '6', '12/1/2010 8:26', '3.39', '17850.0', 'United Kingdom'],
       ['536365', 'POST', 'POSTAGE', '1', '12/1/2010 8:26', '18', '17850.0', 'United Kingdom'],
+      ['536365', 'M', 'Manual', '1', '12/1/2010 8:26', '0.85', '17850.0', 'United Kingdom'],
       // A guest (no CustomerID) in British Summer Time: 08:28 in London is 07:28 UTC.
       ['536366', '22633', 'HAND WARMER UNION JACK', '6', '6/1/2011 8:28', '1.85', '', 'United Kingdom'],
       ['536367', 'PADS', 'PADS TO MATCH ALL CUSHIONS', '1', '12/1/2010 8:34', '0.001', '13047.0', 'United Kingdom'],
@@ -385,6 +386,7 @@ describe('preset: order-lines (an Online Retail style export)', () => {
       ['536365', 1, '85123A', 6, '2.5500', 'product'],
       ['536365', 2, '71053', 6, '3.3900', 'product'],
       ['536365', 3, 'POST', 1, '18.0000', 'shipping'],
+      ['536365', 4, 'M', 1, '0.8500', 'adjustment'],
       ['536366', 1, '22633', 6, '1.8500', 'product'],
       ['536367', 1, 'PADS', 1, '0.0010', 'product'],
     ]);
@@ -400,8 +402,8 @@ describe('preset: order-lines (an Online Retail style export)', () => {
     ]);
     const rejected = await query(`SELECT location, raw_table, reason FROM raw._quarantine ORDER BY 1`);
     expect(rejected).toEqual([
-      ['retail/Online Retail.csv:10', 'order_items', 'quantity: Too small: expected number to be >=1 (got "-2")'],
-      ['retail/Online Retail.csv:11', 'order_items', 'unit_price: must not be negative (got "-11062.06")'],
+      ['retail/Online Retail.csv:11', 'order_items', 'quantity: Too small: expected number to be >=1 (got "-2")'],
+      ['retail/Online Retail.csv:12', 'order_items', 'unit_price: must not be negative (got "-11062.06")'],
     ]);
   });
 });
