@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --scale 100k|1m|10m [--stages extract dbt semantic throughput end-to-end]`:
+ * `npm run bench -- --scale 100k|1m|10m [--stages extract dbt semantic throughput end-to-end clv-fit]`:
  * generates the data set once (cached by seed and scale under .bench/data), runs each stage against a baseline measured in the same run, and writes a JSON file
  * (.bench/results), a Markdown table (benchmarks/results/<scale>.md), and docs/benchmarks.md from the
  * latest result of every stage at every scale (benchmarks/results/latest.json).
@@ -13,6 +13,7 @@ import { BENCH_ROOT, ensureDataset } from './dataset.ts';
 import { machineInfo, writeBenchmarksDoc, writeReport, type BenchReport } from './report.ts';
 import { SCALES, scaleByName } from './scales.ts';
 import type { StageResult } from './stage-result.ts';
+import { clvFitStage } from './stages/clv-fit-stage.ts';
 import { dbtStage } from './stages/dbt-stage.ts';
 import { endToEndStage } from './stages/end-to-end-stage.ts';
 import { extractStage } from './stages/extract-stage.ts';
@@ -21,7 +22,8 @@ import { throughputStage } from './stages/throughput-stage.ts';
 
 const DEFAULT_MARKDOWN_DIR = path.join(projectRoot, 'benchmarks', 'results');
 // In this order: semantic and throughput serve the warehouse the dbt stage built, end-to-end then adds to it.
-const STAGES = ['extract', 'dbt', 'semantic', 'throughput', 'end-to-end'] as const;
+// clv-fit needs no data set (it simulates its customers).
+const STAGES = ['extract', 'dbt', 'semantic', 'throughput', 'end-to-end', 'clv-fit'] as const;
 type StageName = (typeof STAGES)[number];
 
 function positiveInteger(value: string): number {
@@ -68,12 +70,18 @@ const program = new Command('bench')
       const scale = scaleByName(opts.scale);
       const log = (line: string) => process.stderr.write(`[bench ${scale.name}] ${line}\n`);
       const started = Date.now();
-      const dataset = await ensureDataset(opts.benchDir, scale, opts.seed, log);
+      const needsDataset = opts.stages.some((s) => s !== 'clv-fit');
+      const dataset = needsDataset ? await ensureDataset(opts.benchDir, scale, opts.seed, log) : null;
       const workDir = path.join(opts.benchDir, 'work', `seed-${opts.seed}-${scale.name}`);
       fs.mkdirSync(workDir, { recursive: true });
       const stages: StageResult[] = [];
       for (const name of STAGES.filter((s) => opts.stages.includes(s))) {
         log(`stage ${name}`);
+        if (name === 'clv-fit') {
+          stages.push(await clvFitStage(scale, log));
+          continue;
+        }
+        if (dataset === null) throw new Error(`stage ${name} needs the data set`);
         if (name === 'extract') stages.push(await extractStage(dataset, workDir, log));
         if (name === 'dbt') stages.push(await dbtStage(dataset, scale, workDir, log));
         if (name === 'semantic')
@@ -88,7 +96,9 @@ const program = new Command('bench')
         startedAt: new Date(started).toISOString(),
         seconds: (Date.now() - started) / 1000,
         machine: machineInfo(),
-        dataset: { generatedSeconds: dataset.generatedSeconds, counts: dataset.truth.counts },
+        dataset: dataset
+          ? { generatedSeconds: dataset.generatedSeconds, counts: dataset.truth.counts }
+          : { generatedSeconds: null, counts: null },
         stages,
       };
       const written = writeReport(report, path.join(opts.benchDir, 'results'), opts.markdownDir);

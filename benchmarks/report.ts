@@ -114,7 +114,7 @@ export function mergeLatest(previous: LatestResults | undefined, report: BenchRe
   return latest;
 }
 
-const STAGE_ORDER = ['extract', 'dbt', 'semantic', 'throughput', 'end-to-end'];
+const STAGE_ORDER = ['extract', 'dbt', 'semantic', 'throughput', 'end-to-end', 'clv-fit'];
 const SCALE_ORDER = ['smoke', '100k', '1m', '10m'];
 
 /** The rows that carry each stage's goal, for the summary table; a stage not listed shows its rows with a ratio. */
@@ -129,6 +129,7 @@ const HEADLINES: Record<string, string[]> = {
     'errors',
   ],
   'end-to-end': ['landing to answer'],
+  'clv-fit': ['bgnbd: fit', 'mbgnbd: fit', 'paretonbd: fit', 'bgnbd at'],
 };
 
 export function headlineRows(result: StageResult): StageResult['rows'] {
@@ -153,7 +154,7 @@ export function benchmarksDoc(latest: LatestResults): string {
   const lines = ['# Benchmarks', '', BENCHMARKS_DOC_HEADER, ''];
   if (latest.note) lines.push(`> ${latest.note}`, '');
   lines.push(
-    '`npm run bench -- --scale 100k|1m|10m [--stages extract dbt semantic throughput end-to-end] [--json]` generates the data set once',
+    '`npm run bench -- --scale 100k|1m|10m [--stages extract dbt semantic throughput end-to-end clv-fit] [--json]` generates the data set once',
     '(cached by seed and scale under `.bench/data`), runs each stage in its own processes and writes `.bench/results/bench-<scale>-<time>.json`,',
     '`benchmarks/results/<scale>.md` and this page. Every figure stands beside a baseline measured in the same run, as a ratio',
     '(figure ÷ baseline), with the goal and whether it was met; a stage not run keeps its latest figures and the run they came from.',
@@ -166,6 +167,7 @@ export function benchmarksDoc(latest: LatestResults): string {
     "| `semantic` | the dashboard's queries through `POST /cubejs-api/v1/load`, result cache bypassed, p50/p95 over HTTP, with the rollups and without them, and an API reopening the file for every query | DuckDB running the same SQL in a bare Fastify process |",
     '| `throughput` | cached KPI scorecard, a cached KPI `/load` and the customer lookup under 50 concurrent clients (autocannon) | a no-op route of a bare Fastify process |',
     '| `end-to-end` | new order files landing -> one `crm run` -> the serving API answering with them | DuckDB reading the same files |',
+    "| `clv-fit` | the CLV repeat-purchase fits (BG/NBD, MBG/NBD, Pareto/NBD by BFGS) on 1 million simulated customers, at every scale (smoke: 20,000) | the previous Nelder-Mead BG/NBD fitter beside BFGS on a 50,000-customer sample; 2 s for the fit's goal |",
     '',
     '## Goals at a glance',
     '',

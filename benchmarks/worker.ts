@@ -122,6 +122,15 @@ const tasks: Record<string, (args: Args) => Promise<Record<string, unknown>>> = 
     return { dropped, left };
   },
 
+  /** The CLV repeat-purchase fits on simulated customers (benchmarks/clv-fit.ts), CPU-bound, in a process of their own. */
+  async 'clv-fit'(a) {
+    const { runClvFitBench } = await import('./clv-fit.ts');
+    const result = runClvFitBench(Number(a.customers), a.previousCustomers === null ? null : Number(a.previousCustomers), (line) =>
+      process.stderr.write(`[clv-fit] ${line}\n`),
+    );
+    return { ...result };
+  },
+
   /** Writes NDJSON copies of CSV files (values kept as the CSV's text), for the NDJSON variant. */
   async 'csv-to-ndjson'(a) {
     const instance = await DuckDBInstance.create(':memory:');

@@ -167,14 +167,23 @@ describe('likelihood gradients', () => {
       { frequency: 7, recencyDays: 36, tenureDays: 39 },
       { frequency: 3, recencyDays: 39, tenureDays: 39 },
       { frequency: 25, recencyDays: 5, tenureDays: 300 },
+      // J(t_x) / J(T) overflows a double here: the likelihood takes its log-space branch.
+      { frequency: 500, recencyDays: 10, tenureDays: 500 },
     ]);
     const pairs = paretoPairs(grouped);
-    expect(pairs.x.length).toBe(9); // (x, t_x) and (x, T) of 5 groups; (3, 39) is both
+    expect(pairs.x.length).toBe(11); // (x, t_x) and (x, T) of 6 groups; (3, 39) is both
     for (const p of [
       { r: 0.55, alpha: 10.6, s: 0.61, beta: 11.7 },
       { r: 0.3, alpha: 50, s: 1.4, beta: 3 },
     ]) {
-      const { gradient } = paretoLogLikelihood(p, grouped, pairs);
+      const { value, gradient } = paretoLogLikelihood(p, grouped, pairs);
+      // The fast per-group form equals the plain sum of individual log-likelihoods.
+      const individual = [...grouped.x].reduce(
+        (sum, x, i) => sum + grouped.count[i]! * paretoIndividualLogLikelihood(p, x, grouped.tx[i]!, grouped.T[i]!),
+        0,
+      );
+      expect(Number.isFinite(value)).toBe(true);
+      expect(value).toBeCloseTo(individual, 8);
       (['r', 'alpha', 's', 'beta'] as const).forEach((k, i) => {
         const h = 1e-6 * p[k];
         const up = paretoLogLikelihood({ ...p, [k]: p[k] + h }, grouped, pairs).value;

@@ -68,9 +68,6 @@ export interface ParetoPairs {
   /** For group i: the pair index of its (x, t_x) and of its (x, T). */
   atTx: Int32Array;
   atT: Int32Array;
-  /** The distinct tenures T, and for group i the index of its T (ln(α+T), ln(β+T) once per T). */
-  tenures: Float64Array;
-  atTenure: Int32Array;
 }
 
 export function paretoPairs(data: GroupedSummary): ParetoPairs {
@@ -91,16 +88,11 @@ export function paretoPairs(data: GroupedSummary): ParetoPairs {
   const n = data.x.length;
   const atTx = new Int32Array(n);
   const atT = new Int32Array(n);
-  const tenureIndex = new Map<number, number>();
-  const atTenure = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     atTx[i] = pair(data.x[i]!, data.tx[i]!);
     atT[i] = pair(data.x[i]!, data.T[i]!);
-    let at = tenureIndex.get(data.T[i]!);
-    if (at === undefined) tenureIndex.set(data.T[i]!, (at = tenureIndex.size));
-    atTenure[i] = at;
   }
-  return { x: Int32Array.from(xs), y: Float64Array.from(ys), atTx, atT, tenures: Float64Array.from(tenureIndex.keys()), atTenure };
+  return { x: Int32Array.from(xs), y: Float64Array.from(ys), atTx, atT };
 }
 
 /** Individual log-likelihood terms need ln J(x, y) = lnTailIntegral(r+x, s+1, α, β, y). */
@@ -154,6 +146,11 @@ export function paretoLogLikelihood(
   const dJalpha = new Float64Array(nPairs);
   const dJs = new Float64Array(nPairs);
   const dJbeta = new Float64Array(nPairs);
+  // Per pair as an (x, T): the first term t1 = −(r+x) ln(α+T) − s ln(β+T), its logs, and e^(ln J − t1) (moderate: about (β+T)/(r+s+x)).
+  const t1s = new Float64Array(nPairs);
+  const lnAs = new Float64Array(nPairs);
+  const lnBs = new Float64Array(nPairs);
+  const ratio2 = new Float64Array(nPairs);
   for (let k = 0; k < nPairs; k++) {
     const p = r + pairs.x[k]!;
     const q = s + 1;
@@ -165,6 +162,10 @@ export function paretoLogLikelihood(
     // ∂/∂α of ∫ (α+u)^−p (β+u)^−q du is −p ∫ (α+u)^−(p+1) (β+u)^−q du: one more tail integral.
     dJalpha[k] = -p * Math.exp(lnTailIntegral(p + 1, q, alpha, beta, y) - J.value);
     dJbeta[k] = -q * Math.exp(lnTailIntegral(p, q + 1, alpha, beta, y) - J.value);
+    lnAs[k] = Math.log(alpha + y);
+    lnBs[k] = Math.log(beta + y);
+    t1s[k] = -p * lnAs[k]! - s * lnBs[k]!;
+    ratio2[k] = Math.exp(J.value - t1s[k]!);
   }
   const lgRx = new Float64Array(data.maxX + 1).fill(NaN);
   const psiRx = new Float64Array(data.maxX + 1);
@@ -174,8 +175,6 @@ export function paretoLogLikelihood(
   const lnBeta = Math.log(beta);
   const lnS = Math.log(s);
   const constant = -lgR + r * lnAlpha + s * lnBeta;
-  const lnAlphaT = pairs.tenures.map((T) => Math.log(alpha + T));
-  const lnBetaT = pairs.tenures.map((T) => Math.log(beta + T));
   let value = 0;
   let gr = 0;
   let ga = 0;
@@ -190,9 +189,8 @@ export function paretoLogLikelihood(
       lg = lgRx[x] = lnGamma(r + x);
       psiRx[x] = digamma(r + x);
     }
-    const lnAT = lnAlphaT[pairs.atTenure[i]!]!;
-    const lnBT = lnBetaT[pairs.atTenure[i]!]!;
-    const t1 = -(r + x) * lnAT - s * lnBT;
+    const k2 = pairs.atT[i]!;
+    const t1 = t1s[k2]!;
     // ∂ t1 and, weighted by the share w2 of the second term, ∂ t2 = ∂ (ln s + ln I).
     let d2r = 0;
     let d2a = 0;
@@ -202,26 +200,39 @@ export function paretoLogLikelihood(
     let tail = t1;
     if (data.tx[i]! < T) {
       const k1 = pairs.atTx[i]!;
-      const k2 = pairs.atT[i]!;
-      const q = Math.exp(lnJs[k2]! - lnJs[k1]!);
-      const lnI = lnJs[k1]! + Math.log1p(-q);
-      const t2 = lnS + lnI;
-      const m = Math.max(t1, t2);
-      tail = m + Math.log(Math.exp(t1 - m) + Math.exp(t2 - m));
-      w2 = Math.exp(t2 - tail);
+      // I = J(t_x) − J(T) = J(T) · (e^d − 1), d = ln J(t_x) − ln J(T) > 0; q = J(T)/J(t_x).
+      const d = lnJs[k1]! - lnJs[k2]!;
+      const em = Math.expm1(d);
+      let inv: number;
+      let qInv: number;
+      if (d < 700) {
+        // e^(t2 − t1) = s · e^(ln J(T) − t1) · (e^d − 1): one exponential and one logarithm per group.
+        const rho = s * ratio2[k2]! * em;
+        tail = t1 + Math.log1p(rho);
+        w2 = rho / (1 + rho);
+        inv = (1 + em) / em; // 1 / (1 − q)
+        qInv = 1 / em; // q / (1 − q)
+      } else {
+        // e^d overflows (a frequent buyer long gone): q ≈ 0 and ln I ≈ ln J(t_x).
+        const t2 = lnS + lnJs[k1]! + Math.log1p(-Math.exp(-d));
+        const e = Math.exp(-Math.abs(t2 - t1));
+        tail = Math.max(t1, t2) + Math.log1p(e);
+        w2 = t2 > t1 ? 1 / (1 + e) : e / (1 + e);
+        inv = 1;
+        qInv = 0;
+      }
       // ∂ ln I = (∂ ln J(t_x) − q ∂ ln J(T)) / (1 − q)
-      const inv = 1 / (1 - q);
-      d2r = (dJr[k1]! - q * dJr[k2]!) * inv;
-      d2a = (dJalpha[k1]! - q * dJalpha[k2]!) * inv;
-      d2s = 1 / s + (dJs[k1]! - q * dJs[k2]!) * inv;
-      d2b = (dJbeta[k1]! - q * dJbeta[k2]!) * inv;
+      d2r = dJr[k1]! * inv - dJr[k2]! * qInv;
+      d2a = dJalpha[k1]! * inv - dJalpha[k2]! * qInv;
+      d2s = 1 / s + dJs[k1]! * inv - dJs[k2]! * qInv;
+      d2b = dJbeta[k1]! * inv - dJbeta[k2]! * qInv;
     }
     const w1 = 1 - w2;
     value += c * (lg + constant + tail);
-    gr += c * (psiRx[x]! - psiR + lnAlpha + w1 * -lnAT + w2 * d2r);
-    ga += c * (r / alpha + w1 * (-(r + x) / (alpha + T)) + w2 * d2a);
-    gs += c * (lnBeta + w1 * -lnBT + w2 * d2s);
-    gb += c * (s / beta + w1 * (-s / (beta + T)) + w2 * d2b);
+    gr += c * (psiRx[x]! - psiR + lnAlpha - w1 * lnAs[k2]! + w2 * d2r);
+    ga += c * (r / alpha - (w1 * (r + x)) / (alpha + T) + w2 * d2a);
+    gs += c * (lnBeta - w1 * lnBs[k2]! + w2 * d2s);
+    gb += c * (s / beta - (w1 * s) / (beta + T) + w2 * d2b);
   }
   return { value, gradient: [gr, ga, gs, gb] };
 }

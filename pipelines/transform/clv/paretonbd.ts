@@ -25,9 +25,12 @@ export interface ParetoNbdFit {
  * the mean negative log-likelihood plus the same tiny ridge on the log-parameters as the
  * beta-geometric fits. Start: α = β, where every 2F1 is 1; Nelder-Mead polishes when BFGS stops early.
  */
-export function fitParetoNbd(data: readonly RfmPoint[], start: ParetoNbdParams = { r: 1, alpha: 10, s: 1, beta: 10 }): ParetoNbdFit {
+export function fitParetoNbd(data: readonly RfmPoint[], start?: ParetoNbdParams): ParetoNbdFit {
   if (data.length === 0) throw new Error('paretonbd: no customers to fit');
   const grouped = groupSummary(data);
+  // α and β are in the unit of time: start them at a fifth of the mean tenure (fewer and cheaper steps than a fixed 10).
+  const scale = Math.max(1e-3, grouped.T.reduce((sum, T, i) => sum + T * grouped.count[i]!, 0) / grouped.customers / 5);
+  start ??= { r: 1, alpha: scale, s: 1, beta: scale };
   const pairs = paretoPairs(grouped);
   const n = grouped.customers;
   const toParams = (v: number[]) => ({ r: Math.exp(v[0]!), alpha: Math.exp(v[1]!), s: Math.exp(v[2]!), beta: Math.exp(v[3]!) });

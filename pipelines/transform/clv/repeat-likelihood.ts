@@ -20,6 +20,10 @@ export interface GroupedSummary {
   count: Float64Array;
   maxX: number;
   customers: number;
+  /** The distinct times among t_x and T, and for group i the index of its t_x and of its T there (logs once per time). */
+  times: Float64Array;
+  atTx: Int32Array;
+  atT: Int32Array;
 }
 
 /** Customers with the same (x, t_x, T) share a likelihood term: group them once. */
@@ -46,6 +50,12 @@ export function groupSummary(data: readonly RfmPoint[]): GroupedSummary {
       counts.push(1);
     }
   }
+  const timeIndex = new Map<number, number>();
+  const indexOf = (v: number) => {
+    let at = timeIndex.get(v);
+    if (at === undefined) timeIndex.set(v, (at = timeIndex.size));
+    return at;
+  };
   return {
     x: Int32Array.from(xs),
     tx: Float64Array.from(txs),
@@ -53,6 +63,9 @@ export function groupSummary(data: readonly RfmPoint[]): GroupedSummary {
     count: Float64Array.from(counts),
     maxX: xs.reduce((m, v) => Math.max(m, v), 0),
     customers: data.length,
+    atTx: Int32Array.from(txs, indexOf),
+    atT: Int32Array.from(Ts, indexOf),
+    times: Float64Array.from(timeIndex.keys()),
   };
 }
 
@@ -90,6 +103,11 @@ export function repeatLogLikelihood(
   const lgB = lnGamma(b);
   const psiB = digamma(b);
   const lnA = Math.log(a);
+  // Per distinct time: ln(α+t) and 1/(α+t); per distinct x: ln of the drop-out denominator b+x−1(+1).
+  const lnAlphaT = data.times.map((t) => Math.log(alpha + t));
+  const invAlphaT = data.times.map((t) => 1 / (alpha + t));
+  const lnDrop = new Float64Array(n);
+  for (let x = 0; x < n; x++) if (present[x]) lnDrop[x] = Math.log(b + x - 1 + shift);
   let value = 0;
   let dr = 0;
   let dAlpha = 0;
@@ -98,7 +116,8 @@ export function repeatLogLikelihood(
   for (let i = 0; i < data.x.length; i++) {
     const x = data.x[i]!;
     const c = data.count[i]!;
-    const lnAT = Math.log(alpha + data.T[i]!);
+    const atT = data.atT[i]!;
+    const lnAT = lnAlphaT[atT]!;
     const a3 = -(r + x) * lnAT;
     const second = x > 0 || shift === 1;
     let logSum = a3;
@@ -106,17 +125,18 @@ export function repeatLogLikelihood(
     let lnAtx = 0;
     let dropDenominator = 1;
     if (second) {
-      lnAtx = Math.log(alpha + data.tx[i]!);
+      lnAtx = lnAlphaT[data.atTx[i]!]!;
       dropDenominator = b + x - 1 + shift;
-      const a4 = lnA - Math.log(dropDenominator) - (r + x) * lnAtx;
-      const m = Math.max(a3, a4);
-      logSum = m + Math.log(Math.exp(a3 - m) + Math.exp(a4 - m));
-      w4 = Math.exp(a4 - logSum);
+      const a4 = lnA - lnDrop[x]! - (r + x) * lnAtx;
+      // ln(e^a3 + e^a4) and the share of e^a4, with one exponential.
+      const e = Math.exp(-Math.abs(a4 - a3));
+      logSum = Math.max(a3, a4) + Math.log1p(e);
+      w4 = a4 > a3 ? 1 / (1 + e) : e / (1 + e);
     }
     const w3 = 1 - w4;
     value += c * (lgRx[x]! - lgR + r * lnAlpha + lgAB + lgBx[x]! - lgB - lgABx[x]! + logSum);
     dr += c * (psiRx[x]! - psiR + lnAlpha - w3 * lnAT - w4 * lnAtx);
-    dAlpha += c * (r / alpha - (r + x) * (w3 / (alpha + data.T[i]!) + (second ? w4 / (alpha + data.tx[i]!) : 0)));
+    dAlpha += c * (r / alpha - (r + x) * (w3 * invAlphaT[atT]! + (second ? w4 * invAlphaT[data.atTx[i]!]! : 0)));
     da += c * (psiAB - psiABx[x]! + w4 / a);
     db += c * (psiAB + psiBx[x]! - psiB - psiABx[x]! - w4 / dropDenominator);
   }
