@@ -32,9 +32,9 @@ afterAll(async () => {
 });
 
 const MONTHLY = {
-  measures: ['orders.count', 'orders.revenue'],
+  measures: ['sales_overview.count', 'sales_overview.revenue'],
   timeDimensions: [
-    { dimension: 'orders.ordered_at', granularity: 'month' as const, dateRange: ['2025-01-01', '2025-03-31'] as [string, string] },
+    { dimension: 'sales_overview.ordered_at', granularity: 'month' as const, dateRange: ['2025-01-01', '2025-03-31'] as [string, string] },
   ],
   timezone: 'UTC',
 };
@@ -44,7 +44,11 @@ describe('@cubejs-client/core against the embedded API', () => {
     const resultSet = await client.load(MONTHLY);
     const rows = resultSet.tablePivot();
     expect(
-      rows.map((row) => [String(row['orders.ordered_at.month']).slice(0, 7), Number(row['orders.count']), Number(row['orders.revenue'])]),
+      rows.map((row) => [
+        String(row['sales_overview.ordered_at.month']).slice(0, 7),
+        Number(row['sales_overview.count']),
+        Number(row['sales_overview.revenue']),
+      ]),
     ).toEqual([
       ['2025-01', 3, 170],
       ['2025-02', 4, 145.25],
@@ -52,33 +56,33 @@ describe('@cubejs-client/core against the embedded API', () => {
     ]);
     const chart = resultSet.chartPivot();
     expect(chart.map((point) => point.x.slice(0, 7))).toEqual(['2025-01', '2025-02', '2025-03']);
-    expect(chart.map((point) => Number(point['orders.count']))).toEqual([3, 4, 1]);
-    expect(resultSet.seriesNames().map((s) => s.key)).toEqual(['orders.count', 'orders.revenue']);
-    expect(resultSet.annotation().measures['orders.revenue']).toMatchObject({ type: 'number', format: 'currency' });
+    expect(chart.map((point) => Number(point['sales_overview.count']))).toEqual([3, 4, 1]);
+    expect(resultSet.seriesNames().map((s) => s.key)).toEqual(['sales_overview.count', 'sales_overview.revenue']);
+    expect(resultSet.annotation().measures['sales_overview.revenue']).toMatchObject({ type: 'number', format: 'currency' });
   });
 
   it('computes totalRow and reads `total` from a total query', async () => {
     const resultSet = await client.load({
-      measures: ['orders.count'],
-      dimensions: ['orders.order_status'],
+      measures: ['sales_overview.count'],
+      dimensions: ['sales_overview.order_status'],
       total: true,
-      order: { 'orders.order_status': 'asc' },
+      order: { 'sales_overview.order_status': 'asc' },
       limit: 2,
     });
     expect(resultSet.rawData()).toHaveLength(2);
     expect(resultSet.totalRows()).toBe(5); // completed, paid, shipped, cancelled, refunded
-    const byStatus = await client.load({ measures: ['orders.count'], dimensions: ['orders.order_status'] });
+    const byStatus = await client.load({ measures: ['sales_overview.count'], dimensions: ['sales_overview.order_status'] });
     expect(resultSet.totalRows()).toBe(byStatus.rawData().length);
-    const all = await client.load({ measures: ['orders.count', 'orders.revenue'] });
-    expect(all.totalRow()).toMatchObject({ 'orders.count': 8, 'orders.revenue': 375.25 });
+    const all = await client.load({ measures: ['sales_overview.count', 'sales_overview.revenue'] });
+    expect(all.totalRow()).toMatchObject({ 'sales_overview.count': 8, 'sales_overview.revenue': 375.25 });
   });
 
   it('compares two date ranges: both periods come back, pivoted side by side', async () => {
     const resultSet = await client.load({
-      measures: ['orders.count'],
+      measures: ['sales_overview.count'],
       timeDimensions: [
         {
-          dimension: 'orders.ordered_at',
+          dimension: 'sales_overview.ordered_at',
           granularity: 'day',
           compareDateRange: [
             ['2025-01-04', '2025-01-31'],
@@ -91,13 +95,13 @@ describe('@cubejs-client/core against the embedded API', () => {
     expect(resultSet.pivotQuery()?.queryType).toBe('compareDateRangeQuery');
     const periods = resultSet.decompose();
     expect(periods).toHaveLength(2);
-    const totals = periods.map((period) => period.rawData().reduce((sum, row) => sum + Number(row['orders.count']), 0));
+    const totals = periods.map((period) => period.rawData().reduce((sum, row) => sum + Number(row['sales_overview.count']), 0));
     expect(totals).toEqual([3, 4]);
     // chartPivot puts the two periods side by side, one series per period, day by day.
     const series = resultSet.seriesNames().map((s) => s.key);
     expect(series).toEqual([
-      '2025-01-04T00:00:00.000 - 2025-01-31T23:59:59.999,orders.count',
-      '2025-02-01T00:00:00.000 - 2025-02-28T23:59:59.999,orders.count',
+      '2025-01-04T00:00:00.000 - 2025-01-31T23:59:59.999,sales_overview.count',
+      '2025-02-01T00:00:00.000 - 2025-02-28T23:59:59.999,sales_overview.count',
     ]);
     const chart = resultSet.chartPivot();
     // The client lines the periods up day by day (28 days each here), so both sums are whole periods.
@@ -109,8 +113,10 @@ describe('@cubejs-client/core against the embedded API', () => {
   it('reads the model with meta()', async () => {
     const meta = await client.meta();
     const members = meta.membersForQuery(null, 'measures').map((m) => m.name);
-    expect(members).toEqual(expect.arrayContaining(['orders.count', 'orders.revenue']));
-    expect(meta.resolveMember('orders.revenue', 'measures')).toMatchObject({ title: 'Orders Revenue' });
+    expect(members).toEqual(expect.arrayContaining(['sales_overview.count', 'sales_overview.revenue']));
+    expect(meta.resolveMember('sales_overview.revenue', 'measures')).toMatchObject({ title: 'Sales overview Revenue' });
+    // The cubes behind the views are private: not offered to the client.
+    expect(members.filter((name) => name.startsWith('orders.') || name.startsWith('customers.'))).toEqual([]);
   });
 
   it("returns Cube's SQL with sql()", async () => {
@@ -120,23 +126,24 @@ describe('@cubejs-client/core against the embedded API', () => {
     expect(single.rawQuery().sql[1]).toEqual(expect.arrayContaining([expect.stringMatching(/^2025-01-01/)]));
     // A compareDateRange query has one SQL per range, as Cube answers.
     const compared = await client.sql({
-      measures: ['orders.count'],
-      timeDimensions: [{ dimension: 'orders.ordered_at', compareDateRange: ['2025-01-01', '2025-02-01'] as never }],
+      measures: ['sales_overview.count'],
+      timeDimensions: [{ dimension: 'sales_overview.ordered_at', compareDateRange: ['2025-01-01', '2025-02-01'] as never }],
     });
     expect(Array.isArray(compared) ? compared.length : 1).toBe(2);
   });
 
   it('normalises without running with dryRun()', async () => {
-    const dry = await client.dryRun({ ...MONTHLY, dimensions: ['orders.order_status'] });
+    const dry = await client.dryRun({ ...MONTHLY, dimensions: ['sales_overview.order_status'] });
     expect(dry.queryType).toBe('regularQuery');
-    expect(dry.normalizedQueries[0]).toMatchObject({ measures: ['orders.count', 'orders.revenue'], timezone: 'UTC' });
-    expect(dry.queryOrder).toEqual([{ 'orders.ordered_at': 'asc' }]);
-    expect(dry.pivotQuery).toMatchObject({ queryType: 'regularQuery', dimensions: ['orders.order_status'] });
+    expect(dry.normalizedQueries[0]).toMatchObject({ measures: ['sales_overview.count', 'sales_overview.revenue'], timezone: 'UTC' });
+    expect(dry.queryOrder).toEqual([{ 'sales_overview.ordered_at': 'asc' }]);
+    expect(dry.pivotQuery).toMatchObject({ queryType: 'regularQuery', dimensions: ['sales_overview.order_status'] });
   });
 
-  it('surfaces API errors as the client expects: unknown member (400) and a bad token (403)', async () => {
-    await expect(client.load({ measures: ['orders.nope'] })).rejects.toThrow(/orders\.nope/);
+  it('surfaces API errors as the client expects: unknown or private member (400) and a bad token (403)', async () => {
+    await expect(client.load({ measures: ['sales_overview.nope'] })).rejects.toThrow(/sales_overview\.nope/);
+    await expect(client.load({ measures: ['orders.count'] })).rejects.toThrow(/hidden member: 'orders\.count'/);
     const stranger = cube('not-a-jwt', { apiUrl: `${api.url}/cubejs-api/v1` });
-    await expect(stranger.load({ measures: ['orders.count'] })).rejects.toMatchObject({ response: { error: expect.any(String) } });
+    await expect(stranger.load({ measures: ['sales_overview.count'] })).rejects.toMatchObject({ response: { error: expect.any(String) } });
   });
 });

@@ -46,7 +46,7 @@ const answers: Answer[] = [];
 let hammering = true;
 let hammer: Promise<void>;
 
-const QUERY = { measures: ['orders.valid_order_count', 'orders.revenue'], timezone: 'UTC' };
+const QUERY = { measures: ['sales_overview.valid_order_count', 'sales_overview.revenue'], timezone: 'UTC' };
 
 async function ask(): Promise<Answer> {
   const at = Date.now();
@@ -60,7 +60,7 @@ async function ask(): Promise<Answer> {
     return {
       at,
       status: response.status,
-      orders: body.data ? Number(body.data[0]!['orders.valid_order_count']) : null,
+      orders: body.data ? Number(body.data[0]!['sales_overview.valid_order_count']) : null,
       ...(body.error ? { error: body.error } : {}),
     };
   } catch (error) {

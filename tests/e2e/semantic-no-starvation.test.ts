@@ -44,7 +44,7 @@ afterAll(() => {
 function largestAllowedQuery() {
   const perFilter = QUERY_LIMITS.values / QUERY_LIMITS.filters;
   const leaf = (i: number) => ({
-    member: i % 2 ? 'orders.order_status' : 'orders.customer_id',
+    member: i % 2 ? 'sales_overview.order_status' : 'sales_overview.customer_id',
     operator: i % 3 ? 'notEquals' : 'notContains',
     values: Array.from({ length: perFilter }, (_, j) => `v${i}-${j}-`.padEnd(90, 'x')),
   });
@@ -53,9 +53,9 @@ function largestAllowedQuery() {
   for (let d = 0; d < nestedCount; d++) nested = { [d % 2 ? 'and' : 'or']: [nested, leaf(QUERY_LIMITS.filters - 2 - d)] };
   const filters = [...Array.from({ length: QUERY_LIMITS.filters - 1 - nestedCount }, (_, i) => leaf(i)), { and: [nested] }];
   return {
-    measures: ['orders.count', 'orders.revenue', 'orders.units'],
-    dimensions: ['orders.order_status', 'orders.customer_id'],
-    timeDimensions: [{ dimension: 'orders.ordered_at', granularity: 'day', dateRange: ['2000-01-01', '2030-01-01'] }],
+    measures: ['sales_overview.count', 'sales_overview.revenue', 'sales_overview.units'],
+    dimensions: ['sales_overview.order_status', 'sales_overview.customer_id'],
+    timeDimensions: [{ dimension: 'sales_overview.ordered_at', granularity: 'day', dateRange: ['2000-01-01', '2030-01-01'] }],
     filters,
     limit: 50_000,
   };
