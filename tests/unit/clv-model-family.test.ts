@@ -12,6 +12,7 @@ import {
   paretoProbabilityAlive,
   paretoProbabilityPurchaseWithin,
 } from '../../pipelines/transform/clv/paretonbd.ts';
+import { tailIntegralMethods } from '../../pipelines/transform/clv/tail-integral.ts';
 import {
   lnTailIntegral,
   paretoIndividualLogLikelihood,
@@ -20,7 +21,7 @@ import {
 } from '../../pipelines/transform/clv/pareto-likelihood.ts';
 import { digamma, lnGamma } from '../../pipelines/transform/clv/special-functions.ts';
 import { bfgs } from '../../pipelines/transform/clv/bfgs.ts';
-import { simulateTransactions } from '../../pipelines/transform/clv/simulate.ts';
+import { gammaSample, seededRandom, simulateTransactions } from '../../pipelines/transform/clv/simulate.ts';
 import { DAY_MS } from '../../pipelines/transform/clv/summary-data.ts';
 import { datasetFile } from '../support/datasets.ts';
 
@@ -276,6 +277,64 @@ describe('Pareto/NBD numerics', () => {
         [0.7, 1.9],
       ] as const)
         expect(lnTailIntegral(p, q, a0, b0, 4)).toBeCloseTo(quadrature(p, q, a0, b0, 4), 6);
+  });
+
+  it('the tail integral by quadrature (z above 0.9) equals the 2F1 series where both apply, and an elementary case at z = 1 - 1e-6', () => {
+    const { bySeries, byQuadrature } = tailIntegralMethods;
+    let compared = 0;
+    for (const [p, q] of [
+      [0.2, 1.1],
+      [1.3, 2.1],
+      [50.5, 1.9],
+      [1.15, 4470],
+    ] as const)
+      for (const [a0, b0] of [
+        [10, 100],
+        [100, 10],
+        [3, 60],
+      ] as const)
+        for (const y of [0, 5, 50]) {
+          const z = Math.abs(a0 - b0) / (Math.max(a0, b0) + y);
+          if (z < 0.5 || z > 0.9) continue;
+          compared += 1;
+          const series = bySeries(p, q, a0, b0, y, z, true);
+          const quadrature = byQuadrature(p, q, a0, b0, y);
+          expect(relative(quadrature.value, series.value)).toBeLessThan(1e-12);
+          for (const k of ['dp', 'dq', 'da', 'db'] as const) expect(relative(quadrature[k], series[k])).toBeLessThan(1e-9);
+        }
+    expect(compared).toBeGreaterThan(20);
+    // p = q = 1: ∫_y^∞ du / ((a+u)(b+u)) = ln((b+y)/(a+y)) / (b−a).
+    expect(lnTailIntegral(1, 1, 1, 1e6, 0)).toBeCloseTo(Math.log(Math.log(1e6) / (1e6 - 1)), 12);
+    expect(lnTailIntegral(1, 1, 1e6, 1, 3)).toBeCloseTo(Math.log(Math.log((1e6 + 3) / 4) / (1e6 - 1)), 12);
+  });
+
+  it('fits customers whose drop-out rate is the same for all (s and β grow together, far beyond α)', () => {
+    // Pareto/NBD drawn with one drop-out rate μ = 1/200 per day for everyone: the fit's Gamma(s, β)
+    // tends to a point mass, s and β large together, where the tail integrals need the quadrature.
+    const rand = seededRandom(7);
+    const data = Array.from({ length: 400 }, () => {
+      const lambda = gammaSample(rand, 1.2) / 30;
+      const T = 60 + Math.floor(rand() * 120);
+      const life = -Math.log(1 - rand()) * 200;
+      let t = 0;
+      const purchases: number[] = [];
+      for (;;) {
+        t += -Math.log(1 - rand()) / lambda;
+        if (t > Math.min(life, T)) break;
+        purchases.push(Math.floor(t));
+      }
+      return { frequency: purchases.length, recencyDays: purchases.at(-1) ?? 0, tenureDays: T };
+    });
+    expect(data.filter((c) => c.frequency > 0).length).toBeGreaterThan(150);
+    const fit = fitParetoNbd(data);
+    expect(fit.converged).toBe(true);
+    expect(Number.isFinite(fit.logLikelihood)).toBe(true);
+    expect(fit.params.beta / fit.params.alpha).toBeGreaterThan(100);
+    expect(fit.params.s / fit.params.beta).toBeCloseTo(1 / 200, 2);
+    // No worse than the truth's neighbourhood (a drop-out Gamma with a tenth of the spread).
+    const near = { r: 1.2, alpha: 30, s: 100, beta: 20_000 };
+    const atNear = data.reduce((sum, c) => sum + paretoIndividualLogLikelihood(near, c.frequency, c.recencyDays, c.tenureDays), 0);
+    expect(fit.logLikelihood).toBeGreaterThan(atNear);
   });
 
   it('a frequent buyer long absent: finite log-likelihood and P(alive) where (α+T)^(r+x) overflows', () => {

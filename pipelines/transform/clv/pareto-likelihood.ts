@@ -4,55 +4,20 @@
  * P(X(t) = x) under the Pareto/NBD model", and Fader & Hardie 2005, note 009, eq. 18-20):
  *   L = Γ(r+x) α^r β^s / Γ(r) · [ (α+T)^−(r+x) (β+T)^−s + s · I ],
  *   I = ∫_{t_x}^{T} (α+y)^−(r+x) (β+y)^−(s+1) dy = J(t_x) − J(T),
- * where J(y), the integral from y to infinity, is one Gauss hypergeometric 2F1 (lnTailIntegral).
+ * where J(y), the integral from y to infinity, is one Gauss hypergeometric 2F1 (tail-integral.ts).
  * Everything is in logs: (α+T)^(r+x) overflows for a frequent buyer long before the likelihood does.
  *
  * Gradient: analytic (paretoLogLikelihood; the tests hold it to central differences). ∂ ln J/∂r
- * and ∂ ln J/∂s move the 2F1's parameters: their series is summed beside the 2F1's own. J depends on (x, y) only, so each evaluation computes the 2F1s once per distinct (x, t_x) and
- * (x, T) pair, far fewer than the (x, t_x, T) groups; the per-group work is a few logs.
+ * and ∂ ln J/∂s move the 2F1's parameters: their series is summed beside the 2F1's own. J depends
+ * on (x, y) only, so each evaluation computes it once per distinct (x, t_x) and (x, T) pair, far
+ * fewer than the (x, t_x, T) groups; the per-group work is an exponential and a logarithm.
  */
-import { digamma, hyp2f1, hyp2f1WithDerivatives, lnGamma } from './special-functions.ts';
+import { digamma, lnGamma } from './special-functions.ts';
+import { lnTailIntegral, tailIntegral } from './tail-integral.ts';
 import type { ParetoNbdParams } from './model-types.ts';
 import type { GroupedSummary } from './repeat-likelihood.ts';
 
-/**
- * ln ∫_y^∞ (a0+u)^−p (b0+u)^−q du for p, q > 0, p+q > 1. With M = max(a0, b0), d = |a0 − b0|,
- * K = p+q−1 and v = (M+y)/(M+u) it is (M+y)^−K / K · 2F1(K, q or p; K+1; d/(M+y)), the 2F1's
- * second parameter being the exponent of the smaller base (the series is then in a z in [0, 1)).
- * Returns NaN when a0 and b0 are more than 10⁴ apart (z > 0.9999, where the series needs millions of
- * terms): only an optimiser's wild trial step gets there, and its line search then steps back.
- */
-export function lnTailIntegral(p: number, q: number, a0: number, b0: number, y: number): number {
-  const M = Math.max(a0, b0);
-  const z = Math.abs(a0 - b0) / (M + y);
-  if (!(z <= 0.9999)) return NaN;
-  const K = p + q - 1;
-  return -K * Math.log(M + y) - Math.log(K) + Math.log(hyp2f1(K, a0 >= b0 ? q : p, K + 1, z));
-}
-
-/** lnTailIntegral and its derivatives in p and q (from the 2F1's derivatives in its parameters). */
-export function lnTailIntegralWithDerivatives(
-  p: number,
-  q: number,
-  a0: number,
-  b0: number,
-  y: number,
-): { value: number; dp: number; dq: number } {
-  const M = Math.max(a0, b0);
-  const z = Math.abs(a0 - b0) / (M + y);
-  if (!(z <= 0.9999)) return { value: NaN, dp: NaN, dq: NaN };
-  const K = p + q - 1;
-  const second = a0 >= b0 ? 'q' : 'p';
-  const F = hyp2f1WithDerivatives(K, second === 'q' ? q : p, K + 1, z);
-  const lnBase = Math.log(M + y);
-  // K moves both the 2F1's first and third parameters; the second is q or p.
-  const common = -lnBase - 1 / K + (F.da + F.dc) / F.value;
-  return {
-    value: -K * lnBase - Math.log(K) + Math.log(F.value),
-    dp: common + (second === 'p' ? F.db / F.value : 0),
-    dq: common + (second === 'q' ? F.db / F.value : 0),
-  };
-}
+export { lnTailIntegral } from './tail-integral.ts';
 
 /** ln(e^a − e^b) for a ≥ b (−Infinity when equal). */
 const logSubExp = (a: number, b: number) => a + Math.log1p(-Math.exp(b - a));
@@ -107,7 +72,7 @@ export function paretoIndividualLogLikelihood(params: ParetoNbdParams, x: number
   return a1 + logAddExp(t1, Math.log(s) + logSubExp(lnJ(params, x, tx), lnJ(params, x, T)));
 }
 
-/** Sum over the groups of count · ln L (NaN when a 2F1 is out of reach, see lnTailIntegral). */
+/** Sum over the groups of count · ln L. */
 export function paretoLogLikelihoodValue(params: ParetoNbdParams, data: GroupedSummary, pairs: ParetoPairs): number {
   const { r, alpha, s, beta } = params;
   const lnJs = new Float64Array(pairs.x.length);
@@ -130,9 +95,8 @@ export function paretoLogLikelihoodValue(params: ParetoNbdParams, data: GroupedS
 }
 
 /**
- * The sum and its analytic gradient with respect to (r, α, s, β): per (x, y) pair, ∂ ln J/∂α and
- * ∂ ln J/∂β are ratios of two more tail integrals, ∂ ln J/∂r and ∂ ln J/∂s come from the 2F1's
- * derivatives in its parameters (summed with its series); per group, the chain rule.
+ * The sum and its analytic gradient with respect to (r, α, s, β): per (x, y) pair, ∂ ln J/∂r,
+ * ∂ ln J/∂s, ∂ ln J/∂α and ∂ ln J/∂β come with J (tail-integral.ts); per group, the chain rule.
  */
 export function paretoLogLikelihood(
   params: ParetoNbdParams,
@@ -155,13 +119,12 @@ export function paretoLogLikelihood(
     const p = r + pairs.x[k]!;
     const q = s + 1;
     const y = pairs.y[k]!;
-    const J = lnTailIntegralWithDerivatives(p, q, alpha, beta, y);
+    const J = tailIntegral(p, q, alpha, beta, y);
     lnJs[k] = J.value;
     dJr[k] = J.dp;
     dJs[k] = J.dq;
-    // ∂/∂α of ∫ (α+u)^−p (β+u)^−q du is −p ∫ (α+u)^−(p+1) (β+u)^−q du: one more tail integral.
-    dJalpha[k] = -p * Math.exp(lnTailIntegral(p + 1, q, alpha, beta, y) - J.value);
-    dJbeta[k] = -q * Math.exp(lnTailIntegral(p, q + 1, alpha, beta, y) - J.value);
+    dJalpha[k] = J.da;
+    dJbeta[k] = J.db;
     lnAs[k] = Math.log(alpha + y);
     lnBs[k] = Math.log(beta + y);
     t1s[k] = -p * lnAs[k]! - s * lnBs[k]!;

@@ -8,7 +8,8 @@
  */
 import { bfgs } from './bfgs.ts';
 import { nelderMead } from './nelder-mead.ts';
-import { lnTailIntegral, paretoLogLikelihood, paretoLogLikelihoodValue, paretoPairs } from './pareto-likelihood.ts';
+import { paretoLogLikelihood, paretoLogLikelihoodValue, paretoPairs } from './pareto-likelihood.ts';
+import { lnTailIntegral } from './tail-integral.ts';
 import { groupSummary } from './repeat-likelihood.ts';
 import type { ParetoNbdParams, RfmPoint } from './model-types.ts';
 
@@ -103,7 +104,7 @@ export function paretoExpectedPurchases(params: ParetoNbdParams, point: RfmPoint
  * λ^x e^−(λ+μ)T). Given (λ, μ), the first event after T is a purchase before time u with
  * probability ∫_0^u λ e^−(λ+μ)v dv, so with R = r+x, A = α+T, S = s, B = β+T
  *   P = P(alive) · ∫_0^t E[λ e^−λv] E[e^−μv] dv = P(alive) · R A^R B^S ∫_0^t (A+v)^−(R+1) (B+v)^−S dv,
- * the same kind of integral as the likelihood's (lnTailIntegral), so in closed form. It is 0 at
+ * the same kind of integral as the likelihood's (tail-integral.ts), so in closed form. It is 0 at
  * t = 0, increases with t and tends to P(alive) · E[λ/(λ+μ)] < P(alive) (a customer may die first).
  * Equals 1 − lifetimes' conditional_probability_of_n_purchases_up_to_time(0, t, …) (see the tests).
  */
