@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
 import type { GroundTruth } from '../../pipelines/sources/sample-data/landing-layout.ts';
 import { LineWriter, csvLine } from '../../pipelines/sources/sample-data/line-writer.ts';
-import { ORDER_HEADER } from '../../pipelines/sources/sample-data/orders-writer.ts';
+import { ITEM_HEADER, ORDER_HEADER } from '../../pipelines/sources/sample-data/orders-writer.ts';
 import { runPipeline } from '../../cli/pipeline.ts';
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
 import { warehouseLayout } from '../../pipelines/publish/layout.ts';
@@ -178,6 +178,13 @@ beforeAll(async () => {
     );
   }
   await drop.close();
+  // Each with one product line: an order without a valid line is no sale.
+  const items = new LineWriter(path.join(landingDir, 'orders', 'order_items_late.csv'));
+  await items.write(ITEM_HEADER.join(','));
+  for (let i = 1; i <= NEW_ORDERS; i++) {
+    await items.write(csvLine([`L${String(i).padStart(9, '0')}`, '1', 'SKU-LATE', '跑步鞋', 'shoes', 'Li-Ning', '1', '199.00']));
+  }
+  await items.close();
 });
 
 afterAll(async () => {
@@ -264,7 +271,8 @@ describe('publishing under faults', () => {
     const env = { CRM_ORDERS_PG_URL: `postgres://shop:secret@127.0.0.1:${port}/shop` };
     const before = identity();
 
-    const partial = await crm(['run', '--json'], { env });
+    // The publishing rule does not depend on what dbt builds: a narrow selection keeps the two runs short.
+    const partial = await crm(['run', '--select', 'stg_shop__orders', '--json'], { env });
     expect(partial.code, `crm run exited ${partial.code}: ${partial.stdout}`).toBe(5);
     const summary = JSON.parse(partial.stdout) as {
       status: string;
@@ -285,7 +293,7 @@ describe('publishing under faults', () => {
 
     const publishing = path.join(workDir, 'publish-partial.json');
     fs.writeFileSync(publishing, JSON.stringify({ extract: { retries: 0 }, publish: { publishPartial: true } }));
-    const published = await crm(['run', '--json'], { env: { ...env, CRM_CONFIG: publishing } });
+    const published = await crm(['run', '--select', 'stg_shop__orders', '--json'], { env: { ...env, CRM_CONFIG: publishing } });
     expect(published.code, `crm run exited ${published.code}: ${published.stdout}`).toBe(5);
     expect(JSON.parse(published.stdout)).toMatchObject({ status: 'partial', published: true });
     expect(identity()).not.toBe(before);
@@ -293,7 +301,18 @@ describe('publishing under faults', () => {
 
   it('backfills a window: re-reads a source in full without duplicates and passes the window to dbt', async () => {
     const before = await rawCounts();
-    const backfill = await crm(['backfill', '--from', '2025-01-01', '--to', '2025-12-31', '--reextract', 'orders', '--json']);
+    const backfill = await crm([
+      'backfill',
+      '--from',
+      '2025-01-01',
+      '--to',
+      '2025-12-31',
+      '--reextract',
+      'orders',
+      '--select',
+      'fct_orders',
+      '--json',
+    ]);
     expect(backfill.code, backfill.stdout).toBe(0);
     const summary = JSON.parse(backfill.stdout) as {
       runId: string;
@@ -310,7 +329,10 @@ describe('publishing under faults', () => {
       steps: { stepId: string; detail: { vars?: unknown } | null }[];
     };
     expect(history.run.command).toBe('backfill');
+    // The window, beside the shop's zone and reporting currency that every transform passes (config shop).
     expect(history.steps.find((s) => s.stepId === 'dbt:build')!.detail!.vars).toEqual({
+      reporting_currency: 'CNY',
+      shop_timezone: 'Asia/Shanghai',
       backfill_from: '2025-01-01',
       backfill_to: '2025-12-31',
     });
@@ -329,7 +351,8 @@ describe('publishing under faults', () => {
     wh.close();
     const before = identity();
 
-    const failed = await crm(['run', '--json']);
+    // Only the model whose test fails (and its tests): the failure and its report are the point.
+    const failed = await crm(['run', '--select', 'stg_service__tickets', '--json']);
     expect(failed.code).toBe(1);
     const summary = JSON.parse(failed.stdout) as { runId: string; status: string; published: boolean; error: string };
     expect(summary).toMatchObject({ status: 'failed', published: false });
