@@ -1,5 +1,5 @@
 import cube, { type CubeApi, type Query } from '@cubejs-client/core';
-import { hasMembers, membersOfMeta, withTimezone, type ModelMembers } from './queries.ts';
+import { hasMembers, membersOfMeta, type ModelMembers } from './queries.ts';
 
 /**
  * The page's only data path: Cube's own client against this server's Cube REST API
@@ -36,7 +36,8 @@ export function has(...names: (string | null | undefined)[]): boolean {
 }
 
 export async function load(query: Query) {
-  return client().load(withTimezone(query));
+  // No zone added: the API reads a query that names none in the shop's zone (config shop.timezone).
+  return client().load(query);
 }
 
 export const num = (value: unknown): number | null => {

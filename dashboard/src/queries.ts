@@ -12,7 +12,8 @@ import type { Filter, Query, TimeDimensionGranularity } from '@cubejs-client/cor
  * exist is used, and a panel without one says "not in the semantic model yet". Every member is a
  * view's (cube/model/views: the public surface; the cubes behind them are private).
  */
-export const TIMEZONE = 'Asia/Shanghai';
+// No zone is written here: a query that names none is read in the API's default zone, the shop's
+// (config shop.timezone). Only marts whose days are UTC days ask for UTC.
 
 export interface Selection {
   from: string; // YYYY-MM-DD, inclusive
@@ -104,9 +105,9 @@ export function brandFilters(brandMember: string | null | undefined, selection: 
   return brandMember && selection.brand ? [{ member: brandMember, operator: 'equals', values: [selection.brand] }] : [];
 }
 
-/** Queries run in the shop's reporting zone unless they name one (daily opinion marts are UTC days). */
-export function withTimezone(query: Query, timezone = TIMEZONE): Query {
-  return { ...query, timezone: query.timezone ?? timezone };
+/** The query in `timezone` unless it names one; without a zone it is left to the API's default (the shop's). */
+export function withTimezone(query: Query, timezone?: string): Query {
+  return query.timezone || !timezone ? query : { ...query, timezone };
 }
 
 const withFilters = (filters: Filter[]) => (filters.length ? { filters } : {});
@@ -498,8 +499,8 @@ export function serviceQuery(
 // ---------------------------------------------------------------- sentiment timeline and mentions
 
 export interface OpinionMembers {
-  /** Daily opinion rows are UTC days: query them (and the mentions of a day) in UTC. */
-  timezone: string;
+  /** Daily opinion rows are UTC days: query them (and the mentions of a day) in UTC; undefined: the API's default zone. */
+  timezone?: string;
   time: string;
   brand: string;
   count: string;
@@ -520,7 +521,6 @@ const OPINION_CANDIDATES: OpinionMembers[] = [
     spike: 'public_opinion_daily.spike_count',
   },
   {
-    timezone: TIMEZONE,
     time: 'public_opinion.published_at',
     brand: 'public_opinion.brand',
     count: 'public_opinion.count',
@@ -568,12 +568,12 @@ export const MENTION_COLUMNS = [
 ] as const;
 
 /** One day's mentions, most negative first, in the sentiment timeline's zone (its days are that zone's). */
-export function mentionsQuery(selection: Selection, members: ModelMembers, day: string): PanelQuery<{ timezone: string }> | null {
+export function mentionsQuery(selection: Selection, members: ModelMembers, day: string): PanelQuery<{ timezone?: string }> | null {
   if (!hasMembers(members, MENTION_POST, MENTION_TIME)) return null;
-  const timezone = opinionMembers(members)?.timezone ?? TIMEZONE;
+  const timezone = opinionMembers(members)?.timezone;
   const columns = MENTION_COLUMNS.map((c) => c.member).filter((c) => c !== MENTION_TIME && hasMembers(members, c));
   return {
-    members: { timezone },
+    members: timezone ? { timezone } : {},
     query: withTimezone(
       {
         dimensions: [MENTION_POST, ...columns],

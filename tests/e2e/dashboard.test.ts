@@ -85,7 +85,8 @@ beforeAll(async () => {
   const run = await runPipeline({ warehousePath, landingDir, interactive: false });
   expect(run.published).toBe(true);
 
-  api = await startApiServer({ warehousePath, jwtSecret: SECRET, port: 0, host: '127.0.0.1' });
+  // As `crm serve` starts it: queries that name no zone are read in the shop's (config shop.timezone).
+  api = await startApiServer({ warehousePath, jwtSecret: SECRET, port: 0, host: '127.0.0.1', defaultTimezone: 'Asia/Shanghai' });
   token = await signDevToken(SECRET, { sub: 'e2e-executive', role: 'executive' }, { expiresIn: '1h' });
   // Chromium's sandbox needs user namespaces that a root container does not grant.
   browser = await chromium.launch({ executablePath, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
