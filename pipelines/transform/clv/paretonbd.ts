@@ -78,9 +78,23 @@ function lnDeadOdds({ r, alpha, s, beta }: ParetoNbdParams, { frequency: x, rece
   return Math.log(s) + lnI + (r + x) * Math.log(alpha + T) + s * Math.log(beta + T);
 }
 
+// predictCustomer asks for P(alive) of one customer several times (expected purchases at two
+// horizons, P(a purchase within 90 days), the median): keep the last answer, two tail integrals.
+let last = { r: NaN, alpha: NaN, s: NaN, beta: NaN, x: NaN, tx: NaN, T: NaN, odds: NaN };
+
+function cachedDeadOdds(params: ParetoNbdParams, point: RfmPoint): number {
+  const { r, alpha, s, beta } = params;
+  const { frequency: x, recencyDays: tx, tenureDays: T } = point;
+  const l = last;
+  if (l.r === r && l.alpha === alpha && l.s === s && l.beta === beta && l.x === x && l.tx === tx && l.T === T) return l.odds;
+  const odds = lnDeadOdds(params, point);
+  last = { r, alpha, s, beta, x, tx, T, odds };
+  return odds;
+}
+
 /** P(alive | x, t_x, T). */
 export function paretoProbabilityAlive(params: ParetoNbdParams, point: RfmPoint): number {
-  return 1 / (1 + Math.exp(lnDeadOdds(params, point)));
+  return 1 / (1 + Math.exp(cachedDeadOdds(params, point)));
 }
 
 /**
@@ -118,7 +132,7 @@ function purchaseWithin(params: ParetoNbdParams, point: RfmPoint) {
   const A = params.alpha + point.tenureDays;
   const S = params.s;
   const B = params.beta + point.tenureDays;
-  const lnAlive = -Math.log1p(Math.exp(lnDeadOdds(params, point)));
+  const lnAlive = -Math.log1p(Math.exp(cachedDeadOdds(params, point)));
   const lnScale = lnAlive + Math.log(R) + R * Math.log(A) + S * Math.log(B);
   const from0 = lnTailIntegral(R + 1, S, A, B, 0);
   return {

@@ -25,6 +25,7 @@ const NODES = Array.from({ length: 433 }, (_, k) => (k - 216) * STEP);
 const LN_S = Float64Array.from(NODES, (t) => (Math.PI / 2) * Math.sinh(t));
 const LN_WEIGHT = Float64Array.from(NODES, (t, k) => Math.log(STEP * (Math.PI / 2) * Math.cosh(t)) + LN_S[k]!);
 const LN_1P_S = Float64Array.from(LN_S, (lnS) => (lnS > 36 ? lnS : Math.log1p(Math.exp(lnS))));
+const S = Float64Array.from(LN_S, Math.exp); // Infinity beyond e^709: m·s then dwarfs everything
 
 export interface TailIntegral {
   value: number;
@@ -86,12 +87,13 @@ function byQuadrature(p: number, q: number, a0: number, b0: number, y: number): 
   let sumLnB = 0;
   let sumInvA = 0;
   let sumInvB = 0;
+  const lnOtherBase = Math.log(other);
   for (let k = 0; k < LN_S.length; k++) {
     const lnSmall = lnM + LN_1P_S[k]!;
     const lnMs = lnM + LN_S[k]!;
-    // Far out, m·s dwarfs the other base (and would overflow a double).
-    const otherPlus = lnMs > 700 ? Infinity : other + Math.exp(lnMs);
-    const lnOther = lnMs > 700 ? lnMs : Math.log(otherPlus);
+    const otherPlus = other + m * S[k]!;
+    // ln(other + m·s), without the logarithm where one term is e^37 times the other.
+    const lnOther = lnMs > lnOtherBase + 37 ? lnMs : lnMs < lnOtherBase - 37 ? lnOtherBase : Math.log(otherPlus);
     const lnA = aSmaller ? lnSmall : lnOther;
     const lnB = aSmaller ? lnOther : lnSmall;
     const term = LN_WEIGHT[k]! + lnM - p * lnA - q * lnB;
@@ -105,8 +107,9 @@ function byQuadrature(p: number, q: number, a0: number, b0: number, y: number): 
       sumInvB *= scale;
       top = term;
     }
+    if (term < top - 40) continue; // below 1e-17 of the largest term
     const w = Math.exp(term - top);
-    const invSmall = Math.exp(-lnSmall);
+    const invSmall = 1 / (m + m * S[k]!);
     const invOther = 1 / otherPlus;
     sum += w;
     sumLnA += w * lnA;
