@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { buildApiServer } from '../../api/server.ts';
 import { rollupTimezones } from '../../cli/pipeline.ts';
 import { shopDbtVars } from '../../pipelines/run/run-pipeline.ts';
 import { CONFIG_SCHEMA_FILE, ConfigError, configJsonSchema, configSchema, loadConfig } from '../../shared/config.ts';
+import { projectRoot } from '../../shared/paths.ts';
 import { createDecisionWarehouse } from '../support/decision-fixture.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-project-config-'));
@@ -43,6 +45,23 @@ describe('project config file', () => {
     );
     expect(() => loadConfig(write('bad.yml', 'shop: [unclosed\n'))).toThrow(/not valid YAML/);
     expect(() => loadConfig(write('typo.yml', 'shopp: {}\n'))).toThrow(/shopp/);
+  });
+
+  it('crm config show prints the resolved config as JSON (exit 0), and a bad file exits 2 naming the key', () => {
+    const run = (configFile: string) =>
+      spawnSync(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['cli/crm.ts', 'config', 'show', '--json'], {
+        cwd: projectRoot,
+        encoding: 'utf8',
+        env: { ...process.env, CRM_CONFIG: configFile, CRM_LOG_LEVEL: 'warn' },
+      });
+    const good = run(write('cli.yml', 'shop: { timezone: Europe/London }\n'));
+    expect(good.status, good.stderr).toBe(0);
+    const shown = JSON.parse(good.stdout) as { file: string; config: { shop: unknown; extract: { retries: number } } };
+    expect(shown.config.shop).toEqual({ timezone: 'Europe/London', reportingCurrency: 'CNY' });
+    expect(shown.config.extract.retries).toBe(2);
+    const bad = run(write('cli-bad.yml', 'shop: { reportingCurrency: gbp }\n'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/shop\.reportingCurrency/);
   });
 
   it('ships the JSON Schema generated from the zod schema (run `crm config schema --write` after changing it)', () => {
