@@ -8,7 +8,8 @@ import { runBacktest, type BacktestReport, type ErrorStats } from '../pipelines/
 import { isParetoParams } from '../pipelines/transform/clv/model-types.ts';
 import { REPEAT_MODELS } from '../pipelines/transform/clv/repeat-models.ts';
 import { readLandingTransactions, readWarehouseTransactions } from '../pipelines/transform/clv/transactions.ts';
-import { DAY_MS, SHOP_UTC_OFFSET_MINUTES as SHOP_OFFSET_MINUTES, type Transaction } from '../pipelines/transform/clv/summary-data.ts';
+import { DAY_MS, utcOffsetMinutes, type Transaction } from '../pipelines/transform/clv/summary-data.ts';
+import { loadConfig } from '../shared/config.ts';
 import { warehouseOption } from './options.ts';
 
 /**
@@ -33,7 +34,9 @@ export function registerClvCommand(program: Command): void {
       if (transactions.length === 0) throw new UsageError('no purchases to backtest on');
       const lastAt = transactions.reduce((m, t) => Math.max(m, t.at), 0);
       const calibrationEnd = opts.calibrationEnd ?? lastAt - opts.holdoutDays * DAY_MS;
-      const report = runBacktest(transactions, calibrationEnd, opts.holdoutDays, SHOP_OFFSET_MINUTES);
+      // Purchase days are the shop's (config shop.timezone).
+      const offsetMinutes = utcOffsetMinutes(loadConfig().shop.timezone, calibrationEnd);
+      const report = runBacktest(transactions, calibrationEnd, opts.holdoutDays, offsetMinutes);
       printResult(Boolean(opts.json), report, () => describe(report));
       if (!report.modelBeatsBaseline)
         throw new ExitCodeError(

@@ -16,6 +16,8 @@ import { fileSourceSettingsSchema } from './source-settings.ts';
 export const CONFIG_ENV = 'CRM_CONFIG';
 export const CONFIG_FILES = ['crm.config.yml', 'crm.config.yaml', 'crm.config.json'] as const;
 export const CONFIG_SCHEMA_FILE = path.join(projectRoot, 'schemas', 'crm-config.schema.json');
+/** config shop.timezone's default: the sample shop's zone. */
+export const DEFAULT_SHOP_TIMEZONE = 'Asia/Shanghai';
 
 /** An IANA zone name Node's Intl knows (Asia/Shanghai, Europe/London, UTC). */
 const timeZoneName = z
@@ -56,7 +58,7 @@ export const configSchema = z
          * the source's own `format.timezone`, not in this one.
          */
         timezone: timeZoneName
-          .default('Asia/Shanghai')
+          .default(DEFAULT_SHOP_TIMEZONE)
           .describe("The shop's IANA time zone: where its days begin (KPI days, CLV shop days, the API's and dashboard's default)."),
         /** ISO 4217 code every amount is also reported in (seeds/fx_rates.csv converts to it). */
         reportingCurrency: z

@@ -136,6 +136,7 @@ export function transformSteps(
       asOf: typeof asOf === 'string' ? asOf : null,
       reuseFitWithinDays: options.fullRefresh ? 0 : (options.refitEveryDays ?? 0),
       ...(options.clvModel ? { model: options.clvModel } : {}),
+      ...(options.shop ? { timezone: options.shop.timezone } : {}),
     }),
     dbtBuildStep({
       ...common,

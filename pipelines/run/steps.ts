@@ -202,7 +202,13 @@ export function dbtBuildStep(
  * predictions and the reason, logged as a warning and kept in the step's detail.
  */
 export function clvScoreStep(
-  options: { asOf?: string | null; reuseFitWithinDays?: number; model?: 'auto' | 'bgnbd' | 'mbgnbd' | 'paretonbd' } = {},
+  options: {
+    asOf?: string | null;
+    reuseFitWithinDays?: number;
+    model?: 'auto' | 'bgnbd' | 'mbgnbd' | 'paretonbd';
+    /** config shop.timezone: purchase days are the shop's days. */
+    timezone?: string;
+  } = {},
 ): PipelineStep {
   return {
     id: 'clv:score',
@@ -222,6 +228,7 @@ export function clvScoreStep(
           onProgress: context.report,
           reuseFitWithinDays: options.reuseFitWithinDays ?? 0,
           ...(options.model ? { model: options.model } : {}),
+          ...(options.timezone ? { timezone: options.timezone } : {}),
         });
         const { fit, ...rest } = result;
         const detail = {

@@ -10,8 +10,11 @@ import { fitClv, type ClvFit } from '../../pipelines/transform/clv/fit.ts';
 import type { RepeatModelKind } from '../../pipelines/transform/clv/repeat-models.ts';
 import { predictCustomer } from '../../pipelines/transform/clv/predict.ts';
 import { CLV_PREDICTION_COLUMNS, type ScoreResult } from '../../pipelines/transform/clv/score-customers.ts';
-import { SHOP_UTC_OFFSET_MINUTES, summarize, type CustomerSummary } from '../../pipelines/transform/clv/summary-data.ts';
+import { utcOffsetMinutes, summarize, type CustomerSummary } from '../../pipelines/transform/clv/summary-data.ts';
 import { readWarehouseTransactions } from '../../pipelines/transform/clv/transactions.ts';
+
+/** The sample shop's zone, Asia/Shanghai (UTC+8, no summer time): config shop.timezone's default. */
+const SHANGHAI = utcOffsetMinutes('Asia/Shanghai', Date.UTC(2025, 0, 1));
 
 /**
  * The real pipeline (extract -> dbt build -> clv:score -> dbt build source:ml+) on a generated shop:
@@ -100,7 +103,7 @@ describe('CLV predictions in the warehouse', () => {
     // The summary straight from the reference code, on the transactions transactions.ts reads.
     const warehouse = await openWarehouse(warehousePath, { readOnly: true });
     const transactions = await readWarehouseTransactions(warehouse.connection).finally(() => warehouse.close());
-    const summary = summarize(transactions, calibrationEnd, SHOP_UTC_OFFSET_MINUTES);
+    const summary = summarize(transactions, calibrationEnd, SHANGHAI);
     // Refitting on that summary gives the recorded parameters.
     const refit = fitClv(summary, model);
     for (const [name, value] of Object.entries(refit.purchases.params)) expect(fit.purchases.params[name as 'r'] / value).toBeCloseTo(1, 4);

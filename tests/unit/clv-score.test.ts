@@ -8,7 +8,10 @@ import { clvModelName, fitClv } from '../../pipelines/transform/clv/fit.ts';
 import { predictCustomer } from '../../pipelines/transform/clv/predict.ts';
 import { scoreCustomers, summaryFromWarehouse } from '../../pipelines/transform/clv/score-customers.ts';
 import { seededRandom, simulateTransactions } from '../../pipelines/transform/clv/simulate.ts';
-import { DAY_MS, SHOP_UTC_OFFSET_MINUTES, summarize, type Transaction } from '../../pipelines/transform/clv/summary-data.ts';
+import { DAY_MS, utcOffsetMinutes, summarize, type Transaction } from '../../pipelines/transform/clv/summary-data.ts';
+
+/** The sample shop's zone, Asia/Shanghai (UTC+8, no summer time): config shop.timezone's default. */
+const SHANGHAI = utcOffsetMinutes('Asia/Shanghai', Date.UTC(2025, 0, 1));
 
 /**
  * The scorer on a small warehouse whose marts.fct_orders holds simulated BG/NBD customers (orders at
@@ -74,8 +77,8 @@ describe('CLV scoring into ml.clv_predictions', () => {
     ]);
     try {
       const end = END - 30 * DAY_MS; // a calibration end before the last orders: later ones are left out
-      const sql = await summaryFromWarehouse(warehouse.connection, end, SHOP_UTC_OFFSET_MINUTES);
-      const reference = summarize(transactions, end, SHOP_UTC_OFFSET_MINUTES);
+      const sql = await summaryFromWarehouse(warehouse.connection, end, SHANGHAI);
+      const reference = summarize(transactions, end, SHANGHAI);
       expect(sql.length).toBe(reference.length);
       expect(sql.length).toBeGreaterThan(300);
       for (let i = 0; i < reference.length; i++) {
@@ -104,7 +107,7 @@ describe('CLV scoring into ml.clv_predictions', () => {
       expect(first.columnDrift).toBeNull();
       const calibrationEnd = Date.parse(first.calibrationEnd!);
       expect(calibrationEnd).toBe(Math.max(...transactions.map((t) => t.at)));
-      const summary = summarize(transactions, calibrationEnd, SHOP_UTC_OFFSET_MINUTES);
+      const summary = summarize(transactions, calibrationEnd, SHANGHAI);
       // The model the backtest chose, fitted on summarize()'s summary, equals the fit on the DuckDB summary.
       const fit = fitClv(summary, first.fit!.model);
       for (const [k, v] of Object.entries(fit.purchases.params)) expect(first.fit!.purchases.params[k as 'r']).toBeCloseTo(v, 4);
@@ -188,7 +191,7 @@ describe('CLV scoring into ml.clv_predictions', () => {
       // Today's customers and summary, yesterday's parameters.
       const calibrationEnd = Date.parse(second.calibrationEnd!);
       expect(calibrationEnd).toBeGreaterThan(Date.parse(first.calibrationEnd!));
-      const summary = summarize(cut(35), calibrationEnd, SHOP_UTC_OFFSET_MINUTES);
+      const summary = summarize(cut(35), calibrationEnd, SHANGHAI);
       const written = await rows(
         c,
         'select customer_key, frequency, tenure_days, probability_alive from ml.clv_predictions order by customer_key',
@@ -231,7 +234,7 @@ describe('CLV scoring into ml.clv_predictions', () => {
     try {
       const result = await scoreCustomers(warehouse.connection, { asOf: '2024-12-31' });
       expect(result.calibrationEnd).toBe('2024-12-31T00:00:00.000Z');
-      const expected = summarize(transactions, Date.UTC(2024, 11, 31), SHOP_UTC_OFFSET_MINUTES);
+      const expected = summarize(transactions, Date.UTC(2024, 11, 31), SHANGHAI);
       const [row] = await rows(warehouse.connection, 'select count(*) as n, max(tenure_days) as t from ml.clv_predictions');
       expect(row).toEqual({ n: BigInt(expected.length), t: Math.max(...expected.map((e) => e.tenureDays)) });
       await expect(scoreCustomers(warehouse.connection, { asOf: 'yesterday-ish' })).rejects.toThrow(

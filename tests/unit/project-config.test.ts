@@ -7,6 +7,7 @@ import { signDevToken } from '../../api/auth.ts';
 import { buildApiServer } from '../../api/server.ts';
 import { rollupTimezones } from '../../cli/pipeline.ts';
 import { shopDbtVars } from '../../pipelines/run/run-pipeline.ts';
+import { utcOffsetMinutes } from '../../pipelines/transform/clv/summary-data.ts';
 import { CONFIG_SCHEMA_FILE, ConfigError, configJsonSchema, configSchema, loadConfig } from '../../shared/config.ts';
 import { projectRoot } from '../../shared/paths.ts';
 import { createDecisionWarehouse } from '../support/decision-fixture.ts';
@@ -70,6 +71,16 @@ describe('project config file', () => {
 });
 
 describe('config shop reaches every place that needs the zone or the currency', () => {
+  it("the CLV model's shop days: the zone's UTC offset at the calibration end", () => {
+    const winter = Date.UTC(2025, 0, 15);
+    const summer = Date.UTC(2025, 6, 15);
+    expect([utcOffsetMinutes('Asia/Shanghai', winter), utcOffsetMinutes('Asia/Shanghai', summer)]).toEqual([480, 480]);
+    expect([utcOffsetMinutes('Europe/London', winter), utcOffsetMinutes('Europe/London', summer)]).toEqual([0, 60]);
+    expect([utcOffsetMinutes('America/New_York', winter), utcOffsetMinutes('America/New_York', summer)]).toEqual([-300, -240]);
+    expect(utcOffsetMinutes('Asia/Kolkata', winter)).toBe(330);
+    expect(utcOffsetMinutes('UTC', summer)).toBe(0);
+  });
+
   it('dbt vars and rollup zones', () => {
     const shop = configSchema.parse({ shop: { timezone: 'Europe/London', reportingCurrency: 'GBP' } });
     expect(shopDbtVars(shop.shop)).toEqual({ reporting_currency: 'GBP', shop_timezone: 'Europe/London' });

@@ -25,7 +25,8 @@ import { runBacktest } from './backtest.ts';
 import { readWarehouseTransactions } from './transactions.ts';
 import { REPEAT_MODEL_NAMES, REPEAT_MODELS, type RepeatModelKind } from './repeat-models.ts';
 import { predictCustomer, type ClvPrediction } from './predict.ts';
-import { DAY_MS, dayIndex, SHOP_UTC_OFFSET_MINUTES, type CustomerSummary } from './summary-data.ts';
+import { DAY_MS, dayIndex, utcOffsetMinutes, type CustomerSummary } from './summary-data.ts';
+import { DEFAULT_SHOP_TIMEZONE } from '../../../shared/config.ts';
 
 /** Fewer customers with a repeat purchase day than this: no fit (BG/NBD's drop-out is not identified). */
 export const MIN_REPEAT_BUYERS = 20;
@@ -41,6 +42,9 @@ export const MAX_FIT_CUSTOMERS = 100_000;
 export interface ScoreOptions {
   /** As-of moment: an ISO date/time (dbt's as_of_date var) or epoch ms; default the latest order. */
   asOf?: string | number | null;
+  /** The shop's IANA zone (config shop.timezone): purchase days are its days. Default Asia/Shanghai. */
+  timezone?: string;
+  /** A fixed UTC offset instead of the zone's at the calibration end (tests). */
   offsetMinutes?: number;
   minRepeatBuyers?: number;
   maxFitCustomers?: number;
@@ -149,7 +153,7 @@ export async function resolveCalibrationEnd(connection: DuckDBConnection, asOf: 
 export async function summaryFromWarehouse(
   connection: DuckDBConnection,
   calibrationEnd: number,
-  offsetMinutes = SHOP_UTC_OFFSET_MINUTES,
+  offsetMinutes = utcOffsetMinutes(DEFAULT_SHOP_TIMEZONE, calibrationEnd),
 ): Promise<CustomerSummary[]> {
   const offsetMs = Math.round(offsetMinutes * 60_000);
   const endDay = dayIndex(calibrationEnd, offsetMinutes);
@@ -281,7 +285,6 @@ async function chooseModel(
 export async function scoreCustomers(connection: DuckDBConnection, options: ScoreOptions = {}): Promise<ScoreResult> {
   const started = performance.now();
   const now = options.now?.() ?? new Date();
-  const offsetMinutes = options.offsetMinutes ?? SHOP_UTC_OFFSET_MINUTES;
   const minRepeatBuyers = options.minRepeatBuyers ?? MIN_REPEAT_BUYERS;
   const maxFitCustomers = Math.max(1, options.maxFitCustomers ?? MAX_FIT_CUSTOMERS);
   const progress = options.onProgress ?? (() => {});
@@ -290,6 +293,8 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
 
   let t = performance.now();
   const calibrationEnd = await resolveCalibrationEnd(connection, options.asOf);
+  const offsetMinutes =
+    options.offsetMinutes ?? utcOffsetMinutes(options.timezone ?? DEFAULT_SHOP_TIMEZONE, calibrationEnd ?? now.getTime());
   const summary = calibrationEnd === null ? [] : await summaryFromWarehouse(connection, calibrationEnd, offsetMinutes);
   seconds.read = lap(t);
   const repeatBuyers = summary.filter((c) => c.frequency > 0).length;

@@ -27,8 +27,19 @@ export interface CustomerSummary {
 
 export const DAY_MS = 86_400_000;
 
-/** The shop's day boundary (Asia/Shanghai, UTC+8): purchase days are counted in shop time. */
-export const SHOP_UTC_OFFSET_MINUTES = 480;
+/**
+ * The UTC offset (minutes east) of an IANA zone at an instant. Purchase days are counted in shop
+ * time with the offset of the shop's zone (config shop.timezone) at the calibration end: one offset
+ * for the whole history, so a summer-time hour moves a purchase within an hour of midnight by a day.
+ */
+export function utcOffsetMinutes(timezone: string, at: number): number {
+  const name = new Intl.DateTimeFormat('en-US', { timeZone: timezone, timeZoneName: 'longOffset' })
+    .formatToParts(new Date(at))
+    .find((part) => part.type === 'timeZoneName')?.value;
+  const match = /^GMT(?:([+-])(\d{2}):(\d{2}))?$/.exec(name ?? '');
+  if (!match) throw new Error(`cannot read the UTC offset of time zone ${timezone}: ${name}`);
+  return match[1] ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
+}
 
 /** Calendar day index of an instant, in a fixed UTC offset (minutes) so days match the shop's. */
 export function dayIndex(at: number, offsetMinutes = 0): number {
