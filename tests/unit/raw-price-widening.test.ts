@@ -29,7 +29,11 @@ describe('raw order_items.unit_price', () => {
         `SELECT data_type FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = 'order_items' AND column_name = 'unit_price'`,
       );
       expect(type.getRows()).toEqual([['DECIMAL(18,4)']]);
-      await wh.connection.run(`INSERT INTO raw.order_items VALUES ('o1', 2, 's', NULL, NULL, NULL, 1000, '0.001', 'f', 3, 'b', now())`);
+      // Columns named: the load also added the fields the record gained since (line_type).
+      await wh.connection.run(
+        `INSERT INTO raw.order_items (order_id, line_no, sku, quantity, unit_price, _source_file, _source_line, _batch_id, _loaded_at)
+         VALUES ('o1', 2, 's', 1000, '0.001', 'f', 3, 'b', now())`,
+      );
       const prices = await wh.connection.runAndReadAll('SELECT unit_price::VARCHAR FROM raw.order_items ORDER BY line_no');
       expect(prices.getRows()).toEqual([['12.3400'], ['0.0010']]);
     } finally {

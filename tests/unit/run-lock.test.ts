@@ -43,6 +43,7 @@ describe('run lock', () => {
 describe('crm.config.json', () => {
   it('has documented defaults and names the bad field of a wrong file', () => {
     expect(configSchema.parse({})).toEqual({
+      shop: { timezone: 'Asia/Shanghai', reportingCurrency: 'CNY' },
       schedules: [],
       freshness: { defaultMaxAgeHours: 24, sources: {}, marts: {} },
       alerts: { timeoutSeconds: 10 },
