@@ -8,7 +8,7 @@ import { runSteps, toPipelineSummary, describeBatch, transformSteps } from '../p
 import { extractStep, type PipelineStep } from '../pipelines/run/steps.ts';
 import { pipelineSteps, refreshSteps } from './pipeline.ts';
 import type { RunSummary } from '../pipelines/run/execute-run.ts';
-import { ConfigError, loadConfig, type CrmConfig } from '../shared/config.ts';
+import { CONFIG_FILES, ConfigError, loadConfig, type CrmConfig } from '../shared/config.ts';
 import { projectRoot } from '../shared/paths.ts';
 import { PythonSetupError } from '../pipelines/transform/python-venv.ts';
 import type { BatchSummary } from '../pipelines/raw/load-batch.ts';
@@ -37,7 +37,8 @@ export interface RunCommandOptions {
 
 export function readConfig(file: string): CrmConfig {
   // Only the default location may be absent (every default applies); a named file must exist.
-  if (!fs.existsSync(file) && path.resolve(file) !== path.join(projectRoot, 'crm.config.json')) {
+  const isDefault = CONFIG_FILES.some((name) => path.resolve(file) === path.join(projectRoot, name));
+  if (!fs.existsSync(file) && !isDefault) {
     throw new UsageError(`config file not found: ${path.resolve(file)} (from --config or $CRM_CONFIG)`);
   }
   try {
