@@ -23,6 +23,8 @@ export interface KpiDefinition {
   /** Segments the query needs (kpi_periods holds every day three times: pick one grain). */
   segments?: string[];
   format: 'currency' | 'number' | 'percent' | 'minutes' | 'score';
+  /** The figure follows the CLV model's predictions: the row says which model and fit (`model`). */
+  fromClvModel?: boolean;
 }
 
 export const KPIS: readonly KpiDefinition[] = [
@@ -105,6 +107,8 @@ export const KPIS: readonly KpiDefinition[] = [
     timeDimension: 'executive_kpis.kpi_periods_period_start',
     segments: ['executive_kpis.kpi_periods_daily'],
     format: 'number',
+    // customer_value.churn_risk_band = 'high', from the chosen model's P(purchase in 90 days).
+    fromClvModel: true,
   },
   {
     id: 'avg_satisfaction',
@@ -169,6 +173,42 @@ export function previousPeriod(from: string, to: string): { from: string; to: st
   return { from: fmt(day(from) - days * DAY), to: fmt(day(from) - DAY) };
 }
 
+/** The one-row CLV model members of executive_kpis (the clv_model cube's, dbt's dim_clv_model). */
+export const CLV_MODEL_MEMBERS = {
+  name: 'executive_kpis.clv_model_name',
+  label: 'executive_kpis.clv_model_label',
+  fittedAt: 'executive_kpis.clv_fitted_at',
+} as const;
+
+type ClvModel = { name: string; label: string; fitted_at: string } | null;
+
+/** A table the published warehouse lacks (the model is newer than the warehouse), from the load error. */
+const missingTable = (error: unknown) => /Table with name (\S+) does not exist/.exec(String((error as Error).message))?.[1];
+
+/**
+ * The CLV model in use, through the same /load path and the caller's security context as the
+ * figures: null when the model has no such members, the warehouse no mart yet, or no scoring fitted
+ * one (no row, or a run without a model: fitted_at null). A time dimension in `dimensions` is read
+ * as stored, UTC wall time: it is answered as an ISO instant.
+ */
+async function clvModelInUse(context: LoadContext, timezone: string): Promise<ClvModel> {
+  const { name, label, fittedAt } = CLV_MODEL_MEMBERS;
+  if (![name, label, fittedAt].every((m) => context.model.members.get(m))) return null;
+  let result;
+  try {
+    result = await loadRequest({ dimensions: [name, label, fittedAt], limit: 1, timezone }, context);
+  } catch (error) {
+    if (missingTable(error)) return null;
+    throw error;
+  }
+  const row = result.results[0]?.data[0];
+  const fitted = row?.[fittedAt];
+  if (!row || fitted === null || fitted === undefined || row[name] == null) return null;
+  const text = String(fitted);
+  const instant = new Date(/(Z|[+-]\d\d:?\d\d)$/.test(text) ? text : `${text}Z`);
+  return { name: String(row[name]), label: String(row[label] ?? row[name]), fitted_at: instant.toISOString() };
+}
+
 const toNumber = (value: unknown) => (value === null || value === undefined || value === '' ? null : Number(value));
 
 export async function kpiScorecard(request: Request, context: LoadContext): Promise<Scorecard> {
@@ -194,8 +234,15 @@ export async function kpiScorecard(request: Request, context: LoadContext): Prom
   }
   const figures = new Map<string, { current: number | null; previous: number | null }>();
   const missingMart = new Map<string, string>();
-  await Promise.all(
-    [...byTime.values()].map(async (kpis) => {
+  let clvModel: ClvModel = null;
+  const clvModelRead = chosen.some((k) => k.fromClvModel)
+    ? clvModelInUse(context, request.timezone).then((model) => {
+        clvModel = model;
+      })
+    : Promise.resolve();
+  await Promise.all([
+    clvModelRead,
+    ...[...byTime.values()].map(async (kpis) => {
       const { timeDimension, segments } = kpis[0]!;
       let result;
       try {
@@ -218,7 +265,7 @@ export async function kpiScorecard(request: Request, context: LoadContext): Prom
         );
       } catch (error) {
         // The cube is in the model but this warehouse was built before its mart existed.
-        const table = /Table with name (\S+) does not exist/.exec(String((error as Error).message))?.[1];
+        const table = missingTable(error);
         if (!table) throw error;
         for (const k of kpis) missingMart.set(k.id, `the published warehouse has no ${table} mart yet`);
         return;
@@ -226,13 +273,20 @@ export async function kpiScorecard(request: Request, context: LoadContext): Prom
       const [current, before] = result.results.map((r) => r.data[0] ?? {});
       for (const k of kpis) figures.set(k.id, { current: toNumber(current?.[k.measure]), previous: toNumber(before?.[k.measure]) });
     }),
-  );
+  ]);
   return {
     period: { from: request.from, to: request.to },
     previous_period: previous,
     timezone: request.timezone,
     kpis: chosen.map((k) => {
-      const base = { id: k.id, label_en: k.label_en, label_zh: k.label_zh, measure: k.measure, format: k.format };
+      const base = {
+        id: k.id,
+        label_en: k.label_en,
+        label_zh: k.label_zh,
+        measure: k.measure,
+        format: k.format,
+        ...(k.fromClvModel ? { model: clvModel } : {}),
+      };
       const f = figures.get(k.id);
       const missing = missingMart.get(k.id);
       if (missing) return { ...base, available: false, reason: missing, current: null, previous: null, change: null, change_pct: null };

@@ -162,6 +162,14 @@ export const ScorecardQuery = z
     timezone: z.string().max(64).optional().describe("IANA zone the days are read in (default: the server's, config shop.timezone)"),
   })
   .refine((q) => q.from <= q.to, { message: 'must not be after to', path: ['from'] });
+/** The CLV model behind a KPI derived from the predictions (executive_kpis.clv_model_*, one row). */
+const ClvModel = z.object({
+  name: z.string().describe('repeat-purchase model: bgnbd, mbgnbd or paretonbd (spend: Gamma-Gamma)'),
+  label: z.string().describe('display name: BG/NBD, MBG/NBD or Pareto/NBD'),
+  fitted_at: z
+    .string()
+    .describe("when the parameters in use were fitted (ISO 8601, UTC); for a run that reused an earlier fit, that run's time"),
+});
 const KpiRow = z.object({
   id: z.string(),
   label_en: z.string(),
@@ -174,6 +182,11 @@ const KpiRow = z.object({
   previous: nullableNum,
   change: nullableNum.describe('current - previous'),
   change_pct: nullableNum.describe('(current - previous) / |previous|; null when previous is 0 or missing'),
+  model: ClvModel.nullable()
+    .optional()
+    .describe(
+      'only on KPIs derived from the CLV predictions (customers at risk): the model they follow; null when no scoring has fitted one yet',
+    ),
 });
 export const ScorecardResponse = z.object({
   period: z.object({ from: z.string(), to: z.string() }),

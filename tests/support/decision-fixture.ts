@@ -89,6 +89,15 @@ export async function createDecisionWarehouse(filePath: string, options: { bulkT
         ('2025-03-01', 'c1', 'cross_sell', 'Bought running shoes, "quoted, comma" socks not bought', 40, 'email', 'socks', 'Li-Ning', true),
         ('2025-02-20', 'c2', 'retain_at_risk', 'must never be listed: no consent', 99, 'sms', NULL, 'Anta', false);
 
+      -- The CLV model in use (dbt: dim_clv_model): run r3 reused r1's MBG/NBD fit. 18:30 UTC on Dec 6 is
+      -- Dec 7 in Shanghai: the day a caption shows depends on the zone the API reads it in.
+      CREATE TABLE marts.dim_clv_model (model_name VARCHAR NOT NULL, model_label VARCHAR, model_version VARCHAR, status VARCHAR,
+        reason VARCHAR, run_id VARCHAR, scored_at TIMESTAMP, calibration_end TIMESTAMP, is_reused_fit BOOLEAN, fit_run_id VARCHAR,
+        fitted_at TIMESTAMP, fit_calibration_end TIMESTAMP, holdout_days INTEGER, holdout_model_mae DOUBLE, holdout_baseline_mae DOUBLE);
+      INSERT INTO marts.dim_clv_model VALUES
+        ('mbgnbd', 'MBG/NBD', '1', 'fitted', 'reused the fit of run r1 (calibration end 2026-12-05T16:00:00.000Z, 3 days earlier)', 'r3',
+         '2026-12-09 01:00', '2026-12-08 16:00', true, 'r1', '2026-12-06 18:30', '2026-12-05 16:00', 90, 0.41, 0.52);
+
       CREATE SCHEMA ops;
       CREATE TABLE ops.pipeline_runs (run_id VARCHAR, command VARCHAR, args VARCHAR, status VARCHAR, started_at TIMESTAMP,
         finished_at TIMESTAMP, seconds DOUBLE, pid INTEGER, published BOOLEAN, error VARCHAR);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
@@ -226,6 +227,73 @@ describe('KPI scorecard', () => {
     expect((await get('/api/v1/kpis/scorecard?from=2025-02-01&to=2025-02-28&kpis=revenue,nps', 'executive')).body.issues[0].field).toBe(
       'kpis',
     );
+  });
+});
+
+describe('KPI scorecard: the CLV model behind the at-risk figure', () => {
+  it('names the model and fit date on the KPIs derived from the CLV predictions, as /load answers them', async () => {
+    const { status, body } = await get('/api/v1/kpis/scorecard?from=2025-02-01&to=2025-02-28&kpis=customers_at_risk,revenue', 'executive');
+    expect(status).toBe(200);
+    expect(body.kpis).toHaveLength(2);
+    const byId = (id: string) => body.kpis.find((k: { id: string }) => k.id === id);
+    const [atRisk, revenue] = [byId('customers_at_risk'), byId('revenue')];
+    // The fixture's dim_clv_model: run r3 reused r1's MBG/NBD fit, fitted 2026-12-06 18:30 UTC.
+    expect(atRisk.model).toEqual({ name: 'mbgnbd', label: 'MBG/NBD', fitted_at: '2026-12-06T18:30:00.000Z' });
+    expect('model' in revenue).toBe(false);
+    const load = await app.inject({
+      method: 'POST',
+      url: '/cubejs-api/v1/load',
+      headers: { authorization: `Bearer ${tokens.executive}` },
+      payload: { query: { dimensions: ['executive_kpis.clv_model_label', 'executive_kpis.clv_fitted_at'] } },
+    });
+    expect(load.statusCode).toBe(200);
+    const rows = load.json().data as Record<string, string>[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!['executive_kpis.clv_model_label']).toBe(atRisk.model.label);
+    expect(`${rows[0]!['executive_kpis.clv_fitted_at']}Z`).toBe(atRisk.model.fitted_at);
+  });
+
+  it('keeps the one-row model cube from scoped tokens without refusing them the rest of the view', async () => {
+    const scoped = await signDevToken(SECRET, { sub: 'brand-exec@example.com', roles: ['executive'], brands: ['Li-Ning'] });
+    const headers = { authorization: `Bearer ${scoped}` };
+    const meta = await app.inject({ method: 'GET', url: '/cubejs-api/v1/meta', headers });
+    const names = (meta.json().cubes as { measures: { name: string }[]; dimensions: { name: string }[] }[]).flatMap((c) =>
+      [...c.measures, ...c.dimensions].map((m) => m.name),
+    );
+    expect(names).toContain('executive_kpis.revenue');
+    expect(names.filter((n) => n.includes('clv_'))).toEqual([]);
+    const model = await app.inject({
+      method: 'POST',
+      url: '/cubejs-api/v1/load',
+      headers,
+      payload: { query: { dimensions: ['executive_kpis.clv_model_label'] } },
+    });
+    expect(model.statusCode).toBe(403);
+    expect(model.json().error).toMatch(/clv_model' cannot be scoped by the token's "brands" claim/);
+    const revenue = await app.inject({ method: 'GET', url: '/api/v1/kpis/scorecard?from=2025-02-01&to=2025-02-28&kpis=revenue', headers });
+    expect(revenue.statusCode).toBe(200);
+    expect(revenue.json().kpis[0].available).toBe(true);
+  });
+
+  it('answers model null when no scoring has fitted a model yet', async () => {
+    const warehousePath = await createDecisionWarehouse(path.join(tmp, 'unscored.duckdb'));
+    const instance = await DuckDBInstance.create(warehousePath);
+    const connection = await instance.connect();
+    await connection.run('DELETE FROM marts.dim_clv_model');
+    connection.closeSync();
+    instance.closeSync();
+    const unscored = buildApiServer({ warehousePath, jwtSecret: SECRET });
+    try {
+      const response = await unscored.inject({
+        method: 'GET',
+        url: '/api/v1/kpis/scorecard?from=2025-02-01&to=2025-02-28&kpis=customers_at_risk',
+        headers: { authorization: `Bearer ${tokens.executive}` },
+      });
+      expect(response.statusCode).toBe(200);
+      expect(response.json().kpis[0]).toMatchObject({ id: 'customers_at_risk', model: null });
+    } finally {
+      await unscored.close();
+    }
   });
 });
 
