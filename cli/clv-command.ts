@@ -75,6 +75,7 @@ async function readWarehouse(file: string): Promise<Transaction[]> {
 
 function describe(r: BacktestReport): string {
   const f = (n: number, d = 3) => n.toFixed(d);
+  const pct = (share: number) => `${(100 * share).toFixed(1)} %`;
   const gg = r.fit.gammaGamma.params;
   const row = (label: string, e: { purchases: ErrorStats; revenue: ErrorStats }) =>
     `${label.padEnd(21)}${f(e.purchases.mae)} / ${f(e.purchases.rmse)} / ${f(e.purchases.totalPredicted, 1)}      ${f(e.revenue.mae, 2)} / ${f(e.revenue.rmse, 2)} / ${f(e.revenue.totalPredicted, 2)}`;
@@ -92,5 +93,11 @@ function describe(r: BacktestReport): string {
     row('naive baseline', r.baseline),
     `chosen: ${r.chosen} (lowest holdout purchase MAE among the models that beat the baseline)`,
     r.modelBeatsBaseline ? 'model beats the baseline' : 'MODEL DOES NOT BEAT THE BASELINE',
+    `churn bands of the chosen model (P(purchase in 90 days), dbt vars) against the holdout:`,
+    `  band     customers  mean P(90d)  bought in 90d  bought in holdout  median absence / usual gap`,
+    ...r.churnBands.map(
+      (b) =>
+        `  ${b.band.padEnd(8)} ${String(b.customers).padStart(9)}  ${f(b.meanProbabilityPurchase90d).padStart(11)}  ${(b.repeatRate90d === null ? '-' : pct(b.repeatRate90d)).padStart(13)}  ${pct(b.repeatRateHoldout).padStart(17)}  ${(b.medianAbsenceOverUsualGap === null ? '-' : f(b.medianAbsenceOverUsualGap, 1)).padStart(26)}`,
+    ),
   ].join('\n');
 }

@@ -9,6 +9,7 @@ import { fitClv, type ClvFit } from './fit.ts';
 import { REPEAT_MODEL_NAMES, type RepeatModelKind } from './repeat-models.ts';
 import { predictCustomer } from './predict.ts';
 import { DAY_MS, dayIndex, summarize, type Transaction } from './summary-data.ts';
+import { churnBandThresholds, type ChurnBandThresholds } from '../dbt-vars.ts';
 
 export interface ErrorStats {
   mae: number;
@@ -47,6 +48,35 @@ export interface BacktestReport {
    * heavy-tailed data a handful of extreme buyers decide it (see docs/concepts.md, CLV).
    */
   modelBeatsBaseline: boolean;
+  /**
+   * The churn bands of customer_value (by the chosen model's P(a purchase in the next 90 days), with
+   * dbt's thresholds) held against the holdout: how many customers each band holds, what the model
+   * promised and what they did. A band that means something has high-risk customers buying far less.
+   */
+  churnBands: ChurnBandReport[];
+}
+
+export interface ChurnBandReport {
+  band: 'high' | 'medium' | 'low';
+  customers: number;
+  /** Mean predicted P(a purchase in the 90 days after the calibration end). */
+  meanProbabilityPurchase90d: number;
+  /** Share of the band that bought in the first 90 days of the holdout (null when the holdout is shorter). */
+  repeatRate90d: number | null;
+  /** Share of the band that bought at all in the holdout. */
+  repeatRateHoldout: number;
+  /**
+   * Median absence relative to the customer's own usual gap: days since the last purchase divided by
+   * the mean days between purchases (repeat buyers only; null when the band has none).
+   */
+  medianAbsenceOverUsualGap: number | null;
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export function runBacktest(
@@ -55,20 +85,22 @@ export function runBacktest(
   holdoutDays: number,
   offsetMinutes = 0,
   models: readonly RepeatModelKind[] = REPEAT_MODEL_NAMES,
+  thresholds: ChurnBandThresholds = churnBandThresholds(),
 ): BacktestReport {
   const holdoutEnd = calibrationEnd + holdoutDays * DAY_MS;
   const summary = summarize(transactions, calibrationEnd, offsetMinutes);
   if (summary.length === 0) throw new Error('backtest: no purchases before the calibration end');
   if (models.length === 0) throw new Error('backtest: no candidate model');
   const calEndDay = dayIndex(calibrationEnd, offsetMinutes);
-  const holdout = new Map<string, { days: Set<number>; revenue: number }>();
+  const holdout = new Map<string, { days: Set<number>; revenue: number; within90d: boolean }>();
   for (const t of transactions) {
     if (t.at <= calibrationEnd || t.at > holdoutEnd) continue;
     const day = dayIndex(t.at, offsetMinutes);
     if (day <= calEndDay) continue; // same calendar day as the calibration end: already counted there
-    const h = holdout.get(t.customerKey) ?? { days: new Set<number>(), revenue: 0 };
+    const h = holdout.get(t.customerKey) ?? { days: new Set<number>(), revenue: 0, within90d: false };
     h.days.add(day);
     h.revenue += t.value;
+    if (day <= calEndDay + 90) h.within90d = true;
     holdout.set(t.customerKey, h);
   }
   const errors = () => ({ abs: 0, sq: 0, total: 0 });
@@ -121,6 +153,26 @@ export function runBacktest(
   const pool = candidates.some((c) => c.beatsBaseline) ? candidates.filter((c) => c.beatsBaseline) : candidates;
   const best = pool.reduce((a, b) => (b.purchases.mae < a.purchases.mae ? b : a));
   const chosenFit = fits[candidates.indexOf(best)]!;
+  const bands = { high: [] as CustomerOutcome[], medium: [] as CustomerOutcome[], low: [] as CustomerOutcome[] };
+  for (const c of summary) {
+    const p = predictCustomer(chosenFit, c, calibrationEnd, [holdoutDays, holdoutDays]).probabilityPurchase90d;
+    const h = holdout.get(c.customerKey);
+    const band = p < thresholds.highBelow ? 'high' : p < thresholds.mediumBelow ? 'medium' : 'low';
+    const absence = c.frequency > 0 && c.recencyDays > 0 ? (c.tenureDays - c.recencyDays) / (c.recencyDays / c.frequency) : null;
+    bands[band].push({ p, within90d: h?.within90d ?? false, inHoldout: (h?.days.size ?? 0) > 0, absence });
+  }
+  const churnBands: ChurnBandReport[] = (['high', 'medium', 'low'] as const).map((band) => {
+    const members = bands[band];
+    const share = (f: (o: CustomerOutcome) => boolean) => (members.length ? members.filter(f).length / members.length : 0);
+    return {
+      band,
+      customers: members.length,
+      meanProbabilityPurchase90d: members.length ? members.reduce((sum, o) => sum + o.p, 0) / members.length : 0,
+      repeatRate90d: holdoutDays >= 90 ? share((o) => o.within90d) : null,
+      repeatRateHoldout: share((o) => o.inHoldout),
+      medianAbsenceOverUsualGap: median(members.flatMap((o) => (o.absence === null ? [] : [o.absence]))),
+    };
+  });
   return {
     calibrationEnd: new Date(calibrationEnd).toISOString(),
     holdoutEnd: new Date(holdoutEnd).toISOString(),
@@ -133,5 +185,13 @@ export function runBacktest(
     model: { purchases: best.purchases, revenue: best.revenue },
     baseline,
     modelBeatsBaseline: best.beatsBaseline,
+    churnBands,
   };
+}
+
+interface CustomerOutcome {
+  p: number;
+  within90d: boolean;
+  inHoldout: boolean;
+  absence: number | null;
 }
