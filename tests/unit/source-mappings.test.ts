@@ -110,6 +110,63 @@ describe('mapped sources', () => {
     expect(await query(`SELECT count(*)::INT FROM raw._quarantine`)).toEqual([[3]]);
   });
 
+  it('maps an NDJSON export with nested objects; a line that is not a JSON object is quarantined with its reason', async () => {
+    const lines = [
+      {
+        id: 'N1',
+        placed: '2025-03-01T10:00:00+08:00',
+        state: 'paid',
+        customer: { email: ' Ann@Example.com ' },
+        lines: [{ sku: 'S1', qty: 2, price: 4.5 }],
+      },
+      { id: 'N2', placed: '2025-03-02T11:00:00+08:00', state: 'paid', customer: null, lines: [{ sku: 'S2', qty: 1, price: 10 }] },
+    ].map((o) => JSON.stringify(o));
+    fs.writeFileSync(
+      path.join(landing, 'shop', 'orders.ndjson'),
+      [lines[0], '{"id": "N3", "placed": ', '[1, 2]', lines[1]].join('\n') + '\n',
+    );
+    const mapping = `
+name: shop-json
+match: ["*.ndjson"]
+format: { type: ndjson }
+records:
+  orders:
+    fields:
+      order_id: id
+      customer_id: "nullif(lower(trim(json_extract_string(customer, '$.email'))), '')"
+      ordered_at: { timestamp: placed }
+      updated_at: { timestamp: placed }
+      status: state
+      currency: { const: CNY }
+      discount_amount: { const: "0" }
+  order_items:
+    fields:
+      order_id: id
+      line_no: { const: "1" }
+      sku: "json_extract_string(lines, '$[0].sku')"
+      quantity: "json_extract_string(lines, '$[0].qty')"
+      unit_price: "json_extract_string(lines, '$[0].price')"
+`;
+    const summary = await extractSource(mappedSource('shop', writeMapping(mapping)), { warehousePath, landingDir: landing, batchId: 'j1' });
+    expect(summary.notes[0]).toBe('1 file(s) loaded through mapping shop-json');
+    expect(
+      await query(`SELECT order_id, customer_id, strftime(ordered_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') FROM raw.orders ORDER BY 1`),
+    ).toEqual([
+      ['N1', 'ann@example.com', '2025-03-01 02:00'],
+      ['N2', null, '2025-03-02 03:00'],
+    ]);
+    expect(await query(`SELECT order_id, sku, quantity::INT, unit_price::DECIMAL(18, 2)::VARCHAR FROM raw.order_items ORDER BY 1`)).toEqual(
+      [
+        ['N1', 'S1', 2, '4.50'],
+        ['N2', 'S2', 1, '10.00'],
+      ],
+    );
+    const quarantine = await query(`SELECT location, reason FROM raw._quarantine ORDER BY location`);
+    expect(quarantine.map((r) => r[0])).toEqual(['shop/orders.ndjson:2', 'shop/orders.ndjson:3']);
+    expect(String(quarantine[0]![1])).toMatch(/^not JSON: /);
+    expect(String(quarantine[1]![1])).toBe('not a JSON object');
+  });
+
   it("a mapping whose SQL does not fit the file rejects that file as a whole, naming the record and DuckDB's reason", async () => {
     fs.writeFileSync(path.join(landing, 'shop', 'export_1.csv'), 'Order;Customer\nA1;c\n');
     const source = mappedSource('shop', writeMapping(ORDER_LINES));

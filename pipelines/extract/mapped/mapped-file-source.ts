@@ -230,7 +230,7 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
     for (const v of values) appender!.appendVarchar(v);
     appender!.endRow();
   };
-  if (format.type === 'ndjson') return 'ndjson files are not yet supported by mappings (map a delimited export)';
+  if (format.type === 'ndjson') return stageNdjson(connection, readPath, file, format.columns);
   if (format.delimiter === 'whitespace') {
     const lines = readline.createInterface({ input: fs.createReadStream(readPath), crlfDelay: Infinity });
     let line = 0;
@@ -251,6 +251,55 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
   if (header === null) return null; // an empty file
   if (appender === null) await open(header);
   (appender as unknown as { closeSync(): void }).closeSync();
+  return null;
+}
+
+/**
+ * One JSON object per line, staged as one text column per top-level key (the union over the file,
+ * or the mapping's `columns`): strings as they are, numbers and booleans as their JSON text, nested
+ * objects and arrays as JSON (a mapping reads into them with json_extract_string). A line that is not
+ * a JSON object is a broken line with the parser's reason; an absent key is NULL.
+ */
+async function stageNdjson(connection: DuckDBConnection, readPath: string, file: StagedFile, columns?: string[]): Promise<string | null> {
+  const rows: { line: number; raw: string; value: Record<string, unknown> }[] = [];
+  const keys = new Set<string>(columns ?? []);
+  const lines = readline.createInterface({ input: fs.createReadStream(readPath), crlfDelay: Infinity });
+  let line = 0;
+  for await (const text of lines) {
+    line += 1;
+    const body = (line === 1 ? text.replace(/^\uFEFF/, '') : text).trim();
+    if (body === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch (error) {
+      value = error as Error;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Error) {
+      const why = value instanceof Error ? `not JSON: ${value.message}` : 'not a JSON object';
+      file.broken.push({ location: `${file.relative}:${line}`, file: file.relative, line, fields: null, rawText: text, parseError: why });
+      continue;
+    }
+    if (!columns) for (const key of Object.keys(value)) keys.add(key);
+    rows.push({ line, raw: text, value: value as Record<string, unknown> });
+  }
+  const names = [...keys];
+  if (names.length === 0) return rows.length === 0 && file.broken.length === 0 ? null : 'no JSON object with any field in the file';
+  const table = file.table!;
+  await connection.run(`CREATE TABLE ${table} (_line BIGINT, _raw VARCHAR, ${names.map((n) => `${quoteName(n)} VARCHAR`).join(', ')})`);
+  const appender = await connection.createAppender(table);
+  for (const row of rows) {
+    file.records += 1;
+    appender.appendBigInt(BigInt(row.line));
+    appender.appendVarchar(row.raw);
+    for (const name of names) {
+      const v = row.value[name];
+      if (v === undefined || v === null) appender.appendNull();
+      else appender.appendVarchar(typeof v === 'string' ? v : JSON.stringify(v));
+    }
+    appender.endRow();
+  }
+  appender.closeSync();
   return null;
 }
 
