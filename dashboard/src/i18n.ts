@@ -105,6 +105,7 @@ const STRINGS = {
   ticketBrandNote: { en: 'a ticket has a brand only when it names an order', zh: '工单仅在关联订单时才有品牌' },
   churnHigh: { en: 'churn risk “high” (CLV model)', zh: '流失风险“高”（CLV 模型）' },
   rfmAtRisk: { en: 'RFM segment “at risk”', zh: 'RFM 分层“流失风险”' },
+  clvModelCaption: { en: 'Model: {model}, fitted {date}', zh: '模型：{model}，拟合于 {date}' },
   minutesLog: { en: 'minutes (log)', zh: '分钟(对数)' },
   rfmTotal: { en: 'RFM total', zh: 'RFM 总分' },
   footer: {

@@ -6,6 +6,7 @@ import { createKpiCards, renderKpiCards } from './panels/kpis.ts';
 import { renderCohorts, renderPredicted, renderRfm } from './panels/customers.ts';
 import { onSentimentDay, renderMentions, renderService, renderSentiment } from './panels/service-opinion.ts';
 import { panelSection } from './panels/panel.ts';
+import { refreshClvModel } from './panels/clv-model.ts';
 
 /**
  * The executive dashboard. State lives in the URL (?from=&to=&brand=&lang=) so a view can be shared;
@@ -149,6 +150,7 @@ let mentionsDay: string | null = null;
 /** Redraws every panel for the current selection; body[data-ready] says when all are done. */
 async function renderAll(): Promise<void> {
   const generation = ++renderGeneration;
+  refreshClvModel();
   writeUrl();
   document.body.dataset.ready = 'false';
   const panel = (id: string) => app.querySelector<HTMLElement>(`[data-panel="${id}"]`)!;

@@ -159,6 +159,8 @@ export interface KpiSource {
   segments?: string[];
   /** A monthly mart: the range is widened to the whole months it touches. */
   grain?: 'month';
+  /** The figure follows the CLV model's predictions: the card captions the model and fit day. */
+  fromClvModel?: boolean;
 }
 
 export type KpiFormat = 'currency' | 'number' | 'percent' | 'score' | 'minutes';
@@ -257,6 +259,7 @@ export const KPI_CARDS: readonly KpiCard[] = [
         time: null,
         brand: null,
         filters: [{ member: CHURN_RISK_BAND, operator: 'equals', values: ['high'] }],
+        fromClvModel: true,
       },
       // Until churn predictions are in the model: the RFM segment "at risk" (a segment of the model).
       { measure: 'customer_value.count', time: null, brand: null, segments: [RFM_AT_RISK_SEGMENT] },
@@ -446,6 +449,31 @@ export function predictedQuery(selection: Selection, members: ModelMembers): Pan
   };
 }
 
+// ---------------------------------------------------------------- the CLV model behind the predictions
+
+export interface ClvModelMembers {
+  label: string;
+  fittedAt: string;
+}
+
+/** The one-row model members of customer_value (dbt's dim_clv_model), beside the figures they label. */
+export const CLV_MODEL_MEMBERS: ClvModelMembers = { label: 'customer_value.clv_model_label', fittedAt: 'customer_value.clv_fitted_at' };
+/** The key of the fit day in the answer (the time dimension at day granularity, in the API's default zone). */
+export const CLV_FITTED_DAY_KEY = `${CLV_MODEL_MEMBERS.fittedAt}.day`;
+
+/**
+ * Which model (BG/NBD, MBG/NBD, Pareto/NBD) and fit day the predicted value and churn-risk figures
+ * follow: one row, the same for every selection. Null when the model (or this caller) lacks the members.
+ */
+export function clvModelQuery(members: ModelMembers): PanelQuery<ClvModelMembers> | null {
+  const m = CLV_MODEL_MEMBERS;
+  if (!hasMembers(members, m.label, m.fittedAt)) return null;
+  return {
+    members: m,
+    query: withTimezone({ dimensions: [m.label], timeDimensions: [{ dimension: m.fittedAt, granularity: 'day' }], limit: 1 }),
+  };
+}
+
 // ---------------------------------------------------------------- service quality over time
 
 export interface ServiceMembers {
@@ -619,6 +647,7 @@ export function dashboardQueries(selection: Selection, members: ModelMembers, op
     ['cohorts', cohortQuery(selection, members)],
     ['rfm', rfmQuery(selection, members)],
     ['predicted', predictedQuery(selection, members)],
+    ['clv_model', clvModelQuery(members)],
   ];
   for (const [id, panel] of panels) if (panel) queries.push({ id, query: panel.query });
   return queries;

@@ -243,6 +243,31 @@ async function expectCardsEqualApi(): Promise<number> {
   return checked;
 }
 
+/** The CLV model captions the page shows (at-risk card, predicted value panel); '' when hidden. */
+async function clvCaptions(): Promise<{ at_risk: string; predicted: string }> {
+  const text = async (selector: string) => {
+    const element = page.locator(selector);
+    return (await element.isHidden()) ? '' : ((await element.textContent()) ?? '');
+  };
+  return { at_risk: await text('[data-kpi="at_risk"] .kpi-model'), predicted: await text('section[data-panel="predicted"] .panel-model') };
+}
+
+/** The caption the KPI scorecard's model implies: its label and the fit day in the server's zone (the shop's). */
+async function expectedClvCaption(language: 'en' | 'zh'): Promise<string> {
+  const response = await fetch(`${api.url}/api/v1/kpis/scorecard?from=2025-12-01&to=2025-12-31&kpis=customers_at_risk`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as { timezone: string; kpis: { model?: { label: string; fitted_at: string } | null }[] };
+  expect(body.kpis).toHaveLength(1);
+  const model = body.kpis[0]!.model;
+  expect(model, 'the pipeline fitted a CLV model').toBeTruthy();
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone: body.timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    new Date(model!.fitted_at),
+  );
+  return language === 'en' ? `Model: ${model!.label}, fitted ${day}` : `模型：${model!.label}，拟合于 ${day}`;
+}
+
 describe('executive dashboard in headless Chromium', () => {
   it('asks for a token when it has none, and says when the API rejects one', async () => {
     await page.goto(`${api.url}/dashboard/?lang=en`);
@@ -295,6 +320,26 @@ describe('executive dashboard in headless Chromium', () => {
 
   it("shows on every KPI card exactly the API's answer to the same Cube query", async () => {
     expect(await expectCardsEqualApi()).toBe(10);
+  });
+
+  it('captions the figures that follow the CLV model with the model and fit day the API answers', async () => {
+    const expected = await expectedClvCaption('en');
+    expect(expected).toMatch(/^Model: (BG\/NBD|MBG\/NBD|Pareto\/NBD), fitted \d{4}-\d{2}-\d{2}$/);
+    expect(await clvCaptions()).toEqual({ at_risk: expected, predicted: expected });
+    // The caption's own query, sent to /load as the page sends it, answers the same label and day.
+    const query = await page.locator('[data-kpi="at_risk"] .kpi-model').getAttribute('data-query');
+    const response = await fetch(`${api.url}/cubejs-api/v1/load`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: JSON.parse(query!) }),
+    });
+    const rows = ((await response.json()) as { data: Record<string, string>[] }).data;
+    expect(rows).toHaveLength(1);
+    expect(
+      `Model: ${rows[0]!['customer_value.clv_model_label']}, fitted ${rows[0]!['customer_value.clv_fitted_at.day']!.slice(0, 10)}`,
+    ).toBe(expected);
+    // Cards that do not follow the model carry none.
+    expect(await page.locator('[data-kpi="revenue"] .kpi-model').isHidden()).toBe(true);
   });
 
   it('marks the negative spike and lists its mentions on click', async () => {
@@ -391,6 +436,8 @@ describe('executive dashboard in headless Chromium', () => {
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
     const chinese = await cards();
     expect(chinese.map((c) => [c.id, c.value])).toEqual(english.map((c) => [c.id, c.value]));
+    const captionZh = await expectedClvCaption('zh');
+    expect(await clvCaptions()).toEqual({ at_risk: captionZh, predicted: captionZh });
     expect(new URL(page.url()).searchParams.get('lang')).toBe('zh');
     expect(consoleErrors).toEqual([]);
     expect(foreignRequests).toEqual([]);

@@ -3,6 +3,7 @@ import { cohortQuery, predictedQuery, rfmQuery, type Selection } from '../querie
 import { chartIn, MUTED, PALETTE } from '../charts.ts';
 import { formatValue } from '../format.ts';
 import { t, tValue } from '../i18n.ts';
+import { showClvModelCaption } from './clv-model.ts';
 import { errorText, setState } from './panel.ts';
 
 /**
@@ -174,6 +175,9 @@ export async function renderPredicted(section: HTMLElement, selection: Selection
   }
   section.dataset.member = m.value;
   section.dataset.query = JSON.stringify(query);
+  // Lifetime revenue standing in for the prediction follows no model: no caption then.
+  const caption = section.querySelector<HTMLElement>('.panel-model') ?? section.querySelector('.panel-head')!.appendChild(modelCaption());
+  const captioned = showClvModelCaption(caption, !m.fallback);
   try {
     const rows = (await load(query)).rawData() as Record<string, unknown>[];
     const values = rows
@@ -207,5 +211,14 @@ export async function renderPredicted(section: HTMLElement, selection: Selection
     );
   } catch (error) {
     setState(section, 'error', { message: errorText(error) });
+  } finally {
+    await captioned;
   }
+}
+
+function modelCaption(): HTMLElement {
+  const caption = document.createElement('p');
+  caption.className = 'panel-model';
+  caption.hidden = true;
+  return caption;
 }

@@ -15,6 +15,7 @@ import {
 import { chartIn, BAD, GOOD, PALETTE } from '../charts.ts';
 import { changeOf, escapeHtml, formatChange, formatValue } from '../format.ts';
 import { t, type StringKey } from '../i18n.ts';
+import { showClvModelCaption } from './clv-model.ts';
 import { errorText } from './panel.ts';
 
 /**
@@ -43,7 +44,8 @@ export function createKpiCards(container: HTMLElement): void {
       <div class="kpi-value">–</div>
       <div class="kpi-change"><span class="kpi-delta"></span> <span class="kpi-prev"></span></div>
       <div class="kpi-spark"></div>
-      <div class="kpi-note"></div>`;
+      <div class="kpi-note"></div>
+      <div class="kpi-model" hidden></div>`;
     container.appendChild(element);
     return { card, source, element };
   });
@@ -79,13 +81,15 @@ async function renderGroup(items: ResolvedCard[], sources: KpiSource[], selectio
     const current = periods[0]?.rawData()[0] as Record<string, unknown> | undefined;
     const previous = periods[1]?.rawData()[0] as Record<string, unknown> | undefined;
     const trendRows = (series?.rawData() ?? []) as Record<string, unknown>[];
-    for (const item of items) {
-      const measure = item.source!.measure;
-      const value = num(current?.[measure]);
-      const before = previous ? num(previous[measure]) : null;
-      const points = trendRows.map((row) => num(row[measure]));
-      drawCard(item, { value, before, points, query, snapshot: !item.source!.time });
-    }
+    await Promise.all(
+      items.map((item) => {
+        const measure = item.source!.measure;
+        const value = num(current?.[measure]);
+        const before = previous ? num(previous[measure]) : null;
+        const points = trendRows.map((row) => num(row[measure]));
+        return drawCard(item, { value, before, points, query, snapshot: !item.source!.time });
+      }),
+    );
   } catch (error) {
     for (const item of items) {
       item.element.dataset.state = 'error';
@@ -97,7 +101,7 @@ async function renderGroup(items: ResolvedCard[], sources: KpiSource[], selectio
 function drawCard(
   item: ResolvedCard,
   data: { value: number | null; before: number | null; points: (number | null)[]; query: Query; snapshot: boolean },
-): void {
+): Promise<void> {
   const { card, element, source } = item;
   element.dataset.measure = source!.measure;
   element.dataset.query = JSON.stringify(data.query);
@@ -123,6 +127,7 @@ function drawCard(
   if (source!.segments?.includes(RFM_AT_RISK_SEGMENT)) notes.push(t('rfmAtRisk'));
   if (source!.filters?.some((f) => 'member' in f && f.member === CHURN_RISK_BAND)) notes.push(t('churnHigh'));
   element.querySelector('.kpi-note')!.textContent = notes.join(' · ');
+  const captioned = showClvModelCaption(element.querySelector<HTMLElement>('.kpi-model')!, Boolean(source!.fromClvModel));
   element.dataset.state = data.value === null ? 'empty' : 'ready';
   const spark = element.querySelector<HTMLElement>('.kpi-spark')!;
   spark.style.visibility = data.points.length > 1 ? 'visible' : 'hidden';
@@ -149,4 +154,5 @@ function drawCard(
       true,
     );
   }
+  return captioned;
 }
