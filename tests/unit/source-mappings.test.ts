@@ -110,7 +110,7 @@ describe('mapped sources', () => {
     expect(await query(`SELECT count(*)::INT FROM raw._quarantine`)).toEqual([[3]]);
   });
 
-  it('maps an NDJSON export with nested objects; a line that is not a JSON object is quarantined with its reason', async () => {
+  it('maps an NDJSON export with nested objects, one item per element of its lines array; a line that is not a JSON object is quarantined with its reason', async () => {
     const lines = [
       {
         id: 'N1',
@@ -119,7 +119,16 @@ describe('mapped sources', () => {
         customer: { email: ' Ann@Example.com ' },
         lines: [{ sku: 'S1', qty: 2, price: 4.5 }],
       },
-      { id: 'N2', placed: '2025-03-02T11:00:00+08:00', state: 'paid', customer: null, lines: [{ sku: 'S2', qty: 1, price: 10 }] },
+      {
+        id: 'N2',
+        placed: '2025-03-02T11:00:00+08:00',
+        state: 'paid',
+        customer: null,
+        lines: [
+          { sku: 'S2', qty: 1, price: 10 },
+          { sku: 'S3', qty: 3, price: 0.25 },
+        ],
+      },
     ].map((o) => JSON.stringify(o));
     fs.writeFileSync(
       path.join(landing, 'shop', 'orders.ndjson'),
@@ -140,12 +149,13 @@ records:
       currency: { const: CNY }
       discount_amount: { const: "0" }
   order_items:
+    each: lines
     fields:
       order_id: id
-      line_no: { const: "1" }
-      sku: "json_extract_string(lines, '$[0].sku')"
-      quantity: "json_extract_string(lines, '$[0].qty')"
-      unit_price: "json_extract_string(lines, '$[0].price')"
+      line_no: item_no
+      sku: "item ->> 'sku'"
+      quantity: "item ->> 'qty'"
+      unit_price: "item ->> 'price'"
 `;
     const summary = await extractSource(mappedSource('shop', writeMapping(mapping)), { warehousePath, landingDir: landing, batchId: 'j1' });
     expect(summary.notes[0]).toBe('1 file(s) loaded through mapping shop-json');
@@ -155,12 +165,15 @@ records:
       ['N1', 'ann@example.com', '2025-03-01 02:00'],
       ['N2', null, '2025-03-02 03:00'],
     ]);
-    expect(await query(`SELECT order_id, sku, quantity::INT, unit_price::DECIMAL(18, 2)::VARCHAR FROM raw.order_items ORDER BY 1`)).toEqual(
-      [
-        ['N1', 'S1', 2, '4.50'],
-        ['N2', 'S2', 1, '10.00'],
-      ],
-    );
+    expect(
+      await query(
+        `SELECT order_id, line_no::INT, sku, quantity::INT, unit_price::DECIMAL(18, 2)::VARCHAR FROM raw.order_items ORDER BY 1, 2`,
+      ),
+    ).toEqual([
+      ['N1', 1, 'S1', 2, '4.50'],
+      ['N2', 1, 'S2', 1, '10.00'],
+      ['N2', 2, 'S3', 3, '0.25'],
+    ]);
     const quarantine = await query(`SELECT location, reason FROM raw._quarantine ORDER BY location`);
     expect(quarantine.map((r) => r[0])).toEqual(['shop/orders.ndjson:2', 'shop/orders.ndjson:3']);
     expect(String(quarantine[0]![1])).toMatch(/^not JSON: /);

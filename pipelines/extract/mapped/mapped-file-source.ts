@@ -319,7 +319,11 @@ function selectSql(table: string, mapping: SourceMapping, target: MappedTable): 
   const where = spec.where ? ` WHERE (${spec.where})` : '';
   // QUALIFY runs after the fields' own window functions, so they still see every kept row.
   const onePer = spec.one_per ? ` QUALIFY row_number() OVER (PARTITION BY (${spec.one_per}) ORDER BY _line) = 1` : '';
-  return `SELECT _line, _raw, ${fields.join(', ')} FROM ${table}${where}${onePer} ORDER BY _line`;
+  // each: one row per element of a JSON array (both set-returning functions expand in step).
+  const rows = spec.each
+    ? `(SELECT *, unnest(CAST((${spec.each}) AS JSON[])) AS item, generate_subscripts(CAST((${spec.each}) AS JSON[]), 1) AS item_no FROM ${table})`
+    : table;
+  return `SELECT _line, _raw, ${fields.join(', ')} FROM ${rows}${where}${onePer} ORDER BY _line${spec.each ? ', item_no' : ''}`;
 }
 
 /**

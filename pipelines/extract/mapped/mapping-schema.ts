@@ -40,6 +40,11 @@ const recordMappingSchema = z
      * functions over all the rows the where keeps (a sum over the invoice's lines).
      */
     one_per: z.string().min(1).optional(),
+    /**
+     * SQL expression giving a JSON array (an NDJSON order's "lines"): one record per element, with
+     * the element as the JSON column `item` (item ->> 'sku') and its position, from 1, as `item_no`.
+     */
+    each: z.string().min(1).optional(),
     fields: z.record(z.string().min(1), fieldValueSchema),
   })
   .strict();
