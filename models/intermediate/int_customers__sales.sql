@@ -4,14 +4,15 @@
 -- person with at least one such sale; persons without one are absent (the marts coalesce to 0).
 -- revenue = the credited orders' net_revenue (refunds of an order already reduce it) - the person's
 -- effective credit notes that name no order (fct_order_refunds: is_credit_note, counts_in_sales,
--- credited to the person through the credit note's customer), in their own currency as net_revenue
--- is. A credit note of a person without a credited sale changes no customer figure (no row is made
+-- credited to the person through the credit note's customer), in the reporting currency
+-- (net_revenue_reporting, amount_reporting: a person who bought in several currencies has one sum;
+-- an order or credit note without an fx rate adds nothing). A credit note of a person without a credited sale changes no customer figure (no row is made
 -- for it); revenue can go below 0 when credit notes exceed the person's sales.
 with sales as (
     select
         credited_customer_key as customer_key,
         count(*) as order_count,
-        sum(net_revenue) as revenue,
+        sum(net_revenue_reporting) as revenue,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at
     from {{ ref('fct_orders') }}
@@ -20,7 +21,7 @@ with sales as (
 ),
 
 credit_notes as (
-    select credited_customer_key as customer_key, sum(amount) as credited_back
+    select credited_customer_key as customer_key, sum(amount_reporting) as credited_back
     from {{ ref('fct_order_refunds') }}
     where is_credit_note and counts_in_sales and credited_customer_key is not null
     group by credited_customer_key

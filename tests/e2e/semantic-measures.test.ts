@@ -36,12 +36,12 @@ async function load(query: Record<string, unknown>) {
 const KEY_MEASURES: Record<string, string> = {
   'executive_kpis.count': 'SELECT count(*) FROM marts.fct_orders',
   'executive_kpis.valid_order_count': 'SELECT count(*) FROM marts.fct_orders WHERE is_valid_sale',
-  'executive_kpis.revenue': 'SELECT sum(net_revenue) FROM marts.fct_orders',
+  'executive_kpis.revenue': 'SELECT sum(net_revenue_reporting) FROM marts.fct_orders',
   'executive_kpis.gross_amount': 'SELECT sum(gross_amount) FROM marts.fct_orders',
   'executive_kpis.discount_amount': 'SELECT sum(discount_amount) FROM marts.fct_orders',
   'executive_kpis.units': 'SELECT sum(item_count) FROM marts.fct_orders',
   'executive_kpis.buyer_count': 'SELECT count(DISTINCT customer_id) FROM marts.fct_orders WHERE is_valid_sale',
-  'executive_kpis.avg_order_value': 'SELECT round(sum(net_revenue) / count(*) FILTER (WHERE is_valid_sale), 2) FROM marts.fct_orders',
+  'executive_kpis.avg_order_value': 'SELECT round(sum(net_revenue_reporting) / count(*) FILTER (WHERE is_valid_sale), 2) FROM marts.fct_orders',
   'customer_value.count': 'SELECT count(*) FROM marts.customer_value',
   'customer_value.buyer_count': 'SELECT count(*) FROM marts.customer_value WHERE order_count > 0',
   'customer_value.total_revenue': 'SELECT sum(revenue) FROM marts.customer_value',
@@ -72,7 +72,7 @@ const KEY_MEASURES: Record<string, string> = {
   'public_opinion.negative_share': 'SELECT avg(CASE WHEN is_negative THEN 1.0 ELSE 0 END) FROM marts.fct_opinion_mentions',
   'customer_value.avg_revenue_per_buyer':
     'SELECT round(sum(revenue) / count(*) FILTER (WHERE order_count > 0), 2) FROM marts.customer_value',
-  'sales_overview.revenue': 'SELECT sum(net_revenue) FROM marts.fct_orders',
+  'sales_overview.revenue': 'SELECT sum(net_revenue_reporting) FROM marts.fct_orders',
   // Retention: counts add up; rates are ratios of sums over the mart's rows.
   'customer_value.cohort_customers': 'SELECT sum(cohort_size) FROM marts.fct_cohort_retention WHERE months_since_first = 0',
   'customer_value.retained_customers': 'SELECT sum(active_customers) FROM marts.fct_cohort_retention',
@@ -240,7 +240,7 @@ describe('semantic measures', () => {
       limit: 50_000,
     });
     const expected = await reader.query(
-      `SELECT order_status, strftime(date_trunc('month', ordered_at), '%Y-%m') AS month, sum(net_revenue) AS revenue FROM marts.fct_orders GROUP BY ALL`,
+      `SELECT order_status, strftime(date_trunc('month', ordered_at), '%Y-%m') AS month, sum(net_revenue_reporting) AS revenue FROM marts.fct_orders GROUP BY ALL`,
     );
     const key = (status: unknown, month: unknown) => `${String(status)}|${String(month).slice(0, 7)}`;
     const want = new Map(expected.map((r) => [key(r.order_status, r.month), Number(r.revenue)]));

@@ -107,6 +107,10 @@ export async function createFixtureWarehouse(filePath: string, options: { extraO
       -- The marts key people by customer_key (one account per person in this fixture).
       ALTER TABLE marts.fct_orders ADD COLUMN customer_key VARCHAR;
       UPDATE marts.fct_orders SET customer_key = customer_id;
+      -- Every order is in the reporting currency (CNY) here: its reporting amounts are its own.
+      ALTER TABLE marts.fct_orders ADD COLUMN net_revenue_reporting DECIMAL(18,2);
+      ALTER TABLE marts.fct_orders ADD COLUMN gross_amount_reporting DECIMAL(18,2);
+      UPDATE marts.fct_orders SET net_revenue_reporting = net_revenue, gross_amount_reporting = gross_amount;
       ALTER TABLE marts.customer_value RENAME COLUMN customer_id TO customer_key;
       -- dbt's named RFM segment for these scores (seeds/rfm_segment_rules.csv); none without a sale.
       ALTER TABLE marts.customer_value ADD COLUMN rfm_segment VARCHAR;

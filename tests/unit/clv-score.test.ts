@@ -28,7 +28,7 @@ async function makeWarehouse(file: string, sales: Transaction[], extra: string[]
   const c = warehouse.connection;
   await c.run('create schema marts');
   await c.run(
-    'create table marts.fct_orders (order_id varchar, credited_customer_key varchar, ordered_at timestamp, is_valid_sale boolean, net_revenue decimal(18,2))',
+    'create table marts.fct_orders (order_id varchar, credited_customer_key varchar, ordered_at timestamp, is_valid_sale boolean, net_revenue_reporting decimal(18,2))',
   );
   await appendSales(c, sales, 'o');
   for (const sql of extra) await c.run(sql);

@@ -161,7 +161,7 @@ export async function summaryFromWarehouse(
     with sales as (
       select credited_customer_key as customer_key,
              cast(floor((epoch_ms(ordered_at) + ${offsetMs}) / ${DAY_MS}.0) as bigint) as day,
-             cast(net_revenue as double) as value
+             cast(net_revenue_reporting as double) as value
         from marts.fct_orders
        where is_valid_sale and credited_customer_key is not null and epoch_ms(ordered_at) <= ${Math.floor(calibrationEnd)}
     ),

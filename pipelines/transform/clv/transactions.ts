@@ -11,7 +11,7 @@ import type { Transaction } from './summary-data.ts';
 /** Credited valid sales from marts.fct_orders (accidental orders are credited to nobody). */
 export async function readWarehouseTransactions(connection: DuckDBConnection): Promise<Transaction[]> {
   const reader = await connection.runAndReadAll(
-    `select credited_customer_key, epoch_ms(ordered_at) as at_ms, cast(net_revenue as double) as value
+    `select credited_customer_key, epoch_ms(ordered_at) as at_ms, cast(net_revenue_reporting as double) as value
        from marts.fct_orders where is_valid_sale and credited_customer_key is not null`,
   );
   return reader.getRows().map(([key, at, value]) => ({ customerKey: String(key), at: Number(at), value: Number(value) }));
