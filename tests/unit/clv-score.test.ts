@@ -144,6 +144,22 @@ describe('CLV scoring into ml.clv_predictions', () => {
         ['run-2', 'fitted'],
       ]);
       expect(JSON.parse(String(fits[0]!.fit_json)).bgnbd.params.r).toBe(fits[0]!.bgnbd_r);
+      // The backtest that chose the model is kept with the fit (dim_clv_model shows its holdout MAEs).
+      const stored = JSON.parse(String(fits[0]!.fit_json)) as {
+        model: string;
+        backtest: {
+          chosen: string;
+          holdoutDays: number;
+          candidates: { model: string }[];
+          model: { purchases: { mae: number } };
+          churnBands: unknown[];
+        };
+      };
+      expect(stored.backtest.chosen).toBe(stored.model);
+      expect(stored.backtest.candidates.map((m) => m.model)).toEqual(['bgnbd', 'mbgnbd', 'paretonbd']);
+      expect(stored.backtest.holdoutDays).toBeGreaterThanOrEqual(28);
+      expect(stored.backtest.model.purchases.mae).toBeGreaterThan(0);
+      expect(stored.backtest.churnBands).toHaveLength(3);
     } finally {
       warehouse.close();
     }

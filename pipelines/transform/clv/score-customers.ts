@@ -21,7 +21,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CLV_MODEL_VERSION, clvModelName, fitClv, type ClvFit } from './fit.ts';
-import { runBacktest } from './backtest.ts';
+import { runBacktest, type BacktestReport } from './backtest.ts';
 import { readWarehouseTransactions } from './transactions.ts';
 import { REPEAT_MODEL_NAMES, REPEAT_MODELS, type RepeatModelKind } from './repeat-models.ts';
 import { predictCustomer, type ClvPrediction } from './predict.ts';
@@ -254,19 +254,29 @@ async function latestFit(connection: DuckDBConnection): Promise<StoredFit | null
  * the lowest holdout purchase MAE among the models that beat the naive baseline). A history too
  * short for a holdout keeps BG/NBD, and says so.
  */
+/** What a fit row keeps of the backtest that chose its model (fit_json.backtest; dim_clv_model reads it). */
+export interface StoredBacktest {
+  holdoutDays: number;
+  chosen: RepeatModelKind;
+  model: { purchases: { mae: number } };
+  baseline: { purchases: { mae: number } };
+  candidates: { model: RepeatModelKind; purchases: { mae: number }; beatsBaseline: boolean }[];
+  churnBands: BacktestReport['churnBands'];
+}
+
 async function chooseModel(
   connection: DuckDBConnection,
   calibrationEnd: number,
   offsetMinutes: number,
   progress: (m: string) => void,
-): Promise<RepeatModelKind> {
+): Promise<{ model: RepeatModelKind; backtest: StoredBacktest | null }> {
   const transactions = await readWarehouseTransactions(connection);
   const first = transactions.reduce((m, t) => Math.min(m, t.at), Number.POSITIVE_INFINITY);
   const historyDays = (calibrationEnd - first) / DAY_MS;
   const holdoutDays = Math.min(180, Math.max(28, Math.round(historyDays / 4)));
   if (!(historyDays >= holdoutDays * 2)) {
     progress(`history of ${Math.floor(historyDays)} days is too short to backtest the models: BG/NBD`);
-    return 'bgnbd';
+    return { model: 'bgnbd', backtest: null };
   }
   // The holdout starts at a shop-day boundary, so no purchase day is split between the two windows.
   const holdoutStart = (dayIndex(calibrationEnd, offsetMinutes) - holdoutDays + 1) * DAY_MS - Math.round(offsetMinutes * 60_000) - 1;
@@ -275,10 +285,20 @@ async function chooseModel(
     progress(
       `model choice by a ${holdoutDays}-day holdout: ${report.candidates.map((c) => `${c.model} MAE ${c.purchases.mae.toFixed(3)}`).join(', ')}, baseline ${report.baseline.purchases.mae.toFixed(3)}: ${report.chosen}`,
     );
-    return report.chosen;
+    return {
+      model: report.chosen,
+      backtest: {
+        holdoutDays,
+        chosen: report.chosen,
+        model: { purchases: { mae: report.model.purchases.mae } },
+        baseline: { purchases: { mae: report.baseline.purchases.mae } },
+        candidates: report.candidates.map((c) => ({ model: c.model, purchases: { mae: c.purchases.mae }, beatsBaseline: c.beatsBaseline })),
+        churnBands: report.churnBands,
+      },
+    };
   } catch (error) {
     progress(`the model backtest failed (${(error as Error).message}): BG/NBD`);
-    return 'bgnbd';
+    return { model: 'bgnbd', backtest: null };
   }
 }
 
@@ -305,6 +325,7 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
   let fit: ClvFit | null = null;
   let reusedFit: ScoreResult['reusedFit'] = null;
   let fitCustomers = 0;
+  let backtest: StoredBacktest | null = null;
   const fitSample = everyKth(summary, maxFitCustomers);
   const reuseWithinDays = options.reuseFitWithinDays ?? 0;
   t = performance.now();
@@ -334,10 +355,9 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
     reason = notFittableReason(fitSample, minRepeatBuyers);
     if (reason === null) {
       try {
-        const model =
-          options.model && options.model !== 'auto'
-            ? options.model
-            : await chooseModel(connection, calibrationEnd!, offsetMinutes, progress);
+        let model: RepeatModelKind;
+        if (options.model && options.model !== 'auto') model = options.model;
+        else ({ model, backtest } = await chooseModel(connection, calibrationEnd!, offsetMinutes, progress));
         progress(
           `fitting ${REPEAT_MODELS[model].title} + Gamma-Gamma on ${fitSample.length.toLocaleString('en-US')} customers${fitSample.length < summary.length ? ` (a sample of ${summary.length.toLocaleString('en-US')})` : ''}`,
         );
@@ -394,6 +414,7 @@ export async function scoreCustomers(connection: DuckDBConnection, options: Scor
     summary,
     predictions,
     fit,
+    backtest,
     fitCustomers: fit ? fitCustomers : 0,
     status,
     reason: fitReason,
@@ -425,6 +446,8 @@ interface WriteInput {
   summary: CustomerSummary[];
   predictions: (ClvPrediction | null)[];
   fit: ClvFit | null;
+  /** The backtest that chose the model (auto), kept in fit_json; null when pinned, reused or too short. */
+  backtest: StoredBacktest | null;
   fitCustomers: number;
   status: ScoreResult['status'];
   reason: string | null;
@@ -520,7 +543,7 @@ async function writePredictions(connection: DuckDBConnection, input: WriteInput)
       ${sqlText(input.status)}, ${sqlText(input.reason)}, ${input.summary.length}, ${input.summary.filter((c) => c.frequency > 0).length}, ${input.fitCustomers},
       ${sqlNumber(bg?.r)}, ${sqlNumber(bg?.alpha)}, ${sqlNumber(bg && 'a' in bg ? bg.a : null)}, ${sqlNumber(bg && 'b' in bg ? bg.b : null)},
       ${sqlNumber(gg?.p)}, ${sqlNumber(gg?.q)}, ${sqlNumber(gg?.gamma)},
-      ${sqlText(input.fit ? JSON.stringify({ model: input.fit.model, bgnbd: input.fit.purchases, gammaGamma: input.fit.spend }) : null)}, ${sqlNumber(input.elapsedSeconds)})`);
+      ${sqlText(input.fit ? JSON.stringify({ model: input.fit.model, bgnbd: input.fit.purchases, gammaGamma: input.fit.spend, ...(input.backtest ? { backtest: input.backtest } : {}) }) : null)}, ${sqlNumber(input.elapsedSeconds)})`);
     await connection.run('COMMIT');
     return [predictionsDrift, fitsDrift].filter(Boolean).join('; ') || null;
   } catch (error) {
