@@ -6,7 +6,7 @@ import {
   medianDaysToNextPurchase,
   probabilityAlive,
 } from '../../pipelines/transform/clv/bgnbd.ts';
-import { expectedSpend, fitGammaGamma } from '../../pipelines/transform/clv/gamma-gamma.ts';
+import { expectedSpend, fitGammaGamma, fitGammaGammaNelderMead } from '../../pipelines/transform/clv/gamma-gamma.ts';
 import { hyp2f1, lnGamma } from '../../pipelines/transform/clv/special-functions.ts';
 import { nelderMead } from '../../pipelines/transform/clv/nelder-mead.ts';
 import { simulateTransactions } from '../../pipelines/transform/clv/simulate.ts';
@@ -107,5 +107,11 @@ describe('Gamma-Gamma', () => {
     expect(big).toBeLessThan(200);
     expect(big).toBeGreaterThan(populationMean);
     expect(expectedSpend(fit.params, { frequency: 0, monetary: 0 })).toBeCloseTo(populationMean, 8);
+    // BFGS with the analytic gradient reaches the previous Nelder-Mead fitter's optimum.
+    const reference = fitGammaGammaNelderMead(summary);
+    expect(fit.converged).toBe(true);
+    expect(fit.logLikelihood).toBeGreaterThanOrEqual(reference.logLikelihood - 1e-6);
+    for (const key of ['p', 'q', 'gamma'] as const) expect(fit.params[key] / reference.params[key]).toBeCloseTo(1, 4);
+    expect(fit.iterations).toBeLessThan(100);
   });
 });
