@@ -96,7 +96,11 @@ describe('PostgreSQL orders source', () => {
     await client.query(`UPDATE shop.orders SET status = 'cancelled', updated_at = now() WHERE order_id = $1`, [cancel]);
     await client.query(`INSERT INTO shop.cancellations VALUES ($1, now(), 'merchant', 'out of stock', now())`, [cancel]);
     await client.query(`UPDATE shop.orders SET status = 'refunded', updated_at = now() WHERE order_id = $1`, [refund]);
-    await client.query(`INSERT INTO shop.refunds VALUES ('R-LATE-1', $1, 10.00, 'return', 'paid', now(), now())`, [refund]);
+    await client.query(
+      `INSERT INTO shop.refunds (refund_id, order_id, amount, reason, status, requested_at, updated_at)
+       VALUES ('R-LATE-1', $1, 10.00, 'return', 'paid', now(), now())`,
+      [refund],
+    );
     await client.query(
       `UPDATE shop.orders SET ship_phone = '+86 139 0000 0000', ship_address = '新地址 8 号', updated_at = now() WHERE order_id = $1`,
       [moved],
