@@ -6,15 +6,20 @@ import { defineConfig } from 'vitest/config';
 const setupFiles = ['tests/support/test-env.ts'];
 export default defineConfig({
   test: {
+    // Two files at a time (Vitest's default on 2 cores is one): the e2e files stay serial among
+    // themselves (fileParallelism below), so a unit file runs beside the e2e file of the moment,
+    // which spends most of its time waiting on dbt's Python process.
+    maxWorkers: 2,
     projects: [
       {
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           setupFiles,
-          testTimeout: 30_000,
-          // Compiling the Cube model in a beforeAll takes seconds on 2 busy cores.
-          hookTimeout: 30_000,
+          // Limits for a core shared with an e2e file: compiling the Cube model in a beforeAll takes
+          // seconds on 2 busy cores, and the CLI tests start child processes.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {
