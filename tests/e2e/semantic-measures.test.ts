@@ -41,7 +41,8 @@ const KEY_MEASURES: Record<string, string> = {
   'executive_kpis.discount_amount': 'SELECT sum(discount_amount) FROM marts.fct_orders',
   'executive_kpis.units': 'SELECT sum(item_count) FROM marts.fct_orders',
   'executive_kpis.buyer_count': 'SELECT count(DISTINCT customer_id) FROM marts.fct_orders WHERE is_valid_sale',
-  'executive_kpis.avg_order_value': 'SELECT round(sum(net_revenue_reporting) / count(*) FILTER (WHERE is_valid_sale), 2) FROM marts.fct_orders',
+  'executive_kpis.avg_order_value':
+    'SELECT round(sum(net_revenue_reporting) / count(*) FILTER (WHERE is_valid_sale), 2) FROM marts.fct_orders',
   'customer_value.count': 'SELECT count(*) FROM marts.customer_value',
   'customer_value.buyer_count': 'SELECT count(*) FROM marts.customer_value WHERE order_count > 0',
   'customer_value.total_revenue': 'SELECT sum(revenue) FROM marts.customer_value',
