@@ -6,8 +6,9 @@
 -- effective credit notes that name no order (fct_order_refunds: is_credit_note, counts_in_sales,
 -- credited to the person through the credit note's customer), in the reporting currency
 -- (net_revenue_reporting, amount_reporting: a person who bought in several currencies has one sum;
--- an order or credit note without an fx rate adds nothing). A credit note of a person without a credited sale changes no customer figure (no row is made
--- for it); revenue can go below 0 when credit notes exceed the person's sales.
+-- an order or credit note without an fx rate adds nothing). A credit note of a person without a
+-- credited sale changes no customer figure (no row is made for it); revenue can go below 0 when
+-- credit notes exceed the person's sales.
 with sales as (
     select
         credited_customer_key as customer_key,
