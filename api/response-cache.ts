@@ -1,7 +1,8 @@
 /**
- * The front cache: whole /load, scorecard and customer-lookup answers kept as the bytes that were sent, with the
- * headers the route set, so a repeated request skips parsing, zod, Cube's compiler, the result
- * cache's key and serialising again (together most of a cached request's CPU, profiled).
+ * The front cache: whole /load, scorecard and customer-lookup answers kept as the bytes that were
+ * sent, with the headers the route set, so a repeated request skips parsing, zod, Cube's compiler,
+ * the result cache's key (or the lookup's DuckDB reads) and serialising again (together most of a
+ * cached request's CPU, profiled).
  *
  * The key is built by the route from what decides the answer: method and route, the raw query
  * text or body, the verified caller's claims and the default time zone. Each entry also records
