@@ -6,6 +6,10 @@ import { parse as parseCsv } from 'csv-parse';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { inspectFile } from '../files/file-intake.ts';
 import { cancellationRecord, orderItemRecord, orderRecord, paymentRecord, refundRecord } from '../orders/order-records.ts';
+import { customerRecord, customerVersionRecord } from '../profiles/customer-records.ts';
+import { ticketRecord } from '../service/ticket-records.ts';
+import { postRecord } from '../opinion/post-records.ts';
+import { withScoredPosts } from '../opinion/scored-posts.ts';
 import type { DefinedRecord } from '../record-schema.ts';
 import type { SourceRecord } from '../readers/source-record.ts';
 import {
@@ -15,9 +19,10 @@ import {
   type FileManifestEntry,
   type SourceContext,
   type SourceDefinition,
+  type SourceFamily,
 } from '../source-contract.ts';
 import { fieldSql, quoteName } from './mapping-sql.ts';
-import { MAPPED_RECORD_TABLES, type LoadedMapping, type MappedTable, type SourceMapping } from './mapping-schema.ts';
+import { MAPPED_RECORD_TABLES, MappingError, type LoadedMapping, type MappedTable, type SourceMapping } from './mapping-schema.ts';
 import type { FileSourceSettings } from '../../../shared/source-settings.ts';
 
 /**
@@ -35,6 +40,21 @@ const RECORDS: Record<MappedTable, DefinedRecord> = {
   order_payments: paymentRecord,
   order_refunds: refundRecord,
   order_cancellations: cancellationRecord,
+  customers: customerRecord,
+  service_tickets: ticketRecord,
+  opinion_posts: postRecord,
+};
+
+/** The source family of each record: a mapping's records must all be of one. */
+const FAMILY: Record<MappedTable, SourceFamily> = {
+  orders: 'orders',
+  order_items: 'orders',
+  order_payments: 'orders',
+  order_refunds: 'orders',
+  order_cancellations: 'orders',
+  customers: 'profiles',
+  service_tickets: 'service',
+  opinion_posts: 'opinion',
 };
 
 export interface MappedSourceConfig {
@@ -69,14 +89,28 @@ interface StagedFile {
 }
 
 export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
+  const source = mappedFiles(config);
+  // Posts are scored in TypeScript on the way in, as from any other opinion source.
+  return source.family === 'opinion' ? withScoredPosts(source) : source;
+}
+
+function mappedFiles(config: MappedSourceConfig): SourceDefinition {
   const { mapping, settings } = config;
   const tables = MAPPED_RECORD_TABLES.filter((t) => mapping.kinds.some((k) => k.records[t] !== undefined));
-  const records = tables.map((t) => RECORDS[t]);
+  const families = [...new Set(tables.map((t) => FAMILY[t]))];
+  if (families.length > 1) {
+    throw new MappingError(
+      `mapping ${mapping.name}: its records (${tables.join(', ')}) belong to several source families (${families.join(', ')}): one mapped source writes one family; declare one source per family`,
+    );
+  }
+  const family = families[0] ?? 'orders';
+  // A profile row is also kept as a version (customer_versions), as the built-in profiles source does.
+  const records = [...tables.map((t) => RECORDS[t]), ...(tables.includes('customers') ? [customerVersionRecord] : [])];
   const kinds = mapping.kinds.map((kind) => ({ kind, patterns: kind.match.map(globToRegExp) }));
   const kindOf = (fileName: string) => kinds.find((k) => k.patterns.some((p) => p.test(fileName)))?.kind;
   return {
     name: config.name,
-    family: 'orders',
+    family,
     kind: 'files',
     description: `${mapping.description || mapping.name} (mapping ${mapping.name}; drops in ${config.folder}/)`,
     records,
@@ -171,6 +205,10 @@ export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
 
       const loaded: FileManifestEntry[] = [];
       const parts: BatchPart[] = tables.map((table) => ({ record: RECORDS[table], records: mappedRecords(connection, table, staged) }));
+      if (tables.includes('customers')) {
+        // The same mapped rows again, as versions; their rejections are reported once, by customers.
+        parts.push({ record: customerVersionRecord, records: mappedRecords(connection, 'customers', staged, false) });
+      }
       return {
         parts,
         finish: () => {
@@ -345,13 +383,18 @@ async function runMapping(
   }
 }
 
-async function* mappedRecords(connection: DuckDBConnection, target: MappedTable, files: StagedFile[]): AsyncGenerator<SourceRecord> {
+async function* mappedRecords(
+  connection: DuckDBConnection,
+  target: MappedTable,
+  files: StagedFile[],
+  reportsRejections = true,
+): AsyncGenerator<SourceRecord> {
   for (const file of files) {
     const spec = file.kind.records[target];
     if (spec === undefined) continue;
     const names = Object.keys(spec.fields);
     // A rejected file and its broken lines are reported once, by the first record its kind feeds.
-    const reportRejected = target === file.firstTable;
+    const reportRejected = reportsRejections && target === file.firstTable;
     if (file.rejected !== undefined) {
       if (reportRejected) {
         yield {

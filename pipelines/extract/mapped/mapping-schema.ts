@@ -49,7 +49,21 @@ const recordMappingSchema = z
   })
   .strict();
 
-export const MAPPED_RECORD_TABLES = ['orders', 'order_items', 'order_payments', 'order_refunds', 'order_cancellations'] as const;
+/**
+ * The canonical records a mapping can produce. The order family's five, or customers (profiles: each
+ * row also kept as a version in customer_versions), service_tickets, or opinion_posts (scored at load):
+ * one mapping's records all belong to one family, the raw tables one source writes.
+ */
+export const MAPPED_RECORD_TABLES = [
+  'orders',
+  'order_items',
+  'order_payments',
+  'order_refunds',
+  'order_cancellations',
+  'customers',
+  'service_tickets',
+  'opinion_posts',
+] as const;
 
 /** One kind of file in the source's folder and the canonical records it produces. */
 const fileKindShape = {
