@@ -213,6 +213,37 @@ records:
     expect(String(quarantine[0]![2])).toContain('text');
   });
 
+  it('reads ="..." id cells literally, and rejects a file the CSV parser gives up on as a whole while the others load', async () => {
+    drop('crm', 'contacts_a.csv', 'id,tier,created\n="3780000000000000001",gold,2025-01-05 10:00\n');
+    // An unclosed quote: csv-parse cannot find the end of the field.
+    drop('crm', 'contacts_b.csv', 'id,tier,created\n"K-2,gold,2025-01-05 10:00\n');
+    const source = mappedSource(
+      'crm',
+      mappingFile(
+        'crm',
+        `
+name: crm
+match: ["contacts_*.csv"]
+records:
+  customers:
+    fields:
+      customer_id: >-
+        regexp_replace(id, '[="]', '', 'g')
+      membership_tier: tier
+      marketing_consent: "false"
+      signup_at: { timestamp: created, format: "%Y-%m-%d %H:%M" }
+      updated_at: { timestamp: created, format: "%Y-%m-%d %H:%M" }
+`,
+      ),
+    );
+    const summary = await extractSource(source, { warehousePath, landingDir: landing, batchId: 'q1' });
+    expect(summary.notes[0]).toBe('1 file(s) loaded through mapping crm');
+    expect(await query(`SELECT customer_id FROM raw.customers`)).toEqual([['3780000000000000001']]);
+    const quarantine = await query(`SELECT raw_table, location, reason FROM raw._quarantine`);
+    expect(quarantine.map((r) => [r[0], r[1]])).toEqual([['customers', 'crm/contacts_b.csv']]);
+    expect(String(quarantine[0]![2])).toMatch(/^file rejected: not readable as CSV with delimiter ",": /);
+  });
+
   it('refuses a mapping whose records span two families (one mapped source writes one family)', () => {
     const file = mappingFile(
       'mixed',

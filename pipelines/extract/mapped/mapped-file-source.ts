@@ -279,11 +279,29 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
       await add(line, text, body.split(/\s+/));
     }
   } else {
+    // relax_quotes: a quote inside an unquoted field is text, as in the ="3780..." cells seller tools
+    // write to keep spreadsheets from turning long ids into numbers.
     const parser = fs
       .createReadStream(readPath)
-      .pipe(parseCsv({ bom: true, delimiter: format.delimiter, relax_column_count: true, skip_empty_lines: true, info: true, raw: true }));
-    for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
-      await add(row.info.lines, row.raw.replace(/\r?\n$/, ''), row.record);
+      .pipe(
+        parseCsv({
+          bom: true,
+          delimiter: format.delimiter,
+          relax_column_count: true,
+          relax_quotes: true,
+          skip_empty_lines: true,
+          info: true,
+          raw: true,
+        }),
+      );
+    try {
+      for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
+        await add(row.info.lines, row.raw.replace(/\r?\n$/, ''), row.record);
+      }
+    } catch (error) {
+      // A file the CSV parser gives up on (an unclosed quote) is rejected as a whole; the others still load.
+      if (appender !== null) (appender as unknown as { closeSync(): void }).closeSync();
+      return `not readable as CSV with delimiter ${JSON.stringify(format.delimiter)}: ${(error as Error).message}`;
     }
   }
   if (header === null) return null; // an empty file
