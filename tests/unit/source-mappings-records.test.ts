@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { mappedSource } from '../../pipelines/extract/sources.ts';
 import { MappingError } from '../../pipelines/extract/mapped/mapping-schema.ts';
+import { projectRoot } from '../../shared/paths.ts';
 import { queryWarehouse } from '../support/warehouse-query.ts';
 
 /**
@@ -258,5 +260,22 @@ records:
     );
     expect(() => mappedSource('mixed', file)).toThrow(MappingError);
     expect(() => mappedSource('mixed', file)).toThrow(/several source families \(orders, profiles\)/);
+
+    // The CLI says so in one line and exits 2 (a config error), whatever the command.
+    const configPath = path.join(dir, 'crm.config.yml');
+    fs.writeFileSync(configPath, `sources:\n  mixed: { mapping: ${file} }\n`);
+    const result = spawnSync(
+      path.join(projectRoot, 'node_modules', '.bin', 'tsx'),
+      ['cli/crm.ts', 'sources', 'check', 'mixed', '--landing', landing],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, CRM_CONFIG: configPath },
+        encoding: 'utf8',
+      },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^crm: mapping mixed: .*several source families \(orders, profiles\)/),
+    ]);
   });
 });
