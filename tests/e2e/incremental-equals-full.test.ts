@@ -191,7 +191,13 @@ describe('incremental marts', () => {
     // Index names are known in advance (macros/indexes.sql), so no dbt thread scans duckdb_indexes(),
     // which DuckDB fails while another thread swaps an indexed table and drops its backup.
     for (const warehouse of [incremental, full]) {
-      const dbtLog = fs.readFileSync(path.join(dbtArtifactsDir(warehouse), 'logs', 'dbt.log'), 'utf8');
+      // dbt rotates its log (dbt.log, dbt.log.1, ...): read them all.
+      const logs = path.join(dbtArtifactsDir(warehouse), 'logs');
+      const dbtLog = fs
+        .readdirSync(logs)
+        .filter((name) => /^dbt\.log(\.\d+)?$/.test(name))
+        .map((name) => fs.readFileSync(path.join(logs, name), 'utf8'))
+        .join('\n');
       expect(dbtLog).toContain('drop index if exists');
       expect(dbtLog).not.toMatch(/from\s+duckdb_indexes\(\)/i);
     }
