@@ -246,6 +246,20 @@ records:
     expect(String(quarantine[0]![2])).toMatch(/^file rejected: not readable as CSV with delimiter ",": /);
   });
 
+  it("reads dates without a time as the start of the shop's day when the mapping says timezone: shop (the cdnow preset)", async () => {
+    drop('cdnow', 'log.txt', ' customer_id  date number_of_cds  dollar_value\n 00001 20250105  1   11.77\n');
+    const at = `SELECT strftime(ordered_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') FROM raw.orders`;
+    await extractSource(mappedSource('cdnow', 'preset:cdnow', { shopTimezone: 'America/New_York' }), {
+      warehousePath,
+      landingDir: landing,
+      batchId: 'c1',
+    });
+    expect(await query(at)).toEqual([['2025-01-05 05:00']]); // midnight in New York
+    fs.rmSync(warehousePath);
+    await extractSource(mappedSource('cdnow', 'preset:cdnow'), { warehousePath, landingDir: landing, batchId: 'c2' });
+    expect(await query(at)).toEqual([['2025-01-04 16:00']]); // midnight in Shanghai, the default shop zone
+  });
+
   it('refuses a mapping whose records span two families (one mapped source writes one family)', () => {
     const file = mappingFile(
       'mixed',

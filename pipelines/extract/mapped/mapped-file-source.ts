@@ -24,6 +24,7 @@ import {
 import { fieldSql, quoteName } from './mapping-sql.ts';
 import { MAPPED_RECORD_TABLES, MappingError, type LoadedMapping, type MappedTable, type SourceMapping } from './mapping-schema.ts';
 import type { FileSourceSettings } from '../../../shared/source-settings.ts';
+import { DEFAULT_SHOP_TIMEZONE } from '../../../shared/config.ts';
 
 /**
  * A folder of one shop's exports read through a source mapping. Each file is parsed once (csv-parse,
@@ -63,6 +64,36 @@ export interface MappedSourceConfig {
   /** Folder under the landing folder (default: the source's name). */
   folder: string;
   settings: FileSourceSettings;
+  /** The shop's zone (config shop.timezone): what a mapping's `timezone: shop` means. Default Asia/Shanghai. */
+  shopTimezone?: string;
+}
+
+/** The mapping with `timezone: shop` (format or field) replaced by the shop's zone. */
+function withShopZone(mapping: LoadedMapping, shopTimezone: string): LoadedMapping {
+  const zone = (tz: string) => (tz === 'shop' ? shopTimezone : tz);
+  return {
+    ...mapping,
+    kinds: mapping.kinds.map((kind) => ({
+      ...kind,
+      format: { ...kind.format, timezone: zone(kind.format.timezone) },
+      records: Object.fromEntries(
+        Object.entries(kind.records).map(([table, spec]) => [
+          table,
+          spec && {
+            ...spec,
+            fields: Object.fromEntries(
+              Object.entries(spec.fields).map(([name, value]) => [
+                name,
+                typeof value === 'object' && 'timestamp' in value && value.timezone !== undefined
+                  ? { ...value, timezone: zone(value.timezone) }
+                  : value,
+              ]),
+            ),
+          },
+        ]),
+      ),
+    })),
+  };
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -95,7 +126,8 @@ export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
 }
 
 function mappedFiles(config: MappedSourceConfig): SourceDefinition {
-  const { mapping, settings } = config;
+  const { settings } = config;
+  const mapping = withShopZone(config.mapping, config.shopTimezone ?? DEFAULT_SHOP_TIMEZONE);
   const tables = MAPPED_RECORD_TABLES.filter((t) => mapping.kinds.some((k) => k.records[t] !== undefined));
   const families = [...new Set(tables.map((t) => FAMILY[t]))];
   if (families.length > 1) {
@@ -281,19 +313,17 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
   } else {
     // relax_quotes: a quote inside an unquoted field is text, as in the ="3780..." cells seller tools
     // write to keep spreadsheets from turning long ids into numbers.
-    const parser = fs
-      .createReadStream(readPath)
-      .pipe(
-        parseCsv({
-          bom: true,
-          delimiter: format.delimiter,
-          relax_column_count: true,
-          relax_quotes: true,
-          skip_empty_lines: true,
-          info: true,
-          raw: true,
-        }),
-      );
+    const parser = fs.createReadStream(readPath).pipe(
+      parseCsv({
+        bom: true,
+        delimiter: format.delimiter,
+        relax_column_count: true,
+        relax_quotes: true,
+        skip_empty_lines: true,
+        info: true,
+        raw: true,
+      }),
+    );
     try {
       for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
         await add(row.info.lines, row.raw.replace(/\r?\n$/, ''), row.record);
