@@ -123,14 +123,26 @@ function unitTestsOption(): Option {
   return new Option('--unit-tests', "also run dbt's unit tests (default: config transform.unitTests, false)");
 }
 
+/**
+ * The configured sources' names for a help text. Help is built when the command is registered,
+ * before any command runs: a config or mapping the schema rejects must not crash it there; the
+ * command that reads the sources reports the error (exit 2).
+ */
+function sourceNamesForHelp(): string {
+  try {
+    return configuredSources()
+      .map((s) => s.name)
+      .join(', ');
+  } catch (error) {
+    if (error instanceof ConfigError) return `unknown: the config has an error (${error.message.split('\n')[0]})`;
+    throw error;
+  }
+}
+
 export function registerRunCommands(program: Command): void {
   program
     .command('extract')
-    .description(
-      `Load sources into raw tables and publish (all configured sources when none is named: ${configuredSources()
-        .map((s) => s.name)
-        .join(', ')}).`,
-    )
+    .description(`Load sources into raw tables and publish (all configured sources when none is named: ${sourceNamesForHelp()}).`)
     .argument('[sources...]', 'source names')
     .addOption(landingOption())
     .addOption(warehouseOption())

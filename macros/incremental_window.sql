@@ -1,7 +1,7 @@
 {#
   The rows an incremental model rebuilds: those whose watermark moved since the last build (minus
   var('incremental_lookback_days') for late rows) and, during `crm backfill --from --to`, every row
-  whose business time falls in that window (vars backfill_from/backfill_to, inclusive days, UTC).
+  whose business time falls in that window (vars backfill_from/backfill_to, inclusive shop days, var shop_timezone).
   The models use delete+insert on their unique key, so rebuilding a row twice never duplicates it.
 #}
 {% macro incremental_window(watermark_column, event_at_column) -%}
@@ -53,14 +53,14 @@
     {{ return(var('backfill_from', none) and var('backfill_to', none)) }}
 {%- endmacro %}
 
-{# The backfill window on a business-time column (inclusive days, UTC); `1 = 0` outside a backfill. #}
+{# The backfill window on a business-time column (inclusive days on the shop's clock, macros/shop_time.sql); `1 = 0` outside a backfill. #}
 {% macro backfill_window(event_at_column) -%}
     {%- set backfill_from = var('backfill_from', none) -%}
     {%- set backfill_to = var('backfill_to', none) -%}
     {%- if backfill_from and backfill_to -%}
     (
-        {{ event_at_column }} >= cast('{{ backfill_from }}' as timestamp)
-        and {{ event_at_column }} < {{ dbt.dateadd('day', 1, "cast('" ~ backfill_to ~ "' as timestamp)") }}
+        {{ event_at_column }} >= {{ shop_day_start("cast('" ~ backfill_from ~ "' as date)") }}
+        and {{ event_at_column }} < {{ shop_day_start(dbt.dateadd('day', 1, "cast('" ~ backfill_to ~ "' as date)")) }}
     )
     {%- else -%}
     1 = 0

@@ -13,7 +13,7 @@ import type { Filter, Query, TimeDimensionGranularity } from '@cubejs-client/cor
  * view's (cube/model/views: the public surface; the cubes behind them are private).
  */
 // No zone is written here: a query that names none is read in the API's default zone, the shop's
-// (config shop.timezone). Only marts whose days are UTC days ask for UTC.
+// (config shop.timezone), whose days the daily marts are built in (dbt var shop_timezone).
 
 export interface Selection {
   from: string; // YYYY-MM-DD, inclusive
@@ -527,7 +527,7 @@ export function serviceQuery(
 // ---------------------------------------------------------------- sentiment timeline and mentions
 
 export interface OpinionMembers {
-  /** Daily opinion rows are UTC days: query them (and the mentions of a day) in UTC; undefined: the API's default zone. */
+  /** The zone to read the days in; undefined (every candidate): the API's default, the shop's, whose days the daily mart holds. */
   timezone?: string;
   time: string;
   brand: string;
@@ -540,7 +540,6 @@ export interface OpinionMembers {
 
 const OPINION_CANDIDATES: OpinionMembers[] = [
   {
-    timezone: 'UTC',
     time: 'public_opinion_daily.day',
     brand: 'public_opinion_daily.brand',
     count: 'public_opinion_daily.mentions',

@@ -1,5 +1,5 @@
 -- The exchange rate of each order to the reporting currency (var('reporting_currency'), default
--- CNY): the seeds/fx_rates.csv rate whose validity covers the order's UTC order date, 1 when the
+-- CNY): the seeds/fx_rates.csv rate whose validity covers the order's shop-day order date, 1 when the
 -- order is in the reporting currency, null when the seed has no rate for it (has_fx_rate = false:
 -- flagged by a warning test and left out of reporting-currency revenue, never summed as if it were
 -- in the reporting currency). A rate is valid from its valid_from to the day before the currency's
@@ -10,7 +10,7 @@ with orders as (
     select
         order_id,
         currency,
-        cast({{ dbt.date_trunc('day', 'ordered_at') }} as date) as order_date
+        {{ shop_date('ordered_at') }} as order_date
     from {{ ref('stg_shop__orders') }}
 ),
 

@@ -99,9 +99,12 @@ interface DeclaredSources {
 /** The `sources` section of the config file ($CRM_CONFIG or crm.config.json). */
 function declaredSources(env: NodeJS.ProcessEnv): DeclaredSources {
   let declared: Record<string, FileSourceSettings>;
+  let shopTimezone: string;
   const configPath = resolveConfigPath(env);
   try {
-    declared = loadConfig(configPath).sources;
+    const config = loadConfig(configPath);
+    declared = config.sources;
+    shopTimezone = config.shop.timezone;
   } catch (error) {
     // A config the schema rejects is reported by every command before it runs (exit 2); listing sources still works.
     if (error instanceof ConfigError) return { builtIn: {}, mapped: [] };
@@ -123,6 +126,7 @@ function declaredSources(env: NodeJS.ProcessEnv): DeclaredSources {
           mapping: loadMapping(settings.mapping, path.dirname(configPath)),
           folder: settings.folder ?? name,
           settings,
+          shopTimezone,
         }),
       );
     } else {
@@ -138,7 +142,7 @@ function declaredSources(env: NodeJS.ProcessEnv): DeclaredSources {
 export function mappedSource(
   name: string,
   mapping: string,
-  options: { folder?: string; baseDir?: string; settings?: Partial<FileSourceSettings> } = {},
+  options: { folder?: string; baseDir?: string; settings?: Partial<FileSourceSettings>; shopTimezone?: string } = {},
 ): SourceDefinition {
   const settings = fileSourceSettingsSchema.parse({ ...options.settings, mapping });
   return mappedFileSource({
@@ -146,6 +150,7 @@ export function mappedSource(
     mapping: loadMapping(mapping, options.baseDir ?? process.cwd()),
     folder: options.folder ?? name,
     settings,
+    ...(options.shopTimezone ? { shopTimezone: options.shopTimezone } : {}),
   });
 }
 

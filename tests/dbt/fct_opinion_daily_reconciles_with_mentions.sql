@@ -1,4 +1,4 @@
--- Fails when fct_opinion_daily loses or invents mentions: per UTC day, its mentions and negative
+-- Fails when fct_opinion_daily loses or invents mentions: per shop day, its mentions and negative
 -- mentions must equal fct_opinion_mentions'; and a flagged spike must satisfy its own baseline.
 with daily as (
     select day, sum(mentions) as mentions, sum(negative_mentions) as negative_mentions

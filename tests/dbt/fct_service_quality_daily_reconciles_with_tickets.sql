@@ -1,4 +1,4 @@
--- Fails on any UTC day whose daily service rows do not add up to fct_service_tickets: tickets
+-- Fails on any shop day (var shop_timezone) whose daily service rows do not add up to fct_service_tickets: tickets
 -- opened, tickets still open, and final resolutions falling on the day.
 with daily as (
     select day, sum(tickets) as tickets, sum(open_tickets) as open_tickets, sum(resolved_that_day) as resolved_that_day
@@ -14,10 +14,10 @@ opened as (
 ),
 
 resolved as (
-    select cast({{ dbt.date_trunc('day', 'resolved_at') }} as date) as day, count(*) as resolved_that_day
+    select {{ shop_date('resolved_at') }} as day, count(*) as resolved_that_day
     from {{ ref('fct_service_tickets') }}
     where resolved_at is not null
-    group by cast({{ dbt.date_trunc('day', 'resolved_at') }} as date)
+    group by {{ shop_date('resolved_at') }}
 ),
 
 expected as (

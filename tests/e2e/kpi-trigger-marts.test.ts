@@ -9,6 +9,7 @@ import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
 import { runDbt } from '../../pipelines/transform/dbt-cli.ts';
 import { scoreCustomers } from '../../pipelines/transform/clv/score-customers.ts';
+import { shopMonth } from '../support/shop-day.ts';
 
 /**
  * fct_kpi_periods and fct_customer_triggers on a generated shop, built the way the pipeline builds
@@ -127,7 +128,7 @@ function monthlyFromFiles() {
   const byMonth = new Map<string, { revenueCents: number; orders: number; newPersons: number }>();
   const firstMonth = new Map<string, string>();
   const validSales = new Set<string>();
-  const monthOf = (timestamp: string) => new Date(Date.parse(timestamp)).toISOString().slice(0, 7);
+  const monthOf = (timestamp: string) => shopMonth(timestamp); // the shop's month (Asia/Shanghai), as the marts
   const entryOf = (month: string) => {
     const entry = byMonth.get(month) ?? { revenueCents: 0, orders: 0, newPersons: 0 };
     byMonth.set(month, entry);

@@ -8,6 +8,7 @@ import { SOURCES } from '../../pipelines/extract/sources.ts';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
 import { runDbt } from '../../pipelines/transform/dbt-cli.ts';
+import { shopMonth } from '../support/shop-day.ts';
 
 /**
  * Retention marts against figures computed straight from the generated files and the generator's
@@ -95,7 +96,7 @@ function independentFigures() {
       !Number.isFinite(at)
     )
       continue;
-    const month = new Date(at).toISOString().slice(0, 7); // UTC month
+    const month = shopMonth(at); // the shop's month (Asia/Shanghai), as the marts
     activeByMonth.set(month, (activeByMonth.get(month) ?? new Set()).add(person));
     const seen = firstMonth.get(person);
     if (seen === undefined || month < seen) firstMonth.set(person, month);

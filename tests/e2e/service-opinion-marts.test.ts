@@ -9,6 +9,7 @@ import { SOURCES } from '../../pipelines/extract/sources.ts';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
 import { runDbt } from '../../pipelines/transform/dbt-cli.ts';
+import { shopDay } from '../support/shop-day.ts';
 
 /**
  * Service-quality and public-opinion marts against figures computed here from the generated
@@ -26,6 +27,7 @@ const readNdjson = <T>(file: string): T[] =>
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as T);
+/** Day-key arithmetic (a YYYY-MM-DD key of a UTC midnight); instants go through shopDay, the shop's day. */
 const utcDay = (at: string | Date) => new Date(at).toISOString().slice(0, 10);
 const DAY_MS = 86_400_000;
 
@@ -181,7 +183,7 @@ function ticketsFromFiles(): TicketFacts[] {
         ? null
         : (resolvedEvent ?? (t.resolved_at ? Date.parse(t.resolved_at) : null));
     facts.push({
-      day: utcDay(new Date(opened)),
+      day: shopDay(opened),
       channel: t.channel!,
       category: t.category!,
       firstReplyMinutes: firstReply === null ? null : minutes(opened, firstReply),
@@ -201,7 +203,7 @@ function percentileCont(values: number[], fraction: number): number | null {
   return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (position - lower);
 }
 
-/** Valid sales per UTC day from orders.csv (newest version per order), cancellations.csv and the truth's malformed list. */
+/** Valid sales per shop day (Asia/Shanghai) from orders.csv (newest version per order), cancellations.csv and the truth's malformed list. */
 function validOrdersPerDay(): Map<string, number> {
   const cancelled = new Set(
     (
@@ -233,14 +235,14 @@ function validOrdersPerDay(): Map<string, number> {
       !Number.isFinite(at)
     )
       continue;
-    const day = utcDay(new Date(at));
+    const day = shopDay(at);
     perDay.set(day, (perDay.get(day) ?? 0) + 1);
   }
   return perDay;
 }
 
 describe('service quality marts against the generated files', () => {
-  it('ticket volume per UTC day and channel matches tickets*.ndjson', () => {
+  it('ticket volume per shop day (Asia/Shanghai) and channel matches tickets*.ndjson', () => {
     const expected = new Map<string, number>();
     for (const t of ticketsFromFiles()) expected.set(`${t.day}|${t.channel}`, (expected.get(`${t.day}|${t.channel}`) ?? 0) + 1);
     const actual = new Map<string, number>();
@@ -325,7 +327,7 @@ describe('public opinion marts against raw.opinion_posts', () => {
   function dailyFromRaw() {
     const cells = new Map<string, { mentions: number; negative: number }>();
     for (const p of rawPosts) {
-      const key = cellKey(utcDay(p.published_at), p.platform ?? 'unknown', p.brand ?? 'unknown');
+      const key = cellKey(shopDay(p.published_at), p.platform ?? 'unknown', p.brand ?? 'unknown');
       const cell = cells.get(key) ?? { mentions: 0, negative: 0 };
       cell.mentions += 1;
       if (p.sentiment_label === 'negative') cell.negative += 1;

@@ -29,7 +29,7 @@ joined as (
         posts.author_handle,
         handles.customer_key,
         posts.published_at,
-        cast({{ dbt.date_trunc('day', 'posts.published_at') }} as date) as published_date,
+        {{ shop_date('posts.published_at') }} as published_date,
         posts.language as lang,
         posts.rating,
         posts.brand,

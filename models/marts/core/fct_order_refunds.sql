@@ -1,4 +1,4 @@
--- One row per refund or credit note, booked when the money moved (refund_date, the UTC date of
+-- One row per refund or credit note, booked when the money moved (refund_date, the shop's date (var shop_timezone) of
 -- refunded_at), with its amount in its own currency and in the reporting currency, the order it
 -- refunds when it names one, and the person it belongs to.
 --   * Order link: order_id as the source states it; has_order when that order is in fct_orders.
@@ -47,7 +47,7 @@ linked as (
         orders.fx_rate as order_fx_rate,
         coalesce(refunds.currency, orders.currency) as refund_currency,
         -- The date the rate is read on: when the money moved, or when it was asked for.
-        cast({{ dbt.date_trunc('day', 'coalesce(refunds.refunded_at, refunds.requested_at)') }} as date) as rate_date,
+        {{ shop_date('coalesce(refunds.refunded_at, refunds.requested_at)') }} as rate_date,
         case
             when orders.order_id is not null then orders.customer_key
             else coalesce(keys.customer_key, refunds.customer_id)
@@ -93,7 +93,7 @@ select
     coalesce(is_effective and (order_id is null or coalesce(order_is_valid_sale, false)), false) as counts_in_sales,
     requested_at,
     refunded_at,
-    cast({{ dbt.date_trunc('day', 'refunded_at') }} as date) as refund_date,
+    {{ shop_date('refunded_at') }} as refund_date,
     has_stated_refund_date,
     amount,
     refund_currency as currency,

@@ -145,7 +145,7 @@ final as (
         accidental_reason,
         shipped_to_customer_key,
         ordered_at,
-        cast({{ dbt.date_trunc('day', 'ordered_at') }} as date) as order_date,
+        {{ shop_date('ordered_at') }} as order_date,
         order_status,
         is_valid_sale,
         is_cancelled,

@@ -85,7 +85,7 @@ select
     channel,
     category,
     opened_at,
-    cast({{ dbt.date_trunc('day', 'opened_at') }} as date) as opened_date,
+    {{ shop_date('opened_at') }} as opened_date,
     first_reply_at,
     resolved_at,
     cast({{ dbt.datediff('opened_at', 'first_reply_at', 'minute') }} as integer) as first_reply_minutes,

@@ -48,7 +48,7 @@ base as (
         case when sales.order_count > 0 then sales.revenue / sales.order_count end as avg_order_value,
         case
             when sales.last_order_at is not null
-                then {{ dbt.datediff('sales.last_order_at', 'as_of.as_of_at', 'day') }}
+                then {{ dbt.datediff(shop_date('sales.last_order_at'), 'as_of.as_of_date', 'day') }}
         end as recency_days
     from known_customers
     left join profiles on known_customers.customer_key = profiles.customer_key

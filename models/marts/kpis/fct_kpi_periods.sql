@@ -1,5 +1,5 @@
 -- Executive KPIs beyond revenue, one row per period_grain ('day', 'week', 'month') x period_start
--- (UTC calendar periods; weeks start on Monday): the ADDITIVE PARTS of each KPI for the period, and
+-- (calendar periods of the shop's days, var shop_timezone; weeks start on Monday): the ADDITIVE PARTS of each KPI for the period, and
 -- beside each the same part of the previous period of the same grain (prev_*).
 --
 -- No ratio and no change is computed here: the repeat rate, retention rate, satisfaction, complaint,
@@ -100,7 +100,7 @@ as_of as (
     {%- if as_of_date %}
     select cast('{{ as_of_date }}' as date) as as_of_date
     {%- else %}
-    select cast(max(ordered_at) as date) as as_of_date from orders
+    select {{ shop_date('max(ordered_at)') }} as as_of_date from orders
     {%- endif %}
 ),
 

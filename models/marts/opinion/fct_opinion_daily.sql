@@ -1,4 +1,4 @@
--- Public opinion by UTC day (published_date), platform and brand ('unknown' when the post names
+-- Public opinion by shop day (published_date), platform and brand ('unknown' when the post names
 -- none). Product is left out of the grain on purpose: half the posts name no product and the rest
 -- spread over dozens, so a day x platform x product series is almost all zeros and no baseline can
 -- be estimated; product detail stays in fct_opinion_mentions (and the opinion_mentions cube).

@@ -5,7 +5,7 @@
 with sales as (
     select
         credited_customer_key as customer_key,
-        cast({{ dbt.date_trunc('month', 'ordered_at') }} as date) as order_month,
+        cast({{ dbt.date_trunc('month', shop_date('ordered_at')) }} as date) as order_month,
         net_revenue
     from {{ ref('fct_orders') }}
     where is_valid_sale and credited_customer_key is not null

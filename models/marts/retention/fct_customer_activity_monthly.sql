@@ -1,4 +1,4 @@
--- Buying activity by calendar month (UTC), persons (customer_key), credited valid sales only.
+-- Buying activity by calendar month of the shop (var shop_timezone), persons (customer_key), credited valid sales only.
 -- Only additive parts are stored: the repeat purchase rate (repeat_customers / active_customers) is
 -- the customer_activity_monthly cube's measure, a ratio of sums over the months of a slice.
 with sales as (
@@ -6,7 +6,7 @@ with sales as (
         credited_customer_key as customer_key,
         order_id,
         ordered_at,
-        cast({{ dbt.date_trunc('month', 'ordered_at') }} as date) as order_month,
+        cast({{ dbt.date_trunc('month', shop_date('ordered_at')) }} as date) as order_month,
         lag(ordered_at) over (partition by credited_customer_key order by ordered_at, order_id) as previous_ordered_at,
         row_number() over (partition by credited_customer_key order by ordered_at, order_id) as order_number
     from {{ ref('fct_orders') }}

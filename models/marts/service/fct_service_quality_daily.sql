@@ -1,8 +1,8 @@
--- Service quality by UTC day, ticket channel and ticket category. A ticket belongs to the day it
--- was opened (fct_service_tickets.opened_date, UTC): volumes, reply and resolution times, reopens
+-- Service quality by shop day, ticket channel and ticket category. A ticket belongs to the day it
+-- was opened (fct_service_tickets.opened_date, a shop day): volumes, reply and resolution times, reopens
 -- and satisfaction describe the tickets opened that day, as they stand at build time.
 -- resolved_that_day is the exception: tickets (opened on any day) whose final resolution fell on
--- this UTC day, the team's throughput. Medians and 90th percentiles are exact (percentile_cont)
+-- this shop day, the team's throughput. Medians and 90th percentiles are exact (percentile_cont)
 -- and only valid at this grain: they cannot be summed or averaged across rows (the Cube model
 -- computes them over fct_service_tickets instead); the *_sum and count columns can. Ratios (reopen
 -- rate, average satisfaction, average reply and resolution minutes) are measures of the
@@ -13,7 +13,7 @@ with tickets as (
         coalesce(channel, 'unknown') as channel,
         coalesce(category, 'unknown') as category,
         opened_date,
-        cast({{ dbt.date_trunc('day', 'resolved_at') }} as date) as resolved_date,
+        {{ shop_date('resolved_at') }} as resolved_date,
         first_reply_minutes,
         resolution_minutes,
         reopen_count,

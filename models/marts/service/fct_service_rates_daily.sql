@@ -1,10 +1,10 @@
--- The parts of the complaint, return and dispute rates per thousand valid orders, by UTC day.
+-- The parts of the complaint, return and dispute rates per thousand valid orders, by shop day.
 -- Numerator: tickets of that category OPENED that day (any channel); denominator: valid sales
 -- (fct_orders.is_valid_sale) PLACED that day. Service channels have no orders of their own, so these
 -- rates exist at day level only (not per channel): a per-channel "rate" would divide by orders that
 -- were not that channel's. The rates themselves are measures of the service_rates_daily cube
 -- (1000 * sum(tickets) / sum(valid_orders) over any period, never a mean of daily rates); no rate is
--- stored here. One row per UTC day with a valid order, a ticket opened or a ticket finally resolved
+-- stored here. One row per shop day with a valid order, a ticket opened or a ticket finally resolved
 -- (so every day of fct_service_quality_daily is here too).
 with orders_daily as (
     select order_date as day, count(*) as valid_orders
@@ -26,7 +26,7 @@ tickets_daily as (
 ),
 
 resolution_days as (
-    select distinct cast({{ dbt.date_trunc('day', 'resolved_at') }} as date) as day
+    select distinct {{ shop_date('resolved_at') }} as day
     from {{ ref('fct_service_tickets') }}
     where resolved_at is not null
 ),

@@ -6,6 +6,10 @@ import { parse as parseCsv } from 'csv-parse';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { inspectFile } from '../files/file-intake.ts';
 import { cancellationRecord, orderItemRecord, orderRecord, paymentRecord, refundRecord } from '../orders/order-records.ts';
+import { customerRecord, customerVersionRecord } from '../profiles/customer-records.ts';
+import { ticketRecord } from '../service/ticket-records.ts';
+import { postRecord } from '../opinion/post-records.ts';
+import { withScoredPosts } from '../opinion/scored-posts.ts';
 import type { DefinedRecord } from '../record-schema.ts';
 import type { SourceRecord } from '../readers/source-record.ts';
 import {
@@ -15,10 +19,12 @@ import {
   type FileManifestEntry,
   type SourceContext,
   type SourceDefinition,
+  type SourceFamily,
 } from '../source-contract.ts';
 import { fieldSql, quoteName } from './mapping-sql.ts';
-import { MAPPED_RECORD_TABLES, type LoadedMapping, type MappedTable, type SourceMapping } from './mapping-schema.ts';
+import { MAPPED_RECORD_TABLES, MappingError, type LoadedMapping, type MappedTable, type SourceMapping } from './mapping-schema.ts';
 import type { FileSourceSettings } from '../../../shared/source-settings.ts';
+import { DEFAULT_SHOP_TIMEZONE } from '../../../shared/config.ts';
 
 /**
  * A folder of one shop's exports read through a source mapping. Each file is parsed once (csv-parse,
@@ -35,6 +41,21 @@ const RECORDS: Record<MappedTable, DefinedRecord> = {
   order_payments: paymentRecord,
   order_refunds: refundRecord,
   order_cancellations: cancellationRecord,
+  customers: customerRecord,
+  service_tickets: ticketRecord,
+  opinion_posts: postRecord,
+};
+
+/** The source family of each record: a mapping's records must all be of one. */
+const FAMILY: Record<MappedTable, SourceFamily> = {
+  orders: 'orders',
+  order_items: 'orders',
+  order_payments: 'orders',
+  order_refunds: 'orders',
+  order_cancellations: 'orders',
+  customers: 'profiles',
+  service_tickets: 'service',
+  opinion_posts: 'opinion',
 };
 
 export interface MappedSourceConfig {
@@ -43,6 +64,36 @@ export interface MappedSourceConfig {
   /** Folder under the landing folder (default: the source's name). */
   folder: string;
   settings: FileSourceSettings;
+  /** The shop's zone (config shop.timezone): what a mapping's `timezone: shop` means. Default Asia/Shanghai. */
+  shopTimezone?: string;
+}
+
+/** The mapping with `timezone: shop` (format or field) replaced by the shop's zone. */
+function withShopZone(mapping: LoadedMapping, shopTimezone: string): LoadedMapping {
+  const zone = (tz: string) => (tz === 'shop' ? shopTimezone : tz);
+  return {
+    ...mapping,
+    kinds: mapping.kinds.map((kind) => ({
+      ...kind,
+      format: { ...kind.format, timezone: zone(kind.format.timezone) },
+      records: Object.fromEntries(
+        Object.entries(kind.records).map(([table, spec]) => [
+          table,
+          spec && {
+            ...spec,
+            fields: Object.fromEntries(
+              Object.entries(spec.fields).map(([name, value]) => [
+                name,
+                typeof value === 'object' && 'timestamp' in value && value.timezone !== undefined
+                  ? { ...value, timezone: zone(value.timezone) }
+                  : value,
+              ]),
+            ),
+          },
+        ]),
+      ),
+    })),
+  };
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -69,14 +120,29 @@ interface StagedFile {
 }
 
 export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
-  const { mapping, settings } = config;
+  const source = mappedFiles(config);
+  // Posts are scored in TypeScript on the way in, as from any other opinion source.
+  return source.family === 'opinion' ? withScoredPosts(source) : source;
+}
+
+function mappedFiles(config: MappedSourceConfig): SourceDefinition {
+  const { settings } = config;
+  const mapping = withShopZone(config.mapping, config.shopTimezone ?? DEFAULT_SHOP_TIMEZONE);
   const tables = MAPPED_RECORD_TABLES.filter((t) => mapping.kinds.some((k) => k.records[t] !== undefined));
-  const records = tables.map((t) => RECORDS[t]);
+  const families = [...new Set(tables.map((t) => FAMILY[t]))];
+  if (families.length > 1) {
+    throw new MappingError(
+      `mapping ${mapping.name}: its records (${tables.join(', ')}) belong to several source families (${families.join(', ')}): one mapped source writes one family; declare one source per family`,
+    );
+  }
+  const family = families[0] ?? 'orders';
+  // A profile row is also kept as a version (customer_versions), as the built-in profiles source does.
+  const records = [...tables.map((t) => RECORDS[t]), ...(tables.includes('customers') ? [customerVersionRecord] : [])];
   const kinds = mapping.kinds.map((kind) => ({ kind, patterns: kind.match.map(globToRegExp) }));
   const kindOf = (fileName: string) => kinds.find((k) => k.patterns.some((p) => p.test(fileName)))?.kind;
   return {
     name: config.name,
-    family: 'orders',
+    family,
     kind: 'files',
     description: `${mapping.description || mapping.name} (mapping ${mapping.name}; drops in ${config.folder}/)`,
     records,
@@ -171,6 +237,10 @@ export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
 
       const loaded: FileManifestEntry[] = [];
       const parts: BatchPart[] = tables.map((table) => ({ record: RECORDS[table], records: mappedRecords(connection, table, staged) }));
+      if (tables.includes('customers')) {
+        // The same mapped rows again, as versions; their rejections are reported once, by customers.
+        parts.push({ record: customerVersionRecord, records: mappedRecords(connection, 'customers', staged, false) });
+      }
       return {
         parts,
         finish: () => {
@@ -241,11 +311,27 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
       await add(line, text, body.split(/\s+/));
     }
   } else {
-    const parser = fs
-      .createReadStream(readPath)
-      .pipe(parseCsv({ bom: true, delimiter: format.delimiter, relax_column_count: true, skip_empty_lines: true, info: true, raw: true }));
-    for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
-      await add(row.info.lines, row.raw.replace(/\r?\n$/, ''), row.record);
+    // relax_quotes: a quote inside an unquoted field is text, as in the ="3780..." cells seller tools
+    // write to keep spreadsheets from turning long ids into numbers.
+    const parser = fs.createReadStream(readPath).pipe(
+      parseCsv({
+        bom: true,
+        delimiter: format.delimiter,
+        relax_column_count: true,
+        relax_quotes: true,
+        skip_empty_lines: true,
+        info: true,
+        raw: true,
+      }),
+    );
+    try {
+      for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
+        await add(row.info.lines, row.raw.replace(/\r?\n$/, ''), row.record);
+      }
+    } catch (error) {
+      // A file the CSV parser gives up on (an unclosed quote) is rejected as a whole; the others still load.
+      if (appender !== null) (appender as unknown as { closeSync(): void }).closeSync();
+      return `not readable as CSV with delimiter ${JSON.stringify(format.delimiter)}: ${(error as Error).message}`;
     }
   }
   if (header === null) return null; // an empty file
@@ -345,13 +431,18 @@ async function runMapping(
   }
 }
 
-async function* mappedRecords(connection: DuckDBConnection, target: MappedTable, files: StagedFile[]): AsyncGenerator<SourceRecord> {
+async function* mappedRecords(
+  connection: DuckDBConnection,
+  target: MappedTable,
+  files: StagedFile[],
+  reportsRejections = true,
+): AsyncGenerator<SourceRecord> {
   for (const file of files) {
     const spec = file.kind.records[target];
     if (spec === undefined) continue;
     const names = Object.keys(spec.fields);
     // A rejected file and its broken lines are reported once, by the first record its kind feeds.
-    const reportRejected = target === file.firstTable;
+    const reportRejected = reportsRejections && target === file.firstTable;
     if (file.rejected !== undefined) {
       if (reportRejected) {
         yield {

@@ -24,7 +24,11 @@ const fieldValueSchema = z.union([
     .object({
       timestamp: z.string().min(1).describe('SQL expression giving the text of a date or time'),
       format: z.string().min(1).optional().describe('strptime format, e.g. %Y%m%d or %d/%m/%Y %H:%M (default: ISO 8601)'),
-      timezone: z.string().min(1).optional().describe("IANA zone of times without an offset (default: the mapping's format.timezone)"),
+      timezone: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("IANA zone of times without an offset, or shop (config shop.timezone) (default: the mapping's format.timezone)"),
     })
     .strict()
     .describe('a date or time; naive local times are read in the time zone and stored as UTC instants'),
@@ -49,7 +53,21 @@ const recordMappingSchema = z
   })
   .strict();
 
-export const MAPPED_RECORD_TABLES = ['orders', 'order_items', 'order_payments', 'order_refunds', 'order_cancellations'] as const;
+/**
+ * The canonical records a mapping can produce. The order family's five, or customers (profiles: each
+ * row also kept as a version in customer_versions), service_tickets, or opinion_posts (scored at load):
+ * one mapping's records all belong to one family, the raw tables one source writes.
+ */
+export const MAPPED_RECORD_TABLES = [
+  'orders',
+  'order_items',
+  'order_payments',
+  'order_refunds',
+  'order_cancellations',
+  'customers',
+  'service_tickets',
+  'opinion_posts',
+] as const;
 
 /** One kind of file in the source's folder and the canonical records it produces. */
 const fileKindShape = {
@@ -65,7 +83,7 @@ const fileKindShape = {
       /** Column names, in order, for files without a header (or to rename a header's columns). */
       columns: z.array(z.string().min(1)).optional(),
       encoding: z.enum(FILE_ENCODINGS).default('auto'),
-      /** IANA zone of timestamps without an offset. */
+      /** IANA zone of timestamps without an offset, or `shop`: the config's shop.timezone (right for dates without a time). */
       timezone: z.string().min(1).default('UTC'),
     })
     .strict()
