@@ -41,7 +41,7 @@ export async function rescorePosts(connection: DuckDBConnection, scorer: Sentime
   const rows = reader.getRows() as [string, string, string | null][];
   if (rows.length > 0) {
     await connection.run('create temp table rescored (post_id varchar, sentiment_score double, sentiment_label varchar)');
-    const appender = await connection.createAppender('rescored', 'temp');
+    const appender = await connection.createAppender('rescored', 'main', 'temp');
     for (const [postId, text, lang] of rows) {
       const result = scorer.score(text, languageOf(text, lang));
       appender.appendVarchar(postId);

@@ -16,6 +16,7 @@
  * The feature vector is the n-gram counts scaled by 1/sqrt(count), so long and short texts compare.
  */
 import { createRequire } from 'node:module';
+import { ENGLISH_EXTRAS } from '../english-scorer.ts';
 
 export type FeatureLang = 'zh' | 'en';
 
@@ -51,8 +52,10 @@ const NS_LEXICON = 0x2545f491;
 const FNV_PRIME = 16777619;
 
 const require = createRequire(import.meta.url);
-/** AFINN-165 as shipped by the `sentiment` package (the English lexicon scorer's list). */
-const AFINN = new Map<string, number>(Object.entries(require('sentiment/languages/en/labels.json') as Record<string, number>));
+/** AFINN-165 as shipped by the `sentiment` package with the English lexicon scorer's shop extras. */
+const AFINN = new Map<string, number>(
+  Object.entries({ ...(require('sentiment/languages/en/labels.json') as Record<string, number>), ...ENGLISH_EXTRAS }),
+);
 
 function mix(h: number): number {
   h ^= h >>> 16;
