@@ -74,6 +74,8 @@ export class LinearModel {
   private readonly featurizer: Featurizer;
   readonly rows: number;
   readonly dim: number;
+  /** Binary models: w_positive - w_negative, so prediction reads one row (half the memory traffic). */
+  private readonly difference: Float32Array | null;
 
   constructor(
     readonly header: LinearModelHeader,
@@ -84,6 +86,12 @@ export class LinearModel {
     this.dim = 1 << header.spec.bits;
     if (weights.length !== this.rows * this.dim)
       throw new Error(`model ${header.name}: ${weights.length} weights, expected ${this.rows * this.dim}`);
+    let difference: Float32Array | null = null;
+    if (this.rows === 2) {
+      difference = new Float32Array(this.dim);
+      for (let i = 0; i < this.dim; i++) difference[i] = weights[this.dim + i]! - weights[i]!;
+    }
+    this.difference = difference;
   }
 
   get name(): string {
@@ -106,6 +114,22 @@ export class LinearModel {
     return out;
   }
 
+  /** Binary models: z_positive - z_negative, with the contrast rule as in logits(). */
+  logitDifference(text: string): number {
+    const at = this.header.spec.rules ? contrastSplit(text, this.header.spec.lang) : -1;
+    if (at < 0) return this.plainDifference(text);
+    return CONTRAST_WEIGHT * this.plainDifference(text.slice(at)) + (1 - CONTRAST_WEIGHT) * this.plainDifference(text.slice(0, at));
+  }
+
+  private plainDifference(text: string): number {
+    const value = this.featurizer.featurize(text);
+    const { indices, count } = this.featurizer;
+    const w = this.difference!;
+    let sum = 0;
+    for (let i = 0; i < count; i++) sum += w[indices[i]!]!;
+    return this.header.bias[1]! - this.header.bias[0]! + sum * value;
+  }
+
   private plainLogits(text: string, out: Float64Array): Float64Array {
     const value = this.featurizer.featurize(text);
     const { indices, count } = this.featurizer;
@@ -120,17 +144,17 @@ export class LinearModel {
   }
 
   predict(text: string): Prediction {
-    const z = this.logits(text);
     const { classes, calibration } = this.header;
     const probabilities: Record<SentimentLabel, number> = { negative: 0, neutral: 0, positive: 0 };
     if (classes.length === 2) {
-      const p = 1 / (1 + Math.exp(-(calibration.a * (z[1]! - z[0]!) + calibration.b)));
+      const p = 1 / (1 + Math.exp(-(calibration.a * this.logitDifference(text) + calibration.b)));
       probabilities.positive = round4(p);
       probabilities.negative = round4(1 - p);
       const score = round4(2 * p - 1);
       const label: SentimentLabel = Math.abs(p - 0.5) < this.header.neutralBand ? 'neutral' : p > 0.5 ? 'positive' : 'negative';
       return { score, label, probabilities };
     }
+    const z = this.logits(text);
     let max = -Infinity;
     for (let k = 0; k < this.rows; k++) max = Math.max(max, z[k]! / calibration.temperature);
     let total = 0;
