@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --scale 100k|1m|10m [--stages extract dbt semantic throughput end-to-end clv-fit]`:
+ * `npm run bench -- --scale 100k|1m|10m [--stages extract dbt semantic throughput end-to-end clv-fit sentiment]`:
  * generates the data set once (cached by seed and scale under .bench/data), runs each stage against a baseline measured in the same run, and writes a JSON file
  * (.bench/results), a Markdown table (benchmarks/results/<scale>.md), and docs/benchmarks.md from the
  * latest result of every stage at every scale (benchmarks/results/latest.json).
@@ -18,12 +18,13 @@ import { dbtStage } from './stages/dbt-stage.ts';
 import { endToEndStage } from './stages/end-to-end-stage.ts';
 import { extractStage } from './stages/extract-stage.ts';
 import { semanticStage } from './stages/semantic-stage.ts';
+import { sentimentStage } from './stages/sentiment-stage.ts';
 import { throughputStage } from './stages/throughput-stage.ts';
 
 const DEFAULT_MARKDOWN_DIR = path.join(projectRoot, 'benchmarks', 'results');
 // In this order: semantic and throughput serve the warehouse the dbt stage built, end-to-end then adds to it.
-// clv-fit needs no data set (it simulates its customers).
-const STAGES = ['extract', 'dbt', 'semantic', 'throughput', 'end-to-end', 'clv-fit'] as const;
+// clv-fit needs no data set (it simulates its customers), nor does sentiment (real reviews or sample sentences).
+const STAGES = ['extract', 'dbt', 'semantic', 'throughput', 'end-to-end', 'clv-fit', 'sentiment'] as const;
 type StageName = (typeof STAGES)[number];
 
 function positiveInteger(value: string): number {
@@ -70,7 +71,7 @@ const program = new Command('bench')
       const scale = scaleByName(opts.scale);
       const log = (line: string) => process.stderr.write(`[bench ${scale.name}] ${line}\n`);
       const started = Date.now();
-      const needsDataset = opts.stages.some((s) => s !== 'clv-fit');
+      const needsDataset = opts.stages.some((s) => s !== 'clv-fit' && s !== 'sentiment');
       const dataset = needsDataset ? await ensureDataset(opts.benchDir, scale, opts.seed, log) : null;
       const workDir = path.join(opts.benchDir, 'work', `seed-${opts.seed}-${scale.name}`);
       fs.mkdirSync(workDir, { recursive: true });
@@ -79,6 +80,10 @@ const program = new Command('bench')
         log(`stage ${name}`);
         if (name === 'clv-fit') {
           stages.push(await clvFitStage(scale, log));
+          continue;
+        }
+        if (name === 'sentiment') {
+          stages.push(sentimentStage(log, scale.name === 'smoke'));
           continue;
         }
         if (dataset === null) throw new Error(`stage ${name} needs the data set`);

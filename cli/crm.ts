@@ -143,6 +143,7 @@ registerRunCommands(program); // extract, transform, refresh, run, backfill
 (await import('./serve-sample-sources-command.ts')).registerServeSampleSourcesCommand(program);
 (await import('./clv-command.ts')).registerClvCommand(program); // clv backtest
 (await import('./config-command.ts')).registerConfigCommand(program); // config show, schema
+(await import('./sentiment-command.ts')).registerSentimentCommand(program); // sentiment train, score, eval, adapt, rescore
 
 async function main(): Promise<number> {
   try {

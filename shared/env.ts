@@ -50,6 +50,11 @@ export const ENV_SETTINGS = {
     default: '1',
     description: '0 sends every record through the row path (zod per record) instead of the bulk path',
   },
+  CRM_SENTIMENT_MODEL_DIR: {
+    section: 'extract',
+    default: 'data/models/sentiment',
+    description: 'where crm sentiment adapt writes shop-adapted sentiment models (the scorer at load uses them when present)',
+  },
   CRM_BULK_TIMING: { section: 'extract', default: '', description: '1 prints how long each bulk-path step took (stderr), for profiling' },
   CRM_VENV_DIR: { section: 'transform', default: '.venv', description: 'the Python venv of dbt' },
   CRM_PYTHON: { section: 'transform', default: 'python3', description: 'the Python that creates the venv' },

@@ -286,12 +286,12 @@ describe('opinion feed source over HTTP', () => {
         )
       ).getRows();
       expect(rows).toEqual([
-        ['dy-1', 'zh', 'positive', 'douyin', 'lexicon-zh-en'],
-        ['tp-77', 'en', 'negative', 'weibo', 'lexicon-zh-en'],
-        ['tw-2', 'en', 'positive', 'douyin', 'lexicon-zh-en'],
-        ['urn:review:1', 'en', 'positive', 'reviews', 'lexicon-zh-en'],
-        ['urn:review:2', 'zh', 'negative', 'reviews', 'lexicon-zh-en'],
-        ['wb-1001', 'zh', 'positive', 'weibo', 'lexicon-zh-en'],
+        ['dy-1', 'zh', 'positive', 'douyin', 'linear-zh-en'],
+        ['tp-77', 'en', 'negative', 'weibo', 'linear-zh-en'],
+        ['tw-2', 'en', 'positive', 'douyin', 'linear-zh-en'],
+        ['urn:review:1', 'en', 'positive', 'reviews', 'linear-zh-en'],
+        ['urn:review:2', 'zh', 'negative', 'reviews', 'linear-zh-en'],
+        ['wb-1001', 'zh', 'positive', 'weibo', 'linear-zh-en'],
       ]);
       const rejected = (await wh.connection.runAndReadAll(`SELECT location, reason FROM raw._quarantine ORDER BY location`)).getRows();
       expect(rejected.map((r) => r[0])).toEqual(['GET /m.json#2', 'GET /m.json#3 (id tw-3)', 'GET /m.rss#2']);

@@ -1,6 +1,7 @@
 import type { SourceRecord } from '../readers/source-record.ts';
 import type { SourceDefinition } from '../source-contract.ts';
-import { lexiconScorer, withSentiment } from './sentiment/default-scorer.ts';
+import { withSentiment } from './sentiment/default-scorer.ts';
+import { defaultScorer } from './sentiment/trained-scorer.ts';
 import type { SentimentScorer } from './sentiment/sentiment-scorer.ts';
 
 /** Columns a post from a file drop never carries (they describe feeds): set to null, not reported as drift. */
@@ -26,10 +27,12 @@ async function* scoreRecords(
 
 /**
  * Wraps an opinion source so every post is scored at load: the sentiment columns, the scorer's
- * name and version are added before validation. Parts go through the row path (no bulk plan), since
+ * name and version are added before validation. The default scorer is the shop-adapted model where
+ * `crm sentiment adapt` promoted one, else the shipped linear models, else the lexicon
+ * (trained-scorer.ts). Parts go through the row path (no bulk plan), since
  * scoring happens in TypeScript.
  */
-export function withScoredPosts(source: SourceDefinition, scorer: SentimentScorer = lexiconScorer): SourceDefinition {
+export function withScoredPosts(source: SourceDefinition, scorer: SentimentScorer = defaultScorer()): SourceDefinition {
   return {
     ...source,
     description: `${source.description}; sentiment scored at load (${scorer.name} ${scorer.version})`,
