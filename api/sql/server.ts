@@ -1,0 +1,527 @@
+import net from 'node:net';
+import { verifyToken } from '../auth.ts';
+import { accessContextFromToken } from '../../semantic/access-control.ts';
+import { loadRequest, type LoadResponse } from '../../semantic/load-query.ts';
+import { canonicalTimezone } from '../../semantic/normalize-query.ts';
+import type { ResultCache } from '../../semantic/result-cache.ts';
+import type { SemanticModel } from '../../semantic/semantic-model.ts';
+import type { WarehouseReader } from '../../semantic/warehouse-reader.ts';
+import { Catalog, isCatalogQuery, SERVER_VERSION } from './catalog.ts';
+import { backend, MessageFramer, parseFrontendMessage, ProtocolError, type ColumnDescription, type FrontendMessage } from './protocol.ts';
+import { errorFields, SqlError } from './sql-error.ts';
+import { bindParameters, parameterCount, splitStatements } from './statements.ts';
+import { tablesFor, type PgType } from './tables.ts';
+import { parseSelect, tablesOf, translateSelect, type TranslatedQuery } from './translate.ts';
+
+/**
+ * The SQL door: a Postgres wire endpoint over the semantic layer. A client logs in with its JWT as
+ * the password (cleartext password message, as Cube's SQL API does; TLS belongs in front of it
+ * beyond loopback), sees one table per Cube view its token may read, and each SELECT on a view is
+ * translated (translate.ts) into the Cube query REST clients send and run by loadRequest, the
+ * function behind /cubejs-api/v1/load: access policies, masking, rollups, the result cache and the
+ * time limit are the same. Catalog reads go to an emulated catalog (catalog.ts).
+ */
+
+export interface SqlDoorOptions {
+  jwtSecret: string;
+  defaultTimezone: string;
+  warehouse: WarehouseReader;
+  model(): Promise<SemanticModel>;
+  cache?: ResultCache<LoadResponse>;
+  queryTimeoutMs?: number;
+  requireTokenExpiry?: boolean;
+  /** Where internal errors go (their text never reaches the client). */
+  log?: (message: string, error?: unknown) => void;
+}
+
+export interface RunningSqlDoor {
+  port: number;
+  host: string;
+  close(): Promise<void>;
+}
+
+interface Prepared {
+  sql: string;
+  parameterTypes: number[];
+}
+
+interface Portal {
+  sql: string;
+  resultFormats: number[];
+  /** Rows computed by Describe, kept for the Execute that follows. */
+  result?: StatementResult;
+}
+
+interface StatementResult {
+  columns: ColumnDescription[] | null;
+  rows: (string | null)[][];
+  tag: string;
+}
+
+const SESSION_COMMAND =
+  /^(SET|RESET|SHOW|BEGIN|START|COMMIT|END|ROLLBACK|ABORT|DISCARD|DEALLOCATE|SAVEPOINT|RELEASE|CLOSE|UNLISTEN|LISTEN)\b/i;
+const READ_STATEMENT = /^(SELECT|WITH|VALUES|TABLE)\b/i;
+
+function columnOf(name: string, pg: PgType): ColumnDescription {
+  return { name, typeOid: pg.oid, typeSize: pg.size };
+}
+
+/** A /load value in Postgres' text format for its column type. */
+function pgText(value: unknown, pg: PgType): string | null {
+  if (value === null || value === undefined) return null;
+  if (pg.oid === 16) return value === true || value === 'true' || value === 1 || value === '1' ? 't' : 'f';
+  if (pg.oid === 1114) {
+    const text = String(value);
+    const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?/.exec(text);
+    if (!match) return text;
+    const fraction = match[3] && !/^\.0+$/.test(match[3]) ? match[3].replace(/0+$/, '') : '';
+    return `${match[1]} ${match[2]}${fraction}`;
+  }
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+const SETTINGS_DEFAULTS: Record<string, string> = {
+  server_version: SERVER_VERSION,
+  server_version_num: '150000',
+  server_encoding: 'UTF8',
+  client_encoding: 'UTF8',
+  datestyle: 'ISO, MDY',
+  intervalstyle: 'postgres',
+  integer_datetimes: 'on',
+  standard_conforming_strings: 'on',
+  transaction_isolation: 'read committed',
+  'transaction isolation level': 'read committed',
+  default_transaction_read_only: 'on',
+  transaction_read_only: 'on',
+  search_path: 'public',
+  max_identifier_length: '63',
+  lc_collate: 'en_US.UTF-8',
+  extra_float_digits: '1',
+  is_superuser: 'off',
+};
+
+class Session {
+  private readonly framer = new MessageFramer();
+  private queue: Promise<void> = Promise.resolve();
+  private securityContext: Record<string, unknown> | undefined;
+  private user = '';
+  private database = 'crm';
+  private phase: 'startup' | 'password' | 'ready' = 'startup';
+  private transaction: 'I' | 'T' | 'E' = 'I';
+  private readonly settings = new Map<string, string>();
+  private timezone: string;
+  private catalog: Catalog | undefined;
+  private readonly prepared = new Map<string, Prepared>();
+  private readonly portals = new Map<string, Portal>();
+  /** After an error in the extended protocol, messages are skipped until Sync. */
+  private skipUntilSync = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly door: SqlDoorOptions,
+  ) {
+    this.timezone = door.defaultTimezone;
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.catalog?.close());
+  }
+
+  private receive(chunk: Buffer): void {
+    let messages: Buffer[];
+    const untypedBefore = !this.framer.started;
+    try {
+      messages = this.framer.push(chunk);
+    } catch (error) {
+      this.fatal('08P01', error instanceof Error ? error.message : String(error));
+      return;
+    }
+    // Messages are framed as they arrive but handled one after another, in order.
+    let untyped = untypedBefore;
+    for (const message of messages) {
+      const wasUntyped = untyped;
+      if (untyped && message.length >= 8) {
+        const code = message.readInt32BE(4);
+        if (code !== 80877103 && code !== 80877104 && code !== 80877102) untyped = false;
+      }
+      this.queue = this.queue.then(() => this.handleRaw(message, wasUntyped)).catch((error) => this.internal(error));
+    }
+  }
+
+  private write(...buffers: Buffer[]): void {
+    if (!this.socket.destroyed) this.socket.write(buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers));
+  }
+
+  private fatal(code: string, message: string): void {
+    this.write(backend.error({ severity: 'FATAL', code, message }));
+    this.socket.end();
+    this.socket.destroySoon?.();
+  }
+
+  private internal(error: unknown): void {
+    this.door.log?.('SQL door: unexpected error', error);
+    this.fatal('XX000', 'internal error in the SQL door (details are in the server log)');
+  }
+
+  private async handleRaw(raw: Buffer, untyped: boolean): Promise<void> {
+    if (this.socket.destroyed) return;
+    let message: FrontendMessage;
+    try {
+      message = parseFrontendMessage(raw, untyped);
+    } catch (error) {
+      this.fatal('08P01', error instanceof ProtocolError ? error.message : 'malformed message');
+      return;
+    }
+    if (this.phase === 'startup') return this.handleStartup(message);
+    if (this.phase === 'password') return this.handlePassword(message);
+    return this.handleReady(message);
+  }
+
+  private handleStartup(message: FrontendMessage): void {
+    if (message.type === 'sslRequest' || message.type === 'gssEncRequest') {
+      // No TLS here (loopback); a proxy in front of the door terminates TLS elsewhere.
+      this.write(Buffer.from('N'));
+      return;
+    }
+    if (message.type === 'cancelRequest') {
+      this.socket.end();
+      return;
+    }
+    if (message.type !== 'startup') return this.fatal('08P01', `expected a startup message, got ${message.type}`);
+    if (message.protocol !== 196608)
+      return this.fatal('0A000', `unsupported frontend protocol ${message.protocol >> 16}.${message.protocol & 0xffff} (3.0 only)`);
+    this.user = message.parameters.user ?? '';
+    this.database = message.parameters.database || this.user || 'crm';
+    if (message.parameters.options && /timezone|TimeZone/.test(message.parameters.options)) {
+      const match = /-c\s*timezone=(\S+)/i.exec(message.parameters.options);
+      if (match) this.setTimezone(match[1]!);
+    }
+    if (message.parameters.application_name) this.settings.set('application_name', message.parameters.application_name);
+    this.phase = 'password';
+    this.write(backend.authenticationCleartextPassword());
+  }
+
+  private async handlePassword(message: FrontendMessage): Promise<void> {
+    if (message.type !== 'password') return this.fatal('08P01', 'expected a password message (the JWT)');
+    let claims: Record<string, unknown>;
+    try {
+      const verified = await verifyToken(message.password.trim() || undefined, this.door.jwtSecret, {
+        requireExpiry: this.door.requireTokenExpiry ?? true,
+      });
+      claims = accessContextFromToken(verified);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return this.fatal('28P01', `password authentication failed: the password must be an API token (JWT): ${reason}`);
+    }
+    this.securityContext = claims;
+    this.phase = 'ready';
+    const status = (name: string, value: string) => backend.parameterStatus(name, value);
+    this.write(
+      backend.authenticationOk(),
+      status('server_version', SERVER_VERSION),
+      status('server_encoding', 'UTF8'),
+      status('client_encoding', 'UTF8'),
+      status('DateStyle', 'ISO, MDY'),
+      status('IntervalStyle', 'postgres'),
+      status('TimeZone', this.timezone),
+      status('integer_datetimes', 'on'),
+      status('standard_conforming_strings', 'on'),
+      status('is_superuser', 'off'),
+      status('session_authorization', this.user),
+      status('application_name', this.settings.get('application_name') ?? ''),
+      backend.backendKeyData(process.pid, Math.floor(Math.random() * 0x7fffffff)),
+      backend.readyForQuery('I'),
+    );
+  }
+
+  private setTimezone(value: string): void {
+    const zone = value.replace(/^'|'$/g, '');
+    try {
+      this.timezone = canonicalTimezone(zone.toUpperCase() === 'UTC' ? 'UTC' : zone);
+    } catch {
+      throw new SqlError('22023', `invalid value for parameter "TimeZone": "${zone}"`);
+    }
+  }
+
+  private async handleReady(message: FrontendMessage): Promise<void> {
+    if (this.skipUntilSync && message.type !== 'sync') return;
+    switch (message.type) {
+      case 'query':
+        return this.simpleQuery(message.sql);
+      case 'parse':
+      case 'bind':
+      case 'describe':
+      case 'execute':
+      case 'close':
+        try {
+          await this.extended(message);
+        } catch (error) {
+          this.skipUntilSync = true;
+          if (this.transaction === 'T') this.transaction = 'E';
+          this.write(backend.error(errorFields(error, (e) => this.door.log?.('SQL door query failed', e))));
+        }
+        return;
+      case 'sync':
+        this.skipUntilSync = false;
+        this.write(backend.readyForQuery(this.transaction));
+        return;
+      case 'flush':
+        return;
+      case 'terminate':
+        this.socket.end();
+        return;
+      default:
+        return this.fatal('08P01', `unexpected message ${message.type === 'unsupported' ? `'${message.code}'` : message.type}`);
+    }
+  }
+
+  private async simpleQuery(sql: string): Promise<void> {
+    try {
+      const statements = splitStatements(sql);
+      if (statements.length === 0) {
+        this.write(backend.emptyQueryResponse());
+      } else if (statements.length > 1) {
+        throw new SqlError(
+          '0A000',
+          `multiple statements in one query are not supported by the SQL door (got ${statements.length}): send one at a time`,
+        );
+      } else {
+        const result = await this.run(statements[0]!);
+        this.sendResult(result, true);
+      }
+    } catch (error) {
+      if (this.transaction === 'T') this.transaction = 'E';
+      this.write(backend.error(errorFields(error, (e) => this.door.log?.('SQL door query failed', e))));
+    }
+    this.write(backend.readyForQuery(this.transaction));
+  }
+
+  private sendResult(result: StatementResult, withDescription: boolean, maxRows = 0): void {
+    const buffers: Buffer[] = [];
+    if (withDescription && result.columns) buffers.push(backend.rowDescription(result.columns));
+    const rows = maxRows > 0 ? result.rows.slice(0, maxRows) : result.rows;
+    for (const row of rows) buffers.push(backend.dataRow(row));
+    buffers.push(backend.commandComplete(result.tag));
+    this.write(...buffers);
+  }
+
+  private async extended(message: FrontendMessage): Promise<void> {
+    switch (message.type) {
+      case 'parse': {
+        const statements = splitStatements(message.sql);
+        if (statements.length > 1) throw new SqlError('42601', 'cannot insert multiple commands into a prepared statement');
+        this.prepared.set(message.name, { sql: statements[0] ?? '', parameterTypes: message.parameterTypes });
+        this.write(backend.parseComplete());
+        return;
+      }
+      case 'bind': {
+        const statement = this.prepared.get(message.statement);
+        if (!statement) throw new SqlError('26000', `prepared statement "${message.statement}" does not exist`);
+        if (message.parameterFormats.some((f) => f !== 0))
+          throw new SqlError('0A000', 'binary parameters are not supported by the SQL door (use text)');
+        if (message.resultFormats.some((f) => f !== 0))
+          throw new SqlError('0A000', 'binary results are not supported by the SQL door (use text)');
+        const values = message.parameters.map((p) => (p === null ? null : p.toString('utf8')));
+        const sql = values.length ? bindParameters(statement.sql, values, statement.parameterTypes) : statement.sql;
+        this.portals.set(message.portal, { sql, resultFormats: message.resultFormats });
+        this.write(backend.bindComplete());
+        return;
+      }
+      case 'describe': {
+        if (message.target === 'S') {
+          const statement = this.prepared.get(message.name);
+          if (!statement) throw new SqlError('26000', `prepared statement "${message.name}" does not exist`);
+          const count = Math.max(parameterCount(statement.sql), statement.parameterTypes.length);
+          const oids = Array.from({ length: count }, (_, i) => statement.parameterTypes[i] || 25);
+          this.write(backend.parameterDescription(oids));
+          // The columns: the statement with NULL for each parameter, described without running a view query.
+          const probe = count
+            ? bindParameters(
+                statement.sql,
+                Array.from({ length: count }, () => null),
+                oids,
+              )
+            : statement.sql;
+          const columns = await this.describe(probe);
+          this.write(columns ? backend.rowDescription(columns) : backend.noData());
+          return;
+        }
+        const portal = this.portals.get(message.name);
+        if (!portal) throw new SqlError('34000', `portal "${message.name}" does not exist`);
+        portal.result = portal.sql ? await this.run(portal.sql) : { columns: null, rows: [], tag: '' };
+        this.write(portal.result.columns ? backend.rowDescription(portal.result.columns) : backend.noData());
+        return;
+      }
+      case 'execute': {
+        const portal = this.portals.get(message.portal);
+        if (!portal) throw new SqlError('34000', `portal "${message.portal}" does not exist`);
+        if (!portal.sql) {
+          this.write(backend.emptyQueryResponse());
+          return;
+        }
+        const result = portal.result ?? (await this.run(portal.sql));
+        portal.result = undefined;
+        this.sendResult(result, false, message.maxRows);
+        return;
+      }
+      case 'close': {
+        if (message.target === 'S') this.prepared.delete(message.name);
+        else this.portals.delete(message.name);
+        this.write(backend.closeComplete());
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** The columns a statement would answer with, without running a view query. */
+  private async describe(sql: string): Promise<ColumnDescription[] | null> {
+    if (!sql || SESSION_COMMAND.test(sql))
+      return /^SHOW\b/i.test(sql) ? [columnOf(sql.replace(/^SHOW\s+/i, '').trim(), { oid: 25, size: -1, name: 'text' })] : null;
+    const plan = await this.plan(sql);
+    if (plan.kind === 'view') return plan.translated.columns.map((c) => columnOf(c.name, c.pg));
+    return (await this.run(sql)).columns;
+  }
+
+  private async catalogFor(): Promise<Catalog> {
+    if (!this.catalog) {
+      const model = await this.door.model();
+      this.catalog = await Catalog.create(tablesFor(model, this.securityContext!), this.user, this.database);
+    }
+    return this.catalog;
+  }
+
+  private async plan(sql: string): Promise<{ kind: 'catalog' } | { kind: 'view'; translated: TranslatedQuery }> {
+    if (!READ_STATEMENT.test(sql)) {
+      const verb = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? 'this statement';
+      throw new SqlError('25006', `cannot execute ${verb}: the SQL door is read-only (SELECT on the views, SHOW, SET)`);
+    }
+    let ast: any;
+    try {
+      ast = parseSelect(sql);
+    } catch (error) {
+      // Postgres-only catalog syntax node-sql-parser does not read (psql's \d queries): the catalog tries it.
+      if (isCatalogQuery(sql, undefined)) return { kind: 'catalog' };
+      throw error;
+    }
+    if (isCatalogQuery(sql, tablesOf(ast))) return { kind: 'catalog' };
+    const model = await this.door.model();
+    return { kind: 'view', translated: translateSelect(ast, tablesFor(model, this.securityContext!), this.timezone) };
+  }
+
+  private async run(sql: string): Promise<StatementResult> {
+    if (SESSION_COMMAND.test(sql)) return this.sessionCommand(sql);
+    const plan = await this.plan(sql);
+    if (plan.kind === 'catalog') {
+      const result = await (await this.catalogFor()).query(sql);
+      return { columns: result.columns.map((c) => columnOf(c.name, c.pg)), rows: result.rows, tag: `SELECT ${result.rows.length}` };
+    }
+    const { translated } = plan;
+    const model = await this.door.model();
+    // The very function behind /cubejs-api/v1/load, with this caller's claims.
+    const result = await loadRequest(translated.query, {
+      model,
+      warehouse: this.door.warehouse,
+      securityContext: this.securityContext!,
+      defaultTimezone: this.door.defaultTimezone,
+      ...(this.door.cache ? { cache: this.door.cache } : {}),
+      ...(this.door.queryTimeoutMs ? { queryTimeoutMs: this.door.queryTimeoutMs } : {}),
+    });
+    const data = result.results[0]!.data;
+    const rows = data.map((row) => translated.columns.map((c) => pgText(row[c.key], c.pg)));
+    return { columns: translated.columns.map((c) => columnOf(c.name, c.pg)), rows, tag: `SELECT ${rows.length}` };
+  }
+
+  private sessionCommand(sql: string): StatementResult {
+    const words = sql.trim().replace(/\s+/g, ' ');
+    const upper = words.toUpperCase();
+    const none = (tag: string): StatementResult => ({ columns: null, rows: [], tag });
+    if (/^(BEGIN|START TRANSACTION)\b/.test(upper)) {
+      this.transaction = 'T';
+      return none('BEGIN');
+    }
+    if (/^(COMMIT|END)\b/.test(upper)) {
+      const failed = this.transaction === 'E';
+      this.transaction = 'I';
+      return none(failed ? 'ROLLBACK' : 'COMMIT');
+    }
+    if (/^(ROLLBACK|ABORT)\b/.test(upper)) {
+      if (/\bTO\b/.test(upper)) {
+        this.transaction = this.transaction === 'I' ? 'I' : 'T';
+        return none('ROLLBACK');
+      }
+      this.transaction = 'I';
+      return none('ROLLBACK');
+    }
+    if (/^SAVEPOINT\b/.test(upper)) return none('SAVEPOINT');
+    if (/^RELEASE\b/.test(upper)) return none('RELEASE');
+    if (/^DISCARD\b/.test(upper)) return none('DISCARD ALL');
+    if (/^DEALLOCATE\b/.test(upper)) return none('DEALLOCATE');
+    if (/^(CLOSE|LISTEN|UNLISTEN)\b/.test(upper)) return none(upper.split(' ')[0]!);
+    if (/^SHOW\b/.test(upper)) {
+      const name = words.slice(5).trim().replace(/;$/, '').toLowerCase();
+      const value = this.setting(name);
+      if (value === undefined) throw new SqlError('42704', `unrecognized configuration parameter "${name}"`);
+      return { columns: [columnOf(name, { oid: 25, size: -1, name: 'text' })], rows: [[value]], tag: 'SHOW' };
+    }
+    if (/^RESET\b/.test(upper)) {
+      const name = words.slice(6).trim().toLowerCase();
+      if (name === 'all' || name === 'timezone' || name === 'time zone') this.timezone = this.door.defaultTimezone;
+      this.settings.delete(name);
+      return none('RESET');
+    }
+    // SET [SESSION|LOCAL] name {TO|=} value | SET TIME ZONE value | SET SESSION CHARACTERISTICS ...
+    const timeZone = /^SET (?:SESSION |LOCAL )?TIME ZONE (.+)$/i.exec(words);
+    if (timeZone) {
+      this.setTimezone(timeZone[1]!.trim());
+      return none('SET');
+    }
+    const assignment = /^SET (?:SESSION |LOCAL )?([A-Za-z_][\w.]*)\s*(?:=|\bTO\b)\s*(.+)$/i.exec(words);
+    if (assignment) {
+      const name = assignment[1]!.toLowerCase();
+      const value = assignment[2]!.trim().replace(/^'(.*)'$/, '$1');
+      if (name === 'timezone') this.setTimezone(value);
+      else this.settings.set(name, value);
+      return none('SET');
+    }
+    if (/^SET\b/.test(upper)) return none('SET');
+    throw new SqlError('0A000', `${upper.split(' ')[0]} is not supported by the SQL door`);
+  }
+
+  private setting(name: string): string | undefined {
+    if (name === 'timezone' || name === 'time zone') return this.timezone;
+    if (name === 'all') return undefined;
+    return this.settings.get(name) ?? SETTINGS_DEFAULTS[name] ?? (name === 'application_name' ? '' : undefined);
+  }
+}
+
+/** Starts the SQL door on host:port (0 picks a free port); resolves once it listens. */
+export async function startSqlDoor(options: SqlDoorOptions & { port: number; host?: string }): Promise<RunningSqlDoor> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.setNoDelay(true);
+    new Session(socket, options);
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as net.AddressInfo;
+  return {
+    port: address.port,
+    host,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export { SqlError };
