@@ -123,6 +123,10 @@ function schemaSql(tables: SqlTable[], user: string, database: string): string {
     CREATE MACRO crm_catalog.session_user() AS ${q(user)};
     CREATE MACRO crm_catalog.pg_backend_pid() AS 1;
     CREATE MACRO crm_catalog.array_upper(a, d) AS len(a);
+    CREATE MACRO crm_catalog.pg_get_serial_sequence(a, b) AS NULL::VARCHAR;
+    CREATE MACRO crm_catalog.json_build_object(a, b) AS NULL::VARCHAR, (a, b, c, d) AS NULL::VARCHAR, (a, b, c, d, e, f, g, h, i, j, k, l, m, n) AS NULL::VARCHAR;
+    CREATE MACRO crm_catalog.to_regtype(x) AS (SELECT first(oid) FROM crm_catalog.pg_type WHERE typname = x);
+    CREATE MACRO crm_catalog.to_regclass(x) AS (SELECT first(oid) FROM crm_catalog.pg_class WHERE relname = x);
     CREATE MACRO crm_catalog.array_lower(a, d) AS 1;
     CREATE TYPE crm_catalog.int2 AS SMALLINT;
     CREATE MACRO crm_catalog.pg_sleep(x) AS error('pg_sleep is not supported by the SQL door');

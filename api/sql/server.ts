@@ -80,6 +80,37 @@ function pgText(value: unknown, pg: PgType): string | null {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
+/** A parameter sent in binary format (psycopg sends numbers so), as text; the types clients bind that way. */
+function binaryParameter(value: Buffer, typeOid: number): string {
+  switch (typeOid) {
+    case 21:
+      if (value.length === 2) return String(value.readInt16BE(0));
+      break;
+    case 23:
+    case 26:
+      if (value.length === 4) return String(value.readInt32BE(0));
+      break;
+    case 20:
+      if (value.length === 8) return String(value.readBigInt64BE(0));
+      break;
+    case 16:
+      if (value.length === 1) return value[0] ? 'true' : 'false';
+      break;
+    case 701:
+      if (value.length === 8) return String(value.readDoubleBE(0));
+      break;
+    case 700:
+      if (value.length === 4) return String(value.readFloatBE(0));
+      break;
+    case 0:
+    case 25:
+    case 1043:
+    case 19:
+      return value.toString('utf8');
+  }
+  throw new SqlError('0A000', `binary parameters of type ${typeOid} are not supported by the SQL door (send them as text)`);
+}
+
 const SETTINGS_DEFAULTS: Record<string, string> = {
   server_version: SERVER_VERSION,
   server_version_num: '150000',
@@ -316,11 +347,13 @@ class Session {
       case 'bind': {
         const statement = this.prepared.get(message.statement);
         if (!statement) throw new SqlError('26000', `prepared statement "${message.statement}" does not exist`);
-        if (message.parameterFormats.some((f) => f !== 0))
-          throw new SqlError('0A000', 'binary parameters are not supported by the SQL door (use text)');
         if (message.resultFormats.some((f) => f !== 0))
           throw new SqlError('0A000', 'binary results are not supported by the SQL door (use text)');
-        const values = message.parameters.map((p) => (p === null ? null : p.toString('utf8')));
+        const formatOf = (i: number) =>
+          message.parameterFormats.length === 1 ? message.parameterFormats[0]! : (message.parameterFormats[i] ?? 0);
+        const values = message.parameters.map((p, i) =>
+          p === null ? null : formatOf(i) === 0 ? p.toString('utf8') : binaryParameter(p, statement.parameterTypes[i] ?? 0),
+        );
         const sql = values.length ? bindParameters(statement.sql, values, statement.parameterTypes) : statement.sql;
         this.portals.set(message.portal, { sql, resultFormats: message.resultFormats });
         this.write(backend.bindComplete());

@@ -443,9 +443,7 @@ export function translateSelect(ast: any, tables: SqlTable[], timezone: string):
   } else if (measures.length && grouped.length) {
     throw new SqlError('42803', `column "${grouped[0]!.name}" must appear in the GROUP BY clause or be used in an aggregate function`);
   }
-  const distinct = ast.distinct?.type === 'DISTINCT';
-  // No GROUP BY, no aggregate, no DISTINCT: every row, as in SQL (Cube's ungrouped query).
-  const ungrouped = !groupBy.length && !measures.length && !distinct;
+  // Dimensions alone are grouped too (Cube's query is always grouped here): SELECT a FROM v is SELECT DISTINCT a.
 
   const filters: QueryFilter[] = [];
   const addAll = (filter: QueryFilter) => {
@@ -494,7 +492,6 @@ export function translateSelect(ast: any, tables: SqlTable[], timezone: string):
     // Without LIMIT a SQL query means every row: the layer's maximum (Cube's REST default is 10,000).
     limit: limit ?? MAX_QUERY_LIMIT,
     ...(offset ? { offset } : {}),
-    ...(ungrouped ? { ungrouped: true } : {}),
     timezone,
   };
   if (!measures.length && !dimensions.length && !timeDimensions.length) throw unsupported('a query without columns');
