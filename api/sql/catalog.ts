@@ -35,6 +35,9 @@ const TYPE_ROWS: [PgType, string][] = [
   [{ oid: 1043, size: -1, name: 'character varying' }, 'varchar'],
 ];
 
+/** The (empty) view tables in the catalog get these types, so describing a view's columns gives the door's own. */
+const DUCKDB_TYPES: Record<number, string> = { 25: 'VARCHAR', 1700: 'DECIMAL(38,10)', 20: 'BIGINT', 16: 'BOOLEAN', 1114: 'TIMESTAMP' };
+
 const q = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 function schemaSql(tables: SqlTable[], user: string, database: string): string {
@@ -165,17 +168,28 @@ function schemaSql(tables: SqlTable[], user: string, database: string): string {
     CREATE TABLE crm_information_schema.table_constraints (constraint_name VARCHAR, table_schema VARCHAR, table_name VARCHAR, constraint_type VARCHAR);
     CREATE TABLE crm_information_schema.referential_constraints (constraint_name VARCHAR);
     CREATE TABLE crm_information_schema.routines (routine_name VARCHAR, routine_schema VARCHAR);
-    ${tables.map((table) => `CREATE TABLE public.${JSON.stringify(table.name)} (${table.columns.map((c) => `${JSON.stringify(c.name)} VARCHAR`).join(', ')});`).join('\n')}
+    ${tables.map((table) => `CREATE TABLE public.${JSON.stringify(table.name)} (${table.columns.map((c) => `${JSON.stringify(c.name)} ${DUCKDB_TYPES[c.pg.oid] ?? 'VARCHAR'}`).join(', ')});`).join('\n')}
     SET search_path = 'crm_catalog,public';
   `;
 }
 
-/** Statements that only read the catalog: they name pg_catalog, information_schema or pg_* relations, or read no table. */
-export function isCatalogQuery(sql: string, tablesRead: { schema: string | null; name: string }[] | undefined): boolean {
-  if (/\b(pg_catalog|information_schema)\s*\./i.test(sql)) return true;
-  if (tablesRead === undefined) return /\bpg_[a-z_]+\b/i.test(sql) && !/\bpg_sleep\b/i.test(sql);
-  if (tablesRead.length === 0) return true;
-  return tablesRead.every((t) => t.schema === 'pg_catalog' || t.schema === 'information_schema' || (!t.schema && /^pg_/.test(t.name)));
+const isCatalogRelation = (t: { schema: string | null; name: string }) =>
+  t.schema === 'pg_catalog' || t.schema === 'information_schema' || (!t.schema && /^pg_/.test(t.name));
+
+/**
+ * Where a SELECT goes: 'catalog' when every relation it reads is a catalog one (or it reads none,
+ * e.g. SELECT version()), 'views' when none is; a mix is refused (the catalog holds no rows).
+ * `tables` undefined: the parser could not read the statement (Postgres-only catalog syntax).
+ */
+export function routeOf(sql: string, tables: { schema: string | null; name: string }[] | undefined): 'catalog' | 'views' {
+  if (tables === undefined) {
+    if (/\b(pg_catalog|information_schema)\s*\.|\bpg_[a-z_]+\b/i.test(sql)) return 'catalog';
+    return 'views';
+  }
+  const catalog = tables.filter(isCatalogRelation);
+  if (catalog.length === tables.length) return 'catalog';
+  if (catalog.length === 0) return 'views';
+  throw new SqlError('0A000', 'a query that reads both the catalog and a view is not supported by the SQL door');
 }
 
 /** Postgres spellings DuckDB does not read, rewritten before the catalog runs the statement. */

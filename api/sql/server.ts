@@ -6,12 +6,12 @@ import { canonicalTimezone } from '../../semantic/normalize-query.ts';
 import type { ResultCache } from '../../semantic/result-cache.ts';
 import type { SemanticModel } from '../../semantic/semantic-model.ts';
 import type { WarehouseReader } from '../../semantic/warehouse-reader.ts';
-import { Catalog, isCatalogQuery, SERVER_VERSION } from './catalog.ts';
+import { Catalog, routeOf, SERVER_VERSION } from './catalog.ts';
 import { backend, MessageFramer, parseFrontendMessage, ProtocolError, type ColumnDescription, type FrontendMessage } from './protocol.ts';
 import { errorFields, SqlError } from './sql-error.ts';
 import { bindParameters, parameterCount, splitStatements } from './statements.ts';
 import { tablesFor, type PgType } from './tables.ts';
-import { parseSelect, tablesOf, translateSelect, type TranslatedQuery } from './translate.ts';
+import { parseSelect, translateSelect, type TranslatedQuery } from './translate.ts';
 
 /**
  * The SQL door: a Postgres wire endpoint over the semantic layer. A client logs in with its JWT as
@@ -32,6 +32,8 @@ export interface SqlDoorOptions {
   requireTokenExpiry?: boolean;
   /** Where internal errors go (their text never reaches the client). */
   log?: (message: string, error?: unknown) => void;
+  /** Connections served at once (each holds a small in-memory catalog); default 100, more are refused with 53300. */
+  maxConnections?: number;
 }
 
 export interface RunningSqlDoor {
@@ -429,15 +431,21 @@ class Session {
       const verb = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? 'this statement';
       throw new SqlError('25006', `cannot execute ${verb}: the SQL door is read-only (SELECT on the views, SHOW, SET)`);
     }
-    let ast: any;
+    let parsed: ReturnType<typeof parseSelect>;
     try {
-      ast = parseSelect(sql);
+      parsed = parseSelect(sql);
     } catch (error) {
       // Postgres-only catalog syntax node-sql-parser does not read (psql's \d queries): the catalog tries it.
-      if (isCatalogQuery(sql, undefined)) return { kind: 'catalog' };
-      throw error;
+      if (routeOf(sql, undefined) !== 'catalog') throw error;
+      // ... unless it reads a view: the catalog's view tables are empty, and an empty answer would be wrong.
+      const model = await this.door.model();
+      const names = tablesFor(model, this.securityContext!).map((t) => t.name);
+      const readsView = names.some((name) => new RegExp(`\\b(from|join)\\s+("?public"?\\s*\\.\\s*)?"?${name}"?\\b`, 'i').test(sql));
+      if (readsView) throw error;
+      return { kind: 'catalog' };
     }
-    if (isCatalogQuery(sql, tablesOf(ast))) return { kind: 'catalog' };
+    if (routeOf(sql, parsed.tables) === 'catalog') return { kind: 'catalog' };
+    const ast = parsed.ast;
     const model = await this.door.model();
     return { kind: 'view', translated: translateSelect(ast, tablesFor(model, this.securityContext!), this.timezone) };
   }
@@ -531,7 +539,15 @@ class Session {
 /** Starts the SQL door on host:port (0 picks a free port); resolves once it listens. */
 export async function startSqlDoor(options: SqlDoorOptions & { port: number; host?: string }): Promise<RunningSqlDoor> {
   const sockets = new Set<net.Socket>();
+  const maxConnections = options.maxConnections ?? 100;
   const server = net.createServer((socket) => {
+    if (sockets.size >= maxConnections) {
+      // Postgres' too_many_connections, sent before startup (clients read an ErrorResponse then).
+      socket.end(
+        backend.error({ severity: 'FATAL', code: '53300', message: `too many connections to the SQL door (limit ${maxConnections})` }),
+      );
+      return;
+    }
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.setNoDelay(true);

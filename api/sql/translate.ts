@@ -13,7 +13,9 @@ import { PG_TYPES, type PgType, type SqlColumn, type SqlTable } from './tables.t
  * warehouse: Cube's compiler does, after the access policies, on the same path as /load.
  */
 
-const { Parser } = nodeSqlParser as unknown as { Parser: new () => { astify(sql: string, options: object): any } };
+const { Parser } = nodeSqlParser as unknown as {
+  Parser: new () => { parse(sql: string, options: object): { ast: any; tableList: string[] } };
+};
 const parser = new Parser();
 
 export interface OutputColumn {
@@ -34,28 +36,32 @@ const GRANULARITIES = new Set(['second', 'minute', 'hour', 'day', 'week', 'month
 
 const unsupported = (what: string) => new SqlError('0A000', `${what} is not supported by the SQL door`);
 
+export interface ParsedSelect {
+  ast: any;
+  /** Every relation the statement reads, subqueries included (node-sql-parser's tableList). */
+  tables: { schema: string | null; name: string }[];
+}
+
 /** Parses one SELECT statement (the caller has split statements and classified it). */
-export function parseSelect(sql: string): any {
-  let ast: any;
+export function parseSelect(sql: string): ParsedSelect {
+  let parsed: { ast: any; tableList: string[] };
   try {
-    ast = parser.astify(sql, { database: 'postgresql' });
+    parsed = parser.parse(sql, { database: 'postgresql' });
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     throw new SqlError('42601', `syntax error: ${message.slice(0, 300)}`);
   }
+  let ast = parsed.ast;
   if (Array.isArray(ast)) {
     if (ast.length !== 1) throw new SqlError('0A000', 'multiple statements in one query are not supported by the SQL door');
     ast = ast[0];
   }
-  return ast;
-}
-
-/** The table names a parsed SELECT reads (schema-qualified when written so). */
-export function tablesOf(ast: any): { schema: string | null; name: string }[] {
-  const from = Array.isArray(ast?.from) ? ast.from : [];
-  return from
-    .filter((entry: any) => typeof entry?.table === 'string')
-    .map((entry: any) => ({ schema: entry.db ?? null, name: entry.table }));
+  // Entries read "select::schema::table" (schema "null" when not written).
+  const tables = parsed.tableList.map((entry) => {
+    const [, schema, ...name] = entry.split('::');
+    return { schema: schema === 'null' || schema === undefined ? null : schema, name: name.join('::') };
+  });
+  return { ast, tables };
 }
 
 type Resolved =
@@ -109,6 +115,8 @@ class Scope {
   }
 
   column(ref: any): SqlColumn {
+    if (ref.schema && ref.schema !== 'public')
+      throw new SqlError('42P01', `missing FROM-clause entry for table "${ref.schema}.${ref.table}"`);
     const table = ref.table ? identifier(ref.table) : null;
     if (table && !this.qualifiers.has(table)) throw new SqlError('42P01', `missing FROM-clause entry for table "${table}"`);
     const name = identifier(ref.column);
@@ -197,6 +205,7 @@ const sameResolved = (a: Resolved, b: Resolved) => keyOf(a) === keyOf(b);
 /** A literal value as the text Cube filters take; null for NULL. */
 function literal(expr: any, column: SqlColumn): string | null {
   let node = expr;
+  if (node?.ast) throw unsupported('a subquery');
   if (node?.type === 'cast') node = node.expr;
   switch (node?.type) {
     case 'null':

@@ -1,0 +1,276 @@
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDevToken } from '../../api/auth.ts';
+import { startApiServer, type RunningApiServer } from '../../api/server.ts';
+import { projectRoot } from '../../shared/paths.ts';
+import { createDecisionWarehouse } from '../support/decision-fixture.ts';
+
+/**
+ * The SQL door (api/sql/) with real clients against a real server on 127.0.0.1 port 0: the pg
+ * Node client, psql (Debian's /usr/bin/psql) and Python's psycopg + SQLAlchemy (in a small venv
+ * of their own under .test-artifacts/, pinned by tests/support/sql-clients-requirements.txt, since
+ * the project venv is dbt's). Every answer is compared with the same semantic query over REST.
+ */
+
+const run = promisify(execFile);
+const SECRET = 'unit-test-secret-sql-door-0123456789';
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-sql-door-'));
+let server: RunningApiServer;
+let analyst: string;
+let antaAnalyst: string;
+let marketing: string;
+let port: number;
+
+beforeAll(async () => {
+  const warehousePath = await createDecisionWarehouse(path.join(tmp, 'crm.duckdb'));
+  // Anta's orders, so a brand-scoped token has rows of its own and others it must not see.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(warehousePath);
+  const connection = await instance.connect();
+  await connection.run(`UPDATE marts.fct_orders SET primary_brand = 'Anta' WHERE order_id IN ('o2', 'o5')`);
+  connection.closeSync();
+  instance.closeSync();
+  server = await startApiServer({ warehousePath, jwtSecret: SECRET, port: 0, sqlPort: 0, dashboardDir: false, cacheEntries: 100 });
+  port = server.sql!.port;
+  analyst = await signDevToken(SECRET, { sub: 'analyst@example.com', roles: ['analyst'] });
+  antaAnalyst = await signDevToken(SECRET, { sub: 'anta@example.com', roles: ['analyst'], brands: ['Anta'] });
+  marketing = await signDevToken(SECRET, { sub: 'mkt@example.com', roles: ['marketing'] });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function client(token: string) {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'analyst', database: 'crm', password: token });
+  await c.connect();
+  return c;
+}
+
+async function rest(token: string, query: unknown) {
+  const response = await fetch(`${server.url}/cubejs-api/v1/load`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { data: Record<string, unknown>[] }).data;
+}
+
+describe('the pg Node client (extended protocol)', () => {
+  it('answers a grouped query with the same numbers as the same semantic query over REST, typed', async () => {
+    const c = await client(analyst);
+    try {
+      const result = await c.query(
+        'SELECT order_status, MEASURE(revenue) AS revenue, COUNT(*) AS orders FROM sales_overview WHERE order_status IN ($1, $2, $3) GROUP BY 1 ORDER BY 1',
+        ['completed', 'paid', 'cancelled'],
+      );
+      const viaRest = await rest(analyst, {
+        measures: ['sales_overview.revenue', 'sales_overview.count'],
+        dimensions: ['sales_overview.order_status'],
+        filters: [{ member: 'sales_overview.order_status', operator: 'in', values: ['completed', 'paid', 'cancelled'] }],
+        order: [['sales_overview.order_status', 'asc']],
+        limit: 50_000,
+        timezone: 'UTC',
+      });
+      expect(result.rows).toEqual(
+        viaRest.map((r) => ({
+          order_status: r['sales_overview.order_status'],
+          revenue: String(r['sales_overview.revenue']),
+          orders: String(r['sales_overview.count']),
+        })),
+      );
+      expect(result.rows.map((r) => r.order_status)).toEqual(['cancelled', 'completed', 'paid']);
+      expect(result.fields.map((f) => [f.name, f.dataTypeID])).toEqual([
+        ['order_status', 25],
+        ['revenue', 1700],
+        ['orders', 20],
+      ]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('DATE_TRUNC is a time dimension with a granularity, HAVING a measure filter, in the session time zone', async () => {
+    const c = await client(analyst);
+    try {
+      await c.query(`SET TIME ZONE 'Asia/Shanghai'`);
+      const sql = `SELECT DATE_TRUNC('month', ordered_at) AS month, MEASURE(revenue) AS revenue FROM sales_overview
+        WHERE ordered_at >= '2025-01-01' GROUP BY 1 HAVING MEASURE(revenue) > 50 ORDER BY 1`;
+      const result = await c.query({ text: sql, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } as any });
+      const viaRest = await rest(analyst, {
+        measures: ['sales_overview.revenue'],
+        timeDimensions: [{ dimension: 'sales_overview.ordered_at', granularity: 'month' }],
+        filters: [
+          { member: 'sales_overview.ordered_at', operator: 'gte', values: ['2025-01-01'] },
+          { member: 'sales_overview.revenue', operator: 'gt', values: ['50'] },
+        ],
+        order: [['sales_overview.ordered_at.month', 'asc']],
+        limit: 50_000,
+        timezone: 'Asia/Shanghai',
+      });
+      expect(result.rows).toEqual(
+        viaRest.map((r) => [
+          String(r['sales_overview.ordered_at.month']).replace('T', ' ').replace('.000', ''),
+          String(r['sales_overview.revenue']),
+        ]),
+      );
+      // Shanghai months: o2 (Jan 31 17:00 UTC) is February there.
+      expect(result.rows[0]).toEqual(['2025-01-01 00:00:00', '120']);
+      expect((await c.query('SHOW timezone')).rows).toEqual([{ timezone: 'Asia/Shanghai' }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('a brand-scoped token sees only its brand; a marketing token alone reads raw contact points', async () => {
+    const sql = 'SELECT primary_brand, MEASURE(count) AS n FROM sales_overview GROUP BY 1 ORDER BY 1';
+    const all = await client(analyst);
+    const anta = await client(antaAnalyst);
+    try {
+      expect((await all.query(sql)).rows).toEqual([
+        { primary_brand: 'Anta', n: '2' },
+        { primary_brand: 'Li-Ning', n: '6' },
+      ]);
+      expect((await anta.query(sql)).rows).toEqual([{ primary_brand: 'Anta', n: '2' }]);
+      // The analyst's table has no raw e-mail column at all, only the masked one.
+      await expect(all.query('SELECT customer_key, email FROM customer_contacts GROUP BY 1, 2')).rejects.toMatchObject({ code: '42703' });
+      const masked = await all.query('SELECT customer_key, email_masked FROM customer_contacts ORDER BY 1');
+      expect(masked.rows.map((r) => r.email_masked)).toEqual(['a***@example.com', 'b***@example.com', 'c***@example.com']);
+      expect(JSON.stringify(masked.rows)).not.toContain('alice@example.com');
+    } finally {
+      await all.end();
+      await anta.end();
+    }
+    const mkt = await client(marketing);
+    try {
+      const raw = await mkt.query(`SELECT customer_key, email FROM customer_contacts WHERE customer_key = 'c1'`);
+      expect(raw.rows).toEqual([{ customer_key: 'c1', email: 'alice@example.com' }]);
+    } finally {
+      await mkt.end();
+    }
+  });
+
+  it('hostile SQL gets an error naming it, and the connection and server keep serving', async () => {
+    const c = await client(analyst);
+    try {
+      const cases: [string, string][] = [
+        ['DROP TABLE sales_overview', '25006'],
+        ['SELECT 1; SELECT 2', '0A000'],
+        ['SELECT pg_sleep(30)', '0A000'],
+        ['SELECT order_status, MEASURE(count) FROM sales_overview GROUP BY 1 LIMIT 100000000', '54000'],
+        ['SELECT * FROM marts.fct_orders', '42P01'],
+        ['SELECT order_id FROM orders', '42P01'],
+        // Reads no view: the catalog (no files, no rows) refuses it.
+        ["SELECT * FROM read_csv('/etc/passwd')", '0A000'],
+        ['SELECT order_status FROM sales_overview WHERE order_status IN (SELECT relname FROM pg_class)', '0A000'],
+        ["SELECT order_status FROM sales_overview WHERE order_status IN (SELECT 'x')", '0A000'],
+        ['SELECT a.order_status FROM sales_overview a JOIN product_sales b ON true', '0A000'],
+        ['SELECT revenue::text FROM sales_overview', '0A000'],
+        ['SELECT order_status, MEASURE(revenue) FROM sales_overview', '42803'],
+        ['SELEKT nonsense', '25006'],
+      ];
+      for (const [sql, code] of cases) await expect(c.query(sql), sql).rejects.toMatchObject({ code });
+      expect((await c.query('SELECT MEASURE(count) AS n FROM sales_overview')).rows).toEqual([{ n: '8' }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('refuses a bad token and survives garbage bytes', async () => {
+    const bad = new pg.Client({ host: '127.0.0.1', port, user: 'x', database: 'crm', password: 'not-a-jwt' });
+    await expect(bad.connect()).rejects.toMatchObject({ code: '28P01' });
+    for (const bytes of [Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]), Buffer.alloc(64, 0x41), Buffer.from('GET / HTTP/1.1\r\n\r\n')]) {
+      const answer = await new Promise<Buffer>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+        const chunks: Buffer[] = [];
+        socket.on('data', (d) => chunks.push(d));
+        socket.on('close', () => resolve(Buffer.concat(chunks)));
+        setTimeout(() => socket.destroy(), 2_000);
+      });
+      expect(answer.length === 0 || answer.subarray(0, 1).toString() === 'E').toBe(true);
+    }
+    const c = await client(analyst);
+    expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await c.end();
+  });
+});
+
+const PSQL = '/usr/bin/psql';
+describe.skipIf(!fs.existsSync(PSQL))('psql', () => {
+  const psql = (args: string[]) =>
+    run(PSQL, ['-h', '127.0.0.1', '-p', String(port), '-U', 'analyst', '-d', 'crm', '-X', '-A', '-F', '|', ...args], {
+      env: { ...process.env, PGPASSWORD: analyst, PGCONNECT_TIMEOUT: '10' },
+    });
+
+  it('lists the views (\\dt), describes one (\\d) and runs a grouped query', async () => {
+    const tables = (await psql(['-c', '\\dt'])).stdout;
+    expect(tables).toContain('public|sales_overview|table|');
+    expect(tables).toContain('public|executive_kpis|table|');
+    expect(tables).not.toMatch(/\|orders\||customer_profiles/);
+    const described = (await psql(['-c', '\\d sales_overview'])).stdout;
+    expect(described).toMatch(/revenue\|numeric/);
+    expect(described).toMatch(/ordered_at\|timestamp without time zone/);
+    expect(described).toMatch(/count\|bigint/);
+    const grouped = (await psql(['-t', '-c', 'SELECT order_status, MEASURE(count) FROM sales_overview GROUP BY 1 ORDER BY 1'])).stdout;
+    expect(grouped.trim().split('\n')).toEqual(['cancelled|1', 'completed|4', 'paid|1', 'refunded|1', 'shipped|1']);
+  });
+});
+
+/** A venv with psycopg and SQLAlchemy, made once under .test-artifacts/ (the project venv is dbt's, pinned). */
+function pythonClients(): string | undefined {
+  const requirements = path.join(projectRoot, 'tests/support/sql-clients-requirements.txt');
+  const venv = path.join(projectRoot, '.test-artifacts/sql-clients-venv');
+  const python = path.join(venv, 'bin/python');
+  const stamp = path.join(venv, '.requirements');
+  const wanted = fs.readFileSync(requirements, 'utf8');
+  try {
+    if (!fs.existsSync(python) || fs.readFileSync(stamp, 'utf8') !== wanted) {
+      execFileSync('python3', ['-m', 'venv', '--clear', venv], { stdio: 'ignore' });
+      execFileSync(path.join(venv, 'bin/pip'), ['install', '-q', '-r', requirements], { stdio: 'ignore', timeout: 180_000 });
+      fs.writeFileSync(stamp, wanted);
+    }
+    return python;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('psycopg and SQLAlchemy reflection', () => {
+  it('reflects the views and their column types, and queries one', async (context) => {
+    const python = pythonClients();
+    if (!python) {
+      console.log('skipped: could not create the psycopg/SQLAlchemy venv (python3 -m venv + pip install failed)');
+      context.skip();
+      return;
+    }
+    const script = `
+import json, os, sqlalchemy as sa
+engine = sa.create_engine(f"postgresql+psycopg://analyst:{os.environ['TOKEN']}@127.0.0.1:{os.environ['PORT']}/crm")
+inspector = sa.inspect(engine)
+columns = {c['name']: str(c['type']) for c in inspector.get_columns('sales_overview')}
+with engine.connect() as conn:
+    rows = conn.execute(sa.text("SELECT order_status, MEASURE(revenue) AS revenue FROM sales_overview WHERE order_status = :s GROUP BY 1"), {'s': 'completed'}).fetchall()
+print(json.dumps({'tables': sorted(inspector.get_table_names()), 'columns': columns, 'rows': [[r[0], str(r[1])] for r in rows]}))
+`;
+    const { stdout } = await run(python, ['-c', script], { env: { ...process.env, TOKEN: analyst, PORT: String(port) }, timeout: 60_000 });
+    const out = JSON.parse(stdout) as { tables: string[]; columns: Record<string, string>; rows: string[][] };
+    expect(out.tables).toContain('sales_overview');
+    expect(out.tables).not.toContain('orders');
+    expect(out.columns).toMatchObject({
+      order_status: 'TEXT',
+      revenue: 'NUMERIC',
+      count: 'BIGINT',
+      ordered_at: 'TIMESTAMP',
+      is_valid_sale: 'BOOLEAN',
+    });
+    expect(out.rows).toEqual([['completed', '295.25']]);
+  }, 240_000);
+});
