@@ -373,6 +373,46 @@ function integerOf(node: any, what: string): number {
   return value;
 }
 
+interface TimeDimension {
+  dimension: string;
+  granularity?: string;
+  dateRange?: [string, string];
+}
+
+/** A filter value on a time member as a full timestamp (a date is its midnight), moved by `shiftMs`. */
+function timestampOf(value: string, shiftMs = 0): string {
+  const full = /T/.test(value) ? value : `${value}T00:00:00`;
+  const date = new Date(`${full}Z`);
+  return new Date(date.getTime() + shiftMs).toISOString().slice(0, 23);
+}
+
+/**
+ * Cube's SQL API reading of `t >= a AND t < b`: a lower and an upper bound on the same time
+ * dimension, both at the top level of WHERE, become that time dimension's dateRange [a, b - 1 ms]
+ * (the way Cube's own SQL API writes them), so the query is the one a REST client writes and Cube's
+ * rollup matching sees a date range. Bounds keep their SQL meaning: '<= 2025-01-31' ends at that
+ * midnight, not at the end of the day as a date-only Cube dateRange would.
+ */
+function foldDateRanges(filters: QueryFilter[], timeDimensions: TimeDimension[], table: SqlTable): void {
+  const timeMembers = new Set(table.columns.filter((c) => c.kind === 'dimension' && c.type === 'time').map((c) => c.member));
+  for (const member of timeMembers) {
+    const bounds = filters.filter(
+      (f): f is { member: string; operator: 'gt' | 'gte' | 'lt' | 'lte'; values: string[] } =>
+        'member' in f && f.member === member && ['gt', 'gte', 'lt', 'lte'].includes(f.operator),
+    );
+    const lower = bounds.filter((f) => f.operator === 'gt' || f.operator === 'gte');
+    const upper = bounds.filter((f) => f.operator === 'lt' || f.operator === 'lte');
+    if (lower.length !== 1 || upper.length !== 1) continue;
+    const from = timestampOf(lower[0]!.values[0]!, lower[0]!.operator === 'gt' ? 1 : 0);
+    const to = timestampOf(upper[0]!.values[0]!, upper[0]!.operator === 'lt' ? -1 : 0);
+    if (from > to) continue; // an empty range: left to the filters, which answer no rows
+    for (const bound of [lower[0]!, upper[0]!]) filters.splice(filters.indexOf(bound), 1);
+    const entries = timeDimensions.filter((t) => t.dimension === member);
+    if (entries.length) for (const entry of entries) entry.dateRange = [from, to];
+    else timeDimensions.push({ dimension: member, dateRange: [from, to] });
+  }
+}
+
 const outputName = (item: any, resolved: Resolved) => (typeof item.as === 'string' && item.as ? item.as : resolved.column.name);
 
 /**
@@ -411,7 +451,7 @@ export function translateSelect(ast: any, tables: SqlTable[], timezone: string):
 
   const measures: string[] = [];
   const dimensions: string[] = [];
-  const timeDimensions: { dimension: string; granularity: string }[] = [];
+  const timeDimensions: TimeDimension[] = [];
   for (const { resolved } of items) {
     if (resolved.kind === 'measure' && !measures.includes(resolved.column.member)) measures.push(resolved.column.member);
     if (resolved.kind === 'dimension' && !dimensions.includes(resolved.column.member)) dimensions.push(resolved.column.member);
@@ -464,6 +504,8 @@ export function translateSelect(ast: any, tables: SqlTable[], timezone: string):
     if (!measures.length && !groupBy.length) throw new SqlError('42803', 'HAVING without an aggregate or GROUP BY');
     addAll(toFilter(ast.having, { scope, clause: 'HAVING', aliases }));
   }
+
+  foldDateRanges(filters, timeDimensions, table);
 
   const order: [string, 'asc' | 'desc'][] = [];
   for (const entry of Array.isArray(ast.orderby) ? ast.orderby : []) {

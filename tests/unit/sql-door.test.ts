@@ -130,6 +130,28 @@ describe('the pg Node client (extended protocol)', () => {
     }
   });
 
+  it('a time range in WHERE is the dateRange a REST client sends', async () => {
+    const c = await client(analyst);
+    try {
+      const result = await c.query(
+        `SELECT MEASURE(revenue) AS revenue, MEASURE(count) AS n FROM sales_overview WHERE ordered_at >= '2025-02-01' AND ordered_at < '2025-03-01'`,
+      );
+      const viaRest = await rest(analyst, {
+        measures: ['sales_overview.revenue', 'sales_overview.count'],
+        timeDimensions: [{ dimension: 'sales_overview.ordered_at', dateRange: ['2025-02-01T00:00:00.000', '2025-02-28T23:59:59.999'] }],
+        limit: 50_000,
+        timezone: 'UTC',
+      });
+      expect(result.rows).toEqual([
+        { revenue: String(viaRest[0]!['sales_overview.revenue']), n: String(viaRest[0]!['sales_overview.count']) },
+      ]);
+      // February in UTC: o4 (cancelled), o5 120.00, o6 (refunded), o7 25.25.
+      expect(result.rows).toEqual([{ revenue: '145.25', n: '4' }]);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('a brand-scoped token sees only its brand; a marketing token alone reads raw contact points', async () => {
     const sql = 'SELECT primary_brand, MEASURE(count) AS n FROM sales_overview GROUP BY 1 ORDER BY 1';
     const all = await client(analyst);
