@@ -460,7 +460,9 @@ class Session {
     const { translated } = plan;
     const model = await this.door.model();
     // The very function behind /cubejs-api/v1/load, with this caller's claims.
-    const result = await loadRequest(translated.query, {
+    // SET crm.renew_query = on: Cube's renewQuery, the result cache neither read nor written (as on REST).
+    const renew = /^(on|true|1|yes)$/i.test(this.settings.get('crm.renew_query') ?? '');
+    const result = await loadRequest(renew ? { ...translated.query, renewQuery: true } : translated.query, {
       model,
       warehouse: this.door.warehouse,
       securityContext: this.securityContext!,
