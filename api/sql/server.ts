@@ -1,8 +1,9 @@
 import net from 'node:net';
 import { verifyToken } from '../auth.ts';
 import { accessContextFromToken } from '../../semantic/access-control.ts';
-import { loadRequest, type LoadResponse } from '../../semantic/load-query.ts';
-import { canonicalTimezone } from '../../semantic/normalize-query.ts';
+import { checkQueryMembers } from '../../semantic/check-members.ts';
+import { loadRequest, planQuery, type LoadResponse } from '../../semantic/load-query.ts';
+import { canonicalTimezone, normalizeLoadRequest, parseQueryParam } from '../../semantic/normalize-query.ts';
 import type { ResultCache } from '../../semantic/result-cache.ts';
 import type { SemanticModel } from '../../semantic/semantic-model.ts';
 import type { WarehouseReader } from '../../semantic/warehouse-reader.ts';
@@ -50,8 +51,10 @@ interface Prepared {
 interface Portal {
   sql: string;
   resultFormats: number[];
-  /** Rows computed by Describe, kept for the Execute that follows. */
+  /** Rows computed by Describe or a first Execute, kept for the Execute(s) that follow. */
   result?: StatementResult;
+  /** Rows already sent by Executes with a row limit (the rest follow on the next Execute). */
+  sent: number;
 }
 
 interface StatementResult {
@@ -328,11 +331,10 @@ class Session {
     this.write(backend.readyForQuery(this.transaction));
   }
 
-  private sendResult(result: StatementResult, withDescription: boolean, maxRows = 0): void {
+  private sendResult(result: StatementResult, withDescription: boolean): void {
     const buffers: Buffer[] = [];
     if (withDescription && result.columns) buffers.push(backend.rowDescription(result.columns));
-    const rows = maxRows > 0 ? result.rows.slice(0, maxRows) : result.rows;
-    for (const row of rows) buffers.push(backend.dataRow(row));
+    for (const row of result.rows) buffers.push(backend.dataRow(row));
     buffers.push(backend.commandComplete(result.tag));
     this.write(...buffers);
   }
@@ -357,7 +359,7 @@ class Session {
           p === null ? null : formatOf(i) === 0 ? p.toString('utf8') : binaryParameter(p, statement.parameterTypes[i] ?? 0),
         );
         const sql = values.length ? bindParameters(statement.sql, values, statement.parameterTypes) : statement.sql;
-        this.portals.set(message.portal, { sql, resultFormats: message.resultFormats });
+        this.portals.set(message.portal, { sql, resultFormats: message.resultFormats, sent: 0 });
         this.write(backend.bindComplete());
         return;
       }
@@ -394,8 +396,17 @@ class Session {
           return;
         }
         const result = portal.result ?? (await this.run(portal.sql));
+        const rest = result.rows.slice(portal.sent);
+        if (message.maxRows > 0 && rest.length > message.maxRows) {
+          // A row limit (a cursor's fetch): these rows, PortalSuspended, and the rest on the next Execute.
+          portal.result = result;
+          portal.sent += message.maxRows;
+          this.write(...rest.slice(0, message.maxRows).map((row) => backend.dataRow(row)), backend.portalSuspended());
+          return;
+        }
         portal.result = undefined;
-        this.sendResult(result, false, message.maxRows);
+        portal.sent = 0;
+        this.sendResult({ ...result, rows: rest, tag: result.tag }, false);
         return;
       }
       case 'close': {
@@ -413,6 +424,7 @@ class Session {
   private async describe(sql: string): Promise<ColumnDescription[] | null> {
     if (!sql || SESSION_COMMAND.test(sql))
       return /^SHOW\b/i.test(sql) ? [columnOf(sql.replace(/^SHOW\s+/i, '').trim(), { oid: 25, size: -1, name: 'text' })] : null;
+    if (/^EXPLAIN\b/i.test(sql)) return [columnOf('QUERY PLAN', { oid: 25, size: -1, name: 'text' })];
     const plan = await this.plan(sql);
     if (plan.kind === 'view') return plan.translated.columns.map((c) => columnOf(c.name, c.pg));
     return (await this.run(sql)).columns;
@@ -452,6 +464,8 @@ class Session {
 
   private async run(sql: string): Promise<StatementResult> {
     if (SESSION_COMMAND.test(sql)) return this.sessionCommand(sql);
+    const explain = /^EXPLAIN\s+(?:\(\s*FORMAT\s+TEXT\s*\)\s+)?(?!ANALYZE\b)([\s\S]+)$/i.exec(sql);
+    if (explain) return this.explain(explain[1]!);
     const plan = await this.plan(sql);
     if (plan.kind === 'catalog') {
       const result = await (await this.catalogFor()).query(sql);
@@ -473,6 +487,32 @@ class Session {
     const data = result.results[0]!.data;
     const rows = data.map((row) => translated.columns.map((c) => pgText(row[c.key], c.pg)));
     return { columns: translated.columns.map((c) => columnOf(c.name, c.pg)), rows, tag: `SELECT ${rows.length}` };
+  }
+
+  /**
+   * EXPLAIN <select on a view>: the Cube query the SELECT became, and what /cubejs-api/v1/sql says
+   * of it for this token (Cube's SQL after access control, the rollups that answer or 'marts',
+   * masked members). Nothing runs on the warehouse but the rollup manifest lookup.
+   */
+  private async explain(sql: string): Promise<StatementResult> {
+    const plan = await this.plan(sql);
+    if (plan.kind !== 'view') throw new SqlError('0A000', 'EXPLAIN is supported for SELECTs on the views only');
+    const model = await this.door.model();
+    const { queries } = normalizeLoadRequest(parseQueryParam(plan.translated.query), { defaultTimezone: this.door.defaultTimezone });
+    const lines = [`Cube query: ${JSON.stringify(plan.translated.query)}`];
+    for (const query of queries) {
+      checkQueryMembers(query, model.members);
+      const { main } = await planQuery(model, query, this.securityContext!, this.door.warehouse);
+      const used = Object.values(main.usedPreAggregations);
+      lines.push(
+        `Source: ${used.length ? used.map((u) => `rollup ${u.preAggregationId} (${u.partitions.join(', ')})`).join('; ') : 'marts'}`,
+      );
+      if (main.preAggregationSkipped) lines.push(`Rollup skipped: ${main.preAggregationSkipped}`);
+      if (main.maskedMembers.length) lines.push(`Masked members: ${main.maskedMembers.join(', ')}`);
+      lines.push(`SQL: ${main.sql.replace(/\s+/g, ' ').trim()}`);
+      if (main.params.length) lines.push(`Parameters: ${JSON.stringify(main.params)}`);
+    }
+    return { columns: [columnOf('QUERY PLAN', { oid: 25, size: -1, name: 'text' })], rows: lines.map((line) => [line]), tag: 'EXPLAIN' };
   }
 
   private sessionCommand(sql: string): StatementResult {

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import nodeSqlParser from 'node-sql-parser/build/postgresql.js';
 import { MAX_QUERY_LIMIT } from '../../semantic/normalize-query.ts';
 import type { QueryFilter } from '../../semantic/query-types.ts';
@@ -42,8 +43,22 @@ export interface ParsedSelect {
   tables: { schema: string | null; name: string }[];
 }
 
+/**
+ * Parsed statements by text: a BI tool sends the same few statements again and again, and
+ * node-sql-parser takes about 2 ms for a dashboard's SELECT. The AST is only read, never changed.
+ */
+const parsedStatements = new LRUCache<string, ParsedSelect>({ max: 500 });
+
 /** Parses one SELECT statement (the caller has split statements and classified it). */
 export function parseSelect(sql: string): ParsedSelect {
+  const cached = parsedStatements.get(sql);
+  if (cached) return cached;
+  const parsed = parseUncached(sql);
+  if (sql.length <= 20_000) parsedStatements.set(sql, parsed);
+  return parsed;
+}
+
+function parseUncached(sql: string): ParsedSelect {
   let parsed: { ast: any; tableList: string[] };
   try {
     parsed = parser.parse(sql, { database: 'postgresql' });

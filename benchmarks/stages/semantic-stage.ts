@@ -136,6 +136,17 @@ export async function semanticStage(
     await sqlClient.connect();
     await sqlClient.query('SET crm.renew_query = on');
     let sqlTimezone = '';
+    // Whether the SQL door's plan of each question reads rollups (EXPLAIN), to set beside /sql's for REST.
+    const sqlRollups = new Map<string, boolean>();
+    for (const [id, question] of sqlQuestions) {
+      await sqlClient.query(`SET TIME ZONE '${question.timezone}'`);
+      let all = true;
+      for (const statement of question.statements) {
+        const plan = await sqlClient.query(`EXPLAIN ${statement}`);
+        all &&= plan.rows.some((r) => String(r['QUERY PLAN']).startsWith('Source: rollup'));
+      }
+      sqlRollups.set(id, all);
+    }
 
     const rows = new Map<string, Map<string, number>>(); // query -> mode -> rows answered
     const note = (q: DashboardQuery, mode: string, count: number) => {
@@ -314,6 +325,16 @@ export async function semanticStage(
                 .map((q) => q.id)
                 .join(', ')})`
             : ''
+        }`,
+        `SQL door reads rollups for ${sqlIds.filter((id) => sqlRollups.get(id)).length} of ${sqlIds.length} questions${
+          sqlIds.some((id) => sqlRollups.get(id) !== planned.get(id)!.rollups)
+            ? `; differs from REST for ${sqlIds
+                .filter((id) => sqlRollups.get(id) !== planned.get(id)!.rollups)
+                .map(
+                  (id) => `${id} (SQL ${sqlRollups.get(id) ? 'rollup' : 'marts'}, REST ${planned.get(id)!.rollups ? 'rollup' : 'marts'})`,
+                )
+                .join(', ')}`
+            : ', the same questions as REST'
         }`,
         `SQL door: ${sqlIds.length} of ${queries.length} questions as SQL (benchmarks/sql-door-queries.ts; a compareDateRange is one SELECT per range)${
           sqlIds.length < queries.length

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { parse as parseBackend, serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
@@ -152,6 +153,24 @@ describe('the pg Node client (extended protocol)', () => {
     }
   });
 
+  it('EXPLAIN shows the Cube query a SELECT became and the SQL Cube wrote for this token', async () => {
+    const anta = await client(antaAnalyst);
+    try {
+      const plan = (await anta.query(`EXPLAIN SELECT order_status, MEASURE(count) FROM sales_overview GROUP BY 1`)).rows.map(
+        (r) => r['QUERY PLAN'],
+      );
+      expect(plan[0]).toBe(
+        'Cube query: {"measures":["sales_overview.count"],"dimensions":["sales_overview.order_status"],"limit":50000,"timezone":"UTC"}',
+      );
+      expect(plan).toContain('Source: marts');
+      // The brand scope is in the SQL Cube wrote, with the token's brand as a parameter.
+      expect(plan.find((line: string) => line.startsWith('SQL: '))).toMatch(/primary_brand/);
+      expect(plan.find((line: string) => line.startsWith('Parameters: '))).toContain('Anta');
+    } finally {
+      await anta.end();
+    }
+  });
+
   it('a brand-scoped token sees only its brand; a marketing token alone reads raw contact points', async () => {
     const sql = 'SELECT primary_brand, MEASURE(count) AS n FROM sales_overview GROUP BY 1 ORDER BY 1';
     const all = await client(analyst);
@@ -204,6 +223,57 @@ describe('the pg Node client (extended protocol)', () => {
     } finally {
       await c.end();
     }
+  });
+
+  it('an Execute with a row limit suspends the portal and the next Execute sends the rest (protocol level)', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    const messages: { name: string; fields?: unknown[] }[] = [];
+    const done = parseBackend(socket, (message: any) =>
+      messages.push({ name: message.name, ...(message.fields ? { fields: message.fields } : {}) }),
+    );
+    const until = async (name: string, count = 1) => {
+      for (let i = 0; i < 100 && messages.filter((m) => m.name === name).length < count; i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    socket.write(serialize.startup({ user: 'analyst', database: 'crm' }));
+    await until('authenticationCleartextPassword');
+    socket.write(serialize.password(analyst));
+    await until('readyForQuery');
+    socket.write(
+      Buffer.concat([
+        serialize.parse({ text: 'SELECT order_status, MEASURE(count) AS n FROM sales_overview GROUP BY 1 ORDER BY 1' }),
+        serialize.bind({}),
+        serialize.describe({ type: 'P' }),
+        serialize.execute({ rows: 2 }),
+        serialize.execute({ rows: 2 }),
+        serialize.execute({}),
+        serialize.sync(),
+      ]),
+    );
+    await until('readyForQuery', 2);
+    socket.end();
+    await done;
+    const after = messages.slice(messages.findIndex((m) => m.name === 'parseComplete'));
+    expect(after.map((m) => m.name)).toEqual([
+      'parseComplete',
+      'bindComplete',
+      'rowDescription',
+      'dataRow',
+      'dataRow',
+      'portalSuspended',
+      'dataRow',
+      'dataRow',
+      'portalSuspended',
+      'dataRow',
+      'commandComplete',
+      'readyForQuery',
+    ]);
+    expect(after.filter((m) => m.name === 'dataRow').map((m) => String(m.fields![0]))).toEqual([
+      'cancelled',
+      'completed',
+      'paid',
+      'refunded',
+      'shipped',
+    ]);
   });
 
   it('refuses a bad token and survives garbage bytes', async () => {
