@@ -80,7 +80,7 @@ function schemaSql(tables: SqlTable[], user: string, database: string): string {
     CREATE TABLE crm_catalog.pg_attribute AS SELECT attrelid::BIGINT AS attrelid, attname::VARCHAR AS attname, atttypid::BIGINT AS atttypid,
       attnum::INTEGER AS attnum, atttypmod::INTEGER AS atttypmod, attlen::INTEGER AS attlen, false AS attnotnull, false AS attisdropped,
       false AS atthasdef, '' AS attidentity, '' AS attgenerated, 0::BIGINT AS attcollation, 0 AS attndims, true AS attislocal,
-      0 AS attinhcount, -1 AS attstattarget, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attacl, false AS atthasmissing
+      0 AS attinhcount, -1 AS attstattarget, 'x' AS attstorage, '' AS attcompression, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attacl, false AS atthasmissing
       FROM (${values(attributeRows, '0, NULL, 0, 0, 0, 0')}) t(attrelid, attname, atttypid, attnum, atttypmod, attlen);
     CREATE TABLE crm_catalog.pg_type AS SELECT oid::BIGINT AS oid, typname::VARCHAR AS typname, ${CATALOG_OID}::BIGINT AS typnamespace,
       10::BIGINT AS typowner, typlen::INTEGER AS typlen, true AS typbyval, 'b' AS typtype, 'U' AS typcategory, false AS typispreferred,
@@ -90,13 +90,16 @@ function schemaSql(tables: SqlTable[], user: string, database: string): string {
     CREATE TABLE crm_catalog.pg_description AS SELECT objoid::BIGINT AS objoid, classoid::BIGINT AS classoid, objsubid::INTEGER AS objsubid,
       description::VARCHAR AS description FROM (${values(descriptionRows, '0, 0, 0, NULL')}) t(objoid, classoid, objsubid, description);
     CREATE TABLE crm_catalog.pg_am AS SELECT * FROM (VALUES (2, 'heap', 't')) t(oid, amname, amtype);
-    CREATE TABLE crm_catalog.pg_database AS SELECT * FROM (VALUES (1, ${q(database)}, 10, 6, 'en_US.UTF-8', 'en_US.UTF-8', false, true, -1, NULL))
-      t(oid, datname, datdba, encoding, datcollate, datctype, datistemplate, datallowconn, datconnlimit, datacl);
+    CREATE TABLE crm_catalog.pg_database AS SELECT * FROM (VALUES (1, ${q(database)}, 10, 6, 'en_US.UTF-8', 'en_US.UTF-8', false, true, -1, NULL::VARCHAR[],
+      'c', NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, 1663))
+      t(oid, datname, datdba, encoding, datcollate, datctype, datistemplate, datallowconn, datconnlimit, datacl, datlocprovider, daticulocale,
+        daticurules, datcollversion, dattablespace);
     CREATE TABLE crm_catalog.pg_roles AS SELECT * FROM (VALUES (10, ${q(user)}, false, false, false, false, true)) t(oid, rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin);
     CREATE TABLE crm_catalog.pg_user AS SELECT rolname AS usename, oid AS usesysid, false AS usesuper FROM crm_catalog.pg_roles;
     CREATE TABLE crm_catalog.pg_index (indexrelid BIGINT, indrelid BIGINT, indnatts INTEGER, indnkeyatts INTEGER, indisunique BOOLEAN, indisprimary BOOLEAN,
-      indisexclusion BOOLEAN, indimmediate BOOLEAN, indisclustered BOOLEAN, indisvalid BOOLEAN, indisreplident BOOLEAN, indkey VARCHAR,
-      indoption VARCHAR, indexprs VARCHAR, indpred VARCHAR, indnullsnotdistinct BOOLEAN);
+      indisexclusion BOOLEAN, indimmediate BOOLEAN, indisclustered BOOLEAN, indisvalid BOOLEAN, indisreplident BOOLEAN, indkey INTEGER[],
+      indoption INTEGER[], indclass BIGINT[], indcollation BIGINT[], indexprs VARCHAR, indpred VARCHAR, indnullsnotdistinct BOOLEAN);
+    CREATE TABLE crm_catalog.pg_opclass (oid BIGINT, opcname VARCHAR, opcmethod BIGINT, opcintype BIGINT, opcdefault BOOLEAN, opcnamespace BIGINT);
     CREATE TABLE crm_catalog.pg_constraint (oid BIGINT, conname VARCHAR, connamespace BIGINT, contype VARCHAR, conrelid BIGINT, confrelid BIGINT,
       conindid BIGINT, conkey INTEGER[], confkey INTEGER[], condeferrable BOOLEAN, condeferred BOOLEAN, convalidated BOOLEAN, conislocal BOOLEAN,
       conparentid BIGINT, confupdtype VARCHAR, confdeltype VARCHAR, confmatchtype VARCHAR);
@@ -117,7 +120,10 @@ function schemaSql(tables: SqlTable[], user: string, database: string): string {
     CREATE TABLE crm_catalog.pg_sequence (seqrelid BIGINT);
     CREATE TABLE crm_catalog.pg_extension (oid BIGINT, extname VARCHAR, extversion VARCHAR);
     CREATE TABLE crm_catalog.pg_settings AS SELECT * FROM (VALUES ('server_version', ${q(SERVER_VERSION)}), ('standard_conforming_strings', 'on'),
-      ('client_encoding', 'UTF8'), ('max_identifier_length', '63')) t(name, setting);
+      ('client_encoding', 'UTF8'), ('max_identifier_length', '63'), ('default_table_access_method', 'heap'),
+      ('search_path', 'public'), ('server_encoding', 'UTF8'), ('TimeZone', 'UTC')) t(name, setting);
+    CREATE TABLE crm_catalog.pg_tablespace AS SELECT * FROM (VALUES (1663, 'pg_default', 10)) t(oid, spcname, spcowner);
+    CREATE MACRO crm_catalog.current_setting(n) AS (SELECT first(setting) FROM crm_catalog.pg_settings WHERE lower(name) = lower(n));
     CREATE MACRO crm_catalog.version() AS ${q(VERSION_TEXT)};
     CREATE MACRO crm_catalog.current_schema() AS 'public';
     CREATE MACRO crm_catalog.current_schemas(b) AS ['public'];
@@ -125,6 +131,10 @@ function schemaSql(tables: SqlTable[], user: string, database: string): string {
     CREATE MACRO crm_catalog.current_user() AS ${q(user)};
     CREATE MACRO crm_catalog.session_user() AS ${q(user)};
     CREATE MACRO crm_catalog.pg_backend_pid() AS 1;
+    CREATE MACRO crm_catalog.pg_table_size(x) AS 0;
+    CREATE MACRO crm_catalog.pg_relation_size(x) AS 0;
+    CREATE MACRO crm_catalog.pg_total_relation_size(x) AS 0;
+    CREATE MACRO crm_catalog.pg_size_pretty(x) AS '0 bytes';
     CREATE MACRO crm_catalog.array_upper(a, d) AS len(a);
     CREATE MACRO crm_catalog.pg_get_serial_sequence(a, b) AS NULL::VARCHAR;
     CREATE MACRO crm_catalog.json_build_object(a, b) AS NULL::VARCHAR, (a, b, c, d) AS NULL::VARCHAR, (a, b, c, d, e, f, g, h, i, j, k, l, m, n) AS NULL::VARCHAR;
@@ -138,7 +148,7 @@ function schemaSql(tables: SqlTable[], user: string, database: string): string {
     CREATE MACRO crm_catalog.pg_type_is_visible(x) AS true;
     CREATE MACRO crm_catalog.pg_encoding_to_char(x) AS 'UTF8';
     CREATE MACRO crm_catalog.pg_get_expr(a, b) AS NULL::VARCHAR, (a, b, c) AS NULL::VARCHAR;
-    CREATE MACRO crm_catalog.pg_get_indexdef(a) AS NULL::VARCHAR;
+    CREATE MACRO crm_catalog.pg_get_indexdef(a) AS NULL::VARCHAR, (a, b, c) AS NULL::VARCHAR;
     CREATE MACRO crm_catalog.pg_get_constraintdef(a) AS NULL::VARCHAR, (a, b) AS NULL::VARCHAR;
     CREATE MACRO crm_catalog.pg_get_viewdef(a) AS NULL::VARCHAR, (a, b) AS NULL::VARCHAR;
     CREATE MACRO crm_catalog.pg_get_statisticsobjdef_columns(a) AS NULL::VARCHAR;
@@ -192,18 +202,43 @@ export function routeOf(sql: string, tables: { schema: string | null; name: stri
   throw new SqlError('0A000', 'a query that reads both the catalog and a view is not supported by the SQL door');
 }
 
+/** The OIDs Postgres gives its own catalog tables ('pg_class'::regclass and the like). */
+const SYSTEM_RELATION_OIDS: Record<string, number> = {
+  pg_class: 1259,
+  pg_attribute: 1249,
+  pg_type: 1247,
+  pg_proc: 1255,
+  pg_namespace: 2615,
+  pg_constraint: 2606,
+  pg_index: 2610,
+  pg_description: 2609,
+  pg_database: 1262,
+};
+
+/** 'name'::regclass: a catalog table's fixed OID, a view table's from the emulated pg_class. */
+function regclassOf(name: string): string {
+  const bare = name.replace(/^(public|pg_catalog)\./, '').replace(/"/g, '');
+  const fixed = SYSTEM_RELATION_OIDS[bare];
+  return fixed !== undefined
+    ? String(fixed)
+    : `(SELECT first(oid) FROM crm_catalog.pg_class WHERE relname = '${bare.replace(/'/g, "''")}')`;
+}
+
 /** Postgres spellings DuckDB does not read, rewritten before the catalog runs the statement. */
 export function rewriteCatalogSql(sql: string): string {
   return (
     sql
       .replace(/OPERATOR\s*\(\s*pg_catalog\s*\.\s*([~!=<>]+)\s*\)/gi, ' $1 ')
       .replace(/\s+COLLATE\s+(pg_catalog\s*\.\s*)?"?(default|C|POSIX)"?/gi, '')
+      // Postgres' ~ matches anywhere in the string, DuckDB's whole string: regexp_matches is Postgres' ~.
       .replace(
-        /'([^']*)'\s*::\s*(pg_catalog\s*\.\s*)?regclass/gi,
-        (_whole, name: string) =>
-          `(SELECT first(oid) FROM crm_catalog.pg_class WHERE relname = '${name.replace(/^public\./, '').replace(/"/g, '')}')`,
+        /([A-Za-z_][\w.]*)\s*(!~|~)\s*('(?:[^']|'')*')/g,
+        (_whole, left: string, op: string, pattern: string) => `${op === '!~' ? 'NOT ' : ''}regexp_matches(${left}, ${pattern})`,
       )
+      .replace(/'([^']*)'\s*::\s*(pg_catalog\s*\.\s*)?regclass\b/gi, (_whole, name: string) => regclassOf(name))
+      .replace(/CAST\s*\(\s*'([^']*)'\s+AS\s+(pg_catalog\s*\.\s*)?regclass\s*\)/gi, (_whole, name: string) => regclassOf(name))
       .replace(/::\s*(pg_catalog\s*\.\s*)?(regclass|regtype|regproc|regnamespace|oid)\b/gi, '::BIGINT')
+      .replace(/\bAS\s+(pg_catalog\s*\.\s*)?(regclass|regtype|regproc|regnamespace|oid)\s*\)/gi, 'AS BIGINT)')
       // Unqualified, the search path (crm_catalog first) finds the emulated tables and functions, then DuckDB's own.
       .replace(/\bpg_catalog\s*\.\s*/gi, '')
       .replace(/\binformation_schema\s*\.\s*/gi, 'crm_information_schema.')
@@ -267,6 +302,7 @@ export class Catalog {
       return { columns, rows };
     } catch (error) {
       const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+      if (process.env.CRM_SQL_DEBUG) console.error('catalog query failed:', message, '\n', rewritten);
       if (/INTERRUPT/i.test(message)) throw new SqlError('57014', `catalog query cancelled after ${CATALOG_TIMEOUT_MS} ms`);
       throw new SqlError('0A000', `catalog query not supported by the SQL door's catalog emulation: ${message.slice(0, 300)}`);
     } finally {

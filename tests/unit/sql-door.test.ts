@@ -311,6 +311,11 @@ describe.skipIf(!fs.existsSync(PSQL))('psql', () => {
     expect(described).toMatch(/revenue\|numeric/);
     expect(described).toMatch(/ordered_at\|timestamp without time zone/);
     expect(described).toMatch(/count\|bigint/);
+    // \d+ and \dt+ show the model's descriptions; \dn and \l the one schema and database.
+    expect((await psql(['-c', '\\d+ sales_overview'])).stdout).toMatch(/order_status\|text\|.*Latest order status/);
+    expect((await psql(['-c', '\\dt+'])).stdout).toMatch(/public\|sales_overview\|table\|.*Revenue, orders/);
+    expect((await psql(['-t', '-c', '\\dn'])).stdout.trim()).toBe('public|analyst');
+    expect((await psql(['-t', '-c', '\\l'])).stdout).toMatch(/^crm\|analyst\|UTF8/m);
     const grouped = (await psql(['-t', '-c', 'SELECT order_status, MEASURE(count) FROM sales_overview GROUP BY 1 ORDER BY 1'])).stdout;
     expect(grouped.trim().split('\n')).toEqual(['cancelled|1', 'completed|4', 'paid|1', 'refunded|1', 'shipped|1']);
   });
@@ -348,12 +353,26 @@ import json, os, sqlalchemy as sa
 engine = sa.create_engine(f"postgresql+psycopg://analyst:{os.environ['TOKEN']}@127.0.0.1:{os.environ['PORT']}/crm")
 inspector = sa.inspect(engine)
 columns = {c['name']: str(c['type']) for c in inspector.get_columns('sales_overview')}
+# What Superset reads when a dataset is added: schemas, keys, indexes, the comment, the whole table.
+extra = {
+    'schemas': inspector.get_schema_names(),
+    'pk': inspector.get_pk_constraint('sales_overview')['constrained_columns'],
+    'fks': inspector.get_foreign_keys('sales_overview'),
+    'indexes': inspector.get_indexes('sales_overview'),
+    'comment': (inspector.get_table_comment('sales_overview')['text'] or '')[:7],
+    'reflected': len(sa.Table('sales_overview', sa.MetaData(), autoload_with=engine).columns),
+}
 with engine.connect() as conn:
     rows = conn.execute(sa.text("SELECT order_status, MEASURE(revenue) AS revenue FROM sales_overview WHERE order_status = :s GROUP BY 1"), {'s': 'completed'}).fetchall()
-print(json.dumps({'tables': sorted(inspector.get_table_names()), 'columns': columns, 'rows': [[r[0], str(r[1])] for r in rows]}))
+print(json.dumps({'tables': sorted(inspector.get_table_names()), 'columns': columns, 'extra': extra, 'rows': [[r[0], str(r[1])] for r in rows]}))
 `;
     const { stdout } = await run(python, ['-c', script], { env: { ...process.env, TOKEN: analyst, PORT: String(port) }, timeout: 60_000 });
-    const out = JSON.parse(stdout) as { tables: string[]; columns: Record<string, string>; rows: string[][] };
+    const out = JSON.parse(stdout) as {
+      tables: string[];
+      columns: Record<string, string>;
+      extra: Record<string, unknown>;
+      rows: string[][];
+    };
     expect(out.tables).toContain('sales_overview');
     expect(out.tables).not.toContain('orders');
     expect(out.columns).toMatchObject({
@@ -364,5 +383,13 @@ print(json.dumps({'tables': sorted(inspector.get_table_names()), 'columns': colu
       is_valid_sale: 'BOOLEAN',
     });
     expect(out.rows).toEqual([['completed', '295.25']]);
+    expect(out.extra).toEqual({
+      schemas: ['information_schema', 'public'],
+      pk: [],
+      fks: [],
+      indexes: [],
+      comment: 'Revenue',
+      reflected: Object.keys(out.columns).length,
+    });
   }, 240_000);
 });

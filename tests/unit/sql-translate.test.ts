@@ -169,7 +169,11 @@ describe('statements and routing', () => {
       rewriteCatalogSql(
         "SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname OPERATOR(pg_catalog.~) '^(x)$' COLLATE pg_catalog.default",
       ),
-    ).toBe("SELECT c.oid FROM pg_class c WHERE c.relname  ~  '^(x)$'");
+    ).toBe("SELECT c.oid FROM pg_class c WHERE regexp_matches(c.relname, '^(x)$')");
+    // Postgres' ~ matches anywhere (DuckDB's would need the whole string); !~ is its negation.
+    expect(rewriteCatalogSql("WHERE n.nspname !~ '^pg_' AND 'pg_class'::regclass = CAST('x' AS REGCLASS)")).toBe(
+      "WHERE NOT regexp_matches(n.nspname, '^pg_') AND 1259 = (SELECT first(oid) FROM crm_catalog.pg_class WHERE relname = 'x')",
+    );
   });
 
   it('frames messages and refuses lengths out of bounds', () => {
