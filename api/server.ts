@@ -257,7 +257,7 @@ export async function startApiServer(options: StartApiServerOptions): Promise<Ru
         jwtSecret: options.jwtSecret,
         port: options.sqlPort,
         host: options.host ?? '127.0.0.1',
-        log: (message, error) => (process.env.CRM_SQL_DEBUG ? console.error(message, error) : app.log.error({ err: error }, message)),
+        log: (message, error) => app.log.error({ err: error }, message),
       });
     }
   } catch (error) {

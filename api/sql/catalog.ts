@@ -302,7 +302,6 @@ export class Catalog {
       return { columns, rows };
     } catch (error) {
       const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-      if (process.env.CRM_SQL_DEBUG) console.error('catalog query failed:', message, '\n', rewritten);
       if (/INTERRUPT/i.test(message)) throw new SqlError('57014', `catalog query cancelled after ${CATALOG_TIMEOUT_MS} ms`);
       throw new SqlError('0A000', `catalog query not supported by the SQL door's catalog emulation: ${message.slice(0, 300)}`);
     } finally {

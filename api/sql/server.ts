@@ -140,6 +140,7 @@ class Session {
   private readonly framer = new MessageFramer();
   private queue: Promise<void> = Promise.resolve();
   private securityContext: Record<string, unknown> | undefined;
+  private token = '';
   private user = '';
   private database = 'crm';
   private phase: 'startup' | 'password' | 'ready' = 'startup';
@@ -249,6 +250,7 @@ class Session {
       return this.fatal('28P01', `password authentication failed: the password must be an API token (JWT): ${reason}`);
     }
     this.securityContext = claims;
+    this.token = message.password.trim();
     this.phase = 'ready';
     const status = (name: string, value: string) => backend.parameterStatus(name, value);
     this.write(
@@ -278,8 +280,24 @@ class Session {
     }
   }
 
+  /**
+   * The token is checked again before each statement, as REST checks it on each request: a session
+   * does not outlive its token (expiry, or a rotated secret). Verified tokens are cached (api/auth.ts).
+   */
+  private async stillAuthorized(): Promise<boolean> {
+    try {
+      await verifyToken(this.token, this.door.jwtSecret, { requireExpiry: this.door.requireTokenExpiry ?? true });
+      return true;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.fatal('28000', `the session's token is no longer valid: ${reason}`);
+      return false;
+    }
+  }
+
   private async handleReady(message: FrontendMessage): Promise<void> {
     if (this.skipUntilSync && message.type !== 'sync') return;
+    if ((message.type === 'query' || message.type === 'parse') && !(await this.stillAuthorized())) return;
     switch (message.type) {
       case 'query':
         return this.simpleQuery(message.sql);

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import pg from 'pg';
 import { parse as parseBackend, serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -275,6 +276,76 @@ describe('the pg Node client (extended protocol)', () => {
       'shipped',
     ]);
   });
+
+  it('a session ends when its token expires, as a REST request with it would be refused', async () => {
+    const shortLived = await signDevToken(SECRET, { sub: 'brief@example.com', roles: ['analyst'] }, { expiresIn: 2 });
+    const c = await client(shortLived);
+    const errors: unknown[] = [];
+    c.on('error', (error) => errors.push(error));
+    expect((await c.query('SELECT MEASURE(count) AS n FROM sales_overview')).rows).toEqual([{ n: '8' }]);
+    await new Promise((r) => setTimeout(r, 3_100));
+    await expect(c.query('SELECT MEASURE(count) AS n FROM sales_overview')).rejects.toMatchObject({ code: '28000' });
+    await c.end().catch(() => undefined);
+  });
+
+  it('random SQL-ish input always answers a result or an error with a SQLSTATE, and the session goes on', async () => {
+    const c = await client(analyst);
+    const pieces = fc.constantFrom(
+      'SELECT',
+      'FROM',
+      'WHERE',
+      'GROUP BY',
+      'ORDER BY',
+      'LIMIT',
+      'HAVING',
+      'sales_overview',
+      'pg_class',
+      'order_status',
+      'MEASURE(revenue)',
+      'COUNT(*)',
+      "DATE_TRUNC('month', ordered_at)",
+      '(',
+      ')',
+      ',',
+      ';',
+      "'",
+      '"',
+      '$1',
+      '=',
+      '<>',
+      'IN',
+      'AND',
+      'OR',
+      'NOT',
+      'NULL',
+      '1e999',
+      '-1',
+      '*',
+      '::text',
+      '--',
+      '/*',
+      "E'\\x'",
+      '\u0000',
+      '生意',
+    );
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.oneof(pieces, fc.string({ maxLength: 8 })), { maxLength: 14 }), async (parts) => {
+          const sql = parts.join(' ');
+          try {
+            await c.query(sql);
+          } catch (error) {
+            expect((error as { code?: string }).code, sql).toMatch(/^[0-9A-Z]{5}$/);
+            expect((error as { code?: string }).code, sql).not.toBe('XX000');
+          }
+        }),
+        { numRuns: 150, seed: 30 },
+      );
+      expect((await c.query('SELECT MEASURE(count) AS n FROM sales_overview')).rows).toEqual([{ n: '8' }]);
+    } finally {
+      await c.end();
+    }
+  }, 120_000);
 
   it('refuses a bad token and survives garbage bytes', async () => {
     const bad = new pg.Client({ host: '127.0.0.1', port, user: 'x', database: 'crm', password: 'not-a-jwt' });
