@@ -33,6 +33,8 @@ export interface SqlDoorOptions {
   requireTokenExpiry?: boolean;
   /** Where internal errors go (their text never reaches the client). */
   log?: (message: string, error?: unknown) => void;
+  /** A connection that has not logged in by then is closed (ms, default 30,000: Postgres' authentication_timeout). */
+  authTimeoutMs?: number;
   /** Connections served at once (each holds a small in-memory catalog); default 100, more are refused with 53300. */
   maxConnections?: number;
 }
@@ -62,6 +64,10 @@ interface StatementResult {
   rows: (string | null)[][];
   tag: string;
 }
+
+const AUTH_TIMEOUT_MS = 30_000;
+/** Pipelined messages kept waiting before the door stops reading the socket (backpressure). */
+const MAX_PENDING = 256;
 
 const SESSION_COMMAND =
   /^(SET|RESET|SHOW|BEGIN|START|COMMIT|END|ROLLBACK|ABORT|DISCARD|DEALLOCATE|SAVEPOINT|RELEASE|CLOSE|UNLISTEN|LISTEN)\b/i;
@@ -152,12 +158,22 @@ class Session {
   private readonly portals = new Map<string, Portal>();
   /** After an error in the extended protocol, messages are skipped until Sync. */
   private skipUntilSync = false;
+  private closed = false;
+  /** Messages received and not yet handled: past MAX_PENDING the socket is paused until they are. */
+  private pending = 0;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly door: SqlDoorOptions,
   ) {
     this.timezone = door.defaultTimezone;
+    // Postgres' authentication_timeout: a connection that does not log in is closed (the limit of connections is not held by idle sockets).
+    const authTimeoutMs = door.authTimeoutMs ?? AUTH_TIMEOUT_MS;
+    const authTimer = setTimeout(() => {
+      if (this.phase !== 'ready') this.fatal('08006', `authentication did not complete within ${authTimeoutMs} ms`);
+    }, authTimeoutMs);
+    authTimer.unref();
+    socket.on('close', () => clearTimeout(authTimer));
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.catalog?.close());
@@ -180,7 +196,15 @@ class Session {
         const code = message.readInt32BE(4);
         if (code !== 80877103 && code !== 80877104 && code !== 80877102) untyped = false;
       }
-      this.queue = this.queue.then(() => this.handleRaw(message, wasUntyped)).catch((error) => this.internal(error));
+      this.pending++;
+      if (this.pending > MAX_PENDING) this.socket.pause();
+      this.queue = this.queue
+        .then(() => this.handleRaw(message, wasUntyped))
+        .catch((error) => this.internal(error))
+        .finally(() => {
+          this.pending--;
+          if (this.pending <= MAX_PENDING && this.socket.isPaused()) this.socket.resume();
+        });
     }
   }
 
@@ -189,6 +213,8 @@ class Session {
   }
 
   private fatal(code: string, message: string): void {
+    if (this.closed) return;
+    this.closed = true;
     this.write(backend.error({ severity: 'FATAL', code, message }));
     this.socket.end();
     this.socket.destroySoon?.();
@@ -200,7 +226,7 @@ class Session {
   }
 
   private async handleRaw(raw: Buffer, untyped: boolean): Promise<void> {
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed || this.closed) return;
     let message: FrontendMessage;
     try {
       message = parseFrontendMessage(raw, untyped);

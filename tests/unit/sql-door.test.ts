@@ -10,6 +10,9 @@ import { parse as parseBackend, serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
+import { startSqlDoor } from '../../api/sql/server.ts';
+import { loadSemanticModel } from '../../semantic/semantic-model.ts';
+import { cubeModelDir } from '../../shared/paths.ts';
 import { projectRoot } from '../../shared/paths.ts';
 import { createDecisionWarehouse } from '../support/decision-fixture.ts';
 
@@ -346,6 +349,35 @@ describe('the pg Node client (extended protocol)', () => {
       await c.end();
     }
   }, 120_000);
+
+  it('bounds connections and closes those that do not log in', async () => {
+    const door = await startSqlDoor({
+      jwtSecret: SECRET,
+      defaultTimezone: 'UTC',
+      warehouse: server.warehouse,
+      model: () => loadSemanticModel(cubeModelDir),
+      port: 0,
+      maxConnections: 2,
+      authTimeoutMs: 300,
+    });
+    const answerOf = (socket: net.Socket) =>
+      new Promise<string>((resolve) => {
+        const chunks: Buffer[] = [];
+        socket.on('data', (d) => chunks.push(d));
+        socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      });
+    try {
+      const idle = [net.connect(door.port, '127.0.0.1'), net.connect(door.port, '127.0.0.1')];
+      const idleAnswers = idle.map(answerOf);
+      await new Promise((r) => setTimeout(r, 100));
+      const third = net.connect(door.port, '127.0.0.1');
+      expect(await answerOf(third)).toContain('53300');
+      // Neither idle socket logged in: both are closed with 08006 after the 300 ms.
+      for (const answer of await Promise.all(idleAnswers)) expect(answer).toContain('08006');
+    } finally {
+      await door.close();
+    }
+  });
 
   it('refuses a bad token and survives garbage bytes', async () => {
     const bad = new pg.Client({ host: '127.0.0.1', port, user: 'x', database: 'crm', password: 'not-a-jwt' });
