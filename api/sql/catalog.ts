@@ -174,6 +174,7 @@ function schemaSql(tables: SqlTable[], user: string, database: string): string {
       NULL::INTEGER AS numeric_precision, NULL::INTEGER AS numeric_scale, NULL::INTEGER AS datetime_precision, 'NO' AS is_identity, 'NEVER' AS is_generated,
       NULL::VARCHAR AS collation_name, 'NO' AS is_updatable
       FROM (${values(infoColumns, 'NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL')}) t(table_catalog, table_schema, table_name, column_name, ordinal_position, is_nullable, data_type, udt_name);
+    CREATE MACRO crm_information_schema._pg_expandarray(arr) AS {'x': arr[1], 'n': 1};
     CREATE TABLE crm_information_schema.key_column_usage (constraint_name VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR);
     CREATE TABLE crm_information_schema.table_constraints (constraint_name VARCHAR, table_schema VARCHAR, table_name VARCHAR, constraint_type VARCHAR);
     CREATE TABLE crm_information_schema.referential_constraints (constraint_name VARCHAR);

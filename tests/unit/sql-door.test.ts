@@ -496,3 +496,52 @@ print(json.dumps({'tables': sorted(inspector.get_table_names()), 'columns': colu
     });
   }, 240_000);
 });
+
+/** pgjdbc from Maven Central through mvn (cached in ~/.m2), the driver Metabase's PostgreSQL connector uses. */
+const PGJDBC_VERSION = '42.7.14';
+function pgjdbcJar(): string | undefined {
+  const jar = path.join(os.homedir(), `.m2/repository/org/postgresql/postgresql/${PGJDBC_VERSION}/postgresql-${PGJDBC_VERSION}.jar`);
+  try {
+    if (!fs.existsSync(jar)) {
+      execFileSync('mvn', ['-q', 'dependency:get', `-Dartifact=org.postgresql:postgresql:${PGJDBC_VERSION}`], {
+        stdio: 'ignore',
+        timeout: 180_000,
+      });
+    }
+    execFileSync('java', ['-version'], { stdio: 'ignore' });
+    return fs.existsSync(jar) ? jar : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('pgjdbc (Metabase, Tableau and DBeaver connect through it)', () => {
+  it('syncs the metadata a BI tool reads and answers a parameterised question', async (context) => {
+    const jar = pgjdbcJar();
+    if (!jar) {
+      console.log(`skipped: java or pgjdbc ${PGJDBC_VERSION} (mvn dependency:get) not available`);
+      context.skip();
+      return;
+    }
+    const { stdout } = await run('java', ['-cp', jar, path.join(projectRoot, 'tests/support/JdbcProbe.java')], {
+      env: { ...process.env, TOKEN: analyst, PORT: String(port) },
+      timeout: 120_000,
+    });
+    const out = Object.fromEntries(
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t') as [string, string]),
+    );
+    expect(out.product).toBe('PostgreSQL 15.0');
+    expect(out.schemas!.split(',')).toContain('public');
+    expect(out.tables!.split(',')).toContain('sales_overview');
+    expect(out.tables!.split(',')).not.toContain('orders');
+    expect(out.columns!.split(',')).toEqual(
+      expect.arrayContaining(['order_status:text', 'is_valid_sale:bool', 'ordered_at:timestamp', 'count:int8', 'revenue:numeric']),
+    );
+    expect(out.primaryKeys).toBe('0');
+    expect(out.question).toBe('completed=4,paid=1,refunded=1,shipped=1');
+    expect(out.monthly).toBe('2025-01-01 00:00:00.0=170,2025-02-01 00:00:00.0=145.25,2025-03-01 00:00:00.0=60');
+  }, 240_000);
+});
