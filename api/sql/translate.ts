@@ -84,10 +84,12 @@ type Resolved =
   | { kind: 'time'; column: SqlColumn; granularity: string }
   | { kind: 'measure'; column: SqlColumn };
 
+/** An identifier's name: unquoted ones fold to lower case, as in Postgres; "Quoted" ones keep theirs. */
 function identifier(value: any): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object' && 'expr' in value) return identifier(value.expr);
-  if (value && typeof value === 'object' && 'value' in value) return String(value.value);
+  if (value && typeof value === 'object' && 'value' in value)
+    return value.type === 'default' ? String(value.value).toLowerCase() : String(value.value);
   throw unsupported('this identifier');
 }
 
@@ -447,7 +449,8 @@ export function translateSelect(ast: any, tables: SqlTable[], timezone: string):
   if (source.expr) throw unsupported('a subquery in FROM');
   if (typeof source.table !== 'string') throw unsupported('this FROM item');
   if (source.db && source.db !== 'public') throw new SqlError('42P01', `relation "${source.db}.${source.table}" does not exist`);
-  const table = tables.find((t) => t.name === source.table);
+  // The parser keeps a table name's case whether quoted or not: an exact match, else Postgres' folding.
+  const table = tables.find((t) => t.name === source.table) ?? tables.find((t) => t.name === String(source.table).toLowerCase());
   if (!table)
     throw new SqlError(
       '42P01',
@@ -462,7 +465,10 @@ export function translateSelect(ast: any, tables: SqlTable[], timezone: string):
     const resolved = resolve(item.expr, scope, 'the select list');
     return { name: outputName(item, resolved), resolved };
   });
-  const aliases = new Map(items.map((item) => [item.name, item.resolved]));
+  // Output names as HAVING may use them (unquoted ones compare folded, as Postgres folds both sides).
+  const aliases = new Map(
+    items.flatMap((item) => [[item.name, item.resolved] as const, [item.name.toLowerCase(), item.resolved] as const]),
+  );
 
   const measures: string[] = [];
   const dimensions: string[] = [];
@@ -487,7 +493,8 @@ export function translateSelect(ast: any, tables: SqlTable[], timezone: string):
       return item;
     }
     if (expr?.type === 'column_ref' && !expr.table) {
-      const byName = items.find((item) => item.name === identifier(expr.column));
+      const name = identifier(expr.column);
+      const byName = items.find((item) => item.name === name) ?? items.find((item) => item.name.toLowerCase() === name);
       if (byName) return byName;
     }
     const resolved = resolve(expr, scope, clause);

@@ -62,6 +62,19 @@ describe('translateSelect', () => {
     ]);
   });
 
+  it('folds unquoted identifiers to lower case and keeps quoted ones, as Postgres does', () => {
+    expect(translate('SELECT ORDER_STATUS, Measure(Revenue) FROM Sales_Overview GROUP BY 1').query).toMatchObject({
+      measures: ['sales_overview.revenue'],
+      dimensions: ['sales_overview.order_status'],
+    });
+    expect(codeOf('SELECT "ORDER_STATUS" FROM sales_overview')).toBe('42703');
+    const { query } = translate(
+      'SELECT order_status, MEASURE(revenue) AS Rev FROM sales_overview GROUP BY 1 HAVING Rev > 1 ORDER BY REV DESC',
+    );
+    expect(query.filters).toEqual([{ member: 'sales_overview.revenue', operator: 'gt', values: ['1'] }]);
+    expect(query.order).toEqual([['sales_overview.revenue', 'desc']]);
+  });
+
   it("reads Metabase's fully qualified, quoted form", () => {
     const { query } = translate(
       'SELECT "public"."sales_overview"."order_status" AS "order_status", COUNT(*) AS "count" FROM "public"."sales_overview" ' +
