@@ -107,7 +107,7 @@ describe('translateSelect', () => {
       `SELECT order_status, MEASURE(count) FROM sales_overview
        WHERE order_status IN ('a', 'b') AND order_status NOT IN ('c') AND item_count BETWEEN 1 AND 3
          AND (order_status LIKE 'comp%' OR order_status ILIKE '%aid' OR order_status LIKE '%hip%' OR order_status NOT LIKE 'x')
-         AND order_status IS NOT NULL AND item_count IS NULL AND is_valid_sale
+         AND order_status IS NOT NULL AND item_count IS NULL AND is_valid_sale AND is_valid_sale IS NOT FALSE
        GROUP BY 1 HAVING MEASURE(revenue) > 10 AND COUNT(*) <= 4`,
     );
     expect(query.filters).toEqual([
@@ -126,6 +126,7 @@ describe('translateSelect', () => {
       { member: 'sales_overview.order_status', operator: 'set' },
       { member: 'sales_overview.item_count', operator: 'notSet' },
       { member: 'sales_overview.is_valid_sale', operator: 'equals', values: ['true'] },
+      { member: 'sales_overview.is_valid_sale', operator: 'notEquals', values: ['false'] },
       { member: 'sales_overview.revenue', operator: 'gt', values: ['10'] },
       { member: 'sales_overview.count', operator: 'lte', values: ['4'] },
     ]);
