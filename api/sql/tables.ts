@@ -35,7 +35,8 @@ export interface SqlColumn {
   name: string;
   /** The Cube member, e.g. sales_overview.revenue. */
   member: string;
-  kind: 'dimension' | 'measure';
+  /** Segments are boolean columns that only filter (WHERE segment), as in Cube's SQL API. */
+  kind: 'dimension' | 'measure' | 'segment';
   /** Cube's type: string, number, time, boolean (dimensions) or the measure's result type. */
   type: string;
   /** Measures: Cube's aggregation (sum, count, countDistinct, avg, min, max, number, ...). */
@@ -52,7 +53,8 @@ export interface SqlTable {
 
 const COUNT_AGG_TYPES = new Set(['count', 'countDistinct', 'countDistinctApprox']);
 
-function pgTypeOf(member: MetaMember, kind: 'dimension' | 'measure'): PgType {
+function pgTypeOf(member: MetaMember, kind: 'dimension' | 'measure' | 'segment'): PgType {
+  if (kind === 'segment') return PG_TYPES.bool;
   if (kind === 'measure' && member.aggType && COUNT_AGG_TYPES.has(member.aggType)) return PG_TYPES.int8;
   switch (member.type) {
     case 'number':
@@ -72,7 +74,7 @@ function pgTypeOf(member: MetaMember, kind: 'dimension' | 'measure'): PgType {
   }
 }
 
-function column(viewName: string, member: MetaMember, kind: 'dimension' | 'measure'): SqlColumn {
+function column(viewName: string, member: MetaMember, kind: 'dimension' | 'measure' | 'segment'): SqlColumn {
   return {
     name: member.name.slice(viewName.length + 1),
     member: member.name,
@@ -102,6 +104,7 @@ export function tablesFor(model: SemanticModel, securityContext: Record<string, 
       columns: [
         ...view.dimensions.map((member) => column(view.name, member, 'dimension')),
         ...view.measures.map((member) => column(view.name, member, 'measure')),
+        ...(view.segments ?? []).map((member) => column(view.name, member, 'segment')),
       ],
     }))
     .sort((a, b) => a.name.localeCompare(b.name));

@@ -147,6 +147,9 @@ function resolve(expr: any, scope: Scope, where: string): Resolved {
   if (expr?.type === 'column_ref') {
     if (identifier(expr.column) === '*') throw unsupported(`* in ${where}`);
     const column = scope.column(expr);
+    if (column.kind === 'segment') {
+      throw unsupported(`segment "${column.name}" in ${where} (a segment only filters: WHERE ${column.name} AND ...)`);
+    }
     return column.kind === 'measure' ? { kind: 'measure', column } : { kind: 'dimension', column };
   }
   if (expr?.type === 'function') {
@@ -384,6 +387,23 @@ function toFilter(expr: any, context: FilterContext): QueryFilter {
   }
 }
 
+/** The segment a WHERE term names, if it is one: `seg`, `seg = TRUE` or `seg IS TRUE`. */
+function segmentOf(term: any, scope: Scope): string | undefined {
+  const ref = term?.type === 'column_ref' ? term : undefined;
+  const compared =
+    term?.type === 'binary_expr' &&
+    ['=', 'IS'].includes(String(term.operator).toUpperCase()) &&
+    term.left?.type === 'column_ref' &&
+    ['bool', 'boolean'].includes(term.right?.type) &&
+    term.right.value === true
+      ? term.left
+      : undefined;
+  const target = ref ?? compared;
+  if (!target) return undefined;
+  const column = scope.column(target);
+  return column.kind === 'segment' ? column.member : undefined;
+}
+
 function integerOf(node: any, what: string): number {
   const value = node?.type === 'number' ? Number(node.value) : NaN;
   if (!Number.isInteger(value) || value < 0) throw new SqlError('22023', `${what} must be a whole number >= 0`);
@@ -521,7 +541,18 @@ export function translateSelect(ast: any, tables: SqlTable[], timezone: string):
     if ('and' in filter) filters.push(...filter.and);
     else filters.push(filter);
   };
-  if (ast.where) addAll(toFilter(ast.where, { scope, clause: 'WHERE', aliases }));
+  // Top-level AND terms that name a segment (`seg`, `seg = TRUE`, `seg IS TRUE`) are Cube segments.
+  const segments: string[] = [];
+  const conjuncts = (node: any): any[] =>
+    node?.type === 'binary_expr' && String(node.operator).toUpperCase() === 'AND'
+      ? [...conjuncts(node.left), ...conjuncts(node.right)]
+      : [node];
+  for (const term of ast.where ? conjuncts(ast.where) : []) {
+    const segment = segmentOf(term, scope);
+    if (segment) {
+      if (!segments.includes(segment)) segments.push(segment);
+    } else addAll(toFilter(term, { scope, clause: 'WHERE', aliases }));
+  }
   if (ast.having) {
     if (!measures.length && !groupBy.length) throw new SqlError('42803', 'HAVING without an aggregate or GROUP BY');
     addAll(toFilter(ast.having, { scope, clause: 'HAVING', aliases }));
@@ -561,6 +592,7 @@ export function translateSelect(ast: any, tables: SqlTable[], timezone: string):
     ...(dimensions.length ? { dimensions } : {}),
     ...(timeDimensions.length ? { timeDimensions } : {}),
     ...(filters.length ? { filters } : {}),
+    ...(segments.length ? { segments } : {}),
     ...(order.length ? { order } : {}),
     // Without LIMIT a SQL query means every row: the layer's maximum (Cube's REST default is 10,000).
     limit: limit ?? MAX_QUERY_LIMIT,

@@ -135,6 +135,24 @@ describe('the pg Node client (extended protocol)', () => {
     }
   });
 
+  it('a segment in WHERE is the Cube segment a REST client sends', async () => {
+    const c = await client(analyst);
+    try {
+      const result = await c.query('SELECT MEASURE(count) AS n FROM sales_overview WHERE valid_sales');
+      const viaRest = await rest(analyst, {
+        measures: ['sales_overview.count'],
+        segments: ['sales_overview.valid_sales'],
+        limit: 50_000,
+        timezone: 'UTC',
+      });
+      expect(result.rows).toEqual([{ n: String(viaRest[0]!['sales_overview.count']) }]);
+      // The six valid sales of the eight orders (o4 cancelled, o6 refunded).
+      expect(result.rows).toEqual([{ n: '6' }]);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('a time range in WHERE is the dateRange a REST client sends', async () => {
     const c = await client(analyst);
     try {

@@ -28,6 +28,7 @@ const TABLE: SqlTable = {
       aggType: 'number',
       pg: PG_TYPES.numeric,
     },
+    { name: 'valid_sales', member: 'sales_overview.valid_sales', kind: 'segment', type: 'boolean', pg: PG_TYPES.bool },
   ],
 };
 
@@ -130,6 +131,18 @@ describe('translateSelect', () => {
       { member: 'sales_overview.revenue', operator: 'gt', values: ['10'] },
       { member: 'sales_overview.count', operator: 'lte', values: ['4'] },
     ]);
+  });
+
+  it('a segment is a boolean column that filters: WHERE seg, seg = TRUE, seg IS TRUE at the top level', () => {
+    expect(translate("SELECT MEASURE(count) FROM sales_overview WHERE valid_sales AND order_status = 'paid'").query).toMatchObject({
+      segments: ['sales_overview.valid_sales'],
+      filters: [{ member: 'sales_overview.order_status', operator: 'equals', values: ['paid'] }],
+    });
+    expect(translate('SELECT MEASURE(count) FROM sales_overview WHERE valid_sales IS TRUE').query.segments).toEqual([
+      'sales_overview.valid_sales',
+    ]);
+    expect(codeOf('SELECT valid_sales FROM sales_overview')).toBe('0A000');
+    expect(codeOf("SELECT MEASURE(count) FROM sales_overview WHERE valid_sales OR order_status = 'paid'")).toBe('0A000');
   });
 
   it('a SELECT of dimensions alone is grouped, and without LIMIT asks for the layer maximum', () => {
