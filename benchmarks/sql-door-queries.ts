@@ -9,6 +9,8 @@ export interface SqlQuestion {
   /** SET TIME ZONE … then the SELECTs, run in order on one connection. */
   timezone: string;
   statements: string[];
+  /** The /load data key of each output column, in order (member, or member.granularity). */
+  keys: string[];
 }
 
 type Filter = { member?: string; operator?: string; values?: string[]; or?: Filter[]; and?: Filter[] };
@@ -90,6 +92,7 @@ export function sqlOfCubeQuery(query: Record<string, any>, allMeasures: Readonly
       .map((t) => `DATE_TRUNC('${t.granularity}', ${column(t.dimension)}) AS ${alias(t.dimension, t.granularity)}`),
     ...measures.map((m) => `MEASURE(${column(m)}) AS ${alias(m)}`),
   ];
+  const keys = [...dimensions, ...timeDimensions.filter((t) => t.granularity).map((t) => `${t.dimension}.${t.granularity}`), ...measures];
   const grouped = dimensions.length + timeDimensions.filter((t) => t.granularity).length;
   const where: string[] = [];
   const having: string[] = [];
@@ -137,12 +140,12 @@ export function sqlOfCubeQuery(query: Record<string, any>, allMeasures: Readonly
     }
   }
   const timezone = String(query.timezone ?? 'UTC');
-  if (!compare) return { timezone, statements: [statementFor(ranged)] };
+  if (!compare) return { timezone, statements: [statementFor(ranged)], keys };
   const statements: string[] = [];
   for (const range of compare.ranges) {
     const c = rangeCondition(compare.t, range);
     if (!c) return undefined;
     statements.push(statementFor([...ranged, c]));
   }
-  return { timezone, statements };
+  return { timezone, statements, keys };
 }

@@ -564,7 +564,8 @@ export function translateSelect(ast: any, tables: SqlTable[], timezone: string):
   for (const entry of Array.isArray(ast.orderby) ? ast.orderby : []) {
     const item = itemFor(entry.expr, 'ORDER BY');
     if (entry.nulls) throw unsupported(`ORDER BY ... ${entry.nulls}`);
-    order.push([keyOf(item.resolved), String(entry.type ?? 'ASC').toUpperCase() === 'DESC' ? 'desc' : 'asc']);
+    // Cube orders a time dimension by its member name (the granularity is the timeDimensions entry's).
+    order.push([item.resolved.column.member, String(entry.type ?? 'ASC').toUpperCase() === 'DESC' ? 'desc' : 'asc']);
   }
 
   let limit: number | undefined;

@@ -148,6 +148,42 @@ export async function semanticStage(
       sqlRollups.set(id, all);
     }
 
+    // The numbers themselves: each question's rows through the SQL door (Postgres text) against
+    // /load's data for the same question (times as Postgres writes them), value for value.
+    const raw = { getTypeParser: () => (value: string) => value };
+    const textOf = (value: unknown) =>
+      value === null || value === undefined
+        ? null
+        : typeof value === 'boolean'
+          ? value
+            ? 't'
+            : 'f'
+          : String(value).replace(/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.0+)?$/, '$1 $2');
+    const valueMismatches: string[] = [];
+    for (const q of queries) {
+      const question = sqlQuestions.get(q.id);
+      if (!question) continue;
+      await sqlClient.query(`SET TIME ZONE '${question.timezone}'`);
+      const sqlRows: unknown[][] = [];
+      for (const statement of question.statements) {
+        sqlRows.push(...(await sqlClient.query({ text: statement, rowMode: 'array', types: raw as any })).rows);
+      }
+      const { body } = await post<LoadBody>(`${api.url}/cubejs-api/v1/load`, { query: q.query, queryType: 'multi' }, auth(api));
+      const restRows = resultsOf(body).flatMap((r) =>
+        (r.data as Record<string, unknown>[]).map((row) => question.keys.map((k) => textOf(row[k]))),
+      );
+      if (JSON.stringify(sqlRows) !== JSON.stringify(restRows)) {
+        const at = Math.max(
+          0,
+          sqlRows.findIndex((row, n) => JSON.stringify(row) !== JSON.stringify(restRows[n])),
+        );
+        valueMismatches.push(
+          `${q.id} (${sqlRows.length} / ${restRows.length} rows; row ${at}: SQL ${JSON.stringify(sqlRows[at])}, REST ${JSON.stringify(restRows[at])})`,
+        );
+      }
+    }
+    sqlTimezone = '';
+
     const rows = new Map<string, Map<string, number>>(); // query -> mode -> rows answered
     const note = (q: DashboardQuery, mode: string, count: number) => {
       const byMode = rows.get(q.id) ?? new Map<string, number>();
@@ -326,6 +362,9 @@ export async function semanticStage(
                 .join(', ')})`
             : ''
         }`,
+        valueMismatches.length
+          ? `SQL door and REST answered different values for: ${valueMismatches.join(', ')}`
+          : `SQL door and REST answered every value alike (${sqlIds.length} questions, Postgres text against /load's data)`,
         `SQL door reads rollups for ${sqlIds.filter((id) => sqlRollups.get(id)).length} of ${sqlIds.length} questions${
           sqlIds.some((id) => sqlRollups.get(id) !== planned.get(id)!.rollups)
             ? `; differs from REST for ${sqlIds

@@ -117,7 +117,7 @@ describe('the pg Node client (extended protocol)', () => {
           { member: 'sales_overview.ordered_at', operator: 'gte', values: ['2025-01-01'] },
           { member: 'sales_overview.revenue', operator: 'gt', values: ['50'] },
         ],
-        order: [['sales_overview.ordered_at.month', 'asc']],
+        order: [['sales_overview.ordered_at', 'asc']],
         limit: 50_000,
         timezone: 'Asia/Shanghai',
       });
@@ -130,6 +130,28 @@ describe('the pg Node client (extended protocol)', () => {
       // Shanghai months: o2 (Jan 31 17:00 UTC) is February there.
       expect(result.rows[0]).toEqual(['2025-01-01 00:00:00', '120']);
       expect((await c.query('SHOW timezone')).rows).toEqual([{ timezone: 'Asia/Shanghai' }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('ORDER BY a DATE_TRUNC column orders by that time dimension', async () => {
+    const c = await client(analyst);
+    try {
+      const result = await c.query({
+        text: `SELECT order_status, DATE_TRUNC('month', ordered_at) AS m, MEASURE(count) AS n FROM sales_overview GROUP BY 1, 2 ORDER BY m DESC, order_status`,
+        rowMode: 'array',
+        types: { getTypeParser: () => (v: string) => v } as any,
+      });
+      expect(result.rows).toEqual([
+        ['completed', '2025-03-01 00:00:00', '1'],
+        ['cancelled', '2025-02-01 00:00:00', '1'],
+        ['completed', '2025-02-01 00:00:00', '2'],
+        ['refunded', '2025-02-01 00:00:00', '1'],
+        ['completed', '2025-01-01 00:00:00', '1'],
+        ['paid', '2025-01-01 00:00:00', '1'],
+        ['shipped', '2025-01-01 00:00:00', '1'],
+      ]);
     } finally {
       await c.end();
     }
