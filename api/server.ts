@@ -15,6 +15,7 @@ import { ResultCache } from '../semantic/result-cache.ts';
 import { loadSemanticModel, type SemanticModel } from '../semantic/semantic-model.ts';
 import { DEFAULT_IDLE_CLOSE_MS, WarehouseReader, type WarehouseReaderOptions } from '../semantic/warehouse-reader.ts';
 import { envValue, type EnvName } from '../shared/env.ts';
+import { startSqlDoor, type RunningSqlDoor } from './sql/server.ts';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -57,6 +58,8 @@ export interface ApiServerOptions {
 export interface StartApiServerOptions extends ApiServerOptions {
   /** 0 picks a free port. Default 4000, Cube's port. */
   port?: number;
+  /** Also serve the SQL door (Postgres wire protocol, docs/sql-api.md) on this port, same host; 0 picks one; absent: none. */
+  sqlPort?: number;
   /** Default 127.0.0.1: the API is local unless asked otherwise. */
   host?: string;
 }
@@ -66,8 +69,22 @@ export interface RunningApiServer {
   app: FastifyInstance;
   /** The server's reader: reopen() makes the next request open the warehouse file afresh. */
   warehouse: WarehouseReader;
+  /** The SQL door, when sqlPort was given. */
+  sql?: RunningSqlDoor;
   close(): Promise<void>;
 }
+
+/** What the HTTP routes and the SQL door share: one reader, one compiled model, one result cache. */
+interface SharedSemantic {
+  warehouse: WarehouseReader;
+  model(): Promise<SemanticModel>;
+  cache?: ResultCache<LoadResponse>;
+  defaultTimezone: string;
+  queryTimeoutMs: number;
+  requireTokenExpiry: boolean;
+}
+
+const sharedSemantic = new WeakMap<FastifyInstance, SharedSemantic>();
 
 /** Wrong configuration (missing secret, bad time zone, model that does not compile): the CLI exits 2. */
 export class ApiConfigError extends Error {
@@ -192,6 +209,14 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     queryTimeoutMs: config.queryTimeoutMs,
     requireTokenExpiry: config.requireTokenExpiry,
   });
+  sharedSemantic.set(app, {
+    warehouse,
+    model,
+    ...(cache ? { cache } : {}),
+    defaultTimezone: config.defaultTimezone,
+    queryTimeoutMs: config.queryTimeoutMs,
+    requireTokenExpiry: config.requireTokenExpiry,
+  });
   // The executive dashboard (static build; its data comes through /cubejs-api/v1 with the caller's JWT).
   if (options.dashboardDir !== false) app.register(dashboardRoutes, { distDir: options.dashboardDir ?? dashboardDistDir });
   if (!options.reader) app.addHook('onClose', async () => warehouse.close());
@@ -221,11 +246,23 @@ export async function startApiServer(options: StartApiServerOptions): Promise<Ru
     await app.close();
     throw new ApiConfigError(`Cube model does not compile: ${errorMessage(error)}`, { cause: error });
   }
+  let sql: RunningSqlDoor | undefined;
+  app.addHook('onClose', async () => sql?.close());
   try {
     await app.listen({ port: options.port ?? 4000, host: options.host ?? '127.0.0.1' });
+    if (options.sqlPort !== undefined) {
+      const shared = sharedSemantic.get(app)!;
+      sql = await startSqlDoor({
+        ...shared,
+        jwtSecret: options.jwtSecret,
+        port: options.sqlPort,
+        host: options.host ?? '127.0.0.1',
+        log: (message, error) => app.log.error({ err: error }, message),
+      });
+    }
   } catch (error) {
     await app.close(); // e.g. the port is taken: release the warehouse before reporting
     throw error;
   }
-  return { url: urlOf(app), app, warehouse, close: () => app.close() };
+  return { url: urlOf(app), app, warehouse, ...(sql ? { sql } : {}), close: () => app.close() };
 }

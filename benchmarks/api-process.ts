@@ -6,13 +6,21 @@ import { projectRoot } from '../shared/paths.ts';
 export interface ApiProcess {
   url: string;
   token: string;
+  /** The SQL door's port, when started with `sql: true`. */
+  sqlPort?: number;
   stop(): Promise<void>;
 }
 
 const SECRET = 'bench-secret-not-for-production';
 
 /** A server entry in its own Node process; resolves with its URL once it prints `<label> listening on <url>`. */
-function spawnServer(label: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; stop(): Promise<void> }> {
+function spawnServer(
+  label: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  /** A second line to wait for after the first (its first capture group is returned as `extra`). */
+  alsoWaitFor?: RegExp,
+): Promise<{ url: string; extra?: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     env: { ...process.env, CRM_API_SECRET: SECRET, CRM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -25,9 +33,11 @@ function spawnServer(label: string, args: string[], env: NodeJS.ProcessEnv): Pro
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const match = pattern.exec(stdout);
-      if (match) {
+      const extra = alsoWaitFor ? alsoWaitFor.exec(stdout) : undefined;
+      if (match && extra !== null) {
         resolve({
           url: match[1]!,
+          ...(extra ? { extra: extra[1]! } : {}),
           stop: () =>
             new Promise<void>((done) => {
               if (child.exitCode !== null || child.signalCode !== null) return done();
@@ -45,10 +55,27 @@ function spawnServer(label: string, args: string[], env: NodeJS.ProcessEnv): Pro
  * The API as a separate process on a free loopback port, as users run it: the benchmark's load
  * generator and the server must not share one event loop.
  */
-export async function startApiProcess(warehousePath: string, env: NodeJS.ProcessEnv = {}, role = 'executive'): Promise<ApiProcess> {
-  const server = await spawnServer('API', [path.join(projectRoot, 'cli', 'api-main.ts'), '--port', '0', '--warehouse', warehousePath], env);
+export async function startApiProcess(
+  warehousePath: string,
+  env: NodeJS.ProcessEnv = {},
+  role = 'executive',
+  options: { sql?: boolean } = {},
+): Promise<ApiProcess> {
+  const server = await spawnServer(
+    'API',
+    [
+      path.join(projectRoot, 'cli', 'api-main.ts'),
+      '--port',
+      '0',
+      '--warehouse',
+      warehousePath,
+      ...(options.sql ? ['--sql-port', '0'] : []),
+    ],
+    env,
+    options.sql ? /SQL door listening on \S+:(\d+)/ : undefined,
+  );
   const token = await signDevToken(SECRET, { sub: 'bench', role });
-  return { url: server.url, token, stop: server.stop };
+  return { url: server.url, token, ...(server.extra ? { sqlPort: Number(server.extra) } : {}), stop: server.stop };
 }
 
 /**

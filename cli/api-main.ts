@@ -26,6 +26,7 @@ const program = new Command('crm-api')
   .description("Serve Cube's REST API (/cubejs-api/v1/meta, /load, /sql, /dry-run) and /health over the DuckDB warehouse, read-only.")
   .option('--port <n>', 'port to listen on (0 picks a free one)', port, 4000)
   .option('--host <host>', 'interface to bind', '127.0.0.1')
+  .option('--sql-port <n>', 'also serve the SQL door (Postgres wire protocol, docs/sql-api.md) on this port (0 picks one)', port)
   .addOption(warehouseOption('DuckDB warehouse file'))
   .option('--model-dir <path>', 'Cube model folder', cubeModelDir)
   .addOption(
@@ -55,7 +56,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_CONFIG; // --help exits 0
     throw error;
   }
-  const opts = program.opts<{ port: number; host: string; warehouse: string; modelDir: string; timezone?: string }>();
+  const opts = program.opts<{ port: number; host: string; warehouse: string; modelDir: string; timezone?: string; sqlPort?: number }>();
   const fail = (message: string, code: number) => {
     process.stderr.write(`crm-api: ${message}\n`);
     return code;
@@ -74,9 +75,11 @@ async function main(argv: string[]): Promise<number | undefined> {
       defaultTimezone: opts.timezone ?? loadConfig().shop.timezone,
       port: opts.port,
       host: opts.host,
+      ...(opts.sqlPort !== undefined ? { sqlPort: opts.sqlPort } : {}),
       logger: { level: envValue('CRM_LOG_LEVEL') ?? 'info', stream: process.stderr },
     });
     process.stdout.write(`API listening on ${server.url}\n`);
+    if (server.sql) process.stdout.write(`SQL door listening on ${server.sql.host}:${server.sql.port}\n`);
     const stop = () => {
       server.close().then(
         () => process.exit(0),

@@ -112,8 +112,13 @@ program
   .description('Serve the API (Cube REST contract over the warehouse) on 127.0.0.1. Needs CRM_API_SECRET.')
   .option('--port <n>', 'port', wholeNumber('port'), 4000)
   .option('--host <host>', 'interface to bind', '127.0.0.1')
+  .option(
+    '--sql-port <n>',
+    'also serve the SQL door (Postgres wire protocol, JWT as password: docs/sql-api.md) on this port',
+    wholeNumber('sql-port'),
+  )
   .addOption(warehouseOption('DuckDB warehouse file'))
-  .action(async (opts: { port: number; host: string; warehouse: string }) => {
+  .action(async (opts: { port: number; host: string; warehouse: string; sqlPort?: number }) => {
     const secret = envValue('CRM_API_SECRET');
     if (!secret) throw new UsageError('CRM_API_SECRET is not set: the API signs and verifies JWTs (HS256) with it.');
     if (!fs.existsSync(opts.warehouse)) throw new UsageError(`warehouse not found: ${opts.warehouse} (run \`npm run crm -- run\` first)`);
@@ -127,8 +132,14 @@ program
       defaultTimezone: loadConfig().shop.timezone,
       port: opts.port,
       host: opts.host,
+      ...(opts.sqlPort !== undefined ? { sqlPort: opts.sqlPort } : {}),
     });
     process.stdout.write(`API listening on ${server.url}\n`);
+    if (server.sql) {
+      process.stdout.write(
+        `SQL door listening on ${server.sql.host}:${server.sql.port} (psql "host=${server.sql.host} port=${server.sql.port} dbname=crm user=analyst", password: a JWT)\n`,
+      );
+    }
     process.stdout.write(`Dashboard: ${server.url}/dashboard/#token=<a JWT signed with CRM_API_SECRET> (see docs/dashboard.md)\n`);
   });
 

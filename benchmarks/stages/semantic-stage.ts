@@ -1,7 +1,11 @@
 import path from 'node:path';
+import pg from 'pg';
 import { startApiProcess, startBaselineProcess, type ApiProcess } from '../api-process.ts';
 import { runWorker } from '../child-process.ts';
 import { dashboardQueries, type DashboardQuery } from '../dashboard-queries.ts';
+import { sqlOfCubeQuery, type SqlQuestion } from '../sql-door-queries.ts';
+import { loadSemanticModel } from '../../semantic/semantic-model.ts';
+import { cubeModelDir } from '../../shared/paths.ts';
 import type { BenchDataset } from '../dataset.ts';
 import type { BenchScale } from '../scales.ts';
 import { servedWarehouse } from '../served-warehouse.ts';
@@ -64,7 +68,7 @@ async function sqlOf(api: ApiProcess, query: Record<string, unknown>): Promise<{
 }
 
 interface Mode {
-  id: 'pre' | 'marts' | 'pre-reopen' | 'duckdb-pre' | 'duckdb-marts';
+  id: 'pre' | 'marts' | 'pre-reopen' | 'duckdb-pre' | 'duckdb-marts' | 'sql';
   run(query: DashboardQuery): Promise<Timed<number>>;
 }
 
@@ -76,7 +80,9 @@ interface Mode {
  *   (b) the API over a copy without the pre_aggregations schema (every answer from the marts);
  *   (c) baseline: the same SQL (Cube's /sql of (a) and of (b)) run by DuckDB directly in a bare
  *       Fastify process of the same shape, so a/c and b/c are the overhead of the semantic layer;
- *   (d) the API of (a) reopening the file for every query, against (a): the cost of a reopen.
+ *   (d) the API of (a) reopening the file for every query, against (a): the cost of a reopen;
+ *   (e) the same questions as SQL through the SQL door of (a)'s process (benchmarks/sql-door-queries.ts,
+ *       one pg connection, `SET crm.renew_query = on`), against (a): the cost of the Postgres door.
  * Each query runs `repeat` times per mode, the modes interleaved so noise hits them alike.
  */
 export async function semanticStage(
@@ -94,11 +100,12 @@ export async function semanticStage(
   // apiReopen lets go of the file after every query (CRM_API_IDLE_CLOSE_MS=1): the first click
   // after a pause longer than the idle close, which the default keeps rare.
   const [api, apiMarts, apiReopen, baseline] = await Promise.all([
-    startApiProcess(warehouse),
+    startApiProcess(warehouse, {}, 'executive', { sql: true }),
     startApiProcess(withoutRollups),
     startApiProcess(warehouse, { CRM_API_IDLE_CLOSE_MS: '1' }),
     startBaselineProcess(warehouse),
   ]);
+  let sqlClientOf: pg.Client | undefined;
   try {
     const asOfRows = await post<{ data: { d: string; n: number }[] }>(`${baseline.url}/sql`, {
       sql: `SELECT strftime(max(ordered_at), '%Y-%m-%d') AS d, count(*) AS n FROM marts.fct_orders`,
@@ -115,6 +122,67 @@ export async function semanticStage(
       if (marts.rollups) throw new Error(`${q.id}: the API without pre-aggregations still reads a rollup`);
       planned.set(q.id, { pre: pre.statements, marts: marts.statements, rollups: pre.rollups });
     }
+
+    // The same questions as SQL, over one connection to (a)'s SQL door, result cache bypassed like renewQuery.
+    const model = await loadSemanticModel(cubeModelDir);
+    const measureNames = new Set(model.meta.cubes.flatMap((c) => c.measures.map((m) => m.name)));
+    const sqlQuestions = new Map<string, SqlQuestion>();
+    for (const q of queries) {
+      const question = sqlOfCubeQuery(q.query, measureNames);
+      if (question) sqlQuestions.set(q.id, question);
+    }
+    const sqlClient = new pg.Client({ host: '127.0.0.1', port: api.sqlPort!, user: 'bench', database: 'crm', password: api.token });
+    sqlClientOf = sqlClient;
+    await sqlClient.connect();
+    await sqlClient.query('SET crm.renew_query = on');
+    let sqlTimezone = '';
+    // Whether the SQL door's plan of each question reads rollups (EXPLAIN), to set beside /sql's for REST.
+    const sqlRollups = new Map<string, boolean>();
+    for (const [id, question] of sqlQuestions) {
+      await sqlClient.query(`SET TIME ZONE '${question.timezone}'`);
+      let all = true;
+      for (const statement of question.statements) {
+        const plan = await sqlClient.query(`EXPLAIN ${statement}`);
+        all &&= plan.rows.some((r) => String(r['QUERY PLAN']).startsWith('Source: rollup'));
+      }
+      sqlRollups.set(id, all);
+    }
+
+    // The numbers themselves: each question's rows through the SQL door (Postgres text) against
+    // /load's data for the same question (times as Postgres writes them), value for value.
+    const raw = { getTypeParser: () => (value: string) => value };
+    const textOf = (value: unknown) =>
+      value === null || value === undefined
+        ? null
+        : typeof value === 'boolean'
+          ? value
+            ? 't'
+            : 'f'
+          : String(value).replace(/^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.0+)?$/, '$1 $2');
+    const valueMismatches: string[] = [];
+    for (const q of queries) {
+      const question = sqlQuestions.get(q.id);
+      if (!question) continue;
+      await sqlClient.query(`SET TIME ZONE '${question.timezone}'`);
+      const sqlRows: unknown[][] = [];
+      for (const statement of question.statements) {
+        sqlRows.push(...(await sqlClient.query({ text: statement, rowMode: 'array', types: raw as any })).rows);
+      }
+      const { body } = await post<LoadBody>(`${api.url}/cubejs-api/v1/load`, { query: q.query, queryType: 'multi' }, auth(api));
+      const restRows = resultsOf(body).flatMap((r) =>
+        (r.data as Record<string, unknown>[]).map((row) => question.keys.map((k) => textOf(row[k]))),
+      );
+      if (JSON.stringify(sqlRows) !== JSON.stringify(restRows)) {
+        const at = Math.max(
+          0,
+          sqlRows.findIndex((row, n) => JSON.stringify(row) !== JSON.stringify(restRows[n])),
+        );
+        valueMismatches.push(
+          `${q.id} (${sqlRows.length} / ${restRows.length} rows; row ${at}: SQL ${JSON.stringify(sqlRows[at])}, REST ${JSON.stringify(restRows[at])})`,
+        );
+      }
+    }
+    sqlTimezone = '';
 
     const rows = new Map<string, Map<string, number>>(); // query -> mode -> rows answered
     const note = (q: DashboardQuery, mode: string, count: number) => {
@@ -139,12 +207,26 @@ export async function semanticStage(
       note(q, id, count);
       return { ms, body: count };
     };
+    const viaSql = async (q: DashboardQuery) => {
+      const question = sqlQuestions.get(q.id)!;
+      if (question.timezone !== sqlTimezone) {
+        await sqlClient.query(`SET TIME ZONE '${question.timezone}'`); // once per zone change, as a BI session would
+        sqlTimezone = question.timezone;
+      }
+      const started = performance.now();
+      let count = 0;
+      for (const statement of question.statements) count += (await sqlClient.query(statement)).rows.length;
+      const ms = performance.now() - started;
+      note(q, 'sql', count);
+      return { ms, body: count };
+    };
     const modes: Mode[] = [
       { id: 'pre', run: loadVia(api, 'pre') },
       { id: 'marts', run: loadVia(apiMarts, 'marts') },
       { id: 'pre-reopen', run: loadVia(apiReopen, 'pre-reopen') },
       { id: 'duckdb-pre', run: direct('pre', 'duckdb-pre') },
       { id: 'duckdb-marts', run: direct('marts', 'duckdb-marts') },
+      { id: 'sql', run: viaSql },
     ];
 
     log(
@@ -154,6 +236,7 @@ export async function semanticStage(
     for (let pass = 0; pass < WARM_UP_ROUNDS + repeat; pass++) {
       for (const q of queries) {
         for (const mode of modes) {
+          if (mode.id === 'sql' && !sqlQuestions.has(q.id)) continue;
           const { ms } = await mode.run(q);
           if (pass < WARM_UP_ROUNDS) continue;
           const key = `${mode.id}|${q.id}`;
@@ -162,7 +245,19 @@ export async function semanticStage(
       }
     }
 
-    const all = (mode: Mode['id']) => queries.flatMap((q) => samples.get(`${mode}|${q.id}`)!);
+    const all = (mode: Mode['id']) => queries.flatMap((q) => samples.get(`${mode}|${q.id}`) ?? []);
+    // The SQL door against REST over the questions both doors answered (each compareDateRange is one statement per range).
+    const sqlIds = queries.filter((q) => sqlQuestions.has(q.id)).map((q) => q.id);
+    const over = (mode: Mode['id'], p: number) =>
+      round(
+        percentile(
+          sqlIds.flatMap((id) => samples.get(`${mode}|${id}`)!),
+          p,
+        ),
+        2,
+      );
+    const sqlDoor = { p50: over('sql', 0.5), p95: over('sql', 0.95) };
+    const restSame = { p50: over('pre', 0.5), p95: over('pre', 0.95) };
     const stat = (mode: Mode['id'], p: number) => round(percentile(all(mode), p), 2);
     const ratio = (a: number, b: number) => round(a / b, 2);
     const pre = { p50: stat('pre', 0.5), p95: stat('pre', 0.95) };
@@ -225,6 +320,20 @@ export async function semanticStage(
           ratio: ratio(reopened.p95, pre.p95),
         },
         {
+          label: 'SQL door: p50 (baseline: REST /load, the same questions, pre-aggregated)',
+          value: sqlDoor.p50,
+          unit: 'ms',
+          baseline: restSame.p50,
+          ratio: ratio(sqlDoor.p50, restSame.p50),
+        },
+        {
+          label: 'SQL door: p95 (baseline: REST /load, the same questions, pre-aggregated)',
+          value: sqlDoor.p95,
+          unit: 'ms',
+          baseline: restSame.p95,
+          ratio: ratio(sqlDoor.p95, restSame.p95),
+        },
+        {
           label: 'p95: pre-aggregated vs no pre-aggregations',
           value: pre.p95,
           unit: 'ms',
@@ -253,6 +362,32 @@ export async function semanticStage(
                 .join(', ')})`
             : ''
         }`,
+        valueMismatches.length
+          ? `SQL door and REST answered different values for: ${valueMismatches.join(', ')}`
+          : `SQL door and REST answered every value alike (${sqlIds.length} questions, Postgres text against /load's data)`,
+        `SQL door reads rollups for ${sqlIds.filter((id) => sqlRollups.get(id)).length} of ${sqlIds.length} questions${
+          sqlIds.some((id) => sqlRollups.get(id) !== planned.get(id)!.rollups)
+            ? `; differs from REST for ${sqlIds
+                .filter((id) => sqlRollups.get(id) !== planned.get(id)!.rollups)
+                .map(
+                  (id) => `${id} (SQL ${sqlRollups.get(id) ? 'rollup' : 'marts'}, REST ${planned.get(id)!.rollups ? 'rollup' : 'marts'})`,
+                )
+                .join(', ')}`
+            : ', the same questions as REST'
+        }`,
+        `SQL door: ${sqlIds.length} of ${queries.length} questions as SQL (benchmarks/sql-door-queries.ts; a compareDateRange is one SELECT per range)${
+          sqlIds.length < queries.length
+            ? `, not expressible: ${queries
+                .filter((q) => !sqlQuestions.has(q.id))
+                .map((q) => q.id)
+                .join(', ')}`
+            : ''
+        }; one pg connection to the API process of the pre-aggregated mode, SET crm.renew_query = on (result cache bypassed as with renewQuery), latency from the first SELECT sent to the last row parsed; p95 per question SQL / REST: ${sqlIds
+          .map(
+            (id) =>
+              `${id} ${round(percentile(samples.get(`sql|${id}`)!, 0.95), 1)} / ${round(percentile(samples.get(`pre|${id}`)!, 0.95), 1)}`,
+          )
+          .join('; ')}`,
         'latency is client-side over loopback HTTP (request to parsed JSON); the API and the DuckDB baseline are separate Node processes (Fastify), the baseline keeps one read-only connection open',
         'overhead of the layer = ratio column of the first four rows (JWT, access control, Cube compiling the query, rollup routing, a pooled DuckDB connection and prepared statement per query, Cube row shaping)',
         'the API keeps the warehouse open between queries (CRM_API_IDLE_CLOSE_MS, default 5 minutes); the reopening rows are a third API process told to let go after every query: what the first click after a longer pause costs',
@@ -271,6 +406,7 @@ export async function semanticStage(
       ],
     };
   } finally {
+    await sqlClientOf?.end().catch(() => undefined);
     await Promise.all([api.stop(), apiMarts.stop(), apiReopen.stop(), baseline.stop()]);
   }
 }
