@@ -7,7 +7,7 @@ import { openWarehouse } from '../raw/warehouse-connection.ts';
 import { resetSourceState } from '../raw/source-state.ts';
 import { scoreCustomers } from '../transform/clv/score-customers.ts';
 import { DbtFailedError, runDbt } from '../transform/dbt-cli.ts';
-import { exportSchemaToParquet, importParquetSchemas, type ParquetTable } from '../transform/spark/parquet-boundary.ts';
+import { exportSchemaToParquet, importParquetSchemas, manifestIndexes, type ParquetTable } from '../transform/spark/parquet-boundary.ts';
 import type { DbtNodeResult } from '../transform/run-results.ts';
 
 /**
@@ -194,7 +194,8 @@ export function dbtBuildStep(
         });
         promoteTarget(artifactsDir, targetPath);
         if (spark) {
-          const loaded = await importParquetSchemas(context.warehousePath, spark.exportDir, SPARK_SERVED_SCHEMAS);
+          const indexes = manifestIndexes(path.join(artifactsDir, 'target', 'manifest.json'));
+          const loaded = await importParquetSchemas(context.warehousePath, spark.exportDir, SPARK_SERVED_SCHEMAS, indexes);
           context.log.info(
             { event: 'spark_marts_loaded', tables: loaded.length, rows: loaded.reduce((n, t) => n + t.rows, 0) },
             `loaded ${loaded.length} table(s) built by Spark into the warehouse copy`,

@@ -50,6 +50,28 @@ export async function exportSchemaToParquet(warehousePath: string, schema: strin
   }
 }
 
+/** An `indexes` config of a model (DuckDB indexes; Spark has none), re-created on the served table. */
+export interface ModelIndex {
+  schema: string;
+  table: string;
+  columns: string[];
+  unique: boolean;
+}
+
+/** The `indexes` configs of the models in dbt's manifest.json (empty when it cannot be read). */
+export function manifestIndexes(manifestPath: string): ModelIndex[] {
+  if (!fs.existsSync(manifestPath)) return [];
+  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as {
+    nodes?: Record<string, { resource_type?: string; schema?: string; alias?: string; config?: { indexes?: unknown } }>;
+  };
+  return Object.values(manifest.nodes ?? {}).flatMap((node) => {
+    if (node.resource_type !== 'model' || !Array.isArray(node.config?.indexes)) return [];
+    return (node.config.indexes as Array<{ columns?: string[]; unique?: boolean }>)
+      .filter((i) => Array.isArray(i.columns) && i.columns.length > 0)
+      .map((i) => ({ schema: node.schema ?? '', table: node.alias ?? '', columns: i.columns!, unique: Boolean(i.unique) }));
+  });
+}
+
 /**
  * Loads each folder <dir>/<schema>/<table>/ that Spark wrote into the warehouse file as table
  * <schema>.<table> (created or replaced, in one transaction). Spark writes its timestamps as UTC
@@ -57,7 +79,12 @@ export async function exportSchemaToParquet(warehousePath: string, schema: strin
  * time (TIMESTAMP), so such columns are cast back with timezone('UTC', ...). Every other type reads
  * as the one DuckDB builds (varchar, integer, bigint, double, decimal(p,s), date, boolean).
  */
-export async function importParquetSchemas(warehousePath: string, dir: string, schemas: readonly string[]): Promise<ParquetTable[]> {
+export async function importParquetSchemas(
+  warehousePath: string,
+  dir: string,
+  schemas: readonly string[],
+  indexes: readonly ModelIndex[] = [],
+): Promise<ParquetTable[]> {
   const found: Array<{ schema: string; table: string; folder: string }> = [];
   for (const schema of schemas) {
     const schemaDir = path.join(dir, schema);
@@ -87,6 +114,13 @@ export async function importParquetSchemas(warehousePath: string, dir: string, s
       await warehouse.connection.run(
         `create or replace table ${quoteIdent(schema)}.${quoteIdent(table)} as select ${columns.join(', ')} from read_parquet(${files})`,
       );
+      for (const index of indexes.filter((i) => i.schema === schema && i.table === table)) {
+        // The names macros/indexes.sql gives them on DuckDB, so the served file matches a DuckDB build.
+        const name = quoteIdent(`${table}__${index.columns.join('__')}__idx`);
+        await warehouse.connection.run(
+          `create ${index.unique ? 'unique ' : ''}index ${name} on ${quoteIdent(schema)}.${quoteIdent(table)} (${index.columns.map(quoteIdent).join(', ')})`,
+        );
+      }
       const count = await warehouse.connection.runAndReadAll(`select count(*) from ${quoteIdent(schema)}.${quoteIdent(table)}`);
       imported.push({ schema, table, rows: Number(count.getRows()[0]![0]) });
     }
