@@ -26,6 +26,11 @@ const RULES: Array<{ name: string; pattern: RegExp; allowedIn: string[] }> = [
     pattern: /(?<!\.)\b(listagg|string_agg)\s*\(/i,
     allowedIn: ['macros/spark_adapter.sql'],
   },
+  {
+    name: 'cast(... as varchar) (Spark 4 needs a length): cast as string (DuckDB and Spark) or crm_data_type',
+    pattern: /\bas\s+varchar\b(?!\s*\()/i,
+    allowedIn: [],
+  },
   { name: 'a :: cast (DuckDB and PostgreSQL only): use cast(x as type)', pattern: /[\w)\]]::\w/, allowedIn: [] },
   {
     name: 'regexp_replace (flags differ by adapter): use strip_non_digits or a dispatched macro',
@@ -73,5 +78,7 @@ describe('dbt SQL portability', () => {
     );
     // Only varchar (translated to string on Spark); a length-less char or a DuckDB-only name would not be.
     expect([...types].filter((t) => t !== 'varchar')).toEqual([]);
+    // Test expressions in the YAML (column_name of a unique test) are SQL too.
+    expect(yml.filter((text) => /cast\([^)]*\bas\s+varchar\)/i.test(text))).toEqual([]);
   });
 });
