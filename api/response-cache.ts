@@ -1,5 +1,5 @@
 /**
- * The front cache: whole /load and scorecard answers kept as the bytes that were sent, with the
+ * The front cache: whole /load, scorecard and customer-lookup answers kept as the bytes that were sent, with the
  * headers the route set, so a repeated request skips parsing, zod, Cube's compiler, the result
  * cache's key and serialising again (together most of a cached request's CPU, profiled).
  *

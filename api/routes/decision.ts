@@ -170,10 +170,22 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     return PipelineStatusResponse.parse(await pipelineStatus(db, query.limit, await scopeOf(caller)));
   });
 
-  app.get('/customers/lookup', async (request) => {
+  const front: FrontCache | undefined =
+    options.cache && options.responseCache
+      ? { cache: options.responseCache, warehouse: options.warehouse, model: options.model, defaultTimezone: options.defaultTimezone }
+      : undefined;
+
+  app.get('/customers/lookup', async (request, reply) => {
     const caller = callerOf(request, READERS.customer!, 'Customer lookup');
+    // A published file never changes, so a customer's answer holds until the next publish (or the
+    // TTL): an agent's repeated lookups of the customer on the line are served from the front.
+    const ticket = front ? await serveFromFront(front, request, reply, caller.access) : undefined;
+    if (ticket === true) return reply;
     const query = parseInput(CustomerLookupQuery, request.query);
-    return CustomerLookupResponse.parse(await customer360(db, query, await scopeOf(caller)));
+    const answer = CustomerLookupResponse.parse(await customer360(db, query, await scopeOf(caller)));
+    if (!front || !ticket) return answer;
+    reply.header('x-crm-cache', 'miss');
+    return sendAndStore(front, ticket, reply, answer, [], { 'x-crm-cache': 'hit' });
   });
 
   const lists = [
@@ -200,11 +212,6 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
       return reply.send(exportList(built, format));
     });
   }
-
-  const front: FrontCache | undefined =
-    options.cache && options.responseCache
-      ? { cache: options.responseCache, warehouse: options.warehouse, model: options.model, defaultTimezone: options.defaultTimezone }
-      : undefined;
 
   app.get('/kpis/scorecard', async (request, reply) => {
     const caller = callerOf(request, READERS.kpis!, 'The KPI scorecard');

@@ -31,6 +31,7 @@ const QUERY = {
 };
 const loadUrl = (query: unknown) => `/cubejs-api/v1/load?query=${encodeURIComponent(JSON.stringify(query))}`;
 const SCORECARD = '/api/v1/kpis/scorecard?from=2025-02-01&to=2025-02-28&timezone=UTC&kpis=revenue,orders';
+const LOOKUP = '/api/v1/customers/lookup?key=c1';
 
 async function call(server: RunningApiServer, url: string, token: string, init: RequestInit = {}) {
   const response = await fetch(`${server.url}${url}`, {
@@ -133,6 +134,29 @@ describe('front cache', () => {
     expect(await frontHits(() => call(api, loadUrl(QUERY), refreshed))).toBe(1);
   });
 
+  it('keeps customer lookups per caller and data version, with the same bytes as computed', async () => {
+    const agent = await signDevToken(SECRET, { sub: 'agent@example.com', roles: ['service_agent'] });
+    const first = await call(api, LOOKUP, agent);
+    expect(first.status, first.text).toBe(200);
+    expect(first.headers.get('x-crm-cache')).toBe('miss');
+    let second!: Awaited<ReturnType<typeof call>>;
+    expect(await frontHits(async () => (second = await call(api, LOOKUP, agent)))).toBe(1);
+    expect(second.headers.get('x-crm-cache')).toBe('hit');
+    expect(second.text).toBe(first.text);
+    expect(second.text).toBe((await call(plain, LOOKUP, agent)).text);
+    // An analyst sees masked contact points only: the agent's kept answer (raw e-mail) is never theirs.
+    let masked!: Awaited<ReturnType<typeof call>>;
+    expect(await frontHits(async () => (masked = await call(api, LOOKUP, analyst)))).toBe(0);
+    expect(masked.status, masked.text).toBe(200);
+    expect(JSON.parse(masked.text).contacts_masked).toBe(true);
+    expect(JSON.parse(second.text).contacts_masked).toBe(false);
+    expect(masked.text).toBe((await call(plain, LOOKUP, analyst)).text);
+    // Errors are answered afresh every time (nothing kept for a 404).
+    const missing = '/api/v1/customers/lookup?key=no-such-customer';
+    expect(await frontHits(async () => expect((await call(api, missing, agent)).status).toBe(404))).toBe(0);
+    expect(await frontHits(async () => expect((await call(api, missing, agent)).status).toBe(404))).toBe(0);
+  });
+
   it('refuses an invalid or expired token even when an answer is kept for the same request and claims', async () => {
     await call(api, loadUrl(QUERY), analyst);
     await call(api, SCORECARD, analyst);
@@ -162,6 +186,15 @@ describe('front cache', () => {
     expect(after.headers.get('x-crm-cache')).toBe('miss');
     expect(JSON.parse(after.text).lastRefreshTime).not.toBe(JSON.parse(before.text).lastRefreshTime);
     expect(await frontHits(() => call(api, loadUrl(QUERY), analyst))).toBe(1);
+  });
+
+  it('answers a customer lookup afresh after a new warehouse version is published', async () => {
+    await call(api, LOOKUP, analyst);
+    expect(await frontHits(() => call(api, LOOKUP, analyst))).toBe(1);
+    await createDecisionWarehouse(path.join(tmp, 'next-lookup.duckdb'));
+    fs.renameSync(path.join(tmp, 'next-lookup.duckdb'), warehousePath);
+    expect(await frontHits(() => call(api, LOOKUP, analyst))).toBe(0);
+    expect(await frontHits(() => call(api, LOOKUP, analyst))).toBe(1);
   });
 
   it('lets an entry expire after its TTL and at the end of the day in the query’s time zone', async () => {

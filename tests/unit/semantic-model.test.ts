@@ -169,7 +169,7 @@ describe('the Cube model in cube/model', () => {
     });
     const { sql, params, aliasNameToMember } = buildSecuredSql(model, query);
     expect(sql).toContain(`DATE_TRUNC('month', timezone('Asia/Shanghai', "orders".ordered_at::timestamptz))`);
-    expect(sql).toContain('sum("orders".net_revenue)');
+    expect(sql).toContain('sum("orders".net_revenue_reporting)');
     expect(sql).toContain('count(distinct CASE WHEN ("orders".is_valid_sale) THEN "orders".customer_id END)');
     expect(sql).toContain('LEFT JOIN marts.customer_value AS "customers" ON "orders".customer_key = "customers".customer_key');
     // The date range is local to Shanghai: its UTC bounds start eight hours earlier.
