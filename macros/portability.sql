@@ -77,3 +77,17 @@
     where fan.to_neighbour = 0 or edges.from_id is not null
     group by case when fan.to_neighbour = 0 then labelled.customer_id else edges.from_id end
 {%- endmacro %}
+
+{#- The text at a JSONPath of a JSON string (null when absent): DuckDB's json_extract_string, Spark's
+    get_json_object. json_path is a SQL string literal, e.g. "'$.backtest.holdoutDays'". -#}
+{% macro json_text(expr, json_path) -%}
+    {{ return(adapter.dispatch('json_text')(expr, json_path)) }}
+{%- endmacro %}
+
+{% macro default__json_text(expr, json_path) -%}
+    json_extract_string({{ expr }}, {{ json_path }})
+{%- endmacro %}
+
+{% macro spark__json_text(expr, json_path) -%}
+    get_json_object({{ expr }}, {{ json_path }})
+{%- endmacro %}

@@ -27,6 +27,8 @@ export interface PipelineOptions {
   dbtVars?: Record<string, unknown>;
   /** Run dbt's unit tests in the builds (default: config transform.unitTests). */
   unitTests?: boolean;
+  /** false leaves dbt's data tests out of the builds (tests/e2e/spark-equal-answers.test.ts in CI); default true. */
+  dataTests?: boolean;
   /** dbt profile target: duckdb (default) or spark (docs/spark.md: Spark computes, DuckDB serves). */
   target?: DbtTarget;
   /** Sources whose state is reset in the build first, so they are re-read in full (backfill). */
@@ -75,6 +77,7 @@ export function pipelineSteps(options: PipelineOptions, config: CrmConfig): Pipe
       refitEveryDays: options.dbtVars?.['backfill_from'] !== undefined ? 0 : config.clv.refitEveryDays,
       clvModel: config.clv.model,
       unitTests: options.unitTests ?? config.transform.unitTests,
+      ...(options.dataTests === false ? { dataTests: false } : {}),
       shop: config.shop,
       ...(options.target ? { target: options.target } : {}),
     }),
@@ -108,6 +111,7 @@ export function transformSteps(
     /** config clv.model: 'auto' or a pinned repeat-purchase model. */
     clvModel?: CrmConfig['clv']['model'];
     unitTests?: boolean;
+    dataTests?: boolean;
     /** config shop: its time zone and reporting currency reach dbt as vars (a caller's vars win). */
     shop?: CrmConfig['shop'];
     /** spark: both builds run on dbt-spark through the Parquet boundary (raw, then raw + ml). */
@@ -120,6 +124,7 @@ export function transformSteps(
     ...(Object.keys(vars).length > 0 ? { vars } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.unitTests !== undefined ? { unitTests: options.unitTests } : {}),
+    ...(options.dataTests === false ? { dataTests: false } : {}),
   };
   const asOf = options.vars?.['as_of_date'];
   // Titles (the `step` of every log line) name the user's selection, as before the split; the

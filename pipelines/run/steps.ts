@@ -144,6 +144,8 @@ export function dbtBuildStep(
     vars?: Record<string, unknown>;
     fullRefresh?: boolean;
     unitTests?: boolean;
+    /** false: no data tests (--exclude-resource-type test). */
+    dataTests?: boolean;
     /**
      * Build on the spark target (docs/spark.md) instead of DuckDB: first the warehouse copy's
      * `sourceSchemas` (raw, then ml after scoring) are exported to Parquet for Spark's sources,
@@ -158,7 +160,8 @@ export function dbtBuildStep(
   if (options.fullRefresh) args.push('--full-refresh');
   // dbt's advice: unit tests check SQL logic on fixed inputs, so they belong to development and CI
   // (and a run that asks for them), not to every scheduled build of the same code.
-  if (options.unitTests === false) args.push('--exclude-resource-type', 'unit_test');
+  const excludedTypes = [...(options.unitTests === false ? ['unit_test'] : []), ...(options.dataTests === false ? ['test'] : [])];
+  if (excludedTypes.length > 0) args.push('--exclude-resource-type', ...excludedTypes);
   return {
     id: options.id ?? 'dbt:build',
     kind: 'dbt',

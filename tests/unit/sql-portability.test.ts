@@ -27,6 +27,11 @@ const RULES: Array<{ name: string; pattern: RegExp; allowedIn: string[] }> = [
     allowedIn: ['macros/spark_adapter.sql'],
   },
   {
+    name: 'json_extract_string (DuckDB only): use json_text',
+    pattern: /json_extract(_string)?\s*\(/i,
+    allowedIn: ['macros/portability.sql'],
+  },
+  {
     name: 'cast(... as varchar) (Spark 4 needs a length): cast as string (DuckDB and Spark) or crm_data_type',
     pattern: /\bas\s+varchar\b(?!\s*\()/i,
     allowedIn: [],
