@@ -6,6 +6,7 @@ import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/so
 import { openWarehouse, quoteIdent } from '../../pipelines/raw/warehouse-connection.ts';
 import { ensureSparkVenv, javaVersion } from '../../pipelines/transform/python-venv.ts';
 import { runPipeline } from '../../cli/pipeline.ts';
+import { loadConfig } from '../../shared/config.ts';
 
 /**
  * Equal answers on both targets (issue 28, docs/spark.md): one generated shop is extracted and
@@ -18,10 +19,11 @@ import { runPipeline } from '../../cli/pipeline.ts';
  *     DOUBLE_DECIMALS places: Spark and DuckDB sum and divide floating-point numbers in different
  *     orders, so the last bits of a double can differ. Decimals, integers, strings (pseudonyms
  *     included), dates and timestamps must be equal exactly.
- * The copy keeps the raw tables (so load times are the same), and the CLV fit of the DuckDB run is
- * reused (config clv.refitEveryDays) only when young enough; the fit's own bookkeeping (run_id,
- * fitted_at, seconds) and the snapshot's dbt_* validity columns (the time each build ran) are the
- * columns left out.
+ * The copy keeps the raw tables (so load times are the same); the Spark run fits the CLV model
+ * again (clv.refitEveryDays 0: the fit is deterministic, so its parameters and predictions must be
+ * equal, and dim_clv_model says "fitted", not "reused"). Left out: the run's own bookkeeping
+ * (run_id, fit_run_id, fitted_at, scored_at, seconds) and the snapshot's dbt_* validity columns (the
+ * moment each build ran).
  * SPARK_TEST_CUSTOMERS / SPARK_TEST_ORDERS size the shop and SPARK_TEST_DATA_TESTS=1 runs dbt's data
  * tests on Spark too: CI runs the reduced comparison (the small default, every model and the
  * snapshot on Spark, data tests on the DuckDB build only: they cost Spark about 1.3 s each, 45 % of
@@ -32,7 +34,17 @@ const CUSTOMERS = Number(process.env['SPARK_TEST_CUSTOMERS'] ?? 150);
 const ORDERS = Number(process.env['SPARK_TEST_ORDERS'] ?? 800);
 const SPARK_DATA_TESTS = process.env['SPARK_TEST_DATA_TESTS'] === '1';
 const DOUBLE_DECIMALS = 6;
-const RUN_DEPENDENT_COLUMNS = new Set(['run_id', 'fitted_at', 'seconds', 'dbt_valid_from', 'dbt_valid_to', 'dbt_updated_at', 'dbt_scd_id']);
+const RUN_DEPENDENT_COLUMNS = new Set([
+  'run_id',
+  'fit_run_id',
+  'fitted_at',
+  'scored_at',
+  'seconds',
+  'dbt_valid_from',
+  'dbt_valid_to',
+  'dbt_updated_at',
+  'dbt_scd_id',
+]);
 
 const java = javaVersion();
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-spark-equal-'));
@@ -62,10 +74,12 @@ describe.skipIf(!java)('the spark target', () => {
         await wh.connection.run(`drop schema if exists ${schema} cascade`);
       wh.close();
     }
+    const config = loadConfig();
     const spark = await runPipeline({
       warehousePath: sparkPath,
       landingDir,
       target: 'spark',
+      config: { ...config, clv: { ...config.clv, refitEveryDays: 0 } },
       ...(SPARK_DATA_TESTS ? {} : { dataTests: false }),
     });
     expect(spark.status).toBe('succeeded');
