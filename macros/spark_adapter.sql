@@ -189,3 +189,16 @@
     {%- endif -%}
     select 1
 {%- endmacro %}
+
+{#- dbt.datediff in hours, minutes or seconds: DuckDB counts the unit boundaries crossed (10:32:33 to
+    13:15:59 is 163 minutes); dbt-spark rounds the elapsed time up (164). This gives DuckDB's meaning
+    on Spark: the difference of both moments truncated to the unit. Other units: dbt-spark's. -#}
+{% macro spark__datediff(first_date, second_date, datepart) -%}
+    {%- set seconds = {'hour': 3600, 'minute': 60, 'second': 1}.get(datepart | lower) -%}
+    {%- if seconds -%}
+        ((unix_timestamp(date_trunc('{{ datepart | upper }}', {{ second_date }}))
+            - unix_timestamp(date_trunc('{{ datepart | upper }}', {{ first_date }}))) div {{ seconds }})
+    {%- else -%}
+        {{ dbt.spark__datediff(first_date, second_date, datepart) }}
+    {%- endif -%}
+{%- endmacro %}
