@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, ExitCodeError, UsageError } from './exit-codes.ts';
 import { printResult } from './output.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../pipelines/sources/sample-data/generate.ts';
@@ -14,7 +14,7 @@ import { DbtFailedError } from '../pipelines/transform/dbt-cli.ts';
 import { RunLockedError } from '../pipelines/publish/run-lock.ts';
 import { ConfigError, loadConfig } from '../shared/config.ts';
 import { registerRunCommands } from './run-commands.ts';
-import { PythonSetupError, ensurePythonVenv } from '../pipelines/transform/python-venv.ts';
+import { PythonSetupError, ensurePythonVenv, ensureSparkVenv, sparkVenv } from '../pipelines/transform/python-venv.ts';
 import { resolveLandingDir } from '../shared/paths.ts';
 import { logger } from '../shared/logger.ts';
 import { runQuickstart } from './quickstart.ts';
@@ -55,12 +55,25 @@ Exit codes:
 program
   .command('setup')
   .description(
-    'Create the project venv with the pinned dbt-core, dbt-duckdb and duckdb, and build the dashboard (each a no-op when current).',
+    'Create the project venv with the pinned dbt-core, dbt-duckdb and duckdb, and build the dashboard (each a no-op when current). ' +
+      '`setup spark` creates .venv-spark instead: dbt-spark, pyspark and delta-spark for the spark target (needs Java 17 or 21; docs/spark.md).',
   )
+  .addArgument(new Argument('[target]', 'what to set up').choices(['duckdb', 'spark']).default('duckdb'))
   .option('--quiet', 'print nothing when already set up')
   .addOption(jsonOption())
-  .action(async (opts: { quiet?: boolean; json?: boolean }) => {
+  .action(async (target: 'duckdb' | 'spark', opts: { quiet?: boolean; json?: boolean }) => {
     const log = (message: string) => (opts.quiet ? undefined : logger.info({ event: 'setup' }, message));
+    if (target === 'spark') {
+      const spark = ensureSparkVenv(log);
+      if (!opts.quiet || opts.json) {
+        printResult(
+          Boolean(opts.json),
+          { target, ...spark, venv: sparkVenv.dir },
+          () => `${spark.installed ? 'Spark venv installed' : 'Spark venv is up to date'} (${sparkVenv.dir}; ${spark.java}).`,
+        );
+      }
+      return;
+    }
     const result = ensurePythonVenv(log);
     const { ensureDashboardBuilt } = await import('../dashboard/build.ts');
     const dashboard = await ensureDashboardBuilt({ log });

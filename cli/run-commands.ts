@@ -12,6 +12,7 @@ import { CONFIG_FILES, ConfigError, loadConfig, type CrmConfig } from '../shared
 import { projectRoot } from '../shared/paths.ts';
 import { PythonSetupError } from '../pipelines/transform/python-venv.ts';
 import type { BatchSummary } from '../pipelines/raw/load-batch.ts';
+import type { DbtTarget } from '../pipelines/transform/dbt-cli.ts';
 
 /**
  * The commands that write the warehouse: extract, transform, refresh, run, backfill. Each is one
@@ -118,6 +119,16 @@ function describeRun(run: RunSummary, extracts: BatchSummary[]): string {
   return lines.join('\n');
 }
 
+/** --target: where dbt builds (docs/spark.md); the served file is DuckDB either way. */
+function targetOption(): Option {
+  return new Option(
+    '--target <target>',
+    'dbt target: duckdb (the embedded default) or spark (dbt-spark + Delta in .venv-spark, `crm setup spark`; marts are loaded back into the DuckDB file the API serves)',
+  )
+    .choices(['duckdb', 'spark'])
+    .default('duckdb');
+}
+
 /** --unit-tests / --no-unit-tests: run dbt's unit tests in this build (default: config transform.unitTests). */
 function unitTestsOption(): Option {
   return new Option('--unit-tests', "also run dbt's unit tests (default: config transform.unitTests, false)");
@@ -207,19 +218,22 @@ export function registerRunCommands(program: Command): void {
     )
     .option('--select <selector...>', 'dbt node selection for the build step')
     .addOption(unitTestsOption())
+    .addOption(targetOption())
     .addOption(landingOption())
     .addOption(warehouseOption())
     .addOption(configOption())
     .addOption(waitOption())
     .addOption(jsonOption())
-    .action(async (opts: RunCommandOptions & { select?: string[]; unitTests?: boolean }) => {
-      await execute('run', opts.select ? ['--select', ...opts.select] : [], opts, (config) =>
+    .action(async (opts: RunCommandOptions & { select?: string[]; unitTests?: boolean; target: DbtTarget }) => {
+      const args = [...(opts.select ? ['--select', ...opts.select] : []), ...(opts.target === 'spark' ? ['--target', 'spark'] : [])];
+      await execute('run', args, opts, (config) =>
         pipelineSteps(
           {
             warehousePath: opts.warehouse,
             landingDir: opts.landing,
             ...(opts.select ? { select: opts.select } : {}),
             ...(opts.unitTests !== undefined ? { unitTests: opts.unitTests } : {}),
+            ...(opts.target === 'spark' ? { target: 'spark' as const } : {}),
           },
           config,
         ),

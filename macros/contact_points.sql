@@ -101,3 +101,9 @@
         {{ dbt.concat(["substring(" ~ expr ~ ", 1, 1)", "'***'", dbt.right(expr, '1')]) }}
     end
 {%- endmacro %}
+
+{#- Spark: crm_pseudonym is registered on dbt-spark's session by the dbt entry point of the Spark
+    target (pipelines/transform/spark_session/crm_dbt_spark.py), the same HMAC as on DuckDB. -#}
+{% macro spark__pseudonym(expr) -%}
+    crm_pseudonym(cast({{ expr }} as {{ api.Column.translate_type('string') }}))
+{%- endmacro %}

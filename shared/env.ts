@@ -58,6 +58,22 @@ export const ENV_SETTINGS = {
   CRM_BULK_TIMING: { section: 'extract', default: '', description: '1 prints how long each bulk-path step took (stderr), for profiling' },
   CRM_VENV_DIR: { section: 'transform', default: '.venv', description: 'the Python venv of dbt' },
   CRM_PYTHON: { section: 'transform', default: 'python3', description: 'the Python that creates the venv' },
+  CRM_SPARK_VENV_DIR: {
+    section: 'transform',
+    default: '.venv-spark',
+    description: 'the Python venv of the Spark target (dbt-spark, pyspark, delta-spark; `crm setup spark`)',
+  },
+  CRM_SPARK_MASTER: {
+    section: 'transform',
+    default: 'local[2]',
+    description: "Spark master of the spark target's session (docs/spark.md)",
+  },
+  CRM_SPARK_DRIVER_MEMORY: { section: 'transform', default: '2g', description: "Spark driver memory of the spark target's session" },
+  CRM_SPARK_SHUFFLE_PARTITIONS: {
+    section: 'transform',
+    default: '2',
+    description: 'spark.sql.shuffle.partitions of the spark target (raise it for large shops on a cluster)',
+  },
   CRM_DEFAULT_TIMEZONE: { section: 'api', default: 'UTC', description: 'time zone of semantic queries that name none' },
   CRM_API_QUERY_TIMEOUT_MS: {
     section: 'api',
@@ -79,6 +95,11 @@ export const ENV_SETTINGS = {
     section: 'set for child processes',
     default: '',
     description: "dbt's folder of dbt-duckdb plugins (profiles.yml module_paths)",
+  },
+  CRM_SPARK_DIR: {
+    section: 'set for child processes',
+    default: '',
+    description: "the spark target's folder: Spark warehouse dir, Derby metastore, Parquet boundary (profiles.yml)",
   },
   CRM_ALERT_KIND: {
     section: 'set for child processes',

@@ -9,7 +9,7 @@
 {{ config(
     materialized='incremental',
     unique_key='customer_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=crm_incremental_strategy(rows_per_key='many'),
     on_schema_change='fail'
 ) }}
 

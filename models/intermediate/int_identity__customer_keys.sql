@@ -5,6 +5,8 @@
 -- label among itself and its direct neighbours. Plain joins and group-bys only, so it runs on any
 -- adapter (a recursive CTE over a cyclic graph is not portable to Spark). The singular test
 -- tests/dbt/identity_labels_converged.sql fails the build if a component needed more rounds.
+-- One round is macro identity_label_round (macros/portability.sql): Spark inlines a CTE at every
+-- reference, so a round that read the previous one twice made a plan of 2^rounds copies.
 {%- set rounds = var('identity_propagation_rounds', 8) %}
 
 with accounts as (
@@ -30,15 +32,7 @@ labels_0 as (
 {%- for i in range(1, rounds + 1) %}
 
 labels_{{ i }} as (
-    select customer_id, min(label) as label
-    from (
-        select customer_id, label from labels_{{ i - 1 }}
-        union all
-        select edges.from_id as customer_id, neighbour.label
-        from edges
-        inner join labels_{{ i - 1 }} as neighbour on edges.to_id = neighbour.customer_id
-    ) as candidates
-    group by customer_id
+    {{ identity_label_round('labels_' ~ (i - 1), 'edges') }}
 ),
 {%- endfor %}
 

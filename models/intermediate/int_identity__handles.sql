@@ -12,7 +12,7 @@ candidates as (
     select
         customer_id,
         case
-            when point_type = 'wechat' and point_value like 'wx\_%' escape '\'
+            when point_type = 'wechat' and substring(point_value, 1, 3) = 'wx_'
                 then {{ dbt.right('point_value', 'length(point_value) - 3') }}
             when point_type = 'email' then {{ dbt.split_part(dbt.split_part(dbt.split_part('point_value', "'@'", 1), "'.'", 1), "'_'", 1) }}
         end as handle,

@@ -22,7 +22,7 @@
 {{ config(
     materialized='incremental',
     unique_key='order_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=crm_incremental_strategy(),
     on_schema_change='fail'
 ) }}
 

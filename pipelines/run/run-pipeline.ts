@@ -1,7 +1,7 @@
 import { configuredSources, type SourceDefinition } from '../extract/sources.ts';
 import type { BatchSummary } from '../raw/load-batch.ts';
 import { loadConfig, type CrmConfig } from '../../shared/config.ts';
-import type { DbtOutcome } from '../transform/dbt-cli.ts';
+import type { DbtOutcome, DbtTarget } from '../transform/dbt-cli.ts';
 import { resolvePseudonymKey } from '../transform/pseudonym-key.ts';
 import { executeRun, newRunId, type RunSummary } from './execute-run.ts';
 import {
@@ -27,6 +27,10 @@ export interface PipelineOptions {
   dbtVars?: Record<string, unknown>;
   /** Run dbt's unit tests in the builds (default: config transform.unitTests). */
   unitTests?: boolean;
+  /** false leaves dbt's data tests out of the builds (tests/e2e/spark-equal-answers.test.ts in CI); default true. */
+  dataTests?: boolean;
+  /** dbt profile target: duckdb (default) or spark (docs/spark.md: Spark computes, DuckDB serves). */
+  target?: DbtTarget;
   /** Sources whose state is reset in the build first, so they are re-read in full (backfill). */
   reextract?: string[];
   /**
@@ -73,7 +77,9 @@ export function pipelineSteps(options: PipelineOptions, config: CrmConfig): Pipe
       refitEveryDays: options.dbtVars?.['backfill_from'] !== undefined ? 0 : config.clv.refitEveryDays,
       clvModel: config.clv.model,
       unitTests: options.unitTests ?? config.transform.unitTests,
+      ...(options.dataTests === false ? { dataTests: false } : {}),
       shop: config.shop,
+      ...(options.target ? { target: options.target } : {}),
     }),
     ...(options.rollups ? [preAggregationsStep(options.rollups)] : []),
   ];
@@ -105,8 +111,11 @@ export function transformSteps(
     /** config clv.model: 'auto' or a pinned repeat-purchase model. */
     clvModel?: CrmConfig['clv']['model'];
     unitTests?: boolean;
+    dataTests?: boolean;
     /** config shop: its time zone and reporting currency reach dbt as vars (a caller's vars win). */
     shop?: CrmConfig['shop'];
+    /** spark: both builds run on dbt-spark through the Parquet boundary (raw, then raw + ml). */
+    target?: DbtTarget;
   } = {},
 ): PipelineStep[] {
   const select = options.select?.flatMap((s) => s.split(/\s+/)).filter(Boolean);
@@ -115,6 +124,7 @@ export function transformSteps(
     ...(Object.keys(vars).length > 0 ? { vars } : {}),
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.unitTests !== undefined ? { unitTests: options.unitTests } : {}),
+    ...(options.dataTests === false ? { dataTests: false } : {}),
   };
   const asOf = options.vars?.['as_of_date'];
   // Titles (the `step` of every log line) name the user's selection, as before the split; the
@@ -124,10 +134,13 @@ export function transformSteps(
     ...(options.exclude?.length ? ['--exclude', ...options.exclude] : []),
     ...(options.fullRefresh ? ['--full-refresh'] : []),
   ];
+  const onSpark = options.target === 'spark';
+  const sparkTitle = onSpark ? ['--target', 'spark'] : [];
   return [
     dbtBuildStep({
       ...common,
-      title: ['dbt', 'build', ...userArgs].join(' '),
+      ...(onSpark ? { spark: { sourceSchemas: ['raw'] } } : {}),
+      title: ['dbt', 'build', ...sparkTitle, ...userArgs].join(' '),
       ...(select?.length ? { select } : {}),
       exclude: [...(options.exclude ?? []), ML_DOWNSTREAM],
     }),
@@ -141,7 +154,8 @@ export function transformSteps(
     dbtBuildStep({
       ...common,
       id: 'dbt:build:ml',
-      title: ['dbt', 'build', ...userArgs, `(${ML_DOWNSTREAM}, after clv:score)`].join(' '),
+      ...(onSpark ? { spark: { sourceSchemas: ['raw', 'ml'] } } : {}),
+      title: ['dbt', 'build', ...sparkTitle, ...userArgs, `(${ML_DOWNSTREAM}, after clv:score)`].join(' '),
       select: select?.length ? select.map((s) => `${s},${ML_DOWNSTREAM}`) : [ML_DOWNSTREAM],
       ...(options.exclude?.length ? { exclude: options.exclude } : {}),
     }),

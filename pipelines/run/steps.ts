@@ -7,6 +7,7 @@ import { openWarehouse } from '../raw/warehouse-connection.ts';
 import { resetSourceState } from '../raw/source-state.ts';
 import { scoreCustomers } from '../transform/clv/score-customers.ts';
 import { DbtFailedError, runDbt } from '../transform/dbt-cli.ts';
+import { exportSchemaToParquet, importParquetSchemas, manifestIndexes, type ParquetTable } from '../transform/spark/parquet-boundary.ts';
 import type { DbtNodeResult } from '../transform/run-results.ts';
 
 /**
@@ -143,6 +144,14 @@ export function dbtBuildStep(
     vars?: Record<string, unknown>;
     fullRefresh?: boolean;
     unitTests?: boolean;
+    /** false: no data tests (--exclude-resource-type test). */
+    dataTests?: boolean;
+    /**
+     * Build on the spark target (docs/spark.md) instead of DuckDB: first the warehouse copy's
+     * `sourceSchemas` (raw, then ml after scoring) are exported to Parquet for Spark's sources,
+     * then dbt-spark builds, then the marts and snapshots it built are loaded back into the copy.
+     */
+    spark?: { sourceSchemas: string[] };
   } = {},
 ): PipelineStep {
   const args = ['build'];
@@ -151,7 +160,8 @@ export function dbtBuildStep(
   if (options.fullRefresh) args.push('--full-refresh');
   // dbt's advice: unit tests check SQL logic on fixed inputs, so they belong to development and CI
   // (and a run that asks for them), not to every scheduled build of the same code.
-  if (options.unitTests === false) args.push('--exclude-resource-type', 'unit_test');
+  const excludedTypes = [...(options.unitTests === false ? ['unit_test'] : []), ...(options.dataTests === false ? ['test'] : [])];
+  if (excludedTypes.length > 0) args.push('--exclude-resource-type', ...excludedTypes);
   return {
     id: options.id ?? 'dbt:build',
     kind: 'dbt',
@@ -167,24 +177,39 @@ export function dbtBuildStep(
         dbtResults: results,
         detail: { args, vars: options.vars ?? null },
       });
-      const artifactsDir = path.join(
-        path.dirname(context.publishedPath),
-        `.dbt-${path.basename(context.publishedPath, path.extname(context.publishedPath))}`,
-      );
+      const base = path.basename(context.publishedPath, path.extname(context.publishedPath));
+      const artifactsDir = path.join(path.dirname(context.publishedPath), options.spark ? `.dbt-${base}-spark` : `.dbt-${base}`);
       const targetPath = runTargetPath(artifactsDir, context.runId);
+      const spark = options.spark ? await prepareSparkBuild(context, options.spark.sourceSchemas) : null;
+      const vars = spark ? { ...options.vars, ...spark.vars } : options.vars;
       try {
         const outcome = await runDbt({
           args,
           warehousePath: context.warehousePath,
           artifactsDir,
           targetPath,
-          ...(options.vars ? { vars: options.vars } : {}),
+          ...(vars ? { vars } : {}),
+          ...(spark ? { target: 'spark' as const, sparkDir: spark.sparkDir } : {}),
           onNodeFinished: (node) => {
             finished += 1;
             context.report(`${finished} nodes done; last: ${node.uniqueId.split('.').slice(-2).join('.')} ${node.status}`);
           },
         });
         promoteTarget(artifactsDir, targetPath);
+        if (spark) {
+          const indexes = manifestIndexes(path.join(artifactsDir, 'target', 'manifest.json'));
+          const loaded = await importParquetSchemas(context.warehousePath, spark.exportDir, SPARK_SERVED_SCHEMAS, indexes);
+          context.log.info(
+            { event: 'spark_marts_loaded', tables: loaded.length, rows: loaded.reduce((n, t) => n + t.rows, 0) },
+            `loaded ${loaded.length} table(s) built by Spark into the warehouse copy`,
+          );
+          const result = toResult(outcome.results);
+          return {
+            ...result,
+            detail: { ...(result.detail as object), sparkSources: spark.exported, sparkLoaded: loaded },
+            output: outcome,
+          };
+        }
         return { ...toResult(outcome.results), output: outcome };
       } catch (error) {
         if (error instanceof DbtFailedError) throw new StepFailedError(error, toResult(error.outcome?.results ?? error.failures));
@@ -259,6 +284,41 @@ export function clvScoreStep(
         warehouse.close();
       }
     },
+  };
+}
+
+/** The schemas Spark builds that the DuckDB serving file receives (the API and Cube read marts). */
+const SPARK_SERVED_SCHEMAS = ['marts', 'snapshots'];
+
+/**
+ * The spark target's folder beside the published warehouse, <dir>/.spark-<name>: Spark's warehouse
+ * dir (Delta tables, kept from run to run so incremental models stay incremental), the Derby
+ * metastore, and the Parquet boundary (parquet/ to Spark, export/ back).
+ */
+export function sparkDirFor(publishedPath: string): string {
+  return path.join(path.dirname(publishedPath), `.spark-${path.basename(publishedPath, path.extname(publishedPath))}`);
+}
+
+async function prepareSparkBuild(
+  context: StepContext,
+  sourceSchemas: string[],
+): Promise<{ sparkDir: string; exportDir: string; exported: ParquetTable[]; vars: Record<string, unknown> }> {
+  const sparkDir = sparkDirFor(context.publishedPath);
+  const parquetDir = path.join(sparkDir, 'parquet');
+  const exportDir = path.join(sparkDir, 'export');
+  const exported: ParquetTable[] = [];
+  for (const schema of sourceSchemas) exported.push(...(await exportSchemaToParquet(context.warehousePath, schema, parquetDir)));
+  fs.rmSync(exportDir, { recursive: true, force: true });
+  fs.mkdirSync(exportDir, { recursive: true });
+  context.log.info(
+    { event: 'spark_sources_exported', tables: exported.length, rows: exported.reduce((n, t) => n + t.rows, 0) },
+    `exported ${exported.length} source table(s) (${sourceSchemas.join(', ')}) to Parquet for Spark`,
+  );
+  return {
+    sparkDir,
+    exportDir,
+    exported,
+    vars: { spark_parquet_dir: parquetDir, spark_parquet_schemas: sourceSchemas, spark_export_dir: exportDir },
   };
 }
 

@@ -4,11 +4,16 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { projectRoot, WAREHOUSE_ENV } from '../../shared/paths.ts';
 import { PSEUDONYM_KEY_ENV, resolvePseudonymKey } from './pseudonym-key.ts';
-import { dbtExecutable, ensurePythonVenv } from './python-venv.ts';
+import { dbtExecutable, ensurePythonVenv, ensureSparkVenv, sparkVenv } from './python-venv.ts';
 import { readRunResults, type DbtNodeResult } from './run-results.ts';
 
 /** dbt-duckdb plugins of profiles.yml (module_paths), absolute so dbt finds them from any cwd. */
 const DBT_PLUGIN_DIR = path.join(projectRoot, 'pipelines', 'transform', 'duckdb_plugins');
+/** dbt's entry point on the Spark target: dbt itself, with crm_pseudonym registered on its SparkSession. */
+const SPARK_DBT_ENTRY = path.join(projectRoot, 'pipelines', 'transform', 'spark_session', 'crm_dbt_spark.py');
+
+/** dbt profile targets of profiles.yml: the embedded default, or Apache Spark with Delta (docs/spark.md). */
+export type DbtTarget = 'duckdb' | 'spark';
 
 export interface DbtInvocation {
   /** dbt sub-command and its arguments, e.g. ['build', '--select', 'marts']. */
@@ -24,6 +29,10 @@ export interface DbtInvocation {
   artifactsDir?: string;
   /** dbt's target/ (default <artifactsDir>/target); a run gets its own so a killed run's orphaned dbt cannot overwrite the next run's results. */
   targetPath?: string;
+  /** Profile target (default duckdb). spark runs .venv-spark's dbt-spark with sparkDir as CRM_SPARK_DIR. */
+  target?: DbtTarget;
+  /** The spark target's folder (Spark warehouse dir, Derby metastore, Parquet boundary); required for spark. */
+  sparkDir?: string;
 }
 
 export interface DbtOutcome {
@@ -60,12 +69,17 @@ export async function runDbt(invocation: DbtInvocation): Promise<DbtOutcome> {
   // The key of dim_customers' pseudonyms (docs/pseudonyms.md): only dbt's process gets it, in its
   // environment, where the crm_pseudonym plugin reads it; no SQL or artifact ever holds it.
   const { key } = resolvePseudonymKey();
-  ensurePythonVenv();
+  const spark = invocation.target === 'spark';
+  if (spark && !invocation.sparkDir) throw new Error('runDbt: the spark target needs sparkDir');
+  if (spark) ensureSparkVenv();
+  else ensurePythonVenv();
   const artifacts = invocation.artifactsDir ?? dbtArtifactsDir(invocation.warehousePath);
   const targetPath = invocation.targetPath ?? path.join(artifacts, 'target');
   fs.rmSync(path.join(targetPath, 'run_results.json'), { force: true });
   const args = [
+    ...(spark ? [SPARK_DBT_ENTRY] : []),
     ...invocation.args,
+    ...(spark ? ['--target', 'spark'] : []),
     '--project-dir',
     projectRoot,
     '--profiles-dir',
@@ -78,7 +92,7 @@ export async function runDbt(invocation: DbtInvocation): Promise<DbtOutcome> {
     'json',
   ];
   if (invocation.vars) args.push('--vars', JSON.stringify(invocation.vars));
-  const child = spawn(dbtExecutable, args, {
+  const child = spawn(spark ? path.join(sparkVenv.dir, 'bin', 'python') : dbtExecutable, args, {
     cwd: projectRoot,
     env: {
       ...process.env,
@@ -86,6 +100,7 @@ export async function runDbt(invocation: DbtInvocation): Promise<DbtOutcome> {
       [PSEUDONYM_KEY_ENV]: key,
       CRM_DBT_PLUGIN_DIR: DBT_PLUGIN_DIR,
       DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
+      ...(spark ? { CRM_SPARK_DIR: invocation.sparkDir } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,7 +2,7 @@
 -- rates: each part must keep its rate between 0 and 1 on every row (the checks the ratio columns'
 -- value_between tests made), and month 0 retains the whole cohort. Returns each row and part that
 -- breaks it.
-select cast(cohort_month as varchar) || '/' || cast(months_since_first as varchar) as row_key, 'active_customers' as part
+select cast(cohort_month as string) || '/' || cast(months_since_first as string) as row_key, 'active_customers' as part
 from {{ ref('fct_cohort_retention') }}
 where
     active_customers < 0
@@ -12,6 +12,6 @@ where
 
 union all
 
-select cast(month as varchar) as row_key, 'repeat_customers' as part
+select cast(month as string) as row_key, 'repeat_customers' as part
 from {{ ref('fct_customer_activity_monthly') }}
 where repeat_customers < 0 or repeat_customers > active_customers

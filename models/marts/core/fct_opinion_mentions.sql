@@ -8,7 +8,7 @@
 {{ config(
     materialized='incremental',
     unique_key='post_id',
-    incremental_strategy='delete+insert',
+    incremental_strategy=crm_incremental_strategy(),
     on_schema_change='fail',
     indexes=[{'columns': ['customer_key']}]
 ) }}

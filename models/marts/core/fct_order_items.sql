@@ -8,7 +8,7 @@
 {{ config(
     materialized='incremental',
     unique_key=['order_id', 'line_no'],
-    incremental_strategy='delete+insert',
+    incremental_strategy=crm_incremental_strategy(),
     on_schema_change='fail'
 ) }}
 

@@ -44,9 +44,8 @@ gaps as (
     select
         order_month as month,
         avg({{ dbt.datediff('previous_ordered_at', 'ordered_at', 'second') }} / 86400.0) as avg_days_between_orders,
-        percentile_cont(0.5) within group (
-            order by {{ dbt.datediff('previous_ordered_at', 'ordered_at', 'second') }} / 86400.0
-        ) as median_days_between_orders
+        {{ percentile(dbt.datediff('previous_ordered_at', 'ordered_at', 'second') ~ ' / 86400.0', 0.5) }}
+            as median_days_between_orders
     from sales
     where previous_ordered_at is not null
     group by order_month

@@ -34,8 +34,8 @@ select
     fit_json,
     -- The model-choice backtest, when the scorer stored it beside the fits (backtest.ts's report
     -- shape: model.purchases.mae, baseline.purchases.mae, holdoutDays); null otherwise.
-    cast(json_extract_string(fit_json, '$.backtest.model.purchases.mae') as double) as holdout_model_mae,
-    cast(json_extract_string(fit_json, '$.backtest.baseline.purchases.mae') as double) as holdout_baseline_mae,
-    cast(json_extract_string(fit_json, '$.backtest.holdoutDays') as integer) as holdout_days,
+    cast({{ json_text('fit_json', "'$.backtest.model.purchases.mae'") }} as double) as holdout_model_mae,
+    cast({{ json_text('fit_json', "'$.backtest.baseline.purchases.mae'") }} as double) as holdout_baseline_mae,
+    cast({{ json_text('fit_json', "'$.backtest.holdoutDays'") }} as integer) as holdout_days,
     seconds
 from source
