@@ -91,3 +91,26 @@
 {% macro spark__json_text(expr, json_path) -%}
     get_json_object({{ expr }}, {{ json_path }})
 {%- endmacro %}
+
+{#-
+  An amount of money divided by a count (an average order value), rounded half away from zero to
+  cents, exactly. DuckDB divides a decimal as a double, so 200.025 could round to 200.02 there and
+  200.03 on Spark, which keeps decimal division exact; DuckDB's branch therefore divides whole
+  cents as integers. The default (Spark, PostgreSQL) is decimal division, exact to at least 6
+  places, which decides the cent for any count below 10,000.
+-#}
+{% macro money_per(amount, count) -%}
+    {{ return(adapter.dispatch('money_per')(amount, count)) }}
+{%- endmacro %}
+
+{% macro default__money_per(amount, count) -%}
+    round(cast({{ amount }} as decimal(38, 2)) / {{ count }}, 2)
+{%- endmacro %}
+
+{% macro duckdb__money_per(amount, count) -%}
+    cast(
+        sign({{ amount }})
+        * ((2 * abs(cast(cast({{ amount }} as decimal(38, 2)) * 100 as hugeint)) + {{ count }}) // (2 * {{ count }}))
+        as decimal(38, 0)
+    ) * 0.01
+{%- endmacro %}

@@ -119,7 +119,7 @@ select
     cast(coalesce(sales.revenue, 0) as decimal(18, 2)) as revenue,
     sales.first_order_at,
     sales.last_order_at,
-    cast(round(sales.revenue / sales.order_count, 2) as decimal(18, 2)) as avg_order_value,
+    cast({{ money_per('sales.revenue', 'sales.order_count') }} as decimal(18, 2)) as avg_order_value,
     cast(coalesce(service.ticket_count, 0) as integer) as ticket_count,
     cast(coalesce(service.complaint_count, 0) as integer) as complaint_count,
     cast(coalesce(service.open_ticket_count, 0) as integer) as open_ticket_count,

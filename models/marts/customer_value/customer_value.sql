@@ -45,7 +45,7 @@ base as (
         sales.last_order_at,
         coalesce(sales.order_count, 0) as order_count,
         coalesce(sales.revenue, 0) as revenue,
-        case when sales.order_count > 0 then sales.revenue / sales.order_count end as avg_order_value,
+        case when sales.order_count > 0 then {{ money_per('sales.revenue', 'sales.order_count') }} end as avg_order_value,
         case
             when sales.last_order_at is not null
                 then {{ dbt.datediff(shop_date('sales.last_order_at'), 'as_of.as_of_date', 'day') }}
