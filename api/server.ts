@@ -53,6 +53,8 @@ export interface ApiServerOptions {
   dashboardDir?: string | false;
   /** Refuse tokens without `exp`; default CRM_API_REQUIRE_EXP (true unless "false"). */
   requireTokenExpiry?: boolean;
+  /** Read customer lookups from the customer store once built; default CRM_API_CUSTOMER_STORE (on unless "off"). */
+  customerStore?: boolean;
 }
 
 export interface StartApiServerOptions extends ApiServerOptions {
@@ -208,6 +210,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     ...(responseCache ? { responseCache } : {}),
     queryTimeoutMs: config.queryTimeoutMs,
     requireTokenExpiry: config.requireTokenExpiry,
+    ...(options.customerStore !== undefined ? { customerStore: options.customerStore } : {}),
   });
   sharedSemantic.set(app, {
     warehouse,

@@ -125,7 +125,8 @@ const HEADLINES: Record<string, string[]> = {
   throughput: [
     'KPI scorecard (cached): requests/s',
     'KPI query via /cubejs-api/v1/load (cached): requests/s',
-    'customer lookup by key: requests/s',
+    'customer lookup, a new key each request (customer store): requests/s',
+    'customer lookup, a new key each request (customer store): latency p50',
     'errors',
   ],
   'end-to-end': ['landing to answer'],

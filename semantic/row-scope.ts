@@ -118,3 +118,34 @@ function translate(
       throw untranslatable(table, cube, `operator '${filter.operator}' on '${member}'`, context);
   }
 }
+
+/**
+ * Whether a row passes a predicate, decided in memory exactly as the predicate's SQL
+ * (api/decision/read-scope.ts) decides it in DuckDB: `value` is the column as `CAST(column AS
+ * VARCHAR)` gives it (null for SQL NULL), so `in` and `notIn` compare the same text. A NULL the SQL
+ * yields counts as false, which is the same under AND and OR since no predicate negates one.
+ */
+export function rowMatches(predicate: RowPredicate, value: (column: string) => string | null): boolean {
+  if ('and' in predicate) return predicate.and.every((p) => rowMatches(p, value));
+  if ('or' in predicate) return predicate.or.some((p) => rowMatches(p, value));
+  const v = value(predicate.column);
+  switch (predicate.operator) {
+    case 'set':
+      return v !== null;
+    case 'notSet':
+      return v === null;
+    case 'in':
+      return v === null ? predicate.values.includes(null) : predicate.values.includes(v);
+    case 'notIn': {
+      const allowsNull = !predicate.values.includes(null);
+      return v === null ? allowsNull : !predicate.values.includes(v);
+    }
+  }
+}
+
+/** The columns a predicate reads. */
+export function predicateColumns(predicate: RowPredicate): string[] {
+  if ('and' in predicate || 'or' in predicate)
+    return [...new Set(('and' in predicate ? predicate.and : predicate.or).flatMap(predicateColumns))];
+  return [predicate.column];
+}

@@ -88,6 +88,11 @@ export const ENV_SETTINGS = {
     description: 'let go of the warehouse file after this long without a query, ms (0: never)',
   },
   CRM_API_RATE_LIMIT: { section: 'api', default: '600', description: 'requests per caller per minute on /api/v1' },
+  CRM_API_CUSTOMER_STORE: {
+    section: 'api',
+    default: 'on',
+    description: '"off": customer lookups read DuckDB only, no customer store (<warehouse>.serving/)',
+  },
   CRM_API_REQUIRE_EXP: { section: 'api', default: 'true', description: '"false" accepts tokens without exp' },
   CRM_FAILPOINTS: { section: 'testing', default: '', description: 'comma-separated fault-injection points (kill tests only)' },
   // Set by the application for the processes it starts, never by you (left out of .env.example).

@@ -1,12 +1,23 @@
 import { sql, type Kysely } from 'kysely';
 import type { z } from 'zod';
 import { ApiError } from '../../shared/errors.ts';
-import type { TableScope } from '../../semantic/row-scope.ts';
+import { predicateColumns, rowMatches, type TableScope } from '../../semantic/row-scope.ts';
+import type { CustomerStoreSnapshot } from './customer-store.ts';
 import { normalizeContactPoint, type ContactPointType } from './contact-point.ts';
 import { scopeCondition, type ReadScope } from './read-scope.ts';
 import { ValidationError } from './schemas.ts';
 import type { CustomerLookupQuery, CustomerLookupResponse } from './schemas.ts';
 import { catalog, present, type Catalog, type WarehouseDb } from './warehouse-db.ts';
+import {
+  BASIC,
+  CONTACT_MASKED,
+  CONTACT_RAW,
+  CUSTOMER_PARTS,
+  type CustomerPartName,
+  SUBJECTIVE,
+  TRANSACTIONAL,
+  VALUE,
+} from './customer-parts.ts';
 
 type Lookup = z.output<typeof CustomerLookupQuery>;
 type Answer = z.input<typeof CustomerLookupResponse>;
@@ -18,96 +29,6 @@ export class NotFoundError extends ApiError {
     this.name = 'NotFoundError';
   }
 }
-
-// The three facets of the brief, as dim_customers columns.
-const BASIC = [
-  'customer_key',
-  'account_ids',
-  'account_count',
-  'full_name',
-  'company',
-  'job_title',
-  'industry',
-  'city',
-  'lang',
-  'signup_at',
-];
-const CONTACT_RAW = ['email', 'phone', 'mobile', 'wechat_id', 'qq_id'];
-const CONTACT_MASKED = ['email_masked', 'phone_masked', 'wechat_masked', 'qq_masked'];
-const SUBJECTIVE = [
-  'preferred_categories',
-  'price_sensitivity',
-  'brand_affinity',
-  'membership_tier',
-  'points_balance',
-  'privacy_tolerance',
-  'contact_frequency_tolerance',
-  'marketing_consent',
-  'consent_email',
-  'consent_sms',
-  'consent_wechat',
-  'consent_phone',
-  'is_contactable',
-];
-const TRANSACTIONAL = [
-  'order_count',
-  'revenue',
-  'first_order_at',
-  'last_order_at',
-  'avg_order_value',
-  'ticket_count',
-  'complaint_count',
-  'open_ticket_count',
-  'avg_satisfaction',
-  'mention_count',
-  'negative_mention_count',
-  'avg_sentiment',
-];
-const VALUE = [
-  'rfm_segment',
-  'r_score',
-  'f_score',
-  'm_score',
-  'rfm_score',
-  'rfm_total',
-  'recency_days',
-  'order_count',
-  'revenue',
-  'avg_order_value',
-  'predicted_orders_90d',
-  'predicted_orders_365d',
-  'predicted_value_90d',
-  'predicted_value_365d',
-  'probability_alive',
-  'churn_risk',
-  'churn_risk_band',
-  'expected_next_order_at',
-];
-const ORDER = [
-  'order_id',
-  'ordered_at',
-  'order_status',
-  'is_valid_sale',
-  'item_count',
-  'net_revenue',
-  'currency',
-  'primary_brand',
-  'primary_category',
-  'is_accidental',
-];
-const TICKET = [
-  'ticket_id',
-  'channel',
-  'category',
-  'opened_at',
-  'resolved_at',
-  'first_reply_minutes',
-  'resolution_minutes',
-  'is_open',
-  'satisfaction',
-  'brand',
-];
-const MENTION = ['post_id', 'platform', 'published_at', 'brand', 'product', 'sentiment_score', 'sentiment_label', 'is_negative', 'text'];
 
 const pick = (row: Record<string, unknown> | undefined, columns: string[]) =>
   row ? Object.fromEntries(columns.filter((c) => c in row).map((c) => [c, row[c]])) : null;
@@ -168,6 +89,40 @@ async function resolveKey(
   return { key: rows[0]!.customer_key, by };
 }
 
+/** Where a lookup's parts were read: the customer store, or DuckDB statements on the warehouse. */
+export interface LookupReads {
+  store: number;
+  warehouse: number;
+}
+
+/**
+ * A part read from the customer store (api/decision/customer-store.ts): the customer's rows the
+ * caller's scope keeps, in the store's order (lists newest first), with the columns the DuckDB
+ * path would select. Undefined when the store cannot answer exactly as the DuckDB path would (the
+ * part was not stored, was read by another key column, or the scope filters on a column it lacks).
+ */
+function fromStore(
+  store: CustomerStoreSnapshot | undefined,
+  name: CustomerPartName,
+  key: string,
+  keyColumn: string,
+  within: TableScope,
+  columns: string[],
+  limit: number,
+): Record<string, unknown>[] | undefined {
+  const part = store?.part(name);
+  if (!store || !part || part.keyColumn !== keyColumn) return undefined;
+  if (columns.some((c) => !part.columns.includes(c))) return undefined;
+  if (within.rows && predicateColumns(within.rows).some((c) => !part.scopeColumns.includes(c))) return undefined;
+  const kept: Record<string, unknown>[] = [];
+  for (const stored of store.rows(name, key)) {
+    if (within.rows && !rowMatches(within.rows, stored.scope)) continue;
+    kept.push(Object.fromEntries(columns.map((c) => [c, stored.row[c]])));
+    if (kept.length >= limit) break;
+  }
+  return kept;
+}
+
 /**
  * Customer 360: the three facets from dim_customers, value and risk from customer_value, and the
  * latest orders, tickets and mentions, each read within the caller's scope (the Cube model's
@@ -175,8 +130,16 @@ async function resolveKey(
  * scope it cannot apply is a 403. Other parts the caller's scope cannot apply to are withheld
  * (null, listed with the reason); parts whose mart is missing are listed in `unavailable`.
  * Columns follow the dimensions' member access: raw contact points only for roles that may see them.
+ * Parts are read from the customer store when one is given for the published version, else from
+ * DuckDB; both give the same answer (tests/e2e/decision-scopes.test.ts compares them).
  */
-export async function customer360(db: Kysely<WarehouseDb>, lookup: Lookup, scope: ReadScope): Promise<Answer> {
+export async function customer360(
+  db: Kysely<WarehouseDb>,
+  lookup: Lookup,
+  scope: ReadScope,
+  store?: CustomerStoreSnapshot,
+  reads: LookupReads = { store: 0, warehouse: 0 },
+): Promise<Answer> {
   const profiles = scope.of('marts.dim_customers');
   const tables = await catalog(db);
   const { key, by } = await resolveKey(db, tables, lookup, profiles);
@@ -191,7 +154,12 @@ export async function customer360(db: Kysely<WarehouseDb>, lookup: Lookup, scope
     return found;
   };
   const readable = (within: TableScope, columns: string[]) => columns.filter((c) => within.column(c) === 'visible');
-  const one = async (table: keyof WarehouseDb & `marts.${string}`, within: TableScope | undefined, columns: string[]) => {
+  const one = async (
+    name: CustomerPartName,
+    table: keyof WarehouseDb & `marts.${string}`,
+    within: TableScope | undefined,
+    columns: string[],
+  ) => {
     if (!within) return undefined;
     if (!tables.has(table)) {
       unavailable.push(`${table} (mart not built yet)`);
@@ -202,6 +170,12 @@ export async function customer360(db: Kysely<WarehouseDb>, lookup: Lookup, scope
       unavailable.push(`${table} (no customer_key column yet)`);
       return undefined;
     }
+    const stored = fromStore(store, name, key, 'customer_key', within, cols, 1);
+    if (stored) {
+      reads.store++;
+      return stored[0] ?? {};
+    }
+    reads.warehouse++;
     let query = db
       .selectFrom(table as 'marts.dim_customers')
       .select(cols as 'customer_key'[])
@@ -211,33 +185,41 @@ export async function customer360(db: Kysely<WarehouseDb>, lookup: Lookup, scope
     const row = await query.limit(1).executeTakeFirst();
     return (row ?? {}) as Record<string, unknown>;
   };
-  const recent = async (
-    part: string,
-    table: 'marts.fct_orders' | 'marts.fct_service_tickets' | 'marts.fct_opinion_mentions',
-    keyColumn: string,
-    at: string,
-    columns: string[],
-  ) => {
+  const recent = async (name: CustomerPartName, part: string, keyColumns: string[]) => {
+    const spec = CUSTOMER_PARTS.find((p) => p.name === name)!;
+    const { table, list } = spec as { table: 'marts.fct_orders'; list: { at: string; id: string } };
+    const keyColumn = keyColumns.find((c) => present(tables, table, [c]).length) ?? keyColumns[keyColumns.length - 1]!;
     const within = scopeOf(part, table);
     if (!within) return null;
     if (!tables.has(table)) {
       unavailable.push(`${table} (mart not built yet)`);
       return null;
     }
-    if (present(tables, table, [keyColumn, at]).length < 2) {
+    if (present(tables, table, [keyColumn, list.at]).length < 2) {
       unavailable.push(`${table} (no ${keyColumn} column yet)`);
       return null;
     }
+    const cols = present(tables, table, readable(within, spec.columns));
+    const stored = fromStore(store, name, key, keyColumn, within, cols, lookup.recent);
+    if (stored) {
+      reads.store++;
+      return stored;
+    }
+    reads.warehouse++;
     const inScope = scopeCondition(within);
+    const tieBreak = present(tables, table, [list.id]).length > 0;
     // The customer's rows first (a materialized CTE), then the latest of them: as one ORDER BY ... LIMIT
     // over the table, DuckDB's late materialization joins the table to itself, about twice the work.
+    // Ties on the time go by id, newest first, as the customer store orders them.
     const rows = await db
       .with(
         (cte) => cte('hits').materialized(),
         (qb) => {
           let hits = qb
-            .selectFrom(table as 'marts.fct_orders')
-            .select(present(tables, table, readable(within, columns)) as 'order_id'[])
+            .selectFrom(table)
+            .select(cols as 'order_id'[])
+            .select(sql<string>`${sql.ref(tieBreak ? list.id : list.at)}`.as('$order_id'))
+            .select(sql<string>`${sql.ref(list.at)}`.as('$order_at'))
             .where(sql.ref(keyColumn), '=', key);
           if (inScope) hits = hits.where(inScope);
           return hits;
@@ -245,26 +227,20 @@ export async function customer360(db: Kysely<WarehouseDb>, lookup: Lookup, scope
       )
       .selectFrom('hits')
       .selectAll()
-      .orderBy(sql.ref(at), 'desc')
+      .orderBy(sql`"$order_at" desc nulls last`)
+      .orderBy(sql`"$order_id" desc nulls last`)
       .limit(lookup.recent)
       .execute();
-    return rows as Record<string, unknown>[];
+    return (rows as Record<string, unknown>[]).map(({ $order_id: _id, $order_at: _at, ...row }) => row);
   };
   const seesContacts = CONTACT_RAW.every((c) => profiles.column(c) === 'visible');
   const contactColumns = [...readable(profiles, CONTACT_RAW), ...CONTACT_MASKED];
   const [profile, value, orders, tickets, mentions] = await Promise.all([
-    one('marts.dim_customers', profiles, [...BASIC, ...contactColumns, ...SUBJECTIVE, ...TRANSACTIONAL]),
-    one('marts.customer_value', scopeOf('value', 'marts.customer_value'), VALUE),
-    // Orders credited to the customer (an accidental order is not theirs), else the account holder's.
-    recent(
-      'recent_orders',
-      'marts.fct_orders',
-      present(tables, 'marts.fct_orders', ['credited_customer_key']).length ? 'credited_customer_key' : 'customer_key',
-      'ordered_at',
-      ORDER,
-    ),
-    recent('recent_tickets', 'marts.fct_service_tickets', 'customer_key', 'opened_at', TICKET),
-    recent('recent_mentions', 'marts.fct_opinion_mentions', 'customer_key', 'published_at', MENTION),
+    one('profile', 'marts.dim_customers', profiles, [...BASIC, ...contactColumns, ...SUBJECTIVE, ...TRANSACTIONAL]),
+    one('value', 'marts.customer_value', scopeOf('value', 'marts.customer_value'), VALUE),
+    recent('orders', 'recent_orders', ['credited_customer_key', 'customer_key']),
+    recent('tickets', 'recent_tickets', ['customer_key']),
+    recent('mentions', 'recent_mentions', ['customer_key']),
   ]);
   if (profile === undefined && value === undefined) {
     throw new ApiError(

@@ -4,7 +4,8 @@ import { ApiError } from '../../shared/errors.ts';
 import { internalError } from '../internal-error.ts';
 import { authenticate, requireRole, type Caller, type Role } from '../decision/caller.ts';
 import { exportList, listPage, segmentList, triggerList } from '../decision/campaign-lists.ts';
-import { customer360 } from '../decision/customer-360.ts';
+import { customer360, type LookupReads } from '../decision/customer-360.ts';
+import { CustomerStore } from '../decision/customer-store.ts';
 import { kpiScorecard } from '../decision/kpi-scorecard.ts';
 import { openApiDocument, type RouteDoc } from '../decision/openapi.ts';
 import { pipelineStatus } from '../decision/pipeline-status.ts';
@@ -52,6 +53,8 @@ export interface DecisionRouteOptions {
   rateLimitPerMinute?: number;
   /** Refuse tokens without `exp` (default true). */
   requireTokenExpiry?: boolean;
+  /** Read customer lookups from the customer store once built (default: CRM_API_CUSTOMER_STORE, on). */
+  customerStore?: boolean;
 }
 
 const READERS: Record<string, readonly Role[]> = {
@@ -126,6 +129,13 @@ const callers = new WeakMap<FastifyRequest, Caller>();
 
 export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (app, options) => {
   const db = warehouseDb(options.warehouse, options.queryTimeoutMs ?? 0);
+  const customers =
+    (options.customerStore ?? envValue('CRM_API_CUSTOMER_STORE') !== 'off')
+      ? new CustomerStore(options.warehouse, db, options.model, {
+          log: (level, message, detail) => app.log[level](detail ?? {}, message),
+        })
+      : undefined;
+  if (customers) app.addHook('onClose', async () => customers.close());
   const perMinute = options.rateLimitPerMinute ?? Number(envValue('CRM_API_RATE_LIMIT') ?? 600);
   const document = openApiDocument(ROUTES, app.prefix);
 
@@ -182,7 +192,10 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     const ticket = front ? await serveFromFront(front, request, reply, caller.access) : undefined;
     if (ticket === true) return reply;
     const query = parseInput(CustomerLookupQuery, request.query);
-    const answer = CustomerLookupResponse.parse(await customer360(db, query, await scopeOf(caller)));
+    const reads: LookupReads = { store: 0, warehouse: 0 };
+    const answer = CustomerLookupResponse.parse(await customer360(db, query, await scopeOf(caller), customers?.current(), reads));
+    // Where the parts came from: "store" when every part was read from the customer store.
+    reply.header('x-crm-read', reads.warehouse === 0 && reads.store > 0 ? 'store' : 'warehouse');
     if (!front || !ticket) return answer;
     reply.header('x-crm-cache', 'miss');
     return sendAndStore(front, ticket, reply, answer, [], { 'x-crm-cache': 'hit' });

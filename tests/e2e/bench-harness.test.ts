@@ -123,6 +123,12 @@ describe('npm run bench', () => {
     expect(scorecard.value).toBeGreaterThan(0);
     expect(scorecard.ratio).toBeCloseTo(scorecard.value / noop.value, 1);
     expect(throughput!.rows.find((r) => r.label.startsWith('errors'))!.value).toBe(0);
+    // Uncached lookups were measured on the customer store once built, and on DuckDB reads alone.
+    for (const side of ['customer store', 'DuckDB reads, store off'])
+      expect(
+        throughput!.rows.find((r) => r.label === `customer lookup, a new key each request (${side}): requests/s`)!.value,
+      ).toBeGreaterThan(0);
+    expect(throughput!.notes.join('\n')).toMatch(/customer store \(built by the API[^)]*\): ready [\d.]+ s after the first lookup/);
 
     const markdown = fs.readFileSync(report.files.markdown, 'utf8');
     expect(markdown).toContain('## Semantic queries');

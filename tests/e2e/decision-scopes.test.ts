@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { ROUTES } from '../../api/routes/decision.ts';
@@ -24,6 +25,7 @@ const RAW_ROLES: Role[] = ['marketing', 'service_agent'];
 type Json = Record<string, any>;
 
 let workDir: string;
+let warehousePath: string;
 let api: RunningApiServer;
 let reader: WarehouseReader;
 let brand: string;
@@ -57,10 +59,23 @@ const scopes = () => ({ brand: { brands: [brand] }, region: { regions: cities } 
 beforeAll(async () => {
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-decision-scopes-'));
   const landingDir = path.join(workDir, 'landing');
-  const warehousePath = path.join(workDir, 'warehouse', 'crm.duckdb');
+  warehousePath = path.join(workDir, 'warehouse', 'crm.duckdb');
   await generateSampleData({ ...DEFAULT_GENERATE_OPTIONS, outDir: landingDir, seed: 11, customers: 240, orders: 1_800, malformedRate: 0 });
   const run = await runPipeline({ warehousePath, landingDir, interactive: false });
   if (!run.published) throw new Error(`the pipeline did not publish (${run.status}): ${JSON.stringify(run.run?.error ?? null)}`);
+  // Real customers ship to other addresses (the generator ships to the buyer's city): the latest
+  // order of every third customer with several goes to a city no customer lives in, so a region
+  // scope keeps a customer and drops some of their orders.
+  {
+    const instance = await DuckDBInstance.create(warehousePath);
+    const connection = await instance.connect();
+    await connection.run(`
+      UPDATE marts.fct_orders SET ship_city = 'Elsewhere' WHERE order_id IN (
+        SELECT arg_max(order_id, ordered_at) FROM marts.fct_orders WHERE credited_customer_key IS NOT NULL
+        GROUP BY credited_customer_key HAVING count(*) > 1 AND hash(credited_customer_key) % 3 = 0)`);
+    connection.closeSync();
+    instance.closeSync();
+  }
   api = await startApiServer({ warehousePath, jwtSecret: SECRET, port: 0 });
   reader = new WarehouseReader(warehousePath, { idleCloseMs: 0 });
   for (const row of await reader.query('SELECT customer_key, city, email FROM marts.dim_customers')) {
@@ -155,6 +170,70 @@ describe('decision API scopes (brands, regions) from the Cube model', () => {
       expect(refused.body.error).toMatch(/cannot be scoped by the token's "brands" claim/);
     }
   });
+
+  it('customer lookups read the customer store once it is built, with the answers DuckDB gives, for every role and scope', async () => {
+    // The same warehouse served without the store: every lookup there is DuckDB statements.
+    const duckOnly = await startApiServer({ warehousePath, jwtSecret: SECRET, port: 0, customerStore: false });
+    try {
+      const open = await token('analyst');
+      const first = keys[0]!;
+      // The first lookup of a version starts the store's build; answers come from DuckDB until it is complete.
+      let read = '';
+      for (let i = 0; i < 600 && read !== 'store'; i++) {
+        const probe = await fetch(`${api.url}/api/v1/customers/lookup?key=${encodeURIComponent(first)}&recent=${3 + (i % 40)}`, {
+          headers: { authorization: `Bearer ${open}` },
+        });
+        read = probe.headers.get('x-crm-read') ?? '';
+        await probe.arrayBuffer();
+        if (read !== 'store') await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(read).toBe('store');
+      // The customers of the other lookup tests, 60 more, and every in-scope customer with an order
+      // shipped outside the scope's cities (the rows the region scope removes from a found customer).
+      const mixed = (
+        await reader.query(
+          'SELECT DISTINCT credited_customer_key AS k, ship_city FROM marts.fct_orders WHERE credited_customer_key IS NOT NULL',
+        )
+      )
+        .filter((r) => inCities(cityOf.get(String(r.k))) && !inCities(r.ship_city === null ? null : String(r.ship_city)))
+        .map((r) => String(r.k));
+      expect(mixed.length).toBeGreaterThan(0);
+      const everyone = [...new Set([...keys, ...[...cityOf.keys()].slice(0, 60), ...mixed])];
+      const compare = async (url: string, bearer: string, label: string) => {
+        const fromStore = await get(url, bearer);
+        const response = await fetch(`${duckOnly.url}/api/v1${url}`, { headers: { authorization: `Bearer ${bearer}` } });
+        expect(response.headers.get('x-crm-read'), label).toBe(response.status === 200 ? 'warehouse' : null);
+        expect(fromStore.status, label).toBe(response.status);
+        expect(fromStore.body, label).toEqual(await response.json());
+        if (fromStore.status === 200) expect(fromStore.headers.get('x-crm-read'), label).toBe('store');
+        return fromStore.status;
+      };
+      const statuses = new Map<number, number>();
+      for (const role of rolesOf('/customers/lookup')) {
+        for (const [name, bearer] of [
+          ['open', await token(role)],
+          ['region', await token(role, scopes().region)],
+        ] as const) {
+          for (const key of everyone)
+            for (const recent of [2, 45]) {
+              const status = await compare(
+                `/customers/lookup?key=${encodeURIComponent(key)}&recent=${recent}`,
+                bearer,
+                `${role} ${name} ${key} ${recent}`,
+              );
+              statuses.set(status, (statuses.get(status) ?? 0) + 1);
+            }
+          const email = emailOf.get(keys.find((k) => emailOf.has(k))!)!;
+          await compare(`/customers/lookup?email=${encodeURIComponent(email)}`, bearer, `${role} ${name} by e-mail`);
+        }
+      }
+      // Both sides of the region scope were compared: found customers and out-of-scope ones.
+      expect(statuses.get(200)).toBeGreaterThan(100);
+      expect(statuses.get(404)).toBeGreaterThan(50);
+    } finally {
+      await duckOnly.close();
+    }
+  }, 300_000);
 
   it('customer lookup by contact point: only for roles that may read it, and within the scope', async () => {
     const inCity = keys.find((k) => inCities(cityOf.get(k)) && emailOf.has(k))!;
