@@ -24,7 +24,7 @@ import {
   ValidationError,
   parseInput,
 } from '../decision/schemas.ts';
-import { readScope, type ReadScope } from '../decision/read-scope.ts';
+import { cachedReadScope, type ReadScope } from '../decision/read-scope.ts';
 import { warehouseDb } from '../decision/warehouse-db.ts';
 import type { LoadResponse } from '../../semantic/load-query.ts';
 import type { ResponseCache } from '../response-cache.ts';
@@ -170,7 +170,7 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     return caller;
   };
   /** What this caller may read of each table: the semantic model's access policies, on every endpoint. */
-  const scopeOf = async (caller: Caller): Promise<ReadScope> => readScope(await options.model(), caller.access);
+  const scopeOf = async (caller: Caller): Promise<ReadScope> => cachedReadScope(await options.model(), caller.access);
 
   app.get('/openapi.json', { config: { rateLimit: false } }, async () => document);
 
