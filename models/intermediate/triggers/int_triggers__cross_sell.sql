@@ -58,8 +58,11 @@ affinity as (
         pairs.from_category,
         pairs.to_category,
         pairs.co_buyers,
-        1.0 * pairs.co_buyers / from_buyers.buyers as confidence,
-        (1.0 * pairs.co_buyers / from_buyers.buyers) / (1.0 * to_buyers.buyers / all_buyers.buyers) as lift
+        -- Doubles on every adapter: 1.0 * n is a decimal, which Spark divides to a fixed scale and
+        -- DuckDB as a double, so equal lifts of two rules could rank apart on the two engines.
+        cast(pairs.co_buyers as double) / from_buyers.buyers as confidence,
+        (cast(pairs.co_buyers as double) / from_buyers.buyers)
+        / (cast(to_buyers.buyers as double) / all_buyers.buyers) as lift
     from category_pairs as pairs
     inner join category_buyers as from_buyers on pairs.from_category = from_buyers.category
     inner join category_buyers as to_buyers on pairs.to_category = to_buyers.category
