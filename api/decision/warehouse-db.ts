@@ -123,9 +123,14 @@ async function readCatalog(db: Kysely<WarehouseDb>): Promise<Catalog> {
 
 /** The columns of `wanted` that the table has (an older published file may lack newer columns). */
 export function present(tables: Catalog, table: string, wanted: readonly string[]): string[] {
-  const have = new Set(tables.get(table) ?? []);
+  let columns = columnSets.get(tables);
+  if (!columns) columnSets.set(tables, (columns = new Map()));
+  let have = columns.get(table);
+  if (!have) columns.set(table, (have = new Set(tables.get(table) ?? [])));
   return wanted.filter((c) => have.has(c));
 }
+/** Each catalog's column sets, made once (a lookup asks present() a dozen times). */
+const columnSets = new WeakMap<Catalog, Map<string, Set<string>>>();
 
 /** Booleans may arrive as true/'true'. */
 export const truthy = (v: unknown) => v === true || v === 'true' || v === 1 || v === '1';
