@@ -93,24 +93,32 @@
 {%- endmacro %}
 
 {#-
-  An amount of money divided by a count (an average order value), rounded half away from zero to
-  cents, exactly. DuckDB divides a decimal as a double, so 200.025 could round to 200.02 there and
-  200.03 on Spark, which keeps decimal division exact; DuckDB's branch therefore divides whole
-  cents as integers. The default (Spark, PostgreSQL) is decimal division, exact to at least 6
-  places, which decides the cent for any count below 10,000.
+  Money as a quotient rounded half away from zero to cents, exactly: an amount over a count (an
+  average order value, money_per) or a share of an amount (an order's net revenue allocated to a
+  line: net * line / gross, money_ratio). DuckDB divides a decimal as a double, so a quotient ending
+  in a half cent could round down there and up on Spark, which keeps decimal division exact (one
+  cent apart for 3 of 293 customers' average order value, and for 1 of 33,692 order lines).
+  DuckDB's branch therefore divides integers: both sides scaled by 10^6 (exact for up to 6
+  decimals, which every money product here has). The default (Spark, PostgreSQL) is decimal
+  division, exact to at least 6 places.
 -#}
-{% macro money_per(amount, count) -%}
-    {{ return(adapter.dispatch('money_per')(amount, count)) }}
+{% macro money_ratio(numerator, denominator) -%}
+    {{ return(adapter.dispatch('money_ratio')(numerator, denominator)) }}
 {%- endmacro %}
 
-{% macro default__money_per(amount, count) -%}
-    round(cast({{ amount }} as decimal(38, 2)) / {{ count }}, 2)
+{% macro default__money_ratio(numerator, denominator) -%}
+    round(({{ numerator }}) / ({{ denominator }}), 2)
 {%- endmacro %}
 
-{% macro duckdb__money_per(amount, count) -%}
+{% macro duckdb__money_ratio(numerator, denominator) -%}
+    {%- set n = 'abs(cast(cast(' ~ numerator ~ ' as decimal(38, 6)) * 1000000 as hugeint))' -%}
+    {%- set d = 'abs(cast(cast(' ~ denominator ~ ' as decimal(38, 6)) * 1000000 as hugeint))' -%}
     cast(
-        sign({{ amount }})
-        * ((2 * abs(cast(cast({{ amount }} as decimal(38, 2)) * 100 as hugeint)) + {{ count }}) // (2 * {{ count }}))
+        sign({{ numerator }}) * sign({{ denominator }}) * ((200 * {{ n }} + {{ d }}) // (2 * {{ d }}))
         as decimal(38, 0)
     ) * 0.01
+{%- endmacro %}
+
+{% macro money_per(amount, count) -%}
+    {{ return(money_ratio('cast(' ~ amount ~ ' as decimal(38, 2))', count)) }}
 {%- endmacro %}

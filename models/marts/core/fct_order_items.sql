@@ -45,7 +45,7 @@ select
     cast(
         case
             when not orders.is_valid_sale or not items.is_product_line or orders.gross_amount = 0 then 0
-            else orders.net_revenue * items.line_amount / orders.gross_amount
+            else {{ money_ratio('orders.net_revenue * items.line_amount', 'orders.gross_amount') }}
         end as decimal(18, 2)
     ) as net_line_revenue,
     orders.ship_city,
