@@ -51,7 +51,8 @@ for _ in $(seq 60); do grep -q 'SQL door listening' "$WORK/serve.log" && break; 
 
 echo "== Superset"
 mkdir -p "$WORK/superset"
-cat > "$WORK/superset/superset_config.py" <<EOF
+# Written once: Superset encrypts the stored connections (their JWTs) with SECRET_KEY, so a rerun keeps it.
+[ -f "$WORK/superset/superset_config.py" ] || cat > "$WORK/superset/superset_config.py" <<EOF
 SECRET_KEY = "crm-superset-trial-only-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"
 SQLALCHEMY_DATABASE_URI = "sqlite:///$WORK/superset/superset.db"
 WTF_CSRF_ENABLED = False
