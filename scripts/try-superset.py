@@ -230,6 +230,34 @@ def main():
              st == 200 and got == rest_m and got)
         if st == 200:
             print("        SQL: " + body["result"][0].get("query", "").replace("\n", " ")[:400])
+
+        # time comparison ("1 year ago"): Superset sends a second query over the shifted range
+        rest_prev = {str(int(k[:4]) + 1) + k[4:7]: num(r["sales_overview.revenue"])
+                     for r in rest_load(token, {"measures": ["sales_overview.revenue"],
+                                                "timeDimensions": [{"dimension": "sales_overview.ordered_at", "granularity": "month",
+                                                                    "dateRange": ["2024-01-01", "2024-12-31"]}]})
+                     for k in [r["sales_overview.ordered_at.month"]]}
+        chart4 = json.loads(json.dumps(chart3))
+        chart4["queries"][0]["time_offsets"] = ["1 year ago"]
+        st, body = call("POST", "/api/v1/chart/data", chart4)
+        rows = body["result"][0]["data"] if st == 200 else []
+        got = {datetime.datetime.utcfromtimestamp(r["ordered_at"] / 1000).strftime("%Y-%m"): num(r.get("revenue__1 year ago"))
+               for r in rows}
+        got = {k: v for k, v in got.items() if v is not None}
+        step(f"{label}: chart data, time comparison '1 year ago' ({len(got)} months of 2024) equals REST", st, body,
+             st == 200 and got == rest_prev)
+
+        # a custom SQL WHERE naming a segment, and a row limit above the layer's 50,000 (refused, 54000)
+        chart5 = {**chart_f, "queries": [{**chart_f["queries"][0], "filters": [], "extras": {"where": "valid_sales"}}]}
+        st, body = call("POST", "/api/v1/chart/data", chart5)
+        got = {r["order_status"]: int(r["count"]) for r in (body["result"][0]["data"] if st == 200 else [])}
+        rest_s = {r["sales_overview.order_status"]: int(r["sales_overview.count"])
+                  for r in rest_load(token, {"dimensions": ["sales_overview.order_status"], "measures": ["sales_overview.count"],
+                                             "segments": ["sales_overview.valid_sales"]})}
+        step(f"{label}: chart data with custom WHERE valid_sales (a segment) equals REST", st, body, st == 200 and got == rest_s and got)
+        chart6 = {**chart, "queries": [{**chart["queries"][0], "row_limit": 100000}]}
+        st, body = call("POST", "/api/v1/chart/data", chart6)
+        step(f"{label}: chart row limit 100000 (expected refusal): {str(body)[:120]}", st, body, st == 400 and "50000" in str(body))
     finish()
 
 
