@@ -240,6 +240,11 @@ export function rewriteCatalogSql(sql: string): string {
       .replace(/CAST\s*\(\s*'([^']*)'\s+AS\s+(pg_catalog\s*\.\s*)?regclass\s*\)/gi, (_whole, name: string) => regclassOf(name))
       .replace(/::\s*(pg_catalog\s*\.\s*)?(regclass|regtype|regproc|regnamespace|oid)\b/gi, '::BIGINT')
       .replace(/\bAS\s+(pg_catalog\s*\.\s*)?(regclass|regtype|regproc|regnamespace|oid)\s*\)/gi, 'AS BIGINT)')
+      // x = ANY(array_column): DuckDB reads ANY(...) as a subquery, which it cannot put in an outer join's
+      // condition (SQLAlchemy 1.4's get_indexes, what Superset 5 calls adding a dataset); list_contains is the same test.
+      .replace(/([A-Za-z_][\w.]*)\s*=\s*ANY\s*\(\s*([A-Za-z_][\w.]*)\s*\)/gi, (whole, left: string, list: string) =>
+        /^select$/i.test(list) ? whole : `list_contains(${list}, ${left})`,
+      )
       // Unqualified, the search path (crm_catalog first) finds the emulated tables and functions, then DuckDB's own.
       .replace(/\bpg_catalog\s*\.\s*/gi, '')
       .replace(/\binformation_schema\s*\.\s*/gi, 'crm_information_schema.')

@@ -222,11 +222,29 @@ const keyOf = (resolved: Resolved) =>
   resolved.kind === 'time' ? `${resolved.column.member}.${resolved.granularity}` : resolved.column.member;
 const sameResolved = (a: Resolved, b: Resolved) => keyOf(a) === keyOf(b);
 
+/**
+ * TO_TIMESTAMP('2025-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US') and TO_DATE('2025-01-01', 'YYYY-MM-DD'):
+ * how Superset's Postgres engine spec writes a time range's bounds. With exactly those formats they are the
+ * timestamp literal itself; any other format is not read (undefined, and the caller refuses the function).
+ */
+function timestampFunctionLiteral(node: any): string | undefined {
+  if (node?.type !== 'function') return undefined;
+  const name = functionName(node);
+  if (name !== 'TO_TIMESTAMP' && name !== 'TO_DATE') return undefined;
+  const [value, format] = argsOf(node);
+  const isText = (n: any) => ['single_quote_string', 'string'].includes(n?.type);
+  if (argsOf(node).length !== 2 || !isText(value) || !isText(format)) return undefined;
+  const expected = name === 'TO_DATE' ? ['YYYY-MM-DD'] : ['YYYY-MM-DD HH24:MI:SS.US', 'YYYY-MM-DD HH24:MI:SS'];
+  return expected.includes(String(format.value).toUpperCase()) ? String(value.value) : undefined;
+}
+
 /** A literal value as the text Cube filters take; null for NULL. */
 function literal(expr: any, column: SqlColumn): string | null {
   let node = expr;
   if (node?.ast) throw unsupported('a subquery');
   if (node?.type === 'cast') node = node.expr;
+  const timestampText = timestampFunctionLiteral(node);
+  if (timestampText !== undefined) node = { type: 'single_quote_string', value: timestampText };
   switch (node?.type) {
     case 'null':
       return null;

@@ -197,6 +197,48 @@ describe('the pg Node client (extended protocol)', () => {
     }
   });
 
+  it("what Superset 5 sends: SQLAlchemy 1.4's index read, and a chart's TO_TIMESTAMP time range, equal to REST", async () => {
+    const c = await client(analyst);
+    try {
+      // SQLAlchemy 1.4.54's PGDialect.get_indexes (Superset 5 pins SQLAlchemy 1.4), run adding a dataset.
+      const { rows: oid } = await c.query(`SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname = 'sales_overview'`);
+      const indexes = await c.query(`SELECT i.relname as relname, ix.indisunique, ix.indexprs, a.attname, a.attnum, c.conrelid,
+          ix.indkey::varchar, ix.indoption::varchar, i.reloptions, am.amname, pg_get_expr(ix.indpred, ix.indrelid), ix.indnkeyatts as indnkeyatts
+        FROM pg_class t join pg_index ix on t.oid = ix.indrelid join pg_class i on i.oid = ix.indexrelid
+          left outer join pg_attribute a on t.oid = a.attrelid and a.attnum = ANY(ix.indkey)
+          left outer join pg_constraint c on (ix.indrelid = c.conrelid and ix.indexrelid = c.conindid and c.contype in ('p', 'u', 'x'))
+          left outer join pg_am am on i.relam = am.oid
+        WHERE t.relkind IN ('r', 'v', 'f', 'm', 'p') and t.oid = ${Number(oid[0]!.oid)} and ix.indisprimary = 'f' ORDER BY t.relname, i.relname`);
+      expect(indexes.rows).toEqual([]);
+      // A time-series chart with a time range, as Superset writes it for the Postgres engine.
+      const result = await c.query({
+        text: `SELECT DATE_TRUNC('month', ordered_at) AS ordered_at, MEASURE(revenue) AS revenue FROM public.sales_overview
+          WHERE ordered_at >= TO_TIMESTAMP('2025-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')
+            AND ordered_at < TO_TIMESTAMP('2025-03-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')
+          GROUP BY DATE_TRUNC('month', ordered_at) LIMIT 1000`,
+        types: { getTypeParser: () => (v: string) => v } as any,
+      });
+      const viaRest = await rest(analyst, {
+        measures: ['sales_overview.revenue'],
+        timeDimensions: [
+          {
+            dimension: 'sales_overview.ordered_at',
+            granularity: 'month',
+            dateRange: ['2025-01-01T00:00:00.000', '2025-02-28T23:59:59.999'],
+          },
+        ],
+        limit: 1000,
+        timezone: 'UTC',
+      });
+      expect(viaRest.length).toBeGreaterThan(1);
+      expect(result.rows.map((r) => [String(r.ordered_at).slice(0, 7), r.revenue])).toEqual(
+        viaRest.map((r) => [String(r['sales_overview.ordered_at.month']).slice(0, 7), String(r['sales_overview.revenue'])]),
+      );
+    } finally {
+      await c.end();
+    }
+  });
+
   it('EXPLAIN shows the Cube query a SELECT became and the SQL Cube wrote for this token', async () => {
     const anta = await client(antaAnalyst);
     try {

@@ -154,6 +154,30 @@ describe('translateSelect', () => {
     });
   });
 
+  it("Superset's time range bounds, TO_TIMESTAMP(text, 'YYYY-MM-DD HH24:MI:SS.US') and TO_DATE, are timestamp literals", () => {
+    // What Superset 5's Postgres engine spec writes for a chart's time range (scripts/try-superset.sh).
+    const { query } = translate(
+      "SELECT DATE_TRUNC('month', ordered_at) AS ordered_at, MEASURE(revenue) AS revenue FROM public.sales_overview " +
+        "WHERE ordered_at >= TO_TIMESTAMP('2025-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US') " +
+        "AND ordered_at < TO_TIMESTAMP('2026-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US') GROUP BY DATE_TRUNC('month', ordered_at) LIMIT 1000",
+    );
+    expect(query.timeDimensions).toEqual([
+      { dimension: 'sales_overview.ordered_at', granularity: 'month', dateRange: ['2025-01-01T00:00:00.000', '2025-12-31T23:59:59.999'] },
+    ]);
+    // TO_DATE('d', 'YYYY-MM-DD') is the literal 'd'.
+    expect(translate("SELECT MEASURE(count) FROM sales_overview WHERE ordered_at >= TO_DATE('2025-03-01', 'YYYY-MM-DD')").query).toEqual(
+      translate("SELECT MEASURE(count) FROM sales_overview WHERE ordered_at >= '2025-03-01'").query,
+    );
+    expect(
+      translate("SELECT MEASURE(count) FROM sales_overview WHERE ordered_at >= TO_DATE('2025-03-01', 'YYYY-MM-DD')").query.filters,
+    ).toEqual([{ member: 'sales_overview.ordered_at', operator: 'gte', values: ['2025-03-01'] }]);
+    // Another format is not read as a literal: refused, never guessed.
+    expect(codeOf("SELECT MEASURE(count) FROM sales_overview WHERE ordered_at >= TO_TIMESTAMP('01/03/2025', 'DD/MM/YYYY')")).toBe('0A000');
+    expect(codeOf("SELECT MEASURE(count) FROM sales_overview WHERE ordered_at >= TO_TIMESTAMP('yesterday', 'YYYY-MM-DD HH24:MI:SS')")).toBe(
+      '22007',
+    );
+  });
+
   it('what does not translate is an error naming it, with a SQLSTATE', () => {
     expect(codeOf('SELECT * FROM sales_overview')).toBe('0A000');
     expect(codeOf('SELECT order_status FROM orders')).toBe('42P01');
@@ -202,6 +226,14 @@ describe('statements and routing', () => {
     expect(rewriteCatalogSql("WHERE n.nspname !~ '^pg_' AND 'pg_class'::regclass = CAST('x' AS REGCLASS)")).toBe(
       "WHERE NOT regexp_matches(n.nspname, '^pg_') AND 1259 = (SELECT first(oid) FROM crm_catalog.pg_class WHERE relname = 'x')",
     );
+  });
+
+  it('x = ANY(array column) is list_contains (DuckDB cannot join on the subquery it reads ANY as)', () => {
+    // SQLAlchemy 1.4's get_indexes (Superset 5 adding a dataset) joins pg_attribute ON a.attnum = ANY(ix.indkey).
+    expect(rewriteCatalogSql('left outer join pg_attribute a on t.oid = a.attrelid and a.attnum = ANY(ix.indkey)')).toBe(
+      'left outer join pg_attribute a on t.oid = a.attrelid and list_contains(ix.indkey, a.attnum)',
+    );
+    expect(rewriteCatalogSql('WHERE x = ANY (SELECT 1)')).toBe('WHERE x = ANY (SELECT 1)');
   });
 
   it('frames messages and refuses lengths out of bounds', () => {
