@@ -36,6 +36,12 @@ export interface Recipe {
   heldOut: string[];
   /** Target share of polar (out-of-domain) texts inside the neutral band. */
   neutralShare: number;
+  /**
+   * NB-SVM-style feature scaling (Wang & Manning 2012): each bucket's value is multiplied by the
+   * log-count ratio of its presence in positive vs negative training texts (smoothing alpha = this
+   * value); the ratio is folded into the shipped weights, so scoring is unchanged. 0 or absent: off.
+   */
+  nbAlpha?: number;
 }
 
 export const DEFAULT_RECIPES: Readonly<Record<SentimentLang, Recipe>> = {
@@ -58,6 +64,8 @@ export interface FeatureMatrix {
   offsets: Int32Array;
   indices: Int32Array;
   values: Float32Array;
+  /** Optional per-bucket multiplier of the feature values (NB scaling). */
+  scale?: Float32Array;
 }
 
 export function featurizeAll(texts: readonly string[], spec: FeatureSpec): FeatureMatrix {
@@ -103,6 +111,37 @@ export interface TrainOptions {
   seed: number;
   /** Start from these weights and shrink towards them instead of towards zero. */
   prior?: { weights: Float32Array; bias: Float64Array };
+  /** NB log-count-ratio scaling with this smoothing (binary classes only; see Recipe.nbAlpha). */
+  nbAlpha?: number;
+}
+
+/**
+ * The NB log-count ratio per bucket over `rows` (binary labels): r = log((p / |p|) / (q / |q|)),
+ * p and q the smoothed counts of texts with the bucket among positive and negative texts.
+ */
+export function logCountRatio(m: FeatureMatrix, labels: Int32Array, rows: Int32Array, bits: number, alpha: number): Float32Array {
+  const dim = 1 << bits;
+  const pos = new Float64Array(dim).fill(alpha);
+  const neg = new Float64Array(dim).fill(alpha);
+  const seen = new Int32Array(dim).fill(-1);
+  for (const row of rows) {
+    const target = labels[row] === 1 ? pos : neg;
+    for (let f = m.offsets[row]!; f < m.offsets[row + 1]!; f++) {
+      const b = m.indices[f]!;
+      if (seen[b] === row) continue;
+      seen[b] = row;
+      target[b] = target[b]! + 1;
+    }
+  }
+  let sp = 0;
+  let sn = 0;
+  for (let b = 0; b < dim; b++) {
+    sp += pos[b]!;
+    sn += neg[b]!;
+  }
+  const r = new Float32Array(dim);
+  for (let b = 0; b < dim; b++) r[b] = Math.log(pos[b]! / sp / (neg[b]! / sn));
+  return r;
 }
 
 export interface Trained {
@@ -112,8 +151,18 @@ export interface Trained {
 
 /** Softmax regression by AdaGrad SGD on the rows `rows` of `m` (labels are class indices). */
 export function trainSoftmax(m: FeatureMatrix, labels: Int32Array, rows: Int32Array, options: TrainOptions): Trained {
+  if (options.nbAlpha && options.nbAlpha > 0 && options.classes === 2 && !options.prior) {
+    // Train on features scaled by r, then fold r into the weights: w_effective = w * r.
+    const r = logCountRatio(m, labels, rows, options.bits, options.nbAlpha);
+    const dim = 1 << options.bits;
+    const scaled: FeatureMatrix = { ...m, scale: r };
+    const trained = trainSoftmax(scaled, labels, rows, { ...options, nbAlpha: 0 });
+    for (let k = 0; k < 2; k++) for (let b = 0; b < dim; b++) trained.weights[k * dim + b] = trained.weights[k * dim + b]! * r[b]!;
+    return trained;
+  }
   const K = options.classes;
   const dim = 1 << options.bits;
+  const scale = m.scale;
   const weights = options.prior ? Float32Array.from(options.prior.weights) : new Float32Array(K * dim);
   const bias = options.prior ? Float64Array.from(options.prior.bias) : new Float64Array(K);
   const prior = options.prior?.weights;
@@ -141,7 +190,8 @@ export function trainSoftmax(m: FeatureMatrix, labels: Int32Array, rows: Int32Ar
       for (let k = 0; k < K; k++) {
         let sum = bias[k]!;
         const base = k * dim;
-        for (let f = from; f < to; f++) sum += weights[base + indices[f]!]! * v;
+        if (scale) for (let f = from; f < to; f++) sum += weights[base + indices[f]!]! * v * scale[indices[f]!]!;
+        else for (let f = from; f < to; f++) sum += weights[base + indices[f]!]! * v;
         z[k] = sum;
         if (sum > max) max = sum;
       }
@@ -156,7 +206,7 @@ export function trainSoftmax(m: FeatureMatrix, labels: Int32Array, rows: Int32Ar
         for (let f = from; f < to; f++) {
           const at = base + indices[f]!;
           const w = weights[at]!;
-          const grad = g * v + l2 * (prior ? w - prior[at]! : w);
+          const grad = g * v * (scale ? scale[indices[f]!]! : 1) + l2 * (prior ? w - prior[at]! : w);
           const acc = g2[at]! + grad * grad;
           g2[at] = acc;
           weights[at] = w - (lr * grad) / Math.sqrt(acc + eps);
@@ -300,6 +350,7 @@ export function runRecipe(input: RecipeInput): RecipeResult {
     learningRate: recipe.learningRate,
     l2: recipe.l2,
     seed: recipe.seed,
+    ...(recipe.nbAlpha ? { nbAlpha: recipe.nbAlpha } : {}),
   };
   const provisional = (trained: Trained): LinearModel =>
     new LinearModel(headerFor(recipe, trained, { a: 1, b: 0, temperature: 1 }, 0, 'provisional', emptyCard()), trained.weights);
