@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Featurizer, DEFAULT_SPECS } from '../../pipelines/extract/opinion/sentiment/linear/features.ts';
-import { featurizeAll, logCountRatio, trainSoftmax } from '../../pipelines/extract/opinion/sentiment/linear/train.ts';
+import { featurizeAll, fitPlatt2, logCountRatio, trainSoftmax } from '../../pipelines/extract/opinion/sentiment/linear/train.ts';
+import { LinearModel } from '../../pipelines/extract/opinion/sentiment/linear/linear-model.ts';
+import { lexiconScorer } from '../../pipelines/extract/opinion/sentiment/default-scorer.ts';
+import { shippedModelPath, cachedModel } from '../../pipelines/extract/opinion/sentiment/trained-scorer.ts';
 
 // The recipe options measured for issue 27's Chinese goal and kept off by default (docs/sentiment.md).
 const POS = ['质量很好，很满意', '不错，物流快', '好评，推荐购买', '非常满意，好用'];
@@ -49,5 +52,40 @@ describe('linear recipe options: NB log-count ratio, zh lexicon features', () =>
     const shared = [...bucketsOf('满意')].filter((b) => bucketsOf('喜欢').has(b));
     expect(shared.length).toBeGreaterThan(0);
     expect(bucketsOf('不满意').has(shared[0]!)).toBe(false);
+  });
+
+  it('lexicon zone: where the model is unsure the lexicon answers, unless it is neutral itself', () => {
+    const shipped = cachedModel(shippedModelPath('zh'))!;
+    expect(shipped.header.lexiconZone).toBe(0.2);
+    const always = new LinearModel({ ...shipped.header, lexiconZone: 0.5 }, shipped.weights);
+    const never = new LinearModel({ ...shipped.header, lexiconZone: 0 }, shipped.weights);
+    const text = '包装一般，但是东西很满意';
+    const lexicon = lexiconScorer.score(text, 'zh');
+    expect(lexicon.label).toBe('positive');
+    expect(always.predict(text).score).toBe(lexicon.score);
+    expect(never.predict(text).score).not.toBe(lexicon.score);
+    // A text the lexicon leaves neutral keeps the model's answer.
+    const plain = '今天下午收到快递了';
+    expect(lexiconScorer.score(plain, 'zh').label).toBe('neutral');
+    expect(always.predict(plain)).toEqual(never.predict(plain));
+  });
+
+  it('stacked calibration: fitPlatt2 recovers the weight of a second input', () => {
+    const d: number[] = [];
+    const s: number[] = [];
+    const y: number[] = [];
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 4000; i++) {
+      const di = random() * 6 - 3;
+      const si = random() * 2 - 1;
+      d.push(di);
+      s.push(si);
+      y.push(random() < 1 / (1 + Math.exp(-(0.8 * di + 2 * si + 0.3))) ? 1 : 0);
+    }
+    const fit = fitPlatt2(d, s, y);
+    expect(fit.a).toBeCloseTo(0.8, 0);
+    expect(fit.lexicon).toBeGreaterThan(1.5);
+    expect(fit.lexicon).toBeLessThan(2.5);
   });
 });
