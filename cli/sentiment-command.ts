@@ -101,7 +101,13 @@ export function modelCardMarkdown(model: LinearModel): string {
     '```',
     '',
     `Calibration (Platt, on out-of-domain predictions): a = ${header.calibration.a.toFixed(4)}, b = ${header.calibration.b.toFixed(4)}. ` +
-      `Neutral band: |P(positive) - 0.5| < ${header.neutralBand}.`,
+      `Neutral band: |P(positive) - 0.5| < ${header.neutralBand}.` +
+      (header.calibration.lexicon !== undefined
+        ? ` Lexicon score weight in the calibration: ${header.calibration.lexicon.toFixed(4)}.`
+        : '') +
+      (header.lexiconZone
+        ? ` Where |P(positive) - 0.5| < ${header.lexiconZone} (the model unsure), the lexicon scorer's score and label are used when its label is not neutral; the figures below include this.`
+        : ''),
     '',
     '## Figures on texts the model never saw',
     '',

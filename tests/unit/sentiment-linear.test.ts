@@ -108,25 +108,39 @@ describe.skipIf(!zhFile)('shipped zh weights on the categories they never saw (r
       const lexicon = evaluateScorer(lexiconScorer, subset, 'zh');
       expect(ours.accuracy, group).toBeGreaterThan(lexicon.accuracy);
     }
-    // The goal (0.88) is met on phones; books (0.647) and Weibo posts about a milk brand (0.705)
-    // stay below it (docs/sentiment.md). These floors catch a regression of the shipped weights.
+    // The goal (0.88) is met on phones (0.915); books (0.726) and Weibo posts about a milk brand
+    // (0.763) stay below it (docs/sentiment.md). These floors, just under the measured figures
+    // (pooled 0.789, neutral 2.3 %), catch a regression of the shipped weights or of the lexicon zone.
     const phones = evaluateScorer(
       { score: (t) => zh.predict(t) },
       rows.filter((r) => r.group === '手机'),
       'zh',
     );
-    expect(phones.accuracy).toBeGreaterThanOrEqual(0.88);
-    expect(phones.neutralShare).toBeLessThan(0.05);
+    expect(phones.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(phones.neutralShare).toBeLessThan(0.03);
     const pooled = evaluateScorer({ score: (t) => zh.predict(t) }, all, 'zh');
-    expect(pooled.accuracy).toBeGreaterThanOrEqual(0.72);
-    expect(pooled.neutralShare).toBeLessThan(0.08);
+    expect(pooled.accuracy).toBeGreaterThanOrEqual(0.78);
+    expect(pooled.neutralShare).toBeLessThan(0.03);
+    for (const [group, floor] of [
+      ['书籍', 0.72],
+      ['蒙牛', 0.75],
+    ] as const)
+      expect(
+        evaluateScorer(
+          { score: (t) => zh.predict(t) },
+          rows.filter((r) => r.group === group),
+          'zh',
+        ).accuracy,
+        group,
+      ).toBeGreaterThanOrEqual(floor);
   });
 
   it("adapts to a shop's own rated reviews (books, which the shipped model never saw) and is promoted only because it beats it", () => {
     const books = rows.filter((r, i) => r.group === '书籍' && i % 2 === 0);
     const result = adaptModel(zh, books);
-    expect(result.shipped.accuracy).toBeLessThan(0.75);
-    expect(result.adapted.accuracy).toBeGreaterThan(result.shipped.accuracy + 0.1);
+    // Measured: shipped 0.771, adapted 0.878 on the 385 held-out book reviews.
+    expect(result.shipped.accuracy).toBeLessThan(0.8);
+    expect(result.adapted.accuracy).toBeGreaterThan(result.shipped.accuracy + 0.08);
     expect(result.promoted).toBe(true);
     expect(result.model.header.classes).toEqual(['negative', 'neutral', 'positive']);
     // On the category it was trained on, the shipped model is hard to beat with little data: not promoted.

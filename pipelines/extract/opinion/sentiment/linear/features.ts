@@ -28,7 +28,10 @@ export interface FeatureSpec {
   charNgrams: number[];
   /** English word n-grams (1 = unigrams, 2 = bigrams). Ignored for zh. */
   wordNgrams: number[];
-  /** English: also emit each AFINN-165 word's polarity (-5..5) as a feature, negation-marked. */
+  /**
+   * Also emit each lexicon word's polarity (-5..5) as a shared feature, negation-marked: AFINN-165 for
+   * en (shipped on), zh-lexicon.json for zh (measured, off in the shipped recipe; docs/sentiment.md).
+   */
   lexicon?: boolean;
   /** The litotes rule layer (see rewriteLitotes) before the n-grams, and the contrast rule at prediction. */
   rules?: boolean;
@@ -72,7 +75,18 @@ function hashString(seed: number, s: string, from = 0, to = s.length): number {
   return h;
 }
 
-const ZH_LEXICON = require('../zh-lexicon.json') as { negators: string[]; negative: Record<string, number> };
+const ZH_LEXICON = require('../zh-lexicon.json') as {
+  negators: string[];
+  negative: Record<string, number>;
+  positive: Record<string, number>;
+};
+/** zh-lexicon.json polarity per word (positive and negative words), for the zh lexicon features. */
+const ZH_POLARITY = new Map<string, number>([
+  ...Object.entries(ZH_LEXICON.positive).map(([w, v]) => [w, Math.abs(v)] as [string, number]),
+  ...Object.entries(ZH_LEXICON.negative).map(([w, v]) => [w, -Math.abs(v)] as [string, number]),
+]);
+const ZH_POLARITY_MAX = Math.max(...[...ZH_POLARITY.keys()].map((w) => w.length));
+const ZH_NEGATORS = new Set(ZH_LEXICON.negators);
 const byLengthDesc = (words: string[]) => [...words].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
 const escape = (w: string) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** 不是不X / 并非不X: the two negations cancel. */
@@ -214,6 +228,7 @@ export class Featurizer {
     for (let p = 0; p < parts.length; p++) {
       const clause = parts[p]!;
       this.zhClause(clause, 0, clause.length, NS_PLAIN);
+      if (this.spec.lexicon) this.zhLexicon(clause);
       const at = zhContrastAt(clause);
       if (afterContrast) this.zhClause(clause, 0, clause.length, NS_VERDICT);
       else if (at >= 0) {
@@ -223,6 +238,27 @@ export class Featurizer {
         afterContrast = true;
       } else if (p + 1 < parts.length && zhContrastAt(parts[p + 1]!) === 0) {
         this.zhClause(clause, 0, clause.length, NS_CONCESSION);
+      }
+    }
+  }
+
+  /**
+   * The zh lexicon's polarity as shared features: the longest lexicon word at each position emits
+   * its polarity (negation-marked when a negator ends within two characters before it), so
+   * sentiment words the training categories rarely used still count.
+   */
+  private zhLexicon(clause: string): void {
+    for (let i = 0; i < clause.length; i++) {
+      for (let n = Math.min(ZH_POLARITY_MAX, clause.length - i); n >= 1; n--) {
+        const polarity = ZH_POLARITY.get(clause.slice(i, i + n));
+        if (polarity === undefined) continue;
+        const negated =
+          (i >= 1 && ZH_NEGATORS.has(clause.slice(i - 1, i))) ||
+          (i >= 2 && (ZH_NEGATORS.has(clause.slice(i - 2, i)) || ZH_NEGATORS.has(clause.slice(i - 2, i - 1))));
+        const h = Math.imul(NS_LEXICON ^ (Math.max(-5, Math.min(5, Math.round(polarity))) + 8), FNV_PRIME);
+        this.push(negated ? h ^ NS_NEGATED : h);
+        i += n - 1;
+        break;
       }
     }
   }

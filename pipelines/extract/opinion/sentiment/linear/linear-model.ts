@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { contrastSplit, Featurizer, type FeatureSpec } from './features.ts';
+import { lexiconScorer } from '../default-scorer.ts';
 import type { SentimentLabel } from '../sentiment-scorer.ts';
 
 /**
@@ -53,10 +54,23 @@ export interface LinearModelHeader {
   spec: FeatureSpec;
   bias: number[];
   scales: number[];
-  /** Binary models: P(positive) = sigmoid(a * (z_pos - z_neg) + b). Three-class: softmax(z / t). */
-  calibration: { a: number; b: number; temperature: number };
+  /**
+   * Binary models: P(positive) = sigmoid(a * (z_pos - z_neg) + lexicon * s + b), s the lexicon
+   * scorer's score (-1..1) of the text (lexicon absent or 0: not used). Three-class: softmax(z / t).
+   */
+  calibration: { a: number; b: number; temperature: number; lexicon?: number };
   /** Binary models: |P(positive) - 0.5| below this is labelled neutral. */
   neutralBand: number;
+  /**
+   * Binary models: inside the neutral band, the lexicon scorer's label when it is not neutral (the
+   * ensemble where the model is unsure); the probabilities stay the model's.
+   */
+  lexiconFallback?: boolean;
+  /**
+   * Binary models: where |P(positive) - 0.5| is below this (the model is unsure), the lexicon
+   * scorer's score and label when its label is not neutral; the probabilities stay the model's.
+   */
+  lexiconZone?: number;
   card: ModelCard;
 }
 
@@ -147,11 +161,19 @@ export class LinearModel {
     const { classes, calibration } = this.header;
     const probabilities: Record<SentimentLabel, number> = { negative: 0, neutral: 0, positive: 0 };
     if (classes.length === 2) {
-      const p = 1 / (1 + Math.exp(-(calibration.a * this.logitDifference(text) + calibration.b)));
+      const lexicon = calibration.lexicon || this.header.lexiconFallback ? lexiconScorer.score(text, this.header.lang) : null;
+      const p =
+        1 /
+        (1 + Math.exp(-(calibration.a * this.logitDifference(text) + (calibration.lexicon ?? 0) * (lexicon?.score ?? 0) + calibration.b)));
       probabilities.positive = round4(p);
       probabilities.negative = round4(1 - p);
       const score = round4(2 * p - 1);
-      const label: SentimentLabel = Math.abs(p - 0.5) < this.header.neutralBand ? 'neutral' : p > 0.5 ? 'positive' : 'negative';
+      let label: SentimentLabel = Math.abs(p - 0.5) < this.header.neutralBand ? 'neutral' : p > 0.5 ? 'positive' : 'negative';
+      if (this.header.lexiconZone && Math.abs(p - 0.5) < this.header.lexiconZone) {
+        const unsure = lexicon ?? lexiconScorer.score(text, this.header.lang);
+        if (unsure.label !== 'neutral') return { score: unsure.score, label: unsure.label, probabilities };
+      }
+      if (label === 'neutral' && this.header.lexiconFallback && lexicon) label = lexicon.label;
       return { score, label, probabilities };
     }
     const z = this.logits(text);

@@ -36,6 +36,25 @@ export interface Recipe {
   heldOut: string[];
   /** Target share of polar (out-of-domain) texts inside the neutral band. */
   neutralShare: number;
+  /**
+   * NB-SVM-style feature scaling (Wang & Manning 2012): each bucket's value is multiplied by the
+   * log-count ratio of its presence in positive vs negative training texts (smoothing alpha = this
+   * value); the ratio is folded into the shipped weights, so scoring is unchanged. 0 or absent: off.
+   */
+  nbAlpha?: number;
+  /** Weigh each training text by 1 / (its group's size), so every group counts the same (domain-balanced). */
+  balanceGroups?: boolean;
+  /**
+   * Stack the lexicon scorer: its score is a second input of the calibration (fitted with a and b on
+   * the out-of-domain predictions), and inside the neutral band its label is used when not neutral.
+   */
+  lexiconStack?: boolean;
+  /**
+   * The ensemble where the model is unsure: a text whose calibrated |P(positive) - 0.5| is below
+   * this gets the lexicon scorer's score and label when the lexicon's label is not neutral (the
+   * lexicon runs only on those texts, so scoring stays fast). 0 or absent: off.
+   */
+  lexiconZone?: number;
 }
 
 export const DEFAULT_RECIPES: Readonly<Record<SentimentLang, Recipe>> = {
@@ -50,6 +69,8 @@ export const DEFAULT_RECIPES: Readonly<Record<SentimentLang, Recipe>> = {
     spec: DEFAULT_SPECS.zh,
     heldOut: ['书籍', '手机', '蒙牛'],
     neutralShare: 0.03,
+    // Chosen on the training categories left out in turn among 0.05-0.3 (docs/sentiment.md).
+    lexiconZone: 0.2,
   },
   en: { lang: 'en', seed: 27, epochs: 10, learningRate: 0.1, l2: 1e-6, spec: DEFAULT_SPECS.en, heldOut: ['amazon'], neutralShare: 0.03 },
 };
@@ -58,6 +79,8 @@ export interface FeatureMatrix {
   offsets: Int32Array;
   indices: Int32Array;
   values: Float32Array;
+  /** Optional per-bucket multiplier of the feature values (NB scaling). */
+  scale?: Float32Array;
 }
 
 export function featurizeAll(texts: readonly string[], spec: FeatureSpec): FeatureMatrix {
@@ -103,6 +126,39 @@ export interface TrainOptions {
   seed: number;
   /** Start from these weights and shrink towards them instead of towards zero. */
   prior?: { weights: Float32Array; bias: Float64Array };
+  /** NB log-count-ratio scaling with this smoothing (binary classes only; see Recipe.nbAlpha). */
+  nbAlpha?: number;
+  /** Per-row weight of the gradient (indexed by row of the matrix; mean 1 over the rows trained on). */
+  rowWeights?: Float32Array;
+}
+
+/**
+ * The NB log-count ratio per bucket over `rows` (binary labels): r = log((p / |p|) / (q / |q|)),
+ * p and q the smoothed counts of texts with the bucket among positive and negative texts.
+ */
+export function logCountRatio(m: FeatureMatrix, labels: Int32Array, rows: Int32Array, bits: number, alpha: number): Float32Array {
+  const dim = 1 << bits;
+  const pos = new Float64Array(dim).fill(alpha);
+  const neg = new Float64Array(dim).fill(alpha);
+  const seen = new Int32Array(dim).fill(-1);
+  for (const row of rows) {
+    const target = labels[row] === 1 ? pos : neg;
+    for (let f = m.offsets[row]!; f < m.offsets[row + 1]!; f++) {
+      const b = m.indices[f]!;
+      if (seen[b] === row) continue;
+      seen[b] = row;
+      target[b] = target[b]! + 1;
+    }
+  }
+  let sp = 0;
+  let sn = 0;
+  for (let b = 0; b < dim; b++) {
+    sp += pos[b]!;
+    sn += neg[b]!;
+  }
+  const r = new Float32Array(dim);
+  for (let b = 0; b < dim; b++) r[b] = Math.log(pos[b]! / sp / (neg[b]! / sn));
+  return r;
 }
 
 export interface Trained {
@@ -112,8 +168,19 @@ export interface Trained {
 
 /** Softmax regression by AdaGrad SGD on the rows `rows` of `m` (labels are class indices). */
 export function trainSoftmax(m: FeatureMatrix, labels: Int32Array, rows: Int32Array, options: TrainOptions): Trained {
+  if (options.nbAlpha && options.nbAlpha > 0 && options.classes === 2 && !options.prior) {
+    // Train on features scaled by r, then fold r into the weights: w_effective = w * r.
+    const r = logCountRatio(m, labels, rows, options.bits, options.nbAlpha);
+    const dim = 1 << options.bits;
+    const scaled: FeatureMatrix = { ...m, scale: r };
+    const trained = trainSoftmax(scaled, labels, rows, { ...options, nbAlpha: 0 });
+    for (let k = 0; k < 2; k++) for (let b = 0; b < dim; b++) trained.weights[k * dim + b] = trained.weights[k * dim + b]! * r[b]!;
+    return trained;
+  }
   const K = options.classes;
   const dim = 1 << options.bits;
+  const scale = m.scale;
+  const rowWeights = options.rowWeights;
   const weights = options.prior ? Float32Array.from(options.prior.weights) : new Float32Array(K * dim);
   const bias = options.prior ? Float64Array.from(options.prior.bias) : new Float64Array(K);
   const prior = options.prior?.weights;
@@ -141,22 +208,24 @@ export function trainSoftmax(m: FeatureMatrix, labels: Int32Array, rows: Int32Ar
       for (let k = 0; k < K; k++) {
         let sum = bias[k]!;
         const base = k * dim;
-        for (let f = from; f < to; f++) sum += weights[base + indices[f]!]! * v;
+        if (scale) for (let f = from; f < to; f++) sum += weights[base + indices[f]!]! * v * scale[indices[f]!]!;
+        else for (let f = from; f < to; f++) sum += weights[base + indices[f]!]! * v;
         z[k] = sum;
         if (sum > max) max = sum;
       }
       let total = 0;
       for (let k = 0; k < K; k++) total += z[k] = Math.exp(z[k]! - max);
       const y = labels[row]!;
+      const weight = rowWeights ? rowWeights[row]! : 1;
       for (let k = 0; k < K; k++) {
-        const g = z[k]! / total - (k === y ? 1 : 0);
+        const g = weight * (z[k]! / total - (k === y ? 1 : 0));
         gBias[k] = gBias[k]! + g * g;
         bias[k] = bias[k]! - (lr * g) / Math.sqrt(gBias[k]! + eps);
         const base = k * dim;
         for (let f = from; f < to; f++) {
           const at = base + indices[f]!;
           const w = weights[at]!;
-          const grad = g * v + l2 * (prior ? w - prior[at]! : w);
+          const grad = g * v * (scale ? scale[indices[f]!]! : 1) + l2 * (prior ? w - prior[at]! : w);
           const acc = g2[at]! + grad * grad;
           g2[at] = acc;
           weights[at] = w - (lr * grad) / Math.sqrt(acc + eps);
@@ -165,6 +234,46 @@ export function trainSoftmax(m: FeatureMatrix, labels: Int32Array, rows: Int32Ar
     }
   }
   return { weights, bias };
+}
+
+/**
+ * Platt scaling with a second input: the a, c, b minimising log-loss of sigmoid(a * d + c * s + b)
+ * against y (Newton's method on the three parameters, a small ridge for stability).
+ */
+export function fitPlatt2(d: ArrayLike<number>, s: ArrayLike<number>, y: ArrayLike<number>): { a: number; b: number; lexicon: number } {
+  let w = [1, 0, 0]; // a, c, b
+  for (let iter = 0; iter < 50; iter++) {
+    const g = [0, 0, 0];
+    const h = [
+      [1e-9, 0, 0],
+      [0, 1e-9, 0],
+      [0, 0, 1e-9],
+    ];
+    for (let i = 0; i < d.length; i++) {
+      const x = [d[i]!, s[i]!, 1];
+      const p = 1 / (1 + Math.exp(-(w[0]! * x[0]! + w[1]! * x[1]! + w[2]!)));
+      const r = p - y[i]!;
+      const v = p * (1 - p);
+      for (let j = 0; j < 3; j++) {
+        g[j]! += r * x[j]!;
+        for (let k = 0; k < 3; k++) h[j]![k]! += v * x[j]! * x[k]!;
+      }
+    }
+    const step = solve3(h, g);
+    w = w.map((x, j) => x - step[j]!);
+    if (step.every((x) => Math.abs(x) < 1e-9)) break;
+  }
+  return { a: w[0]!, lexicon: w[1]!, b: w[2]! };
+}
+
+/** Solves the 3x3 system h x = g (Cramer's rule). */
+function solve3(h: number[][], g: number[]): number[] {
+  const det = (m: number[][]) =>
+    m[0]![0]! * (m[1]![1]! * m[2]![2]! - m[1]![2]! * m[2]![1]!) -
+    m[0]![1]! * (m[1]![0]! * m[2]![2]! - m[1]![2]! * m[2]![0]!) +
+    m[0]![2]! * (m[1]![0]! * m[2]![1]! - m[1]![1]! * m[2]![0]!);
+  const d = det(h);
+  return [0, 1, 2].map((j) => det(h.map((row, i) => row.map((x, k) => (k === j ? g[i]! : x)))) / d);
 }
 
 /** Platt scaling: the a, b minimising log-loss of sigmoid(a * d + b) against y (Newton's method). */
@@ -300,6 +409,16 @@ export function runRecipe(input: RecipeInput): RecipeResult {
     learningRate: recipe.learningRate,
     l2: recipe.l2,
     seed: recipe.seed,
+    ...(recipe.nbAlpha ? { nbAlpha: recipe.nbAlpha } : {}),
+  };
+  /** Options for training on `rows`: with balanceGroups, row weights 1 / group size, mean 1. */
+  const optionsFor = (rows: Int32Array): TrainOptions => {
+    if (!recipe.balanceGroups) return options;
+    const sizes = new Map<string, number>();
+    for (const i of rows) sizes.set(data[i]!.group, (sizes.get(data[i]!.group) ?? 0) + 1);
+    const rowWeights = new Float32Array(data.length);
+    for (const i of rows) rowWeights[i] = rows.length / (sizes.size * sizes.get(data[i]!.group)!);
+    return { ...options, rowWeights };
   };
   const provisional = (trained: Trained): LinearModel =>
     new LinearModel(headerFor(recipe, trained, { a: 1, b: 0, temperature: 1 }, 0, 'provisional', emptyCard()), trained.weights);
@@ -307,12 +426,8 @@ export function runRecipe(input: RecipeInput): RecipeResult {
   // Out-of-domain logit differences for every training group, from a model that never saw it.
   const ood = new Map<string, Float64Array>();
   for (const g of training) {
-    const trained = trainSoftmax(
-      m,
-      labels,
-      indicesWhere(data, (d) => d.group !== g && training.includes(d.group)),
-      options,
-    );
+    const trainRows = indicesWhere(data, (d) => d.group !== g && training.includes(d.group));
+    const trained = trainSoftmax(m, labels, trainRows, optionsFor(trainRows));
     const model = provisional(trained);
     const rows = indicesWhere(data, (d) => d.group === g);
     const z = new Float64Array(2);
@@ -328,24 +443,33 @@ export function runRecipe(input: RecipeInput): RecipeResult {
     const rows = indicesWhere(data, (d) => d.group === g);
     ood.get(g)!.forEach((d, j) => (allD.push(d), allY.push(labels[rows[j]!]!)));
   }
-  const calibration = { ...fitPlatt(allD, allY), temperature: 1 };
+  // The lexicon's answers on every text (its score is an input of the stacked calibration, its label
+  // the fallback inside the band, and both are printed beside the model's figures).
+  const lexicalAnswers = data.map((d) => lexicon.score(d.text, recipe.lang));
+  const allS: number[] = [];
+  for (const g of training) for (const i of indicesWhere(data, (d) => d.group === g)) allS.push(lexicalAnswers[i]!.score);
+  const calibration: LinearModelHeader['calibration'] = recipe.lexiconStack
+    ? { ...fitPlatt2(allD, allS, allY), temperature: 1 }
+    : { ...fitPlatt(allD, allY), temperature: 1 };
+  const probability = (d: number, s: number) => 1 / (1 + Math.exp(-(calibration.a * d + (calibration.lexicon ?? 0) * s + calibration.b)));
   // The neutral band: the |P(positive) - 0.5| below which `neutralShare` of the out-of-domain texts fall.
-  const margins = allD.map((d) => Math.abs(1 / (1 + Math.exp(-(calibration.a * d + calibration.b))) - 0.5)).sort((x, y) => x - y);
+  const margins = allD.map((d, j) => Math.abs(probability(d, allS[j]!) - 0.5)).sort((x, y) => x - y);
   const neutralBand = round(margins[Math.floor(recipe.neutralShare * margins.length)] ?? 0);
-  log(`calibration a=${calibration.a.toFixed(4)} b=${calibration.b.toFixed(4)}, neutral band |p-0.5| < ${neutralBand}`);
-
-  const finalTrained = trainSoftmax(
-    m,
-    labels,
-    indicesWhere(data, (d) => training.includes(d.group)),
-    options,
+  log(
+    `calibration a=${calibration.a.toFixed(4)} b=${calibration.b.toFixed(4)}${calibration.lexicon !== undefined ? ` lexicon=${calibration.lexicon.toFixed(4)}` : ''}, neutral band |p-0.5| < ${neutralBand}`,
   );
+
+  const finalRows = indicesWhere(data, (d) => training.includes(d.group));
+  const finalTrained = trainSoftmax(m, labels, finalRows, optionsFor(finalRows));
   log(`trained the final model on ${training.join(', ')}`);
 
   const figures: HeldOutFigures[] = [];
-  const labelOf = (d: number): SentimentLabel => {
-    const p = 1 / (1 + Math.exp(-(calibration.a * d + calibration.b)));
-    return Math.abs(p - 0.5) < neutralBand ? 'neutral' : p > 0.5 ? 'positive' : 'negative';
+  const labelOf = (d: number, i: number): SentimentLabel => {
+    const p = probability(d, lexicalAnswers[i]!.score);
+    const label: SentimentLabel = Math.abs(p - 0.5) < neutralBand ? 'neutral' : p > 0.5 ? 'positive' : 'negative';
+    if (recipe.lexiconZone && Math.abs(p - 0.5) < recipe.lexiconZone && lexicalAnswers[i]!.label !== 'neutral')
+      return lexicalAnswers[i]!.label;
+    return label === 'neutral' && recipe.lexiconStack ? lexicalAnswers[i]!.label : label;
   };
   const finalProvisional = provisional(finalTrained);
   for (const g of groups) {
@@ -357,10 +481,13 @@ export function runRecipe(input: RecipeInput): RecipeResult {
       d = rows.map((i) => (finalProvisional.logits(data[i]!.text, z), z[1]! - z[0]!));
     }
     const truth = rows.map((i) => data[i]!.label);
-    const own = figuresOf(truth, Array.from(d, labelOf));
+    const own = figuresOf(
+      truth,
+      Array.from(d, (x, j) => labelOf(x, rows[j]!)),
+    );
     const lex = figuresOf(
       truth,
-      rows.map((i) => lexicon.score(data[i]!.text, recipe.lang).label),
+      rows.map((i) => lexicalAnswers[i]!.label),
     );
     figures.push({
       group: `${recipe.heldOut.includes(g) ? 'held out' : 'left out in turn'}: ${g}`,
@@ -377,7 +504,10 @@ export function runRecipe(input: RecipeInput): RecipeResult {
   const card: ModelCard = {
     trainedAt: (input.now ?? new Date()).toISOString(),
     data: { files: input.files, groups: groupCounts },
-    recipe: { ...recipe, algorithm: 'softmax regression, AdaGrad SGD, L2; Platt scaling on out-of-domain predictions' },
+    recipe: {
+      ...recipe,
+      algorithm: `softmax regression, AdaGrad SGD, L2; Platt scaling on out-of-domain predictions${recipe.lexiconStack ? ', the lexicon score a second input of it and the lexicon label the fallback inside the neutral band' : ''}${recipe.lexiconZone ? `; the lexicon's answer where |P(positive) - 0.5| < ${recipe.lexiconZone} and it is not neutral` : ''}`,
+    },
     trainedOn: training,
     heldOut: recipe.heldOut,
     figures,
@@ -415,6 +545,8 @@ function headerFor(
     scales: [],
     calibration,
     neutralBand,
+    ...(recipe.lexiconStack ? { lexiconFallback: true } : {}),
+    ...(recipe.lexiconZone ? { lexiconZone: recipe.lexiconZone } : {}),
     card,
   };
 }
