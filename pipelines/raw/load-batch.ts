@@ -197,19 +197,33 @@ async function appendRecords(
       if (summary.read % 50_000 === 0) onProgress(summary.read);
       const reason = item.fields === null ? (item.parseError ?? 'unreadable record') : null;
       if (item.fields !== null) trackDrift(item.fields, known, summary);
-      const parsed = item.fields === null ? null : record.validator.safeParse(item.fields);
-      if (parsed === null || !parsed.success) {
-        const why = reason ?? describeIssues(parsed!.error!, item.fields!);
-        appendReject(rejects, item, record, why);
+      if (item.fields !== null && item.rejected !== undefined) {
+        appendReject(rejects, item, record, item.rejected);
         summary.rejected += 1;
-        if (summary.rejectedSamples.length < SAMPLE_LIMIT) summary.rejectedSamples.push({ location: item.location, reason: why });
+        if (summary.rejectedSamples.length < SAMPLE_LIMIT) summary.rejectedSamples.push({ location: item.location, reason: item.rejected });
         continue;
       }
-      const values = parsed.data as Record<string, unknown>;
-      for (const name of fieldNames) {
-        const value = values[name];
-        if (value === null || value === undefined) rows.appendNull();
-        else rows.appendVarchar(String(value));
+      if (item.fields !== null && item.checked !== undefined) {
+        // Validated in SQL by the source (the bulk path's rules): appended as they are.
+        for (const value of item.checked) {
+          if (value === null) rows.appendNull();
+          else rows.appendVarchar(value);
+        }
+      } else {
+        const parsed = item.fields === null ? null : record.validator.safeParse(item.fields);
+        if (parsed === null || !parsed.success) {
+          const why = reason ?? describeIssues(parsed!.error!, item.fields!);
+          appendReject(rejects, item, record, why);
+          summary.rejected += 1;
+          if (summary.rejectedSamples.length < SAMPLE_LIMIT) summary.rejectedSamples.push({ location: item.location, reason: why });
+          continue;
+        }
+        const values = parsed.data as Record<string, unknown>;
+        for (const name of fieldNames) {
+          const value = values[name];
+          if (value === null || value === undefined) rows.appendNull();
+          else rows.appendVarchar(String(value));
+        }
       }
       rows.appendVarchar(item.file);
       rows.appendBigInt(BigInt(item.line));
