@@ -105,16 +105,18 @@ describe('mapped sources validated in SQL', () => {
     expect(sql).toEqual(zod);
     // Something was accepted and something rejected, with the rules' own wording.
     expect(sql.orders.map((r) => r[0])).toEqual(['A1', 'A7']);
-    expect(sql.items.map((r) => r[0])).toEqual(['A1', 'A2']);
+    // A2's line is valid, but its order (currency cny) is not: quarantined with it.
+    expect(sql.items.map((r) => r[0])).toEqual(['A1']);
     expect(sql.summary.map((t) => t.slice(0, 3))).toEqual([
       ['orders', 7, 5],
-      ['order_items', 7, 5],
+      ['order_items', 7, 6],
     ]);
     const reasons = sql.quarantine.map((r) => String(r[3])).join('\n');
     expect(reasons).toContain('currency: not an ISO 4217 currency code');
     expect(reasons).toContain('quantity: Too big: expected number to be <=100000 (got "100001")');
     expect(reasons).toContain('unit_price: must not be negative (got "-2")');
     expect(reasons).toContain('order_id: required (got "")');
+    expect(reasons).toContain('order A2 quarantined');
     // The SQL path decided every row (no zod in the loader); the row path left it all to zod.
     expect(sqlRecords.length).toBeGreaterThan(0);
     expect(sqlRecords.every((r) => r.checked !== undefined || r.rejected !== undefined)).toBe(true);
