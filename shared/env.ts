@@ -48,7 +48,7 @@ export const ENV_SETTINGS = {
   CRM_BULK_LOAD: {
     section: 'extract',
     default: '1',
-    description: '0 sends every record through the row path (zod per record) instead of the bulk path',
+    description: '0 sends every record through the row path (zod per record) instead of the bulk path and the SQL checks of mapped sources',
   },
   CRM_SENTIMENT_MODEL_DIR: {
     section: 'extract',

@@ -73,14 +73,19 @@ export async function loadBatch(
   try {
     const tables: TableLoadSummary[] = [];
     let readSoFar = 0;
+    let ordersQuarantined = false;
     for (const part of parts) {
       const lines = new StageLines();
       const summary = await stagePart(connection, source, part, lines, (n) => onProgress?.(readSoFar + n));
       readSoFar += summary.read;
       bulkStep(`staged ${part.record.table}`);
+      if (ordersQuarantined && ORDER_LINE_TABLES.has(part.record.table) && 'order_id' in part.record.fields) {
+        await quarantineOrphanedLines(connection, part.record, summary, lines);
+      }
       await upsertStaged(connection, part.record, batchId, summary, lines);
       bulkStep(`upsert ${part.record.table}`);
       await bulkMemory(connection, `after upsert ${part.record.table}`);
+      if (part.record.table === 'orders') ordersQuarantined = await noteQuarantinedOrders(connection);
       await moveQuarantine(connection, source, part.record.table, batchId);
       // Free the stage's memory before the next table is staged (temp tables count against memory_limit).
       await connection.run(`DROP TABLE IF EXISTS ${stageTable(part.record.table)}`);
@@ -88,6 +93,7 @@ export async function loadBatch(
       await connection.run('DROP TABLE IF EXISTS temp.main._stage_actions');
       tables.push(summary);
     }
+    await connection.run('DROP TABLE IF EXISTS temp.main._quarantined_orders');
     await recordBatch(connection, source, batchId, startedAt, tables);
     let state: BatchSummary['state'];
     if (options.finish) {
@@ -197,19 +203,33 @@ async function appendRecords(
       if (summary.read % 50_000 === 0) onProgress(summary.read);
       const reason = item.fields === null ? (item.parseError ?? 'unreadable record') : null;
       if (item.fields !== null) trackDrift(item.fields, known, summary);
-      const parsed = item.fields === null ? null : record.validator.safeParse(item.fields);
-      if (parsed === null || !parsed.success) {
-        const why = reason ?? describeIssues(parsed!.error!, item.fields!);
-        appendReject(rejects, item, record, why);
+      if (item.fields !== null && item.rejected !== undefined) {
+        appendReject(rejects, item, record, item.rejected);
         summary.rejected += 1;
-        if (summary.rejectedSamples.length < SAMPLE_LIMIT) summary.rejectedSamples.push({ location: item.location, reason: why });
+        if (summary.rejectedSamples.length < SAMPLE_LIMIT) summary.rejectedSamples.push({ location: item.location, reason: item.rejected });
         continue;
       }
-      const values = parsed.data as Record<string, unknown>;
-      for (const name of fieldNames) {
-        const value = values[name];
-        if (value === null || value === undefined) rows.appendNull();
-        else rows.appendVarchar(String(value));
+      if (item.fields !== null && item.checked !== undefined) {
+        // Validated in SQL by the source (the bulk path's rules): appended as they are.
+        for (const value of item.checked) {
+          if (value === null) rows.appendNull();
+          else rows.appendVarchar(value);
+        }
+      } else {
+        const parsed = item.fields === null ? null : record.validator.safeParse(item.fields);
+        if (parsed === null || !parsed.success) {
+          const why = reason ?? describeIssues(parsed!.error!, item.fields!);
+          appendReject(rejects, item, record, why);
+          summary.rejected += 1;
+          if (summary.rejectedSamples.length < SAMPLE_LIMIT) summary.rejectedSamples.push({ location: item.location, reason: why });
+          continue;
+        }
+        const values = parsed.data as Record<string, unknown>;
+        for (const name of fieldNames) {
+          const value = values[name];
+          if (value === null || value === undefined) rows.appendNull();
+          else rows.appendVarchar(String(value));
+        }
       }
       rows.appendVarchar(item.file);
       rows.appendBigInt(BigInt(item.line));
@@ -342,6 +362,58 @@ async function dropSuperseded(connection: DuckDBConnection, record: DefinedRecor
           ON ${keys.map((k) => `s.${k} = d.${k}`).join(' AND ')}
       ) WHERE n > 1
     )`);
+}
+
+/** Records that belong to an order: quarantined with it when their order was (see quarantineOrphanedLines). */
+const ORDER_LINE_TABLES = new Set(['order_items', 'order_payments', 'order_refunds', 'order_cancellations']);
+
+/**
+ * After the orders of a batch are upserted: the ids of the orders this batch quarantined that have
+ * no valid version in raw.orders (neither from this batch nor an earlier one), into a temp table.
+ * Returns whether there are any.
+ */
+async function noteQuarantinedOrders(connection: DuckDBConnection): Promise<boolean> {
+  await connection.run(`
+    CREATE OR REPLACE TEMP TABLE _quarantined_orders AS
+    SELECT DISTINCT q.record_key AS order_id FROM temp.main._stage_quarantine AS q
+    WHERE q.record_key IS NOT NULL AND q.record_key <> ''
+      AND NOT EXISTS (SELECT 1 FROM ${RAW_SCHEMA}.orders AS o WHERE o.order_id = q.record_key)`);
+  const [[count]] = (await connection.runAndReadAll('SELECT count(*) FROM temp.main._quarantined_orders')).getRows() as [[bigint]];
+  return count > 0n;
+}
+
+/**
+ * Valid lines (items, payments, refunds, cancellations) whose order was quarantined in the same
+ * batch are quarantined too, with the reason `order <id> quarantined` and the values they would have
+ * been stored with as the payload: a line never lands in raw without its order, and nothing is
+ * silently dropped. They are counted as rejected.
+ */
+async function quarantineOrphanedLines(
+  connection: DuckDBConnection,
+  record: DefinedRecord,
+  summary: TableLoadSummary,
+  lines: StageLines,
+): Promise<void> {
+  const stage = stageTable(record.table);
+  const { join, line } = lines.sql('s');
+  const key = `concat_ws('|', ${record.key.map((k) => `coalesce(CAST(s.${quoteIdent(k)} AS VARCHAR), '')`).join(', ')})`;
+  const payload = `to_json(struct_pack(${Object.keys(record.fields)
+    .map((n) => `${quoteIdent(n)} := s.${quoteIdent(n)}`)
+    .join(', ')}))::VARCHAR`;
+  const orphaned = `s.order_id IN (SELECT order_id FROM temp.main._quarantined_orders)`;
+  const moved = await connection.runAndReadAll(`
+    INSERT INTO temp.main._stage_quarantine (location, record_key, reason, payload)
+    SELECT s._source_file || ':' || ${line}, ${key}, 'order ' || s.order_id || ' quarantined', ${payload}
+    FROM ${stage} AS s${join} WHERE ${orphaned}
+    RETURNING location, reason`);
+  const rows = moved.getRows();
+  if (rows.length === 0) return;
+  await connection.run(`DELETE FROM ${stage} AS s WHERE ${orphaned}`);
+  summary.rejected += rows.length;
+  for (const [location, reason] of rows) {
+    if (summary.rejectedSamples.length >= SAMPLE_LIMIT) break;
+    summary.rejectedSamples.push({ location: String(location), reason: String(reason) });
+  }
 }
 
 async function moveQuarantine(connection: DuckDBConnection, source: string, table: string, batchId: string): Promise<void> {

@@ -200,7 +200,6 @@ describe('preset: shopify (orders export)', () => {
       ['#1001', 2, 'Cap', 'Cap', 1, '20.00', 'Acme'],
       ['#1002', 1, 'MUG', 'Mug', 1, '12.50', 'Acme'],
       ['#1003', 1, 'SOCK', 'Socks', 3, '10.00', 'Acme'],
-      ['#1004', 1, 'MUG', 'Mug', 1, '12.50', 'Acme'],
     ]);
     expect(
       await query(
@@ -211,10 +210,15 @@ describe('preset: shopify (orders export)', () => {
       ['#1003-refund', '#1003', '30.00', '2024-03-04 13:00'],
     ]);
     expect(await query(`SELECT order_id, cancelled_by FROM raw.order_cancellations`)).toEqual([['#1003', 'merchant']]);
-    // The unpaid order (#1004) is quarantined naming its status: not a sale yet.
-    const rejected = await query(`SELECT location, reason FROM raw._quarantine ORDER BY 1`);
-    expect(rejected.map((r) => r[0])).toEqual(['shopify/orders_export_1.csv:6']);
-    expect(String(rejected[0]![1])).toContain('pending');
+    // The unpaid order (#1004) is quarantined naming its status: not a sale yet; its valid line goes
+    // with it (no line lands in raw without its order).
+    const rejected = await query(`SELECT location, raw_table, reason FROM raw._quarantine ORDER BY 1, 2 DESC`);
+    expect(rejected.map((r) => [r[0], r[1]])).toEqual([
+      ['shopify/orders_export_1.csv:6', 'orders'],
+      ['shopify/orders_export_1.csv:6', 'order_items'],
+    ]);
+    expect(String(rejected[0]![2])).toContain('pending');
+    expect(rejected[1]![2]).toBe('order #1004 quarantined');
   });
 });
 

@@ -25,13 +25,17 @@ import { fieldSql, quoteName } from './mapping-sql.ts';
 import { MAPPED_RECORD_TABLES, MappingError, type LoadedMapping, type MappedTable, type SourceMapping } from './mapping-schema.ts';
 import type { FileSourceSettings } from '../../../shared/source-settings.ts';
 import { DEFAULT_SHOP_TIMEZONE } from '../../../shared/config.ts';
+import { envValue } from '../../../shared/env.ts';
+import { recordSql, type SqlInput } from '../sql-checks.ts';
 
 /**
  * A folder of one shop's exports read through a source mapping. Each file is parsed once (csv-parse,
  * or whitespace-separated columns) into an in-memory DuckDB table of text columns with its line
  * numbers; each canonical record the mapping declares is one SELECT of the mapping's SQL expressions
- * over it; the rows that come out are validated by the canonical record's own rules like any other
- * source's, so every rejected row is quarantined with file, line, field and reason. The mapping's SQL
+ * over it; the rows that come out are validated in the same DuckDB by the canonical record's SQL
+ * rules (sql-checks.ts, the bulk path's, worded as zod's), so every rejected row is quarantined with
+ * file, line, field and reason and the loader appends the valid ones without zod. Opinion posts keep
+ * zod: sentiment scoring adds their derived columns per record in TypeScript. The mapping's SQL
  * runs in a DuckDB that can read nothing but the staged file (external access is switched off).
  */
 
@@ -236,10 +240,16 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
       }
 
       const loaded: FileManifestEntry[] = [];
-      const parts: BatchPart[] = tables.map((table) => ({ record: RECORDS[table], records: mappedRecords(connection, table, staged) }));
+      const parts: BatchPart[] = tables.map((table) => ({
+        record: RECORDS[table],
+        records: mappedRecords(connection, table, staged, RECORDS[table]),
+      }));
       if (tables.includes('customers')) {
         // The same mapped rows again, as versions; their rejections are reported once, by customers.
-        parts.push({ record: customerVersionRecord, records: mappedRecords(connection, 'customers', staged, false) });
+        parts.push({
+          record: customerVersionRecord,
+          records: mappedRecords(connection, 'customers', staged, customerVersionRecord, false),
+        });
       }
       return {
         parts,
@@ -431,12 +441,43 @@ async function runMapping(
   }
 }
 
+/**
+ * Whether a record's mapped rows are validated in SQL (sql-checks.ts, the bulk path's rules) inside
+ * the mapping's DuckDB. Not for opinion posts: sentiment scoring adds their derived columns in
+ * TypeScript per record, after mapping, so zod validates them with those columns. CRM_BULK_LOAD=0
+ * sends every mapped row through zod as well (the row path, for comparing the two).
+ */
+function checkedInSql(target: MappedTable, record: DefinedRecord): boolean {
+  return target !== 'opinion_posts' && envValue('CRM_BULK_LOAD') !== '0' && Object.values(record.fields).every((f) => f.sql !== undefined);
+}
+
+/**
+ * The SELECT that validates one file's mapped rows in SQL: the line, the raw text, the mapped text
+ * columns (NULL is a missing field, as the row path leaves it out), the reason (NULL when valid)
+ * and the record's values as the loader stores them, in its field order.
+ */
+function checkSql(table: string, spec: { fields: Record<string, unknown> }, record: DefinedRecord): string {
+  const mapped = new Set(Object.keys(spec.fields));
+  const input = (name: string): SqlInput => {
+    if (!mapped.has(name)) return { text: 'NULL::VARCHAR', kind: 'NULL::VARCHAR', json: 'NULL::VARCHAR' };
+    const column = quoteName(name);
+    return { text: column, kind: `CASE WHEN ${column} IS NOT NULL THEN 'string' END`, json: `to_json(${column})::VARCHAR` };
+  };
+  const checks = recordSql(Object.entries(record.fields), input);
+  const names = Object.keys(spec.fields).map(quoteName);
+  return `SELECT _line, _raw, ${names.map((n) => `${n}, `).join('')}_reason, ${checks.values.map((v, i) => `CASE WHEN _reason IS NULL THEN ${v} END AS _v${i}`).join(', ')}
+    FROM (SELECT *, ${checks.reason} AS _reason FROM (SELECT *${checks.derived.map((d) => `, ${d}`).join('')} FROM ${table}))
+    ORDER BY _line`;
+}
+
 async function* mappedRecords(
   connection: DuckDBConnection,
   target: MappedTable,
   files: StagedFile[],
+  record: DefinedRecord,
   reportsRejections = true,
 ): AsyncGenerator<SourceRecord> {
+  const inSql = checkedInSql(target, record);
   for (const file of files) {
     const spec = file.kind.records[target];
     if (spec === undefined) continue;
@@ -458,7 +499,8 @@ async function* mappedRecords(
     }
     if (reportRejected) yield* file.broken;
     if (file.table === null) continue;
-    const result = await connection.stream(`SELECT * FROM ${file.table}_${target} ORDER BY _line`);
+    const mappedTable = `${file.table}_${target}`;
+    const result = await connection.stream(inSql ? checkSql(mappedTable, spec, record) : `SELECT * FROM ${mappedTable} ORDER BY _line`);
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
@@ -469,7 +511,13 @@ async function* mappedRecords(
           const value = row[i + 2];
           if (value !== null && value !== undefined) fields[name] = String(value);
         });
-        yield { location: `${file.relative}:${line}`, file: file.relative, line, fields, rawText: String(row[1]) };
+        const item: SourceRecord = { location: `${file.relative}:${line}`, file: file.relative, line, fields, rawText: String(row[1]) };
+        if (inSql) {
+          const reason = row[names.length + 2];
+          if (reason !== null && reason !== undefined) item.rejected = String(reason);
+          else item.checked = row.slice(names.length + 3).map((v) => (v === null || v === undefined ? null : String(v)));
+        }
+        yield item;
       }
     }
   }

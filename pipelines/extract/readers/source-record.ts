@@ -9,6 +9,14 @@ export interface SourceRecord {
   /** Exactly what the source held, kept for the quarantine. */
   rawText: string;
   parseError?: string;
+  /**
+   * Set by a source that already validated the record in SQL (sql-checks.ts, the bulk path's rules):
+   * the normalised values in the record's field order (null for empty). The loader appends them as
+   * they are instead of running zod; `fields` still holds what the source read (drift, record key).
+   */
+  checked?: (string | null)[];
+  /** Set with `fields` when the source's SQL checks rejected the record: the reason, worded as zod's. */
+  rejected?: string;
 }
 
 export interface ReadOptions {
