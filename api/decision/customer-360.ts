@@ -185,9 +185,9 @@ export async function customer360(
     const row = await query.limit(1).executeTakeFirst();
     return (row ?? {}) as Record<string, unknown>;
   };
-  const recent = async (name: CustomerPartName, part: string, keyColumns: string[]) => {
+  const recent = async (name: CustomerPartName, part: string) => {
     const spec = CUSTOMER_PARTS.find((p) => p.name === name)!;
-    const { table, list } = spec as { table: 'marts.fct_orders'; list: { at: string; id: string } };
+    const { table, list, keyColumns } = spec as { table: 'marts.fct_orders'; list: { at: string; id: string }; keyColumns: string[] };
     const keyColumn = keyColumns.find((c) => present(tables, table, [c]).length) ?? keyColumns[keyColumns.length - 1]!;
     const within = scopeOf(part, table);
     if (!within) return null;
@@ -238,9 +238,9 @@ export async function customer360(
   const [profile, value, orders, tickets, mentions] = await Promise.all([
     one('profile', 'marts.dim_customers', profiles, [...BASIC, ...contactColumns, ...SUBJECTIVE, ...TRANSACTIONAL]),
     one('value', 'marts.customer_value', scopeOf('value', 'marts.customer_value'), VALUE),
-    recent('orders', 'recent_orders', ['credited_customer_key', 'customer_key']),
-    recent('tickets', 'recent_tickets', ['customer_key']),
-    recent('mentions', 'recent_mentions', ['customer_key']),
+    recent('orders', 'recent_orders'),
+    recent('tickets', 'recent_tickets'),
+    recent('mentions', 'recent_mentions'),
   ]);
   if (profile === undefined && value === undefined) {
     throw new ApiError(
