@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { z } from 'zod';
 import { ApiError } from '../../shared/errors.ts';
-import { predicateColumns, rowMatches, type TableScope } from '../../semantic/row-scope.ts';
+import type { TableScope } from '../../semantic/row-scope.ts';
 import type { CustomerStoreSnapshot } from './customer-store.ts';
 import { normalizeContactPoint, type ContactPointType } from './contact-point.ts';
 import { scopeCondition, type ReadScope } from './read-scope.ts';
@@ -110,17 +110,7 @@ function fromStore(
   columns: string[],
   limit: number,
 ): Record<string, unknown>[] | undefined {
-  const part = store?.part(name);
-  if (!store || !part || part.keyColumn !== keyColumn) return undefined;
-  if (columns.some((c) => !part.columns.includes(c))) return undefined;
-  if (within.rows && predicateColumns(within.rows).some((c) => !part.scopeColumns.includes(c))) return undefined;
-  const kept: Record<string, unknown>[] = [];
-  for (const stored of store.rows(name, key)) {
-    if (within.rows && !rowMatches(within.rows, stored.scope)) continue;
-    kept.push(Object.fromEntries(columns.map((c) => [c, stored.row[c]])));
-    if (kept.length >= limit) break;
-  }
-  return kept;
+  return store?.read(name, keyColumn, key, columns, within.rows, limit);
 }
 
 /**

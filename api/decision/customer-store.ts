@@ -4,6 +4,7 @@ import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Kysely } from 'kysely';
 import { accessControlFor } from '../../semantic/access-control.ts';
+import { predicateColumns, rowMatches, type RowPredicate } from '../../semantic/row-scope.ts';
 import type { SemanticModel } from '../../semantic/semantic-model.ts';
 import type { WarehouseReader, WarehouseRow } from '../../semantic/warehouse-reader.ts';
 import { errorMessage } from '../../shared/errors.ts';
@@ -30,19 +31,33 @@ export interface StoredPart {
   scopeColumns: string[];
 }
 
-/** One row of a part: the answer's columns and the scope columns as text. */
-export interface StoredRow {
-  row: WarehouseRow;
-  scope: (column: string) => string | null;
-}
-
 /** The store of one published version. */
 export interface CustomerStoreSnapshot {
   readonly version: string;
   /** What the part holds, or undefined when it was not stored (its mart or key column was missing). */
   part(name: CustomerPartName): StoredPart | undefined;
-  /** The customer's rows of a part (lists newest first); [] when there are none. */
-  rows(name: CustomerPartName, key: string): StoredRow[];
+  /**
+   * The customer's rows of a part that the row predicate keeps, with `columns` in that order, at most
+   * `limit` (lists newest first; [] when there are none). Undefined when the part cannot answer
+   * exactly as the DuckDB path would: not stored, stored by another key column, or lacking one of the
+   * columns or of the predicate's columns.
+   */
+  read(
+    name: CustomerPartName,
+    keyColumn: string,
+    key: string,
+    columns: readonly string[],
+    rows: RowPredicate | null,
+    limit: number,
+  ): WarehouseRow[] | undefined;
+}
+
+/** Where a read's columns and the predicate's columns sit in a stored row (worked out once per shape). */
+interface ReadPlan {
+  positions: number[];
+  /** The stored row being tested, and the predicate's view of its scope columns. */
+  current: unknown[];
+  scope: (column: string) => string | null;
 }
 
 export interface CustomerStoreOptions {
@@ -87,22 +102,59 @@ class Snapshot implements CustomerStoreSnapshot {
     return this.parts.get(name)?.meta;
   }
 
-  rows(name: CustomerPartName, key: string): StoredRow[] {
+  read(
+    name: CustomerPartName,
+    keyColumn: string,
+    key: string,
+    columns: readonly string[],
+    rows: RowPredicate | null,
+    limit: number,
+  ): WarehouseRow[] | undefined {
     const part = this.parts.get(name);
-    const values = part?.db.get(key);
-    if (!part || !values) return [];
-    const { columns, scopeColumns } = part.meta;
-    return values.map((value) => {
+    if (!part || part.meta.keyColumn !== keyColumn) return undefined;
+    const plan = this.plan(part, columns, rows);
+    if (plan === null) return undefined;
+    const values = part.db.get(key);
+    const kept: WarehouseRow[] = [];
+    if (!values) return kept;
+    for (const value of values) {
+      if (rows !== null) {
+        plan.current = value;
+        if (!rowMatches(rows, plan.scope)) continue;
+      }
       const row: WarehouseRow = {};
-      columns.forEach((column, i) => (row[column] = value[i]));
-      return {
-        row,
-        scope: (column: string) => {
-          const i = scopeColumns.indexOf(column);
-          return i < 0 ? null : ((value[columns.length + i] as string | null) ?? null);
-        },
+      for (let i = 0; i < columns.length; i++) row[columns[i]!] = value[plan.positions[i]!];
+      kept.push(row);
+      if (kept.length >= limit) break;
+    }
+    return kept;
+  }
+
+  /** A lookup asks the same few shapes (a role's columns, its scope) again and again: each is planned once. */
+  private readonly plans = new Map<string, WeakMap<object, ReadPlan | null>>();
+  private static readonly OPEN_SCOPE = {};
+
+  private plan(part: { meta: StoredPart }, columns: readonly string[], rows: RowPredicate | null): ReadPlan | null {
+    const shape = `${part.meta.keyColumn}\u0000${columns.join('\u0000')}`;
+    let byScope = this.plans.get(shape);
+    if (!byScope) this.plans.set(shape, (byScope = new WeakMap()));
+    const scopeKey = rows ?? Snapshot.OPEN_SCOPE;
+    const known = byScope.get(scopeKey);
+    if (known !== undefined) return known;
+    const { columns: stored, scopeColumns } = part.meta;
+    const positions = columns.map((c) => stored.indexOf(c));
+    let plan: ReadPlan | null = null;
+    if (positions.every((i) => i >= 0) && (rows === null || predicateColumns(rows).every((c) => scopeColumns.includes(c)))) {
+      const scopeAt = new Map(scopeColumns.map((c, i) => [c, stored.length + i]));
+      const built: ReadPlan = {
+        positions,
+        current: [],
+        scope: (column) => (built.current[scopeAt.get(column)!] as string | null | undefined) ?? null,
       };
-    });
+      plan = built;
+    }
+    byScope.set(scopeKey, plan);
+    return plan;
   }
 
   close(): void {

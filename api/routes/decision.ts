@@ -193,7 +193,10 @@ export const decisionRoutes: FastifyPluginAsync<DecisionRouteOptions> = async (a
     if (ticket === true) return reply;
     const query = parseInput(CustomerLookupQuery, request.query);
     const reads: LookupReads = { store: 0, warehouse: 0 };
-    const answer = CustomerLookupResponse.parse(await customer360(db, query, await scopeOf(caller), customers?.current(), reads));
+    // Not parsed again on the way out: customer360's answer is typed by the schema (checked when
+    // compiling; the tests parse answers of both read paths), and a parse copied every row, about a
+    // sixth of a lookup's time.
+    const answer = await customer360(db, query, await scopeOf(caller), customers?.current(), reads);
     // Where the parts came from: "store" when every part was read from the customer store.
     reply.header('x-crm-read', reads.warehouse === 0 && reads.store > 0 ? 'store' : 'warehouse');
     if (!front || !ticket) return answer;

@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { ROUTES } from '../../api/routes/decision.ts';
+import { CustomerLookupResponse } from '../../api/decision/schemas.ts';
 import { KNOWN_ROLES, type Role } from '../../semantic/access-control.ts';
 import { startApiServer, type RunningApiServer } from '../../api/server.ts';
 import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
@@ -205,7 +206,11 @@ describe('decision API scopes (brands, regions) from the Cube model', () => {
         expect(response.headers.get('x-crm-read'), label).toBe(response.status === 200 ? 'warehouse' : null);
         expect(fromStore.status, label).toBe(response.status);
         expect(fromStore.body, label).toEqual(await response.json());
-        if (fromStore.status === 200) expect(fromStore.headers.get('x-crm-read'), label).toBe('store');
+        if (fromStore.status === 200) {
+          expect(fromStore.headers.get('x-crm-read'), label).toBe('store');
+          // The route does not parse its answer on the way out: both read paths must fit the contract.
+          expect(CustomerLookupResponse.strict().safeParse(fromStore.body).error, label).toBeUndefined();
+        }
         return fromStore.status;
       };
       const statuses = new Map<number, number>();

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevToken } from '../../api/auth.ts';
 import { normalizePhone } from '../../api/decision/contact-point.ts';
+import { CustomerLookupResponse } from '../../api/decision/schemas.ts';
 import { previousPeriod } from '../../api/decision/kpi-scorecard.ts';
 import { buildApiServer } from '../../api/server.ts';
 import { createDecisionWarehouse } from '../support/decision-fixture.ts';
@@ -135,6 +136,8 @@ describe('customer 360', () => {
     expect(c1.recent_tickets.map((t: { ticket_id: string }) => t.ticket_id)).toEqual(['t1', 't2']);
     expect(c1.recent_mentions[0].text).toBe('发货太慢了');
     expect(c1.unavailable).toEqual([]);
+    // The route sends customer360's answer as built: it must fit the published contract.
+    for (const answer of [body, c1]) expect(CustomerLookupResponse.strict().safeParse(answer).error).toBeUndefined();
   });
 
   it('masks contact points unless the role may see them', async () => {
