@@ -10,9 +10,10 @@ import { projectRoot } from '../../shared/paths.ts';
 import { queryWarehouse } from '../support/warehouse-query.ts';
 
 /**
- * Mappings beyond orders: a CRM's customer export, a help desk's ticket export and a review export,
- * each mapped into the canonical records (customers + customer_versions, service_tickets,
- * opinion_posts) with the same quarantine guarantees as orders: file, line, field and reason.
+ * Mappings beyond orders: a CRM's customer export, a help desk's ticket exports (tickets, their
+ * histories, a call log) and a review export, each mapped into the canonical records (customers +
+ * customer_versions, service_tickets, service_ticket_events, service_contacts, opinion_posts) with
+ * the same quarantine guarantees as orders: file, line, field and reason.
  * The fixture files are written here, in the shapes such tools export.
  */
 
@@ -170,6 +171,134 @@ records:
     expect(quarantine.map((r) => [r[0], r[1]])).toEqual([['service_tickets', 'helpdesk/tickets.ndjson:3']]);
     expect(String(quarantine[0]![2])).toContain('channel');
     expect(String(quarantine[0]![2])).toContain('pigeon');
+  });
+
+  it('maps a help desk with ticket histories (one event per element of a JSON array) and a call log into tickets, ticket events and contacts; a bad event type and a negative call length are quarantined', async () => {
+    const at = (h: number) => `2025-05-0${1 + Math.floor(h / 24)}T${String(h % 24).padStart(2, '0')}:00:00+08:00`;
+    drop(
+      'desk',
+      'tickets_2025-05.ndjson',
+      [
+        {
+          id: 71,
+          requester: 'c1',
+          via: 'phone',
+          type: 'after_sale',
+          subject: 'broken zip',
+          created: at(1),
+          state: 'resolved',
+          updated: at(30),
+          audits: [
+            { audit_id: 'a1', kind: 'created', when: at(1), by: 'ag1' },
+            { audit_id: 'a2', kind: 'first_reply', when: at(2), by: 'ag1' },
+            { audit_id: 'a3', kind: 'resolved', when: at(30), by: 'ag2' },
+          ],
+        },
+        {
+          id: 72,
+          requester: 'c2',
+          via: 'email',
+          type: 'complaint',
+          subject: 'late',
+          created: at(3),
+          state: 'open',
+          updated: at(3),
+          audits: [
+            { audit_id: 'b1', kind: 'created', when: at(3), by: null },
+            { audit_id: 'b2', kind: 'escalated', when: at(4), by: 'ag3' },
+          ],
+        },
+      ]
+        .map((t) => JSON.stringify(t))
+        .join('\n') + '\n',
+    );
+    drop(
+      'desk',
+      'calls_2025-05.csv',
+      [
+        'Call ID,Ticket,Customer,Direction,Started,Seconds,Agent,Number',
+        `K1,71,c1,in,${at(1)},312,ag1,+86 138 0000 1111`,
+        `K2,,c3,out,${at(5)},-4,ag2,+86 139 0000 2222`,
+        `K3,,c4,in,${at(6)},45,ag2,+86 137 0000 3333`,
+      ].join('\n') + '\n',
+    );
+    const source = mappedSource(
+      'desk',
+      mappingFile(
+        'desk',
+        `
+name: desk
+files:
+  - match: ["tickets_*.ndjson"]
+    format: { type: ndjson }
+    records:
+      service_tickets:
+        fields:
+          ticket_id: "'T' || id"
+          customer_id: requester
+          channel: via
+          category: type
+          subject: subject
+          created_at: created
+          status: state
+          updated_at: updated
+      service_ticket_events:
+        each: audits
+        fields:
+          event_id: "item ->> 'audit_id'"
+          ticket_id: "'T' || id"
+          event_type: "item ->> 'kind'"
+          occurred_at: "item ->> 'when'"
+          agent_id: "item ->> 'by'"
+  - match: ["calls_*.csv"]
+    records:
+      service_contacts:
+        fields:
+          contact_id: '"Call ID"'
+          ticket_id: "CASE WHEN Ticket <> '' THEN 'T' || Ticket END"
+          customer_id: Customer
+          channel: { const: phone }
+          direction: "CASE Direction WHEN 'in' THEN 'inbound' ELSE 'outbound' END"
+          category: { const: after_sale }
+          started_at: Started
+          handle_seconds: Seconds
+          agent_id: Agent
+          contact_point: Number
+          updated_at: Started
+`,
+      ),
+    );
+    expect(source.family).toBe('service');
+    expect(source.records.map((r) => r.table).sort()).toEqual(['service_contacts', 'service_ticket_events', 'service_tickets']);
+    await extractSource(source, { warehousePath, landingDir: landing, batchId: 'd1' });
+    expect(await query(`SELECT ticket_id, status FROM raw.service_tickets ORDER BY 1`)).toEqual([
+      ['T71', 'resolved'],
+      ['T72', 'open'],
+    ]);
+    expect(
+      await query(
+        `SELECT event_id, ticket_id, event_type, agent_id, strftime(occurred_at AT TIME ZONE 'UTC', '%d %H:%M') FROM raw.service_ticket_events ORDER BY 1`,
+      ),
+    ).toEqual([
+      ['a1', 'T71', 'created', 'ag1', '30 17:00'],
+      ['a2', 'T71', 'first_reply', 'ag1', '30 18:00'],
+      ['a3', 'T71', 'resolved', 'ag2', '01 22:00'],
+      ['b1', 'T72', 'created', null, '30 19:00'],
+    ]);
+    expect(
+      await query(`SELECT contact_id, ticket_id, direction, handle_seconds::INT, contact_point FROM raw.service_contacts ORDER BY 1`),
+    ).toEqual([
+      ['K1', 'T71', 'inbound', 312, '+86 138 0000 1111'],
+      ['K3', null, 'inbound', 45, '+86 137 0000 3333'],
+    ]);
+    const quarantine = await query(`SELECT raw_table, location, reason FROM raw._quarantine ORDER BY 1, 2`);
+    expect(quarantine.map((r) => [r[0], r[1]])).toEqual([
+      ['service_contacts', 'desk/calls_2025-05.csv:3'],
+      ['service_ticket_events', 'desk/tickets_2025-05.ndjson:2'],
+    ]);
+    expect(String(quarantine[0]![2])).toContain('handle_seconds');
+    expect(String(quarantine[1]![2])).toContain('event_type');
+    expect(String(quarantine[1]![2])).toContain('escalated');
   });
 
   it('maps a review export into opinion_posts scored at load; a post without text is quarantined', async () => {

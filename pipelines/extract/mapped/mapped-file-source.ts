@@ -7,7 +7,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { inspectFile } from '../files/file-intake.ts';
 import { cancellationRecord, orderItemRecord, orderRecord, paymentRecord, refundRecord } from '../orders/order-records.ts';
 import { customerRecord, customerVersionRecord } from '../profiles/customer-records.ts';
-import { ticketRecord } from '../service/ticket-records.ts';
+import { contactRecord, ticketEventRecord, ticketRecord } from '../service/ticket-records.ts';
 import { postRecord } from '../opinion/post-records.ts';
 import { withScoredPosts } from '../opinion/scored-posts.ts';
 import type { DefinedRecord } from '../record-schema.ts';
@@ -47,6 +47,8 @@ const RECORDS: Record<MappedTable, DefinedRecord> = {
   order_cancellations: cancellationRecord,
   customers: customerRecord,
   service_tickets: ticketRecord,
+  service_ticket_events: ticketEventRecord,
+  service_contacts: contactRecord,
   opinion_posts: postRecord,
 };
 
@@ -59,6 +61,8 @@ const FAMILY: Record<MappedTable, SourceFamily> = {
   order_cancellations: 'orders',
   customers: 'profiles',
   service_tickets: 'service',
+  service_ticket_events: 'service',
+  service_contacts: 'service',
   opinion_posts: 'opinion',
 };
 

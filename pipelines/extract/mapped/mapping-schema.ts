@@ -55,7 +55,8 @@ const recordMappingSchema = z
 
 /**
  * The canonical records a mapping can produce. The order family's five, or customers (profiles: each
- * row also kept as a version in customer_versions), service_tickets, or opinion_posts (scored at load):
+ * row also kept as a version in customer_versions), the service family's three (tickets, their
+ * events, contacts), or opinion_posts (scored at load):
  * one mapping's records all belong to one family, the raw tables one source writes.
  */
 export const MAPPED_RECORD_TABLES = [
@@ -66,6 +67,8 @@ export const MAPPED_RECORD_TABLES = [
   'order_cancellations',
   'customers',
   'service_tickets',
+  'service_ticket_events',
+  'service_contacts',
   'opinion_posts',
 ] as const;
 
