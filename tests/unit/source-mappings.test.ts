@@ -31,6 +31,12 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const query = (sql: string) => queryWarehouse(warehousePath, sql);
 
+const writeCsv = (name: string, text: string) => {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+};
+
 const writeMapping = (yaml: string) => {
   const file = path.join(dir, 'shop.yml');
   fs.writeFileSync(file, yaml);
@@ -110,6 +116,57 @@ describe('mapped sources', () => {
     const again = await extractSource(source, { warehousePath, landingDir: landing, batchId: 'm2' });
     expect(again.notes[0]).toBe('0 file(s) loaded through mapping shop, 1 unchanged file(s) skipped');
     expect(await query(`SELECT count(*)::INT FROM raw._quarantine`)).toEqual([[4]]);
+  });
+
+  it("reads number fields in the file's notation (format.decimal and format.thousands, or { number } in an expression); a value not in it is quarantined as the file held it", async () => {
+    fs.writeFileSync(
+      path.join(landing, 'shop', 'export_2025.csv'),
+      [
+        'Bestellung;Kunde;Datum;Artikel;Menge;Preis;Rabatt',
+        'B1;k1;01.03.2025 10:00;S1;2;1.234,50;0,50',
+        'B1;k1;01.03.2025 10:00;S2;1;0,001;0,50',
+        'B2;k2;02.03.2025 10:00;S1;1;12,3,4;',
+        'B3;k2;03.03.2025 10:00;S3;1.000;2,00;1.000,25',
+      ].join('\n') + '\n',
+    );
+    const mapping = `
+name: shop
+match: ["export*.csv"]
+format: { delimiter: ";", timezone: Europe/Berlin, decimal: ",", thousands: "." }
+records:
+  orders:
+    one_per: Bestellung
+    fields:
+      order_id: Bestellung
+      customer_id: Kunde
+      ordered_at: { timestamp: Datum, format: "%d.%m.%Y %H:%M" }
+      updated_at: { timestamp: Datum, format: "%d.%m.%Y %H:%M" }
+      status: { const: completed }
+      currency: { const: EUR }
+      discount_amount: { number: "coalesce(nullif(Rabatt, ''), '0')" }
+  order_items:
+    fields:
+      order_id: Bestellung
+      line_no: 'row_number() OVER (PARTITION BY Bestellung ORDER BY _line)'
+      sku: Artikel
+      quantity: Menge
+      unit_price: Preis
+`;
+    await extractSource(mappedSource('shop', writeMapping(mapping)), { warehousePath, landingDir: landing, batchId: 'n1' });
+    expect(await query(`SELECT order_id, discount_amount::VARCHAR FROM raw.orders ORDER BY 1`)).toEqual([
+      ['B1', '0.50'],
+      ['B2', '0.00'],
+      ['B3', '1000.25'],
+    ]);
+    expect(await query(`SELECT order_id, sku, quantity::INT, unit_price::VARCHAR FROM raw.order_items ORDER BY 1, 2`)).toEqual([
+      ['B1', 'S1', 2, '1234.5000'],
+      ['B1', 'S2', 1, '0.0010'],
+      ['B3', 'S3', 1000, '2.0000'],
+    ]);
+    const quarantine = await query(`SELECT raw_table, location, reason FROM raw._quarantine`);
+    expect(quarantine.map((r) => [r[0], r[1]])).toEqual([['order_items', 'shop/export_2025.csv:4']]);
+    expect(String(quarantine[0]![2])).toContain('unit_price');
+    expect(String(quarantine[0]![2])).toContain('12,3,4');
   });
 
   it('maps an NDJSON export with nested objects, one item per element of its lines array; a line that is not a JSON object is quarantined with its reason', async () => {
@@ -237,6 +294,36 @@ describe('crm sources infer', () => {
     expect(draft.match).toEqual(['ExportOrderList*.csv']);
     expect(draft.records.orders.fields['ordered_at']).toEqual({ timestamp: '"订单创建时间"', format: '%Y-%m-%d %H:%M:%S' });
     expect(() => mappingSchema.parse(draft)).not.toThrow();
+  });
+
+  it("sees a decimal comma and thousands points in a European export: the draft's format says so and loads the amounts exactly", async () => {
+    const file = path.join(landing, 'shop', 'bestellungen_2025.csv');
+    fs.writeFileSync(
+      file,
+      [
+        'order_id;customer_id;ordered_at;sku;quantity;unit_price',
+        'E1;k1;2025-03-01 10:00:00;S1;2;1.234,50',
+        'E2;k2;2025-03-02 11:00:00;S2;1;9,99',
+      ].join('\n') + '\n',
+    );
+    const inferred = inferMapping(file);
+    expect(inferred.columns.find((c) => c.name === 'unit_price')).toMatchObject({
+      type: 'decimal',
+      notation: { decimal: ',', thousands: '.' },
+    });
+    const draft = parseYaml(inferred.draft) as { format: Record<string, unknown> };
+    expect(draft.format).toMatchObject({ delimiter: ';', decimal: ',', thousands: '.' });
+    // The draft as written loads: the prices are read in the file's notation.
+    await extractSource(mappedSource('shop', writeMapping(inferred.draft)), { warehousePath, landingDir: landing, batchId: 'i1' });
+    expect(await query(`SELECT order_id, unit_price::VARCHAR FROM raw.order_items ORDER BY 1`)).toEqual([
+      ['E1', '1234.5000'],
+      ['E2', '9.9900'],
+    ]);
+    // A thousands comma beside a decimal point, and a lone "1,234" that says neither.
+    expect(inferMapping(writeCsv('a.csv', 'id;price\n1;1,234.50\n2;12.00\n')).columns[1]).toMatchObject({
+      notation: { decimal: '.', thousands: ',' },
+    });
+    expect(inferMapping(writeCsv('b.csv', 'id;price\n1;1,234\n2;5,678\n')).columns[1]).toMatchObject({ type: 'text' });
   });
 
   it('finds a whitespace-separated log without a header and says which required fields it could not find', () => {

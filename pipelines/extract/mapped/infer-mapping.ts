@@ -68,6 +68,8 @@ export interface ColumnProfile {
   type: 'integer' | 'decimal' | 'date' | 'timestamp' | 'text' | 'empty';
   /** strptime format of a date or time column. */
   format?: string;
+  /** How a decimal column writes its numbers, when not plainly (1.234,56 or 1,234.56). */
+  notation?: { decimal: ',' | '.'; thousands: '' | '.' | ',' };
   examples: string[];
   /** The canonical field it most likely feeds. */
   field?: string;
@@ -112,6 +114,13 @@ function profile(name: string, values: string[]): ColumnProfile {
   }
   if (present.every((v) => /^-?\d+$/.test(v))) return { name, type: 'integer', examples };
   if (present.every((v) => /^-?\d+(\.\d+)?$/.test(v))) return { name, type: 'decimal', examples };
+  // Decimal commas (1.234,56 / 12,5), or thousands commas beside a decimal point (1,234.56): a
+  // lone "1,234" says neither, so a column is read so only when some value settles it.
+  const settlesComma = (v: string) => /\.\d{3}/.test(v) || /,(\d{1,2}|\d{4,})$/.test(v);
+  if (present.some(settlesComma) && present.every((v) => /^-?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$/.test(v)))
+    return { name, type: 'decimal', notation: { decimal: ',', thousands: present.some((v) => /\.\d{3}/.test(v)) ? '.' : '' }, examples };
+  if (present.some((v) => v.includes('.')) && present.every((v) => /^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$/.test(v)))
+    return { name, type: 'decimal', notation: { decimal: '.', thousands: ',' }, examples };
   return { name, type: 'text', examples };
 }
 
@@ -263,6 +272,8 @@ function draftYaml(
       ...(header ? {} : { columns: names }),
       encoding,
       timezone: 'UTC',
+      // The number notation of the file's decimal columns (the first that has one).
+      ...(columns.find((c) => c.notation)?.notation ?? {}),
     },
     records,
   };
@@ -272,7 +283,7 @@ function draftYaml(
   const missing = ['order_id', 'customer_id', 'ordered_at'].filter((f) => !byField.has(f));
   const profileLines = columns.map(
     (c) =>
-      `#   ${c.name}: ${c.type}${c.format ? ` ${c.format}` : ''}${c.field ? ` -> ${c.field}` : ''}${c.examples.length ? ` (e.g. ${c.examples.join(' | ')})` : ''}`,
+      `#   ${c.name}: ${c.type}${c.format ? ` ${c.format}` : ''}${c.notation ? ` (decimal "${c.notation.decimal}"${c.notation.thousands ? `, thousands "${c.notation.thousands}"` : ''})` : ''}${c.field ? ` -> ${c.field}` : ''}${c.examples.length ? ` (e.g. ${c.examples.join(' | ')})` : ''}`,
   );
   return [
     `# yaml-language-server: $schema=${MAPPING_SCHEMA_FILE}`,

@@ -415,7 +415,11 @@ function uniqueNames(names: string[]): string[] {
 
 function selectSql(table: string, mapping: SourceMapping, target: MappedTable): string {
   const spec = mapping.records[target]!;
-  const fields = Object.entries(spec.fields).map(([name, value]) => `CAST((${fieldSql(value, mapping)}) AS VARCHAR) AS ${quoteName(name)}`);
+  const canonical = RECORDS[target].fields as Record<string, { type: string } | undefined>;
+  const numeric = (name: string) => /^(DECIMAL|INTEGER)/.test(canonical[name]?.type ?? '');
+  const fields = Object.entries(spec.fields).map(
+    ([name, value]) => `CAST((${fieldSql(value, mapping, numeric(name))}) AS VARCHAR) AS ${quoteName(name)}`,
+  );
   const where = spec.where ? ` WHERE (${spec.where})` : '';
   // QUALIFY runs after the fields' own window functions, so they still see every kept row.
   const onePer = spec.one_per ? ` QUALIFY row_number() OVER (PARTITION BY (${spec.one_per}) ORDER BY _line) = 1` : '';

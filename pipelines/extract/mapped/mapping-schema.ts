@@ -13,7 +13,11 @@ import { projectRoot } from '../../../shared/paths.ts';
  * expressions over the file's columns, so the mapping is data, not converter code.
  */
 
-/** A canonical field's value: a SQL expression over the file's columns, a constant, or a timestamp parsed from local time. */
+/** How an export writes numbers: 1234.56 (the default), 1.234,56 (much of Europe), 1 234,56, 1'234.56. */
+export const DECIMAL_SEPARATORS = ['.', ','] as const;
+export const THOUSANDS_SEPARATORS = ['', ',', '.', ' ', "'"] as const;
+
+/** A canonical field's value: a SQL expression over the file's columns, a constant, a timestamp parsed from local time, or a number in the file's notation. */
 const fieldValueSchema = z.union([
   z.string().min(1).describe('DuckDB SQL expression over the columns of the file (quote names with spaces: "Created at")'),
   z
@@ -32,6 +36,14 @@ const fieldValueSchema = z.union([
     })
     .strict()
     .describe('a date or time; naive local times are read in the time zone and stored as UTC instants'),
+  z
+    .object({
+      number: z.string().min(1).describe('SQL expression giving the text of a number, e.g. "Preis" holding 1.234,56'),
+      decimal: z.enum(DECIMAL_SEPARATORS).optional().describe("the decimal separator (default: the mapping's format.decimal)"),
+      thousands: z.enum(THOUSANDS_SEPARATORS).optional().describe("the thousands separator (default: the mapping's format.thousands)"),
+    })
+    .strict()
+    .describe('a number written with a decimal comma or thousands separators, read as a plain decimal'),
 ]);
 
 const recordMappingSchema = z
@@ -88,6 +100,13 @@ const fileKindShape = {
       encoding: z.enum(FILE_ENCODINGS).default('auto'),
       /** IANA zone of timestamps without an offset, or `shop`: the config's shop.timezone (right for dates without a time). */
       timezone: z.string().min(1).default('UTC'),
+      /**
+       * How the file writes numbers: its decimal separator and thousands separator (none by default).
+       * Applied to the canonical number fields (amounts, prices, quantities) mapped from a column by name,
+       * and to `{ number: ... }` fields; an expression computing a number is left as it is.
+       */
+      decimal: z.enum(DECIMAL_SEPARATORS).default('.'),
+      thousands: z.enum(THOUSANDS_SEPARATORS).default(''),
     })
     .strict()
     .prefault({}),
@@ -110,6 +129,9 @@ export const mappingSchema = z
   .strict()
   .refine((m) => (m.files === undefined) !== (m.records === undefined), {
     message: 'declare records (one kind of file) or files (several kinds), not both',
+  })
+  .refine((m) => [m.format, ...(m.files ?? []).map((f) => f.format)].every((f) => f === undefined || f.decimal !== f.thousands), {
+    message: 'format.decimal and format.thousands must differ',
   });
 
 /** One kind of file of a mapping, with the mapping's name (for messages). */
