@@ -362,6 +362,7 @@ export function registerSentimentCommand(program: Command): void {
             written,
             texts: result.texts,
             pseudoLabelled: result.pseudoLabelled,
+            pseudoPositive: result.pseudoPositive,
             changedShare: result.changedShare,
             skipped: files.reduce((s, f) => s + f.skipped.length, 0),
           };

@@ -146,6 +146,11 @@ describe("self-training on a shop's unlabelled posts", () => {
     expect(margin(result.model, '巴适') - margin(base, '巴适')).toBeGreaterThan(0.5);
     expect(margin(result.model, '拉胯') - margin(base, '拉胯')).toBeLessThan(-0.5);
     expect(() => selfTrainModel(base, posts.slice(0, 10))).toThrow(/at least 20/);
+    // perClass: the confident half of each predicted class (23 positive, 7 negative posts: 11 + 3).
+    const skewed = [...posts.slice(0, 15), ...posts.slice(15, 15 + 7), ...posts.slice(0, 8).map((p) => `${p}！`)];
+    const options = { seed: 5, confidentShare: 0.5, rounds: 1, epochs: 2, learningRate: 0.2, priorL2: 1e-6 };
+    const perClass = selfTrainModel(base, skewed, { ...options, perClass: true });
+    expect([perClass.pseudoLabelled, perClass.pseudoPositive]).toEqual([14, 11]);
   });
 
   it('reads unlabelled posts from a CSV text column or one per line', () => {
@@ -190,13 +195,14 @@ describe.skipIf(!zhFile)('self-training on a held-out category (reviews-zh, real
       zh,
       posts.map((b) => b.text),
     );
-    expect(result.pseudoLabelled).toBe(Math.floor(posts.length / 2));
+    expect(result.pseudoLabelled).toBeGreaterThanOrEqual(Math.floor(posts.length / 2) - 1);
+    expect(result.pseudoLabelled).toBeLessThanOrEqual(Math.floor(posts.length / 2));
     const accuracy = (model: LinearModel) =>
       figuresOf(
         posts.map((b) => b.label),
         posts.map((b) => model.predict(b.text).label),
       ).accuracy;
-    // Measured: 0.763 -> 0.779 (docs/sentiment.md).
+    // Measured: 0.763 -> 0.794 (docs/sentiment.md).
     expect(accuracy(zh)).toBeLessThan(0.77);
     expect(accuracy(result.model)).toBeGreaterThan(accuracy(zh) + 0.01);
   });
