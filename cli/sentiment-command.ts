@@ -7,8 +7,13 @@ import { printResult } from './output.ts';
 import { configOption, jsonOption, landingOption, waitOption, warehouseOption } from './options.ts';
 import { execute, type RunCommandOptions } from './run-commands.ts';
 import { lexiconScorer } from '../pipelines/extract/opinion/sentiment/default-scorer.ts';
-import { adaptModel, DEFAULT_ADAPT } from '../pipelines/extract/opinion/sentiment/linear/adapt.ts';
-import { LabelledDataError, readLabelledFile, type LabelledText } from '../pipelines/extract/opinion/sentiment/linear/labelled-data.ts';
+import { adaptModel, DEFAULT_ADAPT, DEFAULT_SELF_TRAIN, selfTrainModel } from '../pipelines/extract/opinion/sentiment/linear/adapt.ts';
+import {
+  LabelledDataError,
+  readLabelledFile,
+  readTextFile,
+  type LabelledText,
+} from '../pipelines/extract/opinion/sentiment/linear/labelled-data.ts';
 import type { HeldOutFigures, LinearModel } from '../pipelines/extract/opinion/sentiment/linear/linear-model.ts';
 import { DEFAULT_RECIPES, figuresOf, runRecipe, type Figures, type Recipe } from '../pipelines/extract/opinion/sentiment/linear/train.ts';
 import { languageOf, type SentimentLang } from '../pipelines/extract/opinion/sentiment/sentiment-scorer.ts';
@@ -301,48 +306,107 @@ export function registerSentimentCommand(program: Command): void {
   sentiment
     .command('adapt')
     .description(
-      "Adapt the shipped model to a shop's own rated reviews (1-2 negative, 3 neutral, 4-5 positive); it becomes the default only if it beats the shipped model on a held-out part.",
+      "Adapt the shipped model to a shop's own rated reviews (1-2 negative, 3 neutral, 4-5 positive); it becomes the default only if it beats the shipped model on a held-out part. With --unlabelled instead: self-training on posts without ratings.",
     )
-    .requiredOption('--data <files...>', 'CSV/TSV with a text column and a rating (1-5) column (or a label column)')
+    .option('--data <files...>', 'CSV/TSV with a text column and a rating (1-5) column (or a label column)')
+    .option(
+      '--unlabelled <files...>',
+      'instead of --data: posts without ratings (CSV/TSV with a text column, or one post per line); self-training on the confident predictions',
+    )
+    .option('--promote', 'with --unlabelled: make the self-trained model the default (no labels can check it; see docs/sentiment.md)')
     .requiredOption('--lang <lang>', 'zh or en', langArg)
     .option('--model-dir <dir>', 'where the adapted model is written', resolveSentimentModelDir())
     .option('--seed <n>', 'split and shuffle seed', wholeNumber, DEFAULT_ADAPT.seed)
     .addOption(jsonOption())
-    .action((opts: { data: string[]; lang: SentimentLang; modelDir: string; seed: number; json?: boolean }) => {
-      const rows = readData(opts.data, { preferRating: true }).flatMap((f) => f.rows);
-      const base = cachedModel(shippedModelPath(opts.lang));
-      if (!base) throw new UsageError(`no shipped model at ${shippedModelPath(opts.lang)} (run crm sentiment train first)`);
-      let result;
-      try {
-        result = adaptModel(base, rows, { ...DEFAULT_ADAPT, seed: opts.seed });
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
-      const target = adaptedModelPath(opts.lang, path.resolve(opts.modelDir));
-      const written = result.promoted ? target : target.replace(/\.bin$/, '.candidate.bin');
-      fs.mkdirSync(path.dirname(written), { recursive: true });
-      fs.writeFileSync(written, result.model.encode());
-      const output = {
-        promoted: result.promoted,
-        reason: result.reason,
-        version: result.model.version,
-        base: base.version,
-        written,
-        trainTexts: result.trainTexts,
-        heldOutTexts: result.heldOutTexts,
-        shipped: result.shipped,
-        adapted: result.adapted,
-      };
-      printResult(Boolean(opts.json), output, () =>
-        [
-          `${result.promoted ? 'Promoted' : 'Not promoted'}: ${result.reason}`,
-          figuresLine(`shipped ${base.version}`, result.shipped),
-          figuresLine(`adapted ${result.model.version}`, result.adapted),
-          ...confusionLines(result.adapted.confusion),
-          `written: ${written}${result.promoted ? ' (the default scorer from now on)' : ' (not used; the shipped model stays the default)'}`,
-        ].join('\n'),
-      );
-    });
+    .action(
+      (opts: {
+        data?: string[];
+        unlabelled?: string[];
+        promote?: boolean;
+        lang: SentimentLang;
+        modelDir: string;
+        seed: number;
+        json?: boolean;
+      }) => {
+        if ((opts.data === undefined) === (opts.unlabelled === undefined))
+          throw new UsageError('give either --data (rated reviews) or --unlabelled (posts without ratings)');
+        if (opts.promote && !opts.unlabelled)
+          throw new UsageError('--promote goes with --unlabelled (rated data promote on their own figures)');
+        const base = cachedModel(shippedModelPath(opts.lang));
+        if (!base) throw new UsageError(`no shipped model at ${shippedModelPath(opts.lang)} (run crm sentiment train first)`);
+        const target = adaptedModelPath(opts.lang, path.resolve(opts.modelDir));
+        if (opts.unlabelled) {
+          let files;
+          try {
+            files = opts.unlabelled.map((f) => readTextFile(path.resolve(f)));
+          } catch (error) {
+            if (error instanceof LabelledDataError) throw new UsageError(error.message);
+            throw error;
+          }
+          const texts = files.flatMap((f) => f.texts);
+          let result;
+          try {
+            result = selfTrainModel(base, texts, { ...DEFAULT_SELF_TRAIN, seed: opts.seed });
+          } catch (error) {
+            throw new UsageError((error as Error).message);
+          }
+          const promoted = Boolean(opts.promote);
+          const written = promoted ? target : target.replace(/\.bin$/, '.candidate.bin');
+          fs.mkdirSync(path.dirname(written), { recursive: true });
+          fs.writeFileSync(written, result.model.encode());
+          const output = {
+            mode: 'self-training',
+            promoted,
+            version: result.model.version,
+            base: base.version,
+            written,
+            texts: result.texts,
+            pseudoLabelled: result.pseudoLabelled,
+            pseudoPositive: result.pseudoPositive,
+            changedShare: result.changedShare,
+            skipped: files.reduce((s, f) => s + f.skipped.length, 0),
+          };
+          printResult(Boolean(opts.json), output, () =>
+            [
+              `Self-trained ${result.model.version} from ${base.version} on ${result.texts} unlabelled posts (${result.pseudoLabelled} pseudo-labelled); labels changed on ${pct(result.changedShare)} of them`,
+              `written: ${written}${promoted ? ' (the default scorer from now on)' : ' (not used: no labels checked it; check it with crm sentiment eval, then rerun with --promote)'}`,
+            ].join('\n'),
+          );
+          return;
+        }
+        const rows = readData(opts.data!, { preferRating: true }).flatMap((f) => f.rows);
+        let result;
+        try {
+          result = adaptModel(base, rows, { ...DEFAULT_ADAPT, seed: opts.seed });
+        } catch (error) {
+          throw new UsageError((error as Error).message);
+        }
+        const written = result.promoted ? target : target.replace(/\.bin$/, '.candidate.bin');
+        fs.mkdirSync(path.dirname(written), { recursive: true });
+        fs.writeFileSync(written, result.model.encode());
+        const output = {
+          mode: 'rated',
+          promoted: result.promoted,
+          reason: result.reason,
+          version: result.model.version,
+          base: base.version,
+          written,
+          trainTexts: result.trainTexts,
+          heldOutTexts: result.heldOutTexts,
+          shipped: result.shipped,
+          adapted: result.adapted,
+        };
+        printResult(Boolean(opts.json), output, () =>
+          [
+            `${result.promoted ? 'Promoted' : 'Not promoted'}: ${result.reason}`,
+            figuresLine(`shipped ${base.version}`, result.shipped),
+            figuresLine(`adapted ${result.model.version}`, result.adapted),
+            ...confusionLines(result.adapted.confusion),
+            `written: ${written}${result.promoted ? ' (the default scorer from now on)' : ' (not used; the shipped model stays the default)'}`,
+          ].join('\n'),
+        );
+      },
+    );
 
   sentiment
     .command('rescore')

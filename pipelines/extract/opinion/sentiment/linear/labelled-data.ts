@@ -123,3 +123,50 @@ export function readLabelledFile(file: string, options: { preferRating?: boolean
   });
   return { path: file, sha256, rows, skipped };
 }
+
+export interface TextFile {
+  path: string;
+  sha256: string;
+  texts: string[];
+  skipped: { line: number; reason: string }[];
+}
+
+/**
+ * Unlabelled texts (a shop's posts without ratings, for `crm sentiment adapt --unlabelled`): a CSV
+ * or TSV whose header names a text column (text, review, ...; other columns ignored), or plain text
+ * with one post per line. Empty texts are skipped and counted with their line.
+ */
+export function readTextFile(file: string): TextFile {
+  if (!fs.existsSync(file)) throw new LabelledDataError(`data file not found: ${file}`);
+  const bytes = fs.readFileSync(file);
+  const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+  const content = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  const firstLine = content.slice(0, content.indexOf('\n') >>> 0);
+  const delimiter = firstLine.includes('\t') ? '\t' : ',';
+  const headerCells = firstLine.split(delimiter).map((c) => c.trim().toLowerCase().replace(/^"|"$/g, ''));
+  const textColumn = TEXT_COLUMNS.find((c) => headerCells.includes(c));
+  const texts: string[] = [];
+  const skipped: { line: number; reason: string }[] = [];
+  if (textColumn === undefined) {
+    const lines = content.split(/\r?\n/);
+    lines.forEach((line, index) => {
+      if (line.trim() !== '') texts.push(line.trim());
+      else if (index < lines.length - 1) skipped.push({ line: index + 1, reason: 'empty text' });
+    });
+    return { path: file, sha256, texts, skipped };
+  }
+  const records = parse(content, {
+    delimiter,
+    columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    quote: delimiter === '\t' ? false : '"',
+  }) as Record<string, string | undefined>[];
+  records.forEach((record, index) => {
+    const text = (record[textColumn] ?? '').trim();
+    if (text === '') skipped.push({ line: index + 2, reason: 'empty text' });
+    else texts.push(text);
+  });
+  return { path: file, sha256, texts, skipped };
+}

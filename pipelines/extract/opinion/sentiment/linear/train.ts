@@ -10,6 +10,10 @@ import {
   type ModelCard,
 } from './linear-model.ts';
 import type { LabelledText } from './labelled-data.ts';
+import { trainLowRank } from './low-rank.ts';
+import { seededRandom, type FeatureMatrix, type Trained } from './matrix.ts';
+
+export { seededRandom, type FeatureMatrix, type Trained };
 import type { SentimentLabel, SentimentLang, SentimentScorer } from '../sentiment-scorer.ts';
 
 /**
@@ -55,6 +59,25 @@ export interface Recipe {
    * lexicon runs only on those texts, so scoring stays fast). 0 or absent: off.
    */
   lexiconZone?: number;
+  /**
+   * A fastText-style factorised model instead of the full softmax regression (low-rank.ts): hashed
+   * n-gram embeddings of `dim` numbers, a linear layer, plain SGD from `learningRate` decaying to 0
+   * over the recipe's epochs; collapsed into per-bucket weights after training (same file format).
+   */
+  lowRank?: { dim: number; learningRate: number };
+  /**
+   * Per-domain models averaged: one model per training group (each trained on that group only), the
+   * weights and biases averaged with equal weight per group, so no category dominates.
+   */
+  domainAverage?: boolean;
+  /**
+   * Drop category-specific n-grams before training (computed on the rows trained on, per fold):
+   * a bucket is dropped when its polarity flips across training groups (in two groups where it
+   * occurs in at least `minCount` texts, its smoothed log-count ratio is above `threshold` in one and
+   * below -`threshold` in the other), and, with `minGroups`, when fewer than that many training
+   * groups have it in `minCount` texts.
+   */
+  flipFilter?: { minCount: number; threshold: number; minGroups?: number };
 }
 
 export const DEFAULT_RECIPES: Readonly<Record<SentimentLang, Recipe>> = {
@@ -74,14 +97,6 @@ export const DEFAULT_RECIPES: Readonly<Record<SentimentLang, Recipe>> = {
   },
   en: { lang: 'en', seed: 27, epochs: 10, learningRate: 0.1, l2: 1e-6, spec: DEFAULT_SPECS.en, heldOut: ['amazon'], neutralShare: 0.03 },
 };
-
-export interface FeatureMatrix {
-  offsets: Int32Array;
-  indices: Int32Array;
-  values: Float32Array;
-  /** Optional per-bucket multiplier of the feature values (NB scaling). */
-  scale?: Float32Array;
-}
 
 export function featurizeAll(texts: readonly string[], spec: FeatureSpec): FeatureMatrix {
   const featurizer = new Featurizer(spec);
@@ -103,18 +118,6 @@ export function featurizeAll(texts: readonly string[], spec: FeatureSpec): Featu
   }
   chunks = [];
   return { offsets, indices, values };
-}
-
-/** mulberry32: a small seeded generator, enough for shuffling. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface TrainOptions {
@@ -161,10 +164,65 @@ export function logCountRatio(m: FeatureMatrix, labels: Int32Array, rows: Int32A
   return r;
 }
 
-export interface Trained {
-  weights: Float32Array;
-  bias: Float64Array;
+/**
+ * The 0/1 bucket mask of Recipe.flipFilter over `rows`, whose group is `groupOf[row]` (an index):
+ * 0 for a bucket whose polarity flips across groups (or, with minGroups, that too few groups use).
+ */
+export function flipMask(
+  m: FeatureMatrix,
+  labels: Int32Array,
+  rows: Int32Array,
+  groupOf: Int32Array,
+  bits: number,
+  filter: NonNullable<Recipe['flipFilter']>,
+): Float32Array {
+  const dim = 1 << bits;
+  const groups = [...new Set(Array.from(rows, (r) => groupOf[r]!))];
+  const slot = new Map(groups.map((g, i) => [g, i]));
+  const G = groups.length;
+  const pos = new Int32Array(G * dim);
+  const neg = new Int32Array(G * dim);
+  const nPos = new Int32Array(G);
+  const nNeg = new Int32Array(G);
+  const seen = new Int32Array(dim).fill(-1);
+  for (const row of rows) {
+    const g = slot.get(groupOf[row]!)!;
+    const positive = labels[row] === 1;
+    if (positive) nPos[g] = nPos[g]! + 1;
+    else nNeg[g] = nNeg[g]! + 1;
+    const target = positive ? pos : neg;
+    for (let f = m.offsets[row]!; f < m.offsets[row + 1]!; f++) {
+      const b = m.indices[f]!;
+      if (seen[b] === row) continue;
+      seen[b] = row;
+      target[g * dim + b] = target[g * dim + b]! + 1;
+    }
+  }
+  const mask = new Float32Array(dim);
+  let dropped = 0;
+  for (let b = 0; b < dim; b++) {
+    let hi = false;
+    let lo = false;
+    let used = 0;
+    let any = false;
+    for (let g = 0; g < G; g++) {
+      const p = pos[g * dim + b]!;
+      const q = neg[g * dim + b]!;
+      if (p + q > 0) any = true;
+      if (p + q < filter.minCount) continue;
+      used += 1;
+      const r = Math.log((p + 1) / (nPos[g]! + 2)) - Math.log((q + 1) / (nNeg[g]! + 2));
+      if (r > filter.threshold) hi = true;
+      if (r < -filter.threshold) lo = true;
+    }
+    const keep = !(hi && lo) && (!filter.minGroups || used >= filter.minGroups);
+    mask[b] = keep ? 1 : 0;
+    if (!keep && any) dropped += 1;
+  }
+  flipMask.lastDropped = dropped;
+  return mask;
 }
+flipMask.lastDropped = 0;
 
 /** Softmax regression by AdaGrad SGD on the rows `rows` of `m` (labels are class indices). */
 export function trainSoftmax(m: FeatureMatrix, labels: Int32Array, rows: Int32Array, options: TrainOptions): Trained {
@@ -276,6 +334,15 @@ function solve3(h: number[][], g: number[]): number[] {
   return [0, 1, 2].map((j) => det(h.map((row, i) => row.map((x, k) => (k === j ? g[i]! : x)))) / d);
 }
 
+function plattLoss(d: ArrayLike<number>, y: ArrayLike<number>, a: number, b: number): number {
+  let loss = 0;
+  for (let i = 0; i < d.length; i++) {
+    const x = (y[i]! ? 1 : -1) * (a * d[i]! + b);
+    loss += x > 0 ? Math.log1p(Math.exp(-x)) : -x + Math.log1p(Math.exp(x));
+  }
+  return loss;
+}
+
 /** Platt scaling: the a, b minimising log-loss of sigmoid(a * d + b) against y (Newton's method). */
 export function fitPlatt(d: ArrayLike<number>, y: ArrayLike<number>): { a: number; b: number } {
   let a = 1;
@@ -297,8 +364,17 @@ export function fitPlatt(d: ArrayLike<number>, y: ArrayLike<number>): { a: numbe
       hbb += w;
     }
     const det = haa * hbb - hab * hab;
-    const da = (hbb * ga - hab * gb) / det;
-    const db = (haa * gb - hab * ga) / det;
+    let da = (hbb * ga - hab * gb) / det;
+    let db = (haa * gb - hab * ga) / det;
+    // Damped: halve the step while it raises the loss (saturated logits, e.g. of an unregularised
+    // low-rank model, make the Hessian vanish and the full step overshoot); a full step otherwise.
+    // (A relative tolerance, so rounding noise near the optimum never halves a step: the shipped
+    // recipe's fit is the undamped one, bit for bit.)
+    const before = plattLoss(d, y, a, b);
+    while (plattLoss(d, y, a - da, b - db) > before * (1 + 1e-9) && Math.abs(da) + Math.abs(db) > 1e-12) {
+      da /= 2;
+      db /= 2;
+    }
     a -= da;
     b -= db;
     if (Math.abs(da) < 1e-9 && Math.abs(db) < 1e-9) break;
@@ -420,6 +496,42 @@ export function runRecipe(input: RecipeInput): RecipeResult {
     for (const i of rows) rowWeights[i] = rows.length / (sizes.size * sizes.get(data[i]!.group)!);
     return { ...options, rowWeights };
   };
+  const groupIndex = new Map(groups.map((g, i) => [g, i]));
+  const groupOf = Int32Array.from(data, (d) => groupIndex.get(d.group)!);
+  /** One model on `rows` as the recipe says (full or low-rank; optionally masked). */
+  const fit = (rows: Int32Array, matrix: FeatureMatrix): Trained =>
+    recipe.lowRank
+      ? trainLowRank(matrix, labels, rows, {
+          classes: 2,
+          bits: recipe.spec.bits,
+          dim: recipe.lowRank.dim,
+          epochs: recipe.epochs,
+          learningRate: recipe.lowRank.learningRate,
+          seed: recipe.seed,
+          ...(optionsFor(rows).rowWeights ? { rowWeights: optionsFor(rows).rowWeights! } : {}),
+        })
+      : trainSoftmax(matrix, labels, rows, optionsFor(rows));
+  const perGroup = new Map<number, Trained>();
+  /** The model trained on `rows` (several groups): with domainAverage, the mean of per-group models. */
+  const trainOn = (rows: Int32Array): Trained => {
+    const matrix = recipe.flipFilter ? { ...m, scale: flipMask(m, labels, rows, groupOf, recipe.spec.bits, recipe.flipFilter) } : m;
+    if (recipe.flipFilter) log(`flip filter: ${flipMask.lastDropped} buckets dropped`);
+    if (!recipe.domainAverage) return fit(rows, matrix);
+    const members = [...new Set(Array.from(rows, (r) => groupOf[r]!))];
+    const dim = 1 << recipe.spec.bits;
+    const weights = new Float32Array(2 * dim);
+    const bias = new Float64Array(2);
+    for (const g of members) {
+      let trained = recipe.flipFilter ? undefined : perGroup.get(g);
+      if (!trained) {
+        trained = fit(Int32Array.from(Array.from(rows).filter((r) => groupOf[r] === g)), matrix);
+        if (!recipe.flipFilter) perGroup.set(g, trained);
+      }
+      for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! + trained.weights[i]! / members.length;
+      for (let k = 0; k < 2; k++) bias[k] = bias[k]! + trained.bias[k]! / members.length;
+    }
+    return { weights, bias };
+  };
   const provisional = (trained: Trained): LinearModel =>
     new LinearModel(headerFor(recipe, trained, { a: 1, b: 0, temperature: 1 }, 0, 'provisional', emptyCard()), trained.weights);
 
@@ -427,7 +539,7 @@ export function runRecipe(input: RecipeInput): RecipeResult {
   const ood = new Map<string, Float64Array>();
   for (const g of training) {
     const trainRows = indicesWhere(data, (d) => d.group !== g && training.includes(d.group));
-    const trained = trainSoftmax(m, labels, trainRows, optionsFor(trainRows));
+    const trained = trainOn(trainRows);
     const model = provisional(trained);
     const rows = indicesWhere(data, (d) => d.group === g);
     const z = new Float64Array(2);
@@ -460,7 +572,7 @@ export function runRecipe(input: RecipeInput): RecipeResult {
   );
 
   const finalRows = indicesWhere(data, (d) => training.includes(d.group));
-  const finalTrained = trainSoftmax(m, labels, finalRows, optionsFor(finalRows));
+  const finalTrained = trainOn(finalRows);
   log(`trained the final model on ${training.join(', ')}`);
 
   const figures: HeldOutFigures[] = [];
@@ -506,7 +618,7 @@ export function runRecipe(input: RecipeInput): RecipeResult {
     data: { files: input.files, groups: groupCounts },
     recipe: {
       ...recipe,
-      algorithm: `softmax regression, AdaGrad SGD, L2; Platt scaling on out-of-domain predictions${recipe.lexiconStack ? ', the lexicon score a second input of it and the lexicon label the fallback inside the neutral band' : ''}${recipe.lexiconZone ? `; the lexicon's answer where |P(positive) - 0.5| < ${recipe.lexiconZone} and it is not neutral` : ''}`,
+      algorithm: `${recipe.lowRank ? `fastText-style factorised model (dim ${recipe.lowRank.dim}, SGD, linear decay) collapsed to per-bucket weights` : 'softmax regression, AdaGrad SGD, L2'}${recipe.domainAverage ? ', one model per training group, averaged' : ''}${recipe.flipFilter ? ', n-grams whose polarity flips across training groups dropped' : ''}; Platt scaling on out-of-domain predictions${recipe.lexiconStack ? ', the lexicon score a second input of it and the lexicon label the fallback inside the neutral band' : ''}${recipe.lexiconZone ? `; the lexicon's answer where |P(positive) - 0.5| < ${recipe.lexiconZone} and it is not neutral` : ''}`,
     },
     trainedOn: training,
     heldOut: recipe.heldOut,
