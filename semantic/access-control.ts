@@ -1,4 +1,4 @@
-import { DuckDBQuery } from '@cubejs-backend/duckdb-driver/dist/src/DuckDBQuery.js';
+import { DuckDBDialectQuery } from './duckdb-dialect.ts';
 import { BadRequestError, ForbiddenError, isCubeUserError } from '../shared/errors.ts';
 import { cubeConfig } from './cube-config.ts';
 import type { MetaCube, MetaResponse } from './meta.ts';
@@ -242,7 +242,7 @@ export class AccessControl {
   /** Every member the query touches, including the cube members behind view members and calculated measures. */
   queryMemberNames(query: NormalizedQuery): string[] {
     try {
-      const sqlQuery = new DuckDBQuery(this.model.compilers, {
+      const sqlQuery = new DuckDBDialectQuery(this.model.compilers, {
         measures: query.measures,
         dimensions: query.dimensions,
         segments: query.segments,

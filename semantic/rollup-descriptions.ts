@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Compiler } from '@cubejs-backend/schema-compiler';
-import { DuckDBQuery } from '@cubejs-backend/duckdb-driver/dist/src/DuckDBQuery.js';
+import { DuckDBDialectQuery } from './duckdb-dialect.ts';
 import { cubeConfig } from './cube-config.ts';
 
 /**
@@ -82,7 +82,7 @@ export function rollupsOf(model: CubeCompilers): RollupInfo[] {
 
 /** Cube's description of one rollup as its refresh worker asks for it: a query of its own members. */
 export function describeRollup(model: CubeCompilers, rollup: RollupInfo, timezone: string): PreAggregationDescription {
-  const query = new DuckDBQuery(model.compilers, {
+  const query = new DuckDBDialectQuery(model.compilers, {
     measures: rollup.references.measures,
     dimensions: rollup.references.dimensions,
     timeDimensions: rollup.references.timeDimensions.map((td) => ({ dimension: td.dimension, granularity: td.granularity })),

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { prepareCompiler, type Compiler } from '@cubejs-backend/schema-compiler';
-import { DuckDBQuery } from '@cubejs-backend/duckdb-driver/dist/src/DuckDBQuery.js';
+import { DuckDBDialectQuery } from './duckdb-dialect.ts';
 import { BadRequestError, isCubeUserError } from '../shared/errors.ts';
 import { ModelFileRepository } from './file-repository.ts';
 import { MemberIndex, visibleMeta, type MetaCube, type MetaResponse } from './meta.ts';
@@ -110,7 +110,7 @@ export class SemanticModel {
       delete queryOptions.order;
     }
     try {
-      const sqlQuery = new DuckDBQuery(this.compilers, queryOptions);
+      const sqlQuery = new DuckDBDialectQuery(this.compilers, queryOptions);
       return this.compilers.compiler.withQuery(sqlQuery, () => {
         const [sql, params] = sqlQuery.buildSqlAndParams() as [string, unknown[]];
         const preAggregations = this.matchedPreAggregations(sqlQuery, query.timezone);

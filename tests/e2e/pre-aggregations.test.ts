@@ -35,12 +35,13 @@ let token: string;
 
 /**
  * The dashboard's queries answered from a rollup for the page's default selection (the 90 days
- * ending on the newest order, all brands): the newest-day lookup and the repeat-rate card's
- * whole-month comparison. The others read the marts: their ranges are not whole months and they
- * ask for distinct counts or medians (buyers, satisfaction, reply minutes), the primary brand, the
- * opinion and cohort marts, mention rows or customers joined to orders, which no rollup holds.
+ * ending on the newest order, all brands): the newest-day lookup, the brand list (orders by primary
+ * brand, sales_daily) and the repeat-rate card's whole-month comparison. The others read the marts:
+ * their ranges are not whole months and they ask for distinct counts or medians (buyers,
+ * satisfaction, reply minutes), the opinion and cohort marts, mention rows or customers joined to
+ * orders, which no rollup can hold exactly.
  */
-const DASHBOARD_FROM_ROLLUPS = new Set(['latest_day', 'kpi_monthly_compare']);
+const DASHBOARD_FROM_ROLLUPS = new Set(['latest_day', 'brands', 'kpi_monthly_compare']);
 
 /** Query shapes the rollups are declared for (sales by day/week/month, by status, buyers by month, views), in both zones. */
 function rollupShapedQueries(range: [string, string]): Record<string, unknown>[] {
@@ -407,6 +408,63 @@ describe('pre-aggregations', () => {
     });
     expect(direct.status).toBe(400);
     expect(((await direct.json()) as { error: string }).error).toMatch(/hidden member: 'opinion_mentions.count'/);
+  });
+
+  it("answer a brand-scoped token's sales queries from sales_daily, filtered on its brand, equal to the scoped marts; a region scope reads the marts", async () => {
+    const bounds = await reader.query(
+      `SELECT strftime(min(ordered_at) + INTERVAL 40 DAY, '%Y-%m-%d') AS lo, strftime(max(ordered_at) - INTERVAL 40 DAY, '%Y-%m-%d') AS hi FROM marts.fct_orders`,
+    );
+    const range: [string, string] = [String(bounds[0]!.lo), String(bounds[0]!.hi)];
+    const [brand] = (await reader.query('SELECT primary_brand FROM marts.fct_orders GROUP BY 1 ORDER BY count(*) DESC LIMIT 1')).map((r) =>
+      String(r.primary_brand),
+    );
+    const [city] = (await reader.query('SELECT ship_city FROM marts.fct_orders GROUP BY 1 ORDER BY count(*) DESC LIMIT 1')).map((r) =>
+      String(r.ship_city),
+    );
+    const queries = [
+      {
+        measures: ['executive_kpis.revenue', 'executive_kpis.valid_order_count', 'executive_kpis.avg_order_value'],
+        timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'week', dateRange: range }],
+        timezone: 'Asia/Shanghai',
+      },
+      { measures: ['executive_kpis.count'], dimensions: ['executive_kpis.primary_brand'], timezone: 'UTC' },
+    ];
+    for (const [claims, fromRollup] of [
+      [{ brands: [brand!] }, true],
+      [{ regions: [city!] }, false],
+    ] as const) {
+      const scoped = await signDevToken(SECRET, { sub: 'preagg-scoped', roles: ['executive'], ...claims });
+      for (const query of queries) {
+        const response = await fetch(`${api.url}/cubejs-api/v1/load`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${scoped}` },
+          body: JSON.stringify({ query }),
+        });
+        const body = (await response.json()) as {
+          data: Record<string, unknown>[];
+          usedPreAggregations: Record<string, unknown>;
+          error?: string;
+        };
+        expect(response.status, body.error).toBe(200);
+        expect(
+          Object.values(body.usedPreAggregations).map((u) => (u as { preAggregationId: string }).preAggregationId),
+          JSON.stringify(claims),
+        ).toEqual(fromRollup ? ['orders.sales_daily'] : []);
+        // The same query on the marts under the same scope (the caller's row filter), and the unscoped
+        // rows differ: the scope is applied, not ignored.
+        const built = buildSecuredSql(model, normalizeQuery(query), {
+          securityContext: { roles: ['executive'], ...claims },
+          disablePreAggregations: true,
+        });
+        const expected = (await reader.query(built.sql, built.params)).map((row) =>
+          Object.fromEntries(Object.entries(row).map(([alias, value]) => [built.aliasNameToMember[alias] ?? alias, value])),
+        );
+        expect(expected.length).toBeGreaterThan(0);
+        expect(canonical(body.data), JSON.stringify(claims)).toEqual(canonical(expected));
+        expect(canonical(body.data)).not.toEqual(canonical(await raw(query)));
+        if (query.dimensions && 'brands' in claims) expect(body.data.map((r) => r['executive_kpis.primary_brand'])).toEqual([brand]);
+      }
+    }
   });
 
   it('read only the partitions the date range needs', async () => {

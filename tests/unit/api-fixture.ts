@@ -111,6 +111,8 @@ export async function createFixtureWarehouse(filePath: string, options: { extraO
       ALTER TABLE marts.fct_orders ADD COLUMN net_revenue_reporting DECIMAL(18,2);
       ALTER TABLE marts.fct_orders ADD COLUMN gross_amount_reporting DECIMAL(18,2);
       UPDATE marts.fct_orders SET net_revenue_reporting = net_revenue, gross_amount_reporting = gross_amount;
+      -- One brand (the rollup orders.sales_daily is by primary brand, as the mart has it).
+      ALTER TABLE marts.fct_orders ADD COLUMN primary_brand VARCHAR DEFAULT 'Li-Ning';
       ALTER TABLE marts.customer_value RENAME COLUMN customer_id TO customer_key;
       -- dbt's named RFM segment for these scores (seeds/rfm_segment_rules.csv); none without a sale.
       ALTER TABLE marts.customer_value ADD COLUMN rfm_segment VARCHAR;

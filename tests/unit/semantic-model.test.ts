@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { convertDuckDBParams } from '@cubejs-backend/duckdb-driver/dist/src/Transform.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../shared/errors.ts';
 import { normalizeQuery } from '../../semantic/normalize-query.ts';
@@ -179,6 +181,49 @@ describe('the Cube model in cube/model', () => {
       'sales_overview.ordered_at.month',
       'sales_overview.revenue',
     ]);
+  });
+
+  it('compares a time column with TIMESTAMP bounds: DuckDB filters in the scan, with the rows of a TIMESTAMPTZ comparison', async () => {
+    const query = normalizeQuery({
+      measures: ['executive_kpis.count'],
+      timeDimensions: [{ dimension: 'executive_kpis.ordered_at', dateRange: ['2025-03-01', '2025-03-31'] }],
+      timezone: 'Asia/Shanghai',
+    });
+    const { sql, params } = buildSecuredSql(model, query, { disablePreAggregations: true });
+    expect(sql).toContain(
+      '"orders".ordered_at >= CAST(CAST(? AS TIMESTAMPTZ) AS TIMESTAMP) AND "orders".ordered_at <= CAST(CAST(? AS TIMESTAMPTZ) AS TIMESTAMP)',
+    );
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run("SET TimeZone = 'UTC'");
+      await connection.run('CREATE SCHEMA marts');
+      // Orders a minute apart around both UTC bounds of the Shanghai range (2025-02-28 16:00, 2025-03-31 15:59:59.999).
+      await connection.run(`CREATE TABLE marts.fct_orders AS
+        SELECT 'o' || i AS order_id, t AS ordered_at FROM (
+          SELECT row_number() OVER () AS i, t FROM (
+            SELECT unnest(generate_series(TIMESTAMP '2025-02-28 15:58:00', TIMESTAMP '2025-02-28 16:02:00', INTERVAL 1 MINUTE)) AS t
+            UNION ALL SELECT unnest(generate_series(TIMESTAMP '2025-03-31 15:58:00', TIMESTAMP '2025-03-31 16:02:00', INTERVAL 1 MINUTE))
+            UNION ALL SELECT TIMESTAMP '2025-03-31 15:59:59.999'))`);
+      const values = convertDuckDBParams(params) as never;
+      const count = async (text: string) => Number((await connection.runAndReadAll(text, values)).getRows()[0]![0]);
+      // Cube's own DuckDB dialect wrote `?::timestamptz`: the same rows (bounds included) either way.
+      const cubeDialect = sql.replaceAll('CAST(CAST(? AS TIMESTAMPTZ) AS TIMESTAMP)', '?::timestamptz');
+      expect(await count(sql)).toBe(6);
+      expect(await count(cubeDialect)).toBe(6);
+      // The bound is a TIMESTAMP constant, so the filter is the scan's (zone maps prune row groups); the
+      // TIMESTAMPTZ form casts the column on every row instead.
+      const plan = async (text: string) =>
+        (await connection.runAndReadAll(`EXPLAIN ${text}`, values))
+          .getRows()
+          .map((row) => String(row[1]))
+          .join('\n');
+      expect(await plan(sql)).toMatch(/Filters:[\s│]*ordered_at>=/);
+      expect(await plan(cubeDialect)).not.toMatch(/Filters:[\s│]*ordered_at>=/);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
   });
 
   it("has one customers segment per named RFM segment of the seed, in customer_value, filtering on dbt's column only", () => {
