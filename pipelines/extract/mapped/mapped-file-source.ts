@@ -27,11 +27,14 @@ import type { FileSourceSettings } from '../../../shared/source-settings.ts';
 import { DEFAULT_SHOP_TIMEZONE } from '../../../shared/config.ts';
 import { envValue } from '../../../shared/env.ts';
 import { recordSql, type SqlInput } from '../sql-checks.ts';
+import { readLines } from '../../raw/bulk-scan.ts';
+import { stageWithReader } from './reader-stage.ts';
 
 /**
- * A folder of one shop's exports read through a source mapping. Each file is parsed once (csv-parse,
- * or whitespace-separated columns) into an in-memory DuckDB table of text columns with its line
- * numbers; each canonical record the mapping declares is one SELECT of the mapping's SQL expressions
+ * A folder of one shop's exports read through a source mapping. Each file is read once into an
+ * in-memory DuckDB table of text columns with its line numbers: by DuckDB's own CSV reader (the bulk
+ * path's, reader-stage.ts), or with csv-parse in Node for the shapes that reader cannot read strictly
+ * (relaxed quotes, bare CR line ends, NDJSON; and every file with CRM_BULK_LOAD=0); each canonical record the mapping declares is one SELECT of the mapping's SQL expressions
  * over it; the rows that come out are validated in the same DuckDB by the canonical record's SQL
  * rules (sql-checks.ts, the bulk path's, worded as zod's), so every rejected row is quarantined with
  * file, line, field and reason and the loader appends the valid ones without zod. Opinion posts keep
@@ -114,6 +117,10 @@ interface StagedFile {
   modifiedAt: string;
   sha256: string;
   table: string | null;
+  /** The file the reader staged (the original, or its UTF-8 copy): a rejected record's text is cut from it. */
+  readPath: string;
+  /** Whether the staged `_raw` is NULL (DuckDB's reader staged it): rejected records' text comes from readPath. */
+  rawFromFile: boolean;
   /** The kind of file of the mapping it matched, and the first record it feeds (which reports a rejection). */
   kind: SourceMapping;
   firstTable: MappedTable;
@@ -167,12 +174,10 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
           `ready marker ${settings.readyMarker} not in ${folder} yet: its files are left for the next run`,
         );
       }
-      // The mapping's SQL can read nothing but the staged files (the appender needs no file access).
-      const instance = await DuckDBInstance.create(':memory:', {
-        threads: '1',
-        enable_external_access: 'false',
-        lock_configuration: 'true',
-      });
+      // Files are staged first (DuckDB's reader needs file access); then external access is switched
+      // off and the configuration locked before any of the mapping's SQL runs, so it can read nothing
+      // but the staged tables.
+      const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
       const connection = await instance.connect();
       let workDir: string | null = null;
       const notes: string[] = [];
@@ -207,6 +212,8 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
             modifiedAt: stat.mtime.toISOString(),
             sha256: intake.sha256,
             table: null,
+            readPath: absolute,
+            rawFromFile: false,
             kind,
             firstTable: MAPPED_RECORD_TABLES.find((t) => kind.records[t] !== undefined)!,
             broken: [],
@@ -220,17 +227,25 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
           }
           if (intake.transcoded) notes.push(`${relative} read as ${intake.encoding} (transcoded to UTF-8)`);
           file.table = `src_${staged.length}`;
+          file.readPath = intake.readPath;
           const problem = await stageFile(connection, intake.readPath, file, kind);
-          if (problem === null) {
-            for (const table of MAPPED_RECORD_TABLES.filter((t) => kind.records[t] !== undefined)) {
-              const error = await runMapping(connection, file.table, kind, table);
-              if (error !== null) {
-                file.rejected = error;
-                break;
-              }
+          if (problem !== null) {
+            file.rejected = problem;
+            notes.push(`rejected as a whole: ${relative}: ${file.rejected}`);
+          }
+        }
+        await connection.run('SET enable_external_access = false');
+        await connection.run('SET lock_configuration = true');
+        for (const file of staged) {
+          if (file.rejected !== undefined || file.table === null) continue;
+          for (const table of MAPPED_RECORD_TABLES.filter((t) => file.kind.records[t] !== undefined)) {
+            const error = await runMapping(connection, file.table, file.kind, table);
+            if (error !== null) {
+              file.rejected = error;
+              notes.push(`rejected as a whole: ${file.relative}: ${file.rejected}`);
+              break;
             }
-          } else file.rejected = problem;
-          if (file.rejected !== undefined) notes.push(`rejected as a whole: ${relative}: ${file.rejected}`);
+          }
         }
       } catch (error) {
         connection.closeSync();
@@ -273,8 +288,36 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
   };
 }
 
-/** Splits a file into rows of text columns, staged with their line numbers and raw text; returns why it cannot be, or null. */
+/**
+ * Splits a file into rows of text columns, staged with their line numbers (and raw text where at
+ * hand); returns why it cannot be, or null. DuckDB's reader first; csv-parse for what it declines.
+ */
 async function stageFile(connection: DuckDBConnection, readPath: string, file: StagedFile, mapping: SourceMapping): Promise<string | null> {
+  if (envValue('CRM_BULK_LOAD') !== '0') {
+    const staged = await stageWithReader(connection, readPath, file.relative, file.table!, mapping.format, uniqueNames);
+    if (TIMING)
+      process.stderr.write(
+        `[mapped] ${file.relative}: staged by ${staged === null ? 'csv-parse (DuckDB reader declined)' : "DuckDB's reader"}\n`,
+      );
+    if (staged !== null) {
+      file.records = staged.records;
+      file.broken = staged.broken;
+      file.rawFromFile = staged.rawFromFile;
+      return null;
+    }
+  }
+  return stageWithCsvParse(connection, readPath, file, mapping);
+}
+
+const TIMING = envValue('CRM_BULK_TIMING') === '1';
+
+/** The csv-parse staging (Node splits every line): for the shapes DuckDB's reader cannot read strictly. */
+async function stageWithCsvParse(
+  connection: DuckDBConnection,
+  readPath: string,
+  file: StagedFile,
+  mapping: SourceMapping,
+): Promise<string | null> {
   const { format } = mapping;
   let header: string[] | null = format.header ? null : (format.columns ?? null);
   if (header === null && !format.header) return 'the mapping declares header: false but no columns';
@@ -282,7 +325,7 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
   const table = file.table!;
   const open = async (names: string[]) => {
     const columns = names.map((n) => `${quoteName(n)} VARCHAR`).join(', ');
-    await connection.run(`CREATE TABLE ${table} (_line BIGINT, _raw VARCHAR, ${columns})`);
+    await connection.run(`CREATE TABLE ${table} (_line BIGINT, _first BIGINT, _raw VARCHAR, ${columns})`);
     appender = await connection.createAppender(table);
   };
   const add = async (line: number, raw: string, values: string[]) => {
@@ -306,6 +349,7 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
     }
     file.records += 1;
     appender!.appendBigInt(BigInt(line));
+    appender!.appendNull();
     appender!.appendVarchar(raw);
     for (const v of values) appender!.appendVarchar(v);
     appender!.endRow();
@@ -382,11 +426,14 @@ async function stageNdjson(connection: DuckDBConnection, readPath: string, file:
   const names = [...keys];
   if (names.length === 0) return rows.length === 0 && file.broken.length === 0 ? null : 'no JSON object with any field in the file';
   const table = file.table!;
-  await connection.run(`CREATE TABLE ${table} (_line BIGINT, _raw VARCHAR, ${names.map((n) => `${quoteName(n)} VARCHAR`).join(', ')})`);
+  await connection.run(
+    `CREATE TABLE ${table} (_line BIGINT, _first BIGINT, _raw VARCHAR, ${names.map((n) => `${quoteName(n)} VARCHAR`).join(', ')})`,
+  );
   const appender = await connection.createAppender(table);
   for (const row of rows) {
     file.records += 1;
     appender.appendBigInt(BigInt(row.line));
+    appender.appendNull();
     appender.appendVarchar(row.raw);
     for (const name of names) {
       const v = row.value[name];
@@ -419,7 +466,7 @@ function selectSql(table: string, mapping: SourceMapping, target: MappedTable): 
   const rows = spec.each
     ? `(SELECT *, unnest(CAST((${spec.each}) AS JSON[])) AS item, generate_subscripts(CAST((${spec.each}) AS JSON[]), 1) AS item_no FROM ${table})`
     : table;
-  return `SELECT _line, _raw, ${fields.join(', ')} FROM ${rows}${where}${onePer} ORDER BY _line${spec.each ? ', item_no' : ''}`;
+  return `SELECT _line, _first, _raw, ${fields.join(', ')} FROM ${rows}${where}${onePer} ORDER BY _line${spec.each ? ', item_no' : ''}`;
 }
 
 /**
@@ -465,7 +512,7 @@ function checkSql(table: string, spec: { fields: Record<string, unknown> }, reco
   };
   const checks = recordSql(Object.entries(record.fields), input);
   const names = Object.keys(spec.fields).map(quoteName);
-  return `SELECT _line, _raw, ${names.map((n) => `${n}, `).join('')}_reason, ${checks.values.map((v, i) => `CASE WHEN _reason IS NULL THEN ${v} END AS _v${i}`).join(', ')}
+  return `SELECT _line, _first, _raw, ${names.map((n) => `${n}, `).join('')}_reason, ${checks.values.map((v, i) => `CASE WHEN _reason IS NULL THEN ${v} END AS _v${i}`).join(', ')}
     FROM (SELECT *, ${checks.reason} AS _reason FROM (SELECT *${checks.derived.map((d) => `, ${d}`).join('')} FROM ${table}))
     ORDER BY _line`;
 }
@@ -500,7 +547,13 @@ async function* mappedRecords(
     if (reportRejected) yield* file.broken;
     if (file.table === null) continue;
     const mappedTable = `${file.table}_${target}`;
-    const result = await connection.stream(inSql ? checkSql(mappedTable, spec, record) : `SELECT * FROM ${mappedTable} ORDER BY _line`);
+    const rows = `${mappedTable}_out`;
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE ${rows} AS ${inSql ? checkSql(mappedTable, spec, record) : `SELECT * FROM ${mappedTable} ORDER BY _line`}`,
+    );
+    // Staged by DuckDB's reader: the text of each record that may be quarantined is cut from the file.
+    const texts = file.rawFromFile ? await rejectedTexts(connection, rows, file.readPath, inSql) : null;
+    const result = await connection.stream(`SELECT * FROM ${rows} ORDER BY rowid`);
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
@@ -508,17 +561,29 @@ async function* mappedRecords(
         const line = Number(row[0]);
         const fields: Record<string, unknown> = {};
         names.forEach((name, i) => {
-          const value = row[i + 2];
+          const value = row[i + 3];
           if (value !== null && value !== undefined) fields[name] = String(value);
         });
-        const item: SourceRecord = { location: `${file.relative}:${line}`, file: file.relative, line, fields, rawText: String(row[1]) };
+        const rawText = texts === null ? String(row[2]) : (texts.get(line) ?? '');
+        const item: SourceRecord = { location: `${file.relative}:${line}`, file: file.relative, line, fields, rawText };
         if (inSql) {
-          const reason = row[names.length + 2];
+          const reason = row[names.length + 3];
           if (reason !== null && reason !== undefined) item.rejected = String(reason);
-          else item.checked = row.slice(names.length + 3).map((v) => (v === null || v === undefined ? null : String(v)));
+          else item.checked = row.slice(names.length + 4).map((v) => (v === null || v === undefined ? null : String(v)));
         }
         yield item;
       }
     }
+    await connection.run(`DROP TABLE ${rows}`);
   }
+}
+
+/** The file's text of the records a check rejected (every record when zod decides later), by last line. */
+async function rejectedTexts(connection: DuckDBConnection, rows: string, readPath: string, inSql: boolean): Promise<Map<number, string>> {
+  const wanted = (
+    await connection.runAndReadAll(`SELECT DISTINCT _line, _first FROM ${rows}${inSql ? ' WHERE _reason IS NOT NULL' : ''} ORDER BY _line`)
+  )
+    .getRows()
+    .map(([line, first]) => ({ line: Number(line), first: Number(first) }));
+  return wanted.length > 0 ? readLines(readPath, wanted) : new Map();
 }
