@@ -33,11 +33,9 @@ async function load(mode: 'file-drop' | 'landing'): Promise<{ seconds: number; d
     const digest: string[] = summary.tables.map((t) => `${t.table}: read ${t.read}, rejected ${t.rejected}, inserted ${t.inserted}`);
     for (const table of TABLES) {
       const rows = await connection.runAndReadAll(
-        `SELECT count(*), bit_xor(hash(COLUMNS(* EXCLUDE (_batch_id, _loaded_at)))) FROM raw."${table}"`,
+        `SELECT count(*), bit_xor(hash(t)) FROM (SELECT * EXCLUDE (_batch_id, _loaded_at) FROM raw."${table}") AS t`,
       );
-      digest.push(
-        `raw.${table}: ${rows.getRows()[0]!.slice(0, 1).map(String).join('')} rows, content hash ${String(rows.getRows()[0]!.slice(1))}`,
-      );
+      digest.push(`raw.${table}: ${rows.getRows()[0]!.map(String).join(' rows, content hash ')}`);
     }
     const q = await connection.runAndReadAll(
       `SELECT count(*), bit_xor(hash(raw_table, location, record_key, reason)) FROM raw._quarantine`,

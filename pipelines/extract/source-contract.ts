@@ -51,6 +51,26 @@ export interface BatchPart {
    * reads and validates them inside DuckDB instead of iterating `records`. Opt-in per file-drop rule.
    */
   bulk?: BulkPlan;
+  /**
+   * Rows the source has already validated in SQL, in a DuckDB database file of its own (a mapped
+   * source's): the loader attaches it read-only and copies them into the stage and the quarantine in
+   * two statements, without a trip through JavaScript per row. `records` then yields only what is not
+   * in that table (files rejected as a whole, lines that could not be split into columns).
+   */
+  checked?: CheckedRows;
+}
+
+/**
+ * A table of checked rows in a DuckDB file, in load order (file, then line): `_file`, `_line`,
+ * `_key` and `_reason` (NULL when valid), `_payload` (the raw text of a rejected row) and `_v0`..
+ * `_vN`: the record's fields in order, as normalised text (NULL when rejected).
+ */
+export interface CheckedRows {
+  database: string;
+  table: string;
+  /** Schema drift of those rows: fields the source mapped that the record lacks, and the reverse. */
+  unknownFields: Record<string, number>;
+  missingFields: Record<string, number>;
 }
 
 /** A file the loader may read with DuckDB's own reader. */

@@ -16,6 +16,7 @@ import {
   SourceSkippedError,
   SourceUnavailableError,
   type BatchPart,
+  type CheckedRows,
   type FileManifestEntry,
   type SourceContext,
   type SourceDefinition,
@@ -26,7 +27,7 @@ import { MAPPED_RECORD_TABLES, MappingError, type LoadedMapping, type MappedTabl
 import type { FileSourceSettings } from '../../../shared/source-settings.ts';
 import { DEFAULT_SHOP_TIMEZONE } from '../../../shared/config.ts';
 import { envValue } from '../../../shared/env.ts';
-import { recordSql, type SqlInput } from '../sql-checks.ts';
+import { recordSql, sqlString, type SqlInput } from '../sql-checks.ts';
 import { readLines } from '../../raw/bulk-scan.ts';
 import { stageWithReader } from './reader-stage.ts';
 
@@ -180,8 +181,18 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
       const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
       const connection = await instance.connect();
       let workDir: string | null = null;
+      const newWorkDir = () => (workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'crm-intake-')));
+      // The checked rows are written to a database file of their own, which the loader attaches:
+      // no trip through JavaScript per row. Attached before the lock, the only file the SQL can write.
+      const handoff = tables.flatMap((table) => [
+        ...(checkedInSql(table, RECORDS[table]) ? [{ target: table, record: RECORDS[table] }] : []),
+        ...(table === 'customers' && checkedInSql(table, customerVersionRecord) ? [{ target: table, record: customerVersionRecord }] : []),
+      ]);
+      const checkedDatabase = handoff.length > 0 ? path.join(newWorkDir(), 'checked.duckdb') : null;
+      if (checkedDatabase !== null) await connection.run(`ATTACH ${sqlString(checkedDatabase)} AS _checked`);
       const notes: string[] = [];
       const staged: StagedFile[] = [];
+      const checked = new Map<DefinedRecord, CheckedRows>();
       let unchanged = 0;
       try {
         for (const name of names) {
@@ -195,7 +206,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
             delimiter: kind.format.delimiter === 'whitespace' ? ' ' : kind.format.delimiter,
             requireFinalNewline: settings.readyMarker === undefined && settings.requireFinalNewline,
             expectedFields: [],
-            workDir: () => (workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'crm-intake-'))),
+            workDir: newWorkDir,
           });
           if (intake.status === 'deferred') {
             notes.push(`left for the next run: ${relative} (${intake.reason})`);
@@ -247,6 +258,9 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
             }
           }
         }
+        for (const { target, record } of handoff)
+          checked.set(record, { ...(await writeChecked(connection, target, staged, record)), database: checkedDatabase! });
+        if (checkedDatabase !== null) await connection.run('DETACH _checked');
       } catch (error) {
         connection.closeSync();
         instance.closeSync();
@@ -255,17 +269,17 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
       }
 
       const loaded: FileManifestEntry[] = [];
-      const parts: BatchPart[] = tables.map((table) => ({
-        record: RECORDS[table],
-        records: mappedRecords(connection, table, staged, RECORDS[table]),
-      }));
-      if (tables.includes('customers')) {
-        // The same mapped rows again, as versions; their rejections are reported once, by customers.
-        parts.push({
-          record: customerVersionRecord,
-          records: mappedRecords(connection, 'customers', staged, customerVersionRecord, false),
-        });
-      }
+      const part = (target: MappedTable, record: DefinedRecord, reportsRejections = true): BatchPart => {
+        const rows = checked.get(record);
+        return {
+          record,
+          records: mappedRecords(connection, target, staged, record, reportsRejections, rows !== undefined),
+          ...(rows !== undefined ? { checked: rows } : {}),
+        };
+      };
+      const parts: BatchPart[] = tables.map((table) => part(table, RECORDS[table]));
+      // The same mapped rows again, as versions; their rejections are reported once, by customers.
+      if (tables.includes('customers')) parts.push(part('customers', customerVersionRecord, false));
       return {
         parts,
         finish: () => {
@@ -380,7 +394,7 @@ async function stageWithCsvParse(
     );
     try {
       for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
-        await add(row.info.lines, row.raw.replace(/\r?\n$/, ''), row.record);
+        await add(row.info.lines, row.raw.replace(/\r?\n$/, '').replace(/\r$/, ''), row.record);
       }
     } catch (error) {
       // A file the CSV parser gives up on (an unclosed quote) is rejected as a whole; the others still load.
@@ -523,6 +537,8 @@ async function* mappedRecords(
   files: StagedFile[],
   record: DefinedRecord,
   reportsRejections = true,
+  /** The rows themselves are handed over in a checked table (writeChecked): yield only rejected files and broken lines. */
+  onlyUnreadable = false,
 ): AsyncGenerator<SourceRecord> {
   const inSql = checkedInSql(target, record);
   for (const file of files) {
@@ -545,14 +561,14 @@ async function* mappedRecords(
       continue;
     }
     if (reportRejected) yield* file.broken;
-    if (file.table === null) continue;
+    if (file.table === null || onlyUnreadable) continue;
     const mappedTable = `${file.table}_${target}`;
     const rows = `${mappedTable}_out`;
     await connection.run(
       `CREATE OR REPLACE TEMP TABLE ${rows} AS ${inSql ? checkSql(mappedTable, spec, record) : `SELECT * FROM ${mappedTable} ORDER BY _line`}`,
     );
     // Staged by DuckDB's reader: the text of each record that may be quarantined is cut from the file.
-    const texts = file.rawFromFile ? await rejectedTexts(connection, rows, file.readPath, inSql) : null;
+    const texts = file.rawFromFile ? await rejectedTexts(connection, rows, file.readPath, inSql ? '_reason IS NOT NULL' : null) : null;
     const result = await connection.stream(`SELECT * FROM ${rows} ORDER BY rowid`);
     for (;;) {
       const chunk = await result.fetchChunk();
@@ -578,12 +594,70 @@ async function* mappedRecords(
   }
 }
 
-/** The file's text of the records a check rejected (every record when zod decides later), by last line. */
-async function rejectedTexts(connection: DuckDBConnection, rows: string, readPath: string, inSql: boolean): Promise<Map<number, string>> {
+/** The file's text of the rows of `rows` that `where` picks (the rejected ones), by last line. */
+async function rejectedTexts(
+  connection: DuckDBConnection,
+  rows: string,
+  readPath: string,
+  where: string | null,
+): Promise<Map<number, string>> {
   const wanted = (
-    await connection.runAndReadAll(`SELECT DISTINCT _line, _first FROM ${rows}${inSql ? ' WHERE _reason IS NOT NULL' : ''} ORDER BY _line`)
+    await connection.runAndReadAll(`SELECT DISTINCT _line, _first FROM ${rows}${where === null ? '' : ` WHERE ${where}`} ORDER BY _line`)
   )
     .getRows()
     .map(([line, first]) => ({ line: Number(line), first: Number(first) }));
   return wanted.length > 0 ? readLines(readPath, wanted) : new Map();
+}
+
+/**
+ * Writes one record's checked rows of every staged file into a table of the attached checked
+ * database, in load order, in the shape the loader copies from (CheckedRows): the key and raw text
+ * of rejected rows (cut from the file where DuckDB's reader staged it), the normalised values of
+ * valid ones. Returns where they are, with the schema drift of the mapped rows.
+ */
+async function writeChecked(
+  connection: DuckDBConnection,
+  target: MappedTable,
+  files: StagedFile[],
+  record: DefinedRecord,
+): Promise<CheckedRows> {
+  const table = `rows_${record.table}`;
+  const fieldNames = Object.keys(record.fields);
+  await connection.run(
+    `CREATE TABLE _checked.${table} (_file VARCHAR, _line BIGINT, _first BIGINT, _key VARCHAR, _reason VARCHAR, _payload VARCHAR, ${fieldNames.map((_, i) => `_v${i} VARCHAR`).join(', ')})`,
+  );
+  const rows: CheckedRows = { database: '', table, unknownFields: {}, missingFields: {} };
+  for (const file of files) {
+    const spec = file.kind.records[target];
+    if (spec === undefined || file.rejected !== undefined || file.table === null) continue;
+    const names = Object.keys(spec.fields);
+    const key = `concat_ws('|', ${record.key.map((k) => (names.includes(k) ? `coalesce(${quoteName(k)}, '')` : `''`)).join(', ')})`;
+    const mappedTable = `${file.table}_${target}`;
+    await connection.run(`
+      INSERT INTO _checked.${table}
+      SELECT ${sqlString(file.relative)}, _line, _first, CASE WHEN _reason IS NOT NULL THEN ${key} END, _reason,
+             CASE WHEN _reason IS NOT NULL THEN _raw END, ${fieldNames.map((_, i) => `_v${i}`).join(', ')}
+      FROM (${checkSql(mappedTable, spec, record)})`);
+    const n = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${mappedTable}`)).getRows()[0]![0]);
+    if (n > 0) {
+      for (const name of names) if (!(name in record.fields)) rows.unknownFields[name] = (rows.unknownFields[name] ?? 0) + n;
+      for (const name of fieldNames) if (!names.includes(name)) rows.missingFields[name] = (rows.missingFields[name] ?? 0) + n;
+    }
+    if (!file.rawFromFile) continue;
+    const where = `_file = ${sqlString(file.relative)} AND _reason IS NOT NULL`;
+    const texts = await rejectedTexts(connection, `_checked.${table}`, file.readPath, where);
+    if (texts.size === 0) continue;
+    await connection.run('CREATE OR REPLACE TEMP TABLE _texts (line BIGINT, text VARCHAR)');
+    const appender = await connection.createAppender('_texts', 'main', 'temp');
+    for (const [line, text] of texts) {
+      appender.appendBigInt(BigInt(line));
+      appender.appendVarchar(text);
+      appender.endRow();
+    }
+    appender.closeSync();
+    await connection.run(
+      `UPDATE _checked.${table} AS c SET _payload = t.text FROM temp.main._texts AS t WHERE ${where} AND c._line = t.line`,
+    );
+  }
+  return rows;
 }
