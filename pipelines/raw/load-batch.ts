@@ -2,7 +2,7 @@ import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { describeIssues, type DefinedRecord } from '../extract/record-schema.ts';
 import type { SourceRecord } from '../extract/readers/source-record.ts';
 import type { BatchPart, SourceKind, StateUpdate } from '../extract/source-contract.ts';
-import { LINEAGE_COLUMNS, RAW_SCHEMA, ensureRawSchema, ensureRawTable } from './raw-schema.ts';
+import { LINEAGE_COLUMNS, QUARANTINE_KEY, RAW_SCHEMA, ensureRawSchema, ensureRawTable } from './raw-schema.ts';
 import { StageLines } from './bulk-lines.ts';
 import { bulkMemory, bulkStep, stageFileInBulk } from './bulk-stage.ts';
 import { writeSourceState } from './source-state.ts';
@@ -207,6 +207,8 @@ async function stageChecked(
   summary: TableLoadSummary,
 ): Promise<void> {
   const fields = Object.entries(record.fields);
+  // In the table's order (file, then line): the dedupe breaks ties within a file by stage rowid.
+  await connection.run('SET preserve_insertion_order = true');
   await connection.run(`
     INSERT INTO ${stageTable(record.table)} (${fields.map(([n]) => quoteIdent(n)).join(', ')}, _source_file, _source_line)
     SELECT ${fields.map(([, f], i) => `CAST(_v${i} AS ${f.type})`).join(', ')}, _file, _line
@@ -214,6 +216,7 @@ async function stageChecked(
   await connection.run(`
     INSERT INTO temp.main._stage_quarantine (location, record_key, reason, payload)
     SELECT _file || ':' || _line, _key, _reason, _payload FROM ${table} WHERE _reason IS NOT NULL ORDER BY rowid`);
+  await connection.run('SET preserve_insertion_order = false');
   const [read, rejected] = (await connection.runAndReadAll(`SELECT count(*), count(_reason) FROM ${table}`)).getRows()[0]!.map(Number) as [
     number,
     number,
@@ -476,7 +479,7 @@ async function moveQuarantine(connection: DuckDBConnection, source: string, tabl
     SELECT ${sqlString(source)}, ${sqlString(table)}, location, record_key, reason, payload, md5(payload),
            ${sqlString(batchId)}, ${sqlString(batchId)}, now()
     FROM _stage_quarantine
-    ON CONFLICT (source, location, payload_md5) DO UPDATE SET last_batch_id = excluded.last_batch_id, reason = excluded.reason`);
+    ON CONFLICT (${QUARANTINE_KEY.join(', ')}) DO UPDATE SET last_batch_id = excluded.last_batch_id, reason = excluded.reason`);
 }
 
 async function recordBatch(

@@ -164,6 +164,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
         if (settings.optional) throw new SourceSkippedError(config.name, `optional source absent: no folder ${folder}`);
         throw new SourceUnavailableError(config.name, `landing folder not found: ${folder}`);
       }
+      mappedStep('open');
       const names = fs
         .readdirSync(folder, { withFileTypes: true })
         .filter((e) => e.isFile() && !e.name.startsWith('.') && kindOf(e.name) !== undefined)
@@ -178,7 +179,10 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
       // Files are staged first (DuckDB's reader needs file access); then external access is switched
       // off and the configuration locked before any of the mapping's SQL runs, so it can read nothing
       // but the staged tables.
-      const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+      // As many threads as the load (CRM_EXTRACT_THREADS, default one per core): every statement that
+      // relies on file order says ORDER BY, and the reader reads each file in one pass (parallel = false).
+      const threads = envValue('CRM_EXTRACT_THREADS') ?? String(os.availableParallelism());
+      const instance = await DuckDBInstance.create(':memory:', { threads, preserve_insertion_order: 'true' });
       const connection = await instance.connect();
       let workDir: string | null = null;
       const newWorkDir = () => (workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'crm-intake-')));
@@ -245,6 +249,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
             notes.push(`rejected as a whole: ${relative}: ${file.rejected}`);
           }
         }
+        mappedStep('intake + staging');
         await connection.run('SET enable_external_access = false');
         await connection.run('SET lock_configuration = true');
         for (const file of staged) {
@@ -258,9 +263,12 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
             }
           }
         }
+        mappedStep('mapping');
         for (const { target, record } of handoff)
           checked.set(record, { ...(await writeChecked(connection, target, staged, record)), database: checkedDatabase! });
+        mappedStep('before detach');
         if (checkedDatabase !== null) await connection.run('DETACH _checked');
+        mappedStep('checks + handoff');
       } catch (error) {
         connection.closeSync();
         instance.closeSync();
@@ -324,6 +332,14 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
 }
 
 const TIMING = envValue('CRM_BULK_TIMING') === '1';
+let mark = performance.now();
+/** With CRM_BULK_TIMING=1: how long each step of opening a mapped source took (stderr), for profiling. */
+function mappedStep(label: string): void {
+  if (!TIMING) return;
+  const now = performance.now();
+  process.stderr.write(`[mapped] ${label}: ${((now - mark) / 1000).toFixed(2)} s\n`);
+  mark = now;
+}
 
 /** The csv-parse staging (Node splits every line): for the shapes DuckDB's reader cannot read strictly. */
 async function stageWithCsvParse(
@@ -638,6 +654,7 @@ async function writeChecked(
       SELECT ${sqlString(file.relative)}, _line, _first, CASE WHEN _reason IS NOT NULL THEN ${key} END, _reason,
              CASE WHEN _reason IS NOT NULL THEN _raw END, ${fieldNames.map((_, i) => `_v${i}`).join(', ')}
       FROM (${checkSql(mappedTable, spec, record)})`);
+    mappedStep(`checks ${file.relative} ${target}`);
     const n = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${mappedTable}`)).getRows()[0]![0]);
     if (n > 0) {
       for (const name of names) if (!(name in record.fields)) rows.unknownFields[name] = (rows.unknownFields[name] ?? 0) + n;
