@@ -164,7 +164,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
         if (settings.optional) throw new SourceSkippedError(config.name, `optional source absent: no folder ${folder}`);
         throw new SourceUnavailableError(config.name, `landing folder not found: ${folder}`);
       }
-      mappedStep('open');
+      mark = performance.now();
       const names = fs
         .readdirSync(folder, { withFileTypes: true })
         .filter((e) => e.isFile() && !e.name.startsWith('.') && kindOf(e.name) !== undefined)
@@ -252,22 +252,38 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
         mappedStep('intake + staging');
         await connection.run('SET enable_external_access = false');
         await connection.run('SET lock_configuration = true');
+        for (const { record } of handoff) checked.set(record, await createChecked(connection, record, checkedDatabase!));
         for (const file of staged) {
           if (file.rejected !== undefined || file.table === null) continue;
           for (const table of MAPPED_RECORD_TABLES.filter((t) => file.kind.records[t] !== undefined)) {
-            const error = await runMapping(connection, file.table, file.kind, table);
+            // A record handed over is mapped and checked in one statement into the checked table;
+            // any other (opinion posts, CRM_BULK_LOAD=0) is mapped into a table the loader streams.
+            const handed = handoff.filter((h) => h.target === table);
+            let error: string | null = null;
+            if (handed.length < (table === 'customers' ? 2 : 1)) error = await runMapping(connection, file.table, file.kind, table);
+            for (const { record } of handed) error ??= await writeChecked(connection, table, file, record, checked.get(record)!);
             if (error !== null) {
               file.rejected = error;
               notes.push(`rejected as a whole: ${file.relative}: ${file.rejected}`);
+              for (const rows of checked.values())
+                await connection.run(`DELETE FROM ${memoryTable(rows.table)} WHERE _file = $1`, [file.relative]);
               break;
             }
           }
         }
-        mappedStep('mapping');
-        for (const { target, record } of handoff)
-          checked.set(record, { ...(await writeChecked(connection, target, staged, record)), database: checkedDatabase! });
-        mappedStep('before detach');
-        if (checkedDatabase !== null) await connection.run('DETACH _checked');
+        mappedStep('mapping + checks');
+        for (const { target, record } of handoff) await countDrift(connection, target, staged, record, checked.get(record)!);
+        mappedStep('drift');
+        if (checkedDatabase !== null) {
+          // Written to the file in one transaction at the end (a commit per statement would sync the disk each time).
+          await connection.run('BEGIN TRANSACTION');
+          for (const rows of checked.values()) {
+            await connection.run(`CREATE TABLE _checked.${rows.table} AS SELECT * FROM ${memoryTable(rows.table)} ORDER BY rowid`);
+          }
+          await connection.run('COMMIT');
+          for (const rows of checked.values()) await connection.run(`DROP TABLE ${memoryTable(rows.table)}`);
+          await connection.run('DETACH _checked');
+        }
         mappedStep('checks + handoff');
       } catch (error) {
         connection.closeSync();
@@ -514,8 +530,12 @@ async function runMapping(
     await connection.run(`CREATE TABLE ${table}_${target} AS ${selectSql(table, mapping, target)}`);
     return null;
   } catch (error) {
-    return `mapping ${mapping.name} does not fit this file (${target}): ${(error as Error).message.split('\n')[0]}`;
+    return mappingError(mapping, target, error);
   }
+}
+
+function mappingError(mapping: SourceMapping, target: MappedTable, error: unknown): string {
+  return `mapping ${mapping.name} does not fit this file (${target}): ${(error as Error).message.split('\n')[0]}`;
 }
 
 /**
@@ -625,56 +645,84 @@ async function rejectedTexts(
   return wanted.length > 0 ? readLines(readPath, wanted) : new Map();
 }
 
+/** Where a checked table is built in the mapping's own (in-memory) database before it is written to the checked file. */
+const memoryTable = (table: string) => `memory.main.${table}`;
+
+/** The table of one record's checked rows (CheckedRows' shape), built in memory, copied to the checked database at the end. */
+async function createChecked(connection: DuckDBConnection, record: DefinedRecord, database: string): Promise<CheckedRows> {
+  const table = `rows_${record.table}`;
+  const columns = Object.keys(record.fields).map((_, i) => `_v${i} VARCHAR`);
+  await connection.run(
+    `CREATE TABLE ${memoryTable(table)} (_file VARCHAR, _line BIGINT, _first BIGINT, _key VARCHAR, _reason VARCHAR, _payload VARCHAR, ${columns.join(', ')})`,
+  );
+  return { database, table, unknownFields: {}, missingFields: {} };
+}
+
 /**
- * Writes one record's checked rows of every staged file into a table of the attached checked
- * database, in load order, in the shape the loader copies from (CheckedRows): the key and raw text
- * of rejected rows (cut from the file where DuckDB's reader staged it), the normalised values of
- * valid ones. Returns where they are, with the schema drift of the mapped rows.
+ * Maps one file's rows for one record and checks them in one statement, appending them to the
+ * record's checked table in load order: the key and raw text of rejected rows (cut from the file
+ * where DuckDB's reader staged it), the normalised values of valid ones. Returns why the mapping
+ * does not fit the file (the file is then rejected as a whole), or null.
  */
 async function writeChecked(
   connection: DuckDBConnection,
   target: MappedTable,
-  files: StagedFile[],
+  file: StagedFile,
   record: DefinedRecord,
-): Promise<CheckedRows> {
-  const table = `rows_${record.table}`;
+  rows: CheckedRows,
+): Promise<string | null> {
+  const spec = file.kind.records[target]!;
   const fieldNames = Object.keys(record.fields);
-  await connection.run(
-    `CREATE TABLE _checked.${table} (_file VARCHAR, _line BIGINT, _first BIGINT, _key VARCHAR, _reason VARCHAR, _payload VARCHAR, ${fieldNames.map((_, i) => `_v${i} VARCHAR`).join(', ')})`,
-  );
-  const rows: CheckedRows = { database: '', table, unknownFields: {}, missingFields: {} };
-  for (const file of files) {
-    const spec = file.kind.records[target];
-    if (spec === undefined || file.rejected !== undefined || file.table === null) continue;
-    const names = Object.keys(spec.fields);
-    const key = `concat_ws('|', ${record.key.map((k) => (names.includes(k) ? `coalesce(${quoteName(k)}, '')` : `''`)).join(', ')})`;
-    const mappedTable = `${file.table}_${target}`;
+  const names = Object.keys(spec.fields);
+  const key = `concat_ws('|', ${record.key.map((k) => (names.includes(k) ? `coalesce(${quoteName(k)}, '')` : `''`)).join(', ')})`;
+  try {
     await connection.run(`
-      INSERT INTO _checked.${table}
+      INSERT INTO ${memoryTable(rows.table)}
       SELECT ${sqlString(file.relative)}, _line, _first, CASE WHEN _reason IS NOT NULL THEN ${key} END, _reason,
              CASE WHEN _reason IS NOT NULL THEN _raw END, ${fieldNames.map((_, i) => `_v${i}`).join(', ')}
-      FROM (${checkSql(mappedTable, spec, record)})`);
-    mappedStep(`checks ${file.relative} ${target}`);
-    const n = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${mappedTable}`)).getRows()[0]![0]);
-    if (n > 0) {
-      for (const name of names) if (!(name in record.fields)) rows.unknownFields[name] = (rows.unknownFields[name] ?? 0) + n;
-      for (const name of fieldNames) if (!names.includes(name)) rows.missingFields[name] = (rows.missingFields[name] ?? 0) + n;
-    }
-    if (!file.rawFromFile) continue;
-    const where = `_file = ${sqlString(file.relative)} AND _reason IS NOT NULL`;
-    const texts = await rejectedTexts(connection, `_checked.${table}`, file.readPath, where);
-    if (texts.size === 0) continue;
-    await connection.run('CREATE OR REPLACE TEMP TABLE _texts (line BIGINT, text VARCHAR)');
-    const appender = await connection.createAppender('_texts', 'main', 'temp');
-    for (const [line, text] of texts) {
-      appender.appendBigInt(BigInt(line));
-      appender.appendVarchar(text);
-      appender.endRow();
-    }
-    appender.closeSync();
-    await connection.run(
-      `UPDATE _checked.${table} AS c SET _payload = t.text FROM temp.main._texts AS t WHERE ${where} AND c._line = t.line`,
-    );
+      FROM (${checkSql(`(${selectSql(file.table!, file.kind, target)})`, spec, record)})`);
+  } catch (error) {
+    return mappingError(file.kind, target, error);
   }
-  return rows;
+  mappedStep(`checks ${file.relative} ${target}`);
+  if (!file.rawFromFile) return null;
+  const where = `_file = ${sqlString(file.relative)} AND _reason IS NOT NULL`;
+  const texts = await rejectedTexts(connection, memoryTable(rows.table), file.readPath, where);
+  if (texts.size === 0) return null;
+  await connection.run('CREATE OR REPLACE TEMP TABLE _texts (line BIGINT, text VARCHAR)');
+  const appender = await connection.createAppender('_texts', 'main', 'temp');
+  for (const [line, text] of texts) {
+    appender.appendBigInt(BigInt(line));
+    appender.appendVarchar(text);
+    appender.endRow();
+  }
+  appender.closeSync();
+  await connection.run(
+    `UPDATE ${memoryTable(rows.table)} AS c SET _payload = t.text FROM temp.main._texts AS t WHERE ${where} AND c._line = t.line`,
+  );
+  return null;
+}
+
+/** Schema drift of the handed-over rows, per file: fields mapped that the record lacks, and the reverse. */
+async function countDrift(
+  connection: DuckDBConnection,
+  target: MappedTable,
+  files: StagedFile[],
+  record: DefinedRecord,
+  rows: CheckedRows,
+) {
+  const counts = new Map(
+    (await connection.runAndReadAll(`SELECT _file, count(*) FROM ${memoryTable(rows.table)} GROUP BY _file`))
+      .getRows()
+      .map(([f, n]) => [String(f), Number(n)]),
+  );
+  const fieldNames = Object.keys(record.fields);
+  for (const file of files) {
+    const spec = file.kind.records[target];
+    const n = counts.get(file.relative) ?? 0;
+    if (spec === undefined || n === 0) continue;
+    const names = Object.keys(spec.fields);
+    for (const name of names) if (!(name in record.fields)) rows.unknownFields[name] = (rows.unknownFields[name] ?? 0) + n;
+    for (const name of fieldNames) if (!names.includes(name)) rows.missingFields[name] = (rows.missingFields[name] ?? 0) + n;
+  }
 }
