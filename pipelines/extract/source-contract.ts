@@ -1,3 +1,4 @@
+import type { DuckDBDataChunk } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { DefinedRecord } from './record-schema.ts';
 import type { SourceRecord } from './readers/source-record.ts';
@@ -52,22 +53,22 @@ export interface BatchPart {
    */
   bulk?: BulkPlan;
   /**
-   * Rows the source has already validated in SQL, in a DuckDB database file of its own (a mapped
-   * source's): the loader attaches it read-only and copies them into the stage and the quarantine in
-   * two statements, without a trip through JavaScript per row. `records` then yields only what is not
-   * in that table (files rejected as a whole, lines that could not be split into columns).
+   * Rows the source has already validated in SQL in a DuckDB of its own (a mapped source's): the
+   * loader appends them to the stage and the quarantine as DuckDB data chunks, without a
+   * JavaScript object per row. `records` then yields only what is not among them (files rejected as
+   * a whole, lines that could not be split into columns).
    */
   checked?: CheckedRows;
 }
 
-/**
- * A table of checked rows in a DuckDB file, in load order (file, then line): `_file`, `_line`,
- * `_key` and `_reason` (NULL when valid), `_payload` (the raw text of a rejected row) and `_v0`..
- * `_vN`: the record's fields in order, as normalised text (NULL when rejected).
- */
+/** Checked rows, in load order (file, then line), as data chunks. */
 export interface CheckedRows {
-  database: string;
+  /** Where the source keeps them (for its own bookkeeping). */
   table: string;
+  /** Valid rows in the stage table's columns: the record's fields in their raw types, `_source_file`, `_source_line`, then four NULL text columns. */
+  valid(): AsyncIterable<DuckDBDataChunk>;
+  /** Rejected rows as the quarantine stage's columns: location, record key, reason, raw text. */
+  rejected(): AsyncIterable<DuckDBDataChunk>;
   /** Schema drift of those rows: fields the source mapped that the record lacks, and the reverse. */
   unknownFields: Record<string, number>;
   missingFields: Record<string, number>;

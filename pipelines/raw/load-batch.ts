@@ -69,15 +69,6 @@ export async function loadBatch(
   await ensureRawSchema(connection);
   for (const record of new Set([...parts.map((p) => p.record), ...(options.extraTables ?? [])])) await ensureRawTable(connection, record);
   const startedAt = new Date().toISOString();
-  // Checked rows a source hands over in a database file: attached before the transaction (and
-  // detached after it: DuckDB detaches nothing a transaction read from).
-  const attached = new Map<BatchPart, string>();
-  for (const part of parts) {
-    if (part.checked === undefined) continue;
-    const alias = `_checked_${attached.size}`;
-    await connection.run(`ATTACH ${sqlString(part.checked.database)} AS ${alias} (READ_ONLY)`);
-    attached.set(part, alias);
-  }
   await connection.run('BEGIN TRANSACTION');
   try {
     const tables: TableLoadSummary[] = [];
@@ -85,7 +76,7 @@ export async function loadBatch(
     let ordersQuarantined = false;
     for (const part of parts) {
       const lines = new StageLines();
-      const summary = await stagePart(connection, source, part, lines, (n) => onProgress?.(readSoFar + n), attached.get(part));
+      const summary = await stagePart(connection, source, part, lines, (n) => onProgress?.(readSoFar + n));
       readSoFar += summary.read;
       bulkStep(`staged ${part.record.table}`);
       if (ordersQuarantined && ORDER_LINE_TABLES.has(part.record.table) && 'order_id' in part.record.fields) {
@@ -116,8 +107,6 @@ export async function loadBatch(
   } catch (error) {
     await connection.run('ROLLBACK').catch(() => undefined);
     throw error;
-  } finally {
-    for (const alias of attached.values()) await connection.run(`DETACH ${alias}`).catch(() => undefined);
   }
 }
 
@@ -127,8 +116,6 @@ async function stagePart(
   part: BatchPart,
   lines: StageLines,
   onProgress: (read: number) => void,
-  /** Where part.checked is attached. */
-  checkedAlias?: string,
 ): Promise<TableLoadSummary> {
   const { record } = part;
   const stage = stageTable(record.table);
@@ -184,9 +171,9 @@ async function stagePart(
       const samples = await connection.runAndReadAll(`SELECT location, reason FROM temp.main._stage_quarantine LIMIT ${SAMPLE_LIMIT}`);
       summary.rejectedSamples = samples.getRows().map(([location, reason]) => ({ location: String(location), reason: String(reason) }));
     }
-  } else if (part.checked !== undefined && checkedAlias !== undefined) {
+  } else if (part.checked !== undefined) {
     await appendRecords(connection, record, part.records, summary, onProgress);
-    await stageChecked(connection, record, `${checkedAlias}.main.${quoteIdent(part.checked.table)}`, part.checked, summary);
+    await stageChecked(connection, record, part.checked, summary, onProgress);
   } else {
     await appendRecords(connection, record, part.records, summary, onProgress);
   }
@@ -195,44 +182,43 @@ async function stagePart(
 }
 
 /**
- * Rows a source validated in SQL (part.checked): valid ones into the stage with their normalised
- * values cast to the raw types (as the appender casts them), rejected ones into the quarantine
- * stage, both in the table's order, each in one statement.
+ * Rows a source validated in SQL (part.checked): valid ones appended to the stage and rejected ones
+ * to the quarantine stage as the source's DuckDB data chunks, in its order (the dedupe breaks ties
+ * within a file by stage rowid).
  */
 async function stageChecked(
   connection: DuckDBConnection,
   record: DefinedRecord,
-  table: string,
   checked: NonNullable<BatchPart['checked']>,
   summary: TableLoadSummary,
+  onProgress: (read: number) => void,
 ): Promise<void> {
-  const fields = Object.entries(record.fields);
-  // In the table's order (file, then line): the dedupe breaks ties within a file by stage rowid.
-  await connection.run('SET preserve_insertion_order = true');
-  await connection.run(`
-    INSERT INTO ${stageTable(record.table)} (${fields.map(([n]) => quoteIdent(n)).join(', ')}, _source_file, _source_line)
-    SELECT ${fields.map(([, f], i) => `CAST(_v${i} AS ${f.type})`).join(', ')}, _file, _line
-    FROM ${table} WHERE _reason IS NULL ORDER BY rowid`);
-  await connection.run(`
-    INSERT INTO temp.main._stage_quarantine (location, record_key, reason, payload)
-    SELECT _file || ':' || _line, _key, _reason, _payload FROM ${table} WHERE _reason IS NOT NULL ORDER BY rowid`);
-  await connection.run('SET preserve_insertion_order = false');
-  const [read, rejected] = (await connection.runAndReadAll(`SELECT count(*), count(_reason) FROM ${table}`)).getRows()[0]!.map(Number) as [
-    number,
-    number,
-  ];
-  summary.read += read;
-  summary.rejected += rejected;
+  const rows = await connection.createAppender(stageTableName(record.table), 'main', 'temp');
+  try {
+    for await (const chunk of checked.valid()) {
+      rows.appendDataChunk(chunk);
+      summary.read += chunk.rowCount;
+      onProgress(summary.read);
+    }
+  } finally {
+    rows.closeSync();
+  }
+  const rejects = await connection.createAppender('_stage_quarantine', 'main', 'temp');
+  try {
+    for await (const chunk of checked.rejected()) {
+      rejects.appendDataChunk(chunk);
+      summary.read += chunk.rowCount;
+      summary.rejected += chunk.rowCount;
+      for (const [location, , reason] of chunk.getRows()) {
+        if (summary.rejectedSamples.length >= SAMPLE_LIMIT) break;
+        summary.rejectedSamples.push({ location: String(location), reason: String(reason) });
+      }
+    }
+  } finally {
+    rejects.closeSync();
+  }
   for (const [name, n] of Object.entries(checked.unknownFields)) summary.unknownFields[name] = (summary.unknownFields[name] ?? 0) + n;
   for (const [name, n] of Object.entries(checked.missingFields)) summary.missingFields[name] = (summary.missingFields[name] ?? 0) + n;
-  const room = SAMPLE_LIMIT - summary.rejectedSamples.length;
-  if (rejected > 0 && room > 0) {
-    const samples = await connection.runAndReadAll(
-      `SELECT _file || ':' || _line, _reason FROM ${table} WHERE _reason IS NOT NULL ORDER BY rowid LIMIT ${room}`,
-    );
-    for (const [location, reason] of samples.getRows())
-      summary.rejectedSamples.push({ location: String(location), reason: String(reason) });
-  }
 }
 
 /** Environment switch: CRM_BULK_LOAD=0 sends every record through the row path (zod per record). */

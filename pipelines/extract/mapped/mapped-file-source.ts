@@ -186,14 +186,11 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
       const connection = await instance.connect();
       let workDir: string | null = null;
       const newWorkDir = () => (workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'crm-intake-')));
-      // The checked rows are written to a database file of their own, which the loader attaches:
-      // no trip through JavaScript per row. Attached before the lock, the only file the SQL can write.
+      // The checked rows go to the loader as DuckDB data chunks (no JavaScript object per row).
       const handoff = tables.flatMap((table) => [
         ...(checkedInSql(table, RECORDS[table]) ? [{ target: table, record: RECORDS[table] }] : []),
         ...(table === 'customers' && checkedInSql(table, customerVersionRecord) ? [{ target: table, record: customerVersionRecord }] : []),
       ]);
-      const checkedDatabase = handoff.length > 0 ? path.join(newWorkDir(), 'checked.duckdb') : null;
-      if (checkedDatabase !== null) await connection.run(`ATTACH ${sqlString(checkedDatabase)} AS _checked`);
       const notes: string[] = [];
       const staged: StagedFile[] = [];
       const checked = new Map<DefinedRecord, CheckedRows>();
@@ -252,7 +249,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
         mappedStep('intake + staging');
         await connection.run('SET enable_external_access = false');
         await connection.run('SET lock_configuration = true');
-        for (const { record } of handoff) checked.set(record, await createChecked(connection, record, checkedDatabase!));
+        for (const { record } of handoff) checked.set(record, await createChecked(connection, record));
         for (const file of staged) {
           if (file.rejected !== undefined || file.table === null) continue;
           for (const table of MAPPED_RECORD_TABLES.filter((t) => file.kind.records[t] !== undefined)) {
@@ -274,16 +271,6 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
         mappedStep('mapping + checks');
         for (const { target, record } of handoff) await countDrift(connection, target, staged, record, checked.get(record)!);
         mappedStep('drift');
-        if (checkedDatabase !== null) {
-          // Written to the file in one transaction at the end (a commit per statement would sync the disk each time).
-          await connection.run('BEGIN TRANSACTION');
-          for (const rows of checked.values()) {
-            await connection.run(`CREATE TABLE _checked.${rows.table} AS SELECT * FROM ${memoryTable(rows.table)} ORDER BY rowid`);
-          }
-          await connection.run('COMMIT');
-          for (const rows of checked.values()) await connection.run(`DROP TABLE ${memoryTable(rows.table)}`);
-          await connection.run('DETACH _checked');
-        }
         mappedStep('checks + handoff');
       } catch (error) {
         connection.closeSync();
@@ -645,17 +632,41 @@ async function rejectedTexts(
   return wanted.length > 0 ? readLines(readPath, wanted) : new Map();
 }
 
-/** Where a checked table is built in the mapping's own (in-memory) database before it is written to the checked file. */
 const memoryTable = (table: string) => `memory.main.${table}`;
 
-/** The table of one record's checked rows (CheckedRows' shape), built in memory, copied to the checked database at the end. */
-async function createChecked(connection: DuckDBConnection, record: DefinedRecord, database: string): Promise<CheckedRows> {
+/**
+ * The table of one record's checked rows in the mapping's DuckDB, in load order (file, then line):
+ * `_file`, `_line`, `_first`, and `_key`, `_reason`, `_payload` of a rejected row or `_v0`..`_vN` (the
+ * normalised values) of a valid one; the loader reads it as data chunks (CheckedRows).
+ */
+async function createChecked(connection: DuckDBConnection, record: DefinedRecord): Promise<CheckedRows> {
   const table = `rows_${record.table}`;
   const columns = Object.keys(record.fields).map((_, i) => `_v${i} VARCHAR`);
   await connection.run(
     `CREATE TABLE ${memoryTable(table)} (_file VARCHAR, _line BIGINT, _first BIGINT, _key VARCHAR, _reason VARCHAR, _payload VARCHAR, ${columns.join(', ')})`,
   );
-  return { database, table, unknownFields: {}, missingFields: {} };
+  const chunks = async function* (sql: string) {
+    const result = await connection.stream(sql);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      yield chunk;
+    }
+  };
+  // Valid rows in the stage table's columns (the record's fields in their raw types, then lineage and
+  // the bulk path's empty columns); rejected ones in the quarantine stage's.
+  const typed = Object.values(record.fields).map((f, i) => `CAST(_v${i} AS ${f.type})`);
+  return {
+    table,
+    valid: () =>
+      chunks(
+        `SELECT ${typed.join(', ')}, _file, _line, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR FROM ${memoryTable(table)} WHERE _reason IS NULL ORDER BY rowid`,
+      ),
+    rejected: () =>
+      chunks(`SELECT _file || ':' || _line, _key, _reason, _payload FROM ${memoryTable(table)} WHERE _reason IS NOT NULL ORDER BY rowid`),
+    unknownFields: {},
+    missingFields: {},
+  };
 }
 
 /**
