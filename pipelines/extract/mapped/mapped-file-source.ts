@@ -35,10 +35,11 @@ import { stageWithReader } from './reader-stage.ts';
  * A folder of one shop's exports read through a source mapping. Each file is read once into an
  * in-memory DuckDB table of text columns with its line numbers: by DuckDB's own CSV reader (the bulk
  * path's, reader-stage.ts), or with csv-parse in Node for the shapes that reader cannot read strictly
- * (relaxed quotes, bare CR line ends, NDJSON; and every file with CRM_BULK_LOAD=0); each canonical record the mapping declares is one SELECT of the mapping's SQL expressions
- * over it; the rows that come out are validated in the same DuckDB by the canonical record's SQL
- * rules (sql-checks.ts, the bulk path's, worded as zod's), so every rejected row is quarantined with
- * file, line, field and reason and the loader appends the valid ones without zod. Opinion posts keep
+ * (relaxed quotes, bare CR line ends, NDJSON; and every file with CRM_BULK_LOAD=0). Each canonical
+ * record the mapping declares is one SELECT of the mapping's SQL expressions over it; the rows that
+ * come out are validated in the same DuckDB by the canonical record's SQL rules (sql-checks.ts, the
+ * bulk path's, worded as zod's), so every rejected row is quarantined with file, line, field and
+ * reason, and the loader appends them as data chunks (BatchPart.checked), without zod. Opinion posts keep
  * zod: sentiment scoring adds their derived columns per record in TypeScript. The mapping's SQL
  * runs in a DuckDB that can read nothing but the staged file (external access is switched off).
  */
@@ -267,11 +268,14 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
               break;
             }
           }
+          // A file whose every record was handed over is not read again: its staged rows can go.
+          const everyTable = MAPPED_RECORD_TABLES.filter((t) => file.kind.records[t] !== undefined);
+          if (everyTable.every((t) => handoff.filter((h) => h.target === t).length === (t === 'customers' ? 2 : 1))) {
+            await connection.run(`DROP TABLE IF EXISTS ${file.table}`);
+          }
         }
-        mappedStep('mapping + checks');
         for (const { target, record } of handoff) await countDrift(connection, target, staged, record, checked.get(record)!);
-        mappedStep('drift');
-        mappedStep('checks + handoff');
+        mappedStep('mapping + checks');
       } catch (error) {
         connection.closeSync();
         instance.closeSync();
