@@ -1,3 +1,4 @@
+import type { DuckDBDataChunk } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { DefinedRecord } from './record-schema.ts';
 import type { SourceRecord } from './readers/source-record.ts';
@@ -51,6 +52,26 @@ export interface BatchPart {
    * reads and validates them inside DuckDB instead of iterating `records`. Opt-in per file-drop rule.
    */
   bulk?: BulkPlan;
+  /**
+   * Rows the source has already validated in SQL in a DuckDB of its own (a mapped source's): the
+   * loader appends them to the stage and the quarantine as DuckDB data chunks, without a
+   * JavaScript object per row. `records` then yields only what is not among them (files rejected as
+   * a whole, lines that could not be split into columns).
+   */
+  checked?: CheckedRows;
+}
+
+/** Checked rows, in load order (file, then line), as data chunks. */
+export interface CheckedRows {
+  /** Where the source keeps them (for its own bookkeeping). */
+  table: string;
+  /** Valid rows in the stage table's columns: the record's fields in their raw types, `_source_file`, `_source_line`, then four NULL text columns. */
+  valid(): AsyncIterable<DuckDBDataChunk>;
+  /** Rejected rows as the quarantine stage's columns: location, record key, reason, raw text. */
+  rejected(): AsyncIterable<DuckDBDataChunk>;
+  /** Schema drift of those rows: fields the source mapped that the record lacks, and the reverse. */
+  unknownFields: Record<string, number>;
+  missingFields: Record<string, number>;
 }
 
 /** A file the loader may read with DuckDB's own reader. */

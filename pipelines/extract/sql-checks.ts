@@ -38,12 +38,12 @@ export interface SqlRule {
 }
 
 /** The characters JavaScript's String.prototype.trim removes (zod's .trim() and Number() use it). */
-const JS_WHITESPACE =
+export const JS_WHITESPACE =
   ' \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
 
 export const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 /** JavaScript's trim(); the common case (no space at either end) skips the costly character-set trim. */
-const jsTrim = (expr: string) =>
+export const jsTrim = (expr: string) =>
   `(CASE WHEN ascii(${expr}) BETWEEN 33 AND 126 AND ascii(right(${expr}, 1)) BETWEEN 33 AND 126 THEN ${expr} ELSE trim(${expr}, ${sqlString(JS_WHITESPACE)}) END)`;
 /** zod's preprocess(emptyToNull): undefined, null and '' all become null. */
 const isEmpty = (i: SqlInput) => `(${i.kind} IS NULL OR ${i.kind} = 'null' OR (${i.kind} = 'string' AND ${i.text} = ''))`;

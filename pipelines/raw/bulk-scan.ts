@@ -22,7 +22,7 @@ export class ScanDeclined extends Error {}
  * them). Returns null for a file with a quote or a CR, or blank lines before the header: the exact
  * scan numbers those.
  */
-export async function scanCsvFast(filePath: string, onRecords: (scanned: number) => void): Promise<CsvScan | null> {
+export async function scanCsvFast(filePath: string, onRecords: (scanned: number) => void, delimiter = ','): Promise<CsvScan | null> {
   const hash = crypto.createHash('sha256');
   const fd = fs.openSync(filePath, 'r');
   const buf = Buffer.allocUnsafe(CHUNK * 4);
@@ -37,7 +37,7 @@ export async function scanCsvFast(filePath: string, onRecords: (scanned: number)
   const endLine = () => {
     if (lineBytes === 0) return; // blank line: skipped, still counted as a line
     if (header === null) {
-      header = parseHeader(Buffer.concat(headerParts!));
+      header = parseHeader(Buffer.concat(headerParts!), delimiter);
       headerParts = null;
       return;
     }
@@ -94,9 +94,11 @@ export interface CsvScan {
 /**
  * One pass over the bytes: SHA-256, and a quote-aware record scanner that knows where each record
  * ends (the line csv-parse reports) and how many columns it has. It mirrors csv-parse's defaults
- * (comma, double quote, "" escape, CRLF or LF); anything it is unsure about declines the file.
+ * (comma, double quote, "" escape, CRLF or LF; another one-byte delimiter for mapped sources);
+ * anything it is unsure about declines the file.
  */
-export async function scanCsvExact(filePath: string, onRecords: (scanned: number) => void): Promise<CsvScan> {
+export async function scanCsvExact(filePath: string, onRecords: (scanned: number) => void, delimiter = ','): Promise<CsvScan> {
+  const delim = delimiterByte(delimiter);
   const hash = crypto.createHash('sha256');
   const fd = fs.openSync(filePath, 'r');
   const buf = Buffer.allocUnsafe(CHUNK);
@@ -176,7 +178,7 @@ export async function scanCsvExact(filePath: string, onRecords: (scanned: number
             continue;
           }
         }
-        if (b === 44) {
+        if (b === delim) {
           cols++;
           recordBytes++;
           fieldStart = true;
@@ -216,11 +218,11 @@ export async function scanCsvExact(filePath: string, onRecords: (scanned: number
     fs.closeSync(fd);
   }
   if (header === null || headerText === null) return { sha256: hash.digest('hex'), header: [], records: 0, broken, events };
-  return { sha256: hash.digest('hex'), header: parseHeader(headerText), records: ordinal, broken, events };
+  return { sha256: hash.digest('hex'), header: parseHeader(headerText, delimiter), records: ordinal, broken, events };
 }
 
 /** The header on the file's first line, or null (empty file, blank first line, or a header with a quoted line break). */
-export function quickHeader(filePath: string): string[] | null {
+export function quickHeader(filePath: string, delimiter = ','): string[] | null {
   const fd = fs.openSync(filePath, 'r');
   try {
     const buf = Buffer.alloc(1 << 16);
@@ -235,10 +237,18 @@ export function quickHeader(filePath: string): string[] | null {
     if (end === -1) return null;
     const line = text.slice(0, end);
     if ((line.match(/"/g) ?? []).length % 2 !== 0) return null;
-    return parseHeader(Buffer.from(line));
+    return parseHeader(Buffer.from(line), delimiter);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** The delimiter as the one byte the exact scan compares (an ASCII character other than a quote or a line end). */
+function delimiterByte(delimiter: string): number {
+  const code = delimiter.charCodeAt(0);
+  if (delimiter.length !== 1 || code > 127 || code === 34 || code === 10 || code === 13)
+    throw new ScanDeclined(`delimiter ${JSON.stringify(delimiter)}`);
+  return code;
 }
 
 function stripCr(text: Buffer): Buffer {
@@ -246,7 +256,7 @@ function stripCr(text: Buffer): Buffer {
 }
 
 /** The header record's names, trimmed as the row path trims them. */
-export function parseHeader(text: Buffer): string[] {
+export function parseHeader(text: Buffer, delimiter = ','): string[] {
   const names: string[] = [];
   const s = stripCr(text).toString('utf8');
   let current = '';
@@ -260,7 +270,7 @@ export function parseHeader(text: Buffer): string[] {
       } else if (c === '"') quoted = false;
       else current += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') {
+    else if (c === delimiter) {
       names.push(current.trim());
       current = '';
     } else current += c;

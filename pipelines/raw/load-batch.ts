@@ -2,7 +2,7 @@ import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { describeIssues, type DefinedRecord } from '../extract/record-schema.ts';
 import type { SourceRecord } from '../extract/readers/source-record.ts';
 import type { BatchPart, SourceKind, StateUpdate } from '../extract/source-contract.ts';
-import { LINEAGE_COLUMNS, RAW_SCHEMA, ensureRawSchema, ensureRawTable } from './raw-schema.ts';
+import { LINEAGE_COLUMNS, QUARANTINE_KEY, RAW_SCHEMA, ensureRawSchema, ensureRawTable } from './raw-schema.ts';
 import { StageLines } from './bulk-lines.ts';
 import { bulkMemory, bulkStep, stageFileInBulk } from './bulk-stage.ts';
 import { writeSourceState } from './source-state.ts';
@@ -171,11 +171,54 @@ async function stagePart(
       const samples = await connection.runAndReadAll(`SELECT location, reason FROM temp.main._stage_quarantine LIMIT ${SAMPLE_LIMIT}`);
       summary.rejectedSamples = samples.getRows().map(([location, reason]) => ({ location: String(location), reason: String(reason) }));
     }
+  } else if (part.checked !== undefined) {
+    await appendRecords(connection, record, part.records, summary, onProgress);
+    await stageChecked(connection, record, part.checked, summary, onProgress);
   } else {
     await appendRecords(connection, record, part.records, summary, onProgress);
   }
   onProgress(summary.read);
   return summary;
+}
+
+/**
+ * Rows a source validated in SQL (part.checked): valid ones appended to the stage and rejected ones
+ * to the quarantine stage as the source's DuckDB data chunks, in its order (the dedupe breaks ties
+ * within a file by stage rowid).
+ */
+async function stageChecked(
+  connection: DuckDBConnection,
+  record: DefinedRecord,
+  checked: NonNullable<BatchPart['checked']>,
+  summary: TableLoadSummary,
+  onProgress: (read: number) => void,
+): Promise<void> {
+  const rows = await connection.createAppender(stageTableName(record.table), 'main', 'temp');
+  try {
+    for await (const chunk of checked.valid()) {
+      rows.appendDataChunk(chunk);
+      summary.read += chunk.rowCount;
+      onProgress(summary.read);
+    }
+  } finally {
+    rows.closeSync();
+  }
+  const rejects = await connection.createAppender('_stage_quarantine', 'main', 'temp');
+  try {
+    for await (const chunk of checked.rejected()) {
+      rejects.appendDataChunk(chunk);
+      summary.read += chunk.rowCount;
+      summary.rejected += chunk.rowCount;
+      for (const [location, , reason] of chunk.getRows()) {
+        if (summary.rejectedSamples.length >= SAMPLE_LIMIT) break;
+        summary.rejectedSamples.push({ location: String(location), reason: String(reason) });
+      }
+    }
+  } finally {
+    rejects.closeSync();
+  }
+  for (const [name, n] of Object.entries(checked.unknownFields)) summary.unknownFields[name] = (summary.unknownFields[name] ?? 0) + n;
+  for (const [name, n] of Object.entries(checked.missingFields)) summary.missingFields[name] = (summary.missingFields[name] ?? 0) + n;
 }
 
 /** Environment switch: CRM_BULK_LOAD=0 sends every record through the row path (zod per record). */
@@ -422,7 +465,7 @@ async function moveQuarantine(connection: DuckDBConnection, source: string, tabl
     SELECT ${sqlString(source)}, ${sqlString(table)}, location, record_key, reason, payload, md5(payload),
            ${sqlString(batchId)}, ${sqlString(batchId)}, now()
     FROM _stage_quarantine
-    ON CONFLICT (source, location, payload_md5) DO UPDATE SET last_batch_id = excluded.last_batch_id, reason = excluded.reason`);
+    ON CONFLICT (${QUARANTINE_KEY.join(', ')}) DO UPDATE SET last_batch_id = excluded.last_batch_id, reason = excluded.reason`);
 }
 
 async function recordBatch(

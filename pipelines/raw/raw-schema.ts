@@ -16,7 +16,8 @@ export async function ensureRawSchema(connection: DuckDBConnection): Promise<voi
   await connection.run(`
     CREATE SCHEMA IF NOT EXISTS ${RAW_SCHEMA};
     -- Rejected records, kept with their reason and raw payload; re-loading the same bad line
-    -- updates its row instead of adding another.
+    -- updates its row instead of adding another. Keyed per raw table: one line rejected for two
+    -- tables (an order-lines export's order and its item) keeps both reasons.
     CREATE TABLE IF NOT EXISTS ${RAW_SCHEMA}._quarantine (
       source VARCHAR NOT NULL,
       raw_table VARCHAR NOT NULL,
@@ -28,7 +29,7 @@ export async function ensureRawSchema(connection: DuckDBConnection): Promise<voi
       first_batch_id VARCHAR NOT NULL,
       last_batch_id VARCHAR NOT NULL,
       rejected_at TIMESTAMPTZ NOT NULL,
-      PRIMARY KEY (source, location, payload_md5)
+      PRIMARY KEY (source, raw_table, location, payload_md5)
     );
     -- One row per committed extract batch: the per-source load log.
     CREATE TABLE IF NOT EXISTS ${RAW_SCHEMA}._load_batches (
@@ -67,6 +68,50 @@ export async function ensureRawSchema(connection: DuckDBConnection): Promise<voi
       PRIMARY KEY (source, path)
     );
   `);
+  await migrateQuarantineKey(connection);
+}
+
+/** The quarantine's key, as its CREATE TABLE above declares it. */
+export const QUARANTINE_KEY = ['source', 'raw_table', 'location', 'payload_md5'] as const;
+
+/**
+ * Warehouses created before the quarantine was keyed per raw table have the key (source, location,
+ * payload_md5), under which a second reason for the same line overwrote the first. DuckDB cannot
+ * change a primary key in place, so the table is rebuilt with the new key and its rows copied (every
+ * old row is unique under the wider key too), in one transaction.
+ */
+async function migrateQuarantineKey(connection: DuckDBConnection): Promise<void> {
+  const rows = await connection.runAndReadAll(
+    `SELECT constraint_column_names FROM duckdb_constraints()
+     WHERE schema_name = '${RAW_SCHEMA}' AND table_name = '_quarantine' AND constraint_type = 'PRIMARY KEY'`,
+  );
+  const key = (rows.getRows()[0]?.[0] as { items: unknown[] } | undefined)?.items.map(String) ?? [];
+  if (key.join(',') === QUARANTINE_KEY.join(',')) return;
+  const columns = 'source, raw_table, location, record_key, reason, payload, payload_md5, first_batch_id, last_batch_id, rejected_at';
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    await connection.run(`
+      CREATE TABLE ${RAW_SCHEMA}._quarantine_rekeyed (
+        source VARCHAR NOT NULL,
+        raw_table VARCHAR NOT NULL,
+        location VARCHAR NOT NULL,
+        record_key VARCHAR,
+        reason VARCHAR NOT NULL,
+        payload VARCHAR NOT NULL,
+        payload_md5 VARCHAR NOT NULL,
+        first_batch_id VARCHAR NOT NULL,
+        last_batch_id VARCHAR NOT NULL,
+        rejected_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (${QUARANTINE_KEY.join(', ')})
+      )`);
+    await connection.run(`INSERT INTO ${RAW_SCHEMA}._quarantine_rekeyed (${columns}) SELECT ${columns} FROM ${RAW_SCHEMA}._quarantine`);
+    await connection.run(`DROP TABLE ${RAW_SCHEMA}._quarantine`);
+    await connection.run(`ALTER TABLE ${RAW_SCHEMA}._quarantine_rekeyed RENAME TO _quarantine`);
+    await connection.run('COMMIT');
+  } catch (error) {
+    await connection.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
 }
 
 export async function ensureRawTable(connection: DuckDBConnection, record: DefinedRecord): Promise<void> {

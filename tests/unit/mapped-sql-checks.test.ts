@@ -58,7 +58,7 @@ const ROWS = [
   'A7,c7,2025-03-01 08:00:00+01:00,paid,EUR,0,2.0,S7,100001,0.0001,discount',
 ];
 
-async function load(mode: 'sql' | 'zod', tapped: SourceRecord[]) {
+async function load(mode: 'sql' | 'zod', tapped: SourceRecord[], handedOver: string[] = []) {
   const landing = path.join(dir, mode, 'landing');
   fs.mkdirSync(path.join(landing, 'shop'), { recursive: true });
   fs.writeFileSync(path.join(landing, 'shop', 'orders.csv'), ROWS.join('\n') + '\n');
@@ -71,6 +71,7 @@ async function load(mode: 'sql' | 'zod', tapped: SourceRecord[]) {
     ...source,
     async open(context) {
       const batch = await source.open(context);
+      for (const part of batch.parts) if (part.checked !== undefined) handedOver.push(part.record.table);
       return {
         ...batch,
         parts: batch.parts.map((part) => ({
@@ -100,8 +101,10 @@ describe('mapped sources validated in SQL', () => {
   it('store the same rows and quarantine as zod per row, for values at every rule edge, and carry SQL results to the loader', async () => {
     const sqlRecords: SourceRecord[] = [];
     const zodRecords: SourceRecord[] = [];
-    const sql = await load('sql', sqlRecords);
-    const zod = await load('zod', zodRecords);
+    const sqlHandedOver: string[] = [];
+    const zodHandedOver: string[] = [];
+    const sql = await load('sql', sqlRecords, sqlHandedOver);
+    const zod = await load('zod', zodRecords, zodHandedOver);
     expect(sql).toEqual(zod);
     // Something was accepted and something rejected, with the rules' own wording.
     expect(sql.orders.map((r) => r[0])).toEqual(['A1', 'A7']);
@@ -117,9 +120,12 @@ describe('mapped sources validated in SQL', () => {
     expect(reasons).toContain('unit_price: must not be negative (got "-2")');
     expect(reasons).toContain('order_id: required (got "")');
     expect(reasons).toContain('order A2 quarantined');
-    // The SQL path decided every row (no zod in the loader); the row path left it all to zod.
-    expect(sqlRecords.length).toBeGreaterThan(0);
-    expect(sqlRecords.every((r) => r.checked !== undefined || r.rejected !== undefined)).toBe(true);
+    // The SQL path decided every row and handed them to the loader as a checked table (no row
+    // through JavaScript, no zod); the row path yielded each row for zod to decide.
+    expect(sqlHandedOver).toEqual(['orders', 'order_items']);
+    expect(sqlRecords).toEqual([]);
+    expect(zodHandedOver).toEqual([]);
+    expect(zodRecords).toHaveLength(14);
     expect(zodRecords.every((r) => r.checked === undefined && r.rejected === undefined)).toBe(true);
   });
 });

@@ -16,6 +16,7 @@ import {
   SourceSkippedError,
   SourceUnavailableError,
   type BatchPart,
+  type CheckedRows,
   type FileManifestEntry,
   type SourceContext,
   type SourceDefinition,
@@ -26,15 +27,19 @@ import { MAPPED_RECORD_TABLES, MappingError, type LoadedMapping, type MappedTabl
 import type { FileSourceSettings } from '../../../shared/source-settings.ts';
 import { DEFAULT_SHOP_TIMEZONE } from '../../../shared/config.ts';
 import { envValue } from '../../../shared/env.ts';
-import { recordSql, type SqlInput } from '../sql-checks.ts';
+import { recordSql, sqlString, type SqlInput } from '../sql-checks.ts';
+import { readLines } from '../../raw/bulk-scan.ts';
+import { stageWithReader } from './reader-stage.ts';
 
 /**
- * A folder of one shop's exports read through a source mapping. Each file is parsed once (csv-parse,
- * or whitespace-separated columns) into an in-memory DuckDB table of text columns with its line
- * numbers; each canonical record the mapping declares is one SELECT of the mapping's SQL expressions
- * over it; the rows that come out are validated in the same DuckDB by the canonical record's SQL
- * rules (sql-checks.ts, the bulk path's, worded as zod's), so every rejected row is quarantined with
- * file, line, field and reason and the loader appends the valid ones without zod. Opinion posts keep
+ * A folder of one shop's exports read through a source mapping. Each file is read once into an
+ * in-memory DuckDB table of text columns with its line numbers: by DuckDB's own CSV reader (the bulk
+ * path's, reader-stage.ts), or with csv-parse in Node for the shapes that reader cannot read strictly
+ * (relaxed quotes, bare CR line ends, NDJSON; and every file with CRM_BULK_LOAD=0). Each canonical
+ * record the mapping declares is one SELECT of the mapping's SQL expressions over it; the rows that
+ * come out are validated in the same DuckDB by the canonical record's SQL rules (sql-checks.ts, the
+ * bulk path's, worded as zod's), so every rejected row is quarantined with file, line, field and
+ * reason, and the loader appends them as data chunks (BatchPart.checked), without zod. Opinion posts keep
  * zod: sentiment scoring adds their derived columns per record in TypeScript. The mapping's SQL
  * runs in a DuckDB that can read nothing but the staged file (external access is switched off).
  */
@@ -118,6 +123,10 @@ interface StagedFile {
   modifiedAt: string;
   sha256: string;
   table: string | null;
+  /** The file the reader staged (the original, or its UTF-8 copy): a rejected record's text is cut from it. */
+  readPath: string;
+  /** Whether the staged `_raw` is NULL (DuckDB's reader staged it): rejected records' text comes from readPath. */
+  rawFromFile: boolean;
   /** The kind of file of the mapping it matched, and the first record it feeds (which reports a rejection). */
   kind: SourceMapping;
   firstTable: MappedTable;
@@ -160,6 +169,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
         if (settings.optional) throw new SourceSkippedError(config.name, `optional source absent: no folder ${folder}`);
         throw new SourceUnavailableError(config.name, `landing folder not found: ${folder}`);
       }
+      mark = performance.now();
       const names = fs
         .readdirSync(folder, { withFileTypes: true })
         .filter((e) => e.isFile() && !e.name.startsWith('.') && kindOf(e.name) !== undefined)
@@ -171,16 +181,24 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
           `ready marker ${settings.readyMarker} not in ${folder} yet: its files are left for the next run`,
         );
       }
-      // The mapping's SQL can read nothing but the staged files (the appender needs no file access).
-      const instance = await DuckDBInstance.create(':memory:', {
-        threads: '1',
-        enable_external_access: 'false',
-        lock_configuration: 'true',
-      });
+      // Files are staged first (DuckDB's reader needs file access); then external access is switched
+      // off and the configuration locked before any of the mapping's SQL runs, so it can read nothing
+      // but the staged tables.
+      // As many threads as the load (CRM_EXTRACT_THREADS, default one per core): every statement that
+      // relies on file order says ORDER BY, and the reader reads each file in one pass (parallel = false).
+      const threads = envValue('CRM_EXTRACT_THREADS') ?? String(os.availableParallelism());
+      const instance = await DuckDBInstance.create(':memory:', { threads, preserve_insertion_order: 'true' });
       const connection = await instance.connect();
       let workDir: string | null = null;
+      const newWorkDir = () => (workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'crm-intake-')));
+      // The checked rows go to the loader as DuckDB data chunks (no JavaScript object per row).
+      const handoff = tables.flatMap((table) => [
+        ...(checkedInSql(table, RECORDS[table]) ? [{ target: table, record: RECORDS[table] }] : []),
+        ...(table === 'customers' && checkedInSql(table, customerVersionRecord) ? [{ target: table, record: customerVersionRecord }] : []),
+      ]);
       const notes: string[] = [];
       const staged: StagedFile[] = [];
+      const checked = new Map<DefinedRecord, CheckedRows>();
       let unchanged = 0;
       try {
         for (const name of names) {
@@ -194,7 +212,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
             delimiter: kind.format.delimiter === 'whitespace' ? ' ' : kind.format.delimiter,
             requireFinalNewline: settings.readyMarker === undefined && settings.requireFinalNewline,
             expectedFields: [],
-            workDir: () => (workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'crm-intake-'))),
+            workDir: newWorkDir,
           });
           if (intake.status === 'deferred') {
             notes.push(`left for the next run: ${relative} (${intake.reason})`);
@@ -211,6 +229,8 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
             modifiedAt: stat.mtime.toISOString(),
             sha256: intake.sha256,
             table: null,
+            readPath: absolute,
+            rawFromFile: false,
             kind,
             firstTable: MAPPED_RECORD_TABLES.find((t) => kind.records[t] !== undefined)!,
             broken: [],
@@ -224,18 +244,42 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
           }
           if (intake.transcoded) notes.push(`${relative} read as ${intake.encoding} (transcoded to UTF-8)`);
           file.table = `src_${staged.length}`;
+          file.readPath = intake.readPath;
           const problem = await stageFile(connection, intake.readPath, file, kind);
-          if (problem === null) {
-            for (const table of MAPPED_RECORD_TABLES.filter((t) => kind.records[t] !== undefined)) {
-              const error = await runMapping(connection, file.table, kind, table);
-              if (error !== null) {
-                file.rejected = error;
-                break;
-              }
-            }
-          } else file.rejected = problem;
-          if (file.rejected !== undefined) notes.push(`rejected as a whole: ${relative}: ${file.rejected}`);
+          if (problem !== null) {
+            file.rejected = problem;
+            notes.push(`rejected as a whole: ${relative}: ${file.rejected}`);
+          }
         }
+        mappedStep('intake + staging');
+        await connection.run('SET enable_external_access = false');
+        await connection.run('SET lock_configuration = true');
+        for (const { record } of handoff) checked.set(record, await createChecked(connection, record));
+        for (const file of staged) {
+          if (file.rejected !== undefined || file.table === null) continue;
+          for (const table of MAPPED_RECORD_TABLES.filter((t) => file.kind.records[t] !== undefined)) {
+            // A record handed over is mapped and checked in one statement into the checked table;
+            // any other (opinion posts, CRM_BULK_LOAD=0) is mapped into a table the loader streams.
+            const handed = handoff.filter((h) => h.target === table);
+            let error: string | null = null;
+            if (handed.length < (table === 'customers' ? 2 : 1)) error = await runMapping(connection, file.table, file.kind, table);
+            for (const { record } of handed) error ??= await writeChecked(connection, table, file, record, checked.get(record)!);
+            if (error !== null) {
+              file.rejected = error;
+              notes.push(`rejected as a whole: ${file.relative}: ${file.rejected}`);
+              for (const rows of checked.values())
+                await connection.run(`DELETE FROM ${memoryTable(rows.table)} WHERE _file = $1`, [file.relative]);
+              break;
+            }
+          }
+          // A file whose every record was handed over is not read again: its staged rows can go.
+          const everyTable = MAPPED_RECORD_TABLES.filter((t) => file.kind.records[t] !== undefined);
+          if (everyTable.every((t) => handoff.filter((h) => h.target === t).length === (t === 'customers' ? 2 : 1))) {
+            await connection.run(`DROP TABLE IF EXISTS ${file.table}`);
+          }
+        }
+        for (const { target, record } of handoff) await countDrift(connection, target, staged, record, checked.get(record)!);
+        mappedStep('mapping + checks');
       } catch (error) {
         connection.closeSync();
         instance.closeSync();
@@ -244,17 +288,17 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
       }
 
       const loaded: FileManifestEntry[] = [];
-      const parts: BatchPart[] = tables.map((table) => ({
-        record: RECORDS[table],
-        records: mappedRecords(connection, table, staged, RECORDS[table]),
-      }));
-      if (tables.includes('customers')) {
-        // The same mapped rows again, as versions; their rejections are reported once, by customers.
-        parts.push({
-          record: customerVersionRecord,
-          records: mappedRecords(connection, 'customers', staged, customerVersionRecord, false),
-        });
-      }
+      const part = (target: MappedTable, record: DefinedRecord, reportsRejections = true): BatchPart => {
+        const rows = checked.get(record);
+        return {
+          record,
+          records: mappedRecords(connection, target, staged, record, reportsRejections, rows !== undefined),
+          ...(rows !== undefined ? { checked: rows } : {}),
+        };
+      };
+      const parts: BatchPart[] = tables.map((table) => part(table, RECORDS[table]));
+      // The same mapped rows again, as versions; their rejections are reported once, by customers.
+      if (tables.includes('customers')) parts.push(part('customers', customerVersionRecord, false));
       return {
         parts,
         finish: () => {
@@ -277,8 +321,44 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
   };
 }
 
-/** Splits a file into rows of text columns, staged with their line numbers and raw text; returns why it cannot be, or null. */
+/**
+ * Splits a file into rows of text columns, staged with their line numbers (and raw text where at
+ * hand); returns why it cannot be, or null. DuckDB's reader first; csv-parse for what it declines.
+ */
 async function stageFile(connection: DuckDBConnection, readPath: string, file: StagedFile, mapping: SourceMapping): Promise<string | null> {
+  if (envValue('CRM_BULK_LOAD') !== '0') {
+    const staged = await stageWithReader(connection, readPath, file.relative, file.table!, mapping.format, uniqueNames);
+    if (TIMING)
+      process.stderr.write(
+        `[mapped] ${file.relative}: staged by ${staged === null ? 'csv-parse (DuckDB reader declined)' : "DuckDB's reader"}\n`,
+      );
+    if (staged !== null) {
+      file.records = staged.records;
+      file.broken = staged.broken;
+      file.rawFromFile = staged.rawFromFile;
+      return null;
+    }
+  }
+  return stageWithCsvParse(connection, readPath, file, mapping);
+}
+
+const TIMING = envValue('CRM_BULK_TIMING') === '1';
+let mark = performance.now();
+/** With CRM_BULK_TIMING=1: how long each step of opening a mapped source took (stderr), for profiling. */
+function mappedStep(label: string): void {
+  if (!TIMING) return;
+  const now = performance.now();
+  process.stderr.write(`[mapped] ${label}: ${((now - mark) / 1000).toFixed(2)} s\n`);
+  mark = now;
+}
+
+/** The csv-parse staging (Node splits every line): for the shapes DuckDB's reader cannot read strictly. */
+async function stageWithCsvParse(
+  connection: DuckDBConnection,
+  readPath: string,
+  file: StagedFile,
+  mapping: SourceMapping,
+): Promise<string | null> {
   const { format } = mapping;
   let header: string[] | null = format.header ? null : (format.columns ?? null);
   if (header === null && !format.header) return 'the mapping declares header: false but no columns';
@@ -286,7 +366,7 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
   const table = file.table!;
   const open = async (names: string[]) => {
     const columns = names.map((n) => `${quoteName(n)} VARCHAR`).join(', ');
-    await connection.run(`CREATE TABLE ${table} (_line BIGINT, _raw VARCHAR, ${columns})`);
+    await connection.run(`CREATE TABLE ${table} (_line BIGINT, _first BIGINT, _raw VARCHAR, ${columns})`);
     appender = await connection.createAppender(table);
   };
   const add = async (line: number, raw: string, values: string[]) => {
@@ -310,6 +390,7 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
     }
     file.records += 1;
     appender!.appendBigInt(BigInt(line));
+    appender!.appendNull();
     appender!.appendVarchar(raw);
     for (const v of values) appender!.appendVarchar(v);
     appender!.endRow();
@@ -340,7 +421,7 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
     );
     try {
       for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number }; raw: string }>) {
-        await add(row.info.lines, row.raw.replace(/\r?\n$/, ''), row.record);
+        await add(row.info.lines, row.raw.replace(/\r?\n$/, '').replace(/\r$/, ''), row.record);
       }
     } catch (error) {
       // A file the CSV parser gives up on (an unclosed quote) is rejected as a whole; the others still load.
@@ -386,11 +467,14 @@ async function stageNdjson(connection: DuckDBConnection, readPath: string, file:
   const names = [...keys];
   if (names.length === 0) return rows.length === 0 && file.broken.length === 0 ? null : 'no JSON object with any field in the file';
   const table = file.table!;
-  await connection.run(`CREATE TABLE ${table} (_line BIGINT, _raw VARCHAR, ${names.map((n) => `${quoteName(n)} VARCHAR`).join(', ')})`);
+  await connection.run(
+    `CREATE TABLE ${table} (_line BIGINT, _first BIGINT, _raw VARCHAR, ${names.map((n) => `${quoteName(n)} VARCHAR`).join(', ')})`,
+  );
   const appender = await connection.createAppender(table);
   for (const row of rows) {
     file.records += 1;
     appender.appendBigInt(BigInt(row.line));
+    appender.appendNull();
     appender.appendVarchar(row.raw);
     for (const name of names) {
       const v = row.value[name];
@@ -427,7 +511,7 @@ function selectSql(table: string, mapping: SourceMapping, target: MappedTable): 
   const rows = spec.each
     ? `(SELECT *, unnest(CAST((${spec.each}) AS JSON[])) AS item, generate_subscripts(CAST((${spec.each}) AS JSON[]), 1) AS item_no FROM ${table})`
     : table;
-  return `SELECT _line, _raw, ${fields.join(', ')} FROM ${rows}${where}${onePer} ORDER BY _line${spec.each ? ', item_no' : ''}`;
+  return `SELECT _line, _first, _raw, ${fields.join(', ')} FROM ${rows}${where}${onePer} ORDER BY _line${spec.each ? ', item_no' : ''}`;
 }
 
 /**
@@ -445,8 +529,12 @@ async function runMapping(
     await connection.run(`CREATE TABLE ${table}_${target} AS ${selectSql(table, mapping, target)}`);
     return null;
   } catch (error) {
-    return `mapping ${mapping.name} does not fit this file (${target}): ${(error as Error).message.split('\n')[0]}`;
+    return mappingError(mapping, target, error);
   }
+}
+
+function mappingError(mapping: SourceMapping, target: MappedTable, error: unknown): string {
+  return `mapping ${mapping.name} does not fit this file (${target}): ${(error as Error).message.split('\n')[0]}`;
 }
 
 /**
@@ -473,7 +561,7 @@ function checkSql(table: string, spec: { fields: Record<string, unknown> }, reco
   };
   const checks = recordSql(Object.entries(record.fields), input);
   const names = Object.keys(spec.fields).map(quoteName);
-  return `SELECT _line, _raw, ${names.map((n) => `${n}, `).join('')}_reason, ${checks.values.map((v, i) => `CASE WHEN _reason IS NULL THEN ${v} END AS _v${i}`).join(', ')}
+  return `SELECT _line, _first, _raw, ${names.map((n) => `${n}, `).join('')}_reason, ${checks.values.map((v, i) => `CASE WHEN _reason IS NULL THEN ${v} END AS _v${i}`).join(', ')}
     FROM (SELECT *, ${checks.reason} AS _reason FROM (SELECT *${checks.derived.map((d) => `, ${d}`).join('')} FROM ${table}))
     ORDER BY _line`;
 }
@@ -484,6 +572,8 @@ async function* mappedRecords(
   files: StagedFile[],
   record: DefinedRecord,
   reportsRejections = true,
+  /** The rows themselves are handed over in a checked table (writeChecked): yield only rejected files and broken lines. */
+  onlyUnreadable = false,
 ): AsyncGenerator<SourceRecord> {
   const inSql = checkedInSql(target, record);
   for (const file of files) {
@@ -506,9 +596,15 @@ async function* mappedRecords(
       continue;
     }
     if (reportRejected) yield* file.broken;
-    if (file.table === null) continue;
+    if (file.table === null || onlyUnreadable) continue;
     const mappedTable = `${file.table}_${target}`;
-    const result = await connection.stream(inSql ? checkSql(mappedTable, spec, record) : `SELECT * FROM ${mappedTable} ORDER BY _line`);
+    const rows = `${mappedTable}_out`;
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE ${rows} AS ${inSql ? checkSql(mappedTable, spec, record) : `SELECT * FROM ${mappedTable} ORDER BY _line`}`,
+    );
+    // Staged by DuckDB's reader: the text of each record that may be quarantined is cut from the file.
+    const texts = file.rawFromFile ? await rejectedTexts(connection, rows, file.readPath, inSql ? '_reason IS NOT NULL' : null) : null;
+    const result = await connection.stream(`SELECT * FROM ${rows} ORDER BY rowid`);
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
@@ -516,17 +612,140 @@ async function* mappedRecords(
         const line = Number(row[0]);
         const fields: Record<string, unknown> = {};
         names.forEach((name, i) => {
-          const value = row[i + 2];
+          const value = row[i + 3];
           if (value !== null && value !== undefined) fields[name] = String(value);
         });
-        const item: SourceRecord = { location: `${file.relative}:${line}`, file: file.relative, line, fields, rawText: String(row[1]) };
+        const rawText = texts === null ? String(row[2]) : (texts.get(line) ?? '');
+        const item: SourceRecord = { location: `${file.relative}:${line}`, file: file.relative, line, fields, rawText };
         if (inSql) {
-          const reason = row[names.length + 2];
+          const reason = row[names.length + 3];
           if (reason !== null && reason !== undefined) item.rejected = String(reason);
-          else item.checked = row.slice(names.length + 3).map((v) => (v === null || v === undefined ? null : String(v)));
+          else item.checked = row.slice(names.length + 4).map((v) => (v === null || v === undefined ? null : String(v)));
         }
         yield item;
       }
     }
+    await connection.run(`DROP TABLE ${rows}`);
+  }
+}
+
+/** The file's text of the rows of `rows` that `where` picks (the rejected ones), by last line. */
+async function rejectedTexts(
+  connection: DuckDBConnection,
+  rows: string,
+  readPath: string,
+  where: string | null,
+): Promise<Map<number, string>> {
+  const wanted = (
+    await connection.runAndReadAll(`SELECT DISTINCT _line, _first FROM ${rows}${where === null ? '' : ` WHERE ${where}`} ORDER BY _line`)
+  )
+    .getRows()
+    .map(([line, first]) => ({ line: Number(line), first: Number(first) }));
+  return wanted.length > 0 ? readLines(readPath, wanted) : new Map();
+}
+
+const memoryTable = (table: string) => `memory.main.${table}`;
+
+/**
+ * The table of one record's checked rows in the mapping's DuckDB, in load order (file, then line):
+ * `_file`, `_line`, `_first`, and `_key`, `_reason`, `_payload` of a rejected row or `_v0`..`_vN` (the
+ * normalised values) of a valid one; the loader reads it as data chunks (CheckedRows).
+ */
+async function createChecked(connection: DuckDBConnection, record: DefinedRecord): Promise<CheckedRows> {
+  const table = `rows_${record.table}`;
+  const columns = Object.keys(record.fields).map((_, i) => `_v${i} VARCHAR`);
+  await connection.run(
+    `CREATE TABLE ${memoryTable(table)} (_file VARCHAR, _line BIGINT, _first BIGINT, _key VARCHAR, _reason VARCHAR, _payload VARCHAR, ${columns.join(', ')})`,
+  );
+  const chunks = async function* (sql: string) {
+    const result = await connection.stream(sql);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      yield chunk;
+    }
+  };
+  // Valid rows in the stage table's columns (the record's fields in their raw types, then lineage and
+  // the bulk path's empty columns); rejected ones in the quarantine stage's.
+  const typed = Object.values(record.fields).map((f, i) => `CAST(_v${i} AS ${f.type})`);
+  return {
+    table,
+    valid: () =>
+      chunks(
+        `SELECT ${typed.join(', ')}, _file, _line, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR FROM ${memoryTable(table)} WHERE _reason IS NULL ORDER BY rowid`,
+      ),
+    rejected: () =>
+      chunks(`SELECT _file || ':' || _line, _key, _reason, _payload FROM ${memoryTable(table)} WHERE _reason IS NOT NULL ORDER BY rowid`),
+    unknownFields: {},
+    missingFields: {},
+  };
+}
+
+/**
+ * Maps one file's rows for one record and checks them in one statement, appending them to the
+ * record's checked table in load order: the key and raw text of rejected rows (cut from the file
+ * where DuckDB's reader staged it), the normalised values of valid ones. Returns why the mapping
+ * does not fit the file (the file is then rejected as a whole), or null.
+ */
+async function writeChecked(
+  connection: DuckDBConnection,
+  target: MappedTable,
+  file: StagedFile,
+  record: DefinedRecord,
+  rows: CheckedRows,
+): Promise<string | null> {
+  const spec = file.kind.records[target]!;
+  const fieldNames = Object.keys(record.fields);
+  const names = Object.keys(spec.fields);
+  const key = `concat_ws('|', ${record.key.map((k) => (names.includes(k) ? `coalesce(${quoteName(k)}, '')` : `''`)).join(', ')})`;
+  try {
+    await connection.run(`
+      INSERT INTO ${memoryTable(rows.table)}
+      SELECT ${sqlString(file.relative)}, _line, _first, CASE WHEN _reason IS NOT NULL THEN ${key} END, _reason,
+             CASE WHEN _reason IS NOT NULL THEN _raw END, ${fieldNames.map((_, i) => `_v${i}`).join(', ')}
+      FROM (${checkSql(`(${selectSql(file.table!, file.kind, target)})`, spec, record)})`);
+  } catch (error) {
+    return mappingError(file.kind, target, error);
+  }
+  mappedStep(`checks ${file.relative} ${target}`);
+  if (!file.rawFromFile) return null;
+  const where = `_file = ${sqlString(file.relative)} AND _reason IS NOT NULL`;
+  const texts = await rejectedTexts(connection, memoryTable(rows.table), file.readPath, where);
+  if (texts.size === 0) return null;
+  await connection.run('CREATE OR REPLACE TEMP TABLE _texts (line BIGINT, text VARCHAR)');
+  const appender = await connection.createAppender('_texts', 'main', 'temp');
+  for (const [line, text] of texts) {
+    appender.appendBigInt(BigInt(line));
+    appender.appendVarchar(text);
+    appender.endRow();
+  }
+  appender.closeSync();
+  await connection.run(
+    `UPDATE ${memoryTable(rows.table)} AS c SET _payload = t.text FROM temp.main._texts AS t WHERE ${where} AND c._line = t.line`,
+  );
+  return null;
+}
+
+/** Schema drift of the handed-over rows, per file: fields mapped that the record lacks, and the reverse. */
+async function countDrift(
+  connection: DuckDBConnection,
+  target: MappedTable,
+  files: StagedFile[],
+  record: DefinedRecord,
+  rows: CheckedRows,
+) {
+  const counts = new Map(
+    (await connection.runAndReadAll(`SELECT _file, count(*) FROM ${memoryTable(rows.table)} GROUP BY _file`))
+      .getRows()
+      .map(([f, n]) => [String(f), Number(n)]),
+  );
+  const fieldNames = Object.keys(record.fields);
+  for (const file of files) {
+    const spec = file.kind.records[target];
+    const n = counts.get(file.relative) ?? 0;
+    if (spec === undefined || n === 0) continue;
+    const names = Object.keys(spec.fields);
+    for (const name of names) if (!(name in record.fields)) rows.unknownFields[name] = (rows.unknownFields[name] ?? 0) + n;
+    for (const name of fieldNames) if (!names.includes(name)) rows.missingFields[name] = (rows.missingFields[name] ?? 0) + n;
   }
 }
