@@ -169,6 +169,42 @@ records:
     expect(String(quarantine[0]![2])).toContain('12,3,4');
   });
 
+  it("reads the file's quoting: single quotes around fields that hold the delimiter, or no quoting at all", async () => {
+    const mapping = (quote: string) => `
+name: shop
+match: ["q*.csv"]
+format: { delimiter: ";", quote: ${JSON.stringify(quote)} }
+records:
+  orders:
+    fields:
+      order_id: order_id
+      customer_id: customer_id
+      ordered_at: ordered_at
+      updated_at: ordered_at
+      status: { const: completed }
+      currency: { const: EUR }
+      discount_amount: { const: "0" }
+  order_items:
+    fields:
+      order_id: order_id
+      line_no: { const: 1 }
+      sku: sku
+      quantity: quantity
+      unit_price: unit_price
+`;
+    const header = 'order_id;customer_id;ordered_at;sku;quantity;unit_price';
+    fs.writeFileSync(path.join(landing, 'shop', 'q1.csv'), `${header}\n'Q1';'k;1';2025-03-01T10:00:00Z;'it''s';1;2.50\n`);
+    await extractSource(mappedSource('shop', writeMapping(mapping("'"))), { warehousePath, landingDir: landing, batchId: 'q1' });
+    fs.rmSync(path.join(landing, 'shop', 'q1.csv'));
+    fs.writeFileSync(path.join(landing, 'shop', 'q2.csv'), `${header}\nQ2;k"2;2025-03-01T11:00:00Z;"S2;1;3.00\n`);
+    await extractSource(mappedSource('shop', writeMapping(mapping(''))), { warehousePath, landingDir: landing, batchId: 'q2' });
+    expect(await query(`SELECT o.order_id, customer_id, sku FROM raw.orders o JOIN raw.order_items USING (order_id) ORDER BY 1`)).toEqual([
+      ['Q1', 'k;1', "it's"],
+      ['Q2', 'k"2', '"S2'],
+    ]);
+    expect(await query(`SELECT count(*)::INT FROM raw._quarantine`)).toEqual([[0]]);
+  });
+
   it('maps an NDJSON export with nested objects, one item per element of its lines array; a line that is not a JSON object is quarantined with its reason', async () => {
     const lines = [
       {

@@ -412,6 +412,7 @@ async function stageWithCsvParse(
       parseCsv({
         bom: true,
         delimiter: format.delimiter,
+        ...(format.quote === '"' ? {} : { quote: format.quote === '' ? false : format.quote, escape: format.quote || null }),
         relax_column_count: true,
         relax_quotes: true,
         skip_empty_lines: true,

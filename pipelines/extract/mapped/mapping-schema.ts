@@ -93,6 +93,11 @@ const fileKindShape = {
       type: z.enum(['delimited', 'ndjson']).default('delimited'),
       /** One character, or "whitespace" for columns separated by runs of spaces or tabs (fixed-width logs). */
       delimiter: z.union([z.string().length(1), z.literal('whitespace')]).default(','),
+      /**
+       * The quote character of fields that hold the delimiter or line breaks ("a;b"), doubled inside
+       * them; '' for files that quote nothing (a quote is then just text).
+       */
+      quote: z.enum(['"', "'", '']).default('"'),
       /** Whether the first non-blank line names the columns. */
       header: z.boolean().default(true),
       /** Column names, in order, for files without a header (or to rename a header's columns). */

@@ -41,7 +41,8 @@ export async function stageWithReader(
   format: SourceMapping['format'],
   uniqueNames: (names: string[]) => string[],
 ): Promise<ReaderStaged | null> {
-  if (format.type === 'ndjson') return null;
+  // DuckDB's reader and the line scan are read with double quotes; another quoting goes to csv-parse.
+  if (format.type === 'ndjson' || format.quote !== '"') return null;
   try {
     if (format.delimiter === 'whitespace') return await stageWhitespace(connection, readPath, relative, table, format, uniqueNames);
     if (!format.header) return null;
