@@ -18,19 +18,7 @@ export async function ensureRawSchema(connection: DuckDBConnection): Promise<voi
     -- Rejected records, kept with their reason and raw payload; re-loading the same bad line
     -- updates its row instead of adding another. Keyed per raw table: one line rejected for two
     -- tables (an order-lines export's order and its item) keeps both reasons.
-    CREATE TABLE IF NOT EXISTS ${RAW_SCHEMA}._quarantine (
-      source VARCHAR NOT NULL,
-      raw_table VARCHAR NOT NULL,
-      location VARCHAR NOT NULL,
-      record_key VARCHAR,
-      reason VARCHAR NOT NULL,
-      payload VARCHAR NOT NULL,
-      payload_md5 VARCHAR NOT NULL,
-      first_batch_id VARCHAR NOT NULL,
-      last_batch_id VARCHAR NOT NULL,
-      rejected_at TIMESTAMPTZ NOT NULL,
-      PRIMARY KEY (source, raw_table, location, payload_md5)
-    );
+    ${quarantineTable('_quarantine', 'IF NOT EXISTS ')};
     -- One row per committed extract batch: the per-source load log.
     CREATE TABLE IF NOT EXISTS ${RAW_SCHEMA}._load_batches (
       batch_id VARCHAR PRIMARY KEY,
@@ -71,8 +59,25 @@ export async function ensureRawSchema(connection: DuckDBConnection): Promise<voi
   await migrateQuarantineKey(connection);
 }
 
-/** The quarantine's key, as its CREATE TABLE above declares it. */
+/** The quarantine's key. */
 export const QUARANTINE_KEY = ['source', 'raw_table', 'location', 'payload_md5'] as const;
+
+/** The quarantine's CREATE TABLE (the table, and the copy a key migration fills). */
+function quarantineTable(table: string, ifNotExists = ''): string {
+  return `CREATE TABLE ${ifNotExists}${RAW_SCHEMA}.${table} (
+      source VARCHAR NOT NULL,
+      raw_table VARCHAR NOT NULL,
+      location VARCHAR NOT NULL,
+      record_key VARCHAR,
+      reason VARCHAR NOT NULL,
+      payload VARCHAR NOT NULL,
+      payload_md5 VARCHAR NOT NULL,
+      first_batch_id VARCHAR NOT NULL,
+      last_batch_id VARCHAR NOT NULL,
+      rejected_at TIMESTAMPTZ NOT NULL,
+      PRIMARY KEY (${QUARANTINE_KEY.join(', ')})
+    )`;
+}
 
 /**
  * Warehouses created before the quarantine was keyed per raw table have the key (source, location,
@@ -91,19 +96,7 @@ async function migrateQuarantineKey(connection: DuckDBConnection): Promise<void>
   await connection.run('BEGIN TRANSACTION');
   try {
     await connection.run(`
-      CREATE TABLE ${RAW_SCHEMA}._quarantine_rekeyed (
-        source VARCHAR NOT NULL,
-        raw_table VARCHAR NOT NULL,
-        location VARCHAR NOT NULL,
-        record_key VARCHAR,
-        reason VARCHAR NOT NULL,
-        payload VARCHAR NOT NULL,
-        payload_md5 VARCHAR NOT NULL,
-        first_batch_id VARCHAR NOT NULL,
-        last_batch_id VARCHAR NOT NULL,
-        rejected_at TIMESTAMPTZ NOT NULL,
-        PRIMARY KEY (${QUARANTINE_KEY.join(', ')})
-      )`);
+      ${quarantineTable('_quarantine_rekeyed')}`);
     await connection.run(`INSERT INTO ${RAW_SCHEMA}._quarantine_rekeyed (${columns}) SELECT ${columns} FROM ${RAW_SCHEMA}._quarantine`);
     await connection.run(`DROP TABLE ${RAW_SCHEMA}._quarantine`);
     await connection.run(`ALTER TABLE ${RAW_SCHEMA}._quarantine_rekeyed RENAME TO _quarantine`);
