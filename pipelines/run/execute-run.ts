@@ -142,7 +142,7 @@ export async function executeRun(request: RunRequest): Promise<RunSummary> {
     ).catch((error: unknown) => {
       if (!fatal) fatal = { step: 'run', error };
     });
-    cleanUpSteps(request.steps, log);
+    await cleanUpSteps(request.steps, log);
 
     const failedFatally = fatal as { step: string; error: unknown } | null;
     if (failedFatally) {
@@ -171,7 +171,7 @@ export async function executeRun(request: RunRequest): Promise<RunSummary> {
     summary.failure = error;
     summary.error = summary.error ?? errorText(error);
   } finally {
-    cleanUpSteps(request.steps, log);
+    await cleanUpSteps(request.steps, log);
     if (build) discardBuild(build, layout);
     summary.seconds = (Date.now() - started) / 1000;
     try {
@@ -224,10 +224,10 @@ function prepareSteps(
 }
 
 /** Each step's cleanup (e.g. the run's dbt session ends); a failing cleanup is logged, never fatal. */
-function cleanUpSteps(steps: PipelineStep[], log: ReturnType<typeof runLogger>): void {
+async function cleanUpSteps(steps: PipelineStep[], log: ReturnType<typeof runLogger>): Promise<void> {
   for (const step of steps) {
     try {
-      step.cleanup?.();
+      await step.cleanup?.();
     } catch (error) {
       log.warn({ event: 'step_cleanup_error', step: step.id, err: errorText(error) }, `${step.id}: cleanup failed: ${errorText(error)}`);
     }

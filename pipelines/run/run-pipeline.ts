@@ -1,6 +1,7 @@
 import { configuredSources, type SourceDefinition } from '../extract/sources.ts';
 import type { BatchSummary } from '../raw/load-batch.ts';
 import { loadConfig, type CrmConfig } from '../../shared/config.ts';
+import { envValue } from '../../shared/env.ts';
 import { DbtSessionScope, type DbtOutcome, type DbtTarget } from '../transform/dbt-cli.ts';
 import { resolvePseudonymKey } from '../transform/pseudonym-key.ts';
 import { executeRun, newRunId, type RunSummary } from './execute-run.ts';
@@ -136,7 +137,7 @@ export function transformSteps(
   ];
   const onSpark = options.target === 'spark';
   // Both dbt builds run in one persistent dbt process (DuckDB): the second skips start-up and parse.
-  const session = onSpark ? undefined : new DbtSessionScope();
+  const session = onSpark || envValue('CRM_DBT_SESSION') === 'off' ? undefined : new DbtSessionScope();
   const sparkTitle = onSpark ? ['--target', 'spark'] : [];
   return [
     dbtBuildStep({

@@ -62,7 +62,7 @@ export interface PipelineStep {
    */
   prepare?(context: { runId: string; warehousePath: string; publishedPath: string }): void;
   /** Called once when the run's steps are over (passed or not): releases what the step kept, e.g. a dbt session. Idempotent. */
-  cleanup?(): void;
+  cleanup?(): Promise<void> | void;
 }
 
 /** Thrown by a step whose failure carries partial results worth keeping in the ledger. */

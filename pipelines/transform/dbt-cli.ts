@@ -203,14 +203,15 @@ export class DbtSessionScope {
 
   session(warehousePath: string): DbtSession {
     if (this.current?.alive && this.current.warehousePath === warehousePath) return this.current;
-    this.current?.close();
+    void this.current?.close();
     this.current = new DbtSession(warehousePath);
     return this.current;
   }
 
-  close(): void {
-    this.current?.close();
+  async close(): Promise<void> {
+    const current = this.current;
     this.current = null;
+    await current?.close();
   }
 }
 
@@ -276,9 +277,19 @@ export class DbtSession {
     return this.exited === null;
   }
 
-  /** Ends the process (after the command running, if any; callers await their commands first). */
-  close(): void {
-    if (!this.exited) this.child.stdin.end();
+  /**
+   * Ends the process (after the command running, if any; callers await their commands first) and
+   * resolves once it has exited, so its CPU time is its parent's and nothing outlives the run; a
+   * process still there after 10 s is killed.
+   */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    this.busy();
+    const exited = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.kill(), 10_000);
+    await exited;
+    clearTimeout(timer);
   }
 
   /** Stops the process now, mid-command if need be. */
