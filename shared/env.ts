@@ -57,6 +57,11 @@ export const ENV_SETTINGS = {
   },
   CRM_BULK_TIMING: { section: 'extract', default: '', description: '1 prints how long each bulk-path step took (stderr), for profiling' },
   CRM_VENV_DIR: { section: 'transform', default: '.venv', description: 'the Python venv of dbt' },
+  CRM_DBT_SESSION: {
+    section: 'transform',
+    default: 'on',
+    description: '"off": each dbt build of a run starts a dbt process of its own instead of sharing one (docs/performance.md)',
+  },
   CRM_PYTHON: { section: 'transform', default: 'python3', description: 'the Python that creates the venv' },
   CRM_SPARK_VENV_DIR: {
     section: 'transform',

@@ -3,7 +3,7 @@ import pRetry from 'p-retry';
 import { sendAlert, type HookOutcome } from '../ledger/alerts.ts';
 import { RunLedger, type RunStatus, type StepStatus } from '../ledger/ledger.ts';
 import { acquireRunLock } from '../publish/run-lock.ts';
-import { warehouseLayout } from '../publish/layout.ts';
+import { buildPath, warehouseLayout } from '../publish/layout.ts';
 import { cleanUp, discardBuild, prepareBuild, publishBuild } from '../publish/versions.ts';
 import { openWarehouse } from '../raw/warehouse-connection.ts';
 import type { CrmConfig } from '../../shared/config.ts';
@@ -105,6 +105,7 @@ export async function executeRun(request: RunRequest): Promise<RunSummary> {
       { event: 'run_started', command: request.command, args: request.args, steps: request.steps.map((s) => s.id) },
       `run ${runId} started`,
     );
+    prepareSteps(request.steps, { runId, warehousePath: buildPath(layout, runId), publishedPath: layout.published }, log);
     build = await prepareBuild(layout, runId);
 
     const partialErrors: string[] = [];
@@ -141,6 +142,7 @@ export async function executeRun(request: RunRequest): Promise<RunSummary> {
     ).catch((error: unknown) => {
       if (!fatal) fatal = { step: 'run', error };
     });
+    await cleanUpSteps(request.steps, log);
 
     const failedFatally = fatal as { step: string; error: unknown } | null;
     if (failedFatally) {
@@ -169,6 +171,7 @@ export async function executeRun(request: RunRequest): Promise<RunSummary> {
     summary.failure = error;
     summary.error = summary.error ?? errorText(error);
   } finally {
+    await cleanUpSteps(request.steps, log);
     if (build) discardBuild(build, layout);
     summary.seconds = (Date.now() - started) / 1000;
     try {
@@ -200,6 +203,35 @@ export async function executeRun(request: RunRequest): Promise<RunSummary> {
     );
   }
   return summary;
+}
+
+/** Each step's preparation before the build copy exists (e.g. dbt's start-up and parse); a failing one is logged, never fatal. */
+function prepareSteps(
+  steps: PipelineStep[],
+  context: { runId: string; warehousePath: string; publishedPath: string },
+  log: ReturnType<typeof runLogger>,
+): void {
+  for (const step of steps) {
+    try {
+      step.prepare?.(context);
+    } catch (error) {
+      log.warn(
+        { event: 'step_prepare_error', step: step.id, err: errorText(error) },
+        `${step.id}: preparation failed: ${errorText(error)}`,
+      );
+    }
+  }
+}
+
+/** Each step's cleanup (e.g. the run's dbt session ends); a failing cleanup is logged, never fatal. */
+async function cleanUpSteps(steps: PipelineStep[], log: ReturnType<typeof runLogger>): Promise<void> {
+  for (const step of steps) {
+    try {
+      await step.cleanup?.();
+    } catch (error) {
+      log.warn({ event: 'step_cleanup_error', step: step.id, err: errorText(error) }, `${step.id}: cleanup failed: ${errorText(error)}`);
+    }
+  }
 }
 
 async function runOneStep(

@@ -1,7 +1,8 @@
 import { configuredSources, type SourceDefinition } from '../extract/sources.ts';
 import type { BatchSummary } from '../raw/load-batch.ts';
 import { loadConfig, type CrmConfig } from '../../shared/config.ts';
-import type { DbtOutcome, DbtTarget } from '../transform/dbt-cli.ts';
+import { envValue } from '../../shared/env.ts';
+import { DbtSessionScope, type DbtOutcome, type DbtTarget } from '../transform/dbt-cli.ts';
 import { resolvePseudonymKey } from '../transform/pseudonym-key.ts';
 import { executeRun, newRunId, type RunSummary } from './execute-run.ts';
 import {
@@ -135,11 +136,13 @@ export function transformSteps(
     ...(options.fullRefresh ? ['--full-refresh'] : []),
   ];
   const onSpark = options.target === 'spark';
+  // Both dbt builds run in one persistent dbt process (DuckDB): the second skips start-up and parse.
+  const session = onSpark || envValue('CRM_DBT_SESSION') === 'off' ? undefined : new DbtSessionScope();
   const sparkTitle = onSpark ? ['--target', 'spark'] : [];
   return [
     dbtBuildStep({
       ...common,
-      ...(onSpark ? { spark: { sourceSchemas: ['raw'] } } : {}),
+      ...(onSpark ? { spark: { sourceSchemas: ['raw'] } } : { session }),
       title: ['dbt', 'build', ...sparkTitle, ...userArgs].join(' '),
       ...(select?.length ? { select } : {}),
       exclude: [...(options.exclude ?? []), ML_DOWNSTREAM],
@@ -154,7 +157,7 @@ export function transformSteps(
     dbtBuildStep({
       ...common,
       id: 'dbt:build:ml',
-      ...(onSpark ? { spark: { sourceSchemas: ['raw', 'ml'] } } : {}),
+      ...(onSpark ? { spark: { sourceSchemas: ['raw', 'ml'] } } : { session }),
       title: ['dbt', 'build', ...sparkTitle, ...userArgs, `(${ML_DOWNSTREAM}, after clv:score)`].join(' '),
       select: select?.length ? select.map((s) => `${s},${ML_DOWNSTREAM}`) : [ML_DOWNSTREAM],
       ...(options.exclude?.length ? { exclude: options.exclude } : {}),

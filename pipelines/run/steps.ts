@@ -6,7 +6,7 @@ import type { SourceDefinition } from '../extract/sources.ts';
 import { openWarehouse } from '../raw/warehouse-connection.ts';
 import { resetSourceState } from '../raw/source-state.ts';
 import { scoreCustomers } from '../transform/clv/score-customers.ts';
-import { DbtFailedError, runDbt } from '../transform/dbt-cli.ts';
+import { DbtFailedError, runDbt, warmDbtSession, type DbtSessionScope } from '../transform/dbt-cli.ts';
 import { exportSchemaToParquet, importParquetSchemas, manifestIndexes, type ParquetTable } from '../transform/spark/parquet-boundary.ts';
 import type { DbtNodeResult } from '../transform/run-results.ts';
 
@@ -55,6 +55,14 @@ export interface PipelineStep {
   /** Delay before the first retry (doubles each time); default 1 s. */
   retryDelaySeconds?: number;
   run(context: StepContext): Promise<StepResult>;
+  /**
+   * Called once before the run copies the warehouse into its build, with the build's future path
+   * (the file does not exist yet): a step may start slow preparations that do not touch it (the
+   * dbt steps start their session and dbt's parse). Must not throw.
+   */
+  prepare?(context: { runId: string; warehousePath: string; publishedPath: string }): void;
+  /** Called once when the run's steps are over (passed or not): releases what the step kept, e.g. a dbt session. Idempotent. */
+  cleanup?(): Promise<void> | void;
 }
 
 /** Thrown by a step whose failure carries partial results worth keeping in the ledger. */
@@ -152,6 +160,12 @@ export function dbtBuildStep(
      * then dbt-spark builds, then the marts and snapshots it built are loaded back into the copy.
      */
     spark?: { sourceSchemas: string[] };
+    /**
+     * Run dbt in this scope's persistent session (DuckDB only): the dbt steps of one run share it,
+     * so only the first pays for Python's start-up and the parse (crm_dbt.py). Without it, each
+     * step starts a dbt process of its own.
+     */
+    session?: DbtSessionScope;
   } = {},
 ): PipelineStep {
   const args = ['build'];
@@ -177,8 +191,7 @@ export function dbtBuildStep(
         dbtResults: results,
         detail: { args, vars: options.vars ?? null },
       });
-      const base = path.basename(context.publishedPath, path.extname(context.publishedPath));
-      const artifactsDir = path.join(path.dirname(context.publishedPath), options.spark ? `.dbt-${base}-spark` : `.dbt-${base}`);
+      const artifactsDir = artifactsDirFor(context.publishedPath, Boolean(options.spark));
       const targetPath = runTargetPath(artifactsDir, context.runId);
       const spark = options.spark ? await prepareSparkBuild(context, options.spark.sourceSchemas) : null;
       const vars = spark ? { ...options.vars, ...spark.vars } : options.vars;
@@ -190,6 +203,7 @@ export function dbtBuildStep(
           targetPath,
           ...(vars ? { vars } : {}),
           ...(spark ? { target: 'spark' as const, sparkDir: spark.sparkDir } : {}),
+          ...(options.session && !spark ? { session: options.session.session(context.warehousePath) } : {}),
           onNodeFinished: (node) => {
             finished += 1;
             context.report(`${finished} nodes done; last: ${node.uniqueId.split('.').slice(-2).join('.')} ${node.status}`);
@@ -216,7 +230,30 @@ export function dbtBuildStep(
         throw error;
       }
     },
+    ...(options.session && !options.spark
+      ? {
+          // The first dbt step of the run starts the session and dbt's parse while the warehouse is copied.
+          prepare: (context: { runId: string; warehousePath: string; publishedPath: string }) => {
+            const scope = options.session!;
+            if (scope.started) return;
+            const artifactsDir = artifactsDirFor(context.publishedPath, false);
+            warmDbtSession(scope.session(context.warehousePath), {
+              warehousePath: context.warehousePath,
+              artifactsDir,
+              targetPath: runTargetPath(artifactsDir, context.runId),
+              ...(options.vars ? { vars: options.vars } : {}),
+            });
+          },
+        }
+      : {}),
+    ...(options.session ? { cleanup: () => options.session!.close() } : {}),
   };
+}
+
+/** dbt's target/ and logs/ folder of a published warehouse (the spark target has its own). */
+function artifactsDirFor(publishedPath: string, spark: boolean): string {
+  const base = path.basename(publishedPath, path.extname(publishedPath));
+  return path.join(path.dirname(publishedPath), spark ? `.dbt-${base}-spark` : `.dbt-${base}`);
 }
 
 /**
@@ -343,7 +380,9 @@ function runTargetPath(artifactsDir: string, runId: string): string {
   const last = path.join(artifactsDir, 'target');
   fs.mkdirSync(target, { recursive: true });
   for (const file of ['partial_parse.msgpack', 'manifest.json']) {
-    if (fs.existsSync(path.join(last, file))) fs.copyFileSync(path.join(last, file), path.join(target, file));
+    // A target already holding them was seeded by this run's preparation, whose parse may be writing them now.
+    if (fs.existsSync(path.join(last, file)) && !fs.existsSync(path.join(target, file)))
+      fs.copyFileSync(path.join(last, file), path.join(target, file));
   }
   return target;
 }

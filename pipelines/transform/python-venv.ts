@@ -57,6 +57,8 @@ export function pythonVenv(dir: string, requirementFiles: readonly [string, stri
 const configuredVenv = envValue('CRM_VENV_DIR');
 export const venvDir = configuredVenv ? path.resolve(configuredVenv) : path.join(projectRoot, '.venv');
 export const dbtExecutable = path.join(venvDir, 'bin', 'dbt');
+/** The venv's Python (runs dbt through pipelines/transform/duckdb_session/crm_dbt.py). */
+export const venvPython = path.join(venvDir, 'bin', 'python');
 const duckdbVenv = pythonVenv(venvDir, ['requirements.txt', 'python-constraints.txt'], 'dbt-core, dbt-duckdb and duckdb');
 
 /** True when the venv exists and was installed from the current requirement files. */
