@@ -7,7 +7,7 @@ Two changes to plain `dbt`, both for speed (docs/performance.md, "dbt"):
    run builds in its own copy of the warehouse (a path of its own), so every run reparsed in full.
    Here the `path` is left out of that hash, and only there. That is safe in this project because
    no model, macro or test reads `target.path`: the path can change how dbt connects, never what it
-   parses (tests/unit/dbt-session.test.ts fails if a model starts reading it). The copy has the
+   parses (tests/e2e/dbt-session.test.ts fails if a model starts reading it). The copy has the
    published file's name, so the database name dbt derives from it stays the same.
 
 2. `--session`: a process that runs several dbt commands, one JSON line each on stdin
