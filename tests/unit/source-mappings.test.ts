@@ -205,6 +205,65 @@ records:
     expect(await query(`SELECT count(*)::INT FROM raw._quarantine`)).toEqual([[0]]);
   });
 
+  it('a column declared optional reads as empty in the files that lack it (CSV and NDJSON); an undeclared absent column still rejects the file', async () => {
+    const mapping = (type: string, optional: string) => `
+name: shop
+match: ["x*.${type === 'ndjson' ? 'ndjson' : 'csv'}"]
+format: { type: ${type}, optional_columns: [${optional}] }
+records:
+  orders:
+    fields:
+      order_id: order_id
+      customer_id: customer_id
+      ordered_at: ordered_at
+      updated_at: ordered_at
+      status: { const: completed }
+      currency: { const: EUR }
+      discount_amount: { const: "0" }
+  order_items:
+    fields:
+      order_id: order_id
+      line_no: { const: 1 }
+      sku: sku
+      quantity: { const: 1 }
+      unit_price: { const: "1.00" }
+      line_type: line_type
+`;
+    const shop = path.join(landing, 'shop');
+    fs.writeFileSync(path.join(shop, 'x1.csv'), 'order_id,customer_id,ordered_at,sku,line_type\nX1,k1,2025-03-01T10:00:00Z,S1,shipping\n');
+    fs.writeFileSync(path.join(shop, 'x2.csv'), 'order_id,customer_id,ordered_at,sku\nX2,k2,2025-03-02T10:00:00Z,S2\n');
+    fs.writeFileSync(
+      path.join(shop, 'x3.ndjson'),
+      JSON.stringify({ order_id: 'X3', customer_id: 'k3', ordered_at: '2025-03-03T10:00:00Z', sku: 'S3' }) + '\n',
+    );
+    await extractSource(mappedSource('shop', writeMapping(mapping('delimited', 'line_type'))), {
+      warehousePath,
+      landingDir: landing,
+      batchId: 'o1',
+    });
+    await extractSource(mappedSource('shop', writeMapping(mapping('ndjson', 'line_type'))), {
+      warehousePath,
+      landingDir: landing,
+      batchId: 'o2',
+    });
+    expect(await query(`SELECT order_id, line_type FROM raw.order_items ORDER BY 1`)).toEqual([
+      ['X1', 'shipping'],
+      ['X2', null],
+      ['X3', null],
+    ]);
+    expect(await query(`SELECT count(*)::INT FROM raw._quarantine`)).toEqual([[0]]);
+    // Without the declaration the file that lacks the column does not fit the mapping.
+    fs.writeFileSync(path.join(shop, 'x4.csv'), 'order_id,customer_id,ordered_at,sku\nX4,k4,2025-03-04T10:00:00Z,S4\n');
+    await extractSource(mappedSource('shop', writeMapping(mapping('delimited', ''))), {
+      warehousePath,
+      landingDir: landing,
+      batchId: 'o3',
+    });
+    const [[location, reason]] = (await query(`SELECT location, reason FROM raw._quarantine`)) as [[string, string]];
+    expect(location).toBe('shop/x4.csv');
+    expect(reason).toMatch(/does not fit this file.*line_type/);
+  });
+
   it('maps an NDJSON export with nested objects, one item per element of its lines array; a line that is not a JSON object is quarantined with its reason', async () => {
     const lines = [
       {

@@ -246,6 +246,10 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
           file.table = `src_${staged.length}`;
           file.readPath = intake.readPath;
           const problem = await stageFile(connection, intake.readPath, file, kind);
+          // A column the mapping declares optional reads as empty in a file that lacks it.
+          if (problem === null && file.table !== null)
+            for (const column of kind.format.optional_columns)
+              await connection.run(`ALTER TABLE IF EXISTS ${file.table} ADD COLUMN IF NOT EXISTS ${quoteName(column)} VARCHAR`);
           if (problem !== null) {
             file.rejected = problem;
             notes.push(`rejected as a whole: ${relative}: ${file.rejected}`);

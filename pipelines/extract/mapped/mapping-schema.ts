@@ -100,6 +100,12 @@ const fileKindShape = {
       quote: z.enum(['"', "'", '']).default('"'),
       /** Whether the first non-blank line names the columns. */
       header: z.boolean().default(true),
+      /**
+       * Columns some files of this kind may lack (an export that gained a column, a landing format's
+       * optional fields): where a file has no such column it reads as empty (NULL) instead of the
+       * mapping not fitting the file.
+       */
+      optional_columns: z.array(z.string().min(1)).default([]),
       /** Column names, in order, for files without a header (or to rename a header's columns). */
       columns: z.array(z.string().min(1)).optional(),
       encoding: z.enum(FILE_ENCODINGS).default('auto'),
