@@ -43,6 +43,32 @@ const writeMapping = (yaml: string) => {
   return file;
 };
 
+/**
+ * A mapping of files whose columns are named as the canonical fields: orders with constant status,
+ * currency and discount, one item per row with the item fields given (YAML lines under `fields:`).
+ */
+const namedColumnsMapping = (match: string, format: string, itemFields: string[]) => `
+name: shop
+match: ["${match}"]
+format: ${format}
+records:
+  orders:
+    fields:
+      order_id: order_id
+      customer_id: customer_id
+      ordered_at: ordered_at
+      updated_at: ordered_at
+      status: { const: completed }
+      currency: { const: EUR }
+      discount_amount: { const: "0" }
+  order_items:
+    fields:
+      order_id: order_id
+      line_no: { const: 1 }
+      sku: sku
+${itemFields.map((f) => `      ${f}`).join('\n')}
+`;
+
 const ORDER_LINES = `
 name: shop
 match: ["export*.csv"]
@@ -170,28 +196,11 @@ records:
   });
 
   it("reads the file's quoting: single quotes around fields that hold the delimiter, or no quoting at all", async () => {
-    const mapping = (quote: string) => `
-name: shop
-match: ["q*.csv"]
-format: { delimiter: ";", quote: ${JSON.stringify(quote)} }
-records:
-  orders:
-    fields:
-      order_id: order_id
-      customer_id: customer_id
-      ordered_at: ordered_at
-      updated_at: ordered_at
-      status: { const: completed }
-      currency: { const: EUR }
-      discount_amount: { const: "0" }
-  order_items:
-    fields:
-      order_id: order_id
-      line_no: { const: 1 }
-      sku: sku
-      quantity: quantity
-      unit_price: unit_price
-`;
+    const mapping = (quote: string) =>
+      namedColumnsMapping('q*.csv', `{ delimiter: ";", quote: ${JSON.stringify(quote)} }`, [
+        'quantity: quantity',
+        'unit_price: unit_price',
+      ]);
     const header = 'order_id;customer_id;ordered_at;sku;quantity;unit_price';
     fs.writeFileSync(path.join(landing, 'shop', 'q1.csv'), `${header}\n'Q1';'k;1';2025-03-01T10:00:00Z;'it''s';1;2.50\n`);
     await extractSource(mappedSource('shop', writeMapping(mapping("'"))), { warehousePath, landingDir: landing, batchId: 'q1' });
@@ -206,29 +215,12 @@ records:
   });
 
   it('a column declared optional reads as empty in the files that lack it (CSV and NDJSON); an undeclared absent column still rejects the file', async () => {
-    const mapping = (type: string, optional: string) => `
-name: shop
-match: ["x*.${type === 'ndjson' ? 'ndjson' : 'csv'}"]
-format: { type: ${type}, optional_columns: [${optional}] }
-records:
-  orders:
-    fields:
-      order_id: order_id
-      customer_id: customer_id
-      ordered_at: ordered_at
-      updated_at: ordered_at
-      status: { const: completed }
-      currency: { const: EUR }
-      discount_amount: { const: "0" }
-  order_items:
-    fields:
-      order_id: order_id
-      line_no: { const: 1 }
-      sku: sku
-      quantity: { const: 1 }
-      unit_price: { const: "1.00" }
-      line_type: line_type
-`;
+    const mapping = (type: string, optional: string) =>
+      namedColumnsMapping(`x*.${type === 'ndjson' ? 'ndjson' : 'csv'}`, `{ type: ${type}, optional_columns: [${optional}] }`, [
+        'quantity: { const: 1 }',
+        'unit_price: { const: "1.00" }',
+        'line_type: line_type',
+      ]);
     const shop = path.join(landing, 'shop');
     fs.writeFileSync(path.join(shop, 'x1.csv'), 'order_id,customer_id,ordered_at,sku,line_type\nX1,k1,2025-03-01T10:00:00Z,S1,shipping\n');
     fs.writeFileSync(path.join(shop, 'x2.csv'), 'order_id,customer_id,ordered_at,sku\nX2,k2,2025-03-02T10:00:00Z,S2\n');
