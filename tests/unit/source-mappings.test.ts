@@ -322,18 +322,27 @@ records:
     ]);
     const quarantine = await query(`SELECT location, reason FROM raw._quarantine ORDER BY location`);
     expect(quarantine.map((r) => r[0])).toEqual(['shop/orders.ndjson:2', 'shop/orders.ndjson:3']);
-    expect(String(quarantine[0]![1])).toMatch(/^not JSON: /);
-    expect(String(quarantine[1]![1])).toBe('not a JSON object');
+    expect(String(quarantine[0]![1])).toMatch(/^invalid JSON: /);
+    expect(String(quarantine[1]![1])).toBe('line is not a JSON object');
   });
 
   it("a mapping whose SQL does not fit the file rejects that file as a whole, naming the record and DuckDB's reason", async () => {
-    fs.writeFileSync(path.join(landing, 'shop', 'export_1.csv'), 'Order;Customer\nA1;c\n');
+    fs.writeFileSync(path.join(landing, 'shop', 'export_1.csv'), 'Order No;Customer\nA1;c\n');
+    // A header naming none of the columns the mapping reads by name: rejected at intake, before any SQL.
+    fs.writeFileSync(path.join(landing, 'shop', 'export_2.csv'), 'a;b\n1;2\n');
     const source = mappedSource('shop', writeMapping(ORDER_LINES));
     const summary = await extractSource(source, { warehousePath, landingDir: landing, batchId: 'm1' });
-    const [[location, reason]] = (await query(`SELECT location, reason FROM raw._quarantine`)) as [[string, string]];
+    const [[location, reason], [location2, reason2]] = (await query(`SELECT location, reason FROM raw._quarantine ORDER BY location`)) as [
+      [string, string],
+      [string, string],
+    ];
     expect(location).toBe('shop/export_1.csv');
     expect(reason).toMatch(/^file rejected: mapping shop does not fit this file \(orders\): Binder Error: .*Qty/);
-    expect(summary.tables.find((t) => t.table === 'orders')).toMatchObject({ read: 1, rejected: 1 });
+    expect(location2).toBe('shop/export_2.csv');
+    expect(reason2).toBe(
+      "file rejected: the header (a, b) names none of the expected fields (Order No, SKU, Qty) with delimiter ';': wrong file or wrong delimiter",
+    );
+    expect(summary.tables.find((t) => t.table === 'orders')).toMatchObject({ read: 2, rejected: 2 });
   });
 
   it("the mapping's SQL cannot read files or the network", async () => {

@@ -27,6 +27,8 @@ export interface IntakeOptions {
   requireFinalNewline: boolean;
   /** Field names the file's records carry (CSV: a header naming none of them is the wrong file or delimiter). */
   expectedFields: readonly string[];
+  /** Match the header's names to expectedFields ignoring case (a mapping's SQL binds column names so). */
+  ignoreCase?: boolean;
   /** Where a transcoded UTF-8 copy may be written (created on first use). */
   workDir: () => string;
 }
@@ -205,15 +207,16 @@ function headerFields(line: string, delimiter: string): string[] {
 const shown = (delimiter: string) => (delimiter === '\t' ? 'tab' : `'${delimiter}'`);
 
 /** Why a CSV header cannot be the header of these records, or null when it can. */
-export function headerProblem(line: string, delimiter: string, expected: readonly string[]): string | null {
+export function headerProblem(line: string, delimiter: string, expected: readonly string[], ignoreCase = false): string | null {
   if (expected.length === 0) return null;
-  const wanted = new Set(expected);
+  const fold = (name: string) => (ignoreCase ? name.toLowerCase() : name);
+  const wanted = new Set(expected.map(fold));
   const fields = headerFields(line, delimiter);
-  if (fields.some((f) => wanted.has(f))) return null;
+  if (fields.some((f) => wanted.has(fold(f)))) return null;
   for (const other of CANDIDATE_DELIMITERS) {
     if (other === delimiter) continue;
     const split = headerFields(line, other);
-    const known = split.filter((f) => wanted.has(f));
+    const known = split.filter((f) => wanted.has(fold(f)));
     if (split.length > 1 && known.length > 0) {
       return (
         `the header splits into ${fields.length} column(s) on ${shown(delimiter)} but into ${split.length} on ${shown(other)} ` +
@@ -277,7 +280,7 @@ export function inspectFile(filePath: string, options: IntakeOptions): IntakeRes
     };
   }
   if (options.format === 'csv') {
-    const problem = headerProblem(firstLine(sample), options.delimiter, options.expectedFields);
+    const problem = headerProblem(firstLine(sample), options.delimiter, options.expectedFields, options.ignoreCase);
     if (problem) return reject(problem);
   }
   if (encoding !== 'utf-8') {

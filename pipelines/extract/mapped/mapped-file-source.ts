@@ -22,7 +22,7 @@ import {
   type SourceDefinition,
   type SourceFamily,
 } from '../source-contract.ts';
-import { fieldSql, quoteName } from './mapping-sql.ts';
+import { bareColumn, fieldSql, quoteName } from './mapping-sql.ts';
 import { MAPPED_RECORD_TABLES, MappingError, type LoadedMapping, type MappedTable, type SourceMapping } from './mapping-schema.ts';
 import type { FileSourceSettings } from '../../../shared/source-settings.ts';
 import { DEFAULT_SHOP_TIMEZONE } from '../../../shared/config.ts';
@@ -211,7 +211,9 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
             encoding: settings.encoding !== 'auto' ? settings.encoding : kind.format.encoding,
             delimiter: kind.format.delimiter === 'whitespace' ? ' ' : kind.format.delimiter,
             requireFinalNewline: settings.readyMarker === undefined && settings.requireFinalNewline,
-            expectedFields: [],
+            // A header naming none of the columns the mapping reads by name is the wrong file or delimiter.
+            expectedFields: headerColumns(kind),
+            ignoreCase: true,
             workDir: newWorkDir,
           });
           if (intake.status === 'deferred') {
@@ -248,8 +250,13 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
           const problem = await stageFile(connection, intake.readPath, file, kind);
           // A column the mapping declares optional reads as empty in a file that lacks it.
           if (problem === null && file.table !== null)
-            for (const column of kind.format.optional_columns)
+            for (const column of kind.format.optional_columns) {
               await connection.run(`ALTER TABLE IF EXISTS ${file.table} ADD COLUMN IF NOT EXISTS ${quoteName(column)} VARCHAR`);
+              if (typedJson(kind))
+                await connection.run(
+                  `ALTER TABLE IF EXISTS ${file.table} ADD COLUMN IF NOT EXISTS ${quoteName(column + JSON_TYPE)} VARCHAR`,
+                );
+            }
           if (problem !== null) {
             file.rejected = problem;
             notes.push(`rejected as a whole: ${relative}: ${file.rejected}`);
@@ -399,7 +406,7 @@ async function stageWithCsvParse(
     for (const v of values) appender!.appendVarchar(v);
     appender!.endRow();
   };
-  if (format.type === 'ndjson') return stageNdjson(connection, readPath, file, format.columns);
+  if (format.type === 'ndjson') return stageNdjson(connection, readPath, file, format.columns, format.json_values === 'typed');
   if (format.delimiter === 'whitespace') {
     const lines = readline.createInterface({ input: fs.createReadStream(readPath), crlfDelay: Infinity });
     let line = 0;
@@ -446,23 +453,30 @@ async function stageWithCsvParse(
  * objects and arrays as JSON (a mapping reads into them with json_extract_string). A line that is not
  * a JSON object is a broken line with the parser's reason; an absent key is NULL.
  */
-async function stageNdjson(connection: DuckDBConnection, readPath: string, file: StagedFile, columns?: string[]): Promise<string | null> {
+async function stageNdjson(
+  connection: DuckDBConnection,
+  readPath: string,
+  file: StagedFile,
+  columns: string[] | undefined,
+  typed: boolean,
+): Promise<string | null> {
   const rows: { line: number; raw: string; value: Record<string, unknown> }[] = [];
   const keys = new Set<string>(columns ?? []);
   const lines = readline.createInterface({ input: fs.createReadStream(readPath), crlfDelay: Infinity });
   let line = 0;
-  for await (const text of lines) {
+  for await (const lineText of lines) {
     line += 1;
-    const body = (line === 1 ? text.replace(/^\uFEFF/, '') : text).trim();
-    if (body === '') continue;
+    // As the row path reads NDJSON (readers/ndjson-records.ts): the same lines, values and reasons.
+    const text = line === 1 ? lineText.replace(/^\uFEFF/, '') : lineText;
+    if (text.trim() === '') continue;
     let value: unknown;
     try {
-      value = JSON.parse(body);
+      value = JSON.parse(text);
     } catch (error) {
       value = error as Error;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Error) {
-      const why = value instanceof Error ? `not JSON: ${value.message}` : 'not a JSON object';
+      const why = value instanceof Error ? `invalid JSON: ${value.message}` : 'line is not a JSON object';
       file.broken.push({ location: `${file.relative}:${line}`, file: file.relative, line, fields: null, rawText: text, parseError: why });
       continue;
     }
@@ -472,9 +486,9 @@ async function stageNdjson(connection: DuckDBConnection, readPath: string, file:
   const names = [...keys];
   if (names.length === 0) return rows.length === 0 && file.broken.length === 0 ? null : 'no JSON object with any field in the file';
   const table = file.table!;
-  await connection.run(
-    `CREATE TABLE ${table} (_line BIGINT, _first BIGINT, _raw VARCHAR, ${names.map((n) => `${quoteName(n)} VARCHAR`).join(', ')})`,
-  );
+  // typed: each key's JSON type beside its text (NULL: the key is absent), named as zod names it.
+  const columnsSql = names.flatMap((n) => [`${quoteName(n)} VARCHAR`, ...(typed ? [`${quoteName(n + JSON_TYPE)} VARCHAR`] : [])]);
+  await connection.run(`CREATE TABLE ${table} (_line BIGINT, _first BIGINT, _raw VARCHAR, ${columnsSql.join(', ')})`);
   const appender = await connection.createAppender(table);
   for (const row of rows) {
     file.records += 1;
@@ -485,6 +499,9 @@ async function stageNdjson(connection: DuckDBConnection, readPath: string, file:
       const v = row.value[name];
       if (v === undefined || v === null) appender.appendNull();
       else appender.appendVarchar(typeof v === 'string' ? v : JSON.stringify(v));
+      if (!typed) continue;
+      if (v === undefined) appender.appendNull();
+      else appender.appendVarchar(v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
     }
     appender.endRow();
   }
@@ -516,7 +533,31 @@ function selectSql(table: string, mapping: SourceMapping, target: MappedTable): 
   const rows = spec.each
     ? `(SELECT *, unnest(CAST((${spec.each}) AS JSON[])) AS item, generate_subscripts(CAST((${spec.each}) AS JSON[]), 1) AS item_no FROM ${table})`
     : table;
-  return `SELECT _line, _first, _raw, ${fields.join(', ')} FROM ${rows}${where}${onePer} ORDER BY _line${spec.each ? ', item_no' : ''}`;
+  // json_values typed: the JSON type of each field mapped from a key by name follows the fields.
+  const types = typedFields(mapping, target).map(([name, column]) => `${quoteName(column + JSON_TYPE)} AS ${quoteName(name + JSON_TYPE)}`);
+  return `SELECT _line, _first, _raw, ${[...fields, ...types].join(', ')} FROM ${rows}${where}${onePer} ORDER BY _line${spec.each ? ', item_no' : ''}`;
+}
+
+/** Suffix of the staged column holding a typed NDJSON key's JSON type ('string', 'number', ..., 'null'). */
+const JSON_TYPE = '#json_type';
+
+const typedJson = (kind: SourceMapping) => kind.format.type === 'ndjson' && kind.format.json_values === 'typed';
+
+/** The fields of a record mapped from a key by name in a typed NDJSON kind: [field, key]. */
+function typedFields(kind: SourceMapping, target: MappedTable): [string, string][] {
+  if (!typedJson(kind)) return [];
+  return Object.entries(kind.records[target]?.fields ?? {}).flatMap(([name, value]) => {
+    const column = bareColumn(value);
+    return column === null ? [] : [[name, column] as [string, string]];
+  });
+}
+
+/** The columns a kind of delimited file with a header reads by name (for the intake's header check). */
+function headerColumns(kind: SourceMapping): string[] {
+  const { type, header, columns, delimiter } = kind.format;
+  if (type !== 'delimited' || !header || columns !== undefined || delimiter === 'whitespace') return [];
+  const named = Object.values(kind.records).flatMap((spec) => Object.values(spec?.fields ?? {}).map(bareColumn));
+  return [...new Set(named.filter((c): c is string => c !== null))];
 }
 
 /**
@@ -557,11 +598,20 @@ function checkedInSql(target: MappedTable, record: DefinedRecord): boolean {
  * columns (NULL is a missing field, as the row path leaves it out), the reason (NULL when valid)
  * and the record's values as the loader stores them, in its field order.
  */
-function checkSql(table: string, spec: { fields: Record<string, unknown> }, record: DefinedRecord): string {
+function checkSql(table: string, spec: { fields: Record<string, unknown> }, record: DefinedRecord, typed: readonly string[] = []): string {
   const mapped = new Set(Object.keys(spec.fields));
   const input = (name: string): SqlInput => {
     if (!mapped.has(name)) return { text: 'NULL::VARCHAR', kind: 'NULL::VARCHAR', json: 'NULL::VARCHAR' };
     const column = quoteName(name);
+    if (typed.includes(name)) {
+      // A typed NDJSON key: its JSON type as staged, its JSON text for the reason's "(got ...)".
+      const type = quoteName(name + JSON_TYPE);
+      return {
+        text: column,
+        kind: type,
+        json: `CASE ${type} WHEN 'string' THEN to_json(${column})::VARCHAR WHEN 'null' THEN 'null' ELSE ${column} END`,
+      };
+    }
     return { text: column, kind: `CASE WHEN ${column} IS NOT NULL THEN 'string' END`, json: `to_json(${column})::VARCHAR` };
   };
   const checks = recordSql(Object.entries(record.fields), input);
@@ -604,8 +654,9 @@ async function* mappedRecords(
     if (file.table === null || onlyUnreadable) continue;
     const mappedTable = `${file.table}_${target}`;
     const rows = `${mappedTable}_out`;
+    const typed = typedFields(file.kind, target).map(([name]) => name);
     await connection.run(
-      `CREATE OR REPLACE TEMP TABLE ${rows} AS ${inSql ? checkSql(mappedTable, spec, record) : `SELECT * FROM ${mappedTable} ORDER BY _line`}`,
+      `CREATE OR REPLACE TEMP TABLE ${rows} AS ${inSql ? checkSql(mappedTable, spec, record, typed) : `SELECT * FROM ${mappedTable} ORDER BY _line`}`,
     );
     // Staged by DuckDB's reader: the text of each record that may be quarantined is cut from the file.
     const texts = file.rawFromFile ? await rejectedTexts(connection, rows, file.readPath, inSql ? '_reason IS NOT NULL' : null) : null;
@@ -620,6 +671,13 @@ async function* mappedRecords(
           const value = row[i + 3];
           if (value !== null && value !== undefined) fields[name] = String(value);
         });
+        // A typed NDJSON key reaches zod as the JSON value it was (row path: the parsed object's).
+        if (!inSql)
+          typed.forEach((name, j) => {
+            const type = row[names.length + 3 + j];
+            if (type === 'null') fields[name] = null;
+            else if (type !== null && type !== undefined && type !== 'string') fields[name] = JSON.parse(String(fields[name])) as unknown;
+          });
         const rawText = texts === null ? String(row[2]) : (texts.get(line) ?? '');
         const item: SourceRecord = { location: `${file.relative}:${line}`, file: file.relative, line, fields, rawText };
         if (inSql) {
@@ -708,7 +766,12 @@ async function writeChecked(
       INSERT INTO ${memoryTable(rows.table)}
       SELECT ${sqlString(file.relative)}, _line, _first, CASE WHEN _reason IS NOT NULL THEN ${key} END, _reason,
              CASE WHEN _reason IS NOT NULL THEN _raw END, ${fieldNames.map((_, i) => `_v${i}`).join(', ')}
-      FROM (${checkSql(`(${selectSql(file.table!, file.kind, target)})`, spec, record)})`);
+      FROM (${checkSql(
+        `(${selectSql(file.table!, file.kind, target)})`,
+        spec,
+        record,
+        typedFields(file.kind, target).map(([name]) => name),
+      )})`);
   } catch (error) {
     return mappingError(file.kind, target, error);
   }

@@ -106,6 +106,13 @@ const fileKindShape = {
        * mapping not fitting the file.
        */
       optional_columns: z.array(z.string().min(1)).default([]),
+      /**
+       * NDJSON: how a field mapped from a key by name sees the key's JSON value. `text` (the default):
+       * numbers and booleans as their text, so an id written as 123 is the id "123". `typed`: the
+       * value keeps its JSON type for the record's checks, as the built-in file drop reads the landing
+       * format (an id written as 123 is rejected: expected string, received number).
+       */
+      json_values: z.enum(['text', 'typed']).default('text'),
       /** Column names, in order, for files without a header (or to rename a header's columns). */
       columns: z.array(z.string().min(1)).optional(),
       encoding: z.enum(FILE_ENCODINGS).default('auto'),

@@ -11,6 +11,14 @@ const literal = (value: string | number | boolean | null) =>
 /** A column named bare (Amount, total_price) or quoted ("Preis (EUR)"), nothing computed. */
 const BARE_COLUMN = /^(?:[\p{L}_][\p{L}\p{N}_$]*|"(?:[^"]|"")+")$/u;
 
+/** The column a field value names by itself (unquoted), or null for a computed value. */
+export function bareColumn(value: FieldValue): string | null {
+  if (typeof value !== 'string') return null;
+  const text = value.trim();
+  if (!BARE_COLUMN.test(text)) return null;
+  return text.startsWith('"') ? text.slice(1, -1).replace(/""/g, '"') : text;
+}
+
 const regexEscape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
