@@ -20,14 +20,18 @@ if (!landingDir || !fs.existsSync(path.join(landingDir, 'orders'))) {
 
 const TABLES = ['orders', 'order_items', 'order_payments', 'order_refunds', 'order_cancellations'];
 
-async function load(mode: 'file-drop' | 'landing'): Promise<{ seconds: number; digest: string[] }> {
+async function load(mode: 'file-drop' | 'landing'): Promise<{ seconds: number; cpu: number; digest: string[] }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-landing-load-'));
   try {
     const warehousePath = path.join(dir, 'crm.duckdb');
     const source = mode === 'file-drop' ? fileDropSources().find((s) => s.name === 'orders')! : mappedSource('orders', 'preset:landing');
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     const summary = await extractSource(source, { warehousePath, landingDir: landingDir!, batchId: 'b1' });
     const seconds = (performance.now() - start) / 1000;
+    // CPU seconds of the process (Node and DuckDB's threads): steadier than wall time on a busy machine.
+    const used = process.cpuUsage(cpuStart);
+    const cpu = (used.user + used.system) / 1e6;
     const instance = await DuckDBInstance.create(warehousePath);
     const connection = await instance.connect();
     const digest: string[] = summary.tables.map((t) => `${t.table}: read ${t.read}, rejected ${t.rejected}, inserted ${t.inserted}`);
@@ -43,7 +47,7 @@ async function load(mode: 'file-drop' | 'landing'): Promise<{ seconds: number; d
     digest.push(`raw._quarantine: ${q.getRows()[0]!.map(String).join(' rows, content hash ')}`);
     connection.closeSync();
     instance.closeSync();
-    return { seconds, digest };
+    return { seconds, cpu, digest };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -51,11 +55,13 @@ async function load(mode: 'file-drop' | 'landing'): Promise<{ seconds: number; d
 
 const runs = Math.max(1, Number(runsText));
 const times: Record<'file-drop' | 'landing', number[]> = { 'file-drop': [], landing: [] };
+const cpus: Record<'file-drop' | 'landing', number[]> = { 'file-drop': [], landing: [] };
 let digests: Record<string, string[]> = {};
 for (let i = 0; i < runs; i++) {
   for (const mode of ['file-drop', 'landing'] as const) {
     const result = await load(mode);
     times[mode].push(result.seconds);
+    cpus[mode].push(result.cpu);
     digests = { ...digests, [mode]: result.digest };
   }
 }
@@ -64,6 +70,8 @@ const best = (xs: number[]) => Math.min(...xs);
 process.stdout.write(`file-drop (built-in orders source): ${fmt(times['file-drop'])}\n`);
 process.stdout.write(`landing preset (mapped source):     ${fmt(times.landing)}\n`);
 process.stdout.write(`ratio landing / file-drop (best of each): ${(best(times.landing) / best(times['file-drop'])).toFixed(2)}\n`);
+process.stdout.write(`CPU seconds: file-drop ${fmt(cpus['file-drop'])}; landing ${fmt(cpus.landing)}\n`);
+process.stdout.write(`ratio of CPU seconds (best of each): ${(best(cpus.landing) / best(cpus['file-drop'])).toFixed(2)}\n`);
 process.stdout.write(`${digests['file-drop']!.join('\n')}\n`);
 const same = digests['file-drop']!.join('\n') === digests.landing!.join('\n');
 process.stdout.write(same ? 'both stored the same raw rows and quarantine\n' : `DIFFERENT (landing):\n${digests.landing!.join('\n')}\n`);

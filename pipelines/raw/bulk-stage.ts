@@ -112,17 +112,26 @@ export async function stageFileInBulk(
 async function insertWhileScanning<T>(connection: DuckDBConnection, insert: string, scan: () => Promise<T>): Promise<T> {
   await connection.run('SET preserve_insertion_order = true');
   await assertOrderedInsert(connection, insert);
-  const reading = connection.run(insert);
+  try {
+    return await runWhileScanning(connection, insert, scan);
+  } finally {
+    // (a failure above leaves the transaction aborted: keep its error, not this one's)
+    await connection.run('SET preserve_insertion_order = false').catch(() => undefined);
+  }
+}
+
+/**
+ * Runs a statement that reads a file with DuckDB's reader while Node scans the same file (both read
+ * it once, side by side); the statement is awaited even when the scan fails, and its error wins.
+ * The bulk path's staging insert and the mapped path's reader staging (reader-stage.ts) share it.
+ */
+export async function runWhileScanning<T>(connection: DuckDBConnection, sql: string, scan: () => Promise<T>): Promise<T> {
+  const reading = connection.run(sql);
   reading.catch(() => undefined); // awaited below; a scan error must not leave it unhandled
   try {
     return await scan();
   } finally {
-    try {
-      await reading;
-    } finally {
-      // (a failure above leaves the transaction aborted: keep its error, not this one's)
-      await connection.run('SET preserve_insertion_order = false').catch(() => undefined);
-    }
+    await reading;
   }
 }
 

@@ -29,7 +29,7 @@ import { DEFAULT_SHOP_TIMEZONE } from '../../../shared/config.ts';
 import { envValue } from '../../../shared/env.ts';
 import { recordSql, sqlString, type SqlInput } from '../sql-checks.ts';
 import { readLines } from '../../raw/bulk-scan.ts';
-import { stageWithReader } from './reader-stage.ts';
+import { dropStaged, stageWithReader } from './reader-stage.ts';
 
 /**
  * A folder of one shop's exports read through a source mapping. Each file is read once into an
@@ -134,6 +134,8 @@ interface StagedFile {
   broken: SourceRecord[];
   rejected?: string;
   records: number;
+  /** The staged table is a view over DuckDB reader's rows (reader-stage.ts), with the optional columns. */
+  view?: boolean;
 }
 
 export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
@@ -249,7 +251,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
           file.readPath = intake.readPath;
           const problem = await stageFile(connection, intake.readPath, file, kind);
           // A column the mapping declares optional reads as empty in a file that lacks it.
-          if (problem === null && file.table !== null)
+          if (problem === null && file.table !== null && file.view !== true)
             for (const column of kind.format.optional_columns) {
               await connection.run(`ALTER TABLE IF EXISTS ${file.table} ADD COLUMN IF NOT EXISTS ${quoteName(column)} VARCHAR`);
               if (typedJson(kind))
@@ -286,7 +288,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
           // A file whose every record was handed over is not read again: its staged rows can go.
           const everyTable = MAPPED_RECORD_TABLES.filter((t) => file.kind.records[t] !== undefined);
           if (everyTable.every((t) => handoff.filter((h) => h.target === t).length === (t === 'customers' ? 2 : 1))) {
-            await connection.run(`DROP TABLE IF EXISTS ${file.table}`);
+            await dropStaged(connection, file.table, file.view === true);
           }
         }
         for (const { target, record } of handoff) await countDrift(connection, target, staged, record, checked.get(record)!);
@@ -347,6 +349,7 @@ async function stageFile(connection: DuckDBConnection, readPath: string, file: S
       file.records = staged.records;
       file.broken = staged.broken;
       file.rawFromFile = staged.rawFromFile;
+      file.view = staged.view;
       return null;
     }
   }

@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { StageLines } from '../../raw/bulk-lines.ts';
+import { runWhileScanning } from '../../raw/bulk-stage.ts';
 import { quickHeader, scanCsvExact, scanCsvFast, scanNdjson, ScanDeclined, type CsvScan } from '../../raw/bulk-scan.ts';
 import type { SourceRecord } from '../readers/source-record.ts';
 import { JS_WHITESPACE, jsTrim, sqlString } from '../sql-checks.ts';
@@ -27,6 +28,20 @@ export interface ReaderStaged {
   /** Whether `_raw` is NULL, so a rejected record's text must be read from the file. */
   rawFromFile: boolean;
   sha256: string;
+  /**
+   * Whether the staged table is a view over the reader's rows (their line numbers computed as they
+   * are read, not written a second time); it then already has the format's optional columns, and
+   * `<table>_read` holds its rows until it is dropped (dropStaged).
+   */
+  view: boolean;
+}
+
+/** Drops what stageWithReader staged for a file (a view and its rows, or a table). */
+export async function dropStaged(connection: DuckDBConnection, table: string, view: boolean): Promise<void> {
+  if (view) {
+    await connection.run(`DROP VIEW IF EXISTS ${table}`);
+    await connection.run(`DROP TABLE IF EXISTS ${table}_read`);
+  } else await connection.run(`DROP TABLE IF EXISTS ${table}`);
 }
 
 const NQ = '\u0001\u0002';
@@ -43,27 +58,19 @@ export async function stageWithReader(
 ): Promise<ReaderStaged | null> {
   // DuckDB's reader and the line scan are read with double quotes; another quoting goes to csv-parse.
   if (format.type === 'ndjson' || format.quote !== '"') return null;
+  let view = false;
   try {
     if (format.delimiter === 'whitespace') return await stageWhitespace(connection, readPath, relative, table, format, uniqueNames);
     if (!format.header) return null;
-    return await stageDelimited(connection, readPath, relative, table, format, uniqueNames);
+    const staged = await stageDelimited(connection, readPath, relative, table, format, uniqueNames);
+    view = staged?.view ?? false;
+    return staged;
   } catch (error) {
     if (!(error instanceof ScanDeclined)) throw error;
     await connection.run(`DROP TABLE IF EXISTS ${table}`);
     return null;
   } finally {
-    await connection.run(`DROP TABLE IF EXISTS ${table}_read`);
-  }
-}
-
-/** Runs the reader's statement while Node scans the same file (both read it once). */
-async function readWhileScanning<T>(connection: DuckDBConnection, sql: string, scan: () => Promise<T>): Promise<T> {
-  const reading = connection.run(sql);
-  reading.catch(() => undefined); // awaited below; a scan error must not leave it unhandled
-  try {
-    return await scan();
-  } finally {
-    await reading;
+    if (!view) await connection.run(`DROP TABLE IF EXISTS ${table}_read`);
   }
 }
 
@@ -99,7 +106,7 @@ async function stageDelimited(
     FROM read_csv(${sqlString(readPath)}, header = true, auto_detect = false,
       columns = {${columns.map((c) => `'${c}': 'VARCHAR'`).join(', ')}}, delim = ${sqlString(delimiter)}, quote = '"', escape = '"',
       nullstr = ${sqlString(NQ)}, strict_mode = true, null_padding = false, ignore_errors = true, parallel = false)`;
-  let scan: CsvScan | null = await readWhileScanning(connection, read, () => scanCsvFast(readPath, () => undefined, delimiter));
+  let scan: CsvScan | null = await runWhileScanning(connection, read, () => scanCsvFast(readPath, () => undefined, delimiter));
   const rows = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${table}_read`)).getRows()[0]![0]);
   if (scan === null || scan.records !== rows) scan = await scanCsvExact(readPath, () => undefined, delimiter);
   if (quick.join('\u0000') !== scan.header.join('\u0000')) return null;
@@ -108,8 +115,14 @@ async function stageDelimited(
   const { join, line } = await lineSql(connection, scan.events, 1);
   // Lines a record spans beyond its last (a quoted field with line breaks): where its text starts.
   const span = columns.map((c) => `coalesce(length(s.${c}) - length(replace(s.${c}, chr(10), '')), 0)`).join(' + ');
-  await connection.run(`CREATE TABLE ${table} AS SELECT ${line} AS _line, ${line} - (${span}) AS _first, NULL::VARCHAR AS _raw,
-    ${columns.map((c, i) => `coalesce(s.${c}, '') AS ${quoteName(names[i]!)}`).join(', ')}
+  // Few line-number runs (the usual file) fit in the line expression itself: the staged table is a
+  // view over the reader's rows, so they are not written a second time; else a table (an ASOF join
+  // on a temp table each file replaces).
+  const view = join === '';
+  const present = new Set(names.map((n) => n.toLowerCase()));
+  const optional = view ? format.optional_columns.filter((c) => !present.has(c.toLowerCase())) : [];
+  await connection.run(`CREATE ${view ? 'VIEW' : 'TABLE'} ${table} AS SELECT ${line} AS _line, ${line} - (${span}) AS _first, NULL::VARCHAR AS _raw,
+    ${[...columns.map((c, i) => `coalesce(s.${c}, '') AS ${quoteName(names[i]!)}`), ...optional.map((c) => `NULL::VARCHAR AS ${quoteName(c)}`)].join(', ')}
     FROM ${table}_read AS s${join} ORDER BY s.rowid`);
   const broken = scan.broken.map((b) => ({
     location: `${relative}:${b.line}`,
@@ -119,7 +132,7 @@ async function stageDelimited(
     rawText: b.text,
     parseError: `expected ${names.length} columns, found ${b.found}`,
   }));
-  return { records: rows, broken, rawFromFile: true, sha256: scan.sha256 };
+  return { records: rows, broken, rawFromFile: true, sha256: scan.sha256, view };
 }
 
 /**
@@ -140,7 +153,7 @@ async function stageWhitespace(
     FROM read_csv(${sqlString(readPath)}, header = false, auto_detect = false, columns = {'j': 'VARCHAR'},
       delim = ${sqlString('\u001f')}, quote = '', escape = '', nullstr = ${sqlString(NQ)}, strict_mode = false,
       ignore_errors = true, parallel = false)`;
-  const scan = await readWhileScanning(connection, read, () => scanNdjson(readPath, () => undefined));
+  const scan = await runWhileScanning(connection, read, () => scanNdjson(readPath, () => undefined));
   const rows = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${table}_read`)).getRows()[0]![0]);
   if (rows !== scan.rows) return null;
   const { join, line } = await lineSql(connection, scan.events, 0);
@@ -156,7 +169,7 @@ async function stageWhitespace(
       const first = (await connection.runAndReadAll(`SELECT _line, _parts FROM ${table}_lines ORDER BY _line LIMIT 1`)).getRows()[0];
       if (first === undefined) {
         await connection.run(`CREATE TABLE ${table} (_line BIGINT, _first BIGINT, _raw VARCHAR)`);
-        return { records: 0, broken: [], rawFromFile: false, sha256: scan.sha256 };
+        return { records: 0, broken: [], rawFromFile: false, sha256: scan.sha256, view: false };
       }
       headerLine = Number(first[0]);
       names ??= (first[1] as { items: unknown[] }).items.map(String);
@@ -177,7 +190,7 @@ async function stageWhitespace(
       ${header.map((n, i) => `_parts[${i + 1}] AS ${quoteName(n)}`).join(', ')}
       FROM ${table}_lines WHERE _line > ${headerLine} AND len(_parts) = ${header.length} ORDER BY _line`);
     const records = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0]![0]);
-    return { records, broken, rawFromFile: false, sha256: scan.sha256 };
+    return { records, broken, rawFromFile: false, sha256: scan.sha256, view: false };
   } finally {
     await connection.run(`DROP TABLE IF EXISTS ${table}_lines`);
   }
