@@ -601,7 +601,14 @@ function checkedInSql(target: MappedTable, record: DefinedRecord): boolean {
  * columns (NULL is a missing field, as the row path leaves it out), the reason (NULL when valid)
  * and the record's values as the loader stores them, in its field order.
  */
-function checkSql(table: string, spec: { fields: Record<string, unknown> }, record: DefinedRecord, typed: readonly string[] = []): string {
+function checkSql(
+  table: string,
+  spec: { fields: Record<string, unknown> },
+  record: DefinedRecord,
+  typed: readonly string[] = [],
+  /** The values in the raw column types (the checked table's), not as text. */
+  rawTypes = false,
+): string {
   const mapped = new Set(Object.keys(spec.fields));
   const input = (name: string): SqlInput => {
     if (!mapped.has(name)) return { text: 'NULL::VARCHAR', kind: 'NULL::VARCHAR', json: 'NULL::VARCHAR' };
@@ -619,7 +626,7 @@ function checkSql(table: string, spec: { fields: Record<string, unknown> }, reco
   };
   const checks = recordSql(Object.entries(record.fields), input);
   const names = Object.keys(spec.fields).map(quoteName);
-  return `SELECT _line, _first, _raw, ${names.map((n) => `${n}, `).join('')}_reason, ${checks.values.map((v, i) => `CASE WHEN _reason IS NULL THEN ${v} END AS _v${i}`).join(', ')}
+  return `SELECT _line, _first, _raw, ${names.map((n) => `${n}, `).join('')}_reason, ${(rawTypes ? checks.typed : checks.values).map((v, i) => `CASE WHEN _reason IS NULL THEN ${v} END AS _v${i}`).join(', ')}
     FROM (SELECT *, ${checks.reason} AS _reason FROM (SELECT *${checks.derived.map((d) => `, ${d}`).join('')} FROM ${table}))
     ORDER BY _line`;
 }
@@ -719,7 +726,8 @@ const memoryTable = (table: string) => `memory.main.${table}`;
  */
 async function createChecked(connection: DuckDBConnection, record: DefinedRecord): Promise<CheckedRows> {
   const table = `rows_${record.table}`;
-  const columns = Object.keys(record.fields).map((_, i) => `_v${i} VARCHAR`);
+  // The values in their raw column types, as the checks computed them (a timestamp parsed once, not formatted and parsed again).
+  const columns = Object.values(record.fields).map((f, i) => `_v${i} ${f.type}`);
   await connection.run(
     `CREATE TABLE ${memoryTable(table)} (_file VARCHAR, _line BIGINT, _first BIGINT, _key VARCHAR, _reason VARCHAR, _payload VARCHAR, ${columns.join(', ')})`,
   );
@@ -733,12 +741,15 @@ async function createChecked(connection: DuckDBConnection, record: DefinedRecord
   };
   // Valid rows in the stage table's columns (the record's fields in their raw types, then lineage and
   // the bulk path's empty columns); rejected ones in the quarantine stage's.
-  const typed = Object.values(record.fields).map((f, i) => `CAST(_v${i} AS ${f.type})`);
   return {
     table,
     valid: () =>
       chunks(
-        `SELECT ${typed.join(', ')}, _file, _line, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR FROM ${memoryTable(table)} WHERE _reason IS NULL ORDER BY rowid`,
+        `SELECT ${Object.keys(record.fields)
+          .map((_, i) => `_v${i}`)
+          .join(
+            ', ',
+          )}, _file, _line, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR FROM ${memoryTable(table)} WHERE _reason IS NULL ORDER BY rowid`,
       ),
     rejected: () =>
       chunks(`SELECT _file || ':' || _line, _key, _reason, _payload FROM ${memoryTable(table)} WHERE _reason IS NOT NULL ORDER BY rowid`),
@@ -774,6 +785,7 @@ async function writeChecked(
         spec,
         record,
         typedFields(file.kind, target).map(([name]) => name),
+        true,
       )})`);
   } catch (error) {
     return mappingError(file.kind, target, error);
