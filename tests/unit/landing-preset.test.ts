@@ -96,6 +96,17 @@ describe('the landing preset', () => {
     expect(mapped.counts).toEqual(builtIn.counts);
   });
 
+  it('reads an optional column a file lacks as missing also where the file has many blank lines (its staged rows are a table, not a view)', async () => {
+    const lines = ['order_id,line_no,sku,product_name,category,brand,quantity,unit_price'];
+    for (let i = 1; i <= 80; i++) lines.push(`O1,${i},SKU-${i},Item,cat,brand,${i % 7 === 0 ? 'x' : '1'},1.00`, '');
+    const { builtIn, mapped } = await bothWays('blank-lines', { 'orders.csv': [ORDER_HEADER, order('O1')], 'order_items.csv': lines });
+    expect(builtIn.tables.order_items!.length).toBe(69);
+    expect(builtIn.quarantine.map((q) => q[2])).toContain('orders/order_items.csv:14');
+    expect(mapped.tables).toEqual(builtIn.tables);
+    expect(mapped.quarantine).toEqual(builtIn.quarantine);
+    expect(mapped.counts).toEqual(builtIn.counts);
+  });
+
   it('takes the file names the file drop takes (orders_2025.csv, orders-part1.csv, orders.06.csv, orders.jsonl) and ignores the ones it ignores', async () => {
     const { builtIn, mapped } = await bothWays('prefixes', {
       'orders_2025.csv': [ORDER_HEADER, order('O1')],
