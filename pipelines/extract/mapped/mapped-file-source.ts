@@ -79,6 +79,8 @@ export interface MappedSourceConfig {
   settings: FileSourceSettings;
   /** The shop's zone (config shop.timezone): what a mapping's `timezone: shop` means. Default Asia/Shanghai. */
   shopTimezone?: string;
+  /** What `crm sources list` says of it (default: the mapping's description, name and folder). */
+  description?: string;
 }
 
 /** The mapping with `timezone: shop` (format or field) replaced by the shop's zone. */
@@ -161,7 +163,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
     name: config.name,
     family,
     kind: 'files',
-    description: `${mapping.description || mapping.name} (mapping ${mapping.name}; drops in ${config.folder}/)`,
+    description: config.description ?? `${mapping.description || mapping.name} (mapping ${mapping.name}; drops in ${config.folder}/)`,
     records,
     async open(context: SourceContext) {
       const folder = path.join(context.landingDir, config.folder);
