@@ -1,9 +1,5 @@
 import { fileDropSource } from './files/file-drop-source.ts';
 import { cancellationRecord, orderItemRecord, orderRecord, paymentRecord, refundRecord } from './orders/order-records.ts';
-import { customerRecord, customerVersionRecord } from './profiles/customer-records.ts';
-import { contactRecord, ticketEventRecord, ticketRecord } from './service/ticket-records.ts';
-import { postRecord } from './opinion/post-records.ts';
-import { withScoredPosts } from './opinion/scored-posts.ts';
 import { OPINION_FEEDS_ENV, opinionFeedSourceFromEnv, opinionFeedsConfigured } from './opinion/opinion-feed-source.ts';
 import { postgresOrdersSource, POSTGRES_ORDERS_ENV } from './postgres/postgres-orders-source.ts';
 import { HTTP_ORDERS_ENV, httpOrdersSourceFromEnv } from './http/http-orders-source.ts';
@@ -27,15 +23,10 @@ export type { SourceDefinition, SourceFamily, SourceKind } from './source-contra
  */
 export function fileDropSources(settings: Readonly<Record<string, FileSourceSettings>> = {}): SourceDefinition[] {
   return [
-    fileDropSource(
-      {
-        name: 'profiles',
-        family: 'profiles',
-        description: 'Customer profiles: basic and subjective facets, consent (CSV/NDJSON drops in profiles/)',
-        folder: 'profiles',
-        rules: [{ prefix: 'customers', records: [customerRecord, customerVersionRecord] }],
-        optionalByDefault: true,
-      },
+    landingFamilySource(
+      'profiles',
+      'landing-profiles',
+      'Customer profiles: basic and subjective facets, consent (CSV/NDJSON drops in profiles/)',
       settings['profiles'],
     ),
     fileDropSource(
@@ -55,35 +46,47 @@ export function fileDropSources(settings: Readonly<Record<string, FileSourceSett
       },
       settings['orders'],
     ),
-    fileDropSource(
-      {
-        name: 'service_tickets',
-        family: 'service',
-        description: 'Customer-service tickets, their event history and contacts across channels (drops in service/)',
-        folder: 'service',
-        rules: [
-          { prefix: 'tickets', records: [ticketRecord] },
-          { prefix: 'ticket_events', records: [ticketEventRecord] },
-          { prefix: 'contacts', records: [contactRecord] },
-        ],
-        optionalByDefault: true,
-      },
+    landingFamilySource(
+      'service_tickets',
+      'landing-service',
+      'Customer-service tickets, their event history and contacts across channels (CSV/NDJSON drops in service/)',
       settings['service_tickets'],
+      'service',
     ),
-    withScoredPosts(
-      fileDropSource(
-        {
-          name: 'opinion_posts',
-          family: 'opinion',
-          description: 'Public-opinion posts and reviews (NDJSON drops in opinion/)',
-          folder: 'opinion',
-          rules: [{ prefix: 'posts', records: [postRecord] }],
-          optionalByDefault: true,
-        },
-        settings['opinion_posts'],
-      ),
+    landingFamilySource(
+      'opinion_posts',
+      'landing-opinion',
+      'Public-opinion posts and reviews (CSV/NDJSON drops in opinion/)',
+      settings['opinion_posts'],
+      'opinion',
     ),
   ];
+}
+
+/**
+ * A built-in source of the profile, service or opinion family: its folder read through the family's
+ * landing preset (one loading path with the shop's own mapped sources). Optional unless the config
+ * says otherwise; the config's delimiter applies to the preset's CSV files, its encoding to all.
+ */
+function landingFamilySource(
+  name: string,
+  preset: string,
+  description: string,
+  declared: FileSourceSettings | undefined,
+  folder: string = name,
+): SourceDefinition {
+  const settings = fileSourceSettingsSchema.parse({ ...declared, optional: declared?.optional ?? true });
+  const mapping = loadMapping(`preset:${preset}`, process.cwd());
+  const kinds = mapping.kinds.map((kind) =>
+    kind.format.type === 'ndjson' ? kind : { ...kind, format: { ...kind.format, delimiter: settings.delimiter } },
+  );
+  return mappedFileSource({
+    name,
+    mapping: { ...mapping, kinds },
+    folder,
+    settings,
+    description: `${description}, read through preset:${preset}`,
+  });
 }
 
 /** The file sources with every setting at its default. */

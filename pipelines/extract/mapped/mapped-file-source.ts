@@ -79,6 +79,8 @@ export interface MappedSourceConfig {
   settings: FileSourceSettings;
   /** The shop's zone (config shop.timezone): what a mapping's `timezone: shop` means. Default Asia/Shanghai. */
   shopTimezone?: string;
+  /** What `crm sources list` says of it (default: the mapping's description, name and folder). */
+  description?: string;
 }
 
 /** The mapping with `timezone: shop` (format or field) replaced by the shop's zone. */
@@ -163,7 +165,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
     name: config.name,
     family,
     kind: 'files',
-    description: `${mapping.description || mapping.name} (mapping ${mapping.name}; drops in ${config.folder}/)`,
+    description: config.description ?? `${mapping.description || mapping.name} (mapping ${mapping.name}; drops in ${config.folder}/)`,
     records,
     async open(context: SourceContext) {
       const folder = path.join(context.landingDir, config.folder);
@@ -301,16 +303,17 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
       }
 
       const loaded: FileManifestEntry[] = [];
-      const part = (target: MappedTable, record: DefinedRecord, reportsRejections = true): BatchPart => {
+      const part = (target: MappedTable, record: DefinedRecord, reportsRejectedFile = true): BatchPart => {
         const rows = checked.get(record);
         return {
           record,
-          records: mappedRecords(connection, target, staged, record, reportsRejections, rows !== undefined),
+          records: mappedRecords(connection, target, staged, record, reportsRejectedFile, rows !== undefined),
           ...(rows !== undefined ? { checked: rows } : {}),
         };
       };
       const parts: BatchPart[] = tables.map((table) => part(table, RECORDS[table]));
-      // The same mapped rows again, as versions; their rejections are reported once, by customers.
+      // The same mapped rows again, as versions. As the built-in profiles source does, a broken line is
+      // quarantined for both tables and a rejected file once, by customers.
       if (tables.includes('customers')) parts.push(part('customers', customerVersionRecord, false));
       return {
         parts,
@@ -636,7 +639,8 @@ async function* mappedRecords(
   target: MappedTable,
   files: StagedFile[],
   record: DefinedRecord,
-  reportsRejections = true,
+  /** Whether a rejected file is reported by this part (broken lines are, by every part of the file's first table). */
+  reportsRejectedFile = true,
   /** The rows themselves are handed over in a checked table (writeChecked): yield only rejected files and broken lines. */
   onlyUnreadable = false,
 ): AsyncGenerator<SourceRecord> {
@@ -645,10 +649,10 @@ async function* mappedRecords(
     const spec = file.kind.records[target];
     if (spec === undefined) continue;
     const names = Object.keys(spec.fields);
-    // A rejected file and its broken lines are reported once, by the first record its kind feeds.
-    const reportRejected = reportsRejections && target === file.firstTable;
+    // A rejected file and its broken lines are reported by the first record its kind feeds.
+    const reportRejected = target === file.firstTable;
     if (file.rejected !== undefined) {
-      if (reportRejected) {
+      if (reportRejected && reportsRejectedFile) {
         yield {
           location: file.relative,
           file: file.relative,
