@@ -44,6 +44,11 @@ export const ENV_SETTINGS = {
     default: '640MB',
     description: "DuckDB's memory limit while extracting (spills to disk beyond it)",
   },
+  CRM_MAPPED_MEMORY_LIMIT: {
+    section: 'extract',
+    default: '384MB',
+    description: "DuckDB's memory limit of a mapped source's own DuckDB (its staged and checked rows; spills to disk beyond it)",
+  },
   CRM_EXTRACT_THREADS: { section: 'extract', default: '', description: 'DuckDB threads while extracting (default: one per core)' },
   CRM_BULK_LOAD: {
     section: 'extract',

@@ -83,6 +83,9 @@ export interface MappedSourceConfig {
   description?: string;
 }
 
+/** DuckDB's memory limit for a mapped source's own DuckDB (staged and checked rows), beside the warehouse's. */
+export const DEFAULT_MAPPED_MEMORY_LIMIT = '384MB';
+
 /** The mapping with `timezone: shop` (format or field) replaced by the shop's zone. */
 function withShopZone(mapping: LoadedMapping, shopTimezone: string): LoadedMapping {
   const zone = (tz: string) => (tz === 'shop' ? shopTimezone : tz);
@@ -191,10 +194,17 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
       // As many threads as the load (CRM_EXTRACT_THREADS, default one per core): every statement that
       // relies on file order says ORDER BY, and the reader reads each file in one pass (parallel = false).
       const threads = envValue('CRM_EXTRACT_THREADS') ?? String(os.availableParallelism());
-      const instance = await DuckDBInstance.create(':memory:', { threads, preserve_insertion_order: 'true' });
-      const connection = await instance.connect();
       let workDir: string | null = null;
       const newWorkDir = () => (workDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'crm-intake-')));
+      // Bounded like the warehouse's side of the load, spilling to the work folder beyond it, so a large
+      // export does not grow the process (the staged and checked tables are in memory otherwise).
+      const instance = await DuckDBInstance.create(':memory:', {
+        threads,
+        preserve_insertion_order: 'true',
+        memory_limit: envValue('CRM_MAPPED_MEMORY_LIMIT') ?? DEFAULT_MAPPED_MEMORY_LIMIT,
+        temp_directory: path.join(newWorkDir(), 'spill'),
+      });
+      const connection = await instance.connect();
       // The checked rows go to the loader as DuckDB data chunks (no JavaScript object per row).
       const handoff = tables.flatMap((table) => [
         ...(checkedInSql(table, RECORDS[table]) ? [{ target: table, record: RECORDS[table] }] : []),
@@ -585,7 +595,15 @@ async function runMapping(
   }
 }
 
+/**
+ * DuckDB errors that say nothing about the file or the mapping (the machine ran out of memory or disk,
+ * the load was interrupted, DuckDB itself failed): they fail the source's step, so its previous state
+ * stands and the next run reads the file again, instead of quarantining a good file as unfit.
+ */
+const ENVIRONMENT_ERROR = /^(Out of Memory Error|IO Error|INTERNAL Error|FATAL Error|Interrupt(ed)?( Error)?)\b/;
+
 function mappingError(mapping: SourceMapping, target: MappedTable, error: unknown): string {
+  if (ENVIRONMENT_ERROR.test((error as Error).message ?? '')) throw error;
   return `mapping ${mapping.name} does not fit this file (${target}): ${(error as Error).message.split('\n')[0]}`;
 }
 
