@@ -96,6 +96,18 @@ export function trendGranularity(selection: Selection): TimeDimensionGranularity
   return days <= 45 ? 'day' : days <= 400 ? 'week' : 'month';
 }
 
+/** The first day of the month of `iso` when it is one, else the first day of the next month. */
+export function monthStartOnOrAfter(iso: string): string {
+  const [y, m, d] = iso.split('-').map(Number) as [number, number, number];
+  return d === 1 ? iso : isoDay(Date.UTC(y, m, 1));
+}
+
+/** The last day of the month of `iso`. */
+export function monthEndOf(iso: string): string {
+  const [y, m] = iso.split('-').map(Number) as [number, number];
+  return isoDay(Date.UTC(y, m, 0));
+}
+
 /** The whole weeks (Monday to Sunday, as DuckDB's and Cube's week) a range touches. */
 export function weekRange(selection: Selection): [string, string] {
   const weekday = (iso: string) => (new Date(dayMs(iso)).getUTCDay() + 6) % 7; // Monday 0 .. Sunday 6
@@ -345,8 +357,9 @@ export function kpiCompareQuery(sources: KpiSource[], selection: Selection): Que
 }
 
 /**
- * The sparkline query of a group (null for a snapshot): by day/week/month, the monthly marts over 12
- * months. By week it covers the whole weeks the range touches, so that every point is a whole week
+ * The sparkline query of a group (null for a snapshot): by day/week/month, the monthly marts over the
+ * 12 whole months ending with the range's (the months of the ~365 days before, as whole months, so
+ * their rollups answer). By week it covers the whole weeks the range touches, so that every point is a whole week
  * (a week's distinct buyers come from a weekly rollup, which cannot answer a part of a week).
  */
 export function kpiTrendQuery(sources: KpiSource[], selection: Selection): Query | null {
@@ -359,7 +372,7 @@ export function kpiTrendQuery(sources: KpiSource[], selection: Selection): Query
     ...segmentsOf(first),
     timeDimensions:
       first.grain === 'month'
-        ? [{ dimension: first.time, granularity: 'month', dateRange: [addDays(monthEnd, -365), monthEnd] }]
+        ? [{ dimension: first.time, granularity: 'month', dateRange: [monthStartOnOrAfter(addDays(monthEnd, -365)), monthEnd] }]
         : [
             {
               dimension: first.time,
@@ -390,10 +403,13 @@ const COHORT_CANDIDATES: CohortMembers[] = [
   },
 ];
 
-/** Cohorts shown: first-purchase months in the selected range, at least the 12 months ending at `to`. */
+/**
+ * Cohorts shown: first-purchase months in the selected range, at least the 12 months ending at `to`.
+ * As whole months (a cohort is its month's first day, so the same cohorts), which the cohort rollup answers.
+ */
 export function cohortRange(selection: Selection): [string, string] {
   const yearBefore = addDays(selection.to, -365);
-  return [selection.from < yearBefore ? selection.from : yearBefore, selection.to];
+  return [monthStartOnOrAfter(selection.from < yearBefore ? selection.from : yearBefore), monthEndOf(selection.to)];
 }
 
 export interface PanelQuery<M> {

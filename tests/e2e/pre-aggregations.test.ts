@@ -44,10 +44,11 @@ let token: string;
  * The dashboard's queries answered from a rollup for the page's default selection (the 90 days
  * ending on the newest order, all brands): the newest-day lookup, the brand list and the sales
  * cards' comparison and trend (sales_daily), active customers by whole week (buyers_weekly), the
- * repeat-rate card's whole-month comparison, the RFM segments (segment_distribution) and the
- * predicted-value bands. The others read the marts: distinct buyers over the 90 days, medians
- * (satisfaction and reply minutes), the opinion, service and cohort marts, the CLV model's one row
- * and mention rows.
+ * repeat-rate card's whole-month comparison and 12-month trend (activity_monthly), the at-risk card
+ * and the predicted-value bands (predicted_value_bands), the cohort grid of whole months
+ * (cohort_heatmap) and the RFM segments (segment_distribution). The others read the marts: distinct
+ * buyers over the 90 days, medians (satisfaction and reply minutes), the daily opinion and service
+ * marts, the CLV model's one row and mention rows.
  */
 const DASHBOARD_FROM_ROLLUPS = new Set([
   'latest_day',
@@ -56,6 +57,9 @@ const DASHBOARD_FROM_ROLLUPS = new Set([
   'kpi_period_trend',
   'kpi_period_active_customers_trend',
   'kpi_monthly_compare',
+  'kpi_monthly_trend',
+  'kpi_snapshot_compare',
+  'cohorts',
   'rfm',
   'predicted',
 ]);
@@ -162,8 +166,13 @@ function rollupShapedQueries(range: [string, string], brand: string): Record<str
         filters: [{ member: 'executive_kpis.primary_brand', operator: 'equals', values: [brand] }],
         timezone,
       },
-      // Customers by predicted-value band (predicted_value_bands).
+      // Customers by predicted-value band, and at high churn risk (predicted_value_bands).
       { measures: ['customer_value.count'], dimensions: ['customer_value.predicted_value_365d_band'], timezone },
+      {
+        measures: ['customer_value.count'],
+        filters: [{ member: 'customer_value.churn_risk_band', operator: 'equals', values: ['high'] }],
+        timezone,
+      },
       // Segment distribution (customer value by RFM code).
       {
         measures: ['customer_value.count', 'customer_value.buyer_count', 'customer_value.total_revenue'],
