@@ -17,6 +17,7 @@ const STRINGS = {
   noChange: { en: 'no comparison', zh: '无对比' },
   snapshot: { en: 'current snapshot', zh: '当前快照' },
   allBrandsOnly: { en: 'all brands', zh: '全品牌口径' },
+  allCustomersSnapshot: { en: 'all customers, all brands; not the selected period', zh: '全部客户、全品牌；不随所选期间变化' },
   loading: { en: 'Loading…', zh: '加载中…' },
   noData: { en: 'No data for this selection', zh: '所选范围无数据' },
   notInModel: { en: 'Not in the semantic model yet', zh: '语义层尚未提供' },
@@ -48,11 +49,11 @@ const STRINGS = {
   },
   panel_rfm: { en: 'RFM segments', zh: 'RFM 客户分层' },
   panel_rfm_sub: {
-    en: 'Customers active in the period, by segment: count and lifetime revenue',
-    zh: '本期活跃客户按分层统计：人数与累计收入',
+    en: 'All customers by segment as of the latest data: count and lifetime revenue',
+    zh: '截至最新数据的全部客户按分层统计：人数与累计收入',
   },
   panel_predicted: { en: 'Predicted customer value', zh: '客户预测价值分布' },
-  panel_predicted_sub: { en: 'Customers by predicted 365-day value', zh: '按未来365天预测价值分组的客户数' },
+  panel_predicted_sub: { en: 'All customers by predicted 365-day value band', zh: '按未来365天预测价值区间分组的全部客户数' },
   panel_predicted_fallback: {
     en: 'Customers by lifetime revenue (predicted value not in the model yet)',
     zh: '按累计收入分组的客户数（预测价值尚未进入语义层）',

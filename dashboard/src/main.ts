@@ -94,7 +94,7 @@ function layout(brands: string[]): void {
   rowSentiment!.append(panelSection('sentiment', 'panel_sentiment', 'panel_sentiment_sub', 'tall'), mentionsSection());
   rowA!.append(panelSection('service', 'panel_service', 'panel_service_sub'), panelSection('cohorts', 'panel_cohort', 'panel_cohort_sub'));
   rowB!.append(panelSection('rfm', 'panel_rfm', 'panel_rfm_sub'), panelSection('predicted', 'panel_predicted', 'panel_predicted_sub'));
-  for (const id of ['sentiment', 'cohorts']) {
+  for (const id of ['sentiment', 'cohorts', 'rfm', 'predicted']) {
     const note = document.createElement('span');
     note.className = 'panel-note';
     app.querySelector(`[data-panel="${id}"] .panel-head`)!.appendChild(note);

@@ -96,6 +96,24 @@ export function trendGranularity(selection: Selection): TimeDimensionGranularity
   return days <= 45 ? 'day' : days <= 400 ? 'week' : 'month';
 }
 
+/** The first day of the month of `iso` when it is one, else the first day of the next month. */
+export function monthStartOnOrAfter(iso: string): string {
+  const [y, m, d] = iso.split('-').map(Number) as [number, number, number];
+  return d === 1 ? iso : isoDay(Date.UTC(y, m, 1));
+}
+
+/** The last day of the month of `iso`. */
+export function monthEndOf(iso: string): string {
+  const [y, m] = iso.split('-').map(Number) as [number, number];
+  return isoDay(Date.UTC(y, m, 0));
+}
+
+/** The whole weeks (Monday to Sunday, as DuckDB's and Cube's week) a range touches. */
+export function weekRange(selection: Selection): [string, string] {
+  const weekday = (iso: string) => (new Date(dayMs(iso)).getUTCDay() + 6) % 7; // Monday 0 .. Sunday 6
+  return [addDays(selection.from, -weekday(selection.from)), addDays(selection.to, 6 - weekday(selection.to))];
+}
+
 /** The dashboard's default selection: the 90 days ending on the newest day with orders, all brands. */
 export function defaultSelection(lastDataDay: string, brand: string | null = null): Selection {
   return { from: addDays(lastDataDay, -89), to: lastDataDay, brand };
@@ -161,6 +179,12 @@ export interface KpiSource {
   grain?: 'month';
   /** The figure follows the CLV model's predictions: the card captions the model and fit day. */
   fromClvModel?: boolean;
+  /**
+   * A distinct count (buyers): asked in queries of its own. No daily rollup adds distinct buyers up
+   * over the range, so asked beside revenue and orders it would send those to the marts too; alone,
+   * the cards beside it read the daily rollup and its trend the weekly buyers rollup.
+   */
+  alone?: boolean;
 }
 
 export type KpiFormat = 'currency' | 'number' | 'percent' | 'score' | 'minutes';
@@ -195,7 +219,7 @@ export const KPI_CARDS: readonly KpiCard[] = [
     id: 'active_customers',
     label: 'kpi_active_customers',
     format: 'number',
-    sources: [{ measure: 'executive_kpis.buyer_count', time: ORDER_TIME, brand: ORDER_BRAND }],
+    sources: [{ measure: 'executive_kpis.buyer_count', time: ORDER_TIME, brand: ORDER_BRAND, alone: true }],
   },
   {
     id: 'repeat_rate',
@@ -285,7 +309,8 @@ export interface KpiGroup {
   sources: KpiSource[];
 }
 
-const groupKey = (s: KpiSource) => JSON.stringify([s.time, s.brand, s.filters ?? [], s.segments ?? [], s.grain ?? 'day']);
+const groupKey = (s: KpiSource) =>
+  JSON.stringify([s.time, s.brand, s.filters ?? [], s.segments ?? [], s.grain ?? 'day', s.alone ? s.measure : null]);
 
 /** Cards sharing a time dimension, brand dimension, filters and grain: one compare and one trend query each. */
 export function kpiGroups(members: ModelMembers): KpiGroup[] {
@@ -331,7 +356,12 @@ export function kpiCompareQuery(sources: KpiSource[], selection: Selection): Que
   });
 }
 
-/** The sparkline query of a group (null for a snapshot): by day/week/month, the monthly marts over 12 months. */
+/**
+ * The sparkline query of a group (null for a snapshot): by day/week/month, the monthly marts over the
+ * 12 whole months ending with the range's (the months of the ~365 days before, as whole months, so
+ * their rollups answer). By week it covers the whole weeks the range touches, so that every point is a whole week
+ * (a week's distinct buyers come from a weekly rollup, which cannot answer a part of a week).
+ */
 export function kpiTrendQuery(sources: KpiSource[], selection: Selection): Query | null {
   const first = sources[0]!;
   if (!first.time) return null;
@@ -342,21 +372,17 @@ export function kpiTrendQuery(sources: KpiSource[], selection: Selection): Query
     ...segmentsOf(first),
     timeDimensions:
       first.grain === 'month'
-        ? [{ dimension: first.time, granularity: 'month', dateRange: [addDays(monthEnd, -365), monthEnd] }]
-        : [{ dimension: first.time, granularity: trendGranularity(selection), dateRange: [selection.from, selection.to] }],
+        ? [{ dimension: first.time, granularity: 'month', dateRange: [monthStartOnOrAfter(addDays(monthEnd, -365)), monthEnd] }]
+        : [
+            {
+              dimension: first.time,
+              granularity: trendGranularity(selection),
+              dateRange: trendGranularity(selection) === 'week' ? weekRange(selection) : [selection.from, selection.to],
+            },
+          ],
     order: { [first.time]: 'asc' },
     ...withFilters(filters),
   });
-}
-
-// ---------------------------------------------------------------- customers: active in the period
-
-/** "Customers active in the period": customers with an order in the range (and brand), customer_value's ordered_at and primary_brand (orders -> customers). */
-function activeInPeriod(selection: Selection): Pick<Query, 'timeDimensions' | 'filters'> {
-  return {
-    timeDimensions: [{ dimension: CUSTOMER_ORDER_TIME, dateRange: [selection.from, selection.to] }],
-    ...withFilters(brandFilters(CUSTOMER_ORDER_BRAND, selection)),
-  };
 }
 
 // ---------------------------------------------------------------- cohort retention
@@ -377,10 +403,13 @@ const COHORT_CANDIDATES: CohortMembers[] = [
   },
 ];
 
-/** Cohorts shown: first-purchase months in the selected range, at least the 12 months ending at `to`. */
+/**
+ * Cohorts shown: first-purchase months in the selected range, at least the 12 months ending at `to`.
+ * As whole months (a cohort is its month's first day, so the same cohorts), which the cohort rollup answers.
+ */
 export function cohortRange(selection: Selection): [string, string] {
   const yearBefore = addDays(selection.to, -365);
-  return [selection.from < yearBefore ? selection.from : yearBefore, selection.to];
+  return [monthStartOnOrAfter(selection.from < yearBefore ? selection.from : yearBefore), monthEndOf(selection.to)];
 }
 
 export interface PanelQuery<M> {
@@ -413,19 +442,19 @@ export interface RfmMembers {
   revenue: string;
 }
 
-/** Customers active in the period and their lifetime revenue, by RFM segment (else by RFM total). */
-export function rfmQuery(selection: Selection, members: ModelMembers): PanelQuery<RfmMembers> | null {
+/**
+ * Every customer and their lifetime revenue by RFM segment (else by RFM total), as of the data's
+ * last day (dbt scores recency from it): a snapshot, all brands, the segment distribution rollup.
+ * The period and brand do not apply (a customer's segment is not per period or brand; "customers
+ * active in the period" joined every order of the range to its customer, which no rollup holds).
+ */
+export function rfmQuery(_selection: Selection, members: ModelMembers): PanelQuery<RfmMembers> | null {
   const segment = pickMembers(members, ['customer_value.rfm_segment', 'customer_value.rfm_total'], (s) => [s]);
   const m = { segment: segment ?? '', count: 'customer_value.count', revenue: 'customer_value.total_revenue' };
-  if (!segment || !hasMembers(members, m.count, m.revenue, CUSTOMER_ORDER_TIME, CUSTOMER_ORDER_BRAND)) return null;
+  if (!segment || !hasMembers(members, m.count, m.revenue)) return null;
   return {
     members: m,
-    query: withTimezone({
-      measures: [m.count, m.revenue],
-      dimensions: [segment],
-      ...activeInPeriod(selection),
-      order: { [m.revenue]: 'desc' },
-    }),
+    query: withTimezone({ measures: [m.count, m.revenue], dimensions: [segment], order: { [m.revenue]: 'desc' } }),
   };
 }
 
@@ -436,16 +465,28 @@ export interface PredictedMembers {
   count: string;
   /** True when the model has no predicted value and lifetime revenue stands in. */
   fallback: boolean;
+  /** True when `value` is dbt's band (the band's lower edge), false for exact values the page bins itself. */
+  banded: boolean;
 }
 
-/** Customers active in the period by predicted 365-day value (lifetime revenue on a model without it). */
-export function predictedQuery(selection: Selection, members: ModelMembers): PanelQuery<PredictedMembers> | null {
-  const value = pickMembers(members, ['customer_value.predicted_value_365d', 'customer_value.revenue'], (v) => [v]);
+/**
+ * Every customer by predicted 365-day value band (dbt's predicted_value_365d_band, the
+ * predicted-value rollup), as of the last scoring: a snapshot, all brands, like the RFM panel.
+ * On a model without the band: the exact predicted value (or lifetime revenue), binned by the page.
+ */
+export function predictedQuery(_selection: Selection, members: ModelMembers): PanelQuery<PredictedMembers> | null {
   const count = 'customer_value.count';
-  if (!value || !hasMembers(members, count, CUSTOMER_ORDER_TIME, CUSTOMER_ORDER_BRAND)) return null;
+  const band = 'customer_value.predicted_value_365d_band';
+  if (hasMembers(members, band, count))
+    return {
+      members: { value: band, count, fallback: false, banded: true },
+      query: withTimezone({ measures: [count], dimensions: [band], order: { [band]: 'asc' } }),
+    };
+  const value = pickMembers(members, ['customer_value.predicted_value_365d', 'customer_value.revenue'], (v) => [v]);
+  if (!value || !hasMembers(members, count)) return null;
   return {
-    members: { value, count, fallback: !value.endsWith('predicted_value_365d') },
-    query: withTimezone({ measures: [count], dimensions: [value], ...activeInPeriod(selection), limit: 50000 }),
+    members: { value, count, fallback: !value.endsWith('predicted_value_365d'), banded: false },
+    query: withTimezone({ measures: [count], dimensions: [value], limit: 50000 }),
   };
 }
 

@@ -386,8 +386,12 @@ describe('executive dashboard in headless Chromium', () => {
         expect(JSON.stringify(JSON.parse(card.query).filters ?? [])).toContain(SPIKE_BRAND);
       }
       expect(after.filter((c) => c.state === 'ready').length).toBeGreaterThanOrEqual(7);
-      const rfmQuery = JSON.parse((await page.locator('section[data-panel="rfm"]').getAttribute('data-query'))!);
-      expect(JSON.stringify(rfmQuery.filters)).toContain(SPIKE_BRAND);
+      // The RFM and predicted-value panels are snapshots of every customer: no brand filter, and they say so.
+      for (const panel of ['rfm', 'predicted']) {
+        const section = page.locator(`section[data-panel="${panel}"]`);
+        expect(JSON.parse((await section.getAttribute('data-query'))!).filters ?? []).toEqual([]);
+        expect(await section.locator('.panel-note').textContent()).toBe('all customers, all brands; not the selected period');
+      }
       expect(await expectCardsEqualApi()).toBe(10);
       expect(consoleErrors).toEqual([]);
       process.stderr.write(`screenshot: ${await screenshot('dashboard-en-brand.png')}\n`);

@@ -8,7 +8,14 @@ import { normalizeQuery } from '../../semantic/normalize-query.ts';
 import { DEFAULT_PRE_AGGREGATION_TIMEZONES, rollupsOf } from '../../semantic/rollup-descriptions.ts';
 import { manifestLookup, planPreAggregations, resolveSql } from '../../semantic/rollup-routing.ts';
 import { loadSemanticModel, type SemanticModel } from '../../semantic/semantic-model.ts';
-import { LATEST_DAY_KEY, dashboardQueries, defaultSelection, latestDayQuery, membersOfMeta } from '../../dashboard/src/queries.ts';
+import {
+  LATEST_DAY_KEY,
+  dashboardQueries,
+  defaultSelection,
+  latestDayQuery,
+  membersOfMeta,
+  weekRange,
+} from '../../dashboard/src/queries.ts';
 import { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { runPipeline } from '../../cli/pipeline.ts';
 import type { PipelineSummary } from '../../pipelines/run/run-pipeline.ts';
@@ -35,16 +42,30 @@ let token: string;
 
 /**
  * The dashboard's queries answered from a rollup for the page's default selection (the 90 days
- * ending on the newest order, all brands): the newest-day lookup, the brand list (orders by primary
- * brand, sales_daily) and the repeat-rate card's whole-month comparison. The others read the marts:
- * their ranges are not whole months and they ask for distinct counts or medians (buyers,
- * satisfaction, reply minutes), the opinion and cohort marts, mention rows or customers joined to
- * orders, which no rollup can hold exactly.
+ * ending on the newest order, all brands): the newest-day lookup, the brand list and the sales
+ * cards' comparison and trend (sales_daily), active customers by whole week (buyers_weekly), the
+ * repeat-rate card's whole-month comparison and 12-month trend (activity_monthly), the at-risk card
+ * and the predicted-value bands (predicted_value_bands), the cohort grid of whole months
+ * (cohort_heatmap) and the RFM segments (segment_distribution). The others read the marts: distinct
+ * buyers over the 90 days, medians (satisfaction and reply minutes), the daily opinion and service
+ * marts, the CLV model's one row and mention rows.
  */
-const DASHBOARD_FROM_ROLLUPS = new Set(['latest_day', 'brands', 'kpi_monthly_compare']);
+const DASHBOARD_FROM_ROLLUPS = new Set([
+  'latest_day',
+  'brands',
+  'kpi_period_compare',
+  'kpi_period_trend',
+  'kpi_period_active_customers_trend',
+  'kpi_monthly_compare',
+  'kpi_monthly_trend',
+  'kpi_snapshot_compare',
+  'cohorts',
+  'rfm',
+  'predicted',
+]);
 
 /** Query shapes the rollups are declared for (sales by day/week/month, by status, buyers by month, views), in both zones. */
-function rollupShapedQueries(range: [string, string]): Record<string, unknown>[] {
+function rollupShapedQueries(range: [string, string], brand: string): Record<string, unknown>[] {
   const queries: Record<string, unknown>[] = [];
   for (const timezone of DEFAULT_PRE_AGGREGATION_TIMEZONES) {
     for (const granularity of ['day', 'week', 'month', 'quarter']) {
@@ -119,6 +140,37 @@ function rollupShapedQueries(range: [string, string]): Record<string, unknown>[]
         measures: ['public_opinion.count', 'public_opinion.negative_share', 'public_opinion.sentiment_index'],
         dimensions: ['public_opinion.platform', 'public_opinion.brand'],
         timeDimensions: [{ dimension: 'public_opinion.published_at', granularity: 'month' }],
+        timezone,
+      },
+      // Buyers by whole week (buyers_weekly), and of one brand (buyers_weekly_by_brand).
+      {
+        measures: ['executive_kpis.buyer_count'],
+        timeDimensions: [
+          {
+            dimension: 'executive_kpis.ordered_at',
+            granularity: 'week',
+            dateRange: weekRange({ from: range[0], to: range[1], brand: null }),
+          },
+        ],
+        timezone,
+      },
+      {
+        measures: ['executive_kpis.buyer_count'],
+        timeDimensions: [
+          {
+            dimension: 'executive_kpis.ordered_at',
+            granularity: 'week',
+            dateRange: weekRange({ from: range[0], to: range[1], brand: null }),
+          },
+        ],
+        filters: [{ member: 'executive_kpis.primary_brand', operator: 'equals', values: [brand] }],
+        timezone,
+      },
+      // Customers by predicted-value band, and at high churn risk (predicted_value_bands).
+      { measures: ['customer_value.count'], dimensions: ['customer_value.predicted_value_365d_band'], timezone },
+      {
+        measures: ['customer_value.count'],
+        filters: [{ member: 'customer_value.churn_risk_band', operator: 'equals', values: ['high'] }],
         timezone,
       },
       // Segment distribution (customer value by RFM code).
@@ -318,7 +370,10 @@ describe('pre-aggregations', () => {
     );
     const range: [string, string] = [String(bounds[0]!.lo), String(bounds[0]!.hi)];
     const timings: { pre: number; raw: number }[] = [];
-    for (const query of rollupShapedQueries(range)) {
+    const [brand] = (await reader.query('SELECT primary_brand FROM marts.fct_orders GROUP BY 1 ORDER BY count(*) DESC LIMIT 1')).map((r) =>
+      String(r.primary_brand),
+    );
+    for (const query of rollupShapedQueries(range, brand!)) {
       const answer = await load(query);
       expect(Object.keys(answer.usedPreAggregations).length, JSON.stringify(query)).toBeGreaterThan(0);
       const expected = await raw(query);
@@ -421,20 +476,38 @@ describe('pre-aggregations', () => {
     const [city] = (await reader.query('SELECT ship_city FROM marts.fct_orders GROUP BY 1 ORDER BY count(*) DESC LIMIT 1')).map((r) =>
       String(r.ship_city),
     );
-    const queries = [
-      {
-        measures: ['executive_kpis.revenue', 'executive_kpis.valid_order_count', 'executive_kpis.avg_order_value'],
-        timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'week', dateRange: range }],
-        timezone: 'Asia/Shanghai',
-      },
-      { measures: ['executive_kpis.count'], dimensions: ['executive_kpis.primary_brand'], timezone: 'UTC' },
+    // Each query with the rollup a one-brand token's queries read (its row filter on primary_brand).
+    const queries: [Record<string, unknown>, string][] = [
+      [
+        {
+          measures: ['executive_kpis.revenue', 'executive_kpis.valid_order_count', 'executive_kpis.avg_order_value'],
+          timeDimensions: [{ dimension: 'executive_kpis.ordered_at', granularity: 'week', dateRange: range }],
+          timezone: 'Asia/Shanghai',
+        },
+        'orders.sales_daily',
+      ],
+      [{ measures: ['executive_kpis.count'], dimensions: ['executive_kpis.primary_brand'], timezone: 'UTC' }, 'orders.sales_daily'],
+      [
+        {
+          measures: ['executive_kpis.buyer_count'],
+          timeDimensions: [
+            {
+              dimension: 'executive_kpis.ordered_at',
+              granularity: 'week',
+              dateRange: weekRange({ from: range[0], to: range[1], brand: null }),
+            },
+          ],
+          timezone: 'Asia/Shanghai',
+        },
+        'orders.buyers_weekly_by_brand',
+      ],
     ];
     for (const [claims, fromRollup] of [
       [{ brands: [brand!] }, true],
       [{ regions: [city!] }, false],
     ] as const) {
       const scoped = await signDevToken(SECRET, { sub: 'preagg-scoped', roles: ['executive'], ...claims });
-      for (const query of queries) {
+      for (const [query, rollup] of queries) {
         const response = await fetch(`${api.url}/cubejs-api/v1/load`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${scoped}` },
@@ -449,7 +522,7 @@ describe('pre-aggregations', () => {
         expect(
           Object.values(body.usedPreAggregations).map((u) => (u as { preAggregationId: string }).preAggregationId),
           JSON.stringify(claims),
-        ).toEqual(fromRollup ? ['orders.sales_daily'] : []);
+        ).toEqual(fromRollup ? [rollup] : []);
         // The same query on the marts under the same scope (the caller's row filter), and the unscoped
         // rows differ: the scope is applied, not ignored.
         const built = buildSecuredSql(model, normalizeQuery(query), {
@@ -462,7 +535,7 @@ describe('pre-aggregations', () => {
         expect(expected.length).toBeGreaterThan(0);
         expect(canonical(body.data), JSON.stringify(claims)).toEqual(canonical(expected));
         expect(canonical(body.data)).not.toEqual(canonical(await raw(query)));
-        if (query.dimensions && 'brands' in claims) expect(body.data.map((r) => r['executive_kpis.primary_brand'])).toEqual([brand]);
+        if ('dimensions' in query && 'brands' in claims) expect(body.data.map((r) => r['executive_kpis.primary_brand'])).toEqual([brand]);
       }
     }
   });

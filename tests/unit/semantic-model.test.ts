@@ -170,7 +170,12 @@ describe('the Cube model in cube/model', () => {
       timezone: 'Asia/Shanghai',
     });
     const { sql, params, aliasNameToMember } = buildSecuredSql(model, query);
-    expect(sql).toContain(`DATE_TRUNC('month', timezone('Asia/Shanghai', "orders".ordered_at::timestamptz))`);
+    // The zone's wall time from its offset spans (semantic/duckdb-dialect.ts), ICU outside them.
+    expect(sql).toContain(`DATE_TRUNC('month', (CASE WHEN CAST("orders".ordered_at AS TIMESTAMP) >= TIMESTAMP '2040-01-01 00:00:00'`);
+    expect(sql).toContain(
+      `WHEN CAST("orders".ordered_at AS TIMESTAMP) >= TIMESTAMP '1991-09-14 17:00:00' THEN CAST("orders".ordered_at AS TIMESTAMP) + to_seconds(28800)`,
+    );
+    expect(sql).toContain(`ELSE timezone('Asia/Shanghai', "orders".ordered_at::timestamptz) END)`);
     expect(sql).toContain('sum("orders".net_revenue_reporting)');
     expect(sql).toContain('count(distinct CASE WHEN ("orders".is_valid_sale) THEN "orders".customer_id END)');
     expect(sql).toContain('LEFT JOIN marts.customer_value AS "customers" ON "orders".customer_key = "customers".customer_key');

@@ -8,8 +8,8 @@ import { errorText, setState } from './panel.ts';
 
 /**
  * Customer panels: cohort retention heatmap, RFM segments, predicted value distribution (queries in
- * queries.ts). "Customers active in the period" = customers with an order in the selected range
- * (and brand), through the orders -> customers join of the model.
+ * queries.ts). The RFM and predicted-value panels are snapshots of every customer as of the data's
+ * last day (all brands): the selected period and brand do not apply to them, and they say so.
  */
 
 // ---------------------------------------------------------------- cohort retention
@@ -96,6 +96,8 @@ export async function renderRfm(section: HTMLElement, selection: Selection): Pro
   try {
     const rows = ((await load(query)).rawData() as Record<string, unknown>[]).filter((r) => r[segment] !== null);
     if (!rows.length) return setState(section, 'empty');
+    const note = section.querySelector('.panel-note');
+    if (note) note.textContent = t('allCustomersSnapshot');
     const names = rows.map((r) => (segment.endsWith('rfm_total') ? `${t('rfmTotal')} ${r[segment]}` : tValue('seg_', String(r[segment]))));
     setState(section, 'ready', { points: rows.length });
     chartIn(section.querySelector<HTMLElement>('.chart')!).setOption(
@@ -164,6 +166,12 @@ export function histogram(values: { value: number; count: number }[], buckets = 
   return result;
 }
 
+/** dbt's bands (each row: a band's lower edge and its customers), each running to the next edge; the last is open. */
+export function bands(rows: { value: number; count: number }[]): { from: number; to: number; count: number }[] {
+  const sorted = [...rows].sort((a, b) => a.value - b.value);
+  return sorted.map((r, i) => ({ from: r.value, to: sorted[i + 1]?.value ?? Infinity, count: r.count }));
+}
+
 export async function renderPredicted(section: HTMLElement, selection: Selection): Promise<void> {
   const built = predictedQuery(selection, members());
   if (!built) return setState(section, 'unavailable');
@@ -183,8 +191,10 @@ export async function renderPredicted(section: HTMLElement, selection: Selection
     const values = rows
       .map((r) => ({ value: num(r[m.value]), count: num(r[m.count]) ?? 0 }))
       .filter((v): v is { value: number; count: number } => v.value !== null);
-    const buckets = histogram(values);
+    const buckets = m.banded ? bands(values) : histogram(values);
     if (!buckets.length) return setState(section, 'empty');
+    const note = section.querySelector('.panel-note');
+    if (note) note.textContent = t('allCustomersSnapshot');
     setState(section, 'ready', { points: buckets.length });
     const label = (b: { from: number; to: number }, i: number) =>
       i === buckets.length - 1

@@ -13,6 +13,7 @@
 {{ config(indexes=[{'columns': ['customer_key']}]) }}
 {%- set churn_high_below = var('churn_high_below_purchase_probability', 0.1) %}
 {%- set churn_medium_below = var('churn_medium_below_purchase_probability', 0.25) %}
+{%- set band_floors = var('predicted_value_band_floors', [0, 500, 1000, 2000, 5000, 10000, 20000, 50000]) | sort | reverse %}
 
 with profiles as (
     select customer_id as customer_key, full_name, city, signup_at from {{ ref('stg_shop__customers') }}
@@ -132,6 +133,12 @@ select
     cast(predictions.predicted_orders_365d as double) as predicted_orders_365d,
     cast(round(predictions.predicted_value_90d, 2) as decimal(18, 2)) as predicted_value_90d,
     cast(round(predictions.predicted_value_365d, 2) as decimal(18, 2)) as predicted_value_365d,
+    -- The band's lower edge (var predicted_value_band_floors): few values, so a rollup holds them.
+    case
+        {%- for floor in band_floors %}
+            when round(predictions.predicted_value_365d, 2) >= {{ floor }} then cast({{ floor }} as decimal(18, 2))
+        {%- endfor %}
+    end as predicted_value_365d_band,
     cast(predictions.probability_alive as double) as probability_alive,
     cast(predictions.probability_purchase_90d as double) as probability_purchase_90d,
     -- Churn risk: the chance of NOT buying in the next 90 days (docs/concepts.md, churn risk).
