@@ -38,6 +38,8 @@ export interface DbtInvocation {
   target?: DbtTarget;
   /** The spark target's folder (Spark warehouse dir, Derby metastore, Parquet boundary); required for spark. */
   sparkDir?: string;
+  /** The dbt project (default the repository's); a test passes a copy whose seeds it edits. */
+  projectDir?: string;
 }
 
 export interface DbtOutcome {
@@ -126,7 +128,7 @@ function dbtArguments(invocation: DbtInvocation): { args: string[]; targetPath: 
     ...invocation.args,
     ...(spark ? ['--target', 'spark'] : []),
     '--project-dir',
-    projectRoot,
+    invocation.projectDir ?? projectRoot,
     '--profiles-dir',
     projectRoot,
     '--target-path',

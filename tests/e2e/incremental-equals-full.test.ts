@@ -10,7 +10,7 @@ import { dbtArtifactsDir, runDbt } from '../../pipelines/transform/dbt-cli.ts';
 
 /**
  * The incremental models (fct_orders, fct_order_items, fct_opinion_mentions, int_orders__item_totals,
- * int_orders__attribution) must give exactly what a full refresh gives on the same data. Build, then
+ * int_orders__attribution, int_orders__fx; its seed edits: incremental-fx-rates.test.ts) must give exactly what a full refresh gives on the same data. Build, then
  * change raw data the way later loads do (new orders and posts, an order cancelled after the fact, a
  * new profile version that merges two accounts into one person, which re-keys OLD orders, a phone
  * newly attached to a third person that old orders were shipped to, a late refund whose updated_at
@@ -136,6 +136,7 @@ describe('incremental marts', () => {
         'marts.customer_value',
         'intermediate.int_orders__item_totals',
         'intermediate.int_orders__attribution',
+        'intermediate.int_orders__fx',
       ]),
     );
     const differences: Record<string, { onlyIncremental: number; onlyFull: number; rows: number }> = {};
