@@ -136,7 +136,7 @@ select
     -- The band's lower edge (var predicted_value_band_floors): few values, so a rollup holds them.
     case
         {%- for floor in band_floors %}
-            when round(predictions.predicted_value_365d, 2) >= {{ floor }} then cast({{ floor }} as decimal(18, 2))
+        when round(predictions.predicted_value_365d, 2) >= {{ floor }} then cast({{ floor }} as decimal(18, 2))
         {%- endfor %}
     end as predicted_value_365d_band,
     cast(predictions.probability_alive as double) as probability_alive,
