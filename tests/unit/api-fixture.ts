@@ -117,6 +117,14 @@ export async function createFixtureWarehouse(filePath: string, options: { extraO
       -- dbt's named RFM segment for these scores (seeds/rfm_segment_rules.csv); none without a sale.
       ALTER TABLE marts.customer_value ADD COLUMN rfm_segment VARCHAR;
       UPDATE marts.customer_value SET rfm_segment = CASE rfm_score WHEN '555' THEN 'Champions' WHEN '533' THEN 'Potential loyalist' WHEN '314' THEN 'About to sleep' END;
+      -- The CLV prediction's value, its band (var predicted_value_band_floors) and the churn risk band.
+      ALTER TABLE marts.customer_value ADD COLUMN predicted_value_365d DECIMAL(18,2);
+      ALTER TABLE marts.customer_value ADD COLUMN predicted_value_365d_band DECIMAL(18,2);
+      ALTER TABLE marts.customer_value ADD COLUMN churn_risk_band VARCHAR;
+      UPDATE marts.customer_value SET
+        predicted_value_365d = CASE rfm_score WHEN '555' THEN 812.40 WHEN '533' THEN 230.00 WHEN '314' THEN 12.50 END,
+        predicted_value_365d_band = CASE rfm_score WHEN '555' THEN 500 WHEN '533' THEN 200 WHEN '314' THEN 0 END,
+        churn_risk_band = CASE rfm_score WHEN '555' THEN 'low' WHEN '533' THEN 'medium' WHEN '314' THEN 'high' END;
     `);
   } finally {
     connection.closeSync();

@@ -141,10 +141,15 @@ describe('building and using rollups on the fixture warehouse', () => {
   it('builds each rollup per zone and partition, records it, and answers from it like the marts', async () => {
     const { tables } = await buildPreAggregations({ warehousePath, cubeModelDir: modelDir, timezones: ['Asia/Shanghai'] });
     expect(tables.map((t) => t.preAggregationId).sort()).toEqual([
+      'customers.predicted_value_bands',
       'customers.segment_distribution',
       'orders.buyers_monthly',
+      'orders.buyers_weekly',
+      'orders.buyers_weekly_by_brand',
       'orders.sales_daily',
     ]);
+    // One row per predicted-value band and churn risk band: three customers with a prediction, one without.
+    expect(tables.find((t) => t.preAggregationId === 'customers.predicted_value_bands')).toMatchObject({ rows: 4 });
     // Fixture orders span 2025 in Shanghai time: one yearly partition.
     expect(tables.find((t) => t.preAggregationId === 'orders.sales_daily')).toMatchObject({ partitions: 1, rows: 8 });
     {
@@ -196,6 +201,7 @@ describe('building and using rollups on the fixture warehouse', () => {
     const manifest = (await connection.runAndReadAll('SELECT count(*) FROM pre_aggregations._manifest')).getRows()[0]![0];
     connection.closeSync();
     instance.closeSync();
-    expect(Number(manifest)).toBe(3);
+    // One entry per rollup (one partition each here), as after the first build.
+    expect(Number(manifest)).toBe(tables.length);
   });
 });
