@@ -188,8 +188,10 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
       // Files are staged first (DuckDB's reader needs file access); then external access is switched
       // off and the configuration locked before any of the mapping's SQL runs, so it can read nothing
       // but the staged tables.
-      // As many threads as the load (CRM_EXTRACT_THREADS, default one per core): every statement that
-      // relies on file order says ORDER BY, and the reader reads each file in one pass (parallel = false).
+      // As many threads as the load (CRM_EXTRACT_THREADS, default one per core): DuckDB keeps the order
+      // of scans, filters and row-wise projections (preserve_insertion_order), so only a statement that
+      // could reorder rows (a window, one_per, each, a join) says ORDER BY; the reader reads each file in
+      // one pass (parallel = false).
       const threads = envValue('CRM_EXTRACT_THREADS') ?? String(os.availableParallelism());
       const instance = await DuckDBInstance.create(':memory:', { threads, preserve_insertion_order: 'true' });
       const connection = await instance.connect();
@@ -541,7 +543,21 @@ function selectSql(table: string, mapping: SourceMapping, target: MappedTable): 
     : table;
   // json_values typed: the JSON type of each field mapped from a key by name follows the fields.
   const types = typedFields(mapping, target).map(([name, column]) => `${quoteName(column + JSON_TYPE)} AS ${quoteName(name + JSON_TYPE)}`);
-  return `SELECT _line, _first, _raw, ${[...fields, ...types].join(', ')} FROM ${rows}${where}${onePer} ORDER BY _line${spec.each ? ', item_no' : ''}`;
+  // The staged rows are in line order and DuckDB keeps a scan's order (preserve_insertion_order), so a
+  // SELECT of row-wise expressions needs no sort; a window, QUALIFY, unnest or filter sorts again.
+  const order = keepsFileOrder(mapping, target) ? '' : ` ORDER BY _line${spec.each ? ', item_no' : ''}`;
+  return `SELECT _line, _first, _raw, ${[...fields, ...types].join(', ')} FROM ${rows}${where}${onePer}${order}`;
+}
+
+/**
+ * Whether a record's SELECT keeps the staged rows' order without sorting: no one_per, each or where,
+ * and no field whose SQL could hold a window function (the word OVER). The landing preset's fields
+ * are plain column renames.
+ */
+function keepsFileOrder(mapping: SourceMapping, target: MappedTable): boolean {
+  const spec = mapping.records[target]!;
+  if (spec.one_per !== undefined || spec.each !== undefined || spec.where !== undefined) return false;
+  return Object.values(spec.fields).every((value) => !/\bover\b/i.test(typeof value === 'string' ? value : JSON.stringify(value)));
 }
 
 /** Suffix of the staged column holding a typed NDJSON key's JSON type ('string', 'number', ..., 'null'). */
@@ -611,6 +627,8 @@ function checkSql(
   typed: readonly string[] = [],
   /** The values in the raw column types (the checked table's), not as text. */
   rawTypes = false,
+  /** The input is already in line order (the checks are row-wise: they keep it, no sort). */
+  ordered = false,
 ): string {
   const mapped = new Set(Object.keys(spec.fields));
   const input = (name: string): SqlInput => {
@@ -630,8 +648,7 @@ function checkSql(
   const checks = recordSql(Object.entries(record.fields), input);
   const names = Object.keys(spec.fields).map(quoteName);
   return `SELECT _line, _first, _raw, ${names.map((n) => `${n}, `).join('')}_reason, ${(rawTypes ? checks.typed : checks.values).map((v, i) => `CASE WHEN _reason IS NULL THEN ${v} END AS _v${i}`).join(', ')}
-    FROM (SELECT *, ${checks.reason} AS _reason FROM (SELECT *${checks.derived.map((d) => `, ${d}`).join('')} FROM ${table}))
-    ORDER BY _line`;
+    FROM (SELECT *, ${checks.reason} AS _reason FROM (SELECT *${checks.derived.map((d) => `, ${d}`).join('')} FROM ${table}))${ordered ? '' : ' ORDER BY _line'}`;
 }
 
 async function* mappedRecords(
@@ -753,10 +770,9 @@ async function createChecked(connection: DuckDBConnection, record: DefinedRecord
           .map((_, i) => `_v${i}`)
           .join(
             ', ',
-          )}, _file, _line, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR FROM ${memoryTable(table)} WHERE _reason IS NULL ORDER BY rowid`,
+          )}, _file, _line, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR FROM ${memoryTable(table)} WHERE _reason IS NULL`,
       ),
-    rejected: () =>
-      chunks(`SELECT _file || ':' || _line, _key, _reason, _payload FROM ${memoryTable(table)} WHERE _reason IS NOT NULL ORDER BY rowid`),
+    rejected: () => chunks(`SELECT _file || ':' || _line, _key, _reason, _payload FROM ${memoryTable(table)} WHERE _reason IS NOT NULL`),
     unknownFields: {},
     missingFields: {},
   };
@@ -790,6 +806,7 @@ async function writeChecked(
         record,
         typedFields(file.kind, target).map(([name]) => name),
         true,
+        keepsFileOrder(file.kind, target),
       )})`);
   } catch (error) {
     return mappingError(file.kind, target, error);
