@@ -138,6 +138,14 @@ interface StagedFile {
   records: number;
   /** The staged table is a view over DuckDB reader's rows (reader-stage.ts), with the optional columns. */
   view?: boolean;
+  /**
+   * The records whose rows are mapped and checked as the loader reads them (streamRows): the SELECT
+   * giving the stage's columns. Its rejected rows' `_payload` is the first line of the record (text
+   * cut from the file) or the staged `_raw`.
+   */
+  streamed: Map<DefinedRecord, string>;
+  /** Streamed records whose rows the loader has not read yet: the staged rows are dropped after the last. */
+  streamsLeft: number;
 }
 
 export function mappedFileSource(config: MappedSourceConfig): SourceDefinition {
@@ -243,6 +251,8 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
             firstTable: MAPPED_RECORD_TABLES.find((t) => kind.records[t] !== undefined)!,
             broken: [],
             records: 0,
+            streamed: new Map(),
+            streamsLeft: 0,
           };
           staged.push(file);
           if (intake.status === 'rejected') {
@@ -271,7 +281,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
         mappedStep('intake + staging');
         await connection.run('SET enable_external_access = false');
         await connection.run('SET lock_configuration = true');
-        for (const { record } of handoff) checked.set(record, await createChecked(connection, record));
+        for (const { target, record } of handoff) checked.set(record, await createChecked(connection, target, record, staged));
         for (const file of staged) {
           if (file.rejected !== undefined || file.table === null) continue;
           for (const table of MAPPED_RECORD_TABLES.filter((t) => file.kind.records[t] !== undefined)) {
@@ -291,7 +301,11 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
           }
           // A file whose every record was handed over is not read again: its staged rows can go.
           const everyTable = MAPPED_RECORD_TABLES.filter((t) => file.kind.records[t] !== undefined);
-          if (everyTable.every((t) => handoff.filter((h) => h.target === t).length === (t === 'customers' ? 2 : 1))) {
+          file.streamsLeft = file.streamed.size;
+          if (
+            file.streamed.size === 0 &&
+            everyTable.every((t) => handoff.filter((h) => h.target === t).length === (t === 'customers' ? 2 : 1))
+          ) {
             await dropStaged(connection, file.table, file.view === true);
           }
         }
@@ -743,45 +757,77 @@ const memoryTable = (table: string) => `memory.main.${table}`;
 /**
  * The table of one record's checked rows in the mapping's DuckDB, in load order (file, then line):
  * `_file`, `_line`, `_first`, and `_key`, `_reason`, `_payload` of a rejected row or `_v0`..`_vN` (the
- * normalised values) of a valid one; the loader reads it as data chunks (CheckedRows).
+ * normalised values) of a valid one. A file whose rows are streamed (writeChecked) is not in it: the
+ * loader's read maps and checks its rows then, in one statement, so they are written once, into the
+ * warehouse's stage. The loader reads both kinds, file by file, as data chunks (CheckedRows).
  */
-async function createChecked(connection: DuckDBConnection, record: DefinedRecord): Promise<CheckedRows> {
+async function createChecked(
+  connection: DuckDBConnection,
+  target: MappedTable,
+  record: DefinedRecord,
+  files: StagedFile[],
+): Promise<CheckedRows> {
   const table = `rows_${record.table}`;
   // The values in their raw column types, as the checks computed them (a timestamp parsed once, not formatted and parsed again).
   const columns = Object.values(record.fields).map((f, i) => `_v${i} ${f.type}`);
   await connection.run(
     `CREATE TABLE ${memoryTable(table)} (_file VARCHAR, _line BIGINT, _first BIGINT, _key VARCHAR, _reason VARCHAR, _payload VARCHAR, ${columns.join(', ')})`,
   );
-  const chunks = async function* (sql: string) {
-    const result = await connection.stream(sql);
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      yield chunk;
-    }
-  };
-  // Valid rows in the stage table's columns (the record's fields in their raw types, then lineage and
-  // the bulk path's empty columns); rejected ones in the quarantine stage's.
+  const values = Object.keys(record.fields).map((_, i) => `_v${i}`);
+  const byName = new Map(files.map((f) => [f.relative, f]));
   return {
     table,
-    valid: () =>
-      chunks(
-        `SELECT ${Object.keys(record.fields)
-          .map((_, i) => `_v${i}`)
-          .join(
-            ', ',
-          )}, _file, _line, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR FROM ${memoryTable(table)} WHERE _reason IS NULL`,
-      ),
-    rejected: () => chunks(`SELECT _file || ':' || _line, _key, _reason, _payload FROM ${memoryTable(table)} WHERE _reason IS NOT NULL`),
+    // The stage table's columns: the record's fields in their raw types, lineage, reason, key, payload, drift.
+    rows: async function* () {
+      for (const file of files) {
+        if (file.rejected !== undefined || file.table === null || file.kind.records[target] === undefined) continue;
+        const sql =
+          file.streamed.get(record) ??
+          `SELECT ${values.join(', ')}, _file, _line, _reason, _key, _payload, NULL::VARCHAR FROM ${memoryTable(table)} WHERE _file = ${sqlString(file.relative)}`;
+        const result = await connection.stream(sql);
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (!chunk || chunk.rowCount === 0) break;
+          yield chunk;
+        }
+        mappedStep(`rows ${file.relative} ${record.table}${file.streamed.has(record) ? ' (mapped + checked as read)' : ''}`);
+        // The staged rows are not read again once every streamed record of the file has been.
+        if (file.streamed.has(record) && --file.streamsLeft === 0) await dropStaged(connection, file.table, file.view === true);
+      }
+    },
+    // A streamed file staged by DuckDB's reader holds each rejected record's first line: its text is cut from the file.
+    rawText: async (relative, rejected) => {
+      const file = byName.get(relative);
+      if (file === undefined || !file.streamed.has(record) || !file.rawFromFile)
+        return new Map(rejected.map((r) => [r.line, r.payload ?? '']));
+      return readLines(
+        file.readPath,
+        rejected.map((r) => ({ line: r.line, first: Number(r.payload ?? r.line) })).sort((a, b) => a.line - b.line),
+      );
+    },
     unknownFields: {},
     missingFields: {},
   };
 }
 
 /**
- * Maps one file's rows for one record and checks them in one statement, appending them to the
- * record's checked table in load order: the key and raw text of rejected rows (cut from the file
- * where DuckDB's reader staged it), the normalised values of valid ones. Returns why the mapping
+ * Whether a record's rows of a file can be mapped and checked while the loader reads them: the
+ * mapping's SELECT keeps file order (no sort) and every field is a column by name or a constant, so
+ * once the statement binds (the file has the columns), nothing in it can fail mid-load.
+ */
+function streamable(kind: SourceMapping, target: MappedTable): boolean {
+  const spec = kind.records[target]!;
+  return (
+    keepsFileOrder(kind, target) &&
+    Object.values(spec.fields).every((v) => bareColumn(v) !== null || (typeof v === 'object' && 'const' in v))
+  );
+}
+
+/**
+ * Maps one file's rows for one record and checks them in one statement: streamed to the loader
+ * when the mapping allows it (streamable: the statement is only bound here), else appended to the
+ * record's checked table in load order with the key and raw text of rejected rows (cut from the file
+ * where DuckDB's reader staged it) and the normalised values of valid ones. Returns why the mapping
  * does not fit the file (the file is then rejected as a whole), or null.
  */
 async function writeChecked(
@@ -795,19 +841,41 @@ async function writeChecked(
   const fieldNames = Object.keys(record.fields);
   const names = Object.keys(spec.fields);
   const key = `concat_ws('|', ${record.key.map((k) => (names.includes(k) ? `coalesce(${quoteName(k)}, '')` : `''`)).join(', ')})`;
+  const ordered = keepsFileOrder(file.kind, target);
+  const checks = checkSql(
+    `(${selectSql(file.table!, file.kind, target)})`,
+    spec,
+    record,
+    typedFields(file.kind, target).map(([name]) => name),
+    true,
+    ordered,
+  );
+  if (streamable(file.kind, target)) {
+    const payload = file.rawFromFile ? 'CAST(_first AS VARCHAR)' : '_raw';
+    const sql = `SELECT ${fieldNames.map((_, i) => `_v${i}`).join(', ')}, ${sqlString(file.relative)}, _line, _reason,
+        CASE WHEN _reason IS NOT NULL THEN ${key} END, CASE WHEN _reason IS NOT NULL THEN ${payload} END, NULL::VARCHAR
+      FROM (${checks})`;
+    // The statement binds when the staged file has every column it names (DuckDB binds names
+    // case-insensitively); the rows are read when the loader asks. A file lacking one takes the
+    // table path below, whose statement fails with DuckDB's reason and rejects the file.
+    const staged = new Set(
+      (await connection.runAndReadAll(`SELECT column_name FROM (DESCRIBE ${file.table!})`)).getRows().map(([c]) => String(c).toLowerCase()),
+    );
+    const wanted = [
+      ...Object.values(spec.fields).flatMap((v) => (bareColumn(v) === null ? [] : [bareColumn(v)!])),
+      ...typedFields(file.kind, target).map(([, column]) => column + JSON_TYPE),
+    ];
+    if (wanted.every((c) => staged.has(c.toLowerCase()))) {
+      file.streamed.set(record, sql);
+      return null;
+    }
+  }
   try {
     await connection.run(`
       INSERT INTO ${memoryTable(rows.table)}
       SELECT ${sqlString(file.relative)}, _line, _first, CASE WHEN _reason IS NOT NULL THEN ${key} END, _reason,
              CASE WHEN _reason IS NOT NULL THEN _raw END, ${fieldNames.map((_, i) => `_v${i}`).join(', ')}
-      FROM (${checkSql(
-        `(${selectSql(file.table!, file.kind, target)})`,
-        spec,
-        record,
-        typedFields(file.kind, target).map(([name]) => name),
-        true,
-        keepsFileOrder(file.kind, target),
-      )})`);
+      FROM (${checks})`);
   } catch (error) {
     return mappingError(file.kind, target, error);
   }
@@ -846,8 +914,10 @@ async function countDrift(
   const fieldNames = Object.keys(record.fields);
   for (const file of files) {
     const spec = file.kind.records[target];
-    const n = counts.get(file.relative) ?? 0;
-    if (spec === undefined || n === 0) continue;
+    if (spec === undefined || file.rejected !== undefined) continue;
+    // A streamed record maps every staged row once (no where, each or one_per).
+    const n = file.streamed.has(record) ? file.records : (counts.get(file.relative) ?? 0);
+    if (n === 0) continue;
     const names = Object.keys(spec.fields);
     for (const name of names) if (!(name in record.fields)) rows.unknownFields[name] = (rows.unknownFields[name] ?? 0) + n;
     for (const name of fieldNames) if (!names.includes(name)) rows.missingFields[name] = (rows.missingFields[name] ?? 0) + n;
