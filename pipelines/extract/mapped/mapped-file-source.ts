@@ -855,9 +855,9 @@ async function writeChecked(
     const sql = `SELECT ${fieldNames.map((_, i) => `_v${i}`).join(', ')}, ${sqlString(file.relative)}, _line, _reason,
         CASE WHEN _reason IS NOT NULL THEN ${key} END, CASE WHEN _reason IS NOT NULL THEN ${payload} END, NULL::VARCHAR
       FROM (${checks})`;
-    // The statement binds when the staged file has every column it names (DuckDB binds names
-    // case-insensitively); the rows are read when the loader asks. A file lacking one takes the
-    // table path below, whose statement fails with DuckDB's reason and rejects the file.
+    // The statement binds when it parses and the staged file has every column it names (DuckDB binds
+    // names case-insensitively); the rows are read when the loader asks. Else it takes the table
+    // path below, whose statement fails with DuckDB's reason and rejects the file.
     const staged = new Set(
       (await connection.runAndReadAll(`SELECT column_name FROM (DESCRIBE ${file.table!})`)).getRows().map(([c]) => String(c).toLowerCase()),
     );
@@ -865,7 +865,12 @@ async function writeChecked(
       ...Object.values(spec.fields).flatMap((v) => (bareColumn(v) === null ? [] : [bareColumn(v)!])),
       ...typedFields(file.kind, target).map(([, column]) => column + JSON_TYPE),
     ];
-    if (wanted.every((c) => staged.has(c.toLowerCase()))) {
+    // (A name the parser reads as a keyword: the table path words DuckDB's reason too.)
+    const parses = await connection.extractStatements(sql).then(
+      () => true,
+      () => false,
+    );
+    if (parses && wanted.every((c) => staged.has(c.toLowerCase()))) {
       file.streamed.set(record, sql);
       return null;
     }
