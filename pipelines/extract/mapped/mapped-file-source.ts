@@ -139,7 +139,7 @@ interface StagedFile {
   /** The staged table is a view over DuckDB reader's rows (reader-stage.ts), with the optional columns. */
   view?: boolean;
   /**
-   * The records whose rows are mapped and checked as the loader reads them (streamRows): the SELECT
+   * The records whose rows are mapped and checked when the loader reaches the file (rows()): the SELECT
    * giving the stage's columns. Its rejected rows' `_payload` is the first line of the record (text
    * cut from the file) or the staged `_raw`.
    */
@@ -757,9 +757,10 @@ const memoryTable = (table: string) => `memory.main.${table}`;
 /**
  * The table of one record's checked rows in the mapping's DuckDB, in load order (file, then line):
  * `_file`, `_line`, `_first`, and `_key`, `_reason`, `_payload` of a rejected row or `_v0`..`_vN` (the
- * normalised values) of a valid one. A file whose rows are streamed (writeChecked) is not in it: the
- * loader's read maps and checks its rows then, in one statement, so they are written once, into the
- * warehouse's stage. The loader reads both kinds, file by file, as data chunks (CheckedRows).
+ * normalised values) of a valid one. A file whose rows are streamed (writeChecked) is not in it: its
+ * rows are mapped and checked when the loader reaches the file, into a table of that file alone
+ * (dropped once read), without the raw-text pass over the checked table (the loader asks for the
+ * rejected rows' text, rawText). The loader reads both kinds, file by file, as data chunks (CheckedRows).
  */
 async function createChecked(
   connection: DuckDBConnection,
@@ -784,15 +785,22 @@ async function createChecked(
         const sql =
           file.streamed.get(record) ??
           `SELECT ${values.join(', ')}, _file, _line, _reason, _key, _payload, NULL::VARCHAR FROM ${memoryTable(table)} WHERE _file = ${sqlString(file.relative)}`;
-        const result = await connection.stream(sql);
+        // A file's rows are mapped and checked when the loader reaches it, into a table of its own that
+        // DuckDB writes with all its threads, then read from there: streaming the statement itself runs
+        // its pipeline chunk by chunk as they are fetched (1.6-1.8 times the file drop's CPU seconds at
+        // 1m orders, against 1.28).
+        const streamed = file.streamed.has(record);
+        if (streamed) await connection.run(`CREATE OR REPLACE TEMP TABLE _file_rows AS ${sql}`);
+        const result = await connection.stream(streamed ? 'SELECT * FROM _file_rows' : sql);
         for (;;) {
           const chunk = await result.fetchChunk();
           if (!chunk || chunk.rowCount === 0) break;
           yield chunk;
         }
-        mappedStep(`rows ${file.relative} ${record.table}${file.streamed.has(record) ? ' (mapped + checked as read)' : ''}`);
+        mappedStep(`rows ${file.relative} ${record.table}${streamed ? ' (mapped + checked when the loader reached it)' : ''}`);
+        if (streamed) await connection.run('DROP TABLE _file_rows');
         // The staged rows are not read again once every streamed record of the file has been.
-        if (file.streamed.has(record) && --file.streamsLeft === 0) await dropStaged(connection, file.table, file.view === true);
+        if (streamed && --file.streamsLeft === 0) await dropStaged(connection, file.table, file.view === true);
       }
     },
     // A streamed file staged by DuckDB's reader holds each rejected record's first line: its text is cut from the file.
@@ -824,8 +832,9 @@ function streamable(kind: SourceMapping, target: MappedTable): boolean {
 }
 
 /**
- * Maps one file's rows for one record and checks them in one statement: streamed to the loader
- * when the mapping allows it (streamable: the statement is only bound here), else appended to the
+ * Maps one file's rows for one record and checks them in one statement: run when the loader
+ * reaches the file if the mapping allows it (streamable: the statement is only parsed and its
+ * columns looked up here), else appended now to the
  * record's checked table in load order with the key and raw text of rejected rows (cut from the file
  * where DuckDB's reader staged it) and the normalised values of valid ones. Returns why the mapping
  * does not fit the file (the file is then rejected as a whole), or null.
