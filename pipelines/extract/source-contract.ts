@@ -65,10 +65,15 @@ export interface BatchPart {
 export interface CheckedRows {
   /** Where the source keeps them (for its own bookkeeping). */
   table: string;
-  /** Valid rows in the stage table's columns: the record's fields in their raw types, `_source_file`, `_source_line`, then four NULL text columns. */
-  valid(): AsyncIterable<DuckDBDataChunk>;
-  /** Rejected rows as the quarantine stage's columns: location, record key, reason, raw text. */
-  rejected(): AsyncIterable<DuckDBDataChunk>;
+  /**
+   * Every checked row in the stage table's columns: the record's fields in their raw types (NULL for a
+   * rejected row), `_source_file`, `_source_line`, `_reason` (NULL when valid), `_record_key` and
+   * `_payload` of a rejected row, and a NULL `_drift`. A rejected row's `_payload` is what rawText
+   * turns into its raw text; the loader moves rejected rows to the quarantine stage.
+   */
+  rows(): AsyncIterable<DuckDBDataChunk>;
+  /** The raw text of one file's rejected rows (line and `_payload` each), by line. */
+  rawText(file: string, rejected: { line: number; payload: string | null }[]): Promise<Map<number, string>>;
   /** Schema drift of those rows: fields the source mapped that the record lacks, and the reverse. */
   unknownFields: Record<string, number>;
   missingFields: Record<string, number>;

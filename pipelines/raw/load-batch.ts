@@ -182,9 +182,9 @@ async function stagePart(
 }
 
 /**
- * Rows a source validated in SQL (part.checked): valid ones appended to the stage and rejected ones
- * to the quarantine stage as the source's DuckDB data chunks, in its order (the dedupe breaks ties
- * within a file by stage rowid).
+ * Rows a source validated in SQL (part.checked), appended to the stage as the source's DuckDB data
+ * chunks in its order (the dedupe breaks ties within a file by stage rowid); the rejected ones among
+ * them are then moved to the quarantine stage with their raw text (CheckedRows.rawText).
  */
 async function stageChecked(
   connection: DuckDBConnection,
@@ -193,9 +193,10 @@ async function stageChecked(
   summary: TableLoadSummary,
   onProgress: (read: number) => void,
 ): Promise<void> {
+  const stage = stageTable(record.table);
   const rows = await connection.createAppender(stageTableName(record.table), 'main', 'temp');
   try {
-    for await (const chunk of checked.valid()) {
+    for await (const chunk of checked.rows()) {
       rows.appendDataChunk(chunk);
       summary.read += chunk.rowCount;
       onProgress(summary.read);
@@ -203,22 +204,45 @@ async function stageChecked(
   } finally {
     rows.closeSync();
   }
+  for (const [name, n] of Object.entries(checked.unknownFields)) summary.unknownFields[name] = (summary.unknownFields[name] ?? 0) + n;
+  for (const [name, n] of Object.entries(checked.missingFields)) summary.missingFields[name] = (summary.missingFields[name] ?? 0) + n;
+  const rejected = (
+    await connection.runAndReadAll(
+      `SELECT _source_file, _source_line, _record_key, _reason, _payload FROM ${stage} WHERE _reason IS NOT NULL ORDER BY rowid`,
+    )
+  ).getRows();
+  if (rejected.length === 0) return;
+  const byFile = new Map<string, { line: number; key: string | null; reason: string; payload: string | null }[]>();
+  for (const [file, line, key, reason, payload] of rejected) {
+    const rows = byFile.get(String(file)) ?? [];
+    rows.push({
+      line: Number(line),
+      key: key === null ? null : String(key),
+      reason: String(reason),
+      payload: payload === null ? null : String(payload),
+    });
+    byFile.set(String(file), rows);
+  }
   const rejects = await connection.createAppender('_stage_quarantine', 'main', 'temp');
   try {
-    for await (const chunk of checked.rejected()) {
-      rejects.appendDataChunk(chunk);
-      summary.read += chunk.rowCount;
-      summary.rejected += chunk.rowCount;
-      for (const [location, , reason] of chunk.getRows()) {
-        if (summary.rejectedSamples.length >= SAMPLE_LIMIT) break;
-        summary.rejectedSamples.push({ location: String(location), reason: String(reason) });
+    for (const [file, bad] of byFile) {
+      const texts = await checked.rawText(file, bad);
+      for (const row of bad) {
+        const location = `${file}:${row.line}`;
+        rejects.appendVarchar(location);
+        if (row.key === null) rejects.appendNull();
+        else rejects.appendVarchar(row.key);
+        rejects.appendVarchar(row.reason);
+        rejects.appendVarchar(texts.get(row.line) ?? '');
+        rejects.endRow();
+        summary.rejected += 1;
+        if (summary.rejectedSamples.length < SAMPLE_LIMIT) summary.rejectedSamples.push({ location, reason: row.reason });
       }
     }
   } finally {
     rejects.closeSync();
   }
-  for (const [name, n] of Object.entries(checked.unknownFields)) summary.unknownFields[name] = (summary.unknownFields[name] ?? 0) + n;
-  for (const [name, n] of Object.entries(checked.missingFields)) summary.missingFields[name] = (summary.missingFields[name] ?? 0) + n;
+  await connection.run(`DELETE FROM ${stage} WHERE _reason IS NOT NULL`);
 }
 
 /** Environment switch: CRM_BULK_LOAD=0 sends every record through the row path (zod per record). */

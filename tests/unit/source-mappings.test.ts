@@ -345,6 +345,39 @@ records:
     expect(summary.tables.find((t) => t.table === 'orders')).toMatchObject({ read: 2, rejected: 2 });
   });
 
+  it('a mapping of plain column renames (mapped and checked as the loader reads it) still rejects a file lacking a column, and quarantines a bad multi-line record with its text', async () => {
+    const renames = `
+name: shop
+match: ["export*.csv"]
+records:
+  order_cancellations:
+    fields:
+      order_id: order_no
+      cancelled_at: '"at"'
+      updated_at: '"at"'
+      cancelled_by: { const: customer }
+      reason: why
+`;
+    fs.writeFileSync(
+      path.join(landing, 'shop', 'export_1.csv'),
+      'order_no,at,why\nA1,2025-03-01T10:00:00Z,changed mind\n,2025-03-01T11:00:00Z,"two\nlines"\nA3,not a time,x\n',
+    );
+    fs.writeFileSync(path.join(landing, 'shop', 'export_2.csv'), 'order_no,why\nB1,late\n');
+    const summary = await extractSource(mappedSource('shop', writeMapping(renames)), { warehousePath, landingDir: landing, batchId: 'm1' });
+    expect(summary.tables.find((t) => t.table === 'order_cancellations')).toMatchObject({ read: 4, rejected: 3, inserted: 1 });
+    expect(await query(`SELECT order_id, _source_file, _source_line FROM raw.order_cancellations`)).toEqual([
+      ['A1', 'shop/export_1.csv', 2n],
+    ]);
+    const rows = (await query(`SELECT location, record_key, reason, payload FROM raw._quarantine ORDER BY location`)) as string[][];
+    expect(rows.map((r) => r[0])).toEqual(['shop/export_1.csv:4', 'shop/export_1.csv:5', 'shop/export_2.csv']);
+    expect(rows[0]![3]).toBe(',2025-03-01T11:00:00Z,"two\nlines"');
+    expect(rows[0]![2]).toMatch(/order_id/);
+    expect(rows[1]![1]).toBe('A3');
+    expect(rows[1]![2]).toMatch(/cancelled_at/);
+    expect(rows[1]![3]).toBe('A3,not a time,x');
+    expect(rows[2]![2]).toMatch(/^file rejected: mapping shop does not fit this file \(order_cancellations\): Binder Error: .*"at"/);
+  });
+
   it("the mapping's SQL cannot read files or the network", async () => {
     fs.writeFileSync(
       path.join(landing, 'shop', 'export_1.csv'),

@@ -123,7 +123,7 @@ async function stageDelimited(
   const optional = view ? format.optional_columns.filter((c) => !present.has(c.toLowerCase())) : [];
   await connection.run(`CREATE ${view ? 'VIEW' : 'TABLE'} ${table} AS SELECT ${line} AS _line, ${line} - (${span}) AS _first, NULL::VARCHAR AS _raw,
     ${[...columns.map((c, i) => `coalesce(s.${c}, '') AS ${quoteName(names[i]!)}`), ...optional.map((c) => `NULL::VARCHAR AS ${quoteName(c)}`)].join(', ')}
-    FROM ${table}_read AS s${join} ORDER BY s.rowid`);
+    FROM ${table}_read AS s${join}${view ? '' : ' ORDER BY s.rowid'}`);
   const broken = scan.broken.map((b) => ({
     location: `${relative}:${b.line}`,
     file: relative,
