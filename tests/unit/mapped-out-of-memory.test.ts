@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { fileDropSources } from '../../pipelines/extract/sources.ts';
+import { isEnvironmentError } from '../../pipelines/extract/mapped/mapped-file-source.ts';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { queryWarehouse } from '../support/warehouse-query.ts';
 
 /**
@@ -41,12 +43,12 @@ function profileLine(i: number): string {
 
 describe('a mapped source out of memory', () => {
   it('fails the load instead of quarantining the file, and the next run loads it', async () => {
+    const profiles = () => fileDropSources().find((s) => s.name === 'profiles')!;
     const landing = path.join(dir, 'landing');
     fs.mkdirSync(path.join(landing, 'profiles'), { recursive: true });
     const lines = Array.from({ length: 60_000 }, (_, i) => profileLine(i + 1));
     fs.writeFileSync(path.join(landing, 'profiles', 'customers.ndjson'), lines.join('\n') + '\n');
     const warehousePath = path.join(dir, 'wh.duckdb');
-    const profiles = () => fileDropSources().find((s) => s.name === 'profiles')!;
 
     process.env.CRM_EXTRACT_THREADS = '1';
     process.env.CRM_MAPPED_MEMORY_LIMIT = '64MB';
@@ -61,4 +63,35 @@ describe('a mapped source out of memory', () => {
     expect(summary.tables.find((t) => t.table === 'customers')).toMatchObject({ read: 60_000, rejected: 0, inserted: 60_000 });
     expect(await queryWarehouse(warehousePath, `SELECT count(*) FROM raw._quarantine`)).toEqual([[0n]]);
   }, 120_000);
+
+  it("tells DuckDB's own out-of-memory error from a mapping that does not fit the file", async () => {
+    const instance = await DuckDBInstance.create(':memory:', { memory_limit: '8MB', threads: '1' });
+    const connection = await instance.connect();
+    const errorOf = async (sql: string) => {
+      try {
+        await connection.run(sql);
+        return null;
+      } catch (error) {
+        return error;
+      }
+    };
+    try {
+      await connection.run(`CREATE TABLE t AS SELECT range AS id, repeat('x', 40) || range AS v FROM range(200000)`);
+      // Out of memory: a mapped source's step fails, the file is not quarantined.
+      const oom = await errorOf(
+        `CREATE TABLE s AS SELECT v, string_agg(v, ',') OVER (ORDER BY id ROWS BETWEEN 5000 PRECEDING AND CURRENT ROW) AS w FROM t`,
+      );
+      expect(String(oom)).toMatch(/Out of Memory/);
+      expect(isEnvironmentError(oom)).toBe(true);
+      // A mapping that does not fit the file: its reason rejects the file.
+      for (const sql of [`SELECT missing_column FROM t`, `SELECT CAST(v AS INTEGER) FROM t`, `SELECT FROM WHERE`]) {
+        const error = await errorOf(sql);
+        expect(error, sql).toBeInstanceOf(Error);
+        expect(isEnvironmentError(error), sql).toBe(false);
+      }
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
 });

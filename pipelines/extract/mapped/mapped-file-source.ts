@@ -632,8 +632,13 @@ async function runMapping(
  */
 const ENVIRONMENT_ERROR = /^(Out of Memory Error|IO Error|INTERNAL Error|FATAL Error|Interrupt(ed)?( Error)?)\b/;
 
+/** Whether a DuckDB error is about the machine or DuckDB itself, not about the file or the mapping. */
+export function isEnvironmentError(error: unknown): boolean {
+  return error instanceof Error && ENVIRONMENT_ERROR.test(error.message);
+}
+
 function mappingError(mapping: SourceMapping, target: MappedTable, error: unknown): string {
-  if (ENVIRONMENT_ERROR.test((error as Error).message ?? '')) throw error;
+  if (isEnvironmentError(error)) throw error;
   return `mapping ${mapping.name} does not fit this file (${target}): ${(error as Error).message.split('\n')[0]}`;
 }
 
