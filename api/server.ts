@@ -133,6 +133,7 @@ function validated(options: ApiServerOptions) {
     warehouse: {
       ...options.warehouse,
       idleCloseMs: options.warehouse?.idleCloseMs ?? nonNegativeIntegerFromEnv('CRM_API_IDLE_CLOSE_MS', DEFAULT_IDLE_CLOSE_MS),
+      threads: options.warehouse?.threads ?? nonNegativeIntegerFromEnv('CRM_API_DUCKDB_THREADS', 0),
     },
   };
 }

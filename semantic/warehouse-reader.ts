@@ -35,6 +35,12 @@ export interface WarehouseReaderOptions {
    * another process from opening it for writing, and keeps DuckDB's cached blocks in memory.
    */
   idleCloseMs?: number;
+  /**
+   * Threads of the DuckDB instance (0 or absent: DuckDB's default, one per core). The dashboard's
+   * queries are small and arrive one or two at a time; on a busy machine a query split over every
+   * core waits for the slowest of its threads (see docs/performance.md#semantic).
+   */
+  threads?: number;
 }
 
 interface OpenHandle {
@@ -100,6 +106,7 @@ function fileIdentity(filePath: string): string | undefined {
 export class WarehouseReader {
   readonly filePath: string;
   private readonly idleCloseMs: number;
+  private readonly threads: number;
   /** The open instance, if any. */
   private handle: OpenHandle | undefined;
   /** An open in progress, shared by the requests that arrive meanwhile. */
@@ -112,6 +119,7 @@ export class WarehouseReader {
   constructor(filePath: string, options: WarehouseReaderOptions = {}) {
     this.filePath = filePath;
     this.idleCloseMs = options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS;
+    this.threads = options.threads ?? 0;
   }
 
   /** Runs one statement with positional (?) parameters; rows are keyed by column name. */
@@ -254,7 +262,10 @@ export class WarehouseReader {
   private async open(identity: string): Promise<OpenHandle> {
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(this.filePath, { access_mode: 'READ_ONLY' });
+      instance = await DuckDBInstance.create(this.filePath, {
+        access_mode: 'READ_ONLY',
+        ...(this.threads > 0 ? { threads: String(this.threads) } : {}),
+      });
     } catch (error) {
       throw new UnavailableError(`warehouse not readable: ${this.filePath}: ${errorMessage(error)}`, { cause: error });
     }

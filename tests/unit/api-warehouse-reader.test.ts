@@ -171,6 +171,31 @@ describe('WarehouseReader', () => {
     }
   });
 
+  it("opens DuckDB with the threads asked (CRM_API_DUCKDB_THREADS), else DuckDB's default", async () => {
+    const threadsOf = async (reader: WarehouseReader) => {
+      try {
+        const [row] = await reader.query("SELECT current_setting('threads')::INTEGER AS threads");
+        return Number(row!.threads);
+      } finally {
+        await reader.close();
+      }
+    };
+    expect(await threadsOf(new WarehouseReader(warehousePath, { threads: 1 }))).toBe(1);
+    expect(await threadsOf(new WarehouseReader(warehousePath, { threads: 3 }))).toBe(3);
+    const defaultThreads = await threadsOf(new WarehouseReader(warehousePath));
+    expect(defaultThreads).toBe(os.availableParallelism());
+    const previous = process.env.CRM_API_DUCKDB_THREADS;
+    try {
+      process.env.CRM_API_DUCKDB_THREADS = 'one';
+      await expect(startApiServer({ warehousePath, jwtSecret: 's', port: 0, dashboardDir: false })).rejects.toThrow(
+        /CRM_API_DUCKDB_THREADS must be a whole number/,
+      );
+    } finally {
+      if (previous === undefined) delete process.env.CRM_API_DUCKDB_THREADS;
+      else process.env.CRM_API_DUCKDB_THREADS = previous;
+    }
+  });
+
   it('lets go of the file when idle, so the pipeline can write it again', async () => {
     const reader = new WarehouseReader(warehousePath, { idleCloseMs: 50 });
     try {
