@@ -28,6 +28,15 @@ export class QueryTimeoutError extends ApiError {
  */
 export const DEFAULT_IDLE_CLOSE_MS = 300_000;
 
+/**
+ * The API's DuckDB threads by default (CRM_API_DUCKDB_THREADS): one. The dashboard's queries are
+ * small (rollups, a 90-day slice of a mart); split over every core, a query waits for the slowest
+ * of its threads, and on a busy 2-core machine that wait set the p95 (1m, semantic-probe, three
+ * alternating pairs at load 8-10: p95 60 / 26 / 19 ms on one thread against 86 / 75 / 34 ms on two).
+ * Concurrent queries still run side by side, each on the thread that runs it.
+ */
+export const DEFAULT_API_DUCKDB_THREADS = 1;
+
 export interface WarehouseReaderOptions {
   /**
    * Close the DuckDB instance after this long without a query (ms; 0 keeps it open; default
@@ -36,9 +45,8 @@ export interface WarehouseReaderOptions {
    */
   idleCloseMs?: number;
   /**
-   * Threads of the DuckDB instance (0 or absent: DuckDB's default, one per core). The dashboard's
-   * queries are small and arrive one or two at a time; on a busy machine a query split over every
-   * core waits for the slowest of its threads (see docs/performance.md#semantic).
+   * Threads of the DuckDB instance (0 or absent: DuckDB's default, one per core; the API passes
+   * CRM_API_DUCKDB_THREADS, default DEFAULT_API_DUCKDB_THREADS).
    */
   threads?: number;
 }

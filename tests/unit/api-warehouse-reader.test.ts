@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../shared/errors.ts';
 import { startApiServer } from '../../api/server.ts';
-import { DEFAULT_IDLE_CLOSE_MS, WarehouseReader } from '../../semantic/warehouse-reader.ts';
+import { DEFAULT_API_DUCKDB_THREADS, DEFAULT_IDLE_CLOSE_MS, WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { projectRoot } from '../../shared/paths.ts';
 import { createFixtureWarehouse } from './api-fixture.ts';
 
@@ -171,7 +171,7 @@ describe('WarehouseReader', () => {
     }
   });
 
-  it("opens DuckDB with the threads asked (CRM_API_DUCKDB_THREADS), else DuckDB's default", async () => {
+  it("opens DuckDB with the threads asked, else DuckDB's default; the API's default is 1", async () => {
     const threadsOf = async (reader: WarehouseReader) => {
       try {
         const [row] = await reader.query("SELECT current_setting('threads')::INTEGER AS threads");
@@ -184,6 +184,7 @@ describe('WarehouseReader', () => {
     expect(await threadsOf(new WarehouseReader(warehousePath, { threads: 3 }))).toBe(3);
     const defaultThreads = await threadsOf(new WarehouseReader(warehousePath));
     expect(defaultThreads).toBe(os.availableParallelism());
+    expect(DEFAULT_API_DUCKDB_THREADS).toBe(1);
     const previous = process.env.CRM_API_DUCKDB_THREADS;
     try {
       process.env.CRM_API_DUCKDB_THREADS = 'one';
