@@ -13,7 +13,12 @@ import type { LoadResponse } from '../semantic/load-query.ts';
 import { ResponseCache } from './response-cache.ts';
 import { ResultCache } from '../semantic/result-cache.ts';
 import { loadSemanticModel, type SemanticModel } from '../semantic/semantic-model.ts';
-import { DEFAULT_IDLE_CLOSE_MS, WarehouseReader, type WarehouseReaderOptions } from '../semantic/warehouse-reader.ts';
+import {
+  DEFAULT_API_DUCKDB_THREADS,
+  DEFAULT_IDLE_CLOSE_MS,
+  WarehouseReader,
+  type WarehouseReaderOptions,
+} from '../semantic/warehouse-reader.ts';
 import { envValue, type EnvName } from '../shared/env.ts';
 import { startSqlDoor, type RunningSqlDoor } from './sql/server.ts';
 
@@ -133,6 +138,7 @@ function validated(options: ApiServerOptions) {
     warehouse: {
       ...options.warehouse,
       idleCloseMs: options.warehouse?.idleCloseMs ?? nonNegativeIntegerFromEnv('CRM_API_IDLE_CLOSE_MS', DEFAULT_IDLE_CLOSE_MS),
+      threads: options.warehouse?.threads ?? nonNegativeIntegerFromEnv('CRM_API_DUCKDB_THREADS', DEFAULT_API_DUCKDB_THREADS),
     },
   };
 }

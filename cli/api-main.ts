@@ -43,6 +43,7 @@ Environment:
   CRM_API_CACHE_ENTRIES     size of the /load result cache and of the front cache (default 500, 0: off)
   CRM_API_RESPONSE_CACHE_TTL_MS  longest life of a front-cache entry, ms (default 60000, 0: off)
   CRM_API_IDLE_CLOSE_MS     let go of the warehouse file after this long without a query, ms (default 300000, 0: never)
+  CRM_API_DUCKDB_THREADS    threads of the API's DuckDB instance (default 1; 0: one per core)
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 could not serve, 2 bad configuration.`,
   )

@@ -97,6 +97,12 @@ export const ENV_SETTINGS = {
     default: '300000',
     description: 'let go of the warehouse file after this long without a query, ms (0: never)',
   },
+  CRM_API_DUCKDB_THREADS: {
+    section: 'api',
+    default: '1',
+    description:
+      "threads of the API's DuckDB instance (default 1: queries run side by side, each on one core; 0: DuckDB's default, one per core)",
+  },
   CRM_API_RATE_LIMIT: { section: 'api', default: '600', description: 'requests per caller per minute on /api/v1' },
   CRM_API_CUSTOMER_STORE: {
     section: 'api',

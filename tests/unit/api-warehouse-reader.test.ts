@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../shared/errors.ts';
 import { startApiServer } from '../../api/server.ts';
-import { DEFAULT_IDLE_CLOSE_MS, WarehouseReader } from '../../semantic/warehouse-reader.ts';
+import { DEFAULT_API_DUCKDB_THREADS, DEFAULT_IDLE_CLOSE_MS, WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { projectRoot } from '../../shared/paths.ts';
 import { createFixtureWarehouse } from './api-fixture.ts';
 
@@ -168,6 +168,32 @@ describe('WarehouseReader', () => {
     } finally {
       if (previous === undefined) delete process.env.CRM_API_IDLE_CLOSE_MS;
       else process.env.CRM_API_IDLE_CLOSE_MS = previous;
+    }
+  });
+
+  it("opens DuckDB with the threads asked, else DuckDB's default; the API's default is 1", async () => {
+    const threadsOf = async (reader: WarehouseReader) => {
+      try {
+        const [row] = await reader.query("SELECT current_setting('threads')::INTEGER AS threads");
+        return Number(row!.threads);
+      } finally {
+        await reader.close();
+      }
+    };
+    expect(await threadsOf(new WarehouseReader(warehousePath, { threads: 1 }))).toBe(1);
+    expect(await threadsOf(new WarehouseReader(warehousePath, { threads: 3 }))).toBe(3);
+    const defaultThreads = await threadsOf(new WarehouseReader(warehousePath));
+    expect(defaultThreads).toBe(os.availableParallelism());
+    expect(DEFAULT_API_DUCKDB_THREADS).toBe(1);
+    const previous = process.env.CRM_API_DUCKDB_THREADS;
+    try {
+      process.env.CRM_API_DUCKDB_THREADS = 'one';
+      await expect(startApiServer({ warehousePath, jwtSecret: 's', port: 0, dashboardDir: false })).rejects.toThrow(
+        /CRM_API_DUCKDB_THREADS must be a whole number/,
+      );
+    } finally {
+      if (previous === undefined) delete process.env.CRM_API_DUCKDB_THREADS;
+      else process.env.CRM_API_DUCKDB_THREADS = previous;
     }
   });
 
