@@ -11,37 +11,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { extractSource } from '../pipelines/extract/run-extract.ts';
-import { fileDropSource } from '../pipelines/extract/files/file-drop-source.ts';
 import { fileDropSources } from '../pipelines/extract/sources.ts';
-import { customerRecord, customerVersionRecord } from '../pipelines/extract/profiles/customer-records.ts';
-import { contactRecord, ticketEventRecord, ticketRecord } from '../pipelines/extract/service/ticket-records.ts';
-import type { SourceDefinition } from '../pipelines/extract/source-contract.ts';
-
-const ROW_PATH: Record<string, () => SourceDefinition> = {
-  profiles: () =>
-    fileDropSource({
-      name: 'profiles',
-      family: 'profiles',
-      description: '',
-      folder: 'profiles',
-      rules: [{ prefix: 'customers', records: [customerRecord, customerVersionRecord] }],
-    }),
-  service_tickets: () =>
-    fileDropSource({
-      name: 'service_tickets',
-      family: 'service',
-      description: '',
-      folder: 'service',
-      rules: [
-        { prefix: 'tickets', records: [ticketRecord] },
-        { prefix: 'ticket_events', records: [ticketEventRecord] },
-        { prefix: 'contacts', records: [contactRecord] },
-      ],
-    }),
-};
+import { ROW_PATH_SOURCES } from './row-path-sources.ts';
 
 const [landingDir, family, mode] = process.argv.slice(2);
-if (!landingDir || !family || !(family in ROW_PATH) || (mode !== undefined && mode !== 'mapped' && mode !== 'row')) {
+if (
+  !landingDir ||
+  !family ||
+  (family !== 'profiles' && family !== 'service_tickets') ||
+  (mode !== undefined && mode !== 'mapped' && mode !== 'row')
+) {
   process.stderr.write('usage: npx tsx benchmarks/family-load.ts <landing dir> <profiles|service_tickets> [mapped|row]\n');
   process.exit(2);
 }
@@ -55,7 +34,7 @@ if (mode === undefined) {
 } else {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-family-load-'));
   try {
-    const source = mode === 'row' ? ROW_PATH[family]!() : fileDropSources().find((s) => s.name === family)!;
+    const source = mode === 'row' ? ROW_PATH_SOURCES[family]() : fileDropSources().find((s) => s.name === family)!;
     const start = performance.now();
     const cpuStart = process.cpuUsage();
     const summary = await extractSource(source, { warehousePath: path.join(dir, 'crm.duckdb'), landingDir, batchId: 'b1' });

@@ -3,15 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
-import { fileDropSource } from '../../pipelines/extract/files/file-drop-source.ts';
-import { withScoredPosts } from '../../pipelines/extract/opinion/scored-posts.ts';
-import { postRecord } from '../../pipelines/extract/opinion/post-records.ts';
-import { customerRecord, customerVersionRecord } from '../../pipelines/extract/profiles/customer-records.ts';
-import { contactRecord, ticketEventRecord, ticketRecord } from '../../pipelines/extract/service/ticket-records.ts';
 import { fileDropSources } from '../../pipelines/extract/sources.ts';
 import type { SourceDefinition } from '../../pipelines/extract/source-contract.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
 import { queryWarehouse } from '../support/warehouse-query.ts';
+import { ROW_PATH_SOURCES } from '../../benchmarks/row-path-sources.ts';
 
 /**
  * The built-in profile, service and opinion sources read their folders through the landing presets
@@ -46,54 +42,24 @@ async function load(name: string, source: SourceDefinition, tables: string[]) {
   };
 }
 
-const FAMILIES = [
+const FAMILIES: { source: keyof typeof ROW_PATH_SOURCES; preset: string; folder: string; tables: string[] }[] = [
   {
     source: 'profiles',
     preset: 'landing-profiles',
     folder: 'profiles',
     tables: ['customers', 'customer_versions'],
-    rowPath: () =>
-      fileDropSource({
-        name: 'profiles',
-        family: 'profiles',
-        description: '',
-        folder: 'profiles',
-        rules: [{ prefix: 'customers', records: [customerRecord, customerVersionRecord] }],
-      }),
   },
   {
     source: 'service_tickets',
     preset: 'landing-service',
     folder: 'service',
     tables: ['service_tickets', 'service_ticket_events', 'service_contacts'],
-    rowPath: () =>
-      fileDropSource({
-        name: 'service_tickets',
-        family: 'service',
-        description: '',
-        folder: 'service',
-        rules: [
-          { prefix: 'tickets', records: [ticketRecord] },
-          { prefix: 'ticket_events', records: [ticketEventRecord] },
-          { prefix: 'contacts', records: [contactRecord] },
-        ],
-      }),
   },
   {
     source: 'opinion_posts',
     preset: 'landing-opinion',
     folder: 'opinion',
     tables: ['opinion_posts'],
-    rowPath: () =>
-      withScoredPosts(
-        fileDropSource({
-          name: 'opinion_posts',
-          family: 'opinion',
-          description: '',
-          folder: 'opinion',
-          rules: [{ prefix: 'posts', records: [postRecord] }],
-        }),
-      ),
   },
 ];
 
@@ -102,7 +68,7 @@ const builtInSource = (name: string) => fileDropSources().find((s) => s.name ===
 describe('the landing presets of the profile, service and opinion families', () => {
   for (const family of FAMILIES) {
     it(`${family.source} reads ${family.folder}/ through ${family.preset} as the file drop's row path does`, async () => {
-      const rowPath = await load(`${family.source}-row-path`, family.rowPath(), family.tables);
+      const rowPath = await load(`${family.source}-row-path`, ROW_PATH_SOURCES[family.source](), family.tables);
       const mapped = await load(`${family.source}-mapped`, builtInSource(family.source), family.tables);
       for (const table of family.tables) expect(rowPath.rows[table]!.length, table).toBeGreaterThan(50);
       expect(rowPath.quarantine.length).toBeGreaterThan(0);
@@ -191,7 +157,7 @@ describe('the landing presets on files the generator does not write', () => {
         );
         return { rows, quarantine, counts: summary.tables.map((t) => [t.table, t.read, t.rejected, t.inserted]) };
       };
-      const rowPath = await loadEdge(`${family.source}-row-path`, family.rowPath());
+      const rowPath = await loadEdge(`${family.source}-row-path`, ROW_PATH_SOURCES[family.source]());
       const mapped = await loadEdge(`${family.source}-mapped`, builtInSource(family.source));
       expect(rowPath.quarantine.length).toBeGreaterThanOrEqual(3);
       expect(builtInSource(family.source).description).toContain(`preset:${family.preset}`);
