@@ -60,6 +60,13 @@ const ORDER_HEADER =
 const order = (id: string, extra = '') =>
   `${id},C1,2025-01-0${id.slice(-1)}T10:00:00+08:00,paid,CNY,0.00,2025-01-05T10:00:00+08:00,王,1380000,上海,路1号${extra}`;
 
+/** The preset stored what the built-in source stored: the raw rows, the quarantine and the counts. */
+function expectSameLoad(mapped: Awaited<ReturnType<typeof load>>, builtIn: Awaited<ReturnType<typeof load>>): void {
+  expect(mapped.tables).toEqual(builtIn.tables);
+  expect(mapped.quarantine).toEqual(builtIn.quarantine);
+  expect(mapped.counts).toEqual(builtIn.counts);
+}
+
 describe('the landing preset', () => {
   it("reads the landing format's optional columns as the file drop does: line_type, a refund's customer_id, line_no, sku, currency, refunded_at (present, empty, invalid or absent)", async () => {
     const { builtIn, mapped } = await bothWays('optional', {
@@ -91,9 +98,7 @@ describe('the landing preset', () => {
     expect(builtIn.tables.order_items!.length).toBe(4);
     expect(builtIn.tables.order_refunds!.length).toBe(3);
     expect(builtIn.quarantine.map((q) => q[2])).toEqual(['orders/order_items.csv:5', 'orders/refunds.csv:4', 'orders/refunds.csv:5']);
-    expect(mapped.tables).toEqual(builtIn.tables);
-    expect(mapped.quarantine).toEqual(builtIn.quarantine);
-    expect(mapped.counts).toEqual(builtIn.counts);
+    expectSameLoad(mapped, builtIn);
   });
 
   it('reads an optional column a file lacks as missing also where the file has many blank lines (its staged rows are a table, not a view)', async () => {
@@ -102,9 +107,7 @@ describe('the landing preset', () => {
     const { builtIn, mapped } = await bothWays('blank-lines', { 'orders.csv': [ORDER_HEADER, order('O1')], 'order_items.csv': lines });
     expect(builtIn.tables.order_items!.length).toBe(69);
     expect(builtIn.quarantine.map((q) => q[2])).toContain('orders/order_items.csv:14');
-    expect(mapped.tables).toEqual(builtIn.tables);
-    expect(mapped.quarantine).toEqual(builtIn.quarantine);
-    expect(mapped.counts).toEqual(builtIn.counts);
+    expectSameLoad(mapped, builtIn);
   });
 
   it('takes the file names the file drop takes (orders_2025.csv, orders-part1.csv, orders.06.csv, orders.jsonl) and ignores the ones it ignores', async () => {
@@ -139,9 +142,7 @@ describe('the landing preset', () => {
     });
     expect(builtIn.tables.orders!.map((r) => r[0])).toEqual(['O1', 'O2', 'O3', 'O6']);
     expect(builtIn.tables.order_payments!.length).toBe(1);
-    expect(mapped.tables).toEqual(builtIn.tables);
-    expect(mapped.quarantine).toEqual(builtIn.quarantine);
-    expect(mapped.counts).toEqual(builtIn.counts);
+    expectSameLoad(mapped, builtIn);
   });
 
   it("rejects a file whose header names none of the fields (another delimiter, another file) with the file drop's one reason; a header lacking some fields rejects its lines", async () => {
@@ -158,9 +159,7 @@ describe('the landing preset', () => {
     expect(reasons.find((r) => r.includes("looks ';'-delimited"))).toBeDefined();
     expect(reasons.find((r) => r.includes('names none of the expected fields'))).toBeDefined();
     expect(reasons.find((r) => r.startsWith('status:'))).toBeDefined();
-    expect(mapped.tables).toEqual(builtIn.tables);
-    expect(mapped.quarantine).toEqual(builtIn.quarantine);
-    expect(mapped.counts).toEqual(builtIn.counts);
+    expectSameLoad(mapped, builtIn);
   });
 
   it('checks NDJSON values with their JSON types as the file drop does (expected string, received number; null; not an object; not JSON)', async () => {
@@ -197,9 +196,7 @@ describe('the landing preset', () => {
     expect(reasons.some((r) => r.startsWith('invalid JSON: '))).toBe(true);
     expect(builtIn.tables.orders!.map((r) => r[0])).toEqual(['O1', 'O4']);
     expect(builtIn.tables.order_items!.length).toBe(2);
-    expect(mapped.tables).toEqual(builtIn.tables);
-    expect(mapped.quarantine).toEqual(builtIn.quarantine);
-    expect(mapped.counts).toEqual(builtIn.counts);
+    expectSameLoad(mapped, builtIn);
   });
 
   it('loads the generated orders folder into the same raw rows and quarantine as the built-in orders source', async () => {
@@ -210,8 +207,6 @@ describe('the landing preset', () => {
     const mapped = await load('mapped', mappedSource('orders', 'preset:landing'));
     expect(builtIn.tables.orders!.length).toBeGreaterThan(1000);
     expect(builtIn.quarantine.length).toBeGreaterThan(10);
-    expect(mapped.tables).toEqual(builtIn.tables);
-    expect(mapped.quarantine).toEqual(builtIn.quarantine);
-    expect(mapped.counts).toEqual(builtIn.counts);
+    expectSameLoad(mapped, builtIn);
   });
 });
