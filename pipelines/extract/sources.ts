@@ -1,5 +1,3 @@
-import { fileDropSource } from './files/file-drop-source.ts';
-import { cancellationRecord, orderItemRecord, orderRecord, paymentRecord, refundRecord } from './orders/order-records.ts';
 import { OPINION_FEEDS_ENV, opinionFeedSourceFromEnv, opinionFeedsConfigured } from './opinion/opinion-feed-source.ts';
 import { postgresOrdersSource, POSTGRES_ORDERS_ENV } from './postgres/postgres-orders-source.ts';
 import { HTTP_ORDERS_ENV, httpOrdersSourceFromEnv } from './http/http-orders-source.ts';
@@ -29,22 +27,13 @@ export function fileDropSources(settings: Readonly<Record<string, FileSourceSett
       'Customer profiles: basic and subjective facets, consent (CSV/NDJSON drops in profiles/)',
       settings['profiles'],
     ),
-    fileDropSource(
-      {
-        name: 'orders',
-        family: 'orders',
-        description: 'Orders, items, payments, refunds, cancellations (CSV/NDJSON drops in orders/)',
-        folder: 'orders',
-        rules: [
-          // Plain records: read and validated inside DuckDB (the bulk path, pipelines/raw/bulk-stage.ts).
-          { prefix: 'orders', records: [orderRecord], bulk: true },
-          { prefix: 'order_items', records: [orderItemRecord], bulk: true },
-          { prefix: 'payments', records: [paymentRecord], bulk: true },
-          { prefix: 'refunds', records: [refundRecord], bulk: true },
-          { prefix: 'cancellations', records: [cancellationRecord], bulk: true },
-        ],
-      },
+    landingFamilySource(
+      'orders',
+      'landing',
+      'Orders, items, payments, refunds, cancellations (CSV/NDJSON drops in orders/)',
       settings['orders'],
+      'orders',
+      false,
     ),
     landingFamilySource(
       'service_tickets',
@@ -64,9 +53,10 @@ export function fileDropSources(settings: Readonly<Record<string, FileSourceSett
 }
 
 /**
- * A built-in source of the profile, service or opinion family: its folder read through the family's
- * landing preset (one loading path with the shop's own mapped sources). Optional unless the config
- * says otherwise; the config's delimiter applies to the preset's CSV files, its encoding to all.
+ * A built-in source: its family's folder read through the family's landing preset, as a mapped source
+ * like any a shop declares (the warehouse's bulk path runs these presets, mapped/landing-executor.ts).
+ * Orders are required unless the config says otherwise, the other families optional; the config's
+ * delimiter applies to the preset's CSV files, its encoding to all.
  */
 function landingFamilySource(
   name: string,
@@ -74,8 +64,9 @@ function landingFamilySource(
   description: string,
   declared: FileSourceSettings | undefined,
   folder: string = name,
+  optionalByDefault = true,
 ): SourceDefinition {
-  const settings = fileSourceSettingsSchema.parse({ ...declared, optional: declared?.optional ?? true });
+  const settings = fileSourceSettingsSchema.parse({ ...declared, optional: declared?.optional ?? optionalByDefault });
   const mapping = loadMapping(`preset:${preset}`, process.cwd());
   const kinds = mapping.kinds.map((kind) =>
     kind.format.type === 'ndjson' ? kind : { ...kind, format: { ...kind.format, delimiter: settings.delimiter } },
@@ -145,7 +136,14 @@ function declaredSources(env: NodeJS.ProcessEnv): DeclaredSources {
 export function mappedSource(
   name: string,
   mapping: string,
-  options: { folder?: string; baseDir?: string; settings?: Partial<FileSourceSettings>; shopTimezone?: string } = {},
+  options: {
+    folder?: string;
+    baseDir?: string;
+    settings?: Partial<FileSourceSettings>;
+    shopTimezone?: string;
+    /** `sandbox`: run even a landing-shaped mapping in the mapping's sandbox (comparing the executors). */
+    executor?: 'auto' | 'sandbox';
+  } = {},
 ): SourceDefinition {
   const settings = fileSourceSettingsSchema.parse({ ...options.settings, mapping });
   return mappedFileSource({
@@ -154,6 +152,7 @@ export function mappedSource(
     folder: options.folder ?? name,
     settings,
     ...(options.shopTimezone ? { shopTimezone: options.shopTimezone } : {}),
+    ...(options.executor ? { executor: options.executor } : {}),
   });
 }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
-import { fileDropSources } from '../../pipelines/extract/sources.ts';
+import { fileDropSources, mappedSource } from '../../pipelines/extract/sources.ts';
 import type { SourceDefinition } from '../../pipelines/extract/source-contract.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
 import { queryWarehouse } from '../support/warehouse-query.ts';
@@ -11,9 +11,11 @@ import { ROW_PATH_SOURCES } from '../../benchmarks/row-path-sources.ts';
 
 /**
  * The built-in profile, service and opinion sources read their folders through the landing presets
- * of their families (mapped sources, checked in SQL). They must load the same raw rows, quarantine
- * and counts as the file drop's row path (csv-parse or JSON.parse, then zod) reading the same
- * files by prefix: the generated shop, malformed records included, and hand-written edge cases.
+ * of their families (mapped sources: profiles and service run by the warehouse's bulk path, the
+ * landing executor; posts scored per record). They, and the same presets run in the mapping's
+ * sandbox, must load the same raw rows, quarantine and counts as the file drop's row path (csv-parse
+ * or JSON.parse, then zod) reading the same files by prefix: the generated shop, malformed records
+ * included, and hand-written edge cases.
  */
 
 let dir: string;
@@ -64,6 +66,9 @@ const FAMILIES: { source: keyof typeof ROW_PATH_SOURCES; preset: string; folder:
 ];
 
 const builtInSource = (name: string) => fileDropSources().find((s) => s.name === name)!;
+/** The family's preset run in the mapping's sandbox, whatever its shape. */
+const sandboxed = (family: (typeof FAMILIES)[number]) =>
+  mappedSource(family.source, `preset:${family.preset}`, { folder: family.folder, executor: 'sandbox' });
 
 describe('the landing presets of the profile, service and opinion families', () => {
   for (const family of FAMILIES) {
@@ -72,9 +77,12 @@ describe('the landing presets of the profile, service and opinion families', () 
       const mapped = await load(`${family.source}-mapped`, builtInSource(family.source), family.tables);
       for (const table of family.tables) expect(rowPath.rows[table]!.length, table).toBeGreaterThan(50);
       expect(rowPath.quarantine.length).toBeGreaterThan(0);
-      for (const table of family.tables) expect(mapped.rows[table], table).toEqual(rowPath.rows[table]);
-      expect(mapped.quarantine).toEqual(rowPath.quarantine);
-      expect(mapped.counts).toEqual(rowPath.counts);
+      const inSandbox = await load(`${family.source}-sandbox`, sandboxed(family), family.tables);
+      for (const loaded of [mapped, inSandbox]) {
+        for (const table of family.tables) expect(loaded.rows[table], table).toEqual(rowPath.rows[table]);
+        expect(loaded.quarantine).toEqual(rowPath.quarantine);
+        expect(loaded.counts).toEqual(rowPath.counts);
+      }
     }, 120_000);
   }
 });
@@ -163,9 +171,12 @@ describe('the landing presets on files the generator does not write', () => {
       expect(builtInSource(family.source).description).toContain(`preset:${family.preset}`);
       expect(rowPath.quarantine.some(([, location]) => String(location).endsWith('.bin.csv'))).toBe(true);
       expect(Object.values(rowPath.rows).some((rows) => rows.length > 0)).toBe(true);
-      expect(mapped.rows).toEqual(rowPath.rows);
-      expect(mapped.quarantine).toEqual(rowPath.quarantine);
-      expect(mapped.counts).toEqual(rowPath.counts);
+      const inSandbox = await loadEdge(`${family.source}-sandbox`, sandboxed(family));
+      for (const loaded of [mapped, inSandbox]) {
+        expect(loaded.rows).toEqual(rowPath.rows);
+        expect(loaded.quarantine).toEqual(rowPath.quarantine);
+        expect(loaded.counts).toEqual(rowPath.counts);
+      }
     }, 120_000);
   }
 });

@@ -4,14 +4,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { fileDropSources, mappedSource } from '../../pipelines/extract/sources.ts';
+import { ROW_PATH_SOURCES } from '../../benchmarks/row-path-sources.ts';
 import type { SourceDefinition } from '../../pipelines/extract/source-contract.ts';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
 import { queryWarehouse } from '../support/warehouse-query.ts';
 
 /**
- * The generated sample shop's orders folder loads through the `landing` preset (a mapped source,
- * validated in SQL) into the same raw rows and quarantine as through the built-in orders source
- * (its bulk path).
+ * The built-in orders source is the `landing` preset, run by the warehouse's bulk path
+ * (mapped/landing-executor.ts). The same preset run in the mapping's sandbox (its own DuckDB, checks
+ * in SQL there) and the file drop's row path (csv-parse or JSON.parse, then zod, files picked by
+ * prefix) store the same raw rows, quarantine and counts, on the generated shop and on edge files.
  */
 
 let dir: string;
@@ -37,6 +39,8 @@ async function load(name: string, source: SourceDefinition, landing = 'landing')
   for (const table of TABLES) tables[table] = await query(`SELECT * EXCLUDE (_batch_id, _loaded_at) FROM raw.${table} ORDER BY ALL`);
   return {
     counts: summary.tables.map((t) => [t.table, t.read, t.rejected, t.inserted]),
+    /** Files the warehouse's bulk path read (the landing executor). */
+    bulkFiles: summary.tables.reduce((n, t) => n + (t.bulk?.files ?? 0), 0),
     tables,
     quarantine: await query(`SELECT source, raw_table, location, record_key, reason FROM raw._quarantine ORDER BY ALL`),
   };
@@ -44,15 +48,22 @@ async function load(name: string, source: SourceDefinition, landing = 'landing')
 
 const builtInOrders = () => fileDropSources().find((s) => s.name === 'orders')!;
 
-/** Writes a landing folder's orders/ files (name -> lines) and loads it both ways. */
+const sandboxed = () => mappedSource('orders', 'preset:landing', { executor: 'sandbox' });
+
+/**
+ * Writes a landing folder's orders/ files (name -> lines) and loads it three ways: the built-in
+ * source, the preset in the sandbox, the row path; the three must agree.
+ */
 async function bothWays(landing: string, files: Record<string, string[]>) {
   const folder = path.join(dir, landing, 'orders');
   fs.mkdirSync(folder, { recursive: true });
   for (const [name, lines] of Object.entries(files)) fs.writeFileSync(path.join(folder, name), `${lines.join('\n')}\n`);
-  return {
+  const loads = {
     builtIn: await load(`${landing}-built-in`, builtInOrders(), landing),
-    mapped: await load(`${landing}-mapped`, mappedSource('orders', 'preset:landing'), landing),
+    mapped: await load(`${landing}-mapped`, sandboxed(), landing),
   };
+  expectSameLoad(await load(`${landing}-row-path`, ROW_PATH_SOURCES.orders(), landing), loads.builtIn);
+  return loads;
 }
 
 const ORDER_HEADER =
@@ -200,11 +211,11 @@ describe('the landing preset', () => {
   });
 
   it('loads the generated orders folder into the same raw rows and quarantine as the built-in orders source', async () => {
-    const builtIn = await load(
-      'built-in',
-      fileDropSources().find((s) => s.name === 'orders')!,
-    );
-    const mapped = await load('mapped', mappedSource('orders', 'preset:landing'));
+    const builtIn = await load('built-in', builtInOrders());
+    const mapped = await load('mapped', sandboxed());
+    expectSameLoad(await load('row-path', ROW_PATH_SOURCES.orders()), builtIn);
+    expect(builtIn.bulkFiles).toBeGreaterThan(0);
+    expect(mapped.bulkFiles).toBe(0);
     expect(builtIn.tables.orders!.length).toBeGreaterThan(1000);
     expect(builtIn.quarantine.length).toBeGreaterThan(10);
     expectSameLoad(mapped, builtIn);

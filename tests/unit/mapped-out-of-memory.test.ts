@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
-import { fileDropSources } from '../../pipelines/extract/sources.ts';
+import { mappedSource } from '../../pipelines/extract/sources.ts';
 import { isEnvironmentError } from '../../pipelines/extract/mapped/mapped-file-source.ts';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { queryWarehouse } from '../support/warehouse-query.ts';
@@ -43,7 +43,8 @@ function profileLine(i: number): string {
 
 describe('a mapped source out of memory', () => {
   it('fails the load instead of quarantining the file, and the next run loads it', async () => {
-    const profiles = () => fileDropSources().find((s) => s.name === 'profiles')!;
+    // A mapped source's own DuckDB (the sandbox): the built-in profiles source loads in the warehouse's.
+    const profiles = () => mappedSource('profiles', 'preset:landing-profiles', { executor: 'sandbox' });
     const landing = path.join(dir, 'landing');
     fs.mkdirSync(path.join(landing, 'profiles'), { recursive: true });
     const lines = Array.from({ length: 60_000 }, (_, i) => profileLine(i + 1));

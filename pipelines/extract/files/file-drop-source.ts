@@ -22,7 +22,9 @@ import {
 /** Which files in the drop folder feed which raw tables: by file-name prefix, CSV or NDJSON. */
 export interface FileDropRule {
   /** File-name prefix, e.g. "orders" matches orders.csv, orders_2025-06.ndjson, orders-part1.csv. */
-  prefix: string;
+  prefix?: string;
+  /** Or which file names the rule takes (a landing mapping's patterns); the extension still picks the reader. */
+  matches?: (fileName: string) => boolean;
   /** Raw tables fed by these files (more than one: the same file read once per table). */
   records: readonly DefinedRecord[];
   /**
@@ -49,6 +51,8 @@ const READERS: Record<string, RecordReader> = { '.csv': readCsvRecords, '.ndjson
 export function matchesRule(fileName: string, rule: FileDropRule): boolean {
   const ext = path.extname(fileName).toLowerCase();
   if (!(ext in READERS)) return false;
+  if (rule.matches !== undefined) return rule.matches(fileName);
+  if (rule.prefix === undefined) return false;
   const stem = fileName.slice(0, -ext.length);
   // "orders" matches orders.csv and orders_2025.csv, but not order_items.csv or ordersx.csv.
   return stem === rule.prefix || (stem.startsWith(rule.prefix) && /^[._-]/.test(stem.slice(rule.prefix.length)));

@@ -5,10 +5,9 @@ import readline from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { inspectFile } from '../files/file-intake.ts';
-import { cancellationRecord, orderItemRecord, orderRecord, paymentRecord, refundRecord } from '../orders/order-records.ts';
-import { customerRecord, customerVersionRecord } from '../profiles/customer-records.ts';
-import { contactRecord, ticketEventRecord, ticketRecord } from '../service/ticket-records.ts';
-import { postRecord } from '../opinion/post-records.ts';
+import { customerVersionRecord } from '../profiles/customer-records.ts';
+import { MAPPED_FAMILY, MAPPED_RECORDS } from './mapped-records.ts';
+import { globToRegExp, landingFilesSource } from './landing-executor.ts';
 import { withScoredPosts } from '../opinion/scored-posts.ts';
 import type { DefinedRecord } from '../record-schema.ts';
 import type { SourceRecord } from '../readers/source-record.ts';
@@ -20,7 +19,6 @@ import {
   type FileManifestEntry,
   type SourceContext,
   type SourceDefinition,
-  type SourceFamily,
 } from '../source-contract.ts';
 import { bareColumn, fieldSql, quoteName } from './mapping-sql.ts';
 import { MAPPED_RECORD_TABLES, MappingError, type LoadedMapping, type MappedTable, type SourceMapping } from './mapping-schema.ts';
@@ -44,32 +42,8 @@ import { dropStaged, stageWithReader } from './reader-stage.ts';
  * runs in a DuckDB that can read nothing but the staged file (external access is switched off).
  */
 
-const RECORDS: Record<MappedTable, DefinedRecord> = {
-  orders: orderRecord,
-  order_items: orderItemRecord,
-  order_payments: paymentRecord,
-  order_refunds: refundRecord,
-  order_cancellations: cancellationRecord,
-  customers: customerRecord,
-  service_tickets: ticketRecord,
-  service_ticket_events: ticketEventRecord,
-  service_contacts: contactRecord,
-  opinion_posts: postRecord,
-};
-
-/** The source family of each record: a mapping's records must all be of one. */
-const FAMILY: Record<MappedTable, SourceFamily> = {
-  orders: 'orders',
-  order_items: 'orders',
-  order_payments: 'orders',
-  order_refunds: 'orders',
-  order_cancellations: 'orders',
-  customers: 'profiles',
-  service_tickets: 'service',
-  service_ticket_events: 'service',
-  service_contacts: 'service',
-  opinion_posts: 'opinion',
-};
+const RECORDS = MAPPED_RECORDS;
+const FAMILY = MAPPED_FAMILY;
 
 export interface MappedSourceConfig {
   name: string;
@@ -81,6 +55,12 @@ export interface MappedSourceConfig {
   shopTimezone?: string;
   /** What `crm sources list` says of it (default: the mapping's description, name and folder). */
   description?: string;
+  /**
+   * Who runs the mapping: `auto` (the default) lets the warehouse's bulk path run a landing-shaped
+   * mapping (landing-executor.ts) and the sandbox every other; `sandbox` always the sandbox (the
+   * tests comparing the two executors).
+   */
+  executor?: 'auto' | 'sandbox';
 }
 
 /** DuckDB's memory limit for a mapped source's own DuckDB (staged and checked rows), beside the warehouse's. */
@@ -112,14 +92,6 @@ function withShopZone(mapping: LoadedMapping, shopTimezone: string): LoadedMappi
       ),
     })),
   };
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
 }
 
 interface StagedFile {
@@ -168,6 +140,12 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
     );
   }
   const family = families[0] ?? 'orders';
+  const description = config.description ?? `${mapping.description || mapping.name} (mapping ${mapping.name}; drops in ${config.folder}/)`;
+  const landing =
+    config.executor === 'sandbox'
+      ? null
+      : landingFilesSource({ name: config.name, mapping, folder: config.folder, settings, description }, family);
+  if (landing !== null) return landing;
   // A profile row is also kept as a version (customer_versions), as the built-in profiles source does.
   const records = [...tables.map((t) => RECORDS[t]), ...(tables.includes('customers') ? [customerVersionRecord] : [])];
   const kinds = mapping.kinds.map((kind) => ({ kind, patterns: kind.match.map(globToRegExp) }));
@@ -176,7 +154,7 @@ function mappedFiles(config: MappedSourceConfig): SourceDefinition {
     name: config.name,
     family,
     kind: 'files',
-    description: config.description ?? `${mapping.description || mapping.name} (mapping ${mapping.name}; drops in ${config.folder}/)`,
+    description,
     records,
     async open(context: SourceContext) {
       const folder = path.join(context.landingDir, config.folder);
