@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { signDevToken } from '../api/auth.ts';
 import { projectRoot } from '../shared/paths.ts';
@@ -8,6 +10,8 @@ export interface ApiProcess {
   token: string;
   /** The SQL door's port, when started with `sql: true`. */
   sqlPort?: number;
+  /** CPU seconds (user + system) the server process has used so far; undefined where /proc is not there. */
+  cpuSeconds(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -20,8 +24,9 @@ function spawnServer(
   env: NodeJS.ProcessEnv,
   /** A second line to wait for after the first (its first capture group is returned as `extra`). */
   alsoWaitFor?: RegExp,
-): Promise<{ url: string; extra?: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  nodeArgs: readonly string[] = [],
+): Promise<{ url: string; extra?: string; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
     env: { ...process.env, CRM_API_SECRET: SECRET, CRM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -38,6 +43,7 @@ function spawnServer(
         resolve({
           url: match[1]!,
           ...(extra ? { extra: extra[1]! } : {}),
+          pid: child.pid!,
           stop: () =>
             new Promise<void>((done) => {
               if (child.exitCode !== null || child.signalCode !== null) return done();
@@ -51,6 +57,24 @@ function spawnServer(
   });
 }
 
+const CLOCK_TICKS = 100; // USER_HZ: the unit of /proc/<pid>/stat's times on Linux
+
+/**
+ * A process's CPU seconds from /proc/<pid>/stat (utime + stime, fields 14 and 15): what a server
+ * spent, load-independent where its wall-clock figures are not (other work shares the cores).
+ */
+function processCpuSeconds(pid: number): number | undefined {
+  if (os.platform() !== 'linux') return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The API as a separate process on a free loopback port, as users run it: the benchmark's load
  * generator and the server must not share one event loop.
@@ -59,7 +83,8 @@ export async function startApiProcess(
   warehousePath: string,
   env: NodeJS.ProcessEnv = {},
   role = 'executive',
-  options: { sql?: boolean } = {},
+  /** `nodeArgs`: flags for the server's node (e.g. --cpu-prof). */
+  options: { sql?: boolean; nodeArgs?: readonly string[] } = {},
 ): Promise<ApiProcess> {
   const server = await spawnServer(
     'API',
@@ -73,9 +98,16 @@ export async function startApiProcess(
     ],
     env,
     options.sql ? /SQL door listening on \S+:(\d+)/ : undefined,
+    options.nodeArgs,
   );
   const token = await signDevToken(SECRET, { sub: 'bench', role });
-  return { url: server.url, token, ...(server.extra ? { sqlPort: Number(server.extra) } : {}), stop: server.stop };
+  return {
+    url: server.url,
+    token,
+    ...(server.extra ? { sqlPort: Number(server.extra) } : {}),
+    cpuSeconds: () => processCpuSeconds(server.pid),
+    stop: server.stop,
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { accessControlFor } from '../../semantic/access-control.ts';
 import { predicateColumns, rowMatches, type RowPredicate } from '../../semantic/row-scope.ts';
 import type { SemanticModel } from '../../semantic/semantic-model.ts';
-import type { WarehouseReader, WarehouseRow } from '../../semantic/warehouse-reader.ts';
+import type { WarehouseReader } from '../../semantic/warehouse-reader.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { CUSTOMER_PARTS, type CustomerPart, type CustomerPartName } from './customer-parts.ts';
 import { catalog, present, type WarehouseDb } from './warehouse-db.ts';
@@ -21,7 +21,10 @@ import { catalog, present, type WarehouseDb } from './warehouse-db.ts';
  * another version. Rows carry the answer's columns as the warehouse reader converts them and the
  * columns the model's access policies can filter on as text (`CAST(... AS VARCHAR)`), so the
  * caller's scope is applied to them in memory with the same predicate (semantic/row-scope.ts) the
- * DuckDB path renders as SQL. Lists are stored newest first, as the DuckDB path orders them.
+ * DuckDB path renders as SQL. Each answer column is stored as its JSON text (JSON.stringify of the
+ * converted value, what the response would carry), so a lookup concatenates the text of the rows and
+ * columns the caller may read instead of decoding values, building objects and serialising them
+ * again. Lists are stored newest first, as the DuckDB path orders them.
  */
 
 /** What a part of the store holds: the key column it was read by, its columns and its scope columns. */
@@ -31,16 +34,23 @@ export interface StoredPart {
   scopeColumns: string[];
 }
 
+/** A read's rows as stored: `rows[r][at[i]]` is the JSON text of the read's i-th column in row r. */
+export interface JsonRows {
+  at: readonly number[];
+  rows: readonly (readonly unknown[])[];
+}
+
 /** The store of one published version. */
 export interface CustomerStoreSnapshot {
   readonly version: string;
   /** What the part holds, or undefined when it was not stored (its mart or key column was missing). */
   part(name: CustomerPartName): StoredPart | undefined;
   /**
-   * The customer's rows of a part that the row predicate keeps, with `columns` in that order, at most
-   * `limit` (lists newest first; [] when there are none). Undefined when the part cannot answer
-   * exactly as the DuckDB path would: not stored, stored by another key column, or lacking one of the
-   * columns or of the predicate's columns.
+   * The customer's rows of a part that the row predicate keeps, at most `limit` (lists newest first;
+   * none when there are none), with where each of `columns` sits in them as JSON text. Undefined when
+   * the part cannot answer exactly as the DuckDB path would: not stored, stored by another key
+   * column, or lacking one of the columns or of the predicate's columns. Plans are kept per
+   * `columns` array and predicate object: pass the same ones for the same shape of read.
    */
   read(
     name: CustomerPartName,
@@ -49,7 +59,7 @@ export interface CustomerStoreSnapshot {
     columns: readonly string[],
     rows: RowPredicate | null,
     limit: number,
-  ): WarehouseRow[] | undefined;
+  ): JsonRows | undefined;
 }
 
 /** Where a read's columns and the predicate's columns sit in a stored row (worked out once per shape). */
@@ -67,6 +77,8 @@ export interface CustomerStoreOptions {
 }
 
 const META = 'meta';
+/** The layout of a stored row; part of the file name, so a store of another layout is never read. */
+const FORMAT = 'json-text-1';
 const COMPLETE = '$complete';
 
 /** The table columns of the dimensions of every cube on the table: what a row policy can filter on. */
@@ -83,8 +95,17 @@ function policyColumns(model: SemanticModel, table: string): string[] {
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
+interface OpenPart {
+  meta: StoredPart;
+  db: Database<unknown[][], string>;
+  /** Plans by the read's columns array, then by its predicate (OPEN_SCOPE for none). */
+  plans: WeakMap<readonly string[], WeakMap<object, ReadPlan | null>>;
+}
+
+const OPEN_SCOPE = {};
+
 class Snapshot implements CustomerStoreSnapshot {
-  private readonly parts = new Map<CustomerPartName, { meta: StoredPart; db: Database<unknown[][], string> }>();
+  private readonly parts = new Map<CustomerPartName, OpenPart>();
 
   constructor(
     readonly version: string,
@@ -94,7 +115,11 @@ class Snapshot implements CustomerStoreSnapshot {
     for (const part of CUSTOMER_PARTS) {
       const stored = meta.get(part.name);
       if (stored)
-        this.parts.set(part.name, { meta: stored, db: env.openDB<unknown[][], string>({ name: part.name, encoding: 'msgpack' }) });
+        this.parts.set(part.name, {
+          meta: stored,
+          db: env.openDB<unknown[][], string>({ name: part.name, encoding: 'msgpack' }),
+          plans: new WeakMap(),
+        });
     }
   }
 
@@ -109,36 +134,29 @@ class Snapshot implements CustomerStoreSnapshot {
     columns: readonly string[],
     rows: RowPredicate | null,
     limit: number,
-  ): WarehouseRow[] | undefined {
+  ): JsonRows | undefined {
     const part = this.parts.get(name);
     if (!part || part.meta.keyColumn !== keyColumn) return undefined;
     const plan = this.plan(part, columns, rows);
     if (plan === null) return undefined;
     const values = part.db.get(key);
-    const kept: WarehouseRow[] = [];
-    if (!values) return kept;
+    if (!values) return { at: plan.positions, rows: [] };
+    if (rows === null) return { at: plan.positions, rows: values.length > limit ? values.slice(0, limit) : values };
+    const kept: unknown[][] = [];
     for (const value of values) {
-      if (rows !== null) {
-        plan.current = value;
-        if (!rowMatches(rows, plan.scope)) continue;
-      }
-      const row: WarehouseRow = {};
-      for (let i = 0; i < columns.length; i++) row[columns[i]!] = value[plan.positions[i]!];
-      kept.push(row);
+      plan.current = value;
+      if (!rowMatches(rows, plan.scope)) continue;
+      kept.push(value);
       if (kept.length >= limit) break;
     }
-    return kept;
+    return { at: plan.positions, rows: kept };
   }
 
   /** A lookup asks the same few shapes (a role's columns, its scope) again and again: each is planned once. */
-  private readonly plans = new Map<string, WeakMap<object, ReadPlan | null>>();
-  private static readonly OPEN_SCOPE = {};
-
-  private plan(part: { meta: StoredPart }, columns: readonly string[], rows: RowPredicate | null): ReadPlan | null {
-    const shape = `${part.meta.keyColumn}\u0000${columns.join('\u0000')}`;
-    let byScope = this.plans.get(shape);
-    if (!byScope) this.plans.set(shape, (byScope = new WeakMap()));
-    const scopeKey = rows ?? Snapshot.OPEN_SCOPE;
+  private plan(part: OpenPart, columns: readonly string[], rows: RowPredicate | null): ReadPlan | null {
+    let byScope = part.plans.get(columns);
+    if (!byScope) part.plans.set(columns, (byScope = new WeakMap()));
+    const scopeKey = rows ?? OPEN_SCOPE;
     const known = byScope.get(scopeKey);
     if (known !== undefined) return known;
     const { columns: stored, scopeColumns } = part.meta;
@@ -228,7 +246,10 @@ export class CustomerStore {
   }
 
   private fileOf(version: string): string {
-    return path.join(this.dir, `customer-360-${crypto.createHash('sha256').update(version).digest('hex').slice(0, 16)}.mdb`);
+    return path.join(
+      this.dir,
+      `customer-360-${crypto.createHash('sha256').update(`${FORMAT}\u0000${version}`).digest('hex').slice(0, 16)}.mdb`,
+    );
   }
 
   private openSnapshot(file: string, version: string): Snapshot | undefined {
@@ -297,7 +318,8 @@ export class CustomerStore {
           currentKey = rowKey;
           current = [];
         }
-        const value: unknown[] = stored.columns.map((c) => row[c] ?? null);
+        // Each answer column as the JSON the response carries; the scope columns as text to test.
+        const value: unknown[] = stored.columns.map((c) => JSON.stringify(row[c] ?? null));
         for (let i = 0; i < width; i++) value.push(row[`$scope${i}`] ?? null);
         current.push(value);
         rows++;

@@ -24,7 +24,7 @@ export interface FrontTicket {
   model: SemanticModel;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * Method, URL (route and raw query string), the body as parsed JSON for POST, the verified claims
@@ -67,7 +67,19 @@ export function sendAndStore(
   timezones: readonly string[],
   hitHeaders: Record<string, string>,
 ): FastifyReply {
-  const body = Buffer.from(JSON.stringify(answer));
+  return sendAndStoreJson(front, ticket, reply, JSON.stringify(answer), timezones, hitHeaders);
+}
+
+/** sendAndStore() of an answer already serialised (JSON text). */
+export function sendAndStoreJson(
+  front: FrontCache,
+  ticket: FrontTicket,
+  reply: FastifyReply,
+  json: string,
+  timezones: readonly string[],
+  hitHeaders: Record<string, string>,
+): FastifyReply {
+  const body = Buffer.from(json);
   const now = front.cache.now();
   if (ticket.dataVersion !== undefined && front.warehouse.dataVersion() === ticket.dataVersion) {
     let expiresAt = now + front.cache.ttlMs;
