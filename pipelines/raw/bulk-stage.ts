@@ -328,10 +328,14 @@ async function stageNdjson(
   const checks = recordSql(Object.entries(record.fields), input);
   const key = `concat_ws('|', ${record.key.map((k) => `coalesce(_t${fieldNames.indexOf(k)}, '')`).join(', ')})`;
   const known = `[${fieldNames.map(sqlString).join(', ')}]`;
-  // Schema drift per line, only built when a line has other keys than the schema's: 'u:<unknown key>' and 'm:<missing field>'.
-  const drift = `CASE WHEN _keys = ${known} THEN NULL WHEN len(_keys) <> ${fieldNames.length} OR NOT list_has_all(_keys, ${known}) THEN array_to_string(list_concat(
-      list_transform(list_filter(_keys, k -> NOT list_contains(${known}, k)), k -> 'u:' || k),
-      list_transform(list_filter(${known}, k -> NOT list_contains(_keys, k)), k -> 'm:' || k)), chr(30)) END`;
+  // Schema drift per line: 'u:<unknown key>' and 'm:<missing field>'. When the object has no other
+  // keys than the schema's present fields (its key count is theirs), the missing fields are the ones
+  // with no kind, without building the key list; other lines (unknown or duplicate keys) list their keys.
+  const present = fieldNames.map((_, i) => `(_k${i} IS NOT NULL)::INTEGER`).join(' + ');
+  const missing = `nullif(concat_ws(chr(30), ${fieldNames.map((n, i) => `CASE WHEN _k${i} IS NULL THEN ${sqlString(`m:${n}`)} END`).join(', ')}), '')`;
+  const drift = `CASE WHEN cardinality(_m) = ${present} THEN ${missing} WHEN map_keys(_m) = ${known} THEN NULL WHEN len(map_keys(_m)) <> ${fieldNames.length} OR NOT list_has_all(map_keys(_m), ${known}) THEN array_to_string(list_concat(
+      list_transform(list_filter(map_keys(_m), k -> NOT list_contains(${known}, k)), k -> 'u:' || k),
+      list_transform(list_filter(${known}, k -> NOT list_contains(map_keys(_m), k)), k -> 'm:' || k)), chr(30)) END`;
   // Every line DuckDB returns is staged (whitespace-only ones too, then dropped), so rowids follow the file.
   const insert = `
     INSERT INTO ${target.stage} (${[...fieldNames.map(quoteIdent), '_source_file', '_reason', '_record_key', '_payload', '_drift'].join(', ')})
@@ -347,7 +351,7 @@ async function stageNdjson(
         FROM (
           SELECT *, ${fieldNames.map((_, i) => `${kindOf(i)} AS _k${i}, ${textOf(i)} AS _t${i}`).join(', ')}
           FROM (
-            SELECT *, _m IS NOT NULL AS _is_object, map_keys(_m) AS _keys, ${fieldNames.map((n, i) => `_m[${sqlString(n)}] AS _j${i}`).join(', ')}
+            SELECT *, _m IS NOT NULL AS _is_object, ${fieldNames.map((n, i) => `_m[${sqlString(n)}] AS _j${i}`).join(', ')}
             FROM (
               SELECT j, _blank, CASE WHEN NOT _blank AND json_valid(j) THEN json_transform(j, '"MAP(VARCHAR, JSON)"') END AS _m
               FROM (
