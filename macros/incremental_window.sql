@@ -66,3 +66,32 @@
     1 = 0
     {%- endif -%}
 {%- endmacro %}
+
+{#
+  Post-hook of an incremental model keyed by a person (or any key that can vanish upstream, as
+  identity resolution merges persons): delete the rows of {{ this }} whose key is no longer in
+  `upstream`, so an incremental build holds exactly the keys a full refresh would.
+  Delta's DELETE takes no subquery, so Spark uses a MERGE that only deletes (as the project's
+  delete+insert on Delta does, macros/spark_adapter.sql).
+#}
+{% macro delete_vanished_keys(key_column, upstream) -%}
+    {{ return(adapter.dispatch('delete_vanished_keys')(key_column, upstream)) }}
+{%- endmacro %}
+
+{% macro default__delete_vanished_keys(key_column, upstream) -%}
+    delete from {{ this }}
+    where {{ key_column }} not in (select {{ key_column }} from {{ upstream }} where {{ key_column }} is not null)
+{%- endmacro %}
+
+{% macro spark__delete_vanished_keys(key_column, upstream) -%}
+    merge into {{ this }} as crm_dest
+    using (
+        select built.{{ key_column }}
+        from {{ this }} as built
+        left join (select distinct {{ key_column }} from {{ upstream }}) as current_keys
+            on built.{{ key_column }} = current_keys.{{ key_column }}
+        where current_keys.{{ key_column }} is null
+    ) as crm_vanished
+    on crm_dest.{{ key_column }} = crm_vanished.{{ key_column }}
+    when matched then delete
+{%- endmacro %}

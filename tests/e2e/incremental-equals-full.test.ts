@@ -7,6 +7,7 @@ import { SOURCES } from '../../pipelines/extract/sources.ts';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
 import { openWarehouse, sqlString } from '../../pipelines/raw/warehouse-connection.ts';
 import { dbtArtifactsDir, runDbt } from '../../pipelines/transform/dbt-cli.ts';
+import { tableDifferences } from '../support/warehouse-diff.ts';
 
 /**
  * The incremental models (fct_orders, fct_order_items, fct_opinion_mentions, int_orders__item_totals,
@@ -81,6 +82,27 @@ describe('incremental marts', () => {
       .getRowObjectsJS()
       .map((r) => String(r.order_id));
     expect(receiver && lateRefund && changedLine).toBeTruthy();
+    // dim_customers: the two persons a and b are separate before the merge; one key vanishes after it.
+    const keysBefore = (
+      await wh.connection.runAndReadAll(
+        `select customer_key from marts.dim_customers where account_ids in (${sqlString(a)}, ${sqlString(b)}) order by 1`,
+      )
+    )
+      .getRows()
+      .map((r) => String(r[0]));
+    expect(keysBefore).toHaveLength(2);
+    // A profile change without any order change, seen only through its load time (a late-loaded
+    // correction keeps its business updated_at): the person's dim_customers row must be rebuilt.
+    const relocated = String(
+      (
+        await one(`select min(customer_id) as id from intermediate.int_identity__customer_keys
+        where account_count = 1 and customer_id not in (${sqlString(a)}, ${sqlString(b)}, ${sqlString(receiver)}) and customer_key <> ${sqlString(String(gift.customer_key))}
+          and customer_id in (select customer_id from raw.customers)`)
+      ).id,
+    );
+    await wh.connection.run(
+      `update raw.customers set city = 'Relocated City', _loaded_at = ${LATER} where customer_id = ${sqlString(relocated)}`,
+    );
     await wh.connection.run(`
       insert into raw.customer_versions by name
         select * replace ((select phone from raw.customers where customer_id = ${sqlString(a)}) as phone, ${LATER} as updated_at)
@@ -120,37 +142,23 @@ describe('incremental marts', () => {
     await runDbt({ args: ['build'], warehousePath: incremental });
     await runDbt({ args: ['build', '--full-refresh'], warehousePath: full });
 
-    const check = await openWarehouse(incremental, { readOnly: true });
-    const rows = async (sql: string) => (await check.connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-    await check.connection.run(`attach ${sqlString(full)} as full_refresh (read_only)`);
+    const differences = await tableDifferences(incremental, full);
     // Every marts table, and the intermediate tables (the incremental ones among them).
-    const tables = (
-      await rows(`select table_schema || '.' || table_name as name from information_schema.tables
-        where table_catalog = 'wh' and table_schema in ('marts', 'intermediate') and table_type = 'BASE TABLE' order by 1`)
-    ).map((r) => String(r.name));
-    expect(tables).toEqual(
+    expect(Object.keys(differences)).toEqual(
       expect.arrayContaining([
         'marts.fct_orders',
         'marts.fct_order_items',
         'marts.fct_opinion_mentions',
+        'marts.dim_customers',
         'marts.customer_value',
         'intermediate.int_orders__item_totals',
         'intermediate.int_orders__attribution',
         'intermediate.int_orders__fx',
       ]),
     );
-    const differences: Record<string, { onlyIncremental: number; onlyFull: number; rows: number }> = {};
-    for (const table of tables) {
-      const [counts] = await rows(`select
-          (select count(*) from (select * from wh.${table} except all select * from full_refresh.${table})) as only_incremental,
-          (select count(*) from (select * from full_refresh.${table} except all select * from wh.${table})) as only_full,
-          (select count(*) from wh.${table}) as n`);
-      differences[table] = {
-        onlyIncremental: Number(counts!.only_incremental),
-        onlyFull: Number(counts!.only_full),
-        rows: Number(counts!.n),
-      };
-    }
+    const check = await openWarehouse(incremental, { readOnly: true });
+    const rows = async (sql: string) => (await check.connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+    await check.connection.run(`attach ${sqlString(full)} as full_refresh (read_only)`);
     // The changes really reached the incremental tables.
     const [merged] = await rows(`select count(distinct customer_key) as keys, bool_or(order_id like 'N%') as new_orders,
         bool_or(order_id = ${sqlString(cancelled)} and is_cancelled) as cancelled
@@ -165,6 +173,8 @@ describe('incremental marts', () => {
     const [lateLines] = await rows(
       `select sum(net_line_revenue) as revenue from wh.marts.fct_order_items where order_id = ${sqlString(lateRefund!)}`,
     );
+    const customers = await rows(`select customer_key, account_ids, city from wh.marts.dim_customers
+        where customer_key in (${keysBefore.map(sqlString).join(', ')}) or account_ids like ${sqlString(`%${relocated}%`)} order by 1`);
     const [line] = await rows(`select gross_amount from wh.marts.fct_orders where order_id = ${sqlString(changedLine!)}`);
     // The customer 360's lookup indexes (config `indexes`): one per mart after the incremental run
     // (kept through delete+insert and through rebuilding the table models over an indexed table) and
@@ -218,6 +228,11 @@ describe('incremental marts', () => {
     expect(Number(line!.gross_amount)).toBeGreaterThan(grossBefore);
     console.log(`[incremental-equals-full] ${JSON.stringify(differences)}`);
     expect(Number(mergedKeys!.keys)).toBe(1);
+    // One of a and b's keys survives, holding both accounts; the other is gone; the relocated person changed.
+    expect(customers.filter((r) => keysBefore.includes(String(r.customer_key))).map((r) => r.account_ids)).toEqual([
+      [a, b].sort().join('|'),
+    ]);
+    expect(customers.find((r) => String(r.account_ids).includes(relocated))?.city).toBe('Relocated City');
     expect(merged!.new_orders).toBe(true);
     expect(merged!.cancelled).toBe(true);
     for (const [table, diff] of Object.entries(differences)) {

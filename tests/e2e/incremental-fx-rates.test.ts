@@ -5,9 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GENERATE_OPTIONS, generateSampleData } from '../../pipelines/sources/sample-data/generate.ts';
 import { SOURCES } from '../../pipelines/extract/sources.ts';
 import { extractSource } from '../../pipelines/extract/run-extract.ts';
-import { openWarehouse, sqlString } from '../../pipelines/raw/warehouse-connection.ts';
+import { openWarehouse } from '../../pipelines/raw/warehouse-connection.ts';
 import { runDbt } from '../../pipelines/transform/dbt-cli.ts';
 import { projectRoot } from '../../shared/paths.ts';
+import { tableDifferences } from '../support/warehouse-diff.ts';
 
 /**
  * int_orders__fx is incremental: an incremental build converts only new and changed orders. An
@@ -29,26 +30,11 @@ function copyProject(to: string): void {
 }
 
 async function differences(incremental: string, full: string): Promise<Record<string, { onlyIncremental: number; onlyFull: number }>> {
-  const check = await openWarehouse(incremental, { readOnly: true });
-  try {
-    const rows = async (sql: string) => (await check.connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-    await check.connection.run(`attach ${sqlString(full)} as full_refresh (read_only)`);
-    const tables = (
-      await rows(`select table_schema || '.' || table_name as name from information_schema.tables
-        where table_catalog = 'wh' and table_schema in ('marts', 'intermediate') and table_type = 'BASE TABLE' order by 1`)
-    ).map((r) => String(r.name));
-    expect(tables).toEqual(expect.arrayContaining(['intermediate.int_orders__fx', 'marts.fct_orders', 'marts.fct_kpi_periods']));
-    const found: Record<string, { onlyIncremental: number; onlyFull: number }> = {};
-    for (const table of tables) {
-      const [counts] = await rows(`select
-          (select count(*) from (select * from wh.${table} except all select * from full_refresh.${table})) as only_incremental,
-          (select count(*) from (select * from full_refresh.${table} except all select * from wh.${table})) as only_full`);
-      found[table] = { onlyIncremental: Number(counts!.only_incremental), onlyFull: Number(counts!.only_full) };
-    }
-    return found;
-  } finally {
-    check.close();
-  }
+  const found = await tableDifferences(incremental, full);
+  expect(Object.keys(found)).toEqual(expect.arrayContaining(['intermediate.int_orders__fx', 'marts.fct_orders', 'marts.fct_kpi_periods']));
+  return Object.fromEntries(
+    Object.entries(found).map(([table, d]) => [table, { onlyIncremental: d.onlyIncremental, onlyFull: d.onlyFull }]),
+  );
 }
 
 describe('incremental fx conversion', () => {
