@@ -96,13 +96,14 @@ facts as (
     'avg_satisfaction', 'mention_count', 'negative_mention_count', 'avg_sentiment'
 ] | join(', ') %}
 
--- One built row with an e-mail: its pseudonym under the current key differs iff the key changed.
+-- One built row with an e-mail pseudonym: under the current key it differs iff the key changed (a
+-- row whose e-mail does not normalise has no pseudonym and could not tell).
 pseudonym_key_check as (
     select count(*) as changed_count
     from (
         select email, email_pseudonym
         from {{ this }}
-        where email is not null
+        where email_pseudonym is not null
         order by customer_key
         limit 1
     ) as sample_row
