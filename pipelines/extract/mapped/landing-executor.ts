@@ -2,7 +2,6 @@ import { fileDropSource, type FileDropRule } from '../files/file-drop-source.ts'
 import { customerVersionRecord } from '../profiles/customer-records.ts';
 import type { SourceDefinition, SourceFamily } from '../source-contract.ts';
 import type { FileSourceSettings } from '../../../shared/source-settings.ts';
-import { bareColumn } from './mapping-sql.ts';
 import { MAPPED_RECORD_TABLES, type LoadedMapping, type MappedTable, type SourceMapping } from './mapping-schema.ts';
 import { MAPPED_RECORDS } from './mapped-records.ts';
 
@@ -37,8 +36,8 @@ export function notLandingShaped(kind: SourceMapping): string | null {
     if (spec.where !== undefined || spec.one_per !== undefined || spec.each !== undefined) return 'a row filter, one_per or each';
     const fields = MAPPED_RECORDS[target].fields;
     for (const [name, value] of Object.entries(spec.fields)) {
-      if (!(name in fields) || bareColumn(value) !== name || (typeof value === 'string' && value.trim() !== name))
-        return `field ${name} is not its own column`;
+      // The field's own name as the whole value (field names are bare identifiers, so this is a column by name).
+      if (!(name in fields) || typeof value !== 'string' || value.trim() !== name) return `field ${name} is not its own column`;
       if (!format.optional_columns.includes(name)) return `column ${name} is required`;
     }
   }

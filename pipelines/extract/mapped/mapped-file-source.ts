@@ -6,7 +6,7 @@ import { parse as parseCsv } from 'csv-parse';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { inspectFile } from '../files/file-intake.ts';
 import { customerVersionRecord } from '../profiles/customer-records.ts';
-import { MAPPED_FAMILY, MAPPED_RECORDS } from './mapped-records.ts';
+import { MAPPED_FAMILY as FAMILY, MAPPED_RECORDS as RECORDS } from './mapped-records.ts';
 import { globToRegExp, landingFilesSource } from './landing-executor.ts';
 import { withScoredPosts } from '../opinion/scored-posts.ts';
 import type { DefinedRecord } from '../record-schema.ts';
@@ -41,9 +41,6 @@ import { dropStaged, stageWithReader } from './reader-stage.ts';
  * zod: sentiment scoring adds their derived columns per record in TypeScript. The mapping's SQL
  * runs in a DuckDB that can read nothing but the staged file (external access is switched off).
  */
-
-const RECORDS = MAPPED_RECORDS;
-const FAMILY = MAPPED_FAMILY;
 
 export interface MappedSourceConfig {
   name: string;
